@@ -1,0 +1,3 @@
+DROP TABLE expertise;
+DROP TABLE topics;
+DROP TABLE organisations;

@@ -1,0 +1,79 @@
+//! Building the application: state, middleware and the HTTP server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::http;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub pool: DbPool,
+}
+
+/// A bound, ready-to-run server. Binding happens in [`Application::build`],
+/// so tests can ask for port 0 and read the real port before running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(settings.bind_address())?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { pool });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(http::routes)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("API-Version", http::API_VERSION))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                // Echo the request id so a user can quote it and we can find the log lines.
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) = request_id {
+                            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                                response
+                                    .headers_mut()
+                                    .insert(HeaderName::from_static("x-request-id"), value);
+                            }
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
+        if let Some(workers) = settings.server.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGTERM or Ctrl-C, then finishes in-flight requests
+    /// (up to `server.shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,212 @@
+//! The `meeloop` command line: parse arguments, load settings, set up
+//! logging, and hand over to the application or a service function.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::Application;
+use crate::config::{LogFormat, Settings};
+use crate::db::{self, DbPool};
+use crate::service;
+
+#[derive(Debug, Parser)]
+#[command(name = "meeloop", version, about = "Meeloop: find a best-in-class peer for a shadow visit (meeloopdag)")]
+struct Cli {
+    /// Configuration file (default: meeloop.toml in the working directory, if present).
+    #[arg(long, global = true, env = "MEELOOP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web service; applies pending migrations first.
+    Serve {
+        /// Load the demo data set (topics, organisations, expertise) before starting.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        /// Only list pending migrations; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Import data from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import organisations from a CSV file (CBS municipality list or the general format; see docs/import.md).
+    Organisations {
+        /// The CSV file (UTF-8).
+        file: PathBuf,
+        /// Import the valid rows even when some rows are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("meeloop: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings, matches!(cli.command, Command::Serve { .. }));
+    let result = match cli.command {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate { status } => migrate(&settings, status),
+        Command::Import(ImportCommand::Organisations { file, skip_invalid }) => {
+            import_organisations(&settings, &file, skip_invalid)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("meeloop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr. `RUST_LOG` overrides the configured filter; commands
+/// other than `serve` only log warnings unless asked, to keep their output clean.
+fn init_tracing(settings: &Settings, serving: bool) {
+    let default = if serving { settings.log.filter.as_str() } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<DbPool> {
+    let target = settings.database_target().map_err(anyhow::Error::msg)?;
+    tracing::info!(database = %target.redacted(), "connecting to the database");
+    settings
+        .database
+        .connect(&target)
+        .with_context(|| format!("cannot open the database {}", target.redacted()))
+}
+
+fn connect_and_migrate(settings: &Settings) -> anyhow::Result<DbPool> {
+    let pool = connect(settings)?;
+    let applied = db::migrations::run_pending(&mut pool.get()?)?;
+    for name in applied {
+        tracing::info!(migration = %name, "migration applied");
+    }
+    Ok(pool)
+}
+
+fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    let pool = connect_and_migrate(&settings)?;
+    if demo {
+        let report = service::demo::load(&mut pool.get()?)?;
+        println!(
+            "Meeloop is running with DEMO DATA: {} topics, {} organisations ({} new), {} expertise entries.",
+            report.topics,
+            report.organisations.inserted + report.organisations.updated + report.organisations.unchanged,
+            report.organisations.inserted,
+            report.expertise
+        );
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings, pool)
+            .with_context(|| format!("cannot listen on {}", settings.bind_address()))?;
+        let base = format!("http://{}:{}", settings.server.host, app.port());
+        println!("Listening on {base}  (API docs: {base}/api/v1/docs/)");
+        tracing::info!(%base, "listening");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn migrate(settings: &Settings, status_only: bool) -> anyhow::Result<ExitCode> {
+    let pool = connect(settings)?;
+    let mut conn = pool.get()?;
+    if status_only {
+        let pending = db::migrations::pending(&mut conn)?;
+        if pending.is_empty() {
+            println!("The database is up to date.");
+        }
+        for name in pending {
+            println!("pending: {name}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let applied = db::migrations::run_pending(&mut conn)?;
+    if applied.is_empty() {
+        println!("The database is up to date.");
+    }
+    for name in applied {
+        println!("applied: {name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows a progress bar on a terminal; nothing otherwise.
+struct Bar(ProgressBar);
+
+impl service::import::Progress for Bar {
+    fn start(&mut self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&mut self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+fn import_organisations(settings: &Settings, file: &Path, skip_invalid: bool) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let pool = connect_and_migrate(settings)?;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} rows written ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut progress = Bar(bar);
+    let report = service::import::import_organisations(&mut pool.get()?, &bytes, skip_invalid, &mut progress)?;
+    progress.0.finish_and_clear();
+    for error in &report.invalid {
+        eprintln!("{}: {error}", file.display());
+    }
+    if !report.applied {
+        eprintln!(
+            "{} invalid row(s): nothing was imported. Fix them, or use --skip-invalid to import the valid rows only.",
+            report.invalid.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "Imported {} ({} format): {} inserted, {} updated, {} unchanged{}.",
+        file.display(),
+        report.format.name(),
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        if report.invalid.is_empty() {
+            String::new()
+        } else {
+            format!(", {} invalid row(s) skipped", report.invalid.len())
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,240 @@
+//! Typed settings, layered: embedded defaults < optional `meeloop.toml` (or
+//! the file given with `--config`) < `MEELOOP_*` environment variables.
+//! Every key is documented in `docs/configuration.md`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+/// The configuration file read from the working directory when no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
+/// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
+const SECTIONS: [&str; 5] = ["environment", "data_dir", "server", "database", "log"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    /// Where the embedded database and other local state live.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: Option<usize>,
+    pub shutdown_timeout_secs: u64,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://PATH`; unset means `sqlite://<data_dir>/meeloop.db`.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `meeloop=debug,actix_web=info`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where the data lives, decided from the URL scheme alone: a mistyped
+/// `postgress://` is an error, never a new SQLite file with that name.
+#[derive(Clone)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl DatabaseTarget {
+    /// A printable form with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => redact_url(url.expose_secret()),
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".into();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // Query parameters may carry a password too (`?password=`): drop them.
+    let tail = tail.split('?').next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
+impl Settings {
+    /// Loads settings: embedded defaults, then `config_file` (or `meeloop.toml`
+    /// in the working directory when it exists), then the environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, figment::Error> {
+        Self::figment(config_file).extract()
+    }
+
+    pub fn figment(config_file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        figment = match config_file {
+            // An explicitly named file must exist.
+            Some(path) => figment.merge(Toml::file_exact(path)),
+            None => figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        };
+        figment.merge(Env::prefixed("MEELOOP_").split("__").filter(|key| {
+            // Keys arrive upper case here; they are lowercased afterwards.
+            let key = key.as_str().to_ascii_lowercase();
+            let section = key.split('.').next().unwrap_or_default();
+            SECTIONS.contains(&section)
+        }))
+    }
+
+    pub fn database_target(&self) -> Result<DatabaseTarget, String> {
+        self.database.target(&self.data_dir)
+    }
+
+    /// The socket address to bind, e.g. `127.0.0.1:8080`.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.server.host, self.server.port)
+    }
+}
+
+impl DatabaseSettings {
+    pub fn target(&self, data_dir: &Path) -> Result<DatabaseTarget, String> {
+        let Some(url) = &self.url else {
+            return Ok(DatabaseTarget::Sqlite(data_dir.join("meeloop.db")));
+        };
+        let url = url.expose_secret().trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(SecretString::from(url.to_string())));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.starts_with(':') {
+                return Err(
+                    "sqlite:// needs a file path (in-memory databases are not supported)".into(),
+                );
+            }
+            return Ok(DatabaseTarget::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url.split_once("://").map_or("(none)", |(s, _)| s);
+        Err(format!(
+            "unsupported database URL scheme '{scheme}': use postgres://USER:PASSWORD@HOST/DB or sqlite://PATH"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_with_url(url: &str) -> DatabaseSettings {
+        DatabaseSettings {
+            url: Some(SecretString::from(url.to_string())),
+            max_connections: 1,
+            connect_timeout_secs: 1,
+            busy_timeout_ms: 1,
+        }
+    }
+
+    #[test]
+    fn backend_is_chosen_by_scheme_only() {
+        let dir = Path::new("d");
+        assert!(matches!(
+            settings_with_url("postgres://u:p@h/db").target(dir),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert!(matches!(
+            settings_with_url("postgresql://h/db").target(dir),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert!(matches!(
+            settings_with_url("sqlite://x/m.db").target(dir),
+            Ok(DatabaseTarget::Sqlite(p)) if p == Path::new("x/m.db")
+        ));
+        for bad in ["postgress://h/db", "mysql://h/db", "meeloop.db", "sqlite://", "sqlite://:memory:"] {
+            let err = settings_with_url(bad).target(dir).unwrap_err();
+            assert!(!err.contains("p@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn redaction_hides_passwords() {
+        assert_eq!(
+            redact_url("postgres://meeloop:s3cret@db:5432/meeloop?password=x"),
+            "postgres://meeloop:***@db:5432/meeloop"
+        );
+        assert_eq!(redact_url("postgres://db/meeloop"), "postgres://db/meeloop");
+        let target = DatabaseTarget::Postgres(SecretString::from("postgres://a:b@c/d".to_string()));
+        assert!(!format!("{target:?}").contains(":b@"));
+    }
+
+    #[test]
+    fn layers_defaults_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "meeloop.toml",
+                "data_dir = \"/srv/meeloop\"\n[server]\nport = 9000\n",
+            )?;
+            jail.set_env("MEELOOP_SERVER__PORT", "9100");
+            jail.set_env("MEELOOP_DATABASE__MAX_CONNECTIONS", "3");
+            jail.set_env("MEELOOP_REQUIRE_POSTGRES", "1");
+            let s = Settings::load(None)?;
+            assert_eq!(s.data_dir, Path::new("/srv/meeloop"));
+            assert_eq!(s.server.port, 9100);
+            assert_eq!(s.server.host, "127.0.0.1");
+            assert_eq!(s.database.max_connections, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_in_the_file_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("meeloop.toml", "[databse]\nurl = \"x\"\n")?;
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,247 @@
+//! Database access: the pool, the schema, repositories and the few places
+//! where SQLite and PostgreSQL differ.
+//!
+//! Both backends run the same diesel code: [`dispatch!`] expands a body once
+//! per backend, so repositories are written once but may still use features
+//! a generic multi-backend connection would hide (upserts, row locking).
+
+pub mod expertise;
+pub mod migrations;
+pub mod organisations;
+pub mod schema;
+pub mod topics;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
+use secrecy::ExposeSecret;
+
+use crate::config::{DatabaseSettings, DatabaseTarget};
+
+type SqliteManager = ConnectionManager<SqliteConnection>;
+type PgManager = ConnectionManager<PgConnection>;
+
+/// Runs `$body` with `$c` bound to the backend's own connection type.
+#[macro_export]
+macro_rules! dispatch {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => {
+                let $c: &mut ::diesel::SqliteConnection = &mut **$c;
+                $body
+            }
+            $crate::db::DbConn::Pg($c) => {
+                let $c: &mut ::diesel::PgConnection = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+pub use dispatch;
+
+/// Runs an upsert statement over many rows. PostgreSQL takes them all in one
+/// multi-row statement; diesel cannot combine a multi-row VALUES with
+/// ON CONFLICT on SQLite, so there each row is its own prepared (and cached)
+/// statement inside the caller's transaction — cheap on an embedded database.
+/// `$rows` must be a `&[T]`; `$v` is bound to `&[T]` on PostgreSQL and `&T` on SQLite.
+#[macro_export]
+macro_rules! upsert_rows {
+    ($conn:expr, $rows:expr, $v:ident => $stmt:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => {
+                let c: &mut ::diesel::SqliteConnection = &mut **c;
+                let mut written = 0;
+                for $v in $rows.iter() {
+                    written += ::diesel::RunQueryDsl::execute($stmt, c)?;
+                }
+                Ok::<usize, ::diesel::result::Error>(written)
+            }
+            $crate::db::DbConn::Pg(c) => {
+                let c: &mut ::diesel::PgConnection = &mut **c;
+                let $v = $rows;
+                ::diesel::RunQueryDsl::execute($stmt, c)
+            }
+        }
+    };
+}
+pub use upsert_rows;
+
+/// The current time as stored: UTC, truncated to microseconds, which is
+/// what PostgreSQL keeps, so both backends return the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool for whichever backend the settings chose.
+#[derive(Clone)]
+pub enum DbPool {
+    Sqlite(Pool<SqliteManager>),
+    Pg(Pool<PgManager>),
+}
+
+/// A pooled connection; dereference through [`dispatch!`].
+pub enum DbConn {
+    Sqlite(PooledConnection<SqliteManager>),
+    Pg(PooledConnection<PgManager>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Settings applied to every SQLite connection the pool hands out.
+#[derive(Debug)]
+struct SqlitePragmas {
+    busy_timeout_ms: u64,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so that switching to WAL waits for other writers.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            self.busy_timeout_ms
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl DatabaseSettings {
+    /// Opens a pool on `target`, creating the SQLite file (and its folder) on
+    /// first use. Fails fast when the database cannot be reached.
+    pub fn connect(&self, target: &DatabaseTarget) -> Result<DbPool, DbError> {
+        let timeout = Duration::from_secs(self.connect_timeout_secs.max(1));
+        Ok(match target {
+            DatabaseTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Task(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let manager = SqliteManager::new(path.to_string_lossy());
+                DbPool::Sqlite(
+                    Pool::builder()
+                        .max_size(self.max_connections.max(1))
+                        .connection_timeout(timeout)
+                        .connection_customizer(Box::new(SqlitePragmas {
+                            busy_timeout_ms: self.busy_timeout_ms,
+                        }))
+                        .build(manager)?,
+                )
+            }
+            DatabaseTarget::Postgres(url) => {
+                let manager = PgManager::new(url.expose_secret());
+                DbPool::Pg(
+                    Pool::builder()
+                        .max_size(self.max_connections.max(1))
+                        .connection_timeout(timeout)
+                        .build(manager)?,
+                )
+            }
+        })
+    }
+}
+
+impl DbPool {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbPool::Sqlite(_) => Backend::Sqlite,
+            DbPool::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn get(&self) -> Result<DbConn, DbError> {
+        Ok(match self {
+            DbPool::Sqlite(p) => DbConn::Sqlite(p.get()?),
+            DbPool::Pg(p) => DbConn::Pg(p.get()?),
+        })
+    }
+
+    /// Runs blocking diesel work on the blocking thread pool, taking the
+    /// connection inside the closure so no async worker ever waits on the
+    /// database or on the pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` in a write transaction (a savepoint when already inside one).
+    /// On SQLite it is `BEGIN IMMEDIATE`,
+    /// which takes the write lock up front: a deferred transaction that reads
+    /// first and writes later can fail with SQLITE_BUSY without waiting.
+    pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConn::Sqlite(c) => {
+                let c: &mut SqliteConnection = c;
+                // Nested calls become savepoints inside the outer transaction.
+                let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+                    .transaction_depth()?
+                    .is_some();
+                if nested {
+                    AnsiTransactionManager::begin_transaction(c)?
+                } else {
+                    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+                }
+            }
+            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                dispatch!(self, c => AnsiTransactionManager::commit_transaction(c))?;
+                Ok(value)
+            }
+            Err(error) => {
+                match dispatch!(self, c => AnsiTransactionManager::rollback_transaction(c)) {
+                    // The caller's error says more than a failed rollback of a broken connection.
+                    Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                    Err(rollback) => Err(rollback.into()),
+                }
+            }
+        }
+    }
+
+    /// Checks that the database answers (readiness probe).
+    pub fn ping(&mut self) -> Result<(), DbError> {
+        dispatch!(self, c => c.batch_execute("SELECT 1"))?;
+        Ok(())
+    }
+}

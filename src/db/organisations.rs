@@ -1,0 +1,261 @@
+//! Organisation repository.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::schema::{expertise, organisations};
+use super::{dispatch, upsert_rows, DbConn};
+use crate::domain::import::{ImportRow, Stored};
+use crate::domain::organisation::{
+    Language, Organisation, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
+};
+use crate::domain::pagination::Cursor;
+use crate::domain::search;
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = organisations, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct OrganisationRow {
+    pub id: i64,
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub name_key: String,
+    pub province: Option<String>,
+    pub size: i64,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub contact_email: Option<String>,
+    pub language: String,
+    pub monthly_capacity: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A stored value outside the domain's range means the database was edited
+/// by hand; say so rather than guess.
+fn corrupt(what: &str, value: &str) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(
+        format!("stored {what} '{value}' is not valid").into(),
+    )
+}
+
+impl OrganisationRow {
+    pub fn into_domain(self) -> QueryResult<Organisation> {
+        Ok(Organisation {
+            id: OrganisationId(self.id),
+            kind: self.kind.parse().map_err(|_| corrupt("kind", &self.kind))?,
+            language: self
+                .language
+                .parse()
+                .map_err(|_| corrupt("language", &self.language))?,
+            code: self.code,
+            name: self.name,
+            province: self.province,
+            size: self.size,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            contact_email: self.contact_email,
+            monthly_capacity: self.monthly_capacity,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+/// Filters of the directory listing; all optional, combined with AND.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub kind: Option<OrganisationKind>,
+    pub province: Option<&'static str>,
+    pub topic_id: Option<i64>,
+    /// Already folded with [`search::fold`]; matched as a substring of `name_key`.
+    pub name_contains: Option<String>,
+    pub after: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// One page in (name_key, id) order. Returns up to `limit + 1` rows so the
+/// caller can tell whether another page follows.
+pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Organisation>> {
+    use organisations::dsl as o;
+    let rows: Vec<OrganisationRow> = dispatch!(conn, c => {
+        let mut query = o::organisations
+            .select(OrganisationRow::as_select())
+            .order((o::name_key.asc(), o::id.asc()))
+            .limit(filter.limit + 1)
+            .into_boxed();
+        if let Some(kind) = filter.kind {
+            query = query.filter(o::kind.eq(kind.as_str()));
+        }
+        if let Some(province) = filter.province {
+            query = query.filter(o::province.eq(province));
+        }
+        if let Some(topic_id) = filter.topic_id {
+            query = query.filter(
+                o::id.eq_any(
+                    expertise::table
+                        .select(expertise::organisation_id)
+                        .filter(expertise::topic_id.eq(topic_id)),
+                ),
+            );
+        }
+        if let Some(needle) = &filter.name_contains {
+            // `needle` holds only [a-z0-9 ]: no LIKE wildcard can slip in.
+            query = query.filter(o::name_key.like(format!("%{needle}%")));
+        }
+        if let Some(after) = &filter.after {
+            query = query.filter(
+                o::name_key
+                    .gt(after.name_key.clone())
+                    .or(o::name_key.eq(after.name_key.clone()).and(o::id.gt(after.id))),
+            );
+        }
+        query.load(c)
+    })?;
+    rows.into_iter().map(OrganisationRow::into_domain).collect()
+}
+
+pub fn find(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Option<Organisation>> {
+    let row: Option<OrganisationRow> = dispatch!(conn, c => organisations::table
+        .find(id.0)
+        .select(OrganisationRow::as_select())
+        .first(c)
+        .optional())?;
+    row.map(OrganisationRow::into_domain).transpose()
+}
+
+pub fn exists(conn: &mut DbConn, id: OrganisationId) -> QueryResult<bool> {
+    dispatch!(conn, c => diesel::select(diesel::dsl::exists(organisations::table.find(id.0))).get_result(c))
+}
+
+pub fn id_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<OrganisationId>> {
+    let id: Option<i64> = dispatch!(conn, c => organisations::table
+        .filter(organisations::code.eq(code))
+        .select(organisations::id)
+        .first(c)
+        .optional())?;
+    Ok(id.map(OrganisationId))
+}
+
+/// Bind parameters stay well below SQLite's and PostgreSQL's limits.
+const CHUNK: usize = 1000;
+
+/// What an import may change of the organisations with these codes.
+pub fn stored_by_code(conn: &mut DbConn, codes: &[&str]) -> QueryResult<HashMap<String, Stored>> {
+    use organisations::dsl as o;
+    let mut out = HashMap::with_capacity(codes.len());
+    for chunk in codes.chunks(CHUNK) {
+        type StoredTuple = (String, String, String, Option<String>, i64, f64, f64, Option<String>, String);
+        let rows: Vec<StoredTuple> = dispatch!(conn, c => o::organisations
+            .filter(o::code.eq_any(chunk))
+            .select((o::code, o::kind, o::name, o::province, o::size, o::latitude, o::longitude, o::contact_email, o::language))
+            .load(c))?;
+        for (code, kind, name, province, size, latitude, longitude, contact_email, language) in rows {
+            let stored = Stored {
+                kind: kind.parse().map_err(|_| corrupt("kind", &kind))?,
+                language: language.parse().map_err(|_| corrupt("language", &language))?,
+                name,
+                province,
+                size,
+                latitude,
+                longitude,
+                contact_email,
+            };
+            out.insert(code, stored);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = organisations)]
+struct NewOrganisation<'a> {
+    code: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    name_key: String,
+    province: Option<&'a str>,
+    size: i64,
+    latitude: f64,
+    longitude: f64,
+    contact_email: Option<&'a str>,
+    language: &'a str,
+    monthly_capacity: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Inserts or updates `rows` by code. Rows without contact fields (CBS
+/// format) leave an existing organisation's contact email and language alone.
+/// `progress` is called with the number of rows written after each chunk.
+pub fn upsert(
+    conn: &mut DbConn,
+    rows: &[&ImportRow],
+    progress: &mut dyn FnMut(u64),
+) -> QueryResult<()> {
+    use organisations::dsl as o;
+    let now = super::now();
+    for chunk in rows.chunks(CHUNK) {
+        let (with_contact, without): (Vec<&ImportRow>, Vec<&ImportRow>) =
+            chunk.iter().partition(|r| r.contact.is_some());
+        fn to_new<'r>(r: &&'r ImportRow, now: NaiveDateTime) -> NewOrganisation<'r> {
+            let f = &r.fields;
+            NewOrganisation {
+                code: f.code.as_str(),
+                kind: f.kind.as_str(),
+                name: &f.name,
+                name_key: search::fold(&f.name),
+                province: f.province,
+                size: f.size,
+                latitude: f.coordinates.latitude,
+                longitude: f.coordinates.longitude,
+                contact_email: r.contact.as_ref().and_then(|c| c.email.as_ref()).map(|e| e.as_str()),
+                language: r.contact.as_ref().map_or(Language::default(), |c| c.language).as_str(),
+                monthly_capacity: DEFAULT_MONTHLY_CAPACITY,
+                created_at: now,
+                updated_at: now,
+            }
+        }
+        if !with_contact.is_empty() {
+            let values: Vec<NewOrganisation> = with_contact.iter().map(|r| to_new(r, now)).collect();
+            upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
+                .values(v)
+                .on_conflict(o::code)
+                .do_update()
+                .set((
+                    o::kind.eq(excluded(o::kind)),
+                    o::name.eq(excluded(o::name)),
+                    o::name_key.eq(excluded(o::name_key)),
+                    o::province.eq(excluded(o::province)),
+                    o::size.eq(excluded(o::size)),
+                    o::latitude.eq(excluded(o::latitude)),
+                    o::longitude.eq(excluded(o::longitude)),
+                    o::contact_email.eq(excluded(o::contact_email)),
+                    o::language.eq(excluded(o::language)),
+                    o::updated_at.eq(excluded(o::updated_at)),
+                )))?;
+        }
+        if !without.is_empty() {
+            let values: Vec<NewOrganisation> = without.iter().map(|r| to_new(r, now)).collect();
+            upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
+                .values(v)
+                .on_conflict(o::code)
+                .do_update()
+                .set((
+                    o::kind.eq(excluded(o::kind)),
+                    o::name.eq(excluded(o::name)),
+                    o::name_key.eq(excluded(o::name_key)),
+                    o::province.eq(excluded(o::province)),
+                    o::size.eq(excluded(o::size)),
+                    o::latitude.eq(excluded(o::latitude)),
+                    o::longitude.eq(excluded(o::longitude)),
+                    o::updated_at.eq(excluded(o::updated_at)),
+                )))?;
+        }
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}

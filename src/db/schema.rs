@@ -1,0 +1,51 @@
+//! One schema for both backends, written by hand over the types SQLite and
+//! PostgreSQL share: ids as BigInt, times as UTC Timestamp, enums as Text.
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        code -> Text,
+        kind -> Text,
+        name -> Text,
+        name_key -> Text,
+        province -> Nullable<Text>,
+        size -> BigInt,
+        latitude -> Double,
+        longitude -> Double,
+        contact_email -> Nullable<Text>,
+        language -> Text,
+        monthly_capacity -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topics (id) {
+        id -> BigInt,
+        slug -> Text,
+        name_nl -> Text,
+        name_en -> Text,
+        description_nl -> Text,
+        description_en -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expertise (organisation_id, topic_id) {
+        organisation_id -> BigInt,
+        topic_id -> BigInt,
+        level -> Integer,
+        summary -> Text,
+        since_year -> Nullable<Integer>,
+        willing_to_host -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(expertise -> organisations (organisation_id));
+diesel::joinable!(expertise -> topics (topic_id));
+diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise);

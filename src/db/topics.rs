@@ -1,0 +1,94 @@
+//! Topic repository.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::schema::topics;
+use super::{dispatch, upsert_rows, DbConn};
+use crate::domain::topic::{Topic, TopicId};
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = topics, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct TopicRow {
+    pub id: i64,
+    pub slug: String,
+    pub name_nl: String,
+    pub name_en: String,
+    pub description_nl: String,
+    pub description_en: String,
+}
+
+impl From<TopicRow> for Topic {
+    fn from(r: TopicRow) -> Topic {
+        Topic {
+            id: TopicId(r.id),
+            slug: r.slug,
+            name_nl: r.name_nl,
+            name_en: r.name_en,
+            description_nl: r.description_nl,
+            description_en: r.description_en,
+        }
+    }
+}
+
+/// All topics, by slug.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Topic>> {
+    let rows: Vec<TopicRow> = dispatch!(conn, c => topics::table
+        .select(TopicRow::as_select())
+        .order(topics::slug.asc())
+        .load(c))?;
+    Ok(rows.into_iter().map(Topic::from).collect())
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Topic>> {
+    let row: Option<TopicRow> = dispatch!(conn, c => topics::table
+        .filter(topics::slug.eq(slug))
+        .select(TopicRow::as_select())
+        .first(c)
+        .optional())?;
+    Ok(row.map(Topic::from))
+}
+
+/// A topic to create or update by slug.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = topics)]
+pub struct NewTopic {
+    pub slug: String,
+    pub name_nl: String,
+    pub name_en: String,
+    pub description_nl: String,
+    pub description_en: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewTopic {
+    pub fn new(slug: &str, name_nl: &str, name_en: &str, description_nl: &str, description_en: &str) -> Self {
+        let now = super::now();
+        NewTopic {
+            slug: slug.into(),
+            name_nl: name_nl.into(),
+            name_en: name_en.into(),
+            description_nl: description_nl.into(),
+            description_en: description_en.into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+pub fn upsert(conn: &mut DbConn, new: &[NewTopic]) -> QueryResult<usize> {
+    use topics::dsl as t;
+    upsert_rows!(conn, new, v => diesel::insert_into(t::topics)
+        .values(v)
+        .on_conflict(t::slug)
+        .do_update()
+        .set((
+            t::name_nl.eq(excluded(t::name_nl)),
+            t::name_en.eq(excluded(t::name_en)),
+            t::description_nl.eq(excluded(t::description_nl)),
+            t::description_en.eq(excluded(t::description_en)),
+            t::updated_at.eq(excluded(t::updated_at)),
+        )))
+}

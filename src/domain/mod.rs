@@ -1,0 +1,20 @@
+//! Pure business rules and value types. Nothing in here performs I/O or
+//! knows about actix or diesel, so every rule can be tested in isolation.
+
+pub mod import;
+pub mod organisation;
+pub mod pagination;
+pub mod search;
+pub mod topic;
+
+/// A value that failed validation, with a message meant for the person who
+/// typed it (shown in problem+json `detail` and in import reports).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Invalid(msg.into())
+    }
+}

@@ -1,0 +1,48 @@
+//! Liveness and readiness probes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::{ApiError, Problem};
+use super::query::QueryParams;
+use crate::app::AppState;
+use crate::service::directory;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process is up", body = Health),
+        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+}
+
+/// The service can reach its database.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    directory::check_database(&state.pool).await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}

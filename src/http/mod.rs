@@ -1,0 +1,75 @@
+//! The JSON API: thin handlers that parse, call one service function and
+//! map the result; the one route table; the OpenAPI document.
+
+pub mod health;
+pub mod organisations;
+pub mod problem;
+pub mod query;
+pub mod topics;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, Handler, HttpResponse, Responder};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Sent as the `API-Version` header on every response (NL API Design Rules).
+pub const API_VERSION: &str = "1.0.0";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Meeloop API",
+        version = "1.0.0",
+        description = "Find best-in-class peers among Dutch public organisations for shadow visits (meeloopdagen). \
+                       Errors are application/problem+json (RFC 9457) with a stable `code`; \
+                       every response carries an `API-Version` header.",
+        license(name = "EUPL-1.2")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        organisations::list,
+        organisations::get,
+        organisations::expertise,
+        topics::list,
+    ),
+    tags(
+        (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
+        (name = "operations", description = "Probes for operators and load balancers"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The single route table of the application.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_resource("/healthz", health::healthz))
+        .service(get_resource("/readyz", health::readyz))
+        // Before the /api/v1 scope, which would otherwise claim these paths.
+        .service(web::resource("/api/v1/docs").to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/api/v1/docs/"))
+                .finish()
+        }))
+        .service(SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .service(
+            web::scope("/api/v1")
+                .service(get_resource("/organisations", organisations::list))
+                .service(get_resource("/organisations/{id}", organisations::get))
+                .service(get_resource("/organisations/{id}/expertise", organisations::expertise))
+                .service(get_resource("/topics", topics::list)),
+        )
+        .default_service(web::to(problem::no_route));
+}
+
+/// A read-only resource: GET and HEAD, and 405 with `Allow` for anything else.
+fn get_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
+        .default_service(web::to(problem::method_not_allowed("GET, HEAD")))
+}

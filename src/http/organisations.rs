@@ -1,0 +1,203 @@
+//! The public organisation directory.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::problem::{ApiError, Problem};
+use super::query::{path, QueryParams};
+use super::topics::TopicSummary;
+use crate::app::AppState;
+use crate::domain::organisation::{
+    parse_province, Language, Organisation, OrganisationId, OrganisationKind, SizeUnit,
+};
+use crate::domain::pagination::{parse_limit, Cursor, DEFAULT_LIMIT};
+use crate::domain::topic::{Expertise, TopicSlug};
+use crate::domain::Invalid;
+use crate::service::directory::{self, OrganisationQuery};
+
+/// An organisation as the public sees it: no contact details.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganisationView {
+    #[schema(example = 1)]
+    pub id: i64,
+    /// CBS code for municipalities, a stable identifier for others.
+    #[schema(example = "GM0363")]
+    pub code: String,
+    pub kind: OrganisationKind,
+    #[schema(example = "Amsterdam")]
+    pub name: String,
+    #[schema(example = "Noord-Holland")]
+    pub province: Option<String>,
+    /// Inhabitants, rental homes or employees (see `sizeUnit`).
+    #[schema(example = 931298)]
+    pub size: i64,
+    pub size_unit: SizeUnit,
+    #[schema(example = 52.36489)]
+    pub latitude: f64,
+    #[schema(example = 4.90872)]
+    pub longitude: f64,
+    /// Preferred language for invitations and pages.
+    pub language: Language,
+    /// How many shadow visits it can host per month.
+    #[schema(example = 2)]
+    pub monthly_hosting_capacity: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Organisation> for OrganisationView {
+    fn from(o: Organisation) -> Self {
+        OrganisationView {
+            id: o.id.0,
+            size_unit: o.kind.size_unit(),
+            code: o.code,
+            kind: o.kind,
+            name: o.name,
+            province: o.province,
+            size: o.size,
+            latitude: o.latitude,
+            longitude: o.longitude,
+            language: o.language,
+            monthly_hosting_capacity: o.monthly_capacity,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganisationPage {
+    pub items: Vec<OrganisationView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the directory listing (documentation only: parsing is strict
+/// and done by [`QueryParams`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListParams {
+    /// Only organisations of this kind.
+    kind: Option<OrganisationKind>,
+    /// Only organisations in this province (case and accents ignored).
+    #[param(min_length = 1, example = "Utrecht")]
+    province: Option<String>,
+    /// Only organisations with expertise on this topic (a topic slug).
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$", example = "cloud-migration")]
+    topic: Option<String>,
+    /// Part of the name; case, accents and punctuation are ignored.
+    #[param(min_length = 1, pattern = "[A-Za-z0-9]", example = "fryslan")]
+    q: Option<String>,
+    /// The `nextCursor` of the previous page.
+    #[param(min_length = 1)]
+    cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    limit: Option<i64>,
+}
+
+const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "limit"];
+
+/// List organisations in the directory, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organisations",
+    tag = "directory",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of organisations, ordered by name", body = OrganisationPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &LIST_PARAMS)?;
+    let query = OrganisationQuery {
+        kind: params.get("kind", str::parse)?,
+        province: params.get("province", parse_province)?,
+        topic: params.get("topic", TopicSlug::parse)?,
+        q: params.get("q", |q| Ok::<_, Invalid>(q.to_string()))?,
+        cursor: params.get("cursor", Cursor::decode)?,
+        limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
+    };
+    let page = directory::list_organisations(&state.pool, query).await?;
+    Ok(HttpResponse::Ok().json(OrganisationPage {
+        items: page.items.into_iter().map(OrganisationView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One organisation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organisations/{id}",
+    tag = "directory",
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1)),
+    responses(
+        (status = 200, description = "The organisation", body = OrganisationView),
+        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(req: HttpRequest, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let organisation = directory::get_organisation(&state.pool, id).await?;
+    Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
+}
+
+/// What an organisation knows about one topic.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpertiseView {
+    pub topic: TopicSummary,
+    /// Maturity from 1 (just starting) to 5 (done, and could teach it).
+    #[schema(minimum = 1, maximum = 5, example = 4)]
+    pub level: u8,
+    /// What they did, in their own words.
+    pub summary: String,
+    #[schema(example = 2021)]
+    pub since_year: Option<i32>,
+    /// Whether they are willing to host shadow visits on this topic.
+    pub willing_to_host: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Expertise> for ExpertiseView {
+    fn from(e: Expertise) -> Self {
+        ExpertiseView {
+            topic: TopicSummary::from(e.topic),
+            level: e.level.get(),
+            summary: e.summary,
+            since_year: e.since_year,
+            willing_to_host: e.willing_to_host,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// An organisation's expertise per topic.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organisations/{id}/expertise",
+    tag = "directory",
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1)),
+    responses(
+        (status = 200, description = "Expertise by topic slug", body = Vec<ExpertiseView>),
+        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn expertise(req: HttpRequest, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let expertise = directory::organisation_expertise(&state.pool, id).await?;
+    Ok(HttpResponse::Ok().json(expertise.into_iter().map(ExpertiseView::from).collect::<Vec<_>>()))
+}

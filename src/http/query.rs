@@ -1,0 +1,57 @@
+//! Strict query-string parsing: unknown, repeated and malformed parameters
+//! get a 400 that names the parameter, instead of being ignored.
+
+use actix_web::HttpRequest;
+
+use super::problem::ApiError;
+use crate::domain::Invalid;
+
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryParams {
+    pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("cannot read the query string: {e}")))?;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                let allowed = if allowed.is_empty() {
+                    "this endpoint takes no query parameters".to_string()
+                } else {
+                    format!("allowed: {}", allowed.join(", "))
+                };
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter '{name}'; {allowed}"),
+                ));
+            }
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("query parameter '{name}' is given more than once"),
+                ));
+            }
+        }
+        Ok(QueryParams { pairs })
+    }
+
+    /// Parses parameter `name` with `parse` when present.
+    pub fn get<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<Option<T>, ApiError> {
+        match self.pairs.iter().find(|(n, _)| n == name) {
+            None => Ok(None),
+            Some((_, value)) => parse(value)
+                .map(Some)
+                .map_err(|e| ApiError::invalid_parameter(name, &e)),
+        }
+    }
+}
+
+/// Parses a path segment such as an id, naming it in the error.
+pub fn path<T>(name: &str, raw: &str, parse: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, ApiError> {
+    parse(raw).map_err(|e| ApiError::invalid_parameter(name, &e))
+}

@@ -1,0 +1,76 @@
+//! The topic catalogue.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::{ApiError, Problem};
+use super::query::QueryParams;
+use crate::app::AppState;
+use crate::domain::topic::Topic;
+use crate::service::directory;
+
+/// A topic, named in Dutch and English.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicView {
+    #[schema(example = "cloud-migration")]
+    pub slug: String,
+    #[schema(example = "Migratie naar de cloud")]
+    pub name_nl: String,
+    #[schema(example = "Cloud migration")]
+    pub name_en: String,
+    pub description_nl: String,
+    pub description_en: String,
+}
+
+impl From<Topic> for TopicView {
+    fn from(t: Topic) -> Self {
+        TopicView {
+            slug: t.slug,
+            name_nl: t.name_nl,
+            name_en: t.name_en,
+            description_nl: t.description_nl,
+            description_en: t.description_en,
+        }
+    }
+}
+
+/// A topic as referenced from other resources.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSummary {
+    #[schema(example = "cloud-migration")]
+    pub slug: String,
+    #[schema(example = "Migratie naar de cloud")]
+    pub name_nl: String,
+    #[schema(example = "Cloud migration")]
+    pub name_en: String,
+}
+
+impl From<Topic> for TopicSummary {
+    fn from(t: Topic) -> Self {
+        TopicSummary {
+            slug: t.slug,
+            name_nl: t.name_nl,
+            name_en: t.name_en,
+        }
+    }
+}
+
+/// All topics, by slug.
+#[utoipa::path(
+    get,
+    path = "/api/v1/topics",
+    tag = "directory",
+    responses(
+        (status = 200, description = "The topic catalogue", body = Vec<TopicView>),
+        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let topics = directory::list_topics(&state.pool).await?;
+    Ok(HttpResponse::Ok().json(topics.into_iter().map(TopicView::from).collect::<Vec<_>>()))
+}

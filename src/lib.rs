@@ -1,0 +1,14 @@
+//! Meeloop: match Dutch public organisations to best-in-class peers for
+//! shadow visits (meeloopdagen).
+//!
+//! Layers, from the edge inwards (see `docs/architecture.md`):
+//! `cli` → `app` (+ `config`) → `http` → `service` → `domain` / `db`.
+//! `domain` is pure: no I/O, no actix, no diesel.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod service;

@@ -1,0 +1,110 @@
+//! Reading the organisation directory.
+
+use tracing::instrument;
+
+use super::ServiceError;
+use crate::db::{self, DbPool};
+use crate::domain::organisation::{Organisation, OrganisationId, OrganisationKind};
+use crate::domain::pagination::Cursor;
+use crate::domain::search;
+use crate::domain::topic::{Expertise, Topic, TopicSlug};
+use crate::domain::Invalid;
+
+/// Parsed filters of `GET /api/v1/organisations`.
+#[derive(Debug, Default)]
+pub struct OrganisationQuery {
+    pub kind: Option<OrganisationKind>,
+    pub province: Option<&'static str>,
+    pub topic: Option<TopicSlug>,
+    pub q: Option<String>,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[instrument(skip_all)]
+pub async fn list_organisations(
+    pool: &DbPool,
+    query: OrganisationQuery,
+) -> Result<Page<Organisation>, ServiceError> {
+    let name_contains = match query.q.as_deref().map(search::fold) {
+        Some(folded) if folded.is_empty() => {
+            return Err(Invalid::new("q must contain at least one letter or digit").into())
+        }
+        other => other,
+    };
+    pool.run(move |conn| {
+        let topic_id = match &query.topic {
+            Some(slug) => Some(
+                db::topics::find_by_slug(conn, slug.as_str())?
+                    .ok_or_else(|| Invalid::new(format!("unknown topic '{}'", slug.as_str())))?
+                    .id
+                    .0,
+            ),
+            None => None,
+        };
+        let filter = db::organisations::ListFilter {
+            kind: query.kind,
+            province: query.province,
+            topic_id,
+            name_contains,
+            after: query.cursor,
+            limit: query.limit,
+        };
+        let mut items = db::organisations::list(conn, &filter)?;
+        let next_cursor = if items.len() as i64 > query.limit {
+            items.truncate(query.limit as usize);
+            items.last().map(|last| {
+                Cursor {
+                    name_key: search::fold(&last.name),
+                    id: last.id.0,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    })
+    .await
+}
+
+fn not_found(id: OrganisationId) -> ServiceError {
+    ServiceError::NotFound(format!("organisation {id} does not exist"))
+}
+
+#[instrument(skip(pool))]
+pub async fn get_organisation(pool: &DbPool, id: OrganisationId) -> Result<Organisation, ServiceError> {
+    pool.run(move |conn| db::organisations::find(conn, id)?.ok_or_else(|| not_found(id)))
+        .await
+}
+
+#[instrument(skip(pool))]
+pub async fn organisation_expertise(
+    pool: &DbPool,
+    id: OrganisationId,
+) -> Result<Vec<Expertise>, ServiceError> {
+    pool.run(move |conn| {
+        if !db::organisations::exists(conn, id)? {
+            return Err(not_found(id));
+        }
+        Ok(db::expertise::for_organisation(conn, id)?)
+    })
+    .await
+}
+
+#[instrument(skip_all)]
+pub async fn list_topics(pool: &DbPool) -> Result<Vec<Topic>, ServiceError> {
+    pool.run(|conn| Ok(db::topics::all(conn)?)).await
+}
+
+/// Readiness: can we reach the database right now?
+pub async fn check_database(pool: &DbPool) -> Result<(), ServiceError> {
+    pool.run(|conn| conn.ping().map_err(ServiceError::Unavailable))
+        .await
+}

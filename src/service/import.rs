@@ -1,0 +1,81 @@
+//! Importing organisations from a CSV file (`meeloop import organisations`).
+
+use tracing::instrument;
+
+use super::ServiceError;
+use crate::db::{self, DbConn};
+use crate::domain::import::{self, Change, FileFormat, ImportRow, RowError};
+
+/// Receives progress while rows are written, for a progress bar.
+pub trait Progress {
+    fn start(&mut self, _total: u64) {}
+    fn advance(&mut self, _rows: u64) {}
+}
+
+/// No progress reporting.
+impl Progress for () {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub format: FileFormat,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows that failed validation, with line numbers and reasons.
+    pub invalid: Vec<RowError>,
+    /// False when invalid rows stopped the import: then nothing was written.
+    pub applied: bool,
+}
+
+/// Validates every row first; with any invalid row nothing is written unless
+/// `skip_invalid`. Valid rows are upserted by code in one write transaction,
+/// so a re-import of the same file changes nothing and reports it unchanged.
+#[instrument(skip_all, fields(bytes = bytes.len(), skip_invalid))]
+pub fn import_organisations(
+    conn: &mut DbConn,
+    bytes: &[u8],
+    skip_invalid: bool,
+    progress: &mut dyn Progress,
+) -> Result<ImportReport, ServiceError> {
+    let parsed = import::parse(bytes)?;
+    let mut report = ImportReport {
+        format: parsed.format,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        invalid: parsed.errors,
+        applied: false,
+    };
+    if !report.invalid.is_empty() && !skip_invalid {
+        return Ok(report);
+    }
+    let rows = parsed.rows;
+    conn.write(|conn| {
+        let codes: Vec<&str> = rows.iter().map(|r| r.fields.code.as_str()).collect();
+        let stored = db::organisations::stored_by_code(conn, &codes)?;
+        let mut changed: Vec<&ImportRow> = Vec::new();
+        for row in &rows {
+            match import::classify(stored.get(row.fields.code.as_str()), row) {
+                Change::Insert => report.inserted += 1,
+                Change::Update => report.updated += 1,
+                Change::Unchanged => {
+                    report.unchanged += 1;
+                    continue;
+                }
+            }
+            changed.push(row);
+        }
+        progress.start(changed.len() as u64);
+        db::organisations::upsert(conn, &changed, &mut |n| progress.advance(n))?;
+        Ok::<_, ServiceError>(())
+    })?;
+    report.applied = true;
+    tracing::info!(
+        inserted = report.inserted,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        skipped = report.invalid.len(),
+        "organisations imported"
+    );
+    Ok(report)
+}

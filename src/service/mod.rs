@@ -1,0 +1,39 @@
+//! Use cases: one function per user action, each in one transaction.
+//! Handlers and the CLI call these; they never touch `db` themselves.
+
+pub mod demo;
+pub mod directory;
+pub mod import;
+
+use crate::db::DbError;
+use crate::domain::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The caller sent something invalid; the message says what.
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    /// The resource does not exist (or the caller may not know it does).
+    #[error("{0}")]
+    NotFound(String),
+    /// The database could not be reached in time.
+    #[error("database unavailable")]
+    Unavailable(#[source] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<DbError> for ServiceError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pool(_) => ServiceError::Unavailable(e),
+            other => ServiceError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        ServiceError::from(DbError::Query(e))
+    }
+}
