@@ -116,8 +116,13 @@ impl Settings {
         Self::figment(config_file).extract()
     }
 
+    /// The embedded defaults alone (tests start from these).
+    pub fn defaults() -> Figment {
+        Figment::from(Toml::string(DEFAULTS))
+    }
+
     pub fn figment(config_file: Option<&Path>) -> Figment {
-        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        let mut figment = Self::defaults();
         figment = match config_file {
             // An explicitly named file must exist.
             Some(path) => figment.merge(Toml::file_exact(path)),

@@ -140,6 +140,18 @@ pub fn id_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Organisat
     Ok(id.map(OrganisationId))
 }
 
+/// Serialises imports for the rest of the transaction, so that the counts
+/// an import reports (inserted/updated/unchanged) are exact even when two run
+/// at once. Readers are not blocked. SQLite's `BEGIN IMMEDIATE` already
+/// serialises writers.
+pub fn lock_for_import(conn: &mut DbConn) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConn::Sqlite(_) => Ok(()),
+        DbConn::Pg(c) => c.batch_execute("LOCK TABLE organisations IN SHARE ROW EXCLUSIVE MODE"),
+    }
+}
+
 /// Bind parameters stay well below SQLite's and PostgreSQL's limits.
 const CHUNK: usize = 1000;
 

@@ -51,6 +51,7 @@ pub fn import_organisations(
     }
     let rows = parsed.rows;
     conn.write(|conn| {
+        db::organisations::lock_for_import(conn)?;
         let codes: Vec<&str> = rows.iter().map(|r| r.fields.code.as_str()).collect();
         let stored = db::organisations::stored_by_code(conn, &codes)?;
         let mut changed: Vec<&ImportRow> = Vec::new();

@@ -1,0 +1,136 @@
+//! The `meeloop` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+use crate::helpers::{shared_csv, test_db, Backend, TestDb};
+
+fn meeloop(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meeloop"))
+        .args(args)
+        .current_dir(db.data_dir.path())
+        .env("MEELOOP_DATA_DIR", db.data_dir.path())
+        .env("MEELOOP_DATABASE__URL", &db.url)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run meeloop")
+}
+
+fn import_from_the_command_line(backend: Backend) {
+    let db = test_db(backend);
+    let csv = shared_csv();
+    let out = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("342 inserted, 0 updated, 0 unchanged"), "{stdout}");
+
+    let again = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 inserted, 0 updated, 342 unchanged"));
+
+    let broken = db.data_dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        "cbs_code,name,province,population,lat,lon,year\nGM9999,Nergens,Utrecht,-5,52,5,2024\nGM9998,Ook niet,Atlantis,5,52,5,2024\n",
+    )
+    .unwrap();
+    let out = meeloop(&db, &["import", "organisations", broken.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 2: population '-5'"), "{stderr}");
+    assert!(stderr.contains("line 3: unknown province 'Atlantis'"), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    // No progress bar or log noise when not on a terminal.
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}
+
+#[test]
+fn import_from_the_command_line_on_sqlite() {
+    import_from_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+fn import_from_the_command_line_on_postgres() {
+    if crate::helpers::postgres_available() {
+        import_from_the_command_line(Backend::Postgres);
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["import", "--help"], vec!["import", "organisations", "--help"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_meeloop")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_mistyped_database_scheme_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_meeloop"))
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .env("MEELOOP_DATA_DIR", dir.path())
+        .env("MEELOOP_DATABASE__URL", "postgress://meeloop:hunter2@localhost/meeloop")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("unsupported database URL scheme 'postgress'"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "no password in errors");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file created");
+}
+
+#[test]
+fn migrate_then_status() {
+    let db = test_db(Backend::Sqlite);
+    let out = meeloop(&db, &["migrate", "--status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pending: "));
+    let out = meeloop(&db, &["migrate"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied: "));
+    let out = meeloop(&db, &["migrate", "--status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+}
+
+/// `serve` applies migrations, loads the demo data and stops cleanly on SIGTERM.
+#[actix_web::test]
+async fn serve_demo_answers_and_shuts_down_on_sigterm() {
+    let db = test_db(Backend::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meeloop"))
+        .args(["serve", "--demo"])
+        .current_dir(db.data_dir.path())
+        .env("MEELOOP_DATA_DIR", db.data_dir.path())
+        .env("MEELOOP_DATABASE__URL", &db.url)
+        .env("MEELOOP_SERVER__PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the "Listening" line rather than sleeping.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Listening on") {
+            break;
+        }
+    }
+    assert!(printed.contains("DEMO DATA"), "{printed}");
+    assert!(printed.contains(&format!("http://127.0.0.1:{port}")), "{printed}");
+    let topics: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/topics"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(topics.as_array().unwrap().len(), 10);
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}

@@ -1,0 +1,348 @@
+//! `spawn_app()` and the throwaway PostgreSQL cluster.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Once, OnceLock};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use meeloop::app::Application;
+use meeloop::config::Settings;
+use meeloop::db::{self, DbPool};
+use meeloop::service;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Runs each listed async test function once per backend:
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::postgres_available() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn shared_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nl_municipalities.csv")
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        }
+    });
+}
+
+/// A database for one test: the settings that point at it and a pool.
+pub struct TestDb {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub url: String,
+    pub data_dir: TempDir,
+}
+
+pub fn test_db(backend: Backend) -> TestDb {
+    init_logging();
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
+        Backend::Postgres => fresh_postgres_database(),
+    };
+    let settings: Settings = Settings::defaults()
+        .merge(("data_dir", data_dir.path()))
+        .merge(("server.port", 0))
+        .merge(("server.workers", 1))
+        .merge(("database.url", url.as_str()))
+        .merge(("database.max_connections", 4))
+        .extract()
+        .expect("test settings");
+    let target = settings.database_target().expect("target");
+    let pool = settings.database.connect(&target).expect("pool");
+    TestDb {
+        settings,
+        pool,
+        url,
+        data_dir,
+    }
+}
+
+impl TestDb {
+    pub fn migrate(&self) {
+        db::migrations::run_pending(&mut self.pool.get().unwrap()).expect("migrations");
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+/// The real application, migrated, on a random port.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = test_db(backend);
+    db.migrate();
+    let app = Application::build(&db.settings, db.pool.clone()).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+    }
+}
+
+/// The demo app: spawned and loaded with the demo data set.
+pub async fn spawn_demo_app(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    service::demo::load(&mut app.db.pool.get().unwrap()).expect("demo data");
+    app
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET, asserting the API-Version header that every response carries.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        assert_eq!(
+            response.headers().get("api-version").map(|v| v.to_str().unwrap()),
+            Some("1.0.0"),
+            "API-Version header on {path}"
+        );
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        if status >= 400 {
+            assert_eq!(content_type, "application/problem+json", "{path}");
+        }
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// GET expecting a problem document; returns (status, code, detail).
+    pub async fn problem(&self, path: &str) -> (u16, String, String) {
+        let (status, body) = self.get_json(path).await;
+        assert!(status >= 400, "{path} answered {status}: {body}");
+        assert_eq!(body["status"], status, "{body}");
+        (
+            status,
+            body["code"].as_str().unwrap().to_string(),
+            body["detail"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub fn import(&self, bytes: &[u8], skip_invalid: bool) -> service::import::ImportReport {
+        service::import::import_organisations(&mut self.db.pool.get().unwrap(), bytes, skip_invalid, &mut ())
+            .expect("import")
+    }
+
+    /// Follows `nextCursor` through every page of a listing.
+    pub async fn all_pages(&self, path_with_query: &str) -> Vec<Value> {
+        let sep = if path_with_query.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("{path_with_query}{sep}limit=100&cursor={c}"),
+                None => format!("{path_with_query}{sep}limit=100"),
+            };
+            let (status, body) = self.get_json(&path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return items,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The throwaway PostgreSQL cluster
+
+struct Cluster {
+    port: u16,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+fn required() -> bool {
+    std::env::var("MEELOOP_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// Whether PostgreSQL tests can run. Without server binaries they are
+/// skipped loudly, unless `MEELOOP_REQUIRE_POSTGRES=1` (CI), which fails them.
+pub fn postgres_available() -> bool {
+    match CLUSTER.get_or_init(start_cluster) {
+        Ok(_) => true,
+        Err(why) if required() => panic!("MEELOOP_REQUIRE_POSTGRES=1 but PostgreSQL could not be started: {why}"),
+        Err(why) => {
+            eprintln!("SKIPPED: PostgreSQL test ({why}); run scripts/setup.sh or set MEELOOP_PG_BIN");
+            false
+        }
+    }
+}
+
+fn fresh_postgres_database() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let cluster = CLUSTER
+        .get_or_init(start_cluster)
+        .as_ref()
+        .expect("postgres cluster");
+    let name = format!("meeloop_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
+    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+    format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port)
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MEELOOP_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    candidates.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    candidates.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A command run as the `postgres` user when we are root (initdb refuses root).
+fn pg_command(bin: &Path, as_postgres: bool) -> Command {
+    if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn start_cluster() -> Result<Cluster, String> {
+    let bin = find_bin_dir().ok_or("no PostgreSQL server binaries (initdb) found")?;
+    let as_postgres = is_root();
+    let base = std::env::temp_dir().join(format!("meeloop-test-pg-{}", std::process::id()));
+    let data = base.join("data");
+    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+    if as_postgres {
+        let status = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&base)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("cannot hand the cluster directory to the postgres user".into());
+        }
+    }
+    let out = pg_command(&bin.join("initdb"), as_postgres)
+        .arg("-D")
+        .arg(&data)
+        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=en_US.UTF-8"])
+        .output()
+        .or_else(|_| pg_command(&bin.join("initdb"), as_postgres).arg("-D").arg(&data).output())
+        .map_err(|e| format!("initdb: {e}"))?;
+    if !out.status.success() {
+        // en_US.UTF-8 may be missing; fall back to the C locale.
+        let _ = std::fs::remove_dir_all(&data);
+        let out = pg_command(&bin.join("initdb"), as_postgres)
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
+            .output()
+            .map_err(|e| format!("initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=300",
+        base.display()
+    );
+    let out = pg_command(&bin.join("pg_ctl"), as_postgres)
+        .arg("-D")
+        .arg(&data)
+        .args(["-o", &options, "-l"])
+        .arg(base.join("log"))
+        .args(["start", "-w", "-t", "60"])
+        .output()
+        .map_err(|e| format!("pg_ctl: {e}"))?;
+    if !out.status.success() {
+        let log = std::fs::read_to_string(base.join("log")).unwrap_or_default();
+        return Err(format!("pg_ctl start failed: {}{log}", String::from_utf8_lossy(&out.stderr)));
+    }
+    // The test process cannot run code at exit, so a watchdog stops the
+    // cluster and removes its files once this process has gone.
+    let stop = format!(
+        "{} {} -D '{}' stop -m immediate",
+        if as_postgres { "runuser -u postgres --" } else { "" },
+        bin.join("pg_ctl").display(),
+        data.display()
+    );
+    let watchdog = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{base}'",
+        pid = std::process::id(),
+        base = base.display()
+    );
+    Command::new("sh")
+        .args(["-c", &watchdog])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("watchdog: {e}"))?;
+    Ok(Cluster { port })
+}

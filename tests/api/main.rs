@@ -1,0 +1,10 @@
+//! One integration-test binary: the real application on port 0, on SQLite
+//! (a temp file per test) and on PostgreSQL (a throwaway cluster per run, a
+//! fresh database per test).
+
+mod helpers;
+
+mod cli;
+mod directory;
+mod import;
+mod migrations;
