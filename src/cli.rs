@@ -16,7 +16,11 @@ use crate::db::{self, DbPool};
 use crate::service;
 
 #[derive(Debug, Parser)]
-#[command(name = "meeloop", version, about = "Meeloop: find a best-in-class peer for a shadow visit (meeloopdag)")]
+#[command(
+    name = "meeloop",
+    version,
+    about = "Meeloop: find a best-in-class peer for a shadow visit (meeloopdag)"
+)]
 struct Cli {
     /// Configuration file (default: meeloop.toml in the working directory, if present).
     #[arg(long, global = true, env = "MEELOOP_CONFIG", value_name = "FILE")]
@@ -85,9 +89,15 @@ pub fn main() -> ExitCode {
 /// Logs go to stderr. `RUST_LOG` overrides the configured filter; commands
 /// other than `serve` only log warnings unless asked, to keep their output clean.
 fn init_tracing(settings: &Settings, serving: bool) {
-    let default = if serving { settings.log.filter.as_str() } else { "warn" };
+    let default = if serving {
+        settings.log.filter.as_str()
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
@@ -171,7 +181,11 @@ impl service::import::Progress for Bar {
     }
 }
 
-fn import_organisations(settings: &Settings, file: &Path, skip_invalid: bool) -> anyhow::Result<ExitCode> {
+fn import_organisations(
+    settings: &Settings,
+    file: &Path,
+    skip_invalid: bool,
+) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let pool = connect_and_migrate(settings)?;
     let bar = if std::io::stderr().is_terminal() {
@@ -183,7 +197,12 @@ fn import_organisations(settings: &Settings, file: &Path, skip_invalid: bool) ->
         ProgressBar::hidden()
     };
     let mut progress = Bar(bar);
-    let report = service::import::import_organisations(&mut pool.get()?, &bytes, skip_invalid, &mut progress)?;
+    let report = service::import::import_organisations(
+        &mut pool.get()?,
+        &bytes,
+        skip_invalid,
+        &mut progress,
+    )?;
     progress.0.finish_and_clear();
     for error in &report.invalid {
         eprintln!("{}: {error}", file.display());

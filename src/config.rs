@@ -112,8 +112,8 @@ fn redact_url(url: &str) -> String {
 impl Settings {
     /// Loads settings: embedded defaults, then `config_file` (or `meeloop.toml`
     /// in the working directory when it exists), then the environment.
-    pub fn load(config_file: Option<&Path>) -> Result<Settings, figment::Error> {
-        Self::figment(config_file).extract()
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        Self::figment(config_file).extract().map_err(Box::new)
     }
 
     /// The embedded defaults alone (tests start from these).
@@ -153,7 +153,9 @@ impl DatabaseSettings {
         };
         let url = url.expose_secret().trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DatabaseTarget::Postgres(SecretString::from(url.to_string())));
+            return Ok(DatabaseTarget::Postgres(SecretString::from(
+                url.to_string(),
+            )));
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() || path.starts_with(':') {
@@ -171,6 +173,7 @@ impl DatabaseSettings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's own signature
 mod tests {
     use super::*;
 
@@ -198,7 +201,13 @@ mod tests {
             settings_with_url("sqlite://x/m.db").target(dir),
             Ok(DatabaseTarget::Sqlite(p)) if p == Path::new("x/m.db")
         ));
-        for bad in ["postgress://h/db", "mysql://h/db", "meeloop.db", "sqlite://", "sqlite://:memory:"] {
+        for bad in [
+            "postgress://h/db",
+            "mysql://h/db",
+            "meeloop.db",
+            "sqlite://",
+            "sqlite://:memory:",
+        ] {
             let err = settings_with_url(bad).target(dir).unwrap_err();
             assert!(!err.contains("p@"), "{err}");
         }
@@ -225,7 +234,7 @@ mod tests {
             jail.set_env("MEELOOP_SERVER__PORT", "9100");
             jail.set_env("MEELOOP_DATABASE__MAX_CONNECTIONS", "3");
             jail.set_env("MEELOOP_REQUIRE_POSTGRES", "1");
-            let s = Settings::load(None)?;
+            let s = Settings::load(None).map_err(|e| *e)?;
             assert_eq!(s.data_dir, Path::new("/srv/meeloop"));
             assert_eq!(s.server.port, 9100);
             assert_eq!(s.server.host, "127.0.0.1");

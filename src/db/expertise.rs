@@ -34,9 +34,8 @@ pub fn for_organisation(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Ve
             Ok(Expertise {
                 organisation_id: OrganisationId(e.organisation_id),
                 topic: Topic::from(t),
-                level: MaturityLevel::new(i64::from(e.level)).map_err(|err| {
-                    diesel::result::Error::DeserializationError(err.0.into())
-                })?,
+                level: MaturityLevel::new(i64::from(e.level))
+                    .map_err(|err| diesel::result::Error::DeserializationError(err.0.into()))?,
                 summary: e.summary,
                 since_year: e.since_year,
                 willing_to_host: e.willing_to_host,
@@ -85,14 +84,14 @@ impl NewExpertise {
 pub fn upsert(conn: &mut DbConn, new: &[NewExpertise]) -> QueryResult<usize> {
     use expertise::dsl as e;
     upsert_rows!(conn, new, v => diesel::insert_into(e::expertise)
-        .values(v)
-        .on_conflict((e::organisation_id, e::topic_id))
-        .do_update()
-        .set((
-            e::level.eq(excluded(e::level)),
-            e::summary.eq(excluded(e::summary)),
-            e::since_year.eq(excluded(e::since_year)),
-            e::willing_to_host.eq(excluded(e::willing_to_host)),
-            e::updated_at.eq(excluded(e::updated_at)),
-        )))
+    .values(v)
+    .on_conflict((e::organisation_id, e::topic_id))
+    .do_update()
+    .set((
+        e::level.eq(excluded(e::level)),
+        e::summary.eq(excluded(e::summary)),
+        e::since_year.eq(excluded(e::since_year)),
+        e::willing_to_host.eq(excluded(e::willing_to_host)),
+        e::updated_at.eq(excluded(e::updated_at)),
+    )))
 }

@@ -10,7 +10,7 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Arbitrary key for the PostgreSQL advisory lock that keeps several
 /// instances starting at once from migrating concurrently.
-const PG_MIGRATION_LOCK: i64 = 0x6d65_656c_6f6f_70;
+const PG_MIGRATION_LOCK: i64 = i64::from_be_bytes(*b"meeloop!");
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -27,9 +27,9 @@ pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
         }
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
-            let result = c.run_pending_migrations(POSTGRES).map(|applied| {
-                applied.iter().map(ToString::to_string).collect::<Vec<_>>()
-            });
+            let result = c
+                .run_pending_migrations(POSTGRES)
+                .map(|applied| applied.iter().map(ToString::to_string).collect::<Vec<_>>());
             c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
             result.map_err(harness_error)
         }
@@ -92,7 +92,10 @@ pub fn columns(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>, DbError>
     };
     let mut tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for row in rows {
-        tables.entry(row.table_name).or_default().push(row.column_name);
+        tables
+            .entry(row.table_name)
+            .or_default()
+            .push(row.column_name);
     }
     Ok(tables
         .into_iter()

@@ -160,15 +160,28 @@ pub fn stored_by_code(conn: &mut DbConn, codes: &[&str]) -> QueryResult<HashMap<
     use organisations::dsl as o;
     let mut out = HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(CHUNK) {
-        type StoredTuple = (String, String, String, Option<String>, i64, f64, f64, Option<String>, String);
+        type StoredTuple = (
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            f64,
+            f64,
+            Option<String>,
+            String,
+        );
         let rows: Vec<StoredTuple> = dispatch!(conn, c => o::organisations
             .filter(o::code.eq_any(chunk))
             .select((o::code, o::kind, o::name, o::province, o::size, o::latitude, o::longitude, o::contact_email, o::language))
             .load(c))?;
-        for (code, kind, name, province, size, latitude, longitude, contact_email, language) in rows {
+        for (code, kind, name, province, size, latitude, longitude, contact_email, language) in rows
+        {
             let stored = Stored {
                 kind: kind.parse().map_err(|_| corrupt("kind", &kind))?,
-                language: language.parse().map_err(|_| corrupt("language", &language))?,
+                language: language
+                    .parse()
+                    .map_err(|_| corrupt("language", &language))?,
                 name,
                 province,
                 size,
@@ -224,48 +237,57 @@ pub fn upsert(
                 size: f.size,
                 latitude: f.coordinates.latitude,
                 longitude: f.coordinates.longitude,
-                contact_email: r.contact.as_ref().and_then(|c| c.email.as_ref()).map(|e| e.as_str()),
-                language: r.contact.as_ref().map_or(Language::default(), |c| c.language).as_str(),
+                contact_email: r
+                    .contact
+                    .as_ref()
+                    .and_then(|c| c.email.as_ref())
+                    .map(|e| e.as_str()),
+                language: r
+                    .contact
+                    .as_ref()
+                    .map_or(Language::default(), |c| c.language)
+                    .as_str(),
                 monthly_capacity: DEFAULT_MONTHLY_CAPACITY,
                 created_at: now,
                 updated_at: now,
             }
         }
         if !with_contact.is_empty() {
-            let values: Vec<NewOrganisation> = with_contact.iter().map(|r| to_new(r, now)).collect();
+            let values: Vec<NewOrganisation> =
+                with_contact.iter().map(|r| to_new(r, now)).collect();
             upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
-                .values(v)
-                .on_conflict(o::code)
-                .do_update()
-                .set((
-                    o::kind.eq(excluded(o::kind)),
-                    o::name.eq(excluded(o::name)),
-                    o::name_key.eq(excluded(o::name_key)),
-                    o::province.eq(excluded(o::province)),
-                    o::size.eq(excluded(o::size)),
-                    o::latitude.eq(excluded(o::latitude)),
-                    o::longitude.eq(excluded(o::longitude)),
-                    o::contact_email.eq(excluded(o::contact_email)),
-                    o::language.eq(excluded(o::language)),
-                    o::updated_at.eq(excluded(o::updated_at)),
-                )))?;
+            .values(v)
+            .on_conflict(o::code)
+            .do_update()
+            .set((
+                o::kind.eq(excluded(o::kind)),
+                o::name.eq(excluded(o::name)),
+                o::name_key.eq(excluded(o::name_key)),
+                o::province.eq(excluded(o::province)),
+                o::size.eq(excluded(o::size)),
+                o::latitude.eq(excluded(o::latitude)),
+                o::longitude.eq(excluded(o::longitude)),
+                o::contact_email.eq(excluded(o::contact_email)),
+                o::language.eq(excluded(o::language)),
+                o::updated_at.eq(excluded(o::updated_at)),
+            )))?;
         }
         if !without.is_empty() {
             let values: Vec<NewOrganisation> = without.iter().map(|r| to_new(r, now)).collect();
             upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
-                .values(v)
-                .on_conflict(o::code)
-                .do_update()
-                .set((
-                    o::kind.eq(excluded(o::kind)),
-                    o::name.eq(excluded(o::name)),
-                    o::name_key.eq(excluded(o::name_key)),
-                    o::province.eq(excluded(o::province)),
-                    o::size.eq(excluded(o::size)),
-                    o::latitude.eq(excluded(o::latitude)),
-                    o::longitude.eq(excluded(o::longitude)),
-                    o::updated_at.eq(excluded(o::updated_at)),
-                )))?;
+            .values(v)
+            .on_conflict(o::code)
+            .do_update()
+            .set((
+                o::kind.eq(excluded(o::kind)),
+                o::name.eq(excluded(o::name)),
+                o::name_key.eq(excluded(o::name_key)),
+                o::province.eq(excluded(o::province)),
+                o::size.eq(excluded(o::size)),
+                o::latitude.eq(excluded(o::latitude)),
+                o::longitude.eq(excluded(o::longitude)),
+                o::updated_at.eq(excluded(o::updated_at)),
+            )))?;
         }
         progress(chunk.len() as u64);
     }

@@ -64,7 +64,13 @@ pub struct NewTopic {
 }
 
 impl NewTopic {
-    pub fn new(slug: &str, name_nl: &str, name_en: &str, description_nl: &str, description_en: &str) -> Self {
+    pub fn new(
+        slug: &str,
+        name_nl: &str,
+        name_en: &str,
+        description_nl: &str,
+        description_en: &str,
+    ) -> Self {
         let now = super::now();
         NewTopic {
             slug: slug.into(),
@@ -81,14 +87,14 @@ impl NewTopic {
 pub fn upsert(conn: &mut DbConn, new: &[NewTopic]) -> QueryResult<usize> {
     use topics::dsl as t;
     upsert_rows!(conn, new, v => diesel::insert_into(t::topics)
-        .values(v)
-        .on_conflict(t::slug)
-        .do_update()
-        .set((
-            t::name_nl.eq(excluded(t::name_nl)),
-            t::name_en.eq(excluded(t::name_en)),
-            t::description_nl.eq(excluded(t::description_nl)),
-            t::description_en.eq(excluded(t::description_en)),
-            t::updated_at.eq(excluded(t::updated_at)),
-        )))
+    .values(v)
+    .on_conflict(t::slug)
+    .do_update()
+    .set((
+        t::name_nl.eq(excluded(t::name_nl)),
+        t::name_en.eq(excluded(t::name_en)),
+        t::description_nl.eq(excluded(t::description_nl)),
+        t::description_en.eq(excluded(t::description_en)),
+        t::updated_at.eq(excluded(t::updated_at)),
+    )))
 }

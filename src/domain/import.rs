@@ -23,8 +23,15 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    pub const CBS_COLUMNS: [&'static str; 7] =
-        ["cbs_code", "name", "province", "population", "lat", "lon", "year"];
+    pub const CBS_COLUMNS: [&'static str; 7] = [
+        "cbs_code",
+        "name",
+        "province",
+        "population",
+        "lat",
+        "lon",
+        "year",
+    ];
     pub const GENERAL_COLUMNS: [&'static str; 9] = [
         "code", "kind", "name", "province", "size", "lat", "lon", "email", "language",
     ];
@@ -107,7 +114,9 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
         .map(|h| {
             std::str::from_utf8(h)
                 .map(|s| s.trim().to_ascii_lowercase())
-                .map_err(|_| Invalid::new("line 1: the header is not valid UTF-8; save the file as UTF-8"))
+                .map_err(|_| {
+                    Invalid::new("line 1: the header is not valid UTF-8; save the file as UTF-8")
+                })
         })
         .collect::<Result<_, _>>()?;
     if header.iter().all(|h| h.is_empty()) {
@@ -140,7 +149,11 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
         return Err(Invalid::new(format!(
             "line 1: missing column{} {} for the {} format (expected {})",
             if missing.len() > 1 { "s" } else { "" },
-            missing.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", "),
+            missing
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
             format.name(),
             format.columns().join(",")
         )));
@@ -202,10 +215,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
                     contact,
                 });
             }
-            Err(e) => errors.push(RowError {
-                line,
-                message: e.0,
-            }),
+            Err(e) => errors.push(RowError { line, message: e.0 }),
         }
     }
     Ok(ParsedFile {
@@ -301,8 +311,11 @@ fn parse_general_row(f: &Fields<'_>) -> Result<Row, Invalid> {
 
 fn parse_coordinates(lat: &str, lon: &str) -> Result<Coordinates, Invalid> {
     let number = |name: &str, raw: &str| {
-        raw.parse::<f64>()
-            .map_err(|_| Invalid::new(format!("{name} '{raw}' is not a number (use a decimal point)")))
+        raw.parse::<f64>().map_err(|_| {
+            Invalid::new(format!(
+                "{name} '{raw}' is not a number (use a decimal point)"
+            ))
+        })
     };
     Coordinates::new(number("latitude", lat)?, number("longitude", lon)?)
 }
@@ -417,7 +430,10 @@ mod tests {
 
     #[test]
     fn unknown_header_is_rejected() {
-        assert!(parse(b"foo,bar\n1,2\n").unwrap_err().0.contains("unknown file format"));
+        assert!(parse(b"foo,bar\n1,2\n")
+            .unwrap_err()
+            .0
+            .contains("unknown file format"));
         assert!(parse(b"").is_err());
     }
 

@@ -18,7 +18,9 @@ impl FromStr for OrganisationId {
     fn from_str(s: &str) -> Result<Self, Invalid> {
         match s.parse::<i64>() {
             Ok(n) if n > 0 => Ok(OrganisationId(n)),
-            _ => Err(Invalid::new(format!("'{s}' is not an organisation id (a positive integer)"))),
+            _ => Err(Invalid::new(format!(
+                "'{s}' is not an organisation id (a positive integer)"
+            ))),
         }
     }
 }
@@ -115,7 +117,9 @@ pub enum SizeUnit {
 }
 
 /// Preferred language for emails and pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]
@@ -138,7 +142,9 @@ impl FromStr for Language {
         match s.trim().to_ascii_lowercase().as_str() {
             "nl" => Ok(Language::Nl),
             "en" => Ok(Language::En),
-            _ => Err(Invalid::new(format!("unknown language '{s}'; expected nl or en"))),
+            _ => Err(Invalid::new(format!(
+                "unknown language '{s}'; expected nl or en"
+            ))),
         }
     }
 }
@@ -163,7 +169,10 @@ impl OrganisationCode {
             }
         } else {
             let valid = (2..=32).contains(&code.len())
-                && code.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                && code
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
                 && code
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -243,7 +252,10 @@ impl Coordinates {
                 "coordinates 0,0 look like missing values; give the real position",
             ));
         }
-        Ok(Coordinates { latitude, longitude })
+        Ok(Coordinates {
+            latitude,
+            longitude,
+        })
     }
 }
 
@@ -269,7 +281,10 @@ impl ContactEmail {
         {
             return Err(bad());
         }
-        Ok(ContactEmail(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(ContactEmail(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -316,7 +331,10 @@ mod tests {
     #[test]
     fn municipality_codes_must_be_cbs_codes() {
         let m = OrganisationKind::Municipality;
-        assert_eq!(OrganisationCode::parse(" gm0363", m).unwrap().as_str(), "GM0363");
+        assert_eq!(
+            OrganisationCode::parse(" gm0363", m).unwrap().as_str(),
+            "GM0363"
+        );
         for bad in ["GM363", "GM03633", "XX0363", "GM03A3", ""] {
             assert!(OrganisationCode::parse(bad, m).is_err(), "{bad}");
         }
@@ -325,7 +343,10 @@ mod tests {
     #[test]
     fn other_codes_are_short_identifiers() {
         let h = OrganisationKind::HousingCorporation;
-        assert_eq!(OrganisationCode::parse("ymere", h).unwrap().as_str(), "YMERE");
+        assert_eq!(
+            OrganisationCode::parse("ymere", h).unwrap().as_str(),
+            "YMERE"
+        );
         assert!(OrganisationCode::parse("-x", h).is_err());
         assert!(OrganisationCode::parse("a b", h).is_err());
         assert!(OrganisationCode::parse(&"A".repeat(33), h).is_err());
@@ -354,7 +375,9 @@ mod tests {
             ContactEmail::parse(" Info@Gemeente.NL ").unwrap().as_str(),
             "Info@gemeente.nl"
         );
-        for bad in ["no-at", "a@b", "a@@b.nl", "@b.nl", "a b@c.nl", "a@.nl", "a@b..nl"] {
+        for bad in [
+            "no-at", "a@b", "a@@b.nl", "@b.nl", "a b@c.nl", "a@.nl", "a@b..nl",
+        ] {
             assert!(ContactEmail::parse(bad).is_err(), "{bad}");
         }
     }

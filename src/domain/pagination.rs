@@ -1,13 +1,13 @@
 //! Keyset (cursor) pagination over the directory, ordered by folded name and id.
 //!
-//! A cursor is opaque to clients: base64url of `name_key` and `id` of the last
-//! item on the previous page. Keyset pagination stays correct when rows are
-//! inserted between two page requests, unlike offsets.
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+//! A cursor is the position of the last item on the previous page: its folded
+//! name (spaces as `_`) and id, as `name_key.id`. Clients treat it as opaque;
+//! it is readable so that every string of that shape is a valid position and
+//! can be described exactly in the OpenAPI document. Keyset pagination stays
+//! correct when rows are inserted between two page requests, unlike offsets.
 
 use super::Invalid;
+
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -20,18 +20,23 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}\n{}", self.id, self.name_key))
+        format!("{}.{}", self.name_key.replace(' ', "_"), self.id)
     }
 
     pub fn decode(raw: &str) -> Result<Self, Invalid> {
         let bad = || Invalid::new("cursor is not valid; use the nextCursor of a previous page");
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-        let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let (id, name_key) = text.split_once('\n').ok_or_else(bad)?;
-        let id = id.parse::<i64>().map_err(|_| bad())?;
+        let (name_key, id) = raw.rsplit_once('.').ok_or_else(bad)?;
+        let name_ok = name_key.len() <= 400
+            && name_key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let id_ok = (1..=18).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
+        if !name_ok || !id_ok {
+            return Err(bad());
+        }
         Ok(Cursor {
-            name_key: name_key.to_string(),
-            id,
+            name_key: name_key.replace('_', " "),
+            id: id.parse().map_err(|_| bad())?,
         })
     }
 }
@@ -56,12 +61,15 @@ mod tests {
             name_key: "s gravenhage".into(),
             id: 42,
         };
+        assert_eq!(c.encode(), "s_gravenhage.42");
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        // Any string of the documented shape is a position.
+        assert_eq!(Cursor::decode(".7").unwrap().id, 7);
     }
 
     #[test]
     fn garbage_cursors_are_rejected() {
-        for bad in ["", "!!", "bm9uZQ", "YWJjCmRlZg"] {
+        for bad in ["", "!!", "abc", "abc.", "abc.-1", "ABC.1", "a b.1", "a.1234567890123456789"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
     }

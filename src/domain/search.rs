@@ -32,7 +32,10 @@ mod tests {
     fn folds_accents_case_and_punctuation() {
         assert_eq!(fold("Súdwest-Fryslân"), "sudwest fryslan");
         assert_eq!(fold("'s-Gravenhage"), "s gravenhage");
-        assert_eq!(fold("  Nuenen, Gerwen en Nederwetten "), "nuenen gerwen en nederwetten");
+        assert_eq!(
+            fold("  Nuenen, Gerwen en Nederwetten "),
+            "nuenen gerwen en nederwetten"
+        );
         assert_eq!(fold("%_"), "");
     }
 

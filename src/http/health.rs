@@ -41,7 +41,10 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     directory::check_database(&state.pool).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))

@@ -50,12 +50,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .insert_header((header::LOCATION, "/api/v1/docs/"))
                 .finish()
         }))
-        .service(SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .service(
+            SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()),
+        )
         .service(
             web::scope("/api/v1")
                 .service(get_resource("/organisations", organisations::list))
                 .service(get_resource("/organisations/{id}", organisations::get))
-                .service(get_resource("/organisations/{id}/expertise", organisations::expertise))
+                .service(get_resource(
+                    "/organisations/{id}/expertise",
+                    organisations::expertise,
+                ))
                 .service(get_resource("/topics", topics::list)),
         )
         .default_service(web::to(problem::no_route));

@@ -84,21 +84,47 @@ pub struct OrganisationPage {
 struct ListParams {
     /// Only organisations of this kind.
     kind: Option<OrganisationKind>,
-    /// Only organisations in this province (case and accents ignored).
-    #[param(min_length = 1, example = "Utrecht")]
-    province: Option<String>,
+    /// Only organisations in this province.
+    #[param(inline)]
+    province: Option<Province>,
     /// Only organisations with expertise on this topic (a topic slug).
-    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$", example = "cloud-migration")]
+    #[param(
+        pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$",
+        example = "cloud-migration"
+    )]
     topic: Option<String>,
     /// Part of the name; case, accents and punctuation are ignored.
-    #[param(min_length = 1, pattern = "[A-Za-z0-9]", example = "fryslan")]
+    #[param(min_length = 1, max_length = 200, example = "fryslan")]
     q: Option<String>,
     /// The `nextCursor` of the previous page.
-    #[param(min_length = 1)]
+    #[param(pattern = "^[a-z0-9_]{0,400}\\.[0-9]{1,18}$", example = "s_gravenhage.42")]
     cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     limit: Option<i64>,
+}
+
+/// The twelve provinces, in CBS spelling (the API also accepts them without
+/// accents and in any case).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum Province {
+    Drenthe,
+    Flevoland,
+    #[schema(rename = "Fryslân")]
+    Fryslan,
+    Gelderland,
+    Groningen,
+    Limburg,
+    #[schema(rename = "Noord-Brabant")]
+    NoordBrabant,
+    #[schema(rename = "Noord-Holland")]
+    NoordHolland,
+    Overijssel,
+    Utrecht,
+    Zeeland,
+    #[schema(rename = "Zuid-Holland")]
+    ZuidHolland,
 }
 
 const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "limit"];
@@ -112,6 +138,7 @@ const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "lim
     responses(
         (status = 200, description = "A page of organisations, ordered by name", body = OrganisationPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -121,7 +148,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         kind: params.get("kind", str::parse)?,
         province: params.get("province", parse_province)?,
         topic: params.get("topic", TopicSlug::parse)?,
-        q: params.get("q", |q| Ok::<_, Invalid>(q.to_string()))?,
+        q: params.get("q", parse_search)?,
         cursor: params.get("cursor", Cursor::decode)?,
         limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
     };
@@ -132,12 +159,20 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     }))
 }
 
+fn parse_search(q: &str) -> Result<String, Invalid> {
+    match q.chars().count() {
+        0 => Err(Invalid::new("q must not be empty; leave it out to list everything")),
+        1..=200 => Ok(q.to_string()),
+        _ => Err(Invalid::new("q must be at most 200 characters")),
+    }
+}
+
 /// One organisation.
 #[utoipa::path(
     get,
     path = "/api/v1/organisations/{id}",
     tag = "directory",
-    params(("id" = i64, Path, description = "Organisation id", minimum = 1)),
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The organisation", body = OrganisationView),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
@@ -145,7 +180,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get(req: HttpRequest, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let organisation = directory::get_organisation(&state.pool, id).await?;
@@ -187,7 +226,7 @@ impl From<Expertise> for ExpertiseView {
     get,
     path = "/api/v1/organisations/{id}/expertise",
     tag = "directory",
-    params(("id" = i64, Path, description = "Organisation id", minimum = 1)),
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "Expertise by topic slug", body = Vec<ExpertiseView>),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
@@ -195,9 +234,18 @@ impl From<Expertise> for ExpertiseView {
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn expertise(req: HttpRequest, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn expertise(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let expertise = directory::organisation_expertise(&state.pool, id).await?;
-    Ok(HttpResponse::Ok().json(expertise.into_iter().map(ExpertiseView::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        expertise
+            .into_iter()
+            .map(ExpertiseView::from)
+            .collect::<Vec<_>>(),
+    ))
 }

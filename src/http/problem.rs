@@ -67,7 +67,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.detail
+        )
     }
 }
 
@@ -85,7 +91,11 @@ impl ResponseError for ApiError {
         response.body(
             serde_json::to_string(&Problem {
                 problem_type: "about:blank",
-                title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+                title: self
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Error")
+                    .to_string(),
                 status: self.status.as_u16(),
                 detail: self.detail.clone(),
                 code: self.code,
@@ -138,7 +148,11 @@ pub fn method_not_allowed(
         let mut e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()),
+            format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                req.method(),
+                req.path()
+            ),
         );
         e.allow = Some(allow);
         std::future::ready(Err(e))

@@ -12,8 +12,13 @@ pub struct QueryParams {
 
 impl QueryParams {
     pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-            .map_err(|e| ApiError::bad_request("invalid_query", format!("cannot read the query string: {e}")))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("cannot read the query string: {e}"),
+                )
+            })?;
         for (i, (name, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
                 let allowed = if allowed.is_empty() {
@@ -52,6 +57,10 @@ impl QueryParams {
 }
 
 /// Parses a path segment such as an id, naming it in the error.
-pub fn path<T>(name: &str, raw: &str, parse: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, ApiError> {
+pub fn path<T>(
+    name: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, Invalid>,
+) -> Result<T, ApiError> {
     parse(raw).map_err(|e| ApiError::invalid_parameter(name, &e))
 }

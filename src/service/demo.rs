@@ -63,7 +63,13 @@ pub fn load(conn: &mut DbConn) -> Result<DemoReport, ServiceError> {
             .iter()
             .map(|t| {
                 TopicSlug::parse(&t.slug)?;
-                Ok(NewTopic::new(&t.slug, &t.name_nl, &t.name_en, &t.description_nl, &t.description_en))
+                Ok(NewTopic::new(
+                    &t.slug,
+                    &t.name_nl,
+                    &t.name_en,
+                    &t.description_nl,
+                    &t.description_en,
+                ))
             })
             .collect::<Result<_, Invalid>>()?;
         db::topics::upsert(conn, &new_topics)?;
@@ -76,10 +82,15 @@ pub fn load(conn: &mut DbConn) -> Result<DemoReport, ServiceError> {
 
         let mut new_expertise = Vec::with_capacity(expertise.len());
         for e in &expertise {
-            let organisation = db::organisations::id_by_code(conn, &e.code)?
-                .ok_or_else(|| Invalid::new(format!("demo expertise names unknown organisation {}", e.code)))?;
-            let topic = db::topics::find_by_slug(conn, &e.topic)?
-                .ok_or_else(|| Invalid::new(format!("demo expertise names unknown topic {}", e.topic)))?;
+            let organisation = db::organisations::id_by_code(conn, &e.code)?.ok_or_else(|| {
+                Invalid::new(format!(
+                    "demo expertise names unknown organisation {}",
+                    e.code
+                ))
+            })?;
+            let topic = db::topics::find_by_slug(conn, &e.topic)?.ok_or_else(|| {
+                Invalid::new(format!("demo expertise names unknown topic {}", e.topic))
+            })?;
             new_expertise.push(NewExpertise::new(
                 organisation,
                 &topic,

@@ -8,7 +8,6 @@ use crate::domain::organisation::{Organisation, OrganisationId, OrganisationKind
 use crate::domain::pagination::Cursor;
 use crate::domain::search;
 use crate::domain::topic::{Expertise, Topic, TopicSlug};
-use crate::domain::Invalid;
 
 /// Parsed filters of `GET /api/v1/organisations`.
 #[derive(Debug, Default)]
@@ -32,17 +31,19 @@ pub async fn list_organisations(
     pool: &DbPool,
     query: OrganisationQuery,
 ) -> Result<Page<Organisation>, ServiceError> {
-    let name_contains = match query.q.as_deref().map(search::fold) {
-        Some(folded) if folded.is_empty() => {
-            return Err(Invalid::new("q must contain at least one letter or digit").into())
-        }
-        other => other,
-    };
+    // Punctuation and accents are ignored, so a query of only punctuation
+    // matches every name, just as an absent one does.
+    let name_contains = query.q.as_deref().map(search::fold).filter(|q| !q.is_empty());
     pool.run(move |conn| {
         let topic_id = match &query.topic {
             Some(slug) => Some(
                 db::topics::find_by_slug(conn, slug.as_str())?
-                    .ok_or_else(|| Invalid::new(format!("unknown topic '{}'", slug.as_str())))?
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!(
+                            "unknown topic '{}'; GET /api/v1/topics lists them",
+                            slug.as_str()
+                        ))
+                    })?
                     .id
                     .0,
             ),
@@ -79,7 +80,10 @@ fn not_found(id: OrganisationId) -> ServiceError {
 }
 
 #[instrument(skip(pool))]
-pub async fn get_organisation(pool: &DbPool, id: OrganisationId) -> Result<Organisation, ServiceError> {
+pub async fn get_organisation(
+    pool: &DbPool,
+    id: OrganisationId,
+) -> Result<Organisation, ServiceError> {
     pool.run(move |conn| db::organisations::find(conn, id)?.ok_or_else(|| not_found(id)))
         .await
 }

@@ -20,8 +20,15 @@ fn import_from_the_command_line(backend: Backend) {
     let csv = shared_csv();
     let out = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("342 inserted, 0 updated, 0 unchanged"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("342 inserted, 0 updated, 0 unchanged"),
+        "{stdout}"
+    );
 
     let again = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 inserted, 0 updated, 342 unchanged"));
@@ -36,7 +43,10 @@ fn import_from_the_command_line(backend: Backend) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("line 2: population '-5'"), "{stderr}");
-    assert!(stderr.contains("line 3: unknown province 'Atlantis'"), "{stderr}");
+    assert!(
+        stderr.contains("line 3: unknown province 'Atlantis'"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing was imported"), "{stderr}");
     // No progress bar or log noise when not on a terminal.
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
@@ -56,10 +66,22 @@ fn import_from_the_command_line_on_postgres() {
 
 #[test]
 fn every_command_has_help() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["import", "--help"], vec!["import", "organisations", "--help"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_meeloop")).args(&args).output().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["import", "--help"],
+        vec!["import", "organisations", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_meeloop"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}"
+        );
     }
 }
 
@@ -70,14 +92,24 @@ fn a_mistyped_database_scheme_is_refused_and_creates_nothing() {
         .args(["migrate"])
         .current_dir(dir.path())
         .env("MEELOOP_DATA_DIR", dir.path())
-        .env("MEELOOP_DATABASE__URL", "postgress://meeloop:hunter2@localhost/meeloop")
+        .env(
+            "MEELOOP_DATABASE__URL",
+            "postgress://meeloop:hunter2@localhost/meeloop",
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("unsupported database URL scheme 'postgress'"), "{stderr}");
+    assert!(
+        stderr.contains("unsupported database URL scheme 'postgress'"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "no password in errors");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file created");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file created"
+    );
 }
 
 #[test]
@@ -95,7 +127,11 @@ fn migrate_then_status() {
 #[actix_web::test]
 async fn serve_demo_answers_and_shuts_down_on_sigterm() {
     let db = test_db(Backend::Sqlite);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_meeloop"))
         .args(["serve", "--demo"])
         .current_dir(db.data_dir.path())
@@ -119,7 +155,10 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         }
     }
     assert!(printed.contains("DEMO DATA"), "{printed}");
-    assert!(printed.contains(&format!("http://127.0.0.1:{port}")), "{printed}");
+    assert!(
+        printed.contains(&format!("http://127.0.0.1:{port}")),
+        "{printed}"
+    );
     let topics: serde_json::Value = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/v1/topics"))
         .send()
@@ -129,7 +168,10 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(topics.as_array().unwrap().len(), 10);
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");

@@ -49,7 +49,10 @@ fn init_logging() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
         }
     });
 }
@@ -137,7 +140,10 @@ impl TestApp {
         let response = self.get(path).await;
         let status = response.status().as_u16();
         assert_eq!(
-            response.headers().get("api-version").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("api-version")
+                .map(|v| v.to_str().unwrap()),
             Some("1.0.0"),
             "API-Version header on {path}"
         );
@@ -165,13 +171,22 @@ impl TestApp {
     }
 
     pub fn import(&self, bytes: &[u8], skip_invalid: bool) -> service::import::ImportReport {
-        service::import::import_organisations(&mut self.db.pool.get().unwrap(), bytes, skip_invalid, &mut ())
-            .expect("import")
+        service::import::import_organisations(
+            &mut self.db.pool.get().unwrap(),
+            bytes,
+            skip_invalid,
+            &mut (),
+        )
+        .expect("import")
     }
 
     /// Follows `nextCursor` through every page of a listing.
     pub async fn all_pages(&self, path_with_query: &str) -> Vec<Value> {
-        let sep = if path_with_query.contains('?') { '&' } else { '?' };
+        let sep = if path_with_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -208,9 +223,13 @@ fn required() -> bool {
 pub fn postgres_available() -> bool {
     match CLUSTER.get_or_init(start_cluster) {
         Ok(_) => true,
-        Err(why) if required() => panic!("MEELOOP_REQUIRE_POSTGRES=1 but PostgreSQL could not be started: {why}"),
+        Err(why) if required() => {
+            panic!("MEELOOP_REQUIRE_POSTGRES=1 but PostgreSQL could not be started: {why}")
+        }
         Err(why) => {
-            eprintln!("SKIPPED: PostgreSQL test ({why}); run scripts/setup.sh or set MEELOOP_PG_BIN");
+            eprintln!(
+                "SKIPPED: PostgreSQL test ({why}); run scripts/setup.sh or set MEELOOP_PG_BIN"
+            );
             false
         }
     }
@@ -222,10 +241,15 @@ fn fresh_postgres_database() -> String {
         .get_or_init(start_cluster)
         .as_ref()
         .expect("postgres cluster");
-    let name = format!("meeloop_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "meeloop_test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
     let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
-    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
     format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port)
 }
 
@@ -286,9 +310,22 @@ fn start_cluster() -> Result<Cluster, String> {
     let out = pg_command(&bin.join("initdb"), as_postgres)
         .arg("-D")
         .arg(&data)
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=en_US.UTF-8"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=en_US.UTF-8",
+        ])
         .output()
-        .or_else(|_| pg_command(&bin.join("initdb"), as_postgres).arg("-D").arg(&data).output())
+        .or_else(|_| {
+            pg_command(&bin.join("initdb"), as_postgres)
+                .arg("-D")
+                .arg(&data)
+                .output()
+        })
         .map_err(|e| format!("initdb: {e}"))?;
     if !out.status.success() {
         // en_US.UTF-8 may be missing; fall back to the C locale.
@@ -300,7 +337,10 @@ fn start_cluster() -> Result<Cluster, String> {
             .output()
             .map_err(|e| format!("initdb: {e}"))?;
         if !out.status.success() {
-            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     let port = TcpListener::bind("127.0.0.1:0")
@@ -322,13 +362,20 @@ fn start_cluster() -> Result<Cluster, String> {
         .map_err(|e| format!("pg_ctl: {e}"))?;
     if !out.status.success() {
         let log = std::fs::read_to_string(base.join("log")).unwrap_or_default();
-        return Err(format!("pg_ctl start failed: {}{log}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "pg_ctl start failed: {}{log}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     // The test process cannot run code at exit, so a watchdog stops the
     // cluster and removes its files once this process has gone.
     let stop = format!(
         "{} {} -D '{}' stop -m immediate",
-        if as_postgres { "runuser -u postgres --" } else { "" },
+        if as_postgres {
+            "runuser -u postgres --"
+        } else {
+            ""
+        },
         bin.join("pg_ctl").display(),
         data.display()
     );

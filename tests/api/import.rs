@@ -35,10 +35,15 @@ async fn imports_all_342_municipalities_and_reimports_unchanged(backend: Backend
     let report = app.import(&file, false);
     assert!(report.applied);
     assert_eq!(report.format, FileFormat::Cbs);
-    assert_eq!((report.inserted, report.updated, report.unchanged), (342, 0, 0));
+    assert_eq!(
+        (report.inserted, report.updated, report.unchanged),
+        (342, 0, 0)
+    );
     assert!(report.invalid.is_empty());
 
-    let all = app.all_pages("/api/v1/organisations?kind=municipality").await;
+    let all = app
+        .all_pages("/api/v1/organisations?kind=municipality")
+        .await;
     assert_eq!(all.len(), 342);
     let inhabitants: i64 = all.iter().map(|o| o["size"].as_i64().unwrap()).sum();
     assert_eq!(inhabitants, 17_942_942, "the CBS national total");
@@ -47,17 +52,25 @@ async fn imports_all_342_municipalities_and_reimports_unchanged(backend: Backend
     assert_eq!(expected.len(), 12);
     for (province, count) in &expected {
         let listed = app
-            .all_pages(&format!("/api/v1/organisations?province={}", urlencode(province)))
+            .all_pages(&format!(
+                "/api/v1/organisations?province={}",
+                urlencode(province)
+            ))
             .await;
         assert_eq!(listed.len(), *count, "{province}");
     }
 
-    let (_, amsterdam) = app.get_json("/api/v1/organisations?q=amsterdam&kind=municipality").await;
+    let (_, amsterdam) = app
+        .get_json("/api/v1/organisations?q=amsterdam&kind=municipality")
+        .await;
     assert_eq!(amsterdam["items"][0]["code"], "GM0363");
     assert_eq!(amsterdam["items"][0]["province"], "Noord-Holland");
 
     let again = app.import(&file, false);
-    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 342));
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged),
+        (0, 0, 342)
+    );
     assert_eq!(app.all_pages("/api/v1/organisations").await.len(), 342);
 }
 
@@ -82,20 +95,35 @@ async fn a_changed_row_updates_only_that_row_and_keeps_contact_details(backend: 
 
     // A newer CBS list with a different population for Amsterdam only.
     let text = String::from_utf8(file).unwrap();
-    let changed = text.replacen("GM0363,Amsterdam,Noord-Holland,931298", "GM0363,Amsterdam,Noord-Holland,940000", 1);
+    let changed = text.replacen(
+        "GM0363,Amsterdam,Noord-Holland,931298",
+        "GM0363,Amsterdam,Noord-Holland,940000",
+        1,
+    );
     assert_ne!(text, changed, "the fixture still has Amsterdam at 931298");
     let report = app.import(changed.as_bytes(), false);
-    assert_eq!((report.inserted, report.updated, report.unchanged), (0, 1, 341));
+    assert_eq!(
+        (report.inserted, report.updated, report.unchanged),
+        (0, 1, 341)
+    );
 
-    let (_, page) = app.get_json("/api/v1/organisations?q=amsterdam&kind=municipality").await;
+    let (_, page) = app
+        .get_json("/api/v1/organisations?q=amsterdam&kind=municipality")
+        .await;
     let amsterdam = &page["items"][0];
     assert_eq!(amsterdam["size"], 940000);
-    assert_eq!(amsterdam["language"], "en", "the CBS import left the language alone");
+    assert_eq!(
+        amsterdam["language"], "en",
+        "the CBS import left the language alone"
+    );
     let id = meeloop::domain::organisation::OrganisationId(amsterdam["id"].as_i64().unwrap());
     let stored = meeloop::db::organisations::find(&mut app.db.pool.get().unwrap(), id)
         .unwrap()
         .unwrap();
-    assert_eq!(stored.contact_email.as_deref(), Some("meeloop@amsterdam.example"));
+    assert_eq!(
+        stored.contact_email.as_deref(),
+        Some("meeloop@amsterdam.example")
+    );
     assert!(stored.updated_at > stored.created_at);
 }
 
@@ -105,17 +133,42 @@ async fn broken_files_import_nothing_and_say_where(backend: Backend) {
     let good = "GM0363,Amsterdam,Noord-Holland,931298,52.36489,4.90872,2024\n";
 
     // A missing column is a file error naming the column.
-    let missing = format!("cbs_code,name,province,lat,lon,year\n{}", "GM0363,Amsterdam,Noord-Holland,52.3,4.9,2024\n");
-    let err = meeloop::service::import::import_organisations(&mut app.db.pool.get().unwrap(), missing.as_bytes(), false, &mut ())
-        .unwrap_err();
+    let missing = format!(
+        "cbs_code,name,province,lat,lon,year\n{}",
+        "GM0363,Amsterdam,Noord-Holland,52.3,4.9,2024\n"
+    );
+    let err = meeloop::service::import::import_organisations(
+        &mut app.db.pool.get().unwrap(),
+        missing.as_bytes(),
+        false,
+        &mut (),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("'population'"), "{err}");
 
     let cases: Vec<(Vec<u8>, u64, &str)> = vec![
-        (format!("{header}{good}GM12,Bad code,Utrecht,10,52.1,5.1,2024\n").into_bytes(), 3, "CBS municipality code"),
-        (format!("{header}{good}GM0344,Utrecht,Utrecht,361924,152.09,5.12,2024\n").into_bytes(), 3, "latitude"),
-        (format!("{header}{good}{good}").into_bytes(), 3, "duplicate code GM0363"),
         (
-            [header.as_bytes(), good.as_bytes(), b"GM1900,S\xfadwest-Frysl\xe2n,Frysl\xe2n,90421,53.02,5.55,2024\n"].concat(),
+            format!("{header}{good}GM12,Bad code,Utrecht,10,52.1,5.1,2024\n").into_bytes(),
+            3,
+            "CBS municipality code",
+        ),
+        (
+            format!("{header}{good}GM0344,Utrecht,Utrecht,361924,152.09,5.12,2024\n").into_bytes(),
+            3,
+            "latitude",
+        ),
+        (
+            format!("{header}{good}{good}").into_bytes(),
+            3,
+            "duplicate code GM0363",
+        ),
+        (
+            [
+                header.as_bytes(),
+                good.as_bytes(),
+                b"GM1900,S\xfadwest-Frysl\xe2n,Frysl\xe2n,90421,53.02,5.55,2024\n",
+            ]
+            .concat(),
             3,
             "UTF-8",
         ),
@@ -125,7 +178,11 @@ async fn broken_files_import_nothing_and_say_where(backend: Backend) {
         assert!(!report.applied);
         assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
         assert_eq!(report.invalid[0].line, line);
-        assert!(report.invalid[0].message.contains(mentions), "{}", report.invalid[0]);
+        assert!(
+            report.invalid[0].message.contains(mentions),
+            "{}",
+            report.invalid[0]
+        );
         assert!(
             app.all_pages("/api/v1/organisations").await.is_empty(),
             "nothing imported when any row is bad"
@@ -157,7 +214,12 @@ async fn concurrent_imports_do_not_duplicate(backend: Backend) {
             let pool = app.db.pool.clone();
             let file = file.clone();
             std::thread::spawn(move || {
-                meeloop::service::import::import_organisations(&mut pool.get().unwrap(), &file, false, &mut ())
+                meeloop::service::import::import_organisations(
+                    &mut pool.get().unwrap(),
+                    &file,
+                    false,
+                    &mut (),
+                )
             })
         })
         .collect();

@@ -27,7 +27,10 @@ fn up_down_up(backend: Backend) {
     let first = migrations::columns(&mut conn).unwrap();
     let reverted = migrations::revert_all(&mut conn).unwrap();
     assert_eq!(reverted.len(), applied.len());
-    assert!(migrations::columns(&mut conn).unwrap().is_empty(), "down.sql removes everything");
+    assert!(
+        migrations::columns(&mut conn).unwrap().is_empty(),
+        "down.sql removes everything"
+    );
     assert_eq!(migrations::pending(&mut conn).unwrap().len(), applied.len());
     migrations::run_pending(&mut conn).unwrap();
     assert_eq!(migrations::columns(&mut conn).unwrap(), first);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Property-based API tests: starts `meeloop serve --demo` on a fresh SQLite
+# database and runs schemathesis with all its checks against the published
+# OpenAPI document. Any failure fails the script.
+#   scripts/schemathesis.sh [extra st options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools="${MEELOOP_TOOLS:-$HOME/.cache/meeloop}"
+st="$tools/venv/bin/st"
+[[ -x "$st" ]] || scripts/setup.sh --ci
+
+cargo build --quiet --bin meeloop
+bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/meeloop"
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+MEELOOP_DATA_DIR="$work" MEELOOP_SERVER__PORT="$port" MEELOOP_LOG__FILTER=warn \
+    "$bin" serve --demo >"$work/serve.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# Wait until the service says it is ready (bounded: 60 s).
+for _ in $(seq 1 600); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log"; exit 1; }
+    sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+
+"$st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+    --checks all \
+    --max-examples "${ST_MAX_EXAMPLES:-100}" \
+    --workers 2 \
+    --no-color \
+    "$@"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and a fresh machine may lack, and
+# nothing that is already there. Used by the README's test command and by CI.
+#
+#   scripts/setup.sh        PostgreSQL server binaries and libpq (for the tests)
+#   scripts/setup.sh --ci   also schemathesis (PyPI) and cargo-audit
+#
+# Tools that are not system packages go under $MEELOOP_TOOLS
+# (default ~/.cache/meeloop), never into the repository.
+set -euo pipefail
+
+ci=0
+[[ "${1:-}" == "--ci" ]] && ci=1
+tools="${MEELOOP_TOOLS:-$HOME/.cache/meeloop}"
+mkdir -p "$tools"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# apt-get as root, through sudo otherwise.
+apt_install() {
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null; then sudo="sudo"; else
+            say "need root (or sudo) to install: $*"; return 1
+        fi
+    fi
+    say "installing $* (apt-get)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+have_pg_server() {
+    [[ -n "${MEELOOP_PG_BIN:-}" && -x "${MEELOOP_PG_BIN}/initdb" ]] && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+have_pg_server || apt_install postgresql
+# The postgres crate links the system libpq at build time.
+[[ -e /usr/include/postgresql/libpq-fe.h ]] || apt_install libpq-dev
+
+if [[ $ci == 1 ]]; then
+    command -v curl >/dev/null || apt_install curl
+    if [[ ! -x "$tools/venv/bin/st" ]]; then
+        say "installing schemathesis into $tools/venv"
+        python3 -m venv "$tools/venv"
+        "$tools/venv/bin/pip" install -q --disable-pip-version-check schemathesis
+    fi
+    if ! command -v cargo-audit >/dev/null; then
+        say "installing cargo-audit (takes a few minutes once)"
+        cargo install cargo-audit --locked --quiet
+    fi
+fi
+say "ready"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and on PostgreSQL (a throwaway cluster the
+# tests start themselves). Installs the PostgreSQL server binaries if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+# Fail, rather than skip, if PostgreSQL cannot be started.
+export MEELOOP_REQUIRE_POSTGRES=1
+cargo test "$@"
