@@ -46,7 +46,7 @@ pub fn for_organisation(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Ve
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = expertise)]
+#[diesel(table_name = expertise, treat_none_as_default_value = false)]
 pub struct NewExpertise {
     pub organisation_id: i64,
     pub topic_id: i64,

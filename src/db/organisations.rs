@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::schema::{expertise, organisations};
-use super::{dispatch, upsert_rows, DbConn};
-use crate::domain::import::{ImportRow, Stored};
+use super::{dispatch, DbConn};
+use crate::domain::import::Stored;
 use crate::domain::organisation::{
-    Language, Organisation, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
+    Organisation, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
 };
 use crate::domain::pagination::Cursor;
 use crate::domain::search;
@@ -195,8 +195,10 @@ pub fn stored_by_code(conn: &mut DbConn, codes: &[&str]) -> QueryResult<HashMap<
     Ok(out)
 }
 
+// NULL stays NULL: with constant SQL, SQLite reuses one prepared statement
+// for every row instead of preparing a new one per column combination.
 #[derive(Insertable)]
-#[diesel(table_name = organisations)]
+#[diesel(table_name = organisations, treat_none_as_default_value = false)]
 struct NewOrganisation<'a> {
     code: &'a str,
     kind: &'a str,
@@ -213,81 +215,110 @@ struct NewOrganisation<'a> {
     updated_at: NaiveDateTime,
 }
 
-/// Inserts or updates `rows` by code. Rows without contact fields (CBS
-/// format) leave an existing organisation's contact email and language alone.
-/// `progress` is called with the number of rows written after each chunk.
-pub fn upsert(
+fn new_rows<'a>(rows: &'a [(&'a str, Stored)], now: NaiveDateTime) -> Vec<NewOrganisation<'a>> {
+    rows.iter()
+        .map(|(code, s)| NewOrganisation {
+            code,
+            kind: s.kind.as_str(),
+            name: &s.name,
+            name_key: search::fold(&s.name),
+            province: s.province.as_deref(),
+            size: s.size,
+            latitude: s.latitude,
+            longitude: s.longitude,
+            contact_email: s.contact_email.as_deref(),
+            language: s.language.as_str(),
+            monthly_capacity: DEFAULT_MONTHLY_CAPACITY,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
+struct OrganisationChanges<'a> {
+    kind: &'a str,
+    name: &'a str,
+    name_key: String,
+    province: Option<&'a str>,
+    size: i64,
+    latitude: f64,
+    longitude: f64,
+    contact_email: Option<&'a str>,
+    language: &'a str,
+    updated_at: NaiveDateTime,
+}
+
+/// Inserts new organisations (capacity gets its default). The caller holds
+/// the import lock, so it knows these codes are new.
+pub fn insert(
     conn: &mut DbConn,
-    rows: &[&ImportRow],
+    rows: &[(&str, Stored)],
+    progress: &mut dyn FnMut(u64),
+) -> QueryResult<()> {
+    let now = super::now();
+    for chunk in rows.chunks(CHUNK) {
+        let values = new_rows(chunk, now);
+        dispatch!(conn, c => diesel::insert_into(organisations::table).values(&values).execute(c))?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Overwrites the importable fields of existing organisations, by code.
+///
+/// Dialects differ here: on SQLite one UPDATE per row is fastest (its SQL never
+/// varies, so it is prepared once; diesel re-prepares every ON CONFLICT
+/// statement). On PostgreSQL a per-row UPDATE costs a round trip each, so a
+/// chunk goes as one multi-row INSERT … ON CONFLICT DO UPDATE, which only
+/// ever takes the update branch because every code exists.
+pub fn update(
+    conn: &mut DbConn,
+    rows: &[(&str, Stored)],
     progress: &mut dyn FnMut(u64),
 ) -> QueryResult<()> {
     use organisations::dsl as o;
     let now = super::now();
     for chunk in rows.chunks(CHUNK) {
-        let (with_contact, without): (Vec<&ImportRow>, Vec<&ImportRow>) =
-            chunk.iter().partition(|r| r.contact.is_some());
-        fn to_new<'r>(r: &&'r ImportRow, now: NaiveDateTime) -> NewOrganisation<'r> {
-            let f = &r.fields;
-            NewOrganisation {
-                code: f.code.as_str(),
-                kind: f.kind.as_str(),
-                name: &f.name,
-                name_key: search::fold(&f.name),
-                province: f.province,
-                size: f.size,
-                latitude: f.coordinates.latitude,
-                longitude: f.coordinates.longitude,
-                contact_email: r
-                    .contact
-                    .as_ref()
-                    .and_then(|c| c.email.as_ref())
-                    .map(|e| e.as_str()),
-                language: r
-                    .contact
-                    .as_ref()
-                    .map_or(Language::default(), |c| c.language)
-                    .as_str(),
-                monthly_capacity: DEFAULT_MONTHLY_CAPACITY,
-                created_at: now,
-                updated_at: now,
+        match conn {
+            DbConn::Sqlite(c) => {
+                for (code, s) in chunk {
+                    diesel::update(o::organisations.filter(o::code.eq(code)))
+                        .set(&OrganisationChanges {
+                            kind: s.kind.as_str(),
+                            name: &s.name,
+                            name_key: search::fold(&s.name),
+                            province: s.province.as_deref(),
+                            size: s.size,
+                            latitude: s.latitude,
+                            longitude: s.longitude,
+                            contact_email: s.contact_email.as_deref(),
+                            language: s.language.as_str(),
+                            updated_at: now,
+                        })
+                        .execute(&mut **c)?;
+                }
             }
-        }
-        if !with_contact.is_empty() {
-            let values: Vec<NewOrganisation> =
-                with_contact.iter().map(|r| to_new(r, now)).collect();
-            upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
-            .values(v)
-            .on_conflict(o::code)
-            .do_update()
-            .set((
-                o::kind.eq(excluded(o::kind)),
-                o::name.eq(excluded(o::name)),
-                o::name_key.eq(excluded(o::name_key)),
-                o::province.eq(excluded(o::province)),
-                o::size.eq(excluded(o::size)),
-                o::latitude.eq(excluded(o::latitude)),
-                o::longitude.eq(excluded(o::longitude)),
-                o::contact_email.eq(excluded(o::contact_email)),
-                o::language.eq(excluded(o::language)),
-                o::updated_at.eq(excluded(o::updated_at)),
-            )))?;
-        }
-        if !without.is_empty() {
-            let values: Vec<NewOrganisation> = without.iter().map(|r| to_new(r, now)).collect();
-            upsert_rows!(conn, values.as_slice(), v => diesel::insert_into(o::organisations)
-            .values(v)
-            .on_conflict(o::code)
-            .do_update()
-            .set((
-                o::kind.eq(excluded(o::kind)),
-                o::name.eq(excluded(o::name)),
-                o::name_key.eq(excluded(o::name_key)),
-                o::province.eq(excluded(o::province)),
-                o::size.eq(excluded(o::size)),
-                o::latitude.eq(excluded(o::latitude)),
-                o::longitude.eq(excluded(o::longitude)),
-                o::updated_at.eq(excluded(o::updated_at)),
-            )))?;
+            DbConn::Pg(c) => {
+                diesel::insert_into(o::organisations)
+                    .values(new_rows(chunk, now))
+                    .on_conflict(o::code)
+                    .do_update()
+                    .set((
+                        o::kind.eq(excluded(o::kind)),
+                        o::name.eq(excluded(o::name)),
+                        o::name_key.eq(excluded(o::name_key)),
+                        o::province.eq(excluded(o::province)),
+                        o::size.eq(excluded(o::size)),
+                        o::latitude.eq(excluded(o::latitude)),
+                        o::longitude.eq(excluded(o::longitude)),
+                        o::contact_email.eq(excluded(o::contact_email)),
+                        o::language.eq(excluded(o::language)),
+                        o::updated_at.eq(excluded(o::updated_at)),
+                    ))
+                    .execute(&mut **c)?;
+            }
         }
         progress(chunk.len() as u64);
     }

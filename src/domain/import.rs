@@ -320,7 +320,7 @@ fn parse_coordinates(lat: &str, lon: &str) -> Result<Coordinates, Invalid> {
     Coordinates::new(number("latitude", lat)?, number("longitude", lon)?)
 }
 
-/// What is stored now for an organisation, as far as an import can change it.
+/// The part of an organisation an import can set, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     pub kind: OrganisationKind,
@@ -340,27 +340,32 @@ pub enum Change {
     Unchanged,
 }
 
-/// Decides what importing `row` does to the organisation stored under its code.
-pub fn classify(stored: Option<&Stored>, row: &ImportRow) -> Change {
-    let Some(s) = stored else {
-        return Change::Insert;
-    };
+/// Decides what importing `row` does to the organisation stored under its
+/// code, and what it should hold afterwards. Rows without contact fields (CBS
+/// format) keep the stored contact email and language.
+pub fn plan(stored: Option<&Stored>, row: &ImportRow) -> (Change, Stored) {
     let f = &row.fields;
-    let same_fields = s.kind == f.kind
-        && s.name == f.name
-        && s.province.as_deref() == f.province
-        && s.size == f.size
-        && s.latitude == f.coordinates.latitude
-        && s.longitude == f.coordinates.longitude;
-    let same_contact = row.contact.as_ref().is_none_or(|c| {
-        s.contact_email.as_deref() == c.email.as_ref().map(ContactEmail::as_str)
-            && s.language == c.language
-    });
-    if same_fields && same_contact {
-        Change::Unchanged
-    } else {
-        Change::Update
-    }
+    let (contact_email, language) = match (&row.contact, stored) {
+        (Some(c), _) => (c.email.as_ref().map(|e| e.as_str().to_string()), c.language),
+        (None, Some(s)) => (s.contact_email.clone(), s.language),
+        (None, None) => (None, Language::default()),
+    };
+    let desired = Stored {
+        kind: f.kind,
+        name: f.name.clone(),
+        province: f.province.map(str::to_string),
+        size: f.size,
+        latitude: f.coordinates.latitude,
+        longitude: f.coordinates.longitude,
+        contact_email,
+        language,
+    };
+    let change = match stored {
+        None => Change::Insert,
+        Some(s) if *s == desired => Change::Unchanged,
+        Some(_) => Change::Update,
+    };
+    (change, desired)
 }
 
 #[cfg(test)]
@@ -438,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn classify_ignores_contact_for_cbs_rows() {
+    fn cbs_rows_keep_the_stored_contact_details() {
         let parsed = parse(CBS.as_bytes()).unwrap();
         let row = &parsed.rows[0];
         let mut stored = Stored {
@@ -451,9 +456,15 @@ mod tests {
             contact_email: Some("someone@amsterdam.nl".into()),
             language: Language::En,
         };
-        assert_eq!(classify(None, row), Change::Insert);
-        assert_eq!(classify(Some(&stored), row), Change::Unchanged);
+        let (change, new) = plan(None, row);
+        assert_eq!(change, Change::Insert);
+        assert_eq!((new.contact_email, new.language), (None, Language::Nl));
+        assert_eq!(plan(Some(&stored), row).0, Change::Unchanged);
         stored.size += 1;
-        assert_eq!(classify(Some(&stored), row), Change::Update);
+        let (change, new) = plan(Some(&stored), row);
+        assert_eq!(change, Change::Update);
+        assert_eq!(new.size, 931298);
+        assert_eq!(new.contact_email.as_deref(), Some("someone@amsterdam.nl"));
+        assert_eq!(new.language, Language::En);
     }
 }

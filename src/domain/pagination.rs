@@ -8,7 +8,6 @@
 
 use super::Invalid;
 
-
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
@@ -69,7 +68,16 @@ mod tests {
 
     #[test]
     fn garbage_cursors_are_rejected() {
-        for bad in ["", "!!", "abc", "abc.", "abc.-1", "ABC.1", "a b.1", "a.1234567890123456789"] {
+        for bad in [
+            "",
+            "!!",
+            "abc",
+            "abc.",
+            "abc.-1",
+            "ABC.1",
+            "a b.1",
+            "a.1234567890123456789",
+        ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
     }

@@ -97,7 +97,10 @@ struct ListParams {
     #[param(min_length = 1, max_length = 200, example = "fryslan")]
     q: Option<String>,
     /// The `nextCursor` of the previous page.
-    #[param(pattern = "^[a-z0-9_]{0,400}\\.[0-9]{1,18}$", example = "s_gravenhage.42")]
+    #[param(
+        pattern = "^[a-z0-9_]{0,400}\\.[0-9]{1,18}$",
+        example = "s_gravenhage.42"
+    )]
     cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
@@ -161,7 +164,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 fn parse_search(q: &str) -> Result<String, Invalid> {
     match q.chars().count() {
-        0 => Err(Invalid::new("q must not be empty; leave it out to list everything")),
+        0 => Err(Invalid::new(
+            "q must not be empty; leave it out to list everything",
+        )),
         1..=200 => Ok(q.to_string()),
         _ => Err(Invalid::new("q must be at most 200 characters")),
     }

@@ -33,7 +33,11 @@ pub async fn list_organisations(
 ) -> Result<Page<Organisation>, ServiceError> {
     // Punctuation and accents are ignored, so a query of only punctuation
     // matches every name, just as an absent one does.
-    let name_contains = query.q.as_deref().map(search::fold).filter(|q| !q.is_empty());
+    let name_contains = query
+        .q
+        .as_deref()
+        .map(search::fold)
+        .filter(|q| !q.is_empty());
     pool.run(move |conn| {
         let topic_id = match &query.topic {
             Some(slug) => Some(

@@ -4,7 +4,7 @@ use tracing::instrument;
 
 use super::ServiceError;
 use crate::db::{self, DbConn};
-use crate::domain::import::{self, Change, FileFormat, ImportRow, RowError};
+use crate::domain::import::{self, Change, FileFormat, RowError, Stored};
 
 /// Receives progress while rows are written, for a progress bar.
 pub trait Progress {
@@ -54,20 +54,23 @@ pub fn import_organisations(
         db::organisations::lock_for_import(conn)?;
         let codes: Vec<&str> = rows.iter().map(|r| r.fields.code.as_str()).collect();
         let stored = db::organisations::stored_by_code(conn, &codes)?;
-        let mut changed: Vec<&ImportRow> = Vec::new();
+        let mut new: Vec<(&str, Stored)> = Vec::new();
+        let mut changed: Vec<(&str, Stored)> = Vec::new();
         for row in &rows {
-            match import::classify(stored.get(row.fields.code.as_str()), row) {
-                Change::Insert => report.inserted += 1,
-                Change::Update => report.updated += 1,
-                Change::Unchanged => {
-                    report.unchanged += 1;
-                    continue;
-                }
+            let code = row.fields.code.as_str();
+            let (change, desired) = import::plan(stored.get(code), row);
+            match change {
+                Change::Insert => new.push((code, desired)),
+                Change::Update => changed.push((code, desired)),
+                Change::Unchanged => report.unchanged += 1,
             }
-            changed.push(row);
         }
-        progress.start(changed.len() as u64);
-        db::organisations::upsert(conn, &changed, &mut |n| progress.advance(n))?;
+        (report.inserted, report.updated) = (new.len(), changed.len());
+        progress.start((new.len() + changed.len()) as u64);
+        // The lock above makes the plan exact: no other import can add or
+        // change these codes before we commit.
+        db::organisations::insert(conn, &new, &mut |n| progress.advance(n))?;
+        db::organisations::update(conn, &changed, &mut |n| progress.advance(n))?;
         Ok::<_, ServiceError>(())
     })?;
     report.applied = true;
