@@ -33,12 +33,45 @@ pub const API_VERSION: &str = "1.0.0";
         organisations::expertise,
         topics::list,
     ),
+    modifiers(&ApiVersionHeader),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `API-Version` header on every response of every operation.
+struct ApiVersionHeader;
+
+impl utoipa::Modify for ApiVersionHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::RefOr;
+        let header = HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples([API_VERSION]),
+            ))
+            .description(Some(
+                "Version of the API that answered (NL API Design Rules)",
+            ))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in item.get.iter_mut() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        response
+                            .headers
+                            .insert("API-Version".into(), header.clone().into());
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// The single route table of the application.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -337,7 +337,12 @@ async fn probes_and_openapi(backend: Backend) {
         "/healthz",
         "/readyz",
     ] {
-        assert!(spec["paths"][path]["get"].is_object(), "{path} documented");
+        let get = &spec["paths"][path]["get"];
+        assert!(get.is_object(), "{path} documented");
+        assert!(
+            get["responses"]["200"]["headers"]["API-Version"].is_object(),
+            "{path} declares API-Version"
+        );
     }
     let docs = app.get("/api/v1/docs/").await;
     assert_eq!(docs.status(), 200);
