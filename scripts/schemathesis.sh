@@ -27,9 +27,20 @@ for _ in $(seq 1 600); do
 done
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
 
-"$st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
-    --checks all \
-    --max-examples "${ST_MAX_EXAMPLES:-100}" \
-    --workers 2 \
-    --no-color \
-    "$@"
+spec="http://127.0.0.1:$port/api/v1/openapi.json"
+run_st() {
+    "$st" run "$spec" --checks all --max-examples "${ST_MAX_EXAMPLES:-100}" --workers 2 --no-color "$@"
+}
+
+echo "--- anonymous caller"
+run_st "$@"
+
+# The demo prints its accounts' passwords once; log in as a coordinator.
+password="$(awk '$2 == "coordinator@zwolle.example" { print $3 }' "$work/serve.log")"
+[[ -n "$password" ]] || { echo "no demo password in the start-up output"; cat "$work/serve.log"; exit 1; }
+token="$(curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"email\": \"coordinator@zwolle.example\", \"password\": \"$password\"}" \
+    "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')"
+
+echo "--- logged-in coordinator (logout excluded: it would revoke the token mid-run)"
+run_st -H "Authorization: Bearer $token" --exclude-path /api/v1/auth/logout "$@"

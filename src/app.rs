@@ -1,6 +1,7 @@
 //! Building the application: state, middleware and the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, Service};
@@ -9,6 +10,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::auth::jwt::JwtKeys;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
@@ -16,6 +18,7 @@ use crate::http;
 /// Shared by every request handler.
 pub struct AppState {
     pub pool: DbPool,
+    pub jwt: Arc<JwtKeys>,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -27,9 +30,10 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
+        let jwt = Arc::new(settings.jwt_keys().map_err(std::io::Error::other)?);
         let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { pool });
+        let state = web::Data::new(AppState { pool, jwt });
         let mut server =
             HttpServer::new(move || {
                 App::new()

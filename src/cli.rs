@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::app::Application;
 use crate::config::{LogFormat, Settings};
 use crate::db::{self, DbPool};
+use crate::domain::account::{Password, Role};
 use crate::service;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,29 @@ enum Command {
     /// Import data from a file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from MEELOOP_USER_PASSWORD or
+    /// asked for on the terminal; it is never an argument.
+    Create {
+        /// Login email address.
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// admin or coordinator.
+        #[arg(long)]
+        role: Role,
+        /// Code of the coordinator's organisation (e.g. GM0363).
+        #[arg(long, value_name = "CODE")]
+        organisation: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +100,12 @@ pub fn main() -> ExitCode {
         Command::Import(ImportCommand::Organisations { file, skip_invalid }) => {
             import_organisations(&settings, &file, skip_invalid)
         }
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            role,
+            organisation,
+        }) => create_user(&settings, email, name, role, organisation),
     };
     match result {
         Ok(code) => code,
@@ -125,7 +155,8 @@ fn connect_and_migrate(settings: &Settings) -> anyhow::Result<DbPool> {
 fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let pool = connect_and_migrate(&settings)?;
     if demo {
-        let report = service::demo::load(&mut pool.get()?)?;
+        let mut conn = pool.get()?;
+        let report = service::demo::load(&mut conn)?;
         println!(
             "Meeloop is running with DEMO DATA: {} topics, {} organisations ({} new), {} expertise entries.",
             report.topics,
@@ -133,6 +164,17 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             report.organisations.inserted,
             report.expertise
         );
+        let accounts = service::demo::create_accounts(&mut conn)?;
+        if accounts.is_empty() {
+            println!(
+                "Demo accounts exist already; their passwords were printed when they were created."
+            );
+        } else {
+            println!("Demo accounts (passwords are shown only now):");
+            for (email, role, password) in accounts {
+                println!("  {role:<12} {email:<40} {password}");
+            }
+        }
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, pool)
@@ -226,6 +268,44 @@ fn import_organisations(
         } else {
             format!(", {} invalid row(s) skipped", report.invalid.len())
         }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_user(
+    settings: &Settings,
+    email: String,
+    name: String,
+    role: Role,
+    organisation: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let password = match std::env::var("MEELOOP_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let first = rpassword::prompt_password("Password (12-128 characters): ")
+                .context("no terminal to ask for a password on; set MEELOOP_USER_PASSWORD")?;
+            let again = rpassword::prompt_password("Password again: ")?;
+            anyhow::ensure!(first == again, "the passwords differ");
+            first
+        }
+    };
+    let password = Password::parse(&password)?;
+    let pool = connect_and_migrate(settings)?;
+    let user = service::accounts::create_user(
+        &mut pool.get()?,
+        &service::accounts::NewAccount {
+            email,
+            name,
+            role,
+            organisation,
+            password,
+        },
+    )?;
+    println!(
+        "Created {} {} (id {}).",
+        user.role.as_str(),
+        user.email,
+        user.id
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,14 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 5] = ["environment", "data_dir", "server", "database", "log"];
+const SECTIONS: [&str; 6] = [
+    "environment",
+    "data_dir",
+    "server",
+    "database",
+    "auth",
+    "log",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +31,19 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 signing key; unset means a random key kept in the data directory.
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of a login token.
+    pub token_ttl_secs: i64,
+    /// `iss` of issued tokens; several instances must share it (and the key).
+    pub issuer: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -138,6 +157,29 @@ impl Settings {
 
     pub fn database_target(&self) -> Result<DatabaseTarget, String> {
         self.database.target(&self.data_dir)
+    }
+
+    /// The token signing keys: the configured secret, or the key kept in the
+    /// data directory (created on first use, mode 600).
+    pub fn jwt_keys(&self) -> Result<crate::auth::jwt::JwtKeys, String> {
+        let secret = match &self.auth.jwt_secret {
+            Some(secret) if secret.expose_secret().len() >= 32 => {
+                secret.expose_secret().as_bytes().to_vec()
+            }
+            Some(_) => return Err("auth.jwt_secret must be at least 32 characters".into()),
+            None => crate::auth::jwt::load_or_create_key(&self.data_dir).map_err(|e| {
+                format!(
+                    "cannot read or create the signing key in {}: {e}",
+                    self.data_dir.display()
+                )
+            })?,
+        };
+        let ttl = self.auth.token_ttl_secs.clamp(60, 24 * 3600);
+        Ok(crate::auth::jwt::JwtKeys::new(
+            &secret,
+            &self.auth.issuer,
+            ttl,
+        ))
     }
 
     /// The socket address to bind, e.g. `127.0.0.1:8080`.

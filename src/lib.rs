@@ -6,6 +6,7 @@
 //! `domain` is pure: no I/O, no actix, no diesel.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

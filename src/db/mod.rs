@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod organisations;
 pub mod schema;
 pub mod topics;
+pub mod users;
 
 use std::time::Duration;
 

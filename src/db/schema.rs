@@ -48,4 +48,21 @@ diesel::table! {
 
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
-diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise);
+diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise, users);
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        organisation_id -> Nullable<BigInt>,
+        password_hash -> Text,
+        active -> Bool,
+        token_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));

@@ -1,6 +1,7 @@
 //! Pure business rules and value types. Nothing in here performs I/O or
 //! knows about actix or diesel, so every rule can be tested in isolation.
 
+pub mod account;
 pub mod import;
 pub mod organisation;
 pub mod pagination;

@@ -1,6 +1,7 @@
 //! The JSON API: thin handlers that parse, call one service function and
 //! map the result; the one route table; the OpenAPI document.
 
+pub mod auth;
 pub mod health;
 pub mod organisations;
 pub mod problem;
@@ -32,14 +33,38 @@ pub const API_VERSION: &str = "1.0.0";
         organisations::get,
         organisations::expertise,
         topics::list,
+        auth::login,
+        auth::logout,
+        auth::me,
     ),
-    modifiers(&ApiVersionHeader),
+    modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
+        (name = "auth", description = "Logging in and out"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme that login tokens use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
 
 /// Declares the `API-Version` header on every response of every operation.
 struct ApiVersionHeader;
@@ -60,7 +85,7 @@ impl utoipa::Modify for ApiVersionHeader {
             ))
             .build();
         for item in openapi.paths.paths.values_mut() {
-            for operation in item.get.iter_mut() {
+            for operation in item.get.iter_mut().chain(item.post.iter_mut()) {
                 for response in operation.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         response
@@ -94,7 +119,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/organisations/{id}/expertise",
                     organisations::expertise,
                 ))
-                .service(get_resource("/topics", topics::list)),
+                .service(get_resource("/topics", topics::list))
+                .service(post_resource("/auth/login", auth::login))
+                .service(post_resource("/auth/logout", auth::logout))
+                .service(get_resource("/me", auth::me)),
         )
         .default_service(web::to(problem::no_route));
 }
@@ -110,4 +138,16 @@ where
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
         .default_service(web::to(problem::method_not_allowed("GET, HEAD")))
+}
+
+/// An action resource: POST only, and 405 with `Allow` for anything else.
+fn post_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::post().to(handler))
+        .default_service(web::to(problem::method_not_allowed("POST")))
 }

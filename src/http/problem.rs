@@ -39,7 +39,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    allow: Option<&'static str>,
+    headers: Vec<(header::HeaderName, &'static str)>,
 }
 
 impl ApiError {
@@ -48,7 +48,7 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -58,6 +58,14 @@ impl ApiError {
 
     pub fn invalid_parameter(name: &str, why: &Invalid) -> Self {
         Self::bad_request("invalid_parameter", format!("parameter '{name}': {why}"))
+    }
+
+    /// 401 with the `WWW-Authenticate` challenge RFC 6750 asks for.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        e.headers
+            .push((header::WWW_AUTHENTICATE, "Bearer realm=\"meeloop\""));
+        e
     }
 
     pub fn code(&self) -> &'static str {
@@ -85,8 +93,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let Some(allow) = self.allow {
-            response.insert_header((header::ALLOW, allow));
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), *value));
         }
         response.body(
             serde_json::to_string(&Problem {
@@ -110,6 +118,8 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::Invalid(invalid) => ApiError::bad_request("invalid_request", invalid.0),
             ServiceError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", what),
+            ServiceError::Unauthorized(why) => ApiError::unauthorized(why),
+            ServiceError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
             ServiceError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::new(
@@ -154,7 +164,7 @@ pub fn method_not_allowed(
                 req.path()
             ),
         );
-        e.allow = Some(allow);
+        e.headers.push((header::ALLOW, allow));
         std::future::ready(Err(e))
     }
 }

@@ -7,11 +7,13 @@
 use serde::Deserialize;
 use tracing::instrument;
 
+use super::accounts::{create_user, NewAccount};
 use super::import::{import_organisations, ImportReport};
 use super::ServiceError;
 use crate::db::expertise::NewExpertise;
 use crate::db::topics::NewTopic;
 use crate::db::{self, DbConn};
+use crate::domain::account::{Password, Role};
 use crate::domain::topic::{MaturityLevel, TopicSlug};
 use crate::domain::Invalid;
 
@@ -107,4 +109,47 @@ pub fn load(conn: &mut DbConn) -> Result<DemoReport, ServiceError> {
             expertise: new_expertise.len(),
         })
     })
+}
+
+/// Demo accounts: an admin and coordinators at a small municipality that
+/// wants to learn (Súdwest-Fryslân) and at a host (Zwolle).
+const DEMO_ACCOUNTS: [(&str, &str, Role, Option<&str>); 3] = [
+    ("admin@meeloop.example", "Demo Beheerder", Role::Admin, None),
+    (
+        "coordinator@sudwestfryslan.example",
+        "Sietske de Vries",
+        Role::Coordinator,
+        Some("GM1900"),
+    ),
+    (
+        "coordinator@zwolle.example",
+        "Jeroen Bakker",
+        Role::Coordinator,
+        Some("GM0193"),
+    ),
+];
+
+/// Creates the demo accounts that do not exist yet, each with a fresh random
+/// password, and returns (email, role, password) of those it created: the
+/// only moment the passwords are known.
+pub fn create_accounts(
+    conn: &mut DbConn,
+) -> Result<Vec<(String, &'static str, String)>, ServiceError> {
+    let mut created = Vec::new();
+    for (email, name, role, organisation) in DEMO_ACCOUNTS {
+        let password = crate::auth::jwt::random_hex(10);
+        let account = NewAccount {
+            email: email.into(),
+            name: name.into(),
+            role,
+            organisation: organisation.map(str::to_string),
+            password: Password::parse(&password)?,
+        };
+        match create_user(conn, &account) {
+            Ok(_) => created.push((email.to_string(), role.as_str(), password)),
+            Err(ServiceError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(created)
 }

@@ -1,6 +1,7 @@
 //! Use cases: one function per user action, each in one transaction.
 //! Handlers and the CLI call these; they never touch `db` themselves.
 
+pub mod accounts;
 pub mod demo;
 pub mod directory;
 pub mod import;
@@ -16,6 +17,12 @@ pub enum ServiceError {
     /// The resource does not exist (or the caller may not know it does).
     #[error("{0}")]
     NotFound(String),
+    /// Missing or wrong credentials; the message never says which part was wrong.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request conflicts with what exists (e.g. an email address in use).
+    #[error("{0}")]
+    Conflict(String),
     /// The database could not be reached in time.
     #[error("database unavailable")]
     Unavailable(#[source] DbError),

@@ -1,0 +1,133 @@
+//! Signed bearer tokens. One claims type and one audience per purpose, so a
+//! token minted for one purpose is never accepted for another.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::{Role, User};
+
+/// Audience of tokens handed out by `POST /api/v1/auth/login`.
+pub const LOGIN_AUDIENCE: &str = "meeloop:login";
+const ALGORITHM: Algorithm = Algorithm::HS256;
+/// Clock skew tolerated between instances, in seconds.
+const LEEWAY_SECS: u64 = 30;
+/// File in the data directory holding the generated signing key.
+pub const KEY_FILE: &str = "jwt-signing-key";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub role: Role,
+    /// The coordinator's organisation id.
+    pub org: Option<i64>,
+    /// The user's token version when issued; logout raises it.
+    pub ver: i32,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+    ttl_secs: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the access token is not valid: {0}")]
+pub struct InvalidToken(String);
+
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: i64,
+    pub ttl_secs: i64,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], issuer: &str, ttl_secs: i64) -> Self {
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            issuer: issuer.to_string(),
+            ttl_secs,
+        }
+    }
+
+    pub fn issue_login(&self, user: &User) -> Result<IssuedToken, String> {
+        let now = Utc::now().timestamp();
+        let claims = LoginClaims {
+            iss: self.issuer.clone(),
+            aud: LOGIN_AUDIENCE.to_string(),
+            sub: user.id.to_string(),
+            exp: now + self.ttl_secs,
+            iat: now,
+            jti: random_hex(16),
+            role: user.role,
+            org: user.organisation_id.map(|o| o.0),
+            ver: user.token_version,
+        };
+        let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(|e| format!("cannot sign a token: {e}"))?;
+        Ok(IssuedToken {
+            token,
+            expires_at: claims.exp,
+            ttl_secs: self.ttl_secs,
+        })
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry; every
+    /// registered claim must be present.
+    pub fn verify_login(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_audience(&[LOGIN_AUDIENCE]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| InvalidToken(e.to_string()))
+    }
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+/// Reads the signing key kept in the data directory, creating it (mode 600)
+/// on first start, so a newcomer needs no setup and a restart keeps sessions.
+pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<Vec<u8>> {
+    let path = data_dir.join(KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return Ok(text.trim().as_bytes().to_vec()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let key = random_hex(32);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(key.as_bytes())?;
+            file.sync_all()?;
+            Ok(key.into_bytes())
+        }
+        // Another instance created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,61 @@
+//! Authentication: password hashing, signed tokens, and the extractor that
+//! turns a bearer token into the calling user. Handlers that need a user
+//! take [`CurrentUser`] as an argument; nothing else checks tokens.
+
+pub mod jwt;
+pub mod password;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+
+use crate::app::AppState;
+use crate::domain::account::User;
+use crate::http::problem::ApiError;
+use crate::service;
+
+/// The logged-in user behind a valid, unrevoked login token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::unauthorized("authentication is not configured"))?;
+            let token = token?;
+            let claims = state
+                .jwt
+                .verify_login(&token)
+                .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            let user = service::accounts::authenticate(&state.pool, claims).await?;
+            Ok(CurrentUser(user))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("log in first: send an Authorization: Bearer header")
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_string())
+        }
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        )),
+    }
+}

@@ -1,0 +1,93 @@
+//! User repository.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{dispatch, DbConn};
+use crate::domain::account::{User, UserId};
+use crate::domain::organisation::OrganisationId;
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    organisation_id: Option<i64>,
+    active: bool,
+    token_version: i32,
+}
+
+impl UserRow {
+    fn into_domain(self) -> QueryResult<User> {
+        Ok(User {
+            id: UserId(self.id),
+            role: self.role.parse().map_err(|_| {
+                diesel::result::Error::DeserializationError(
+                    format!("stored role '{}' is not valid", self.role).into(),
+                )
+            })?,
+            email: self.email,
+            name: self.name,
+            organisation_id: self.organisation_id.map(OrganisationId),
+            active: self.active,
+            token_version: self.token_version,
+        })
+    }
+}
+
+pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
+    let row: Option<UserRow> = dispatch!(conn, c => users::table
+        .find(id.0)
+        .select(UserRow::as_select())
+        .first(c)
+        .optional())?;
+    row.map(UserRow::into_domain).transpose()
+}
+
+/// The user and their password hash, for logging in.
+pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<(User, String)>> {
+    let row: Option<(UserRow, String)> = dispatch!(conn, c => users::table
+        .filter(users::email.eq(email))
+        .select((UserRow::as_select(), users::password_hash))
+        .first(c)
+        .optional())?;
+    row.map(|(u, hash)| Ok((u.into_domain()?, hash)))
+        .transpose()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub organisation_id: Option<i64>,
+    pub password_hash: &'a str,
+    pub active: bool,
+    pub token_version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a user; `Ok(None)` when the email address is taken.
+pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<Option<UserId>> {
+    let inserted: Option<i64> = dispatch!(conn, c => diesel::insert_into(users::table)
+        .values(new)
+        .on_conflict(users::email)
+        .do_nothing()
+        .returning(users::id)
+        .get_result(c)
+        .optional())?;
+    Ok(inserted.map(UserId))
+}
+
+/// Revokes every token issued so far to this user.
+pub fn bump_token_version(conn: &mut DbConn, id: UserId) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(users::table.find(id.0))
+        .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(super::now())))
+        .execute(c))?;
+    Ok(())
+}

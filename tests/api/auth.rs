@@ -1,0 +1,344 @@
+//! Accounts, login tokens and the attacks a token must withstand.
+
+use chrono::Utc;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use meeloop::domain::account::{Password, Role};
+use meeloop::service::accounts::{create_user, NewAccount};
+use meeloop::service::ServiceError;
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::{spawn_demo_app, Backend, TestApp};
+
+backend_tests!(
+    login_me_and_logout,
+    wrong_password_and_unknown_email_get_the_same_answer,
+    password_rules_and_unique_emails,
+    forged_and_misused_tokens_are_refused,
+    the_signing_key_survives_a_restart,
+);
+
+const PASSWORD: &str = "a long enough password";
+
+fn add_user(app: &TestApp, email: &str, role: Role, organisation: Option<&str>) {
+    create_user(
+        &mut app.db.pool.get().unwrap(),
+        &NewAccount {
+            email: email.into(),
+            name: "Test Gebruiker".into(),
+            role,
+            organisation: organisation.map(str::to_string),
+            password: Password::parse(PASSWORD).unwrap(),
+        },
+    )
+    .expect("create user");
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get_with(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .get(format!("{}{}", app.address, path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 401 {
+        assert!(response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+    }
+    (status, response.json().await.unwrap())
+}
+
+async fn login_me_and_logout(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    add_user(
+        &app,
+        "Anne@SudwestFryslan.example",
+        Role::Coordinator,
+        Some("gm1900"),
+    );
+
+    // Email addresses are case-insensitive.
+    let (status, body) = login(&app, "anne@sudwestfryslan.EXAMPLE", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tokenType"], "Bearer");
+    let expires_in = body["expiresIn"].as_i64().unwrap();
+    assert!((3000..=3600).contains(&expires_in));
+    let token = body["accessToken"].as_str().unwrap().to_string();
+
+    let (status, me) = get_with(&app, "/api/v1/me", &token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "anne@sudwestfryslan.example");
+    assert_eq!(me["role"], "coordinator");
+    assert_eq!(me["organisation"]["code"], "GM1900");
+
+    // Without a token: 401 with a challenge.
+    let (status, code, _) = app.problem("/api/v1/me").await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+
+    // Logging out revokes this token and any other issued before.
+    let (_, second) = login(&app, "anne@sudwestfryslan.example", PASSWORD).await;
+    let second = second["accessToken"].as_str().unwrap().to_string();
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/logout", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(get_with(&app, "/api/v1/me", &token).await.0, 401);
+    assert_eq!(get_with(&app, "/api/v1/me", &second).await.0, 401);
+    // A fresh login works again.
+    let (status, body) = login(&app, "anne@sudwestfryslan.example", PASSWORD).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get_with(&app, "/api/v1/me", body["accessToken"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
+}
+
+async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    add_user(&app, "admin@meeloop.test", Role::Admin, None);
+    let wrong_password = login(&app, "admin@meeloop.test", "not the password at all").await;
+    let unknown_email = login(&app, "nobody@meeloop.test", PASSWORD).await;
+    let not_an_email = login(&app, "nobody", PASSWORD).await;
+    assert_eq!(wrong_password.0, 401);
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(wrong_password, not_an_email);
+
+    // A malformed body is a 400 that says what is wrong.
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"email": "admin@meeloop.test", "password": PASSWORD, "remember": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("remember"),
+        "{body}"
+    );
+}
+
+async fn password_rules_and_unique_emails(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    add_user(
+        &app,
+        "jan@zwolle.example",
+        Role::Coordinator,
+        Some("GM0193"),
+    );
+    let account = |email: &str, role, org: Option<&str>| NewAccount {
+        email: email.into(),
+        name: "Jan".into(),
+        role,
+        organisation: org.map(str::to_string),
+        password: Password::parse(PASSWORD).unwrap(),
+    };
+    let mut conn = app.db.pool.get().unwrap();
+    assert!(matches!(
+        create_user(
+            &mut conn,
+            &account("JAN@zwolle.example", Role::Coordinator, Some("GM0193"))
+        ),
+        Err(ServiceError::Conflict(_))
+    ));
+    assert!(matches!(
+        create_user(
+            &mut conn,
+            &account("x@zwolle.example", Role::Coordinator, None)
+        ),
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        create_user(
+            &mut conn,
+            &account("y@zwolle.example", Role::Coordinator, Some("GM9999"))
+        ),
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(Password::parse("elevenchars").is_err());
+    // The whole password counts: a 128-character password differing only in its last character fails.
+    let long = "p".repeat(127) + "q";
+    create_user(
+        &mut conn,
+        &NewAccount {
+            password: Password::parse(&long).unwrap(),
+            ..account("long@zwolle.example", Role::Admin, None)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        login(&app, "long@zwolle.example", &("p".repeat(127) + "r"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(login(&app, "long@zwolle.example", &long).await.0, 200);
+}
+
+fn signing_key(app: &TestApp) -> Vec<u8> {
+    std::fs::read_to_string(app.db.data_dir.path().join(meeloop::auth::jwt::KEY_FILE))
+        .unwrap()
+        .trim()
+        .as_bytes()
+        .to_vec()
+}
+
+fn b64(value: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+async fn forged_and_misused_tokens_are_refused(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    add_user(
+        &app,
+        "eve@zwolle.example",
+        Role::Coordinator,
+        Some("GM0193"),
+    );
+    let (_, body) = login(&app, "eve@zwolle.example", PASSWORD).await;
+    let good = body["accessToken"].as_str().unwrap().to_string();
+    assert_eq!(get_with(&app, "/api/v1/me", &good).await.0, 200);
+
+    let key = signing_key(&app);
+    let parts: Vec<&str> = good.split('.').collect();
+    let claims: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let now = Utc::now().timestamp();
+    let with = |changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    };
+    let sign = |c: &Value, key: &[u8]| {
+        encode(&Header::default(), c, &EncodingKey::from_secret(key)).unwrap()
+    };
+
+    let attacks: Vec<(&str, String)> = vec![
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                parts[1]
+            ),
+        ),
+        (
+            "wrong signature",
+            sign(&claims, b"another key that is long enough, really"),
+        ),
+        (
+            "tampered claims",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64(&with(json!({"role": "admin"}))),
+                parts[2]
+            ),
+        ),
+        (
+            "expired",
+            sign(&with(json!({"exp": now - 3600, "iat": now - 7200})), &key),
+        ),
+        ("no exp", sign(&with(json!({"exp": null})), &key)),
+        ("no iat", sign(&with(json!({"iat": null})), &key)),
+        ("no jti", sign(&with(json!({"jti": null})), &key)),
+        (
+            "wrong audience",
+            sign(&with(json!({"aud": "meeloop:partner"})), &key),
+        ),
+        (
+            "wrong issuer",
+            sign(&with(json!({"iss": "someone-else"})), &key),
+        ),
+        ("another user", sign(&with(json!({"sub": "999999"})), &key)),
+        ("old token version", sign(&with(json!({"ver": -1})), &key)),
+        (
+            "RS256 header on the HS key",
+            format!(
+                "{}.{}.{}",
+                b64(&json!({"alg": "RS256", "typ": "JWT"})),
+                parts[1],
+                parts[2]
+            ),
+        ),
+        ("garbage", "not.a.token".to_string()),
+    ];
+    for (name, token) in attacks {
+        let (status, body) = get_with(&app, "/api/v1/me", &token).await;
+        assert_eq!(status, 401, "{name}: {body}");
+        assert_eq!(body["code"], "unauthorized", "{name}");
+    }
+    // Sanity: a correctly re-signed, unchanged token is accepted, so the
+    // refusals above are about the attack and not the re-signing.
+    assert_eq!(
+        get_with(&app, "/api/v1/me", &sign(&claims, &key)).await.0,
+        200
+    );
+}
+
+async fn the_signing_key_survives_a_restart(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    add_user(
+        &app,
+        "kees@zwolle.example",
+        Role::Coordinator,
+        Some("GM0193"),
+    );
+    let (_, body) = login(&app, "kees@zwolle.example", PASSWORD).await;
+    let token = body["accessToken"].as_str().unwrap().to_string();
+    let key_file = app.db.data_dir.path().join(meeloop::auth::jwt::KEY_FILE);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A second instance on the same data directory and database accepts the token.
+    let second = meeloop::app::Application::build(&app.db.settings, app.db.pool.clone()).unwrap();
+    let address = format!("http://127.0.0.1:{}", second.port());
+    actix_web::rt::spawn(second.run_until_stopped());
+    let response = app
+        .client
+        .get(format!("{address}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
