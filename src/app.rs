@@ -1,6 +1,6 @@
 //! Building the application: state, middleware and the HTTP server.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::limits::LoginLimiter;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
@@ -19,6 +20,8 @@ use crate::http;
 pub struct AppState {
     pub pool: DbPool,
     pub jwt: Arc<JwtKeys>,
+    pub login_limiter: LoginLimiter,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -33,7 +36,15 @@ impl Application {
         let jwt = Arc::new(settings.jwt_keys().map_err(std::io::Error::other)?);
         let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { pool, jwt });
+        let state = web::Data::new(AppState {
+            pool,
+            jwt,
+            login_limiter: LoginLimiter::new(
+                settings.auth.login_burst,
+                Duration::from_millis(settings.auth.login_refill_ms),
+            ),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
+        });
         let mut server =
             HttpServer::new(move || {
                 App::new()

@@ -44,6 +44,10 @@ pub struct AuthSettings {
     pub token_ttl_secs: i64,
     /// `iss` of issued tokens; several instances must share it (and the key).
     pub issuer: String,
+    /// Login attempts allowed at once per client address and per account.
+    pub login_burst: u32,
+    /// After the burst, one more attempt per this many milliseconds.
+    pub login_refill_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -61,6 +65,8 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     pub shutdown_timeout_secs: u64,
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` header is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

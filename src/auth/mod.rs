@@ -3,6 +3,7 @@
 //! take [`CurrentUser`] as an argument; nothing else checks tokens.
 
 pub mod jwt;
+pub mod limits;
 pub mod password;
 
 use std::future::Future;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client;
 use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
@@ -49,6 +50,7 @@ pub struct TokenResponse {
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "The body is not a login request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email address or password (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or on this account; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -59,8 +61,16 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let body = body.into_inner();
-    let (_, token) =
-        accounts::login(&state.pool, state.jwt.clone(), body.email, body.password).await?;
+    let address = client::address(&req, &state.trusted_proxies);
+    let (_, token) = accounts::login(
+        &state.pool,
+        state.jwt.clone(),
+        &state.login_limiter,
+        address,
+        body.email,
+        body.password,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse {

@@ -2,6 +2,7 @@
 //! map the result; the one route table; the OpenAPI document.
 
 pub mod auth;
+pub mod client;
 pub mod health;
 pub mod organisations;
 pub mod problem;

@@ -39,7 +39,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    headers: Vec<(header::HeaderName, &'static str)>,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -63,8 +63,22 @@ impl ApiError {
     /// 401 with the `WWW-Authenticate` challenge RFC 6750 asks for.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        e.headers.push((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"meeloop\""),
+        ));
+        e
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many attempts; try again in {retry_after_secs} seconds"),
+        );
         e.headers
-            .push((header::WWW_AUTHENTICATE, "Bearer realm=\"meeloop\""));
+            .push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
         e
     }
 
@@ -94,7 +108,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         for (name, value) in &self.headers {
-            response.insert_header((name.clone(), *value));
+            response.insert_header((name.clone(), value.clone()));
         }
         response.body(
             serde_json::to_string(&Problem {
@@ -120,6 +134,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", what),
             ServiceError::Unauthorized(why) => ApiError::unauthorized(why),
             ServiceError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            ServiceError::RateLimited(secs) => ApiError::too_many_requests(secs),
             ServiceError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::new(
@@ -164,7 +179,8 @@ pub fn method_not_allowed(
                 req.path()
             ),
         );
-        e.headers.push((header::ALLOW, allow));
+        e.headers
+            .push((header::ALLOW, HeaderValue::from_static(allow)));
         std::future::ready(Err(e))
     }
 }

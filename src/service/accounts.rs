@@ -1,11 +1,13 @@
 //! Accounts: creating users, logging in and out, knowing who is calling.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tracing::instrument;
 
 use super::ServiceError;
 use crate::auth::jwt::{IssuedToken, JwtKeys, LoginClaims};
+use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::NewUser;
 use crate::db::{self, DbConn, DbPool};
@@ -76,9 +78,16 @@ const BAD_CREDENTIALS: &str = "the email address or password is wrong";
 pub async fn login(
     pool: &DbPool,
     keys: Arc<JwtKeys>,
+    limiter: &LoginLimiter,
+    address: IpAddr,
     email: String,
     password: String,
 ) -> Result<(User, IssuedToken), ServiceError> {
+    // Counted before any work, so a flood costs us nothing but this check.
+    limiter.check(address, &email).map_err(|secs| {
+        tracing::warn!(%address, "login rate limit reached");
+        ServiceError::RateLimited(secs)
+    })?;
     let found = match LoginEmail::parse(&email) {
         Ok(email) => {
             pool.run(move |conn| {

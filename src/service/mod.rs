@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// Missing or wrong credentials; the message never says which part was wrong.
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    RateLimited(u64),
     /// The request conflicts with what exists (e.g. an email address in use).
     #[error("{0}")]
     Conflict(String),

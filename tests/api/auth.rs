@@ -8,7 +8,7 @@ use meeloop::service::ServiceError;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_demo_app, Backend, TestApp};
+use crate::helpers::{spawn_app_with, spawn_demo_app, Backend, TestApp};
 
 backend_tests!(
     login_me_and_logout,
@@ -16,6 +16,7 @@ backend_tests!(
     password_rules_and_unique_emails,
     forged_and_misused_tokens_are_refused,
     the_signing_key_survives_a_restart,
+    login_attempts_are_rate_limited_per_address_and_account,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -341,4 +342,103 @@ async fn the_signing_key_survives_a_restart(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+async fn login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login_attempts_are_rate_limited_per_address_and_account(backend: Backend) {
+    // Three attempts at once, then one per 2 s; the test client sits behind
+    // a "proxy" on 127.0.0.1 so it can speak from several addresses.
+    let app = spawn_app_with(backend, |f| {
+        f.merge(("auth.login_burst", 3))
+            .merge(("auth.login_refill_ms", 2000))
+            .merge(("server.trusted_proxies", vec!["127.0.0.1"]))
+    })
+    .await;
+    add_user(&app, "target@zwolle.example", Role::Admin, None);
+
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(
+                &app,
+                "203.0.113.1",
+                "target@zwolle.example",
+                "wrong password!"
+            )
+            .await
+            .status(),
+            401
+        );
+    }
+    let limited = login_from(&app, "203.0.113.1", "target@zwolle.example", PASSWORD).await;
+    assert_eq!(limited.status(), 429, "even the right password waits");
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_requests");
+
+    // Another address may try another account…
+    assert_eq!(
+        login_from(&app, "203.0.113.2", "other@zwolle.example", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    // …but not the account under attack: it has its own limit.
+    assert_eq!(
+        login_from(&app, "203.0.113.3", "target@zwolle.example", PASSWORD)
+            .await
+            .status(),
+        429
+    );
+    // A spoofed X-Forwarded-For entry to the left of the proxy's does not help.
+    assert_eq!(
+        login_from(
+            &app,
+            "198.51.100.1, 203.0.113.1",
+            "someone@zwolle.example",
+            PASSWORD
+        )
+        .await
+        .status(),
+        429
+    );
+
+    // It recovers: wait for the condition (bounded), not for a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = login_from(&app, "203.0.113.4", "target@zwolle.example", PASSWORD).await;
+        if response.status() == 200 {
+            break;
+        }
+        assert_eq!(response.status(), 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the limit never lifted"
+        );
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait <= 2, "Retry-After {wait} s for a 2 s refill");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -66,20 +66,30 @@ pub struct TestDb {
 }
 
 pub fn test_db(backend: Backend) -> TestDb {
+    test_db_with(backend, |f| f)
+}
+
+/// A test database whose settings `tweak` may change (e.g. rate limits).
+pub fn test_db_with(
+    backend: Backend,
+    tweak: impl FnOnce(figment::Figment) -> figment::Figment,
+) -> TestDb {
     init_logging();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let url = match backend {
         Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
         Backend::Postgres => fresh_postgres_database(),
     };
-    let settings: Settings = Settings::defaults()
-        .merge(("data_dir", data_dir.path()))
-        .merge(("server.port", 0))
-        .merge(("server.workers", 1))
-        .merge(("database.url", url.as_str()))
-        .merge(("database.max_connections", 4))
-        .extract()
-        .expect("test settings");
+    let settings: Settings = tweak(
+        Settings::defaults()
+            .merge(("data_dir", data_dir.path()))
+            .merge(("server.port", 0))
+            .merge(("server.workers", 1))
+            .merge(("database.url", url.as_str()))
+            .merge(("database.max_connections", 4)),
+    )
+    .extract()
+    .expect("test settings");
     let target = settings.database_target().expect("target");
     let pool = settings.database.connect(&target).expect("pool");
     TestDb {
@@ -104,7 +114,14 @@ pub struct TestApp {
 
 /// The real application, migrated, on a random port.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let db = test_db(backend);
+    spawn_app_with(backend, |f| f).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(figment::Figment) -> figment::Figment,
+) -> TestApp {
+    let db = test_db_with(backend, tweak);
     db.migrate();
     let app = Application::build(&db.settings, db.pool.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
