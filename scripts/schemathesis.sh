@@ -29,7 +29,7 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
 
 spec="http://127.0.0.1:$port/api/v1/openapi.json"
 run_st() {
-    "$st" run "$spec" --checks all --max-examples "${ST_MAX_EXAMPLES:-100}" --workers 2 --no-color "$@"
+    "$st" run "$spec" --checks all --max-examples "${ST_MAX_EXAMPLES:-100}" --workers 1 --no-color "$@"
 }
 
 # The demo prints its accounts' passwords once; log in as a coordinator now,

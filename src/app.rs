@@ -45,44 +45,37 @@ impl Application {
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
         });
-        let mut server =
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(state.clone())
-                    // Malformed or unknown-field JSON bodies: a 400 problem that says what is wrong.
-                    .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(
-                        |err, _req| {
-                            http::problem::ApiError::bad_request("invalid_body", err.to_string())
-                                .into()
-                        },
-                    ))
-                    .configure(http::routes)
-                    .wrap(
-                        DefaultHeaders::new()
-                            .add(("API-Version", http::API_VERSION))
-                            .add(("X-Content-Type-Options", "nosniff"))
-                            .add(("Referrer-Policy", "no-referrer")),
-                    )
-                    // Echo the request id so a user can quote it and we can find the log lines.
-                    .wrap_fn(|req, srv| {
-                        let request_id = req.extensions().get::<RequestId>().copied();
-                        let response = srv.call(req);
-                        async move {
-                            let mut response = response.await?;
-                            if let Some(id) = request_id {
-                                if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-                                    response
-                                        .headers_mut()
-                                        .insert(HeaderName::from_static("x-request-id"), value);
-                                }
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
+                .configure(http::routes)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("API-Version", http::API_VERSION))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                // Echo the request id so a user can quote it and we can find the log lines.
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) = request_id {
+                            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                                response
+                                    .headers_mut()
+                                    .insert(HeaderName::from_static("x-request-id"), value);
                             }
-                            Ok(response)
                         }
-                    })
-                    .wrap(TracingLogger::default())
-            })
-            .shutdown_timeout(settings.server.shutdown_timeout_secs)
-            .client_request_timeout(Duration::from_secs(10));
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
         if let Some(workers) = settings.server.workers {
             server = server.workers(workers.max(1));
         }

@@ -95,3 +95,12 @@ pub fn upsert(conn: &mut DbConn, new: &[NewExpertise]) -> QueryResult<usize> {
         e::updated_at.eq(excluded(e::updated_at)),
     )))
 }
+
+/// Removes one expertise entry; returns how many rows went (0 or 1).
+pub fn delete(
+    conn: &mut DbConn,
+    organisation: OrganisationId,
+    topic: crate::domain::topic::TopicId,
+) -> QueryResult<usize> {
+    dispatch!(conn, c => diesel::delete(expertise::table.find((organisation.0, topic.0))).execute(c))
+}

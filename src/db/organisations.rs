@@ -10,7 +10,8 @@ use super::schema::{expertise, organisations};
 use super::{dispatch, DbConn};
 use crate::domain::import::Stored;
 use crate::domain::organisation::{
-    Organisation, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
+    ContactEmail, Language, Organisation, OrganisationId, OrganisationKind,
+    DEFAULT_MONTHLY_CAPACITY,
 };
 use crate::domain::pagination::Cursor;
 use crate::domain::search;
@@ -322,5 +323,54 @@ pub fn update(
         }
         progress(chunk.len() as u64);
     }
+    Ok(())
+}
+
+/// Profile fields an organisation edits itself; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    pub province: Option<&'static str>,
+    pub size: Option<i64>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub contact_email: Option<ContactEmail>,
+    pub language: Option<Language>,
+    pub monthly_capacity: Option<i32>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = organisations)]
+struct ProfileChangeset<'a> {
+    name: Option<&'a str>,
+    name_key: Option<String>,
+    province: Option<&'a str>,
+    size: Option<i64>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    contact_email: Option<&'a str>,
+    language: Option<&'a str>,
+    monthly_capacity: Option<i32>,
+    updated_at: NaiveDateTime,
+}
+
+pub fn update_profile(
+    conn: &mut DbConn,
+    id: OrganisationId,
+    changes: &ProfileChanges,
+) -> QueryResult<()> {
+    let changeset = ProfileChangeset {
+        name: changes.name.as_deref(),
+        name_key: changes.name.as_deref().map(search::fold),
+        province: changes.province,
+        size: changes.size,
+        latitude: changes.latitude,
+        longitude: changes.longitude,
+        contact_email: changes.contact_email.as_ref().map(ContactEmail::as_str),
+        language: changes.language.map(Language::as_str),
+        monthly_capacity: changes.monthly_capacity,
+        updated_at: super::now(),
+    };
+    dispatch!(conn, c => diesel::update(organisations::table.find(id.0)).set(&changeset).execute(c))?;
     Ok(())
 }

@@ -113,6 +113,12 @@ pub fn check_membership(role: Role, organisation: Option<OrganisationId>) -> Res
     }
 }
 
+/// Whether `user` may change organisation `id`'s profile and expertise:
+/// admins any, coordinators only their own.
+pub fn may_edit_organisation(user: &User, id: OrganisationId) -> bool {
+    user.active && (user.role == Role::Admin || user.organisation_id == Some(id))
+}
+
 /// An account as the rest of the application sees it (no password hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -150,6 +156,26 @@ mod tests {
             LoginEmail::parse("Anne@Gemeente.NL").unwrap().as_str(),
             "anne@gemeente.nl"
         );
+    }
+
+    #[test]
+    fn only_admins_and_own_coordinators_edit() {
+        let mut user = User {
+            id: UserId(1),
+            email: "a@b.nl".into(),
+            name: "A".into(),
+            role: Role::Coordinator,
+            organisation_id: Some(OrganisationId(7)),
+            active: true,
+            token_version: 0,
+        };
+        assert!(may_edit_organisation(&user, OrganisationId(7)));
+        assert!(!may_edit_organisation(&user, OrganisationId(8)));
+        user.role = Role::Admin;
+        user.organisation_id = None;
+        assert!(may_edit_organisation(&user, OrganisationId(8)));
+        user.active = false;
+        assert!(!may_edit_organisation(&user, OrganisationId(8)));
     }
 
     #[test]

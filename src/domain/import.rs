@@ -317,7 +317,13 @@ fn parse_coordinates(lat: &str, lon: &str) -> Result<Coordinates, Invalid> {
             ))
         })
     };
-    Coordinates::new(number("latitude", lat)?, number("longitude", lon)?)
+    let (latitude, longitude) = (number("latitude", lat)?, number("longitude", lon)?);
+    if latitude == 0.0 && longitude == 0.0 {
+        return Err(Invalid::new(
+            "coordinates 0,0 look like missing values; give the real position",
+        ));
+    }
+    Coordinates::new(latitude, longitude)
 }
 
 /// The part of an organisation an import can set, as stored.

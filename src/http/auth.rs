@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::body::Json;
 use super::client;
 use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
@@ -57,10 +58,10 @@ pub struct TokenResponse {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.into_inner();
+    let body = body.0;
     let address = client::address(&req, &state.trusted_proxies);
     let (_, token) = accounts::login(
         &state.pool,

@@ -2,6 +2,7 @@
 //! map the result; the one route table; the OpenAPI document.
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod health;
 pub mod organisations;
@@ -32,7 +33,10 @@ pub const API_VERSION: &str = "1.0.0";
         health::readyz,
         organisations::list,
         organisations::get,
+        organisations::patch,
         organisations::expertise,
+        organisations::put_expertise,
+        organisations::delete_expertise,
         topics::list,
         auth::login,
         auth::logout,
@@ -86,7 +90,14 @@ impl utoipa::Modify for ApiVersionHeader {
             ))
             .build();
         for item in openapi.paths.paths.values_mut() {
-            for operation in item.get.iter_mut().chain(item.post.iter_mut()) {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
                 for response in operation.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         response
@@ -115,11 +126,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .service(get_resource("/organisations", organisations::list))
-                .service(get_resource("/organisations/{id}", organisations::get))
+                .service(
+                    web::resource("/organisations/{id}")
+                        .route(web::get().to(organisations::get))
+                        .route(web::head().to(organisations::get))
+                        .route(web::patch().to(organisations::patch))
+                        .default_service(web::to(problem::method_not_allowed("GET, HEAD, PATCH"))),
+                )
                 .service(get_resource(
                     "/organisations/{id}/expertise",
                     organisations::expertise,
                 ))
+                .service(
+                    web::resource("/organisations/{id}/expertise/{topic}")
+                        .route(web::put().to(organisations::put_expertise))
+                        .route(web::delete().to(organisations::delete_expertise))
+                        .default_service(web::to(problem::method_not_allowed("PUT, DELETE"))),
+                )
                 .service(get_resource("/topics", topics::list))
                 .service(post_resource("/auth/login", auth::login))
                 .service(post_resource("/auth/logout", auth::logout))

@@ -2,20 +2,24 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::{integer, Json};
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
 use super::topics::TopicSummary;
 use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::domain::organisation::{
-    parse_province, Language, Organisation, OrganisationId, OrganisationKind, SizeUnit,
+    parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Language, Organisation,
+    OrganisationId, OrganisationKind, SizeUnit,
 };
 use crate::domain::pagination::{parse_limit, Cursor, DEFAULT_LIMIT};
 use crate::domain::topic::{Expertise, TopicSlug};
 use crate::domain::Invalid;
 use crate::service::directory::{self, OrganisationQuery};
+use crate::service::profile::{self, ExpertiseInput, ProfileChanges};
 
 /// An organisation as the public sees it: no contact details.
 #[derive(Debug, Serialize, ToSchema)]
@@ -253,4 +257,200 @@ pub async fn expertise(
             .map(ExpertiseView::from)
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Changes to an organisation's profile; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrganisationPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        example = "Gemeente Zwolle"
+    )]
+    pub name: Option<String>,
+    #[schema(value_type = Option<Province>)]
+    pub province: Option<String>,
+    #[serde(default, deserialize_with = "integer::optional")]
+    #[schema(minimum = 0, maximum = 100000000, example = 130000)]
+    pub size: Option<i64>,
+    #[schema(minimum = -90, maximum = 90, example = 52.51)]
+    pub latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180, example = 6.09)]
+    pub longitude: Option<f64>,
+    /// Where invitations go. Never shown publicly.
+    #[schema(
+        max_length = 254,
+        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+        example = "meeloop@zwolle.nl"
+    )]
+    pub contact_email: Option<String>,
+    pub language: Option<Language>,
+    /// Shadow visits it can host per month.
+    #[serde(default, deserialize_with = "integer::optional")]
+    #[schema(minimum = 0, maximum = 31, example = 2)]
+    pub monthly_hosting_capacity: Option<i64>,
+}
+
+impl OrganisationPatch {
+    fn parse(self) -> Result<ProfileChanges, ApiError> {
+        let field = |name: &'static str| move |e: Invalid| ApiError::invalid_field(name, &e);
+        Ok(ProfileChanges {
+            name: self
+                .name
+                .as_deref()
+                .map(parse_name)
+                .transpose()
+                .map_err(field("name"))?,
+            province: self
+                .province
+                .as_deref()
+                .map(parse_province)
+                .transpose()
+                .map_err(field("province"))?,
+            size: self
+                .size
+                .map(|s| parse_size(&s.to_string()))
+                .transpose()
+                .map_err(field("size"))?,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            contact_email: self
+                .contact_email
+                .as_deref()
+                .map(ContactEmail::parse)
+                .transpose()
+                .map_err(field("contactEmail"))?,
+            language: self.language,
+            monthly_capacity: self
+                .monthly_hosting_capacity
+                .map(parse_capacity)
+                .transpose()
+                .map_err(field("monthlyHostingCapacity"))?,
+        })
+    }
+}
+
+/// Edit an organisation's profile: coordinators their own, admins any.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/organisations/{id}",
+    tag = "directory",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = OrganisationPatch,
+    responses(
+        (status = 200, description = "The organisation after the change", body = OrganisationView),
+        (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<OrganisationPatch>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let changes = body.0.parse()?;
+    let organisation = profile::update_organisation(&state.pool, user.0, id, changes).await?;
+    Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
+}
+
+/// What an organisation says it knows about a topic.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpertiseBody {
+    /// Maturity from 1 (just starting) to 5 (done, and could teach it).
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 1, maximum = 5, example = 4)]
+    pub level: i64,
+    /// What they did, in their own words.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub summary: String,
+    #[serde(default, deserialize_with = "integer::optional")]
+    #[schema(minimum = 1900, maximum = 2200, example = 2021)]
+    pub since_year: Option<i64>,
+    /// Whether they are willing to host shadow visits on this topic.
+    pub willing_to_host: bool,
+}
+
+/// Set an organisation's expertise on a topic (coordinators their own, admins any).
+#[utoipa::path(
+    put,
+    path = "/api/v1/organisations/{id}/expertise/{topic}",
+    tag = "directory",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64),
+        ("topic" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
+    ),
+    request_body = ExpertiseBody,
+    responses(
+        (status = 200, description = "The expertise as stored", body = ExpertiseView),
+        (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation (or not yours), or no such topic", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_expertise(
+    req: HttpRequest,
+    params: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<ExpertiseBody>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let (id, topic) = params.into_inner();
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let topic = path("topic", &topic, TopicSlug::parse)?;
+    let body = body.0;
+    let input = ExpertiseInput::new(
+        body.level,
+        &body.summary,
+        body.since_year,
+        body.willing_to_host,
+    )
+    .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
+    let expertise = profile::put_expertise(&state.pool, user.0, id, topic, input).await?;
+    Ok(HttpResponse::Ok().json(ExpertiseView::from(expertise)))
+}
+
+/// Remove an organisation's expertise on a topic (coordinators their own, admins any).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organisations/{id}/expertise/{topic}",
+    tag = "directory",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64),
+        ("topic" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "A malformed id or slug", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation (or not yours), topic or expertise", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_expertise(
+    req: HttpRequest,
+    params: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let (id, topic) = params.into_inner();
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let topic = path("topic", &topic, TopicSlug::parse)?;
+    profile::delete_expertise(&state.pool, user.0, id, topic).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

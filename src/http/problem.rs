@@ -56,6 +56,10 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    pub fn invalid_field(name: &str, why: &Invalid) -> Self {
+        Self::bad_request("invalid_field", format!("field '{name}': {why}"))
+    }
+
     pub fn invalid_parameter(name: &str, why: &Invalid) -> Self {
         Self::bad_request("invalid_parameter", format!("parameter '{name}': {why}"))
     }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod demo;
 pub mod directory;
 pub mod import;
+pub mod profile;
 
 use crate::db::DbError;
 use crate::domain::Invalid;

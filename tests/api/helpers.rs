@@ -410,3 +410,91 @@ fn start_cluster() -> Result<Cluster, String> {
         .map_err(|e| format!("watchdog: {e}"))?;
     Ok(Cluster { port })
 }
+
+impl TestApp {
+    /// Creates a user and returns a login token for them.
+    pub async fn token_for(
+        &self,
+        email: &str,
+        role: meeloop::domain::account::Role,
+        organisation: Option<&str>,
+    ) -> String {
+        const PASSWORD: &str = "a long enough password";
+        meeloop::service::accounts::create_user(
+            &mut self.db.pool.get().unwrap(),
+            &meeloop::service::accounts::NewAccount {
+                email: email.into(),
+                name: "Test Gebruiker".into(),
+                role,
+                organisation: organisation.map(str::to_string),
+                password: meeloop::domain::account::Password::parse(PASSWORD).unwrap(),
+            },
+        )
+        .expect("create user");
+        let response: Value = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["accessToken"].as_str().expect("token").to_string()
+    }
+
+    /// Sends `method path` with an optional token and JSON body; returns status and body (Null when empty).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).unwrap()
+            },
+        )
+    }
+
+    pub async fn organisation_id(&self, code: &str) -> i64 {
+        let (_, page) = self
+            .get_json(&format!("/api/v1/organisations?q={}", code_name(code)))
+            .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["code"] == code)
+            .unwrap_or_else(|| panic!("{code} listed"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// A name fragment to search for a demo organisation by code.
+fn code_name(code: &str) -> &'static str {
+    match code {
+        "GM0193" => "zwolle",
+        "GM1900" => "sudwest",
+        "GM0363" => "amsterdam",
+        other => panic!("add {other} to code_name"),
+    }
+}

@@ -9,3 +9,4 @@ mod cli;
 mod directory;
 mod import;
 mod migrations;
+mod profile;

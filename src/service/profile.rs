@@ -1,0 +1,163 @@
+//! Coordinators keep their own organisation's profile and expertise up to
+//! date; admins may edit any organisation.
+
+use tracing::instrument;
+
+use super::ServiceError;
+use crate::db::{self, DbPool};
+use crate::domain::account::{may_edit_organisation, User};
+use crate::domain::organisation::{Coordinates, Organisation, OrganisationId};
+use crate::domain::topic::{Expertise, MaturityLevel, TopicSlug};
+use crate::domain::Invalid;
+
+pub use crate::db::organisations::ProfileChanges;
+
+/// Someone else's organisation looks exactly like one that does not exist.
+fn not_found(id: OrganisationId) -> ServiceError {
+    ServiceError::NotFound(format!("organisation {id} does not exist"))
+}
+
+/// Applies the given changes. Latitude and longitude may come alone: the
+/// other half is the stored one.
+#[instrument(skip(pool, user, changes), fields(user = %user.id))]
+pub async fn update_organisation(
+    pool: &DbPool,
+    user: User,
+    id: OrganisationId,
+    mut changes: ProfileChanges,
+) -> Result<Organisation, ServiceError> {
+    if !may_edit_organisation(&user, id) {
+        return Err(not_found(id));
+    }
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let current = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
+            if changes.latitude.is_some() || changes.longitude.is_some() {
+                let position = Coordinates::new(
+                    changes.latitude.unwrap_or(current.latitude),
+                    changes.longitude.unwrap_or(current.longitude),
+                )?;
+                changes.latitude = Some(position.latitude);
+                changes.longitude = Some(position.longitude);
+            }
+            db::organisations::update_profile(conn, id, &changes)?;
+            db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))
+        })
+    })
+    .await
+}
+
+/// What a coordinator says about their organisation and one topic.
+#[derive(Debug, Clone)]
+pub struct ExpertiseInput {
+    pub level: MaturityLevel,
+    pub summary: String,
+    pub since_year: Option<i32>,
+    pub willing_to_host: bool,
+}
+
+pub const MAX_SUMMARY_CHARS: usize = 2000;
+
+impl ExpertiseInput {
+    pub fn new(
+        level: i64,
+        summary: &str,
+        since_year: Option<i64>,
+        willing_to_host: bool,
+    ) -> Result<Self, Invalid> {
+        let level = MaturityLevel::new(level)?;
+        if summary.chars().count() > MAX_SUMMARY_CHARS {
+            return Err(Invalid::new(format!(
+                "summary must be at most {MAX_SUMMARY_CHARS} characters"
+            )));
+        }
+        let since_year = match since_year {
+            None => None,
+            Some(y @ 1900..=2200) => Some(y as i32),
+            Some(y) => {
+                return Err(Invalid::new(format!(
+                    "sinceYear {y} must be between 1900 and 2200"
+                )))
+            }
+        };
+        Ok(ExpertiseInput {
+            level,
+            summary: summary.trim().to_string(),
+            since_year,
+            willing_to_host,
+        })
+    }
+}
+
+fn unknown_topic(slug: &TopicSlug) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "unknown topic '{}'; GET /api/v1/topics lists them",
+        slug.as_str()
+    ))
+}
+
+/// Creates or replaces the organisation's expertise on a topic.
+#[instrument(skip(pool, user, input), fields(user = %user.id))]
+pub async fn put_expertise(
+    pool: &DbPool,
+    user: User,
+    id: OrganisationId,
+    slug: TopicSlug,
+    input: ExpertiseInput,
+) -> Result<Expertise, ServiceError> {
+    if !may_edit_organisation(&user, id) {
+        return Err(not_found(id));
+    }
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            if !db::organisations::exists(conn, id)? {
+                return Err(not_found(id));
+            }
+            let topic = db::topics::find_by_slug(conn, slug.as_str())?
+                .ok_or_else(|| unknown_topic(&slug))?;
+            db::expertise::upsert(
+                conn,
+                &[db::expertise::NewExpertise::new(
+                    id,
+                    &topic,
+                    input.level,
+                    &input.summary,
+                    input.since_year,
+                    input.willing_to_host,
+                )],
+            )?;
+            db::expertise::for_organisation(conn, id)?
+                .into_iter()
+                .find(|e| e.topic.id == topic.id)
+                .ok_or_else(|| unknown_topic(&slug))
+        })
+    })
+    .await
+}
+
+/// Removes the organisation's expertise on a topic.
+#[instrument(skip(pool, user), fields(user = %user.id))]
+pub async fn delete_expertise(
+    pool: &DbPool,
+    user: User,
+    id: OrganisationId,
+    slug: TopicSlug,
+) -> Result<(), ServiceError> {
+    if !may_edit_organisation(&user, id) {
+        return Err(not_found(id));
+    }
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let topic = db::topics::find_by_slug(conn, slug.as_str())?
+                .ok_or_else(|| unknown_topic(&slug))?;
+            match db::expertise::delete(conn, id, topic.id)? {
+                0 => Err(ServiceError::NotFound(format!(
+                    "organisation {id} has no expertise on '{}'",
+                    slug.as_str()
+                ))),
+                _ => Ok(()),
+            }
+        })
+    })
+    .await
+}
