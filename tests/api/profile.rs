@@ -217,13 +217,13 @@ async fn expertise_is_set_and_removed(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["topic"]["slug"], "privacy");
     assert_eq!(body["level"], 3);
-    // Replacing is idempotent.
+    // Replacing is idempotent; 4.0 is a whole number as JSON Schema counts.
     let (status, body) = app
         .send(
             Method::PUT,
             &path,
             Some(&token),
-            Some(json!({"level": 4, "willingToHost": true})),
+            Some(json!({"level": 4.0, "willingToHost": true})),
         )
         .await;
     assert_eq!(status, 200);
@@ -258,6 +258,7 @@ async fn expertise_is_set_and_removed(backend: Backend) {
             json!({"level": 3, "willingToHost": true, "sinceYear": 1800}),
             "sinceYear",
         ),
+        (json!({"level": 3.5, "willingToHost": true}), "level"),
     ] {
         let (status, problem) = app
             .send(Method::PUT, &path, Some(&token), Some(body.clone()))
