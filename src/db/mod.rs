@@ -5,6 +5,7 @@
 //! per backend, so repositories are written once but may still use features
 //! a generic multi-backend connection would hide (upserts, row locking).
 
+pub mod audit;
 pub mod expertise;
 pub mod migrations;
 pub mod organisations;

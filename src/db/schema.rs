@@ -48,7 +48,7 @@ diesel::table! {
 
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
-diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise, users);
+diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise, users, audit_log);
 
 diesel::table! {
     users (id) {
@@ -66,3 +66,15 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organisations (organisation_id));
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        details -> Text,
+    }
+}

@@ -119,6 +119,11 @@ pub fn may_edit_organisation(user: &User, id: OrganisationId) -> bool {
     user.active && (user.role == Role::Admin || user.organisation_id == Some(id))
 }
 
+/// Whether `user` may run the service: read the audit log, manage accounts.
+pub fn is_admin(user: &User) -> bool {
+    user.active && user.role == Role::Admin
+}
+
 /// An account as the rest of the application sees it (no password hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

@@ -1,6 +1,7 @@
 //! The JSON API: thin handlers that parse, call one service function and
 //! map the result; the one route table; the OpenAPI document.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod client;
@@ -41,11 +42,13 @@ pub const API_VERSION: &str = "1.0.0";
         auth::login,
         auth::logout,
         auth::me,
+        admin::audit,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "auth", description = "Logging in and out"),
+        (name = "admin", description = "For those who run the service"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
 )]
@@ -146,7 +149,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(get_resource("/topics", topics::list))
                 .service(post_resource("/auth/login", auth::login))
                 .service(post_resource("/auth/logout", auth::logout))
-                .service(get_resource("/me", auth::me)),
+                .service(get_resource("/me", auth::me))
+                .service(get_resource("/admin/audit", admin::audit)),
         )
         .default_service(web::to(problem::no_route));
 }

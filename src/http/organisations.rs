@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Json};
+use super::client;
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
 use super::topics::TopicSummary;
@@ -358,7 +359,14 @@ pub async fn patch(
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let changes = body.0.parse()?;
-    let organisation = profile::update_organisation(&state.pool, user.0, id, changes).await?;
+    let organisation = profile::update_organisation(
+        &state.pool,
+        user.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+        changes,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
 }
 
@@ -419,7 +427,15 @@ pub async fn put_expertise(
         body.willing_to_host,
     )
     .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
-    let expertise = profile::put_expertise(&state.pool, user.0, id, topic, input).await?;
+    let expertise = profile::put_expertise(
+        &state.pool,
+        user.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+        topic,
+        input,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ExpertiseView::from(expertise)))
 }
 
@@ -451,6 +467,13 @@ pub async fn delete_expertise(
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;
     let topic = path("topic", &topic, TopicSlug::parse)?;
-    profile::delete_expertise(&state.pool, user.0, id, topic).await?;
+    profile::delete_expertise(
+        &state.pool,
+        user.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+        topic,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

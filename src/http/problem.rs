@@ -137,6 +137,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(invalid) => ApiError::bad_request("invalid_request", invalid.0),
             ServiceError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", what),
             ServiceError::Unauthorized(why) => ApiError::unauthorized(why),
+            ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
             ServiceError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
             ServiceError::RateLimited(secs) => ApiError::too_many_requests(secs),
             ServiceError::Unavailable(source) => {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tracing::instrument;
 
-use super::ServiceError;
+use serde_json::json;
+
+use super::{audit, user_ref, ServiceError};
 use crate::auth::jwt::{IssuedToken, JwtKeys, LoginClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
@@ -64,6 +66,14 @@ pub fn create_user(conn: &mut DbConn, new: &NewAccount) -> Result<User, ServiceE
                 email.as_str()
             ))
         })?;
+        audit(
+            conn,
+            "cli".into(),
+            "user.created",
+            None,
+            Some(user_ref(id)),
+            json!({"email": email.as_str(), "role": new.role.as_str(), "organisation": new.organisation}),
+        )?;
         db::users::find(conn, id)?
             .ok_or_else(|| ServiceError::NotFound(format!("user {id} vanished")))
     })
@@ -111,11 +121,39 @@ pub async fn login(
     .map_err(|e| ServiceError::Internal(e.into()))?;
     let Some(user) = user else {
         tracing::info!("login failed");
+        let attempted: String = email.trim().to_lowercase().chars().take(254).collect();
+        pool.run(move |conn| {
+            conn.write(|conn| {
+                audit(
+                    conn,
+                    "anonymous".into(),
+                    "login.failed",
+                    Some(address),
+                    None,
+                    json!({"email": attempted}),
+                )
+            })
+        })
+        .await?;
         return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     let token = keys
         .issue_login(&user)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    let id = user.id;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            audit(
+                conn,
+                user_ref(id),
+                "login.succeeded",
+                Some(address),
+                Some(user_ref(id)),
+                json!({}),
+            )
+        })
+    })
+    .await?;
     tracing::info!(user = %user.id, "login succeeded");
     Ok((user, token))
 }
@@ -138,8 +176,20 @@ pub async fn authenticate(pool: &DbPool, claims: LoginClaims) -> Result<User, Se
 /// Revokes every token of this user.
 #[instrument(skip(pool))]
 pub async fn logout(pool: &DbPool, user: UserId) -> Result<(), ServiceError> {
-    pool.run(move |conn| conn.write(|conn| Ok(db::users::bump_token_version(conn, user)?)))
-        .await
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            db::users::bump_token_version(conn, user)?;
+            audit(
+                conn,
+                user_ref(user),
+                "logout",
+                None,
+                Some(user_ref(user)),
+                json!({}),
+            )
+        })
+    })
+    .await
 }
 
 /// The caller and their organisation.

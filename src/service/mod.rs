@@ -2,6 +2,7 @@
 //! Handlers and the CLI call these; they never touch `db` themselves.
 
 pub mod accounts;
+pub mod admin;
 pub mod demo;
 pub mod directory;
 pub mod import;
@@ -21,6 +22,9 @@ pub enum ServiceError {
     /// Missing or wrong credentials; the message never says which part was wrong.
     #[error("{0}")]
     Unauthorized(String),
+    /// Authenticated, but this needs another role.
+    #[error("{0}")]
+    Forbidden(String),
     /// Too many attempts; try again after this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     RateLimited(u64),
@@ -32,6 +36,33 @@ pub enum ServiceError {
     Unavailable(#[source] DbError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// Appends a security event to the audit log, inside the caller's transaction.
+pub(crate) fn audit(
+    conn: &mut crate::db::DbConn,
+    actor: String,
+    action: &str,
+    address: Option<std::net::IpAddr>,
+    subject: Option<String>,
+    details: serde_json::Value,
+) -> Result<(), ServiceError> {
+    crate::db::audit::record(
+        conn,
+        &crate::db::audit::AuditEvent {
+            actor,
+            action,
+            address: address.map(|a| a.to_string()),
+            subject,
+            details,
+        },
+    )?;
+    Ok(())
+}
+
+/// How a user appears as actor or subject in the audit log.
+pub(crate) fn user_ref(id: crate::domain::account::UserId) -> String {
+    format!("user:{id}")
 }
 
 impl From<DbError> for ServiceError {

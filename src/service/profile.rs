@@ -3,7 +3,11 @@
 
 use tracing::instrument;
 
-use super::ServiceError;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use super::{audit, user_ref, ServiceError};
 use crate::db::{self, DbPool};
 use crate::domain::account::{may_edit_organisation, User};
 use crate::domain::organisation::{Coordinates, Organisation, OrganisationId};
@@ -23,6 +27,7 @@ fn not_found(id: OrganisationId) -> ServiceError {
 pub async fn update_organisation(
     pool: &DbPool,
     user: User,
+    address: IpAddr,
     id: OrganisationId,
     mut changes: ProfileChanges,
 ) -> Result<Organisation, ServiceError> {
@@ -41,6 +46,14 @@ pub async fn update_organisation(
                 changes.longitude = Some(position.longitude);
             }
             db::organisations::update_profile(conn, id, &changes)?;
+            audit(
+                conn,
+                user_ref(user.id),
+                "organisation.updated",
+                Some(address),
+                Some(format!("organisation:{id}")),
+                describe(&changes),
+            )?;
             db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))
         })
     })
@@ -101,6 +114,7 @@ fn unknown_topic(slug: &TopicSlug) -> ServiceError {
 pub async fn put_expertise(
     pool: &DbPool,
     user: User,
+    address: IpAddr,
     id: OrganisationId,
     slug: TopicSlug,
     input: ExpertiseInput,
@@ -126,6 +140,14 @@ pub async fn put_expertise(
                     input.willing_to_host,
                 )],
             )?;
+            audit(
+                conn,
+                user_ref(user.id),
+                "expertise.updated",
+                Some(address),
+                Some(format!("organisation:{id}")),
+                json!({"topic": slug.as_str(), "level": input.level.get(), "willingToHost": input.willing_to_host}),
+            )?;
             db::expertise::for_organisation(conn, id)?
                 .into_iter()
                 .find(|e| e.topic.id == topic.id)
@@ -140,6 +162,7 @@ pub async fn put_expertise(
 pub async fn delete_expertise(
     pool: &DbPool,
     user: User,
+    address: IpAddr,
     id: OrganisationId,
     slug: TopicSlug,
 ) -> Result<(), ServiceError> {
@@ -155,9 +178,49 @@ pub async fn delete_expertise(
                     "organisation {id} has no expertise on '{}'",
                     slug.as_str()
                 ))),
-                _ => Ok(()),
+                _ => audit(
+                    conn,
+                    user_ref(user.id),
+                    "expertise.deleted",
+                    Some(address),
+                    Some(format!("organisation:{id}")),
+                    json!({"topic": slug.as_str()}),
+                ),
             }
         })
     })
     .await
+}
+
+/// The fields a profile change set, for the audit log.
+fn describe(changes: &ProfileChanges) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let mut put = |key: &str, value: serde_json::Value| {
+        out.insert(key.to_string(), value);
+    };
+    if let Some(v) = &changes.name {
+        put("name", json!(v));
+    }
+    if let Some(v) = changes.province {
+        put("province", json!(v));
+    }
+    if let Some(v) = changes.size {
+        put("size", json!(v));
+    }
+    if let Some(v) = changes.latitude {
+        put("latitude", json!(v));
+    }
+    if let Some(v) = changes.longitude {
+        put("longitude", json!(v));
+    }
+    if let Some(v) = &changes.contact_email {
+        put("contactEmail", json!(v.as_str()));
+    }
+    if let Some(v) = changes.language {
+        put("language", json!(v.as_str()));
+    }
+    if let Some(v) = changes.monthly_capacity {
+        put("monthlyHostingCapacity", json!(v));
+    }
+    serde_json::Value::Object(out)
 }

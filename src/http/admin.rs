@@ -1,0 +1,106 @@
+//! Admin-only routes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::problem::{ApiError, Problem};
+use super::query::QueryParams;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::Invalid;
+use crate::service::admin;
+
+/// A security event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `user:<id>`, `anonymous` or `cli`.
+    #[schema(example = "user:3")]
+    pub actor: String,
+    #[schema(example = "login.failed")]
+    pub action: String,
+    /// The client address, when the event came over HTTP.
+    pub address: Option<String>,
+    /// What the event was about, e.g. `organisation:12`.
+    pub subject: Option<String>,
+    /// What changed. Never passwords, hashes or tokens.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditParams {
+    /// Only entries older than this id (the `nextBefore` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    before: Option<i64>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+fn parse_before(raw: &str) -> Result<i64, Invalid> {
+    match raw.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "before must be a positive whole number, not '{raw}'"
+        ))),
+    }
+}
+
+/// The audit log, newest first (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(AuditParams),
+    responses(
+        (status = 200, description = "A page of security events", body = AuditPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn audit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["before", "limit"])?;
+    let before = params.get("before", parse_before)?;
+    let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
+    let (entries, next_before) = admin::audit_log(&state.pool, user.0, before, limit).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AuditPage {
+            items: entries
+                .into_iter()
+                .map(|e| AuditEntryView {
+                    id: e.id,
+                    at: e.at,
+                    actor: e.actor,
+                    action: e.action,
+                    address: e.address,
+                    subject: e.subject,
+                    details: e.details,
+                })
+                .collect(),
+            next_before,
+        }))
+}
