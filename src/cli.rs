@@ -14,6 +14,7 @@ use crate::app::Application;
 use crate::config::{LogFormat, Settings};
 use crate::db::{self, DbPool};
 use crate::domain::account::{Password, Role};
+use crate::domain::partner::Scopes;
 use crate::service;
 
 #[derive(Debug, Parser)]
@@ -50,6 +51,27 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage partner clients (programs with read-only API access).
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnerCommand {
+    /// Create a partner client; prints its client id and secret once.
+    Create {
+        /// Who it is, e.g. "VNG Realisatie".
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: organisations:read, lessons:read, stats:read.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// Revoke a partner client: its tokens stop working at once.
+    Revoke {
+        /// The client id printed by `partner create`.
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +128,12 @@ pub fn main() -> ExitCode {
             role,
             organisation,
         }) => create_user(&settings, email, name, role, organisation),
+        Command::Partner(PartnerCommand::Create { name, scopes }) => {
+            create_partner(&settings, &name, &scopes)
+        }
+        Command::Partner(PartnerCommand::Revoke { client_id }) => {
+            revoke_partner(&settings, &client_id)
+        }
     };
     match result {
         Ok(code) => code,
@@ -307,5 +335,24 @@ fn create_user(
         user.email,
         user.id
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_partner(settings: &Settings, name: &str, scopes: &str) -> anyhow::Result<ExitCode> {
+    let scopes = Scopes::parse(scopes)?;
+    let pool = connect_and_migrate(settings)?;
+    let (partner, secret) = service::partners::create_partner(&mut pool.get()?, name, scopes)?;
+    println!("Created partner client for {}.", partner.name);
+    println!("  client_id:     {}", partner.client_id);
+    println!("  client_secret: {secret}");
+    println!("  scopes:        {}", partner.scopes);
+    println!("Store the secret now: it is not kept and cannot be shown again.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCode> {
+    let pool = connect_and_migrate(settings)?;
+    service::partners::revoke_partner(&mut pool.get()?, client_id)?;
+    println!("Revoked {client_id}; its tokens no longer work.");
     Ok(ExitCode::SUCCESS)
 }

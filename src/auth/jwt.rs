@@ -12,6 +12,10 @@ use crate::domain::account::{Role, User};
 
 /// Audience of tokens handed out by `POST /api/v1/auth/login`.
 pub const LOGIN_AUDIENCE: &str = "meeloop:login";
+/// Audience of tokens handed out to partner programs by `POST /api/v1/auth/token`.
+pub const PARTNER_AUDIENCE: &str = "meeloop:partner";
+/// Partner tokens are short-lived: a program asks for a new one when needed.
+pub const PARTNER_TTL_SECS: i64 = 15 * 60;
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Clock skew tolerated between instances, in seconds.
 const LEEWAY_SECS: u64 = 30;
@@ -32,6 +36,19 @@ pub struct LoginClaims {
     pub org: Option<i64>,
     /// The user's token version when issued; logout raises it.
     pub ver: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartnerClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The partner's client id.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    /// Space-separated scopes.
+    pub scope: String,
 }
 
 pub struct JwtKeys {
@@ -83,17 +100,52 @@ impl JwtKeys {
         })
     }
 
+    pub fn issue_partner(&self, client_id: &str, scope: &str) -> Result<IssuedToken, String> {
+        let now = Utc::now().timestamp();
+        let claims = PartnerClaims {
+            iss: self.issuer.clone(),
+            aud: PARTNER_AUDIENCE.to_string(),
+            sub: client_id.to_string(),
+            exp: now + PARTNER_TTL_SECS,
+            iat: now,
+            jti: random_hex(16),
+            scope: scope.to_string(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(|e| format!("cannot sign a token: {e}"))?;
+        Ok(IssuedToken {
+            token,
+            expires_at: claims.exp,
+            ttl_secs: PARTNER_TTL_SECS,
+        })
+    }
+
+    fn validation(&self, audience: &str) -> Validation {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation
+    }
+
     /// Checks signature, algorithm, issuer, audience and expiry; every
     /// registered claim must be present.
     pub fn verify_login(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
-        let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_audience(&[LOGIN_AUDIENCE]);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &validation)
+        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &self.validation(LOGIN_AUDIENCE))
             .map(|data| data.claims)
             .map_err(|e| InvalidToken(e.to_string()))
+    }
+
+    /// As [`Self::verify_login`], for partner tokens.
+    pub fn verify_partner(&self, token: &str) -> Result<PartnerClaims, InvalidToken> {
+        jsonwebtoken::decode::<PartnerClaims>(
+            token,
+            &self.decoding,
+            &self.validation(PARTNER_AUDIENCE),
+        )
+        .map(|data| data.claims)
+        .map_err(|e| InvalidToken(e.to_string()))
     }
 }
 

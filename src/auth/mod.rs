@@ -14,6 +14,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use crate::app::AppState;
 use crate::domain::account::User;
+use crate::domain::partner::Partner;
 use crate::http::problem::ApiError;
 use crate::service;
 
@@ -38,6 +39,30 @@ impl FromRequest for CurrentUser {
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
             let user = service::accounts::authenticate(&state.pool, claims).await?;
             Ok(CurrentUser(user))
+        })
+    }
+}
+
+/// A partner program behind a valid partner token; `scopes` are the token's.
+#[derive(Debug, Clone)]
+pub struct CurrentPartner(pub Partner);
+
+impl FromRequest for CurrentPartner {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::unauthorized("authentication is not configured"))?;
+            let claims = state
+                .jwt
+                .verify_partner(&token?)
+                .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            let partner = service::partners::authenticate(&state.pool, claims).await?;
+            Ok(CurrentPartner(partner))
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod expertise;
 pub mod migrations;
 pub mod organisations;
+pub mod partners;
 pub mod schema;
 pub mod topics;
 pub mod users;

@@ -48,7 +48,14 @@ diesel::table! {
 
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
-diesel::allow_tables_to_appear_in_same_query!(organisations, topics, expertise, users, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    topics,
+    expertise,
+    users,
+    audit_log,
+    partner_clients
+);
 
 diesel::table! {
     users (id) {
@@ -76,5 +83,18 @@ diesel::table! {
         address -> Nullable<Text>,
         subject -> Nullable<Text>,
         details -> Text,
+    }
+}
+
+diesel::table! {
+    partner_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

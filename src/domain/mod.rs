@@ -5,6 +5,7 @@ pub mod account;
 pub mod import;
 pub mod organisation;
 pub mod pagination;
+pub mod partner;
 pub mod search;
 pub mod topic;
 

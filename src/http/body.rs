@@ -102,3 +102,21 @@ pub mod integer {
             .map_err(D::Error::custom)
     }
 }
+
+/// The raw body, with read errors as problems; for endpoints that accept
+/// more than one content type.
+pub struct Raw(pub web::Bytes);
+
+impl FromRequest for Raw {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            bytes.await.map(Raw).map_err(|e| {
+                ApiError::bad_request("invalid_body", format!("cannot read the body: {e}"))
+            })
+        })
+    }
+}

@@ -7,6 +7,7 @@ pub mod body;
 pub mod client;
 pub mod health;
 pub mod organisations;
+pub mod partners;
 pub mod problem;
 pub mod query;
 pub mod topics;
@@ -42,6 +43,8 @@ pub const API_VERSION: &str = "1.0.0";
         auth::login,
         auth::logout,
         auth::me,
+        partners::token,
+        partners::me,
         admin::audit,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
@@ -150,6 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(post_resource("/auth/login", auth::login))
                 .service(post_resource("/auth/logout", auth::logout))
                 .service(get_resource("/me", auth::me))
+                .service(post_resource("/auth/token", partners::token))
+                .service(get_resource("/partner", partners::me))
                 .service(get_resource("/admin/audit", admin::audit)),
         )
         .default_service(web::to(problem::no_route));

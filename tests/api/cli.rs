@@ -176,3 +176,47 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 }
+
+#[test]
+fn partners_from_the_command_line() {
+    let db = test_db(Backend::Sqlite);
+    let out = meeloop(
+        &db,
+        &[
+            "partner",
+            "create",
+            "--name",
+            "Aedes",
+            "--scopes",
+            "lessons:read,stats:read",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("{name} in {stdout}"))
+    };
+    let client_id = field("client_id:");
+    assert!(field("client_secret:").starts_with("mps_"));
+    assert_eq!(field("scopes:"), "lessons:read stats:read");
+
+    let bad = meeloop(
+        &db,
+        &["partner", "create", "--name", "X", "--scopes", "admin"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope 'admin'"));
+
+    assert!(meeloop(&db, &["partner", "revoke", &client_id])
+        .status
+        .success());
+    let again = meeloop(&db, &["partner", "revoke", &client_id]);
+    assert!(!again.status.success());
+}

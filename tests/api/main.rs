@@ -10,4 +10,5 @@ mod cli;
 mod directory;
 mod import;
 mod migrations;
+mod partners;
 mod profile;

@@ -1,0 +1,77 @@
+//! Partner client repository.
+
+use diesel::prelude::*;
+
+use super::schema::partner_clients;
+use super::{dispatch, DbConn};
+use crate::domain::partner::{Partner, Scopes};
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = partner_clients, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct PartnerRow {
+    id: i64,
+    client_id: String,
+    name: String,
+    scopes: String,
+    active: bool,
+}
+
+impl PartnerRow {
+    fn into_domain(self) -> QueryResult<Partner> {
+        Ok(Partner {
+            scopes: Scopes::parse(&self.scopes)
+                .map_err(|e| diesel::result::Error::DeserializationError(e.0.into()))?,
+            id: self.id,
+            client_id: self.client_id,
+            name: self.name,
+            active: self.active,
+        })
+    }
+}
+
+/// The partner and its secret hash, for issuing a token.
+pub fn find_with_secret(
+    conn: &mut DbConn,
+    client_id: &str,
+) -> QueryResult<Option<(Partner, String)>> {
+    let row: Option<(PartnerRow, String)> = dispatch!(conn, c => partner_clients::table
+        .filter(partner_clients::client_id.eq(client_id))
+        .select((PartnerRow::as_select(), partner_clients::secret_hash))
+        .first(c)
+        .optional())?;
+    row.map(|(p, hash)| Ok((p.into_domain()?, hash)))
+        .transpose()
+}
+
+pub fn find(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Partner>> {
+    Ok(find_with_secret(conn, client_id)?.map(|(p, _)| p))
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = partner_clients)]
+pub struct NewPartner<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub secret_hash: &'a str,
+    pub scopes: String,
+    pub active: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewPartner<'_>) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::insert_into(partner_clients::table).values(new).execute(c))?;
+    Ok(())
+}
+
+/// Deactivates a partner; returns whether it existed and was active.
+pub fn revoke(conn: &mut DbConn, client_id: &str) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        partner_clients::table
+            .filter(partner_clients::client_id.eq(client_id))
+            .filter(partner_clients::active.eq(true)),
+    )
+    .set((partner_clients::active.eq(false), partner_clients::updated_at.eq(super::now())))
+    .execute(c))?;
+    Ok(changed > 0)
+}

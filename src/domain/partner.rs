@@ -1,0 +1,120 @@
+//! Partner clients: programs that read the API with scoped credentials.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::Invalid;
+
+/// What a partner token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    OrganisationsRead,
+    LessonsRead,
+    StatsRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [
+        Scope::OrganisationsRead,
+        Scope::LessonsRead,
+        Scope::StatsRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::OrganisationsRead => "organisations:read",
+            Scope::LessonsRead => "lessons:read",
+            Scope::StatsRead => "stats:read",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "unknown scope '{s}'; expected one of: {}",
+                    Scope::ALL.map(Scope::as_str).join(", ")
+                ))
+            })
+    }
+}
+
+/// A set of scopes, parsed from a list separated by commas or spaces
+/// (OAuth2 uses spaces); sorted, without duplicates, never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes(Vec<Scope>);
+
+impl Scopes {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let mut scopes = raw
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Scope>, _>>()?;
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(Invalid::new("give at least one scope"));
+        }
+        Ok(Scopes(scopes))
+    }
+
+    pub fn contains(&self, scope: Scope) -> bool {
+        self.0.contains(&scope)
+    }
+
+    /// Whether every scope in `other` is also in `self`.
+    pub fn covers(&self, other: &Scopes) -> bool {
+        other.0.iter().all(|s| self.0.contains(s))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl fmt::Display for Scopes {
+    /// Space-separated, as OAuth2 writes scopes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
+/// A partner client as stored (without its secret hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partner {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Scopes,
+    pub active: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_sorted_and_deduplicated() {
+        let s = Scopes::parse("stats:read,organisations:read stats:read").unwrap();
+        assert_eq!(s.to_string(), "organisations:read stats:read");
+        assert!(s.contains(Scope::StatsRead));
+        assert!(!s.contains(Scope::LessonsRead));
+        assert!(Scopes::parse("").is_err());
+        assert!(Scopes::parse("admin").is_err());
+        assert!(s.covers(&Scopes::parse("stats:read").unwrap()));
+        assert!(!s.covers(&Scopes::parse("lessons:read").unwrap()));
+    }
+}

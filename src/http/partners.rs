@@ -1,0 +1,161 @@
+//! Partner programs: client credentials for a token, and who am I.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::body::{self, Raw};
+use super::client;
+use super::problem::{ApiError, Problem};
+use super::query::QueryParams;
+use crate::app::AppState;
+use crate::auth::CurrentPartner;
+use crate::domain::partner::Scopes;
+use crate::service::partners;
+
+/// OAuth2 client-credentials request (RFC 6749 §4.4), as JSON or as
+/// `application/x-www-form-urlencoded`; field names follow OAuth2.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    #[schema(pattern = "^client_credentials$", example = "client_credentials")]
+    pub grant_type: String,
+    #[schema(min_length = 1, max_length = 200, example = "mp_0123456789abcdef")]
+    pub client_id: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub client_secret: String,
+    /// Scopes wanted, separated by spaces; default all of the client's.
+    /// May be left out, but is never `null`.
+    #[serde(default, deserialize_with = "present_string")]
+    #[schema(
+        nullable = false,
+        pattern = "^[ ,]*(organisations|lessons|stats):read([ ,]+(organisations|lessons|stats):read)*[ ,]*$",
+        example = "organisations:read"
+    )]
+    pub scope: Option<String>,
+}
+
+/// An optional field that, when present, must be a string (not `null`).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// OAuth2 token response (RFC 6749 §5.1); field names follow OAuth2.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerTokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    #[schema(example = 900)]
+    pub expires_in: i64,
+    #[schema(example = "organisations:read stats:read")]
+    pub scope: String,
+}
+
+/// Exchange partner client credentials for a short-lived scoped token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A partner token", body = PartnerTokenResponse),
+        (status = 400, description = "Not a valid client-credentials request, or more scope than the client has", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown client, wrong secret or revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    raw: Raw,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let request: TokenRequest = if form {
+        serde_urlencoded::from_bytes(&raw.0).map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("the form is not valid: {e}"))
+        })?
+    } else {
+        body::parse(&raw.0)?
+    };
+    if request.grant_type != "client_credentials" {
+        return Err(ApiError::bad_request(
+            "unsupported_grant_type",
+            format!(
+                "grant_type '{}' is not supported; use client_credentials",
+                request.grant_type
+            ),
+        ));
+    }
+    let scopes = request
+        .scope
+        .as_deref()
+        .map(Scopes::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid_field("scope", &e))?;
+    let (token, scopes) = partners::issue_token(
+        &state.pool,
+        state.jwt.clone(),
+        &state.login_limiter,
+        client::address(&req, &state.trusted_proxies),
+        request.client_id,
+        request.client_secret,
+        scopes,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(PartnerTokenResponse {
+            access_token: token.token,
+            token_type: "Bearer",
+            expires_in: token.ttl_secs,
+            scope: scopes.to_string(),
+        }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerView {
+    #[schema(example = "mp_0123456789abcdef")]
+    pub client_id: String,
+    pub name: String,
+    /// The scopes of the token used.
+    pub scopes: Vec<String>,
+}
+
+/// The partner behind a partner token, and the token's scopes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/partner",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The calling partner", body = PartnerView),
+        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid partner token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(req: HttpRequest, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let partner = partner.0;
+    Ok(HttpResponse::Ok().json(PartnerView {
+        client_id: partner.client_id,
+        name: partner.name,
+        scopes: partner
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    }))
+}

@@ -1,0 +1,183 @@
+//! Partner clients: created and revoked by operators on the command line,
+//! exchanging their credentials for short-lived scoped tokens.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde_json::json;
+use tracing::instrument;
+
+use super::{audit, ServiceError};
+use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, PartnerClaims};
+use crate::auth::limits::LoginLimiter;
+use crate::auth::password;
+use crate::db::partners::NewPartner;
+use crate::db::{self, DbConn, DbPool};
+use crate::domain::account::Password;
+use crate::domain::organisation::parse_name;
+use crate::domain::partner::{Partner, Scopes};
+
+const BAD_CLIENT: &str = "the client id or secret is wrong, or the client was revoked";
+
+fn partner_ref(client_id: &str) -> String {
+    format!("partner:{client_id}")
+}
+
+/// Creates a partner client and returns it with its secret, which is shown
+/// this once: only an argon2id hash is stored.
+#[instrument(skip_all)]
+pub fn create_partner(
+    conn: &mut DbConn,
+    name: &str,
+    scopes: Scopes,
+) -> Result<(Partner, String), ServiceError> {
+    let name = parse_name(name)?;
+    let client_id = format!("mp_{}", random_hex(8));
+    let secret = format!("mps_{}", random_hex(32));
+    let hash = password::hash(&Password::parse(&secret)?)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    conn.write(|conn| {
+        let now = db::now();
+        db::partners::insert(
+            conn,
+            &NewPartner {
+                client_id: &client_id,
+                name: &name,
+                secret_hash: &hash,
+                scopes: scopes.to_string(),
+                active: true,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        audit(
+            conn,
+            "cli".into(),
+            "partner.created",
+            None,
+            Some(partner_ref(&client_id)),
+            json!({"name": name, "scopes": scopes.to_string()}),
+        )?;
+        let partner = db::partners::find(conn, &client_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("partner {client_id} vanished")))?;
+        Ok((partner, secret))
+    })
+}
+
+/// Revokes a partner: its tokens stop working at once.
+#[instrument(skip(conn))]
+pub fn revoke_partner(conn: &mut DbConn, client_id: &str) -> Result<(), ServiceError> {
+    conn.write(|conn| {
+        if !db::partners::revoke(conn, client_id)? {
+            return Err(ServiceError::NotFound(format!(
+                "no active partner with client id '{client_id}'"
+            )));
+        }
+        audit(
+            conn,
+            "cli".into(),
+            "partner.revoked",
+            None,
+            Some(partner_ref(client_id)),
+            json!({}),
+        )
+    })
+}
+
+/// OAuth2 client credentials: checks the secret and issues a partner token
+/// for the requested scopes (all of the client's when none are asked for).
+#[instrument(skip_all)]
+pub async fn issue_token(
+    pool: &DbPool,
+    keys: Arc<JwtKeys>,
+    limiter: &LoginLimiter,
+    address: IpAddr,
+    client_id: String,
+    secret: String,
+    requested: Option<Scopes>,
+) -> Result<(IssuedToken, Scopes), ServiceError> {
+    limiter
+        .check(address, &client_id)
+        .map_err(ServiceError::RateLimited)?;
+    let lookup = client_id.clone();
+    let found = pool
+        .run(move |conn| Ok::<_, ServiceError>(db::partners::find_with_secret(conn, &lookup)?))
+        .await?;
+    let partner = tokio::task::spawn_blocking(move || match found {
+        Some((partner, hash)) if password::verify(&secret, &hash) && partner.active => {
+            Some(partner)
+        }
+        Some(_) => None,
+        None => {
+            password::verify_nothing(&secret);
+            None
+        }
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.into()))?;
+    let Some(partner) = partner else {
+        let attempted: String = client_id.chars().take(64).collect();
+        pool.run(move |conn| {
+            conn.write(|conn| {
+                audit(
+                    conn,
+                    "anonymous".into(),
+                    "token.failed",
+                    Some(address),
+                    None,
+                    json!({"clientId": attempted}),
+                )
+            })
+        })
+        .await?;
+        return Err(ServiceError::Unauthorized(BAD_CLIENT.into()));
+    };
+    let scopes = match requested {
+        Some(requested) if !partner.scopes.covers(&requested) => {
+            return Err(ServiceError::Invalid(crate::domain::Invalid::new(format!(
+                "scope '{requested}' is more than this client has ('{}')",
+                partner.scopes
+            ))))
+        }
+        Some(requested) => requested,
+        None => partner.scopes.clone(),
+    };
+    let token = keys
+        .issue_partner(&partner.client_id, &scopes.to_string())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    let (subject, granted) = (partner_ref(&partner.client_id), scopes.to_string());
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            audit(
+                conn,
+                subject.clone(),
+                "token.issued",
+                Some(address),
+                Some(subject),
+                json!({"scope": granted}),
+            )
+        })
+    })
+    .await?;
+    Ok((token, scopes))
+}
+
+/// The partner behind verified token claims, with the token's scopes, as
+/// long as the client is still active and still holds them.
+pub async fn authenticate(pool: &DbPool, claims: PartnerClaims) -> Result<Partner, ServiceError> {
+    let revoked = || {
+        ServiceError::Unauthorized("the access token is no longer valid; request a new one".into())
+    };
+    let scopes = Scopes::parse(&claims.scope).map_err(|_| revoked())?;
+    let client_id = claims.sub;
+    let partner = pool
+        .run(move |conn| Ok::<_, ServiceError>(db::partners::find(conn, &client_id)?))
+        .await?;
+    match partner {
+        Some(mut partner) if partner.active && partner.scopes.covers(&scopes) => {
+            partner.scopes = scopes;
+            Ok(partner)
+        }
+        _ => Err(revoked()),
+    }
+}
