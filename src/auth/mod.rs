@@ -27,12 +27,7 @@ impl FromRequest for CurrentUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::unauthorized("authentication is not configured"))?;
-            let token = token?;
+        with_token(req, |state, token| async move {
             let claims = state
                 .jwt
                 .verify_login(&token)
@@ -52,19 +47,34 @@ impl FromRequest for CurrentPartner {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::unauthorized("authentication is not configured"))?;
+        with_token(req, |state, token| async move {
             let claims = state
                 .jwt
-                .verify_partner(&token?)
+                .verify_partner(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
             let partner = service::partners::authenticate(&state.pool, claims).await?;
             Ok(CurrentPartner(partner))
         })
     }
+}
+
+/// Takes the bearer token and the application state from the request, then
+/// lets `check` turn them into the caller.
+fn with_token<T, F, Fut>(
+    req: &HttpRequest,
+    check: F,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>>
+where
+    F: FnOnce(web::Data<AppState>, String) -> Fut + 'static,
+    Fut: Future<Output = Result<T, ApiError>> + 'static,
+{
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer_token(req);
+    Box::pin(async move {
+        let state =
+            state.ok_or_else(|| ApiError::unauthorized("authentication is not configured"))?;
+        check(state, token?).await
+    })
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
