@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod directory;
 mod import;
+mod matrix;
 mod migrations;
 mod partners;
 mod profile;

@@ -1,0 +1,216 @@
+//! Every route × every kind of caller, with the status each must get.
+//! The routes are read from the OpenAPI document: a route without a row
+//! here (or a row for a route that is gone) fails the test.
+
+use std::collections::BTreeSet;
+
+use meeloop::domain::account::Role;
+use meeloop::domain::partner::Scopes;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::{spawn_demo_app, Backend, TestApp};
+
+backend_tests!(every_route_answers_every_caller_as_documented);
+
+/// Expected status for: anonymous, coordinator of the resource's
+/// organisation, coordinator of another organisation, partner with the
+/// scope, partner without it, admin.
+type Expect = [u16; 6];
+const CALLERS: [&str; 6] = [
+    "anonymous",
+    "own coordinator",
+    "other coordinator",
+    "partner with scope",
+    "partner without scope",
+    "admin",
+];
+
+struct Row {
+    method: Method,
+    /// OpenAPI path template, for the coverage check.
+    template: &'static str,
+    expect: Expect,
+}
+
+fn rows() -> Vec<Row> {
+    let row = |method: Method, template: &'static str, expect: Expect| Row {
+        method,
+        template,
+        expect,
+    };
+    vec![
+        row(Method::GET, "/healthz", [200; 6]),
+        row(Method::GET, "/readyz", [200; 6]),
+        row(Method::GET, "/api/v1/topics", [200; 6]),
+        row(Method::GET, "/api/v1/organisations", [200; 6]),
+        row(Method::GET, "/api/v1/organisations/{id}", [200; 6]),
+        row(
+            Method::PATCH,
+            "/api/v1/organisations/{id}",
+            [401, 200, 404, 401, 401, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/organisations/{id}/expertise",
+            [200; 6],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/organisations/{id}/expertise/{topic}",
+            [401, 200, 404, 401, 401, 200],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/organisations/{id}/expertise/{topic}",
+            [401, 204, 404, 401, 401, 204],
+        ),
+        row(Method::POST, "/api/v1/auth/login", [200; 6]),
+        row(Method::POST, "/api/v1/auth/token", [200; 6]),
+        row(Method::GET, "/api/v1/me", [401, 200, 200, 401, 401, 200]),
+        row(
+            Method::GET,
+            "/api/v1/partner",
+            [401, 401, 401, 200, 200, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/admin/audit",
+            [401, 403, 403, 401, 401, 200],
+        ),
+        // Last: it revokes the caller's tokens.
+        row(
+            Method::POST,
+            "/api/v1/auth/logout",
+            [401, 204, 204, 401, 401, 204],
+        ),
+    ]
+}
+
+async fn partner_token(app: &TestApp, scopes: &str) -> String {
+    let (partner, secret) = meeloop::service::partners::create_partner(
+        &mut app.db.pool.get().unwrap(),
+        "Onderzoeker",
+        Scopes::parse(scopes).unwrap(),
+    )
+    .unwrap();
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"grant_type": "client_credentials", "client_id": partner.client_id, "client_secret": secret})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn every_route_answers_every_caller_as_documented(backend: Backend) {
+    // Login and token requests come from many callers here; lift their limit.
+    let app =
+        crate::helpers::spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let zwolle = app.organisation_id("GM0193").await;
+    let tokens: [Option<String>; 6] = [
+        None,
+        Some(
+            app.token_for("eigen@zwolle.example", Role::Coordinator, Some("GM0193"))
+                .await,
+        ),
+        Some(
+            app.token_for(
+                "ander@sudwestfryslan.example",
+                Role::Coordinator,
+                Some("GM1900"),
+            )
+            .await,
+        ),
+        Some(partner_token(&app, "organisations:read,lessons:read,stats:read").await),
+        Some(partner_token(&app, "stats:read").await),
+        Some(
+            app.token_for("beheer@meeloop.example", Role::Admin, None)
+                .await,
+        ),
+    ];
+    meeloop::service::accounts::create_user(
+        &mut app.db.pool.get().unwrap(),
+        &meeloop::service::accounts::NewAccount {
+            email: "login@zwolle.example".into(),
+            name: "Login".into(),
+            role: Role::Coordinator,
+            organisation: Some("GM0193".into()),
+            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
+        },
+    )
+    .unwrap();
+    let (matrix_partner, matrix_secret) = meeloop::service::partners::create_partner(
+        &mut app.db.pool.get().unwrap(),
+        "Matrix",
+        Scopes::parse("stats:read").unwrap(),
+    )
+    .unwrap();
+
+    // Coverage: the table and the published API name the same operations.
+    let (_, spec) = app.get_json("/api/v1/openapi.json").await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let tabled: BTreeSet<String> = rows()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.template))
+        .collect();
+    assert_eq!(
+        tabled, documented,
+        "every route needs a row in the authorisation matrix"
+    );
+
+    for row in rows() {
+        let path = row
+            .template
+            .replace("{id}", &zwolle.to_string())
+            .replace("{topic}", "privacy");
+        for (caller, (token, expected)) in tokens.iter().zip(row.expect).enumerate() {
+            // Each caller meets the same state: the expertise a DELETE removes exists again.
+            if row.method == Method::DELETE {
+                let admin = tokens[5].as_deref();
+                let (status, _) = app
+                    .send(
+                        Method::PUT,
+                        &path,
+                        admin,
+                        Some(json!({"level": 3, "willingToHost": true})),
+                    )
+                    .await;
+                assert_eq!(status, 200);
+            }
+            let body: Option<Value> = match (row.method.clone(), row.template) {
+                (Method::PATCH, _) => Some(json!({"monthlyHostingCapacity": 3})),
+                (Method::PUT, _) => Some(json!({"level": 4, "willingToHost": true})),
+                (Method::POST, "/api/v1/auth/login") => Some(
+                    json!({"email": "login@zwolle.example", "password": "a long enough password"}),
+                ),
+                (Method::POST, "/api/v1/auth/token") => Some(json!({
+                    "grant_type": "client_credentials",
+                    "client_id": matrix_partner.client_id,
+                    "client_secret": matrix_secret,
+                })),
+                _ => None,
+            };
+            let (status, response) = app
+                .send(row.method.clone(), &path, token.as_deref(), body)
+                .await;
+            assert_eq!(
+                status, expected,
+                "{} {} as {}: {response}",
+                row.method, row.template, CALLERS[caller]
+            );
+        }
+    }
+}
