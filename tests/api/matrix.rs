@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_demo_app, Backend, TestApp};
+use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 backend_tests!(every_route_answers_every_caller_as_documented);
 
