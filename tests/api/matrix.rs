@@ -109,8 +109,7 @@ async fn partner_token(app: &TestApp, scopes: &str) -> String {
 
 async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     // Login and token requests come from many callers here; lift their limit.
-    let app =
-        crate::helpers::spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
+    let app = spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let zwolle = app.organisation_id("GM0193").await;
     let tokens: [Option<String>; 6] = [
