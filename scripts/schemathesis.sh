@@ -40,8 +40,20 @@ token="$(curl -fsS -H 'Content-Type: application/json' \
     -d "{\"email\": \"coordinator@zwolle.example\", \"password\": \"$password\"}" \
     "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')"
 
+# A partner program, created the way an operator would, with every scope.
+partner="$(MEELOOP_DATA_DIR="$work" "$bin" partner create --name Schemathesis \
+    --scopes organisations:read,lessons:read,stats:read)"
+client_id="$(awk '$1 == "client_id:" { print $2 }' <<<"$partner")"
+client_secret="$(awk '$1 == "client_secret:" { print $2 }' <<<"$partner")"
+partner_token="$(curl -fsS -d grant_type=client_credentials -d "client_id=$client_id" \
+    -d "client_secret=$client_secret" "http://127.0.0.1:$port/api/v1/auth/token" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+
 echo "--- anonymous caller"
 run_st "$@"
 
 echo "--- logged-in coordinator (logout excluded: it would revoke the token mid-run)"
 run_st -H "Authorization: Bearer $token" --exclude-path /api/v1/auth/logout "$@"
+
+echo "--- partner program"
+run_st -H "Authorization: Bearer $partner_token" "$@"
