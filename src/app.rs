@@ -11,7 +11,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::limits::LoginLimiter;
+use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
@@ -21,6 +21,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: LoginLimiter,
+    pub api_limiter: ApiLimiter,
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -42,6 +43,10 @@ impl Application {
             login_limiter: LoginLimiter::new(
                 settings.auth.login_burst,
                 Duration::from_millis(settings.auth.login_refill_ms),
+            ),
+            api_limiter: ApiLimiter::new(
+                settings.auth.api_burst,
+                Duration::from_millis(settings.auth.api_refill_ms),
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
         });

@@ -48,6 +48,10 @@ pub struct AuthSettings {
     pub login_burst: u32,
     /// After the burst, one more attempt per this many milliseconds.
     pub login_refill_ms: u64,
+    /// Authenticated requests allowed at once per user or partner client.
+    pub api_burst: u32,
+    /// After that burst, one more request per this many milliseconds.
+    pub api_refill_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -53,6 +53,42 @@ impl LoginLimiter {
     }
 }
 
+/// A generous limit on authenticated API requests, per token subject
+/// (`user:<id>` or `partner:<client id>`), so one runaway script cannot
+/// starve everyone else.
+pub struct ApiLimiter {
+    by_subject: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl ApiLimiter {
+    pub fn new(burst: u32, refill: Duration) -> Self {
+        let quota = Quota::with_period(refill.max(Duration::from_millis(1)))
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("non-zero burst"));
+        ApiLimiter {
+            by_subject: DefaultKeyedRateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one request; `Err` carries the whole seconds to wait.
+    pub fn check(&self, subject: &str) -> Result<(), u64> {
+        if self.by_subject.len() > HOUSEKEEPING_THRESHOLD {
+            self.by_subject.retain_recent();
+        }
+        self.by_subject
+            .check_key(&subject.to_string())
+            .map_err(|not_until| {
+                not_until
+                    .wait_time_from(self.clock.now())
+                    .as_secs_f64()
+                    .ceil()
+                    .max(1.0) as u64
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

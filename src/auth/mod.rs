@@ -32,6 +32,12 @@ impl FromRequest for CurrentUser {
                 .jwt
                 .verify_login(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            // Counted before the database is asked anything.
+            let subject = format!("user:{}", claims.sub);
+            state
+                .api_limiter
+                .check(&subject)
+                .map_err(ApiError::too_many_requests)?;
             let user = service::accounts::authenticate(&state.pool, claims).await?;
             Ok(CurrentUser(user))
         })
@@ -52,6 +58,11 @@ impl FromRequest for CurrentPartner {
                 .jwt
                 .verify_partner(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            let subject = format!("partner:{}", claims.sub);
+            state
+                .api_limiter
+                .check(&subject)
+                .map_err(ApiError::too_many_requests)?;
             let partner = service::partners::authenticate(&state.pool, claims).await?;
             Ok(CurrentPartner(partner))
         })

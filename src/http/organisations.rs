@@ -345,6 +345,7 @@ impl OrganisationPatch {
         (status = 200, description = "The organisation after the change", body = OrganisationView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -404,6 +405,7 @@ pub struct ExpertiseBody {
         (status = 200, description = "The expertise as stored", body = ExpertiseView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation (or not yours), or no such topic", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -453,6 +455,7 @@ pub async fn put_expertise(
         (status = 204, description = "Removed"),
         (status = 400, description = "A malformed id or slug", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation (or not yours), topic or expertise", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )

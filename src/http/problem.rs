@@ -79,7 +79,7 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
-            format!("too many attempts; try again in {retry_after_secs} seconds"),
+            format!("too many requests; try again in {retry_after_secs} seconds"),
         );
         e.headers
             .push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));

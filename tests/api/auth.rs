@@ -17,6 +17,7 @@ backend_tests!(
     forged_and_misused_tokens_are_refused,
     the_signing_key_survives_a_restart,
     login_attempts_are_rate_limited_per_address_and_account,
+    each_token_subject_has_its_own_request_budget,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -441,4 +442,39 @@ async fn login_attempts_are_rate_limited_per_address_and_account(backend: Backen
         assert!(wait <= 2, "Retry-After {wait} s for a 2 s refill");
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+async fn each_token_subject_has_its_own_request_budget(backend: Backend) {
+    let app = spawn_app_with(backend, |f| {
+        f.merge(("auth.api_burst", 3))
+            .merge(("auth.api_refill_ms", 60_000))
+    })
+    .await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let busy = app
+        .token_for("busy@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let calm = app
+        .token_for("calm@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    for _ in 0..3 {
+        assert_eq!(get_with(&app, "/api/v1/me", &busy).await.0, 200);
+    }
+    let response = app
+        .client
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(&busy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Someone else is not affected, and public routes do not count.
+    assert_eq!(get_with(&app, "/api/v1/me", &calm).await.0, 200);
+    assert_eq!(app.get("/api/v1/topics").await.status(), 200);
 }
