@@ -11,6 +11,13 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 /// Above this many tracked keys, forget those whose bucket is full again.
 const HOUSEKEEPING_THRESHOLD: usize = 10_000;
 
+/// `burst` at once, then one more every `refill`.
+fn quota(burst: u32, refill: Duration) -> Quota {
+    Quota::with_period(refill.max(Duration::from_millis(1)))
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::new(burst.max(1)).expect("non-zero burst"))
+}
+
 pub struct LoginLimiter {
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
@@ -20,9 +27,7 @@ pub struct LoginLimiter {
 impl LoginLimiter {
     /// `burst` attempts at once, then one more every `refill`.
     pub fn new(burst: u32, refill: Duration) -> Self {
-        let quota = Quota::with_period(refill.max(Duration::from_millis(1)))
-            .expect("non-zero period")
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("non-zero burst"));
+        let quota = quota(burst, refill);
         LoginLimiter {
             by_address: DefaultKeyedRateLimiter::keyed(quota),
             by_account: DefaultKeyedRateLimiter::keyed(quota),
@@ -63,9 +68,7 @@ pub struct ApiLimiter {
 
 impl ApiLimiter {
     pub fn new(burst: u32, refill: Duration) -> Self {
-        let quota = Quota::with_period(refill.max(Duration::from_millis(1)))
-            .expect("non-zero period")
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("non-zero burst"));
+        let quota = quota(burst, refill);
         ApiLimiter {
             by_subject: DefaultKeyedRateLimiter::keyed(quota),
             clock: DefaultClock::default(),

@@ -78,12 +78,6 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// A connection pool for whichever backend the settings chose.
 #[derive(Clone)]
 pub enum DbPool {
@@ -162,13 +156,6 @@ impl DatabaseSettings {
 }
 
 impl DbPool {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbPool::Sqlite(_) => Backend::Sqlite,
-            DbPool::Pg(_) => Backend::Postgres,
-        }
-    }
-
     pub fn get(&self) -> Result<DbConn, DbError> {
         Ok(match self {
             DbPool::Sqlite(p) => DbConn::Sqlite(p.get()?),
@@ -196,13 +183,6 @@ impl DbPool {
 }
 
 impl DbConn {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConn::Sqlite(_) => Backend::Sqlite,
-            DbConn::Pg(_) => Backend::Postgres,
-        }
-    }
-
     /// Runs `f` in a write transaction (a savepoint when already inside one).
     /// On SQLite it is `BEGIN IMMEDIATE`,
     /// which takes the write lock up front: a deferred transaction that reads

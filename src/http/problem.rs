@@ -85,10 +85,6 @@ impl ApiError {
             .push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
         e
     }
-
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl fmt::Display for ApiError {
