@@ -44,6 +44,26 @@ impl FromRequest for CurrentUser {
     }
 }
 
+/// A logged-in admin. Checked before the body is looked at, so that a
+/// coordinator learns nothing about an admin route's input rules. The
+/// services check the role again.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            service::admin::require_admin(&user)?;
+            Ok(AdminUser(user))
+        })
+    }
+}
+
 /// A partner program behind a valid partner token; `scopes` are the token's.
 #[derive(Debug, Clone)]
 pub struct CurrentPartner(pub Partner);

@@ -26,6 +26,7 @@ pub fn for_organisation(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Ve
     let rows: Vec<(ExpertiseRow, TopicRow)> = dispatch!(conn, c => expertise::table
         .inner_join(topics::table)
         .filter(expertise::organisation_id.eq(id.0))
+        .filter(topics::active.eq(true))
         .order(topics::slug.asc())
         .select((ExpertiseRow::as_select(), TopicRow::as_select()))
         .load(c))?;

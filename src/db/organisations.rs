@@ -33,6 +33,7 @@ pub struct OrganisationRow {
     pub monthly_capacity: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub active: bool,
 }
 
 /// A stored value outside the domain's range means the database was edited
@@ -60,6 +61,7 @@ impl OrganisationRow {
             longitude: self.longitude,
             contact_email: self.contact_email,
             monthly_capacity: self.monthly_capacity,
+            active: self.active,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
         })
@@ -76,6 +78,8 @@ pub struct ListFilter {
     pub name_contains: Option<String>,
     pub after: Option<Cursor>,
     pub limit: i64,
+    /// `Some(true)` for the public directory; `None` (admins) lists all.
+    pub active: Option<bool>,
 }
 
 /// One page in (name_key, id) order. Returns up to `limit + 1` rows so the
@@ -88,6 +92,9 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Organisat
             .order((o::name_key.asc(), o::id.asc()))
             .limit(filter.limit + 1)
             .into_boxed();
+        if let Some(active) = filter.active {
+            query = query.filter(o::active.eq(active));
+        }
         if let Some(kind) = filter.kind {
             query = query.filter(o::kind.eq(kind.as_str()));
         }
@@ -128,8 +135,22 @@ pub fn find(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Option<Organis
     row.map(OrganisationRow::into_domain).transpose()
 }
 
-pub fn exists(conn: &mut DbConn, id: OrganisationId) -> QueryResult<bool> {
-    dispatch!(conn, c => diesel::select(diesel::dsl::exists(organisations::table.find(id.0))).get_result(c))
+/// Whether the organisation exists and is active.
+pub fn is_active(conn: &mut DbConn, id: OrganisationId) -> QueryResult<bool> {
+    let active: Option<bool> = dispatch!(conn, c => organisations::table
+        .find(id.0)
+        .select(organisations::active)
+        .first(c)
+        .optional())?;
+    Ok(active == Some(true))
+}
+
+/// Activates or deactivates; returns whether the organisation exists.
+pub fn set_active(conn: &mut DbConn, id: OrganisationId, active: bool) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(organisations::table.find(id.0))
+        .set((organisations::active.eq(active), organisations::updated_at.eq(super::now())))
+        .execute(c))?;
+    Ok(changed > 0)
 }
 
 pub fn id_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<OrganisationId>> {
@@ -249,6 +270,27 @@ struct OrganisationChanges<'a> {
     contact_email: Option<&'a str>,
     language: &'a str,
     updated_at: NaiveDateTime,
+}
+
+/// Inserts one organisation; `Ok(None)` when its code is taken.
+pub fn insert_one(
+    conn: &mut DbConn,
+    code: &str,
+    fields: &Stored,
+    monthly_capacity: i32,
+) -> QueryResult<Option<OrganisationId>> {
+    let one = [(code, fields.clone())];
+    let mut rows = new_rows(&one, super::now());
+    rows[0].monthly_capacity = monthly_capacity;
+    let row = &rows[0];
+    let id: Option<i64> = dispatch!(conn, c => diesel::insert_into(organisations::table)
+        .values(row)
+        .on_conflict(organisations::code)
+        .do_nothing()
+        .returning(organisations::id)
+        .get_result(c)
+        .optional())?;
+    Ok(id.map(OrganisationId))
 }
 
 /// Inserts new organisations (capacity gets its default). The caller holds

@@ -75,3 +75,31 @@ pub fn revoke(conn: &mut DbConn, client_id: &str) -> QueryResult<bool> {
     .execute(c))?;
     Ok(changed > 0)
 }
+
+/// Every partner client, oldest first.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Partner>> {
+    let rows: Vec<PartnerRow> = dispatch!(conn, c => partner_clients::table
+        .order(partner_clients::id.asc())
+        .select(PartnerRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(PartnerRow::into_domain).collect()
+}
+
+/// What an admin may change of a partner client; `None` leaves it alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = partner_clients)]
+pub struct PartnerChanges {
+    pub name: Option<String>,
+    pub scopes: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Applies the changes; returns whether the client exists.
+pub fn update(conn: &mut DbConn, client_id: &str, changes: &PartnerChanges) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        partner_clients::table.filter(partner_clients::client_id.eq(client_id)),
+    )
+    .set((changes, partner_clients::updated_at.eq(super::now())))
+    .execute(c))?;
+    Ok(changed > 0)
+}

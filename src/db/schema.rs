@@ -17,6 +17,7 @@ diesel::table! {
         monthly_capacity -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        active -> Bool,
     }
 }
 
@@ -30,6 +31,7 @@ diesel::table! {
         description_en -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        active -> Bool,
     }
 }
 

@@ -17,6 +17,7 @@ pub struct TopicRow {
     pub name_en: String,
     pub description_nl: String,
     pub description_en: String,
+    pub active: bool,
 }
 
 impl From<TopicRow> for Topic {
@@ -28,19 +29,28 @@ impl From<TopicRow> for Topic {
             name_en: r.name_en,
             description_nl: r.description_nl,
             description_en: r.description_en,
+            active: r.active,
         }
     }
 }
 
-/// All topics, by slug.
-pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Topic>> {
-    let rows: Vec<TopicRow> = dispatch!(conn, c => topics::table
-        .select(TopicRow::as_select())
-        .order(topics::slug.asc())
-        .load(c))?;
+/// The topics by slug: only the active ones unless `with_retired`.
+pub fn all(conn: &mut DbConn, with_retired: bool) -> QueryResult<Vec<Topic>> {
+    let rows: Vec<TopicRow> = dispatch!(conn, c => {
+        let mut query = topics::table
+            .select(TopicRow::as_select())
+            .order(topics::slug.asc())
+            .into_boxed();
+        if !with_retired {
+            query = query.filter(topics::active.eq(true));
+        }
+        query.load(c)
+    })?;
     Ok(rows.into_iter().map(Topic::from).collect())
 }
 
+/// The topic with this slug, retired or not: callers decide what a
+/// retired topic means to them.
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Topic>> {
     let row: Option<TopicRow> = dispatch!(conn, c => topics::table
         .filter(topics::slug.eq(slug))
@@ -97,4 +107,37 @@ pub fn upsert(conn: &mut DbConn, new: &[NewTopic]) -> QueryResult<usize> {
         t::description_en.eq(excluded(t::description_en)),
         t::updated_at.eq(excluded(t::updated_at)),
     )))
+}
+
+/// Inserts one topic; `Ok(None)` when the slug is taken.
+pub fn insert_one(conn: &mut DbConn, new: &NewTopic) -> QueryResult<Option<Topic>> {
+    let row: Option<TopicRow> = dispatch!(conn, c => diesel::insert_into(topics::table)
+        .values(new)
+        .on_conflict(topics::slug)
+        .do_nothing()
+        .returning(TopicRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    Ok(row.map(Topic::from))
+}
+
+/// What an admin may change of a topic; `None` leaves a field alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = topics)]
+pub struct TopicChanges {
+    pub name_nl: Option<String>,
+    pub name_en: Option<String>,
+    pub description_nl: Option<String>,
+    pub description_en: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Applies the changes; `Ok(None)` when no topic has this slug.
+pub fn update(conn: &mut DbConn, slug: &str, changes: &TopicChanges) -> QueryResult<Option<Topic>> {
+    let row: Option<TopicRow> = dispatch!(conn, c => diesel::update(topics::table.filter(topics::slug.eq(slug)))
+        .set((changes, topics::updated_at.eq(super::now())))
+        .returning(TopicRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    Ok(row.map(Topic::from))
 }

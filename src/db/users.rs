@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::users;
+use super::schema::{organisations, users};
 use super::{dispatch, DbConn};
 use crate::domain::account::{User, UserId};
 use crate::domain::organisation::OrganisationId;
@@ -47,15 +47,72 @@ pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
     row.map(UserRow::into_domain).transpose()
 }
 
-/// The user and their password hash, for logging in.
-pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<(User, String)>> {
-    let row: Option<(UserRow, String)> = dispatch!(conn, c => users::table
-        .filter(users::email.eq(email))
-        .select((UserRow::as_select(), users::password_hash))
+/// The user, and whether they may act at all: the account is active and so
+/// is their organisation (admins have none).
+pub fn find_enabled(conn: &mut DbConn, id: UserId) -> QueryResult<Option<(User, bool)>> {
+    let row: Option<(UserRow, Option<bool>)> = dispatch!(conn, c => users::table
+        .left_join(organisations::table)
+        .filter(users::id.eq(id.0))
+        .select((UserRow::as_select(), organisations::active.nullable()))
         .first(c)
         .optional())?;
-    row.map(|(u, hash)| Ok((u.into_domain()?, hash)))
-        .transpose()
+    row.map(|(u, org_active)| {
+        let enabled = u.active && org_active.unwrap_or(true);
+        Ok((u.into_domain()?, enabled))
+    })
+    .transpose()
+}
+
+/// The user, their password hash and whether they may log in, by address.
+pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<(User, String, bool)>> {
+    let row: Option<(UserRow, String, Option<bool>)> = dispatch!(conn, c => users::table
+        .left_join(organisations::table)
+        .filter(users::email.eq(email))
+        .select((UserRow::as_select(), users::password_hash, organisations::active.nullable()))
+        .first(c)
+        .optional())?;
+    row.map(|(u, hash, org_active)| {
+        let enabled = u.active && org_active.unwrap_or(true);
+        Ok((u.into_domain()?, hash, enabled))
+    })
+    .transpose()
+}
+
+/// A page of users in id order, after the given id; up to `limit` rows.
+pub fn page(conn: &mut DbConn, after: Option<UserId>, limit: i64) -> QueryResult<Vec<User>> {
+    let rows: Vec<UserRow> = dispatch!(conn, c => users::table
+        .filter(users::id.gt(after.map_or(0, |a| a.0)))
+        .order(users::id.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(UserRow::into_domain).collect()
+}
+
+/// What an admin may change of an account. `organisation_id` is
+/// `Some(None)` to clear it (an admin has none).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<&'static str>,
+    pub organisation_id: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+pub fn update(conn: &mut DbConn, id: UserId, changes: &UserChanges) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(users::table.find(id.0))
+        .set((changes, users::updated_at.eq(super::now())))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Stores a new password hash and revokes every token issued so far.
+pub fn set_password(conn: &mut DbConn, id: UserId, hash: &str) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(users::table.find(id.0))
+        .set((users::password_hash.eq(hash), users::token_version.eq(users::token_version + 1), users::updated_at.eq(super::now())))
+        .execute(c))?;
+    Ok(())
 }
 
 #[derive(Insertable)]

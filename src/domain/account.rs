@@ -12,6 +12,18 @@ use super::Invalid;
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
+impl FromStr for UserId {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(UserId(n)),
+            _ => Err(Invalid::new(format!(
+                "'{s}' is not a user id (a positive integer)"
+            ))),
+        }
+    }
+}
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

@@ -48,6 +48,9 @@ pub struct Organisation {
     pub language: Language,
     /// How many visits it can host per month.
     pub monthly_capacity: i32,
+    /// Deactivated organisations vanish from the directory and matching,
+    /// and their coordinators can no longer log in.
+    pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -18,6 +18,8 @@ pub struct Topic {
     pub name_en: String,
     pub description_nl: String,
     pub description_en: String,
+    /// Retired topics leave the catalogue; expertise on them is kept but hidden.
+    pub active: bool,
 }
 
 /// What one organisation knows about one topic.
@@ -59,6 +61,24 @@ impl TopicSlug {
     }
 }
 
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// A topic description: may be empty, at most 2000 characters; line breaks
+/// are fine, other control characters are not.
+pub fn parse_description(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.chars().count() > MAX_DESCRIPTION_CHARS
+        || text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Invalid::new(format!(
+            "a description must be at most {MAX_DESCRIPTION_CHARS} characters without control characters"
+        )));
+    }
+    Ok(text.to_string())
+}
+
 /// How far an organisation has come on a topic, from 1 (just starting) to
 /// 5 (done, and could teach it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,6 +116,14 @@ mod tests {
         for bad in ["Cloud", "-x", "x-", "a", "a b", "a_b", ""] {
             assert!(TopicSlug::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn descriptions_keep_line_breaks_but_no_other_control_characters() {
+        assert_eq!(parse_description("  a\nb ").unwrap(), "a\nb");
+        assert!(parse_description("a\u{7}b").is_err());
+        assert!(parse_description(&"x".repeat(2001)).is_err());
+        assert_eq!(parse_description("").unwrap(), "");
     }
 
     #[test]

@@ -11,8 +11,9 @@ use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::app::AppState;
+use crate::auth::jwt::IssuedToken;
 use crate::auth::CurrentUser;
-use crate::domain::account::Role;
+use crate::domain::account::{Password, Role};
 use crate::service::accounts;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,14 +73,68 @@ pub async fn login(
         body.password,
     )
     .await?;
-    Ok(HttpResponse::Ok()
+    Ok(token_response(token))
+}
+
+fn token_response(token: IssuedToken) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse {
             access_token: token.token,
             token_type: "Bearer",
             expires_in: token.ttl_secs,
             expires_at: DateTime::from_timestamp(token.expires_at, 0).unwrap_or_default(),
-        }))
+        })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PasswordChange {
+    #[schema(min_length = 1, max_length = 1024)]
+    pub current_password: String,
+    /// 12 to 128 characters; used whole, never truncated.
+    #[schema(min_length = 12, max_length = 128)]
+    pub new_password: String,
+}
+
+/// Change your own password. Every token issued so far stops working; the
+/// answer carries a fresh one.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Changed; a new token replaces the old ones", body = TokenResponse),
+        (status = 400, description = "The new password does not meet the policy", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let body = body.0;
+    let new = Password::parse(&body.new_password)
+        .map_err(|e| ApiError::invalid_field("newPassword", &e))?;
+    let token = accounts::change_password(
+        &state.pool,
+        state.jwt.clone(),
+        &state.login_limiter,
+        user.0,
+        client::address(&req, &state.trusted_proxies),
+        body.current_password,
+        new,
+    )
+    .await?;
+    Ok(token_response(token))
 }
 
 /// Log out everywhere: every token issued to this user so far stops working.

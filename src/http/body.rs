@@ -74,6 +74,16 @@ mod tests {
     }
 }
 
+/// For optional fields that, when present, must not be `null`:
+/// `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// JSON Schema counts `3.0` as an integer; serde's `i64` does not. Fields
 /// documented as integers deserialize through these so both agree.
 pub mod integer {

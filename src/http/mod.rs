@@ -45,7 +45,21 @@ pub const API_VERSION: &str = "1.0.0";
         auth::me,
         partners::token,
         partners::me,
+        auth::change_password,
         admin::audit,
+        admin::organisations::list,
+        admin::organisations::create,
+        admin::organisations::set_status,
+        admin::topics::list,
+        admin::topics::create,
+        admin::topics::update,
+        admin::users::list,
+        admin::users::create,
+        admin::users::update,
+        admin::users::reset_password,
+        admin::partners::list,
+        admin::partners::create,
+        admin::partners::update,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -155,7 +169,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(get_resource("/me", auth::me))
                 .service(post_resource("/auth/token", partners::token))
                 .service(get_resource("/partner", partners::me))
-                .service(get_resource("/admin/audit", admin::audit)),
+                .service(
+                    web::resource("/me/password")
+                        .route(web::put().to(auth::change_password))
+                        .default_service(web::to(problem::method_not_allowed("PUT"))),
+                )
+                .service(get_resource("/admin/audit", admin::audit))
+                .service(list_create_resource(
+                    "/admin/organisations",
+                    admin::organisations::list,
+                    admin::organisations::create,
+                ))
+                .service(patch_resource(
+                    "/admin/organisations/{id}",
+                    admin::organisations::set_status,
+                ))
+                .service(list_create_resource(
+                    "/admin/topics",
+                    admin::topics::list,
+                    admin::topics::create,
+                ))
+                .service(patch_resource(
+                    "/admin/topics/{slug}",
+                    admin::topics::update,
+                ))
+                .service(list_create_resource(
+                    "/admin/users",
+                    admin::users::list,
+                    admin::users::create,
+                ))
+                .service(patch_resource("/admin/users/{id}", admin::users::update))
+                .service(post_resource(
+                    "/admin/users/{id}/password-reset",
+                    admin::users::reset_password,
+                ))
+                .service(list_create_resource(
+                    "/admin/partners",
+                    admin::partners::list,
+                    admin::partners::create,
+                ))
+                .service(patch_resource(
+                    "/admin/partners/{clientId}",
+                    admin::partners::update,
+                )),
         )
         .default_service(web::to(problem::no_route));
 }
@@ -183,4 +239,33 @@ where
     web::resource(path)
         .route(web::post().to(handler))
         .default_service(web::to(problem::method_not_allowed("POST")))
+}
+
+/// A collection: GET and HEAD list it, POST adds to it.
+fn list_create_resource<L, LA, C, CA>(path: &str, list: L, create: C) -> actix_web::Resource
+where
+    L: Handler<LA>,
+    LA: FromRequest + 'static,
+    L::Output: Responder + 'static,
+    C: Handler<CA>,
+    CA: FromRequest + 'static,
+    C::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(list.clone()))
+        .route(web::head().to(list))
+        .route(web::post().to(create))
+        .default_service(web::to(problem::method_not_allowed("GET, HEAD, POST")))
+}
+
+/// A resource that is only changed here (it is read elsewhere): PATCH only.
+fn patch_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::patch().to(handler))
+        .default_service(web::to(problem::method_not_allowed("PATCH")))
 }

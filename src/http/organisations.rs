@@ -86,7 +86,7 @@ pub struct OrganisationPage {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-struct ListParams {
+pub(super) struct ListParams {
     /// Only organisations of this kind.
     kind: Option<OrganisationKind>,
     /// Only organisations in this province.
@@ -116,7 +116,7 @@ struct ListParams {
 /// accents and in any case).
 #[derive(ToSchema)]
 #[allow(dead_code)]
-enum Province {
+pub(super) enum Province {
     Drenthe,
     Flevoland,
     #[schema(rename = "Fryslân")]
@@ -135,7 +135,21 @@ enum Province {
     ZuidHolland,
 }
 
-const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "limit"];
+pub(super) const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "limit"];
+
+/// The directory filters, shared with the admin listing; only active
+/// organisations unless the caller says otherwise.
+pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiError> {
+    Ok(OrganisationQuery {
+        kind: params.get("kind", str::parse)?,
+        province: params.get("province", parse_province)?,
+        topic: params.get("topic", TopicSlug::parse)?,
+        q: params.get("q", parse_search)?,
+        cursor: params.get("cursor", Cursor::decode)?,
+        limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
+        active: Some(true),
+    })
+}
 
 /// List organisations in the directory, by name.
 #[utoipa::path(
@@ -152,14 +166,7 @@ const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "lim
 )]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let params = QueryParams::parse(&req, &LIST_PARAMS)?;
-    let query = OrganisationQuery {
-        kind: params.get("kind", str::parse)?,
-        province: params.get("province", parse_province)?,
-        topic: params.get("topic", TopicSlug::parse)?,
-        q: params.get("q", parse_search)?,
-        cursor: params.get("cursor", Cursor::decode)?,
-        limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
-    };
+    let query = list_query(&params)?;
     let page = directory::list_organisations(&state.pool, query).await?;
     Ok(HttpResponse::Ok().json(OrganisationPage {
         items: page.items.into_iter().map(OrganisationView::from).collect(),
@@ -296,7 +303,7 @@ pub struct OrganisationPatch {
 
 impl OrganisationPatch {
     fn parse(self) -> Result<ProfileChanges, ApiError> {
-        let field = |name: &'static str| move |e: Invalid| ApiError::invalid_field(name, &e);
+        let field = ApiError::field;
         Ok(ProfileChanges {
             name: self
                 .name

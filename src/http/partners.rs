@@ -27,18 +27,13 @@ pub struct TokenRequest {
     pub client_secret: String,
     /// Scopes wanted, separated by spaces; default all of the client's.
     /// May be left out, but is never `null`.
-    #[serde(default, deserialize_with = "present_string")]
+    #[serde(default, deserialize_with = "body::present")]
     #[schema(
         nullable = false,
         pattern = "^[ ,]*(organisations|lessons|stats):read([ ,]+(organisations|lessons|stats):read)*[ ,]*$",
         example = "organisations:read"
     )]
     pub scope: Option<String>,
-}
-
-/// An optional field that, when present, must be a string (not `null`).
-fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
 }
 
 /// OAuth2 token response (RFC 6749 §5.1); field names follow OAuth2.

@@ -60,6 +60,11 @@ impl ApiError {
         Self::bad_request("invalid_field", format!("field '{name}': {why}"))
     }
 
+    /// For `map_err`: the named body field is invalid.
+    pub fn field(name: &'static str) -> impl Fn(Invalid) -> ApiError {
+        move |e| ApiError::invalid_field(name, &e)
+    }
+
     pub fn invalid_parameter(name: &str, why: &Invalid) -> Self {
         Self::bad_request("invalid_parameter", format!("parameter '{name}': {why}"))
     }

@@ -7,14 +7,15 @@ use tracing::instrument;
 
 use serde_json::json;
 
+use super::admin::require_admin;
 use super::{audit, user_ref, ServiceError};
-use crate::auth::jwt::{IssuedToken, JwtKeys, LoginClaims};
+use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
-use crate::db::users::NewUser;
+use crate::db::users::{NewUser, UserChanges};
 use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{check_membership, LoginEmail, Password, Role, User, UserId};
-use crate::domain::organisation::{parse_name, Organisation};
+use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::Invalid;
 
 /// What `meeloop user create` (and the demo set) asks for.
@@ -34,8 +35,7 @@ pub struct NewAccount {
 pub fn create_user(conn: &mut DbConn, new: &NewAccount) -> Result<User, ServiceError> {
     let email = LoginEmail::parse(&new.email)?;
     let name = parse_name(&new.name)?;
-    let hash =
-        password::hash(&new.password).map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    let hash = hash_password(&new.password)?;
     conn.write(|conn| {
         let organisation = match &new.organisation {
             Some(code) => Some(
@@ -44,39 +44,314 @@ pub fn create_user(conn: &mut DbConn, new: &NewAccount) -> Result<User, ServiceE
             ),
             None => None,
         };
-        check_membership(new.role, organisation)?;
-        let now = db::now();
-        let id = db::users::insert(
-            conn,
-            &NewUser {
-                email: email.as_str(),
-                name: &name,
-                role: new.role.as_str(),
-                organisation_id: organisation.map(|o| o.0),
-                password_hash: &hash,
-                active: true,
-                token_version: 0,
-                created_at: now,
-                updated_at: now,
-            },
-        )?
-        .ok_or_else(|| {
-            ServiceError::Conflict(format!(
-                "a user with email {} already exists",
-                email.as_str()
-            ))
-        })?;
-        audit(
-            conn,
-            "cli".into(),
-            "user.created",
-            None,
-            Some(user_ref(id)),
-            json!({"email": email.as_str(), "role": new.role.as_str(), "organisation": new.organisation}),
-        )?;
-        db::users::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("user {id} vanished")))
+        let account = AccountFields {
+            email,
+            name,
+            role: new.role,
+            organisation,
+        };
+        insert_user(conn, &account, &hash, "cli".into(), None)
     })
+}
+
+/// A new account as an admin enters it over the API.
+#[derive(Debug, Clone)]
+pub struct AccountFields {
+    pub email: LoginEmail,
+    pub name: String,
+    pub role: Role,
+    pub organisation: Option<OrganisationId>,
+}
+
+fn hash_password(password: &Password) -> Result<String, ServiceError> {
+    password::hash(password).map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))
+}
+
+/// Hashes on the blocking pool, with no database connection held.
+async fn hash_off_workers(password: Password) -> Result<String, ServiceError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ServiceError::Internal(e.into()))?
+}
+
+/// A password for an account an admin creates or resets: 24 hex digits
+/// (96 random bits), shown once, to be changed by its owner.
+fn generated_password() -> Password {
+    Password::parse(&random_hex(12)).expect("24 characters meet the policy")
+}
+
+fn insert_user(
+    conn: &mut DbConn,
+    account: &AccountFields,
+    hash: &str,
+    actor: String,
+    address: Option<IpAddr>,
+) -> Result<User, ServiceError> {
+    check_membership(account.role, account.organisation)?;
+    if let Some(org) = account.organisation {
+        if db::organisations::find(conn, org)?.is_none() {
+            return Err(Invalid::new(format!("organisation {org} does not exist")).into());
+        }
+    }
+    let now = db::now();
+    let id = db::users::insert(
+        conn,
+        &NewUser {
+            email: account.email.as_str(),
+            name: &account.name,
+            role: account.role.as_str(),
+            organisation_id: account.organisation.map(|o| o.0),
+            password_hash: hash,
+            active: true,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    )?
+    .ok_or_else(|| {
+        ServiceError::Conflict(format!(
+            "a user with email {} already exists",
+            account.email.as_str()
+        ))
+    })?;
+    audit(
+        conn,
+        actor,
+        "user.created",
+        address,
+        Some(user_ref(id)),
+        json!({
+            "email": account.email.as_str(),
+            "role": account.role.as_str(),
+            "organisation": account.organisation.map(|o| o.0),
+        }),
+    )?;
+    db::users::find(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("user {id} vanished")))
+}
+
+/// An admin creates an account; returns it with a generated password that
+/// is shown this once.
+#[instrument(skip_all, fields(user = %admin.id))]
+pub async fn admin_create_user(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    account: AccountFields,
+) -> Result<(User, Password), ServiceError> {
+    require_admin(&admin)?;
+    let password = generated_password();
+    let hash = hash_off_workers(password.clone()).await?;
+    let user = pool
+        .run(move |conn| {
+            conn.write(|conn| insert_user(conn, &account, &hash, user_ref(admin.id), Some(address)))
+        })
+        .await?;
+    Ok((user, password))
+}
+
+/// A page of accounts in id order; returns the users and, when more follow,
+/// the cursor (`after`) for the next page.
+pub async fn list_users(
+    pool: &DbPool,
+    admin: User,
+    after: Option<UserId>,
+    limit: i64,
+) -> Result<(Vec<User>, Option<UserId>), ServiceError> {
+    require_admin(&admin)?;
+    pool.run(move |conn| {
+        let mut users = db::users::page(conn, after, limit + 1)?;
+        let next = if users.len() as i64 > limit {
+            users.truncate(limit as usize);
+            users.last().map(|u| u.id)
+        } else {
+            None
+        };
+        Ok((users, next))
+    })
+    .await
+}
+
+/// What an admin changes of an account; `None` leaves a field alone, and
+/// `organisation: Some(None)` takes it away (for an admin).
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub organisation: Option<Option<OrganisationId>>,
+    pub active: Option<bool>,
+}
+
+fn user_not_found(id: UserId) -> ServiceError {
+    ServiceError::NotFound(format!("user {id} does not exist"))
+}
+
+/// An admin renames, moves, promotes, demotes, deactivates or reactivates an
+/// account. Changing role, organisation or status revokes its tokens, which
+/// carry the old ones. Admins cannot demote or deactivate themselves, so the
+/// service never loses its last admin by accident.
+#[instrument(skip_all, fields(user = %admin.id, subject = %id))]
+pub async fn update_user(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    id: UserId,
+    mut changes: AccountChanges,
+) -> Result<User, ServiceError> {
+    require_admin(&admin)?;
+    if id == admin.id && (changes.active == Some(false) || changes.role == Some(Role::Coordinator))
+    {
+        return Err(ServiceError::Conflict(
+            "you cannot demote or deactivate your own account; ask another admin".into(),
+        ));
+    }
+    // Promoting to admin leaves the organisation, unless the request says otherwise.
+    if changes.role == Some(Role::Admin) && changes.organisation.is_none() {
+        changes.organisation = Some(None);
+    }
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let current = db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))?;
+            let role = changes.role.unwrap_or(current.role);
+            let organisation = changes.organisation.unwrap_or(current.organisation_id);
+            check_membership(role, organisation)?;
+            if let Some(org) = changes.organisation.flatten() {
+                if db::organisations::find(conn, org)?.is_none() {
+                    return Err(Invalid::new(format!("organisation {org} does not exist")).into());
+                }
+            }
+            db::users::update(
+                conn,
+                id,
+                &UserChanges {
+                    name: changes.name.clone(),
+                    role: changes.role.map(Role::as_str),
+                    organisation_id: changes.organisation.map(|o| o.map(|o| o.0)),
+                    active: changes.active,
+                },
+            )?;
+            let revoke = role != current.role
+                || organisation != current.organisation_id
+                || changes.active.is_some_and(|a| a != current.active);
+            if revoke {
+                db::users::bump_token_version(conn, id)?;
+            }
+            audit(
+                conn,
+                user_ref(admin.id),
+                "user.updated",
+                Some(address),
+                Some(user_ref(id)),
+                json!({
+                    "name": changes.name,
+                    "role": changes.role.map(Role::as_str),
+                    "organisation": changes.organisation.map(|o| o.map(|o| o.0)),
+                    "active": changes.active,
+                    "tokensRevoked": revoke,
+                }),
+            )?;
+            db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
+        })
+    })
+    .await
+}
+
+/// An admin gives an account a new generated password (shown once) and
+/// revokes its tokens: for someone who forgot theirs.
+#[instrument(skip_all, fields(user = %admin.id, subject = %id))]
+pub async fn reset_password(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    id: UserId,
+) -> Result<(User, Password), ServiceError> {
+    require_admin(&admin)?;
+    let password = generated_password();
+    let hash = hash_off_workers(password.clone()).await?;
+    let user = pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                if db::users::find(conn, id)?.is_none() {
+                    return Err(user_not_found(id));
+                }
+                db::users::set_password(conn, id, &hash)?;
+                audit(
+                    conn,
+                    user_ref(admin.id),
+                    "user.password_reset",
+                    Some(address),
+                    Some(user_ref(id)),
+                    json!({}),
+                )?;
+                db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
+            })
+        })
+        .await?;
+    Ok((user, password))
+}
+
+/// The caller changes their own password, proving they know the current
+/// one. Every other token of theirs stops working; they get a fresh one.
+#[instrument(skip_all, fields(user = %user.id))]
+pub async fn change_password(
+    pool: &DbPool,
+    keys: Arc<JwtKeys>,
+    limiter: &LoginLimiter,
+    user: User,
+    address: IpAddr,
+    current: String,
+    new: Password,
+) -> Result<IssuedToken, ServiceError> {
+    // Guessing the current password here is as limited as at login.
+    limiter
+        .check(address, &user.email)
+        .map_err(ServiceError::RateLimited)?;
+    let email = user.email.clone();
+    let found = pool
+        .run(move |conn| Ok::<_, ServiceError>(db::users::find_for_login(conn, &email)?))
+        .await?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let known = matches!(found, Some((_, ref hash, _)) if password::verify(&current, hash));
+        known.then(|| hash_password(&new)).transpose()
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.into()))??;
+    let id = user.id;
+    let Some(hash) = hash else {
+        pool.run(move |conn| {
+            conn.write(|conn| {
+                audit(
+                    conn,
+                    user_ref(id),
+                    "user.password_change_failed",
+                    Some(address),
+                    Some(user_ref(id)),
+                    json!({}),
+                )
+            })
+        })
+        .await?;
+        return Err(ServiceError::Forbidden(
+            "currentPassword is not your current password".into(),
+        ));
+    };
+    let user = pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                db::users::set_password(conn, id, &hash)?;
+                audit(
+                    conn,
+                    user_ref(id),
+                    "user.password_changed",
+                    Some(address),
+                    Some(user_ref(id)),
+                    json!({}),
+                )?;
+                db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
+            })
+        })
+        .await?;
+    keys.issue_login(&user)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))
 }
 
 /// One answer for an unknown address, a wrong password and a deactivated
@@ -110,7 +385,7 @@ pub async fn login(
     // Hash checks are slow by design: run them on the blocking pool, with no
     // database connection held, and equally long whether or not the user exists.
     let user = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash)) if password::verify(&password, &hash) && user.active => Some(user),
+        Some((user, hash, enabled)) if password::verify(&password, &hash) && enabled => Some(user),
         Some(_) => None,
         None => {
             password::verify_nothing(&password);
@@ -159,16 +434,17 @@ pub async fn login(
 }
 
 /// The user behind verified token claims, if the token is still good: the
-/// account exists, is active, and has not logged out since.
+/// account exists, it and its organisation are active, and it has not
+/// logged out (or been changed by an admin) since.
 pub async fn authenticate(pool: &DbPool, claims: LoginClaims) -> Result<User, ServiceError> {
     let revoked =
         || ServiceError::Unauthorized("the access token is no longer valid; log in again".into());
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
     let user = pool
-        .run(move |conn| Ok::<_, ServiceError>(db::users::find(conn, id)?))
+        .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
         .await?;
     match user {
-        Some(user) if user.active && user.token_version == claims.ver => Ok(user),
+        Some((user, true)) if user.token_version == claims.ver => Ok(user),
         _ => Err(revoked()),
     }
 }

@@ -1,11 +1,24 @@
-//! What only admins may do.
+//! What only admins may do: read the audit log, add and deactivate
+//! organisations, keep the topic catalogue. Accounts and partner clients
+//! live in `accounts` and `partners`; all of them start with [`require_admin`].
 
-use super::ServiceError;
+use std::net::IpAddr;
+
+use serde_json::json;
+use tracing::instrument;
+
+use super::directory::{self, OrganisationQuery, Page};
+use super::{audit, user_ref, ServiceError};
 use crate::db::audit::AuditEntry;
+use crate::db::topics::NewTopic;
+pub use crate::db::topics::TopicChanges;
 use crate::db::{self, DbPool};
 use crate::domain::account::{is_admin, User};
+use crate::domain::import::Stored;
+use crate::domain::organisation::{Organisation, OrganisationCode, OrganisationId};
+use crate::domain::topic::{Topic, TopicSlug};
 
-fn require_admin(user: &User) -> Result<(), ServiceError> {
+pub(crate) fn require_admin(user: &User) -> Result<(), ServiceError> {
     if is_admin(user) {
         Ok(())
     } else {
@@ -33,6 +46,173 @@ pub async fn audit_log(
             None
         };
         Ok((entries, next))
+    })
+    .await
+}
+
+/// The directory as admins see it: with contact addresses, and deactivated
+/// organisations too unless the query filters on `active`.
+pub async fn list_organisations(
+    pool: &DbPool,
+    user: User,
+    query: OrganisationQuery,
+) -> Result<Page<Organisation>, ServiceError> {
+    require_admin(&user)?;
+    directory::list_organisations(pool, query).await
+}
+
+/// A new organisation, as an admin enters it.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub code: OrganisationCode,
+    pub fields: Stored,
+    pub monthly_capacity: i32,
+}
+
+#[instrument(skip_all, fields(user = %user.id))]
+pub async fn create_organisation(
+    pool: &DbPool,
+    user: User,
+    address: IpAddr,
+    new: NewOrganisation,
+) -> Result<Organisation, ServiceError> {
+    require_admin(&user)?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let id = db::organisations::insert_one(
+                conn,
+                new.code.as_str(),
+                &new.fields,
+                new.monthly_capacity,
+            )?
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!(
+                    "an organisation with code {} already exists",
+                    new.code.as_str()
+                ))
+            })?;
+            audit(
+                conn,
+                user_ref(user.id),
+                "organisation.created",
+                Some(address),
+                Some(format!("organisation:{id}")),
+                json!({"code": new.code.as_str(), "kind": new.fields.kind.as_str(), "name": new.fields.name}),
+            )?;
+            db::organisations::find(conn, id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("organisation {id} vanished")))
+        })
+    })
+    .await
+}
+
+/// Deactivates or reactivates an organisation. A deactivated one leaves the
+/// directory and matching, and its coordinators' tokens stop working.
+#[instrument(skip(pool, user), fields(user = %user.id))]
+pub async fn set_organisation_active(
+    pool: &DbPool,
+    user: User,
+    address: IpAddr,
+    id: OrganisationId,
+    active: bool,
+) -> Result<Organisation, ServiceError> {
+    require_admin(&user)?;
+    let missing = move || ServiceError::NotFound(format!("organisation {id} does not exist"));
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            if !db::organisations::set_active(conn, id, active)? {
+                return Err(missing());
+            }
+            audit(
+                conn,
+                user_ref(user.id),
+                if active {
+                    "organisation.activated"
+                } else {
+                    "organisation.deactivated"
+                },
+                Some(address),
+                Some(format!("organisation:{id}")),
+                json!({}),
+            )?;
+            db::organisations::find(conn, id)?.ok_or_else(missing)
+        })
+    })
+    .await
+}
+
+/// Every topic, retired ones included.
+pub async fn list_topics(pool: &DbPool, user: User) -> Result<Vec<Topic>, ServiceError> {
+    require_admin(&user)?;
+    pool.run(|conn| Ok(db::topics::all(conn, true)?)).await
+}
+
+#[instrument(skip_all, fields(user = %user.id))]
+pub async fn create_topic(
+    pool: &DbPool,
+    user: User,
+    address: IpAddr,
+    slug: TopicSlug,
+    names: TopicChanges,
+) -> Result<Topic, ServiceError> {
+    require_admin(&user)?;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let new = NewTopic::new(
+        slug.as_str(),
+        &text(&names.name_nl),
+        &text(&names.name_en),
+        &text(&names.description_nl),
+        &text(&names.description_en),
+    );
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let topic = db::topics::insert_one(conn, &new)?.ok_or_else(|| {
+                ServiceError::Conflict(format!("a topic '{}' already exists", slug.as_str()))
+            })?;
+            audit(
+                conn,
+                user_ref(user.id),
+                "topic.created",
+                Some(address),
+                Some(format!("topic:{}", slug.as_str())),
+                json!({"nameNl": topic.name_nl, "nameEn": topic.name_en}),
+            )?;
+            Ok(topic)
+        })
+    })
+    .await
+}
+
+/// Renames, redescribes, retires or restores a topic.
+#[instrument(skip_all, fields(user = %user.id))]
+pub async fn update_topic(
+    pool: &DbPool,
+    user: User,
+    address: IpAddr,
+    slug: TopicSlug,
+    changes: TopicChanges,
+) -> Result<Topic, ServiceError> {
+    require_admin(&user)?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let topic = db::topics::update(conn, slug.as_str(), &changes)?.ok_or_else(|| {
+                ServiceError::NotFound(format!("no topic '{}'", slug.as_str()))
+            })?;
+            audit(
+                conn,
+                user_ref(user.id),
+                "topic.updated",
+                Some(address),
+                Some(format!("topic:{}", slug.as_str())),
+                json!({
+                    "nameNl": changes.name_nl,
+                    "nameEn": changes.name_en,
+                    "descriptionChanged": changes.description_nl.is_some() || changes.description_en.is_some(),
+                    "active": changes.active,
+                }),
+            )?;
+            Ok(topic)
+        })
     })
     .await
 }

@@ -9,7 +9,7 @@ use crate::domain::pagination::Cursor;
 use crate::domain::search;
 use crate::domain::topic::{Expertise, Topic, TopicSlug};
 
-/// Parsed filters of `GET /api/v1/organisations`.
+/// Parsed filters of `GET /api/v1/organisations` (and the admin listing).
 #[derive(Debug, Default)]
 pub struct OrganisationQuery {
     pub kind: Option<OrganisationKind>,
@@ -18,6 +18,8 @@ pub struct OrganisationQuery {
     pub q: Option<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
+    /// `Some(true)` for the public; admins may ask for either or both.
+    pub active: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -42,6 +44,7 @@ pub async fn list_organisations(
         let topic_id = match &query.topic {
             Some(slug) => Some(
                 db::topics::find_by_slug(conn, slug.as_str())?
+                    .filter(|t| t.active)
                     .ok_or_else(|| {
                         ServiceError::NotFound(format!(
                             "unknown topic '{}'; GET /api/v1/topics lists them",
@@ -60,6 +63,7 @@ pub async fn list_organisations(
             name_contains,
             after: query.cursor,
             limit: query.limit,
+            active: query.active,
         };
         let mut items = db::organisations::list(conn, &filter)?;
         let next_cursor = if items.len() as i64 > query.limit {
@@ -88,8 +92,12 @@ pub async fn get_organisation(
     pool: &DbPool,
     id: OrganisationId,
 ) -> Result<Organisation, ServiceError> {
-    pool.run(move |conn| db::organisations::find(conn, id)?.ok_or_else(|| not_found(id)))
-        .await
+    pool.run(move |conn| {
+        db::organisations::find(conn, id)?
+            .filter(|o| o.active)
+            .ok_or_else(|| not_found(id))
+    })
+    .await
 }
 
 #[instrument(skip(pool))]
@@ -98,7 +106,7 @@ pub async fn organisation_expertise(
     id: OrganisationId,
 ) -> Result<Vec<Expertise>, ServiceError> {
     pool.run(move |conn| {
-        if !db::organisations::exists(conn, id)? {
+        if !db::organisations::is_active(conn, id)? {
             return Err(not_found(id));
         }
         Ok(db::expertise::for_organisation(conn, id)?)
@@ -108,7 +116,7 @@ pub async fn organisation_expertise(
 
 #[instrument(skip_all)]
 pub async fn list_topics(pool: &DbPool) -> Result<Vec<Topic>, ServiceError> {
-    pool.run(|conn| Ok(db::topics::all(conn)?)).await
+    pool.run(|conn| Ok(db::topics::all(conn, false)?)).await
 }
 
 /// Readiness: can we reach the database right now?

@@ -1,4 +1,4 @@
-//! Partner clients: created and revoked by operators on the command line,
+//! Partner clients: created and revoked by operators (command line or admin API),
 //! exchanging their credentials for short-lived scoped tokens.
 
 use std::net::IpAddr;
@@ -7,13 +7,14 @@ use std::sync::Arc;
 use serde_json::json;
 use tracing::instrument;
 
-use super::{audit, ServiceError};
+use super::admin::require_admin;
+use super::{audit, user_ref, ServiceError};
 use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, PartnerClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
-use crate::db::partners::NewPartner;
+use crate::db::partners::{NewPartner, PartnerChanges};
 use crate::db::{self, DbConn, DbPool};
-use crate::domain::account::Password;
+use crate::domain::account::{Password, User};
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scopes};
 
@@ -23,27 +24,32 @@ fn partner_ref(client_id: &str) -> String {
     format!("partner:{client_id}")
 }
 
-/// Creates a partner client and returns it with its secret, which is shown
-/// this once: only an argon2id hash is stored.
-#[instrument(skip_all)]
-pub fn create_partner(
-    conn: &mut DbConn,
-    name: &str,
-    scopes: Scopes,
-) -> Result<(Partner, String), ServiceError> {
-    let name = parse_name(name)?;
+/// A new client id, its secret (shown once) and the secret's argon2id hash
+/// (the only thing stored). Slow: call it off the async workers.
+fn new_credentials() -> Result<(String, String, String), ServiceError> {
     let client_id = format!("mp_{}", random_hex(8));
     let secret = format!("mps_{}", random_hex(32));
     let hash = password::hash(&Password::parse(&secret)?)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    Ok((client_id, secret, hash))
+}
+
+fn insert_partner(
+    conn: &mut DbConn,
+    name: &str,
+    scopes: &Scopes,
+    (client_id, hash): (&str, &str),
+    actor: String,
+    address: Option<IpAddr>,
+) -> Result<Partner, ServiceError> {
     conn.write(|conn| {
         let now = db::now();
         db::partners::insert(
             conn,
             &NewPartner {
-                client_id: &client_id,
-                name: &name,
-                secret_hash: &hash,
+                client_id,
+                name,
+                secret_hash: hash,
                 scopes: scopes.to_string(),
                 active: true,
                 created_at: now,
@@ -52,19 +58,122 @@ pub fn create_partner(
         )?;
         audit(
             conn,
-            "cli".into(),
+            actor,
             "partner.created",
-            None,
-            Some(partner_ref(&client_id)),
+            address,
+            Some(partner_ref(client_id)),
             json!({"name": name, "scopes": scopes.to_string()}),
         )?;
-        let partner = db::partners::find(conn, &client_id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("partner {client_id} vanished")))?;
-        Ok((partner, secret))
+        db::partners::find(conn, client_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("partner {client_id} vanished")))
     })
 }
 
-/// Revokes a partner: its tokens stop working at once.
+/// Creates a partner client and returns it with its secret, which is shown
+/// this once: only an argon2id hash is stored. For blocking callers (the CLI).
+#[instrument(skip_all)]
+pub fn create_partner(
+    conn: &mut DbConn,
+    name: &str,
+    scopes: Scopes,
+) -> Result<(Partner, String), ServiceError> {
+    let name = parse_name(name)?;
+    let (client_id, secret, hash) = new_credentials()?;
+    let partner = insert_partner(
+        conn,
+        &name,
+        &scopes,
+        (&client_id, &hash),
+        "cli".into(),
+        None,
+    )?;
+    Ok((partner, secret))
+}
+
+/// An admin creates a partner client over the API; the secret is returned
+/// this once.
+#[instrument(skip_all, fields(user = %admin.id))]
+pub async fn admin_create_partner(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    name: String,
+    scopes: Scopes,
+) -> Result<(Partner, String), ServiceError> {
+    require_admin(&admin)?;
+    let (client_id, secret, hash) = tokio::task::spawn_blocking(new_credentials)
+        .await
+        .map_err(|e| ServiceError::Internal(e.into()))??;
+    let partner = pool
+        .run(move |conn| {
+            insert_partner(
+                conn,
+                &name,
+                &scopes,
+                (&client_id, &hash),
+                user_ref(admin.id),
+                Some(address),
+            )
+        })
+        .await?;
+    Ok((partner, secret))
+}
+
+/// Every partner client, revoked ones included.
+pub async fn list_partners(pool: &DbPool, admin: User) -> Result<Vec<Partner>, ServiceError> {
+    require_admin(&admin)?;
+    pool.run(|conn| Ok(db::partners::all(conn)?)).await
+}
+
+/// What an admin changes of a partner client; `None` leaves it alone.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerUpdate {
+    pub name: Option<String>,
+    pub scopes: Option<Scopes>,
+    pub active: Option<bool>,
+}
+
+/// Renames a client, narrows or widens its scopes, revokes or restores it.
+/// Tokens already issued lose any scope taken away (they are checked
+/// against the client on every request).
+#[instrument(skip_all, fields(user = %admin.id))]
+pub async fn update_partner(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    client_id: String,
+    update: PartnerUpdate,
+) -> Result<Partner, ServiceError> {
+    require_admin(&admin)?;
+    let missing = |id: &str| ServiceError::NotFound(format!("no partner with client id '{id}'"));
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let changes = PartnerChanges {
+                name: update.name.clone(),
+                scopes: update.scopes.as_ref().map(Scopes::to_string),
+                active: update.active,
+            };
+            if !db::partners::update(conn, &client_id, &changes)? {
+                return Err(missing(&client_id));
+            }
+            audit(
+                conn,
+                user_ref(admin.id),
+                match update.active {
+                    Some(false) => "partner.revoked",
+                    _ => "partner.updated",
+                },
+                Some(address),
+                Some(partner_ref(&client_id)),
+                json!({"name": changes.name, "scopes": changes.scopes, "active": changes.active}),
+            )?;
+            db::partners::find(conn, &client_id)?.ok_or_else(|| missing(&client_id))
+        })
+    })
+    .await
+}
+
+/// Revokes a partner from the command line: its tokens stop working at once.
 #[instrument(skip(conn))]
 pub fn revoke_partner(conn: &mut DbConn, client_id: &str) -> Result<(), ServiceError> {
     conn.write(|conn| {

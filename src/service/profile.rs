@@ -124,10 +124,13 @@ pub async fn put_expertise(
     }
     pool.run(move |conn| {
         conn.write(|conn| {
-            if !db::organisations::exists(conn, id)? {
+            // Admins may prepare a deactivated organisation; its own
+            // coordinators cannot log in to get here.
+            if db::organisations::find(conn, id)?.is_none() {
                 return Err(not_found(id));
             }
             let topic = db::topics::find_by_slug(conn, slug.as_str())?
+                .filter(|t| t.active)
                 .ok_or_else(|| unknown_topic(&slug))?;
             db::expertise::upsert(
                 conn,
@@ -172,6 +175,7 @@ pub async fn delete_expertise(
     pool.run(move |conn| {
         conn.write(|conn| {
             let topic = db::topics::find_by_slug(conn, slug.as_str())?
+                .filter(|t| t.active)
                 .ok_or_else(|| unknown_topic(&slug))?;
             match db::expertise::delete(conn, id, topic.id)? {
                 0 => Err(ServiceError::NotFound(format!(

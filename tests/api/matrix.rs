@@ -27,6 +27,11 @@ const CALLERS: [&str; 6] = [
     "admin",
 ];
 
+/// Admin-only: partner tokens are not login tokens at all (401),
+/// coordinators are logged in but not allowed (403).
+const ADMIN: Expect = [401, 403, 403, 401, 401, 200];
+const ADMIN_CREATES: Expect = [401, 403, 403, 401, 401, 201];
+
 struct Row {
     method: Method,
     /// OpenAPI path template, for the coverage check.
@@ -75,10 +80,28 @@ fn rows() -> Vec<Row> {
             [401, 401, 401, 200, 200, 401],
         ),
         row(
-            Method::GET,
-            "/api/v1/admin/audit",
-            [401, 403, 403, 401, 401, 200],
+            Method::PUT,
+            "/api/v1/me/password",
+            [401, 200, 200, 401, 401, 200],
         ),
+        row(Method::GET, "/api/v1/admin/audit", ADMIN),
+        row(Method::GET, "/api/v1/admin/organisations", ADMIN),
+        row(Method::POST, "/api/v1/admin/organisations", ADMIN_CREATES),
+        row(Method::PATCH, "/api/v1/admin/organisations/{id}", ADMIN),
+        row(Method::GET, "/api/v1/admin/topics", ADMIN),
+        row(Method::POST, "/api/v1/admin/topics", ADMIN_CREATES),
+        row(Method::PATCH, "/api/v1/admin/topics/{slug}", ADMIN),
+        row(Method::GET, "/api/v1/admin/users", ADMIN),
+        row(Method::POST, "/api/v1/admin/users", ADMIN_CREATES),
+        row(Method::PATCH, "/api/v1/admin/users/{id}", ADMIN),
+        row(
+            Method::POST,
+            "/api/v1/admin/users/{id}/password-reset",
+            ADMIN,
+        ),
+        row(Method::GET, "/api/v1/admin/partners", ADMIN),
+        row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
+        row(Method::PATCH, "/api/v1/admin/partners/{clientId}", ADMIN),
         // Last: it revokes the caller's tokens.
         row(
             Method::POST,
@@ -112,7 +135,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     let app = spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let zwolle = app.organisation_id("GM0193").await;
-    let tokens: [Option<String>; 6] = [
+    let mut tokens: [Option<String>; 6] = [
         None,
         Some(
             app.token_for("eigen@zwolle.example", Role::Coordinator, Some("GM0193"))
@@ -138,6 +161,17 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         &meeloop::service::accounts::NewAccount {
             email: "login@zwolle.example".into(),
             name: "Login".into(),
+            role: Role::Coordinator,
+            organisation: Some("GM0193".into()),
+            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
+        },
+    )
+    .unwrap();
+    let target = meeloop::service::accounts::create_user(
+        &mut app.db.pool.get().unwrap(),
+        &meeloop::service::accounts::NewAccount {
+            email: "doel@zwolle.example".into(),
+            name: "Doel".into(),
             role: Role::Coordinator,
             organisation: Some("GM0193".into()),
             password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
@@ -171,26 +205,58 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     );
 
     for row in rows() {
+        let id = if row.template.starts_with("/api/v1/admin/users/") {
+            target.id.to_string()
+        } else {
+            zwolle.to_string()
+        };
         let path = row
             .template
-            .replace("{id}", &zwolle.to_string())
-            .replace("{topic}", "privacy");
-        for (caller, (token, expected)) in tokens.iter().zip(row.expect).enumerate() {
+            .replace("{id}", &id)
+            .replace("{topic}", "privacy")
+            .replace("{slug}", "privacy")
+            .replace("{clientId}", &matrix_partner.client_id);
+        for (caller, expected) in row.expect.into_iter().enumerate() {
+            let token = tokens[caller].clone();
             // Each caller meets the same state: the expertise a DELETE removes exists again.
             if row.method == Method::DELETE {
-                let admin = tokens[5].as_deref();
                 let (status, _) = app
                     .send(
                         Method::PUT,
                         &path,
-                        admin,
+                        tokens[5].as_deref(),
                         Some(json!({"level": 3, "willingToHost": true})),
                     )
                     .await;
                 assert_eq!(status, 200);
             }
             let body: Option<Value> = match (row.method.clone(), row.template) {
-                (Method::PATCH, _) => Some(json!({"monthlyHostingCapacity": 3})),
+                (Method::PATCH, "/api/v1/organisations/{id}") => {
+                    Some(json!({"monthlyHostingCapacity": 3}))
+                }
+                (
+                    Method::PATCH,
+                    "/api/v1/admin/users/{id}" | "/api/v1/admin/partners/{clientId}",
+                ) => Some(json!({"name": "Hernoemd"})),
+                (Method::PATCH, _) => Some(json!({"active": true})),
+                (Method::PUT, "/api/v1/me/password") => Some(json!({
+                    "currentPassword": "a long enough password",
+                    "newPassword": "a long enough password",
+                })),
+                (Method::POST, "/api/v1/admin/organisations") => Some(json!({
+                    "code": "MATRIX-1", "kind": "other", "name": "Matrix", "size": 10,
+                    "latitude": 52.0, "longitude": 5.0,
+                })),
+                (Method::POST, "/api/v1/admin/topics") => Some(json!({
+                    "slug": "matrix", "nameNl": "Matrix", "nameEn": "Matrix",
+                })),
+                (Method::POST, "/api/v1/admin/users") => Some(json!({
+                    "email": "nieuw@zwolle.example", "name": "Nieuw", "role": "coordinator",
+                    "organisationId": zwolle,
+                })),
+                (Method::POST, "/api/v1/admin/partners") => Some(json!({
+                    "name": "Nieuw", "scopes": ["stats:read"],
+                })),
                 (Method::PUT, _) => Some(json!({"level": 4, "willingToHost": true})),
                 (Method::POST, "/api/v1/auth/login") => Some(
                     json!({"email": "login@zwolle.example", "password": "a long enough password"}),
@@ -210,6 +276,10 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 "{} {} as {}: {response}",
                 row.method, row.template, CALLERS[caller]
             );
+            // A password change ends the caller's sessions and hands out a new token.
+            if row.template == "/api/v1/me/password" && status == 200 {
+                tokens[caller] = Some(response["accessToken"].as_str().unwrap().to_string());
+            }
         }
     }
 }

@@ -1,4 +1,10 @@
-//! Admin-only routes.
+//! Admin-only routes: the audit log here, management of organisations,
+//! topics, accounts and partner clients in the submodules.
+
+pub mod organisations;
+pub mod partners;
+pub mod topics;
+pub mod users;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};

@@ -1,0 +1,2 @@
+ALTER TABLE topics DROP COLUMN active;
+ALTER TABLE organisations DROP COLUMN active;

@@ -1,0 +1,279 @@
+//! Admins add organisations one at a time (the importer does many),
+//! deactivate and reactivate them, and see the directory with contact
+//! addresses and deactivated organisations.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::domain::import::Stored;
+use crate::domain::organisation::{
+    parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Coordinates, Language,
+    Organisation, OrganisationCode, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
+};
+use crate::domain::Invalid;
+use crate::http::body::{integer, Json};
+use crate::http::client;
+use crate::http::organisations::{list_query, ListParams, OrganisationView, Province, LIST_PARAMS};
+use crate::http::problem::{ApiError, Problem};
+use crate::http::query::{path, QueryParams};
+use crate::service::admin::{self, NewOrganisation};
+
+/// An organisation as admins see it: with its contact address and status.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOrganisationView {
+    #[serde(flatten)]
+    pub organisation: OrganisationView,
+    /// Where invitations go.
+    pub contact_email: Option<String>,
+    /// Deactivated organisations are hidden from the directory and matching.
+    pub active: bool,
+}
+
+impl From<Organisation> for AdminOrganisationView {
+    fn from(o: Organisation) -> Self {
+        AdminOrganisationView {
+            contact_email: o.contact_email.clone(),
+            active: o.active,
+            organisation: OrganisationView::from(o),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOrganisationPage {
+    pub items: Vec<AdminOrganisationView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct StatusParam {
+    /// Only active (`true`) or only deactivated (`false`) organisations; both when absent.
+    active: Option<bool>,
+}
+
+fn parse_bool(raw: &str) -> Result<bool, Invalid> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Invalid::new(format!("expected true or false, not '{raw}'"))),
+    }
+}
+
+/// The whole directory, deactivated organisations and contact addresses included.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/organisations",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(ListParams, StatusParam),
+    responses(
+        (status = 200, description = "A page of organisations, ordered by name", body = AdminOrganisationPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    let mut allowed = LIST_PARAMS.to_vec();
+    allowed.push("active");
+    let params = QueryParams::parse(&req, &allowed)?;
+    let mut query = list_query(&params)?;
+    query.active = params.get("active", parse_bool)?;
+    let page = admin::list_organisations(&state.pool, admin.0, query).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AdminOrganisationPage {
+            items: page
+                .items
+                .into_iter()
+                .map(AdminOrganisationView::from)
+                .collect(),
+            next_cursor: page.next_cursor,
+        }))
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateOrganisation {
+    /// CBS code (`GM` and four digits) for a municipality; for others any
+    /// stable code of 2 to 32 letters, digits, `-`, `_` or `.`. Stored upper case.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$", example = "GM0193")]
+    pub code: String,
+    pub kind: OrganisationKind,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        example = "Zwolle"
+    )]
+    pub name: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Province>)]
+    pub province: Option<String>,
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 0, maximum = 100000000, example = 130000)]
+    pub size: i64,
+    #[schema(minimum = -90, maximum = 90, example = 52.51)]
+    pub latitude: f64,
+    #[schema(minimum = -180, maximum = 180, example = 6.09)]
+    pub longitude: f64,
+    /// Where invitations go. Never shown publicly.
+    #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+        example = "meeloop@zwolle.nl"
+    )]
+    pub contact_email: Option<String>,
+    /// Default `nl`.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Default 2.
+    #[serde(default, deserialize_with = "integer::optional")]
+    #[schema(minimum = 0, maximum = 31, example = 2)]
+    pub monthly_hosting_capacity: Option<i64>,
+}
+
+impl CreateOrganisation {
+    fn parse(self) -> Result<NewOrganisation, ApiError> {
+        let field = ApiError::field;
+        let position = Coordinates::new(self.latitude, self.longitude)
+            .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
+        Ok(NewOrganisation {
+            code: OrganisationCode::parse(&self.code, self.kind).map_err(field("code"))?,
+            fields: Stored {
+                kind: self.kind,
+                name: parse_name(&self.name).map_err(field("name"))?,
+                province: self
+                    .province
+                    .as_deref()
+                    .map(parse_province)
+                    .transpose()
+                    .map_err(field("province"))?
+                    .map(str::to_string),
+                size: parse_size(&self.size.to_string()).map_err(field("size"))?,
+                latitude: position.latitude,
+                longitude: position.longitude,
+                contact_email: self
+                    .contact_email
+                    .as_deref()
+                    .map(ContactEmail::parse)
+                    .transpose()
+                    .map_err(field("contactEmail"))?
+                    .map(|e| e.as_str().to_string()),
+                language: self.language.unwrap_or(Language::Nl),
+            },
+            monthly_capacity: self
+                .monthly_hosting_capacity
+                .map(parse_capacity)
+                .transpose()
+                .map_err(field("monthlyHostingCapacity"))?
+                .unwrap_or(DEFAULT_MONTHLY_CAPACITY),
+        })
+    }
+}
+
+/// Add one organisation (for many, use `meeloop import organisations`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/organisations",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreateOrganisation,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = AdminOrganisationView),
+        (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An organisation with this code exists", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<CreateOrganisation>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let new = body.0.parse()?;
+    let organisation = admin::create_organisation(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        new,
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/api/v1/organisations/{}", organisation.id),
+        ))
+        .json(AdminOrganisationView::from(organisation)))
+}
+
+/// An organisation's status. Profile fields are changed with
+/// `PATCH /api/v1/organisations/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrganisationStatus {
+    /// `false` hides it from the directory and matching and stops its
+    /// coordinators' access; `true` brings it back.
+    pub active: bool,
+}
+
+/// Deactivate or reactivate an organisation.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/organisations/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = OrganisationStatus,
+    responses(
+        (status = 200, description = "The organisation after the change", body = AdminOrganisationView),
+        (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_status(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<OrganisationStatus>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: OrganisationId = path("id", &id, str::parse)?;
+    let organisation = admin::set_organisation_active(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+        body.0.active,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(AdminOrganisationView::from(organisation)))
+}

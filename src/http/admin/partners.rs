@@ -1,0 +1,249 @@
+//! Admins manage partner clients over the API, as operators do with
+//! `meeloop partner create|revoke`.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::domain::organisation::parse_name;
+use crate::domain::partner::{Partner, Scopes};
+use crate::domain::Invalid;
+use crate::http::body::Json;
+use crate::http::client;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::query::{path, QueryParams};
+use crate::service::partners::{self, PartnerUpdate};
+
+/// What a partner token may read.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum ScopeName {
+    #[schema(rename = "organisations:read")]
+    Organisations,
+    #[schema(rename = "lessons:read")]
+    Lessons,
+    #[schema(rename = "stats:read")]
+    Stats,
+}
+
+/// A partner client as admins see it (never its secret or hash).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerClientView {
+    #[schema(example = "mp_0123456789abcdef")]
+    pub client_id: String,
+    pub name: String,
+    #[schema(value_type = Vec<ScopeName>)]
+    pub scopes: Vec<String>,
+    /// Revoked clients get no tokens, and their tokens stopped working.
+    pub active: bool,
+}
+
+impl From<Partner> for PartnerClientView {
+    fn from(p: Partner) -> Self {
+        PartnerClientView {
+            scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            client_id: p.client_id,
+            name: p.name,
+            active: p.active,
+        }
+    }
+}
+
+/// A new client and its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerClientWithSecret {
+    pub client: PartnerClientView,
+    /// Only a hash is stored: hand it over safely, it is not shown again.
+    pub client_secret: String,
+}
+
+/// Every partner client, revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/partners",
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All partner clients, oldest first", body = Vec<PartnerClientView>),
+        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let clients = partners::list_partners(&state.pool, admin.0).await?;
+    Ok(HttpResponse::Ok().json(
+        clients
+            .into_iter()
+            .map(PartnerClientView::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreatePartner {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        example = "VNG Realisatie"
+    )]
+    pub name: String,
+    #[schema(value_type = Vec<ScopeName>, min_items = 1)]
+    pub scopes: Vec<String>,
+}
+
+fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
+    if names.iter().any(|n| n.contains([' ', ','])) {
+        return Err(ApiError::invalid_field(
+            "scopes",
+            &Invalid::new("give each scope as its own list item"),
+        ));
+    }
+    Scopes::parse(&names.join(" ")).map_err(ApiError::field("scopes"))
+}
+
+/// Create a partner client; the answer carries its secret, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/partners",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreatePartner,
+    responses(
+        (status = 201, description = "Created", body = PartnerClientWithSecret),
+        (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<CreatePartner>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let body = body.0;
+    let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
+    let scopes = parse_scopes(&body.scopes)?;
+    let (client, secret) = partners::admin_create_partner(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        name,
+        scopes,
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            LOCATION,
+            format!("/api/v1/admin/partners/{}", client.client_id),
+        ))
+        .json(PartnerClientWithSecret {
+            client: PartnerClientView::from(client),
+            client_secret: secret,
+        }))
+}
+
+/// Changes to a partner client; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PartnerPatch {
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub name: Option<String>,
+    /// Replaces the scopes; tokens already issued lose any scope taken away.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(value_type = Vec<ScopeName>, nullable = false, min_items = 1)]
+    pub scopes: Option<Vec<String>>,
+    /// `false` revokes the client at once; `true` restores it.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// Rename a partner client, change its scopes, revoke or restore it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/partners/{clientId}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("clientId" = String, Path, description = "Client id", pattern = "^mp_[0-9a-f]{16}$")),
+    request_body = PartnerPatch,
+    responses(
+        (status = 200, description = "The client after the change", body = PartnerClientView),
+        (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    client_id: web::Path<String>,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<PartnerPatch>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let client_id = path("clientId", &client_id, parse_client_id)?;
+    let body = body.0;
+    let update = PartnerUpdate {
+        name: body
+            .name
+            .as_deref()
+            .map(parse_name)
+            .transpose()
+            .map_err(ApiError::field("name"))?,
+        scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
+        active: body.active,
+    };
+    let client = partners::update_partner(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        client_id,
+        update,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PartnerClientView::from(client)))
+}
+
+fn parse_client_id(raw: &str) -> Result<String, Invalid> {
+    let valid = raw.len() == 19
+        && raw.starts_with("mp_")
+        && raw[3..]
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if valid {
+        Ok(raw.to_string())
+    } else {
+        Err(Invalid::new(format!(
+            "'{raw}' is not a client id (mp_ and 16 hex digits)"
+        )))
+    }
+}

@@ -1,0 +1,321 @@
+//! Admins manage accounts: list, create (with a generated password shown
+//! once), change role, organisation or status, and reset passwords.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
+use crate::domain::organisation::{parse_name, OrganisationId};
+use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::Invalid;
+use crate::http::body::Json;
+use crate::http::client;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::query::{path, QueryParams};
+use crate::service::accounts::{self, AccountChanges, AccountFields};
+
+/// An account as admins see it (never its password or hash).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    #[schema(example = 3)]
+    pub id: i64,
+    #[schema(example = "coordinator@zwolle.nl")]
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The coordinator's organisation id; absent for admins.
+    pub organisation_id: Option<i64>,
+    /// Deactivated accounts cannot log in; their tokens stopped working.
+    pub active: bool,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id.0,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            organisation_id: u.organisation_id.map(|o| o.0),
+            active: u.active,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// An account and a password for it, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserWithPassword {
+    pub user: UserView,
+    /// Give it to the account's owner over a safe channel; they change it
+    /// with `PUT /api/v1/me/password`. Not stored, not shown again.
+    pub password: String,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct UserListParams {
+    /// Only accounts with a higher id (the `nextAfter` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    after: Option<i64>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// Accounts in the order they were made.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(UserListParams),
+    responses(
+        (status = 200, description = "A page of accounts", body = UserPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["after", "limit"])?;
+    let after = params.get("after", |raw| raw.parse::<UserId>())?;
+    let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
+    let (users, next) = accounts::list_users(&state.pool, admin.0, after, limit).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(UserPage {
+            items: users.into_iter().map(UserView::from).collect(),
+            next_after: next.map(|id| id.0),
+        }))
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateUser {
+    #[schema(
+        max_length = 254,
+        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+        example = "coordinator@zwolle.nl"
+    )]
+    pub email: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        example = "Anne de Vries"
+    )]
+    pub name: String,
+    pub role: Role,
+    /// Required for a coordinator, absent for an admin.
+    #[serde(default, deserialize_with = "crate::http::body::integer::optional")]
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
+    pub organisation_id: Option<i64>,
+}
+
+fn organisation(id: i64) -> Result<OrganisationId, ApiError> {
+    if id < 1 {
+        return Err(ApiError::invalid_field(
+            "organisationId",
+            &Invalid::new("an organisation id is a positive whole number"),
+        ));
+    }
+    Ok(OrganisationId(id))
+}
+
+fn with_password(user: User, password: Password) -> UserWithPassword {
+    UserWithPassword {
+        user: UserView::from(user),
+        password: password.expose().to_string(),
+    }
+}
+
+/// Create an account; the answer carries its first password, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserWithPassword),
+        (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email address has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let body = body.0;
+    let account = AccountFields {
+        email: LoginEmail::parse(&body.email).map_err(ApiError::field("email"))?,
+        name: parse_name(&body.name).map_err(ApiError::field("name"))?,
+        role: body.role,
+        organisation: body.organisation_id.map(organisation).transpose()?,
+    };
+    let (user, password) = accounts::admin_create_user(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        account,
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((LOCATION, format!("/api/v1/admin/users/{}", user.id)))
+        .json(with_password(user, password)))
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserPatch {
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
+    pub name: Option<String>,
+    /// Promoting to admin takes the account out of its organisation.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(nullable = false)]
+    pub role: Option<Role>,
+    /// Moves a coordinator to another organisation; `null` for an admin.
+    #[serde(default, deserialize_with = "nullable_integer")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 9223372036854775807_i64)]
+    pub organisation_id: Option<Option<i64>>,
+    /// `false` deactivates the account and ends its sessions; `true` reactivates it.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
+}
+
+/// Absent → `None`; `null` → `Some(None)`; a whole number → `Some(Some(n))`.
+fn nullable_integer<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
+    crate::http::body::integer::optional(d).map(Some)
+}
+
+/// Rename an account, move it, change its role, deactivate or reactivate it.
+/// A change of role, organisation or status ends its sessions.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/users/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The account after the change", body = UserView),
+        (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Admins cannot demote or deactivate themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: UserId = path("id", &id, str::parse)?;
+    let body = body.0;
+    let changes = AccountChanges {
+        name: body
+            .name
+            .as_deref()
+            .map(parse_name)
+            .transpose()
+            .map_err(ApiError::field("name"))?,
+        role: body.role,
+        organisation: body
+            .organisation_id
+            .map(|o| o.map(organisation).transpose())
+            .transpose()?,
+        active: body.active,
+    };
+    let user = accounts::update_user(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+        changes,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
+}
+
+/// Give an account a new password (shown once) and end its sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/password-reset",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 200, description = "The account and its new password", body = UserWithPassword),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_password(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id: UserId = path("id", &id, str::parse)?;
+    let (user, password) = accounts::reset_password(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(with_password(user, password)))
+}
