@@ -29,16 +29,21 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
 
 spec="http://127.0.0.1:$port/api/v1/openapi.json"
 run_st() {
-    "$st" run "$spec" --checks all --max-examples "${ST_MAX_EXAMPLES:-100}" --workers 1 --no-color "$@"
+    "$st" --config-file scripts/schemathesis.toml run "$spec" --checks all --max-examples "${ST_MAX_EXAMPLES:-100}" --workers 1 --no-color "$@"
 }
 
 # The demo prints its accounts' passwords once; log in as a coordinator now,
 # before the anonymous run spends the login rate limit of this address.
-password="$(awk '$2 == "coordinator@zwolle.example" { print $3 }' "$work/serve.log")"
-[[ -n "$password" ]] || { echo "no demo password in the start-up output"; cat "$work/serve.log"; exit 1; }
-token="$(curl -fsS -H 'Content-Type: application/json' \
-    -d "{\"email\": \"coordinator@zwolle.example\", \"password\": \"$password\"}" \
-    "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')"
+login() {
+    local password
+    password="$(awk -v who="$1" '$2 == who { print $3 }' "$work/serve.log")"
+    [[ -n "$password" ]] || { echo "no demo password for $1 in the start-up output" >&2; cat "$work/serve.log" >&2; exit 1; }
+    curl -fsS -H 'Content-Type: application/json' \
+        -d "{\"email\": \"$1\", \"password\": \"$password\"}" \
+        "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])'
+}
+token="$(login coordinator@zwolle.example)"
+admin_token="$(login admin@meeloop.example)"
 
 # A partner program, created the way an operator would, with every scope.
 partner="$(MEELOOP_DATA_DIR="$work" "$bin" partner create --name Schemathesis \
@@ -57,3 +62,8 @@ run_st -H "Authorization: Bearer $token" --exclude-path /api/v1/auth/logout "$@"
 
 echo "--- partner program"
 run_st -H "Authorization: Bearer $partner_token" "$@"
+
+# Last: an admin changes things. Routes that end the admin's own sessions are left out.
+echo "--- admin (logout, own password change and password resets excluded)"
+run_st -H "Authorization: Bearer $admin_token" --exclude-path /api/v1/auth/logout \
+    --exclude-path /api/v1/me/password --exclude-path-regex 'password-reset$' "$@"

@@ -118,7 +118,7 @@ impl fmt::Debug for Password {
 pub fn check_membership(role: Role, organisation: Option<OrganisationId>) -> Result<(), Invalid> {
     match (role, organisation) {
         (Role::Coordinator, None) => Err(Invalid::new(
-            "a coordinator belongs to an organisation: give --organisation CODE",
+            "a coordinator belongs to an organisation (--organisation CODE on the command line, organisationId in the API)",
         )),
         (Role::Admin, Some(_)) => Err(Invalid::new("an admin belongs to no organisation")),
         _ => Ok(()),

@@ -102,6 +102,14 @@ pub struct Partner {
     pub active: bool,
 }
 
+impl Partner {
+    /// Whether this partner (with its token's scopes) may read what `scope`
+    /// guards; a revoked client may read nothing.
+    pub fn may(&self, scope: Scope) -> bool {
+        self.active && self.scopes.contains(scope)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +124,20 @@ mod tests {
         assert!(Scopes::parse("admin").is_err());
         assert!(s.covers(&Scopes::parse("stats:read").unwrap()));
         assert!(!s.covers(&Scopes::parse("lessons:read").unwrap()));
+    }
+
+    #[test]
+    fn partners_may_read_what_their_scopes_name_while_active() {
+        let mut partner = Partner {
+            id: 1,
+            client_id: "mp_0123456789abcdef".into(),
+            name: "VNG".into(),
+            scopes: Scopes::parse("stats:read").unwrap(),
+            active: true,
+        };
+        assert!(partner.may(Scope::StatsRead));
+        assert!(!partner.may(Scope::LessonsRead));
+        partner.active = false;
+        assert!(!partner.may(Scope::StatsRead));
     }
 }

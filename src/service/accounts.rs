@@ -181,6 +181,13 @@ pub struct AccountChanges {
     pub active: Option<bool>,
 }
 
+fn describe(user: &User) -> String {
+    match user.organisation_id {
+        Some(org) => format!("a {} of organisation {org}", user.role.as_str()),
+        None => format!("an {}", user.role.as_str()),
+    }
+}
+
 fn user_not_found(id: UserId) -> ServiceError {
     ServiceError::NotFound(format!("user {id} does not exist"))
 }
@@ -213,7 +220,11 @@ pub async fn update_user(
             let current = db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))?;
             let role = changes.role.unwrap_or(current.role);
             let organisation = changes.organisation.unwrap_or(current.organisation_id);
-            check_membership(role, organisation)?;
+            // Whether role and organisation fit depends on what is stored:
+            // a conflict with the account's state, not a malformed request.
+            check_membership(role, organisation).map_err(|e| {
+                ServiceError::Conflict(format!("{}; this account is {}", e.0, describe(&current)))
+            })?;
             if let Some(org) = changes.organisation.flatten() {
                 if db::organisations::find(conn, org)?.is_none() {
                     return Err(Invalid::new(format!("organisation {org} does not exist")).into());

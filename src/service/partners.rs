@@ -16,7 +16,7 @@ use crate::db::partners::{NewPartner, PartnerChanges};
 use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{Password, User};
 use crate::domain::organisation::parse_name;
-use crate::domain::partner::{Partner, Scopes};
+use crate::domain::partner::{Partner, Scope, Scopes};
 
 const BAD_CLIENT: &str = "the client id or secret is wrong, or the client was revoked";
 
@@ -288,5 +288,18 @@ pub async fn authenticate(pool: &DbPool, claims: PartnerClaims) -> Result<Partne
             Ok(partner)
         }
         _ => Err(revoked()),
+    }
+}
+
+/// For partner routes: the token must carry `scope`. Otherwise 403, naming
+/// the scope needed and the ones the token has (OAuth2's insufficient_scope).
+pub fn require_scope(partner: &Partner, scope: Scope) -> Result<(), ServiceError> {
+    if partner.may(scope) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "this needs the '{scope}' scope; the token has '{}'",
+            partner.scopes
+        )))
     }
 }

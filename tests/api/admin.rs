@@ -116,7 +116,11 @@ async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
 
     // Deactivated: gone from the public directory, its coordinator locked out.
     let coordinator = app
-        .token_for("anne@stadskanaal.example", Role::Coordinator, Some("GM0037"))
+        .token_for(
+            "anne@stadskanaal.example",
+            Role::Coordinator,
+            Some("GM0037"),
+        )
         .await;
     let (status, _) = app
         .send(Method::GET, "/api/v1/me", Some(&coordinator), None)
@@ -147,7 +151,10 @@ async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
         .send(Method::GET, "/api/v1/me", Some(&coordinator), None)
         .await;
     assert_eq!(status, 401);
-    assert_eq!(login(&app, "anne@stadskanaal.example", PASSWORD).await.0, 401);
+    assert_eq!(
+        login(&app, "anne@stadskanaal.example", PASSWORD).await.0,
+        401
+    );
 
     // Admins still see it, filtered by status.
     let (status, inactive) = app
@@ -191,7 +198,10 @@ async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(app.get_json(&location).await.0, 200);
-    assert_eq!(login(&app, "anne@stadskanaal.example", PASSWORD).await.0, 200);
+    assert_eq!(
+        login(&app, "anne@stadskanaal.example", PASSWORD).await.0,
+        200
+    );
 
     let actions = audit_actions(&app, &admin).await;
     for action in [

@@ -110,28 +110,48 @@ pub async fn list(
         }))
 }
 
-/// A new account.
+/// A new account: an admin, or a coordinator of one organisation.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CreateUser {
-    #[schema(
-        max_length = 254,
-        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
-        example = "coordinator@zwolle.nl"
-    )]
-    pub email: String,
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
-        example = "Anne de Vries"
-    )]
-    pub name: String,
-    pub role: Role,
-    /// Required for a coordinator, absent for an admin.
-    #[serde(default, deserialize_with = "crate::http::body::integer::optional")]
-    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
-    pub organisation_id: Option<i64>,
+#[serde(tag = "role", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CreateUser {
+    /// Runs the service; belongs to no organisation.
+    Admin {
+        #[schema(
+            max_length = 254,
+            pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+            example = "beheer@meeloop.nl"
+        )]
+        email: String,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+            example = "Bea Beheer"
+        )]
+        name: String,
+    },
+    /// Acts for one organisation.
+    Coordinator {
+        #[schema(
+            max_length = 254,
+            pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+            example = "coordinator@zwolle.nl"
+        )]
+        email: String,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+            example = "Anne de Vries"
+        )]
+        name: String,
+        #[serde(
+            rename = "organisationId",
+            deserialize_with = "crate::http::body::integer::required"
+        )]
+        #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
+        organisation_id: i64,
+    },
 }
 
 fn organisation(id: i64) -> Result<OrganisationId, ApiError> {
@@ -175,12 +195,19 @@ pub async fn create(
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let (email, name, role, organisation_id) = match body.0 {
+        CreateUser::Admin { email, name } => (email, name, Role::Admin, None),
+        CreateUser::Coordinator {
+            email,
+            name,
+            organisation_id,
+        } => (email, name, Role::Coordinator, Some(organisation_id)),
+    };
     let account = AccountFields {
-        email: LoginEmail::parse(&body.email).map_err(ApiError::field("email"))?,
-        name: parse_name(&body.name).map_err(ApiError::field("name"))?,
-        role: body.role,
-        organisation: body.organisation_id.map(organisation).transpose()?,
+        email: LoginEmail::parse(&email).map_err(ApiError::field("email"))?,
+        name: parse_name(&name).map_err(ApiError::field("name"))?,
+        role,
+        organisation: organisation_id.map(organisation).transpose()?,
     };
     let (user, password) = accounts::admin_create_user(
         &state.pool,
