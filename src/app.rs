@@ -15,6 +15,7 @@ use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
+use crate::service::matching::MatchIndex;
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -23,6 +24,7 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
     pub trusted_proxies: Vec<IpAddr>,
+    pub matching: MatchIndex,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -35,6 +37,10 @@ pub struct Application {
 impl Application {
     pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
         let jwt = Arc::new(settings.jwt_keys().map_err(std::io::Error::other)?);
+        settings
+            .matching
+            .validate()
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -49,6 +55,7 @@ impl Application {
                 Duration::from_millis(settings.auth.api_refill_ms),
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            matching: MatchIndex::new(settings.matching),
         });
         let mut server = HttpServer::new(move || {
             App::new()

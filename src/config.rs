@@ -14,13 +14,14 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "environment",
     "data_dir",
     "server",
     "database",
     "auth",
     "log",
+    "matching",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +34,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    /// Weights and parameters of the matching model (docs/matching.md).
+    pub matching: crate::domain::matching::Tuning,
 }
 
 #[derive(Debug, Clone, Deserialize)]

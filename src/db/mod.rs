@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod expertise;
+pub mod matching;
 pub mod migrations;
 pub mod organisations;
 pub mod partners;
@@ -192,6 +193,35 @@ impl DbConn {
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
+        self.transaction("BEGIN IMMEDIATE", None, f)
+    }
+
+    /// Runs `f` on one consistent view of the database, for reads that
+    /// must agree with each other (SQLite: a deferred transaction, whose
+    /// snapshot is fixed at the first read in WAL mode; PostgreSQL:
+    /// REPEATABLE READ, READ ONLY).
+    pub fn read_consistent<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.transaction(
+            "BEGIN DEFERRED",
+            Some("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            f,
+        )
+    }
+
+    fn transaction<T, E, F>(
+        &mut self,
+        sqlite_begin: &str,
+        pg_begin: Option<&str>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
         match self {
             DbConn::Sqlite(c) => {
                 let c: &mut SqliteConnection = c;
@@ -202,10 +232,19 @@ impl DbConn {
                 if nested {
                     AnsiTransactionManager::begin_transaction(c)?
                 } else {
-                    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+                    AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?
                 }
             }
-            DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+            DbConn::Pg(c) => {
+                let c: &mut PgConnection = c;
+                let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+                    .transaction_depth()?
+                    .is_some();
+                match pg_begin {
+                    Some(sql) if !nested => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
+                    _ => AnsiTransactionManager::begin_transaction(c)?,
+                }
+            }
         }
         match f(self) {
             Ok(value) => {

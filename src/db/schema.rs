@@ -56,7 +56,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     expertise,
     users,
     audit_log,
-    partner_clients
+    partner_clients,
+    directory_version
 );
 
 diesel::table! {
@@ -98,5 +99,12 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    directory_version (id) {
+        id -> Integer,
+        version -> BigInt,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod import;
+pub mod matching;
 pub mod organisation;
 pub mod pagination;
 pub mod partner;

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod health;
+pub mod lang;
+pub mod matches;
 pub mod organisations;
 pub mod partners;
 pub mod problem;
@@ -40,6 +42,8 @@ pub const API_VERSION: &str = "1.0.0";
         organisations::put_expertise,
         organisations::delete_expertise,
         topics::list,
+        matches::list,
+        matches::explain,
         auth::login,
         auth::logout,
         auth::me,
@@ -64,6 +68,7 @@ pub const API_VERSION: &str = "1.0.0";
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
+        (name = "matching", description = "Finding the peers most worth visiting"),
         (name = "auth", description = "Logging in and out"),
         (name = "admin", description = "For those who run the service"),
         (name = "operations", description = "Probes for operators and load balancers"),
@@ -164,6 +169,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .default_service(web::to(problem::method_not_allowed("PUT, DELETE"))),
                 )
                 .service(get_resource("/topics", topics::list))
+                .service(get_resource("/matches", matches::list))
+                .service(get_resource("/matches/explain", matches::explain))
                 .service(post_resource("/auth/login", auth::login))
                 .service(post_resource("/auth/logout", auth::logout))
                 .service(get_resource("/me", auth::me))

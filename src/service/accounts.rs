@@ -90,7 +90,9 @@ fn insert_user(
     check_membership(account.role, account.organisation)?;
     if let Some(org) = account.organisation {
         if db::organisations::find(conn, org)?.is_none() {
-            return Err(Invalid::new(format!("organisation {org} does not exist")).into());
+            return Err(ServiceError::NotFound(format!(
+                "organisation {org} does not exist"
+            )));
         }
     }
     let now = db::now();
@@ -227,7 +229,9 @@ pub async fn update_user(
             })?;
             if let Some(org) = changes.organisation.flatten() {
                 if db::organisations::find(conn, org)?.is_none() {
-                    return Err(Invalid::new(format!("organisation {org} does not exist")).into());
+                    return Err(ServiceError::NotFound(format!(
+                        "organisation {org} does not exist"
+                    )));
                 }
             }
             db::users::update(

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod demo;
 pub mod directory;
 pub mod import;
+pub mod matching;
 pub mod partners;
 pub mod profile;
 

@@ -408,7 +408,7 @@ async fn admins_create_and_change_accounts(backend: Backend) {
         ),
         (
             json!({"email": "kees@zwolle.example", "name": "Kees", "role": "coordinator", "organisationId": 999999}),
-            400,
+            404,
         ),
         (
             json!({"email": "geen-adres", "name": "Kees", "role": "admin"}),

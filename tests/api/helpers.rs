@@ -474,6 +474,21 @@ impl TestApp {
         )
     }
 
+    /// The id of the organisation with this code, found by (part of) its name.
+    pub async fn organisation_id_by_name(&self, name: &str, code: &str) -> i64 {
+        let (_, page) = self
+            .get_json(&format!("/api/v1/organisations?q={name}&limit=100"))
+            .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["code"] == code)
+            .unwrap_or_else(|| panic!("{code} listed"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub async fn organisation_id(&self, code: &str) -> i64 {
         let (_, page) = self
             .get_json(&format!("/api/v1/organisations?q={}", code_name(code)))

@@ -73,6 +73,17 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::POST, "/api/v1/auth/login", [200; 6]),
         row(Method::POST, "/api/v1/auth/token", [200; 6]),
+        // For the resource's organisation: its coordinator and admins may.
+        row(
+            Method::GET,
+            "/api/v1/matches",
+            [401, 200, 403, 401, 401, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/matches/explain",
+            [401, 200, 403, 401, 401, 200],
+        ),
         row(Method::GET, "/api/v1/me", [401, 200, 200, 401, 401, 200]),
         row(
             Method::GET,
@@ -135,6 +146,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     let app = spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let zwolle = app.organisation_id("GM0193").await;
+    let frysl = app.organisation_id("GM1900").await;
     let mut tokens: [Option<String>; 6] = [
         None,
         Some(
@@ -210,12 +222,18 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         } else {
             zwolle.to_string()
         };
-        let path = row
+        let mut path = row
             .template
             .replace("{id}", &id)
             .replace("{topic}", "privacy")
             .replace("{slug}", "privacy")
             .replace("{clientId}", &matrix_partner.client_id);
+        if row.template.starts_with("/api/v1/matches") {
+            path.push_str(&format!("?topic=cloud-migration&organisation={zwolle}"));
+            if row.template.ends_with("/explain") {
+                path.push_str(&format!("&candidate={frysl}"));
+            }
+        }
         for (caller, expected) in row.expect.into_iter().enumerate() {
             let token = tokens[caller].clone();
             // Each caller meets the same state: the expertise a DELETE removes exists again.

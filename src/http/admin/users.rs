@@ -183,6 +183,7 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
         (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email address has an account", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
@@ -266,11 +267,11 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
     request_body = UserPatch,
     responses(
         (status = 200, description = "The account after the change", body = UserView),
-        (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Admins cannot demote or deactivate themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or no such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Admins cannot demote or deactivate themselves; or role and organisation would not fit", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,0 +1,10 @@
+DROP TRIGGER organisations_inserted;
+DROP TRIGGER organisations_updated;
+DROP TRIGGER organisations_deleted;
+DROP TRIGGER expertise_inserted;
+DROP TRIGGER expertise_updated;
+DROP TRIGGER expertise_deleted;
+DROP TRIGGER topics_inserted;
+DROP TRIGGER topics_updated;
+DROP TRIGGER topics_deleted;
+DROP TABLE directory_version;

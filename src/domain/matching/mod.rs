@@ -1,0 +1,457 @@
+//! Matching: which organisations are most worth visiting for a requester
+//! on a topic, and why. Pure: the caller hands in a [`Snapshot`] of the
+//! directory and the hosts' [`Activity`]; nothing here does I/O.
+//!
+//! The model (documented for operators in `docs/matching.md`):
+//! 1. hard filters drop candidates that must never be proposed;
+//! 2. six components in 0..1 ([`Components`]) are combined as a weighted
+//!    mean with the configured [`Weights`];
+//! 3. candidates are ordered by score, then by the lower recent load, then
+//!    by distance, then by id: equal inputs always give equal output.
+
+mod score;
+mod snapshot;
+pub mod text;
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use super::organisation::{OrganisationId, OrganisationKind};
+use super::topic::TopicId;
+use super::Invalid;
+
+pub use score::{
+    availability, distance_km, fairness, maturity, proven_quality, proximity, similarity,
+};
+pub use snapshot::{Expert, ExpertiseRow, Host, Snapshot, SnapshotTopic};
+
+/// How much each component counts. Any non-negative numbers with a positive
+/// sum: the score divides by the sum, so only the proportions matter.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub maturity: f64,
+    pub quality: f64,
+    pub similarity: f64,
+    pub proximity: f64,
+    pub availability: f64,
+    pub fairness: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            maturity: 0.30,
+            quality: 0.15,
+            similarity: 0.15,
+            proximity: 0.20,
+            availability: 0.10,
+            fairness: 0.10,
+        }
+    }
+}
+
+impl Weights {
+    fn as_array(&self) -> [f64; 6] {
+        [
+            self.maturity,
+            self.quality,
+            self.similarity,
+            self.proximity,
+            self.availability,
+            self.fairness,
+        ]
+    }
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let all = self.as_array();
+        if all.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(Invalid::new(
+                "matching weights must be finite numbers of at least 0",
+            ));
+        }
+        if all.iter().sum::<f64>() <= 0.0 {
+            return Err(Invalid::new("at least one matching weight must be above 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Tunable parameters of the model (configuration section `[matching]`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuning {
+    pub weights: Weights,
+    /// Distance at which proximity has halved (km).
+    pub proximity_half_km: f64,
+    /// Visits hosted in the recent window at which fairness has halved.
+    pub fairness_half_visits: f64,
+    /// Months ahead that availability looks at.
+    pub horizon_months: u32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            weights: Weights::default(),
+            proximity_half_km: 40.0,
+            fairness_half_visits: 2.0,
+            horizon_months: 3,
+        }
+    }
+}
+
+impl Tuning {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.weights.validate()?;
+        if !(self.proximity_half_km.is_finite() && self.proximity_half_km > 0.0) {
+            return Err(Invalid::new("matching.proximity_half_km must be above 0"));
+        }
+        if !(self.fairness_half_visits.is_finite() && self.fairness_half_visits > 0.0) {
+            return Err(Invalid::new(
+                "matching.fairness_half_visits must be above 0",
+            ));
+        }
+        if !(1..=24).contains(&self.horizon_months) {
+            return Err(Invalid::new("matching.horizon_months must be 1 to 24"));
+        }
+        Ok(())
+    }
+}
+
+/// What the visits and lessons record about one host. Until those issues
+/// land every host has the default: no visits, no ratings.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Activity {
+    /// Visits hosted (or accepted) in the last quarter.
+    pub hosted_recently: u32,
+    /// Visits already booked within the availability horizon.
+    pub booked_ahead: u32,
+    /// Ratings from earlier visitors: how many and their mean (1..5).
+    pub ratings: u32,
+    pub mean_rating: f64,
+}
+
+/// Everything about hosts that is not in the directory snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub activity: HashMap<OrganisationId, Activity>,
+    /// Hosts that declined this requester on this topic recently.
+    pub declined: HashSet<OrganisationId>,
+}
+
+impl Context {
+    fn activity(&self, id: OrganisationId) -> Activity {
+        self.activity.get(&id).copied().unwrap_or_default()
+    }
+}
+
+/// A match request, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct MatchQuery {
+    pub requester: OrganisationId,
+    pub topic: TopicId,
+    pub limit: usize,
+    /// Only these kinds of organisation (all when empty).
+    pub kinds: Vec<OrganisationKind>,
+    pub province: Option<String>,
+    pub max_distance_km: Option<f64>,
+    /// Maturity counts recent experience more; "recent" is relative to this day.
+    pub today: NaiveDate,
+}
+
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 50;
+
+/// The six components, each in 0..1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Components {
+    pub maturity: f64,
+    pub quality: f64,
+    pub similarity: f64,
+    pub proximity: f64,
+    pub availability: f64,
+    pub fairness: f64,
+}
+
+impl Components {
+    fn as_array(&self) -> [f64; 6] {
+        [
+            self.maturity,
+            self.quality,
+            self.similarity,
+            self.proximity,
+            self.availability,
+            self.fairness,
+        ]
+    }
+
+    /// The weighted mean: 0..1.
+    pub fn score(&self, weights: &Weights) -> f64 {
+        let w = weights.as_array();
+        let total: f64 = w.iter().sum();
+        let sum: f64 = self.as_array().iter().zip(w).map(|(c, w)| c * w).sum();
+        sum / total
+    }
+}
+
+/// One proposed host, with what it was scored on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub host: OrganisationId,
+    pub score: f64,
+    pub components: Components,
+    pub distance_km: f64,
+    /// The host's level and since-year on the topic.
+    pub level: u8,
+    pub since_year: Option<i32>,
+    pub activity: Activity,
+    /// Visit slots over the horizon, and how many are still free.
+    pub capacity: u32,
+    pub capacity_left: u32,
+}
+
+/// Why a candidate was not proposed: the first hard filter it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exclusion {
+    /// It is the requester itself.
+    Requester,
+    /// Unknown, or deactivated.
+    NotInDirectory,
+    /// It has no expertise on the topic.
+    NoExpertise,
+    NotWillingToHost,
+    /// Its level is not above the requester's.
+    NotAhead {
+        host_level: u8,
+        requester_level: u8,
+    },
+    DeclinedRecently,
+    NoCapacity,
+    KindNotAsked {
+        kind: OrganisationKind,
+    },
+    ProvinceNotAsked {
+        province: Option<String>,
+    },
+    TooFar {
+        distance_km: f64,
+        max_km: f64,
+    },
+}
+
+/// Where one candidate stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Explanation {
+    /// Ranked `rank` (1-based) of `of` candidates that passed every filter.
+    Ranked {
+        rank: usize,
+        of: usize,
+        candidate: Candidate,
+    },
+    Excluded {
+        reason: Exclusion,
+        /// The distance, when both positions are known.
+        distance_km: Option<f64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MatchError {
+    #[error("the requesting organisation is not in the directory (deactivated?)")]
+    UnknownRequester,
+    #[error("the topic is not in the catalogue (retired?)")]
+    UnknownTopic,
+}
+
+/// The best `query.limit` hosts, best first.
+pub fn rank(
+    snapshot: &Snapshot,
+    query: &MatchQuery,
+    context: &Context,
+    tuning: &Tuning,
+) -> Result<Vec<Candidate>, MatchError> {
+    let mut all = candidates(snapshot, query, context, tuning)?;
+    let k = query.limit.min(all.len());
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    // Partition around the k-th best, then sort only the top k.
+    if k < all.len() {
+        all.select_nth_unstable_by(k - 1, order);
+        all.truncate(k);
+    }
+    all.sort_unstable_by(order);
+    Ok(all)
+}
+
+/// Where `host` ranks for this query, or which filter excluded it.
+pub fn explain(
+    snapshot: &Snapshot,
+    query: &MatchQuery,
+    context: &Context,
+    tuning: &Tuning,
+    host: OrganisationId,
+) -> Result<Explanation, MatchError> {
+    let requester = snapshot
+        .host(query.requester)
+        .ok_or(MatchError::UnknownRequester)?;
+    let topic = snapshot
+        .topic(query.topic)
+        .ok_or(MatchError::UnknownTopic)?;
+    let Some(candidate_host) = snapshot.host(host) else {
+        return Ok(Explanation::Excluded {
+            reason: Exclusion::NotInDirectory,
+            distance_km: None,
+        });
+    };
+    let distance = distance_km(requester, candidate_host);
+    let requester_level = topic.level_of(query.requester);
+    let expert = topic.expert(host);
+    match assess(
+        requester,
+        requester_level,
+        candidate_host,
+        expert,
+        query,
+        context,
+        tuning,
+    ) {
+        Err(reason) => Ok(Explanation::Excluded {
+            reason,
+            distance_km: Some(distance),
+        }),
+        Ok(candidate) => {
+            let all = candidates(snapshot, query, context, tuning)?;
+            let ahead = all
+                .iter()
+                .filter(|c| order(c, &candidate) == Ordering::Less)
+                .count();
+            Ok(Explanation::Ranked {
+                rank: ahead + 1,
+                of: all.len(),
+                candidate,
+            })
+        }
+    }
+}
+
+/// Every host that passes the filters, scored, in no particular order.
+fn candidates(
+    snapshot: &Snapshot,
+    query: &MatchQuery,
+    context: &Context,
+    tuning: &Tuning,
+) -> Result<Vec<Candidate>, MatchError> {
+    let requester = snapshot
+        .host(query.requester)
+        .ok_or(MatchError::UnknownRequester)?;
+    let topic = snapshot
+        .topic(query.topic)
+        .ok_or(MatchError::UnknownTopic)?;
+    let requester_level = topic.level_of(query.requester);
+    Ok(topic
+        .experts
+        .iter()
+        .filter_map(|expert| {
+            let host = snapshot.host_at(expert.host);
+            assess(
+                requester,
+                requester_level,
+                host,
+                Some(expert),
+                query,
+                context,
+                tuning,
+            )
+            .ok()
+        })
+        .collect())
+}
+
+/// Applies the hard filters in a fixed order and scores what passes.
+fn assess(
+    requester: &Host,
+    requester_level: u8,
+    host: &Host,
+    expert: Option<&Expert>,
+    query: &MatchQuery,
+    context: &Context,
+    tuning: &Tuning,
+) -> Result<Candidate, Exclusion> {
+    if host.id == requester.id {
+        return Err(Exclusion::Requester);
+    }
+    let expert = expert.ok_or(Exclusion::NoExpertise)?;
+    if !expert.willing_to_host {
+        return Err(Exclusion::NotWillingToHost);
+    }
+    if expert.level <= requester_level {
+        return Err(Exclusion::NotAhead {
+            host_level: expert.level,
+            requester_level,
+        });
+    }
+    if context.declined.contains(&host.id) {
+        return Err(Exclusion::DeclinedRecently);
+    }
+    let activity = context.activity(host.id);
+    let capacity = (host.monthly_capacity.max(0) as u32).saturating_mul(tuning.horizon_months);
+    let capacity_left = capacity.saturating_sub(activity.booked_ahead);
+    if capacity_left == 0 {
+        return Err(Exclusion::NoCapacity);
+    }
+    if !query.kinds.is_empty() && !query.kinds.contains(&host.kind) {
+        return Err(Exclusion::KindNotAsked { kind: host.kind });
+    }
+    if let Some(province) = &query.province {
+        if host.province.as_deref() != Some(province.as_str()) {
+            return Err(Exclusion::ProvinceNotAsked {
+                province: host.province.clone(),
+            });
+        }
+    }
+    let distance = distance_km(requester, host);
+    if let Some(max_km) = query.max_distance_km {
+        if distance > max_km {
+            return Err(Exclusion::TooFar {
+                distance_km: distance,
+                max_km,
+            });
+        }
+    }
+    let components = Components {
+        maturity: maturity(expert.level, expert.since_year, query.today),
+        quality: proven_quality(activity.ratings, activity.mean_rating),
+        similarity: similarity(requester, host),
+        proximity: proximity(distance, tuning.proximity_half_km),
+        availability: availability(capacity, capacity_left),
+        fairness: fairness(activity.hosted_recently, tuning.fairness_half_visits),
+    };
+    Ok(Candidate {
+        host: host.id,
+        score: components.score(&tuning.weights),
+        components,
+        distance_km: distance,
+        level: expert.level,
+        since_year: expert.since_year,
+        activity,
+        capacity,
+        capacity_left,
+    })
+}
+
+/// Best first: higher score, then the less busy host (so near-equal hosts
+/// take turns), then the nearer, then the lower id.
+fn order(a: &Candidate, b: &Candidate) -> Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| a.activity.hosted_recently.cmp(&b.activity.hosted_recently))
+        .then_with(|| a.distance_km.total_cmp(&b.distance_km))
+        .then_with(|| a.host.0.cmp(&b.host.0))
+}
+
+#[cfg(test)]
+mod tests;

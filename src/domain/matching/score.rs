@@ -1,0 +1,81 @@
+//! The six components, each a pure function into 0..1.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::snapshot::Host;
+
+/// Mean Earth radius (IUGG), km.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// Great-circle distance (haversine), in km.
+pub fn distance_km(a: &Host, b: &Host) -> f64 {
+    let dlat = b.lat_rad - a.lat_rad;
+    let dlon = b.lon_rad - a.lon_rad;
+    let h = (dlat / 2.0).sin().powi(2) + a.cos_lat * b.cos_lat * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+}
+
+/// Level counts most (level / 5); recent experience a quarter more than
+/// old: full within two years of `since_year`, fading to nothing over the
+/// ten years after that. An unknown year counts as half-recent.
+pub fn maturity(level: u8, since_year: Option<i32>, today: NaiveDate) -> f64 {
+    let base = f64::from(level.min(5)) / 5.0;
+    let recency = match since_year {
+        None => 0.5,
+        Some(year) => {
+            let years = f64::from(today.year() - year);
+            (1.0 - (years - 2.0).max(0.0) / 10.0).clamp(0.0, 1.0)
+        }
+    };
+    base * (0.75 + 0.25 * recency)
+}
+
+/// Weight of the neutral prior, in ratings: three ratings move a host
+/// halfway from neutral to their own mean.
+const PRIOR_RATINGS: f64 = 3.0;
+
+/// Visitors' ratings (1..5) as 0..1, pulled towards a neutral 0.5 while
+/// there are few of them. With no ratings, every host gets the same 0.5.
+pub fn proven_quality(ratings: u32, mean_rating: f64) -> f64 {
+    if ratings == 0 || !mean_rating.is_finite() {
+        return 0.5;
+    }
+    let own = ((mean_rating - 1.0) / 4.0).clamp(0.0, 1.0);
+    let n = f64::from(ratings);
+    (PRIOR_RATINGS * 0.5 + n * own) / (PRIOR_RATINGS + n)
+}
+
+/// Sizes that differ a hundredfold (or more) count as not similar at all.
+const SIZE_SPAN: f64 = 100.0;
+
+/// Same kind of organisation, and a similar size on a log scale (a town
+/// learns more from a town than from a city). Sizes of different kinds
+/// count different things and are not compared: another kind scores 0.
+pub fn similarity(requester: &Host, host: &Host) -> f64 {
+    if requester.kind != host.kind {
+        return 0.0;
+    }
+    let ratio = ((host.size.max(0) as f64 + 1.0) / (requester.size.max(0) as f64 + 1.0)).ln();
+    let size = (1.0 - ratio.abs() / SIZE_SPAN.ln()).max(0.0);
+    0.4 + 0.6 * size
+}
+
+/// Halves every `half_km`: neighbours first, but a far host is not zero.
+pub fn proximity(distance_km: f64, half_km: f64) -> f64 {
+    0.5f64.powf(distance_km.max(0.0) / half_km)
+}
+
+/// The share of the host's visit slots over the horizon still free.
+pub fn availability(capacity: u32, left: u32) -> f64 {
+    if capacity == 0 {
+        0.0
+    } else {
+        f64::from(left.min(capacity)) / f64::from(capacity)
+    }
+}
+
+/// Halves every `half_visits` visits hosted recently, so that the same
+/// star is not asked every time.
+pub fn fairness(hosted_recently: u32, half_visits: f64) -> f64 {
+    0.5f64.powf(f64::from(hosted_recently) / half_visits)
+}

@@ -1,0 +1,406 @@
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::organisation::Language;
+
+const CLOUD: TopicId = TopicId(1);
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn host(id: i64, kind: OrganisationKind, size: i64, at: (f64, f64), capacity: i32) -> Host {
+    Host::new(
+        OrganisationId(id),
+        format!("C{id}"),
+        format!("Organisatie {id}"),
+        kind,
+        Some("Utrecht".into()),
+        size,
+        at,
+        capacity,
+    )
+}
+
+fn row(org: i64, level: u8, since: Option<i32>, willing: bool) -> ExpertiseRow {
+    ExpertiseRow {
+        organisation: OrganisationId(org),
+        topic: CLOUD,
+        level,
+        since_year: since,
+        willing_to_host: willing,
+    }
+}
+
+fn snapshot(hosts: Vec<Host>, rows: Vec<ExpertiseRow>) -> Snapshot {
+    let topics = vec![(
+        CLOUD,
+        "cloud-migration".to_string(),
+        "Migratie naar de cloud".to_string(),
+        "Cloud migration".to_string(),
+    )];
+    Snapshot::build(1, hosts, topics, rows)
+}
+
+fn query(requester: i64) -> MatchQuery {
+    MatchQuery {
+        requester: OrganisationId(requester),
+        topic: CLOUD,
+        limit: DEFAULT_LIMIT,
+        kinds: Vec::new(),
+        province: None,
+        max_distance_km: None,
+        today: day(),
+    }
+}
+
+const M: OrganisationKind = OrganisationKind::Municipality;
+
+#[test]
+fn maturity_rises_with_level_and_recency() {
+    let d = day();
+    assert!(maturity(5, Some(2025), d) > maturity(4, Some(2025), d));
+    assert!(maturity(4, Some(2025), d) > maturity(4, Some(2015), d));
+    assert_eq!(maturity(5, Some(2025), d), 1.0);
+    // Twelve years ago: only the level counts, at three quarters.
+    assert!((maturity(4, Some(2014), d) - 0.8 * 0.75).abs() < 1e-9);
+    assert!(maturity(3, None, d) < maturity(3, Some(2026), d));
+}
+
+#[test]
+fn quality_is_neutral_without_ratings_and_moves_with_them() {
+    assert_eq!(proven_quality(0, 0.0), 0.5);
+    assert!((proven_quality(3, 5.0) - 0.75).abs() < 1e-9);
+    assert!(proven_quality(30, 5.0) > proven_quality(3, 5.0));
+    assert!(proven_quality(3, 1.0) < 0.5);
+}
+
+#[test]
+fn similarity_compares_kind_and_size_on_a_log_scale() {
+    let town = host(1, M, 30_000, (52.0, 5.0), 2);
+    let same = host(2, M, 30_000, (52.0, 5.0), 2);
+    let tenfold = host(3, M, 300_000, (52.0, 5.0), 2);
+    let hundredfold = host(4, M, 3_000_000, (52.0, 5.0), 2);
+    let province = host(5, OrganisationKind::Province, 30_000, (52.0, 5.0), 2);
+    assert!((similarity(&town, &same) - 1.0).abs() < 1e-9);
+    assert!((similarity(&town, &tenfold) - 0.7).abs() < 1e-3);
+    assert!((similarity(&town, &hundredfold) - 0.4).abs() < 1e-3);
+    assert_eq!(similarity(&town, &province), 0.0);
+}
+
+#[test]
+fn proximity_availability_and_fairness_halve_as_configured() {
+    assert!((proximity(40.0, 40.0) - 0.5).abs() < 1e-9);
+    assert_eq!(proximity(0.0, 40.0), 1.0);
+    assert_eq!(availability(6, 3), 0.5);
+    assert_eq!(availability(0, 0), 0.0);
+    assert_eq!(fairness(0, 2.0), 1.0);
+    assert!((fairness(2, 2.0) - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn distances_match_known_pairs() {
+    // Dam square, Amsterdam; Dom tower, Utrecht; Martini tower, Groningen;
+    // Vrijthof, Maastricht. Commonly quoted straight-line distances: about
+    // 35 km and about 270 km. One degree of latitude is 111.2 km.
+    let dam = host(1, M, 1, (52.37310, 4.89320), 1);
+    let dom = host(2, M, 1, (52.09063, 5.12143), 1);
+    let martini = host(3, M, 1, (53.21917, 6.56833), 1);
+    let vrijthof = host(4, M, 1, (50.84889, 5.68889), 1);
+    let close = |a: f64, b: f64| (a - b).abs() < 1.0;
+    assert!(
+        close(distance_km(&dam, &dom), 35.0),
+        "{}",
+        distance_km(&dam, &dom)
+    );
+    let far = distance_km(&martini, &vrijthof);
+    assert!(close(far, 270.0), "{far}");
+    let north = host(5, M, 1, (53.37310, 4.89320), 1);
+    assert!((distance_km(&dam, &north) - 111.19).abs() < 0.01);
+    assert_eq!(distance_km(&dam, &dam), 0.0);
+}
+
+#[test]
+fn hard_filters_exclude_with_a_reason() {
+    let hosts = vec![
+        host(1, M, 30_000, (52.0, 5.0), 2), // requester, level 2
+        host(2, M, 30_000, (52.1, 5.0), 2), // unwilling
+        host(3, M, 30_000, (52.1, 5.1), 2), // level 2: not ahead
+        host(4, M, 30_000, (52.2, 5.1), 0), // no capacity
+        host(5, M, 30_000, (52.3, 5.1), 2), // declined
+        host(6, M, 30_000, (52.4, 5.1), 2), // fine
+        host(7, M, 30_000, (52.4, 5.2), 2), // no expertise
+    ];
+    let rows = vec![
+        row(1, 2, None, true),
+        row(2, 5, None, false),
+        row(3, 2, None, true),
+        row(4, 5, None, true),
+        row(5, 5, None, true),
+        row(6, 4, None, true),
+    ];
+    let snap = snapshot(hosts, rows);
+    let mut context = Context::default();
+    context.declined.insert(OrganisationId(5));
+    let tuning = Tuning::default();
+    let q = query(1);
+    let ranked = rank(&snap, &q, &context, &tuning).unwrap();
+    assert_eq!(ranked.iter().map(|c| c.host.0).collect::<Vec<_>>(), [6]);
+    let why = |id| match explain(&snap, &q, &context, &tuning, OrganisationId(id)).unwrap() {
+        Explanation::Excluded { reason, .. } => reason,
+        other => panic!("{id} not excluded: {other:?}"),
+    };
+    assert_eq!(why(1), Exclusion::Requester);
+    assert_eq!(why(2), Exclusion::NotWillingToHost);
+    assert_eq!(
+        why(3),
+        Exclusion::NotAhead {
+            host_level: 2,
+            requester_level: 2
+        }
+    );
+    assert_eq!(why(4), Exclusion::NoCapacity);
+    assert_eq!(why(5), Exclusion::DeclinedRecently);
+    assert_eq!(why(7), Exclusion::NoExpertise);
+    assert_eq!(why(99), Exclusion::NotInDirectory);
+    match explain(&snap, &q, &context, &tuning, OrganisationId(6)).unwrap() {
+        Explanation::Ranked {
+            rank,
+            of,
+            candidate,
+        } => {
+            assert_eq!((rank, of), (1, 1));
+            assert_eq!(candidate, ranked[0]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let topic = snap.topic(CLOUD).unwrap();
+    assert_eq!(
+        text::exclusion(&why(3), topic, Language::En),
+        "Not further than you on Cloud migration: level 2/5, yours is 2/5"
+    );
+}
+
+#[test]
+fn query_filters_kind_province_and_distance() {
+    let hosts = vec![
+        host(1, M, 30_000, (52.0, 5.0), 2),
+        host(2, OrganisationKind::Province, 1_000_000, (52.0, 5.1), 2),
+        host(3, M, 30_000, (53.0, 6.0), 2),
+    ];
+    let rows = vec![row(2, 4, None, true), row(3, 4, None, true)];
+    let snap = snapshot(hosts, rows);
+    let (context, tuning) = (Context::default(), Tuning::default());
+    let mut q = query(1);
+    q.kinds = vec![M];
+    let ids = |q: &MatchQuery| -> Vec<i64> {
+        rank(&snap, q, &context, &tuning)
+            .unwrap()
+            .iter()
+            .map(|c| c.host.0)
+            .collect()
+    };
+    assert_eq!(ids(&q), [3]);
+    q.kinds.clear();
+    q.max_distance_km = Some(50.0);
+    assert_eq!(ids(&q), [2]);
+    q.max_distance_km = None;
+    q.province = Some("Fryslân".into());
+    assert!(ids(&q).is_empty());
+}
+
+#[test]
+fn a_near_similar_peer_beats_a_far_big_city_with_equal_expertise() {
+    let hosts = vec![
+        host(1, M, 28_000, (52.95, 5.95), 2),  // requester: a small town
+        host(2, M, 31_000, (52.90, 6.10), 2),  // a neighbour of similar size
+        host(3, M, 900_000, (52.37, 4.90), 2), // a big city, far away
+    ];
+    let rows = vec![row(2, 5, Some(2023), true), row(3, 5, Some(2023), true)];
+    let snap = snapshot(hosts, rows);
+    let ranked = rank(&snap, &query(1), &Context::default(), &Tuning::default()).unwrap();
+    assert_eq!(ranked.iter().map(|c| c.host.0).collect::<Vec<_>>(), [2, 3]);
+    let reasons = text::reasons(
+        &ranked[0],
+        snap.host(OrganisationId(1)).unwrap(),
+        snap.host(OrganisationId(2)).unwrap(),
+        snap.topic(CLOUD).unwrap(),
+        3,
+        Language::En,
+    );
+    assert_eq!(reasons[0], "Maturity 5/5 on Cloud migration (since 2023)");
+    assert_eq!(reasons[2], "Similar size: 31,000 vs 28,000 inhabitants");
+    assert_eq!(reasons[3], "11 km away");
+    assert_eq!(reasons[5], "Hosted 0 visits this quarter");
+    let nl = text::reasons(
+        &ranked[0],
+        snap.host(OrganisationId(1)).unwrap(),
+        snap.host(OrganisationId(2)).unwrap(),
+        snap.topic(CLOUD).unwrap(),
+        3,
+        Language::Nl,
+    );
+    assert_eq!(nl[2], "Vergelijkbare omvang: 31.000 tegen 28.000 inwoners");
+}
+
+#[test]
+fn weights_and_tuning_are_validated() {
+    assert!(Tuning::default().validate().is_ok());
+    let mut t = Tuning::default();
+    t.weights.fairness = -1.0;
+    assert!(t.validate().is_err());
+    let zero = Weights {
+        maturity: 0.0,
+        quality: 0.0,
+        similarity: 0.0,
+        proximity: 0.0,
+        availability: 0.0,
+        fairness: 0.0,
+    };
+    assert!(zero.validate().is_err());
+    let t = Tuning {
+        proximity_half_km: 0.0,
+        ..Tuning::default()
+    };
+    assert!(t.validate().is_err());
+}
+
+/// Near-equal hosts take turns: when each request goes to the current top
+/// host (its recent load rising), the others come first in turn.
+#[test]
+fn fairness_rotates_near_equal_hosts() {
+    let hosts = vec![
+        host(1, M, 30_000, (52.0, 5.0), 2),
+        host(2, M, 30_000, (52.10, 5.0), 4),
+        host(3, M, 31_000, (52.10, 5.01), 4),
+        host(4, M, 29_000, (52.11, 5.0), 4),
+    ];
+    let rows = vec![
+        row(2, 4, Some(2024), true),
+        row(3, 4, Some(2024), true),
+        row(4, 4, Some(2024), true),
+    ];
+    let snap = snapshot(hosts, rows);
+    let tuning = Tuning::default();
+    let mut context = Context::default();
+    let mut firsts = Vec::new();
+    for _ in 0..6 {
+        let top = rank(&snap, &query(1), &context, &tuning).unwrap()[0].host;
+        firsts.push(top.0);
+        context.activity.entry(top).or_default().hosted_recently += 1;
+    }
+    for id in [2, 3, 4] {
+        assert!(firsts.contains(&id), "{id} never first: {firsts:?}");
+    }
+    // Each got two of the six.
+    for id in [2, 3, 4] {
+        assert_eq!(firsts.iter().filter(|&&f| f == id).count(), 2, "{firsts:?}");
+    }
+}
+
+// ---- properties over random directories -------------------------------
+
+#[derive(Debug, Clone)]
+struct World {
+    hosts: Vec<Host>,
+    rows: Vec<ExpertiseRow>,
+    context: Context,
+}
+
+fn world() -> impl Strategy<Value = World> {
+    let one = (
+        0usize..3,
+        1i64..2_000_000,
+        50.8f64..53.5,
+        3.4f64..7.2,
+        0i32..4,
+        prop::option::of((1u8..=5, prop::option::of(2000i32..2027), any::<bool>())),
+        0u32..5,
+        0u32..8,
+        any::<bool>(),
+    );
+    prop::collection::vec(one, 2..40).prop_map(|specs| {
+        let kinds = [M, OrganisationKind::Province, OrganisationKind::WaterBoard];
+        let mut world = World {
+            hosts: Vec::new(),
+            rows: Vec::new(),
+            context: Context::default(),
+        };
+        for (i, (kind, size, lat, lon, cap, expertise, hosted, booked, declined)) in
+            specs.into_iter().enumerate()
+        {
+            let id = i as i64 + 1;
+            world
+                .hosts
+                .push(host(id, kinds[kind], size, (lat, lon), cap));
+            if let Some((level, since, willing)) = expertise {
+                world.rows.push(row(id, level, since, willing));
+            }
+            world.context.activity.insert(
+                OrganisationId(id),
+                Activity {
+                    hosted_recently: hosted,
+                    booked_ahead: booked,
+                    ..Activity::default()
+                },
+            );
+            if declined && id % 3 == 0 {
+                world.context.declined.insert(OrganisationId(id));
+            }
+        }
+        world
+    })
+}
+
+proptest! {
+    #[test]
+    fn results_are_sorted_deterministic_and_never_excluded(w in world()) {
+        let snap = snapshot(w.hosts.clone(), w.rows.clone());
+        let tuning = Tuning::default();
+        let mut q = query(1);
+        q.limit = MAX_LIMIT;
+        let ranked = rank(&snap, &q, &w.context, &tuning).unwrap();
+        // Same input in another order: same output.
+        let mut reversed = w.rows.clone();
+        reversed.reverse();
+        let again = rank(&snapshot(w.hosts.clone(), reversed), &q, &w.context, &tuning).unwrap();
+        prop_assert_eq!(&ranked, &again);
+        for pair in ranked.windows(2) {
+            prop_assert!(pair[0].score >= pair[1].score);
+        }
+        let requester_level = snap.topic(CLOUD).unwrap().level_of(OrganisationId(1));
+        for c in &ranked {
+            prop_assert!(c.host != OrganisationId(1));
+            prop_assert!(!w.context.declined.contains(&c.host));
+            prop_assert!(c.level > requester_level);
+            prop_assert!(c.capacity_left > 0);
+            let e = snap.topic(CLOUD).unwrap().expert(c.host).unwrap();
+            prop_assert!(e.willing_to_host);
+            prop_assert!((0.0..=1.0).contains(&c.score));
+            // Every candidate ranks where explain says it does.
+            let explained = explain(&snap, &q, &w.context, &tuning, c.host).unwrap();
+            let is_ranked = matches!(explained, Explanation::Ranked { .. });
+            prop_assert!(is_ranked);
+        }
+    }
+
+    #[test]
+    fn raising_a_hosts_maturity_never_lowers_its_rank(w in world(), pick in 0usize..40) {
+        let tuning = Tuning::default();
+        let mut q = query(1);
+        q.limit = MAX_LIMIT;
+        let snap = snapshot(w.hosts.clone(), w.rows.clone());
+        let ranked = rank(&snap, &q, &w.context, &tuning).unwrap();
+        prop_assume!(!ranked.is_empty());
+        let target = ranked[pick % ranked.len()].host;
+        let before = ranked.iter().position(|c| c.host == target).unwrap();
+        let mut rows = w.rows.clone();
+        let r = rows.iter_mut().find(|r| r.organisation == target).unwrap();
+        prop_assume!(r.level < 5);
+        r.level += 1;
+        let after = rank(&snapshot(w.hosts.clone(), rows), &q, &w.context, &tuning).unwrap();
+        let after = after.iter().position(|c| c.host == target).unwrap();
+        prop_assert!(after <= before, "rank {} -> {}", before + 1, after + 1);
+    }
+}

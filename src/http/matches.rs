@@ -1,0 +1,435 @@
+//! Matching: the best peers to visit on a topic, and "why not?".
+
+use actix_web::http::header::{CONTENT_LANGUAGE, VARY};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::lang;
+use super::organisations::Province;
+use super::problem::{ApiError, Problem};
+use super::query::QueryParams;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domain::matching::{Components, Host, SnapshotTopic, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::organisation::{
+    parse_province, Language, OrganisationId, OrganisationKind, SizeUnit,
+};
+use crate::domain::topic::TopicSlug;
+use crate::domain::Invalid;
+use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
+
+/// The organisation a match is about.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchOrganisation {
+    pub id: i64,
+    #[schema(example = "GM0193")]
+    pub code: String,
+    #[schema(example = "Zwolle")]
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub province: Option<String>,
+    pub size: i64,
+    pub size_unit: SizeUnit,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl From<&Host> for MatchOrganisation {
+    fn from(h: &Host) -> Self {
+        MatchOrganisation {
+            id: h.id.0,
+            code: h.code.clone(),
+            name: h.name.clone(),
+            kind: h.kind,
+            province: h.province.clone(),
+            size: h.size,
+            size_unit: h.kind.size_unit(),
+            latitude: h.latitude,
+            longitude: h.longitude,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchTopic {
+    #[schema(example = "cloud-migration")]
+    pub slug: String,
+    pub name_nl: String,
+    pub name_en: String,
+}
+
+impl From<&SnapshotTopic> for MatchTopic {
+    fn from(t: &SnapshotTopic) -> Self {
+        MatchTopic {
+            slug: t.slug.clone(),
+            name_nl: t.name_nl.clone(),
+            name_en: t.name_en.clone(),
+        }
+    }
+}
+
+/// The six parts of the score, each 0 to 1 (docs/matching.md).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoreComponents {
+    /// Level on the topic, recent experience counting more.
+    pub maturity: f64,
+    /// Ratings by earlier visitors; 0.5 (neutral) until there are some.
+    pub quality: f64,
+    /// Same kind of organisation and a similar size.
+    pub similarity: f64,
+    /// Nearer is better; halves every `matching.proximity_half_km`.
+    pub proximity: f64,
+    /// Share of visit slots still free in the coming months.
+    pub availability: f64,
+    /// Lower for hosts with many recent visits.
+    pub fairness: f64,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+impl From<Components> for ScoreComponents {
+    fn from(c: Components) -> Self {
+        ScoreComponents {
+            maturity: round(c.maturity, 4),
+            quality: round(c.quality, 4),
+            similarity: round(c.similarity, 4),
+            proximity: round(c.proximity, 4),
+            availability: round(c.availability, 4),
+            fairness: round(c.fairness, 4),
+        }
+    }
+}
+
+/// One proposed host.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchView {
+    #[schema(example = 1)]
+    pub rank: usize,
+    pub organisation: MatchOrganisation,
+    /// Weighted mean of the components, 0 to 1.
+    #[schema(example = 0.8123)]
+    pub score: f64,
+    pub components: ScoreComponents,
+    #[schema(example = 32.4)]
+    pub distance_km: f64,
+    /// One sentence per component, in the response's language.
+    pub reasons: Vec<String>,
+}
+
+fn view(rank: usize, m: Match) -> MatchView {
+    MatchView {
+        rank,
+        organisation: MatchOrganisation::from(&m.host),
+        score: round(m.candidate.score, 4),
+        components: ScoreComponents::from(m.candidate.components),
+        distance_km: round(m.candidate.distance_km, 1),
+        reasons: m.reasons,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchListView {
+    pub topic: MatchTopic,
+    /// The organisation the peers were found for.
+    pub requester: MatchOrganisation,
+    pub language: Language,
+    /// Best first; ties are broken by recent load, distance, then id.
+    pub items: Vec<MatchView>,
+}
+
+/// Filters and options of both matching routes (documentation only:
+/// parsing is strict and done by [`QueryParams`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct MatchParams {
+    /// The topic to find peers on (a slug from `/api/v1/topics`).
+    #[param(
+        pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$",
+        example = "cloud-migration"
+    )]
+    topic: String,
+    /// Admins only: the organisation to find peers for. Coordinators find
+    /// peers for their own organisation.
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    organisation: Option<i64>,
+    /// Only these kinds, separated by commas.
+    #[param(
+        pattern = "^(municipality|housing_corporation|province|water_board|other)(,(municipality|housing_corporation|province|water_board|other))*$",
+        example = "municipality,water_board"
+    )]
+    kinds: Option<String>,
+    /// Only hosts in this province.
+    #[param(inline)]
+    province: Option<Province>,
+    /// Only hosts at most this far away (km), 1 to 1000.
+    #[param(minimum = 1, maximum = 1000, example = 50)]
+    max_distance_km: Option<f64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LimitParam {
+    /// How many peers, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50, example = 10)]
+    limit: Option<i64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct CandidateParam {
+    /// The organisation to explain.
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    candidate: i64,
+}
+
+const FILTERS: [&str; 5] = [
+    "topic",
+    "organisation",
+    "kinds",
+    "province",
+    "maxDistanceKm",
+];
+
+fn parse_kinds(raw: &str) -> Result<Vec<OrganisationKind>, Invalid> {
+    let mut kinds = raw
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<OrganisationKind>, _>>()?;
+    kinds.sort_by_key(|k| k.as_str());
+    kinds.dedup();
+    Ok(kinds)
+}
+
+fn parse_distance(raw: &str) -> Result<f64, Invalid> {
+    match raw.parse::<f64>() {
+        Ok(km) if (1.0..=1000.0).contains(&km) => Ok(km),
+        _ => Err(Invalid::new(format!(
+            "maxDistanceKm must be a number from 1 to 1000, not '{raw}'"
+        ))),
+    }
+}
+
+fn parse_limit(raw: &str) -> Result<usize, Invalid> {
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "limit must be a whole number from 1 to {MAX_LIMIT}, not '{raw}'"
+        ))),
+    }
+}
+
+fn request(params: &QueryParams) -> Result<MatchRequest, ApiError> {
+    Ok(MatchRequest {
+        topic: params
+            .get("topic", TopicSlug::parse)?
+            .ok_or_else(|| ApiError::bad_request("missing_parameter", "add topic=SLUG"))?,
+        organisation: params.get("organisation", str::parse::<OrganisationId>)?,
+        limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
+        kinds: params.get("kinds", parse_kinds)?.unwrap_or_default(),
+        province: params.get("province", parse_province)?.map(str::to_string),
+        max_distance_km: params.get("maxDistanceKm", parse_distance)?,
+    })
+}
+
+fn localised(language: Language) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((CONTENT_LANGUAGE, language.as_str()))
+        .insert_header((VARY, "Accept-Language, Authorization"))
+        .insert_header(("Cache-Control", "private, no-cache"));
+    response
+}
+
+/// The organisations most worth visiting on a topic, best first, each with
+/// its score, the parts of the score and the reasons in Dutch or English
+/// (`Accept-Language`; Dutch by default).
+#[utoipa::path(
+    get,
+    path = "/api/v1/matches",
+    tag = "matching",
+    security(("bearer" = [])),
+    params(MatchParams, LimitParam),
+    responses(
+        (status = 200, description = "Peers, best first", body = MatchListView),
+        (status = 400, description = "A missing, unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A coordinator asked for another organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown topic or organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let mut allowed = FILTERS.to_vec();
+    allowed.push("limit");
+    let params = QueryParams::parse(&req, &allowed)?;
+    let request = request(&params)?;
+    let language = lang::preferred(&req);
+    let list =
+        matching::find_matches(&state.pool, &state.matching, user.0, request, language).await?;
+    Ok(localised(language).json(MatchListView {
+        topic: MatchTopic::from(&list.topic),
+        requester: MatchOrganisation::from(&list.requester),
+        language,
+        items: list
+            .matches
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| view(i + 1, m))
+            .collect(),
+    }))
+}
+
+/// Why a candidate was excluded: the first hard filter it failed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExclusionView {
+    /// Stable code of the filter.
+    #[schema(example = "not_ahead")]
+    pub code: &'static str,
+    /// The same in a sentence, in the response's language.
+    pub reason: String,
+}
+
+/// Where one candidate stands for this request.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplanationView {
+    pub topic: MatchTopic,
+    pub requester: MatchOrganisation,
+    pub language: Language,
+    pub candidate: MatchOrganisation,
+    /// `ranked` or `excluded`.
+    #[schema(example = "ranked")]
+    pub status: &'static str,
+    /// Position among all candidates that pass the filters (1 is best),
+    /// whatever `limit` a match list would use.
+    pub rank: Option<usize>,
+    /// How many candidates pass the filters.
+    pub of: Option<usize>,
+    pub score: Option<f64>,
+    pub components: Option<ScoreComponents>,
+    pub distance_km: Option<f64>,
+    pub reasons: Vec<String>,
+    pub exclusion: Option<ExclusionView>,
+}
+
+fn exclusion_code(e: &crate::domain::matching::Exclusion) -> &'static str {
+    use crate::domain::matching::Exclusion::*;
+    match e {
+        Requester => "requester",
+        NotInDirectory => "not_in_directory",
+        NoExpertise => "no_expertise",
+        NotWillingToHost => "not_willing_to_host",
+        NotAhead { .. } => "not_ahead",
+        DeclinedRecently => "declined_recently",
+        NoCapacity => "no_capacity",
+        KindNotAsked { .. } => "kind_not_asked",
+        ProvinceNotAsked { .. } => "province_not_asked",
+        TooFar { .. } => "too_far",
+    }
+}
+
+/// "Why not?": where a candidate ranks for this request and every part of
+/// its score, or which hard filter excluded it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/matches/explain",
+    tag = "matching",
+    security(("bearer" = [])),
+    params(MatchParams, CandidateParam),
+    responses(
+        (status = 200, description = "The candidate's standing", body = ExplanationView),
+        (status = 400, description = "A missing, unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A coordinator asked for another organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown topic, organisation or candidate", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn explain(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let mut allowed = FILTERS.to_vec();
+    allowed.push("candidate");
+    let params = QueryParams::parse(&req, &allowed)?;
+    let request = request(&params)?;
+    let candidate = params
+        .get("candidate", str::parse::<OrganisationId>)?
+        .ok_or_else(|| ApiError::bad_request("missing_parameter", "add candidate=ID"))?;
+    let language = lang::preferred(&req);
+    let explained = matching::explain_match(
+        &state.pool,
+        &state.matching,
+        user.0,
+        request,
+        candidate,
+        language,
+    )
+    .await?;
+    let (topic, requester) = (
+        MatchTopic::from(&explained.topic),
+        MatchOrganisation::from(&explained.requester),
+    );
+    let body = match explained.standing {
+        CandidateStanding::Ranked { rank, of, matched } => {
+            let v = view(rank, matched);
+            ExplanationView {
+                topic,
+                requester,
+                language,
+                candidate: v.organisation,
+                status: "ranked",
+                rank: Some(rank),
+                of: Some(of),
+                score: Some(v.score),
+                components: Some(v.components),
+                distance_km: Some(v.distance_km),
+                reasons: v.reasons,
+                exclusion: None,
+            }
+        }
+        CandidateStanding::Excluded {
+            host,
+            reason,
+            sentence,
+            distance_km,
+        } => ExplanationView {
+            topic,
+            requester,
+            language,
+            candidate: MatchOrganisation::from(&host),
+            status: "excluded",
+            rank: None,
+            of: None,
+            score: None,
+            components: None,
+            distance_km: distance_km.map(|d| round(d, 1)),
+            reasons: Vec::new(),
+            exclusion: Some(ExclusionView {
+                code: exclusion_code(&reason),
+                reason: sentence,
+            }),
+        },
+    };
+    Ok(localised(language).json(body))
+}

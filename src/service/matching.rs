@@ -1,0 +1,309 @@
+//! Finding peers: the match list and "why not?" for one candidate.
+//!
+//! Ranking works on an in-memory [`Snapshot`] of the directory. Each request
+//! reads the directory version (one row, by key; triggers raise it on every
+//! change) and rebuilds the snapshot only when it moved, so every instance
+//! sees a change on its next request, without a table scan per request.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::Utc;
+use chrono_tz::Europe::Amsterdam;
+use tracing::instrument;
+
+use super::ServiceError;
+use crate::db::{self, DbConn, DbPool};
+use crate::domain::account::{Role, User};
+use crate::domain::matching::{
+    self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery, Snapshot,
+    SnapshotTopic, Tuning,
+};
+use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
+use crate::domain::topic::TopicSlug;
+
+/// The current snapshot, shared by all workers of one instance.
+pub struct MatchIndex {
+    tuning: Tuning,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    // One rebuild at a time; the others wait for it instead of repeating it.
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl MatchIndex {
+    pub fn new(tuning: Tuning) -> Self {
+        MatchIndex {
+            tuning,
+            current: RwLock::new(None),
+            rebuild: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    fn current_if(&self, version: i64) -> Option<Arc<Snapshot>> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current.as_ref().filter(|s| s.version >= version).cloned()
+    }
+
+    /// The snapshot of the directory as it is now.
+    pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Snapshot>, ServiceError> {
+        let version = pool
+            .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
+            .await?;
+        if let Some(snapshot) = self.current_if(version) {
+            return Ok(snapshot);
+        }
+        let _one_at_a_time = self.rebuild.lock().await;
+        if let Some(snapshot) = self.current_if(version) {
+            return Ok(snapshot);
+        }
+        let fresh = pool
+            .run(|conn| Ok::<_, ServiceError>(db::matching::load_snapshot(conn)?))
+            .await?;
+        tracing::info!(
+            version = fresh.version,
+            organisations = fresh.len(),
+            "matching snapshot rebuilt"
+        );
+        let fresh = Arc::new(fresh);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
+
+/// A match request as parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct MatchRequest {
+    pub topic: TopicSlug,
+    /// For admins: whom to match for. Coordinators match for their own.
+    pub organisation: Option<OrganisationId>,
+    pub limit: usize,
+    pub kinds: Vec<OrganisationKind>,
+    pub province: Option<String>,
+    pub max_distance_km: Option<f64>,
+}
+
+/// A proposed host with its reasons.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub host: Host,
+    pub candidate: Candidate,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MatchList {
+    pub topic: SnapshotTopic,
+    pub requester: Host,
+    pub matches: Vec<Match>,
+}
+
+/// Why one candidate ranks where it does, or why it is not proposed.
+#[derive(Debug, Clone)]
+pub enum CandidateStanding {
+    Ranked {
+        rank: usize,
+        of: usize,
+        matched: Match,
+    },
+    Excluded {
+        host: Host,
+        reason: Exclusion,
+        sentence: String,
+        distance_km: Option<f64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct MatchExplanation {
+    pub topic: SnapshotTopic,
+    pub requester: Host,
+    pub standing: CandidateStanding,
+}
+
+/// Whom the caller matches for: a coordinator their own organisation (and
+/// no other), an admin the one they name.
+fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationId, ServiceError> {
+    match (user.role, user.organisation_id, asked) {
+        (Role::Coordinator, Some(own), None) => Ok(own),
+        (Role::Coordinator, Some(own), Some(asked)) if asked == own => Ok(own),
+        (Role::Coordinator, _, _) => Err(ServiceError::Forbidden(
+            "coordinators find peers for their own organisation; leave out 'organisation'".into(),
+        )),
+        (Role::Admin, _, Some(asked)) => Ok(asked),
+        (Role::Admin, _, None) => Err(crate::domain::Invalid::new(
+            "admins say whom to match for: add organisation=ID",
+        )
+        .into()),
+    }
+}
+
+/// What the visits and lessons know about hosts, for this requester and
+/// topic. Empty until those exist: no visits, no declines, no ratings.
+fn host_context(
+    _conn: &mut DbConn,
+    _requester: OrganisationId,
+    _topic: &SnapshotTopic,
+) -> Result<Context, ServiceError> {
+    Ok(Context::default())
+}
+
+struct Prepared {
+    snapshot: Arc<Snapshot>,
+    query: MatchQuery,
+    context: Context,
+}
+
+async fn prepare(
+    pool: &DbPool,
+    index: &MatchIndex,
+    user: &User,
+    request: &MatchRequest,
+) -> Result<Prepared, ServiceError> {
+    let requester_id = requester(user, request.organisation)?;
+    let snapshot = index.snapshot(pool).await?;
+    if snapshot.host(requester_id).is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "organisation {requester_id} does not exist"
+        )));
+    }
+    let topic = snapshot
+        .topic_by_slug(request.topic.as_str())
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "unknown topic '{}'; GET /api/v1/topics lists them",
+                request.topic.as_str()
+            ))
+        })?
+        .clone();
+    let query = MatchQuery {
+        requester: requester_id,
+        topic: topic.id,
+        limit: request.limit,
+        kinds: request.kinds.clone(),
+        province: request.province.clone(),
+        max_distance_km: request.max_distance_km,
+        today: Utc::now().with_timezone(&Amsterdam).date_naive(),
+    };
+    let context = pool
+        .run(move |conn| host_context(conn, requester_id, &topic))
+        .await?;
+    Ok(Prepared {
+        snapshot,
+        query,
+        context,
+    })
+}
+
+fn matched(
+    snapshot: &Snapshot,
+    topic: &SnapshotTopic,
+    requester: &Host,
+    candidate: Candidate,
+    tuning: &Tuning,
+    lang: Language,
+) -> Result<Match, ServiceError> {
+    let host = snapshot
+        .host(candidate.host)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("ranked host not in snapshot")))?
+        .clone();
+    let reasons = text::reasons(
+        &candidate,
+        requester,
+        &host,
+        topic,
+        tuning.horizon_months,
+        lang,
+    );
+    Ok(Match {
+        host,
+        candidate,
+        reasons,
+    })
+}
+
+fn domain_error(e: MatchError) -> ServiceError {
+    ServiceError::NotFound(e.to_string())
+}
+
+/// The best peers to visit on a topic, best first, with reasons.
+#[instrument(skip_all, fields(user = %user.id, topic = request.topic.as_str()))]
+pub async fn find_matches(
+    pool: &DbPool,
+    index: &MatchIndex,
+    user: User,
+    request: MatchRequest,
+    lang: Language,
+) -> Result<MatchList, ServiceError> {
+    let p = prepare(pool, index, &user, &request).await?;
+    let tuning = index.tuning();
+    let ranked = matching::rank(&p.snapshot, &p.query, &p.context, tuning).map_err(domain_error)?;
+    let (topic, requester) = parts(&p)?;
+    let matches = ranked
+        .into_iter()
+        .map(|c| matched(&p.snapshot, &topic, &requester, c, tuning, lang))
+        .collect::<Result<_, _>>()?;
+    Ok(MatchList {
+        topic,
+        requester,
+        matches,
+    })
+}
+
+fn parts(p: &Prepared) -> Result<(SnapshotTopic, Host), ServiceError> {
+    let topic = p.snapshot.topic(p.query.topic).cloned();
+    let requester = p.snapshot.host(p.query.requester).cloned();
+    topic
+        .zip(requester)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("snapshot lost its own entries")))
+}
+
+/// "Why not?": where one candidate ranks for this request, with every
+/// component, or the hard filter that excluded it.
+#[instrument(skip_all, fields(user = %user.id, topic = request.topic.as_str(), candidate = %candidate))]
+pub async fn explain_match(
+    pool: &DbPool,
+    index: &MatchIndex,
+    user: User,
+    request: MatchRequest,
+    candidate: OrganisationId,
+    lang: Language,
+) -> Result<MatchExplanation, ServiceError> {
+    let p = prepare(pool, index, &user, &request).await?;
+    let tuning = index.tuning();
+    let Some(host) = p.snapshot.host(candidate).cloned() else {
+        return Err(ServiceError::NotFound(format!(
+            "organisation {candidate} does not exist"
+        )));
+    };
+    let (topic, requester) = parts(&p)?;
+    let explanation = matching::explain(&p.snapshot, &p.query, &p.context, tuning, candidate)
+        .map_err(domain_error)?;
+    let standing = match explanation {
+        Explanation::Ranked {
+            rank,
+            of,
+            candidate,
+        } => CandidateStanding::Ranked {
+            rank,
+            of,
+            matched: matched(&p.snapshot, &topic, &requester, candidate, tuning, lang)?,
+        },
+        Explanation::Excluded {
+            reason,
+            distance_km,
+        } => CandidateStanding::Excluded {
+            sentence: text::exclusion(&reason, &topic, lang),
+            host,
+            reason,
+            distance_km,
+        },
+    };
+    Ok(MatchExplanation {
+        topic,
+        requester,
+        standing,
+    })
+}

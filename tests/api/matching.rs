@@ -1,0 +1,524 @@
+//! Matching over HTTP: ranked, explained peers in Dutch or English, on
+//! real municipality data, with strict parameters.
+
+use meeloop::domain::account::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::{spawn_app, spawn_demo_app, Backend, TestApp};
+
+backend_tests!(
+    a_demo_coordinator_gets_an_explained_top_ten_in_both_languages,
+    why_not_names_the_filter_or_the_rank,
+    bad_parameters_get_clear_problems,
+    changes_to_the_directory_show_in_the_next_match,
+    on_real_data_a_near_similar_peer_beats_a_distant_big_city,
+);
+
+async fn get(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    lang: Option<&str>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(token);
+    if let Some(lang) = lang {
+        request = request.header("Accept-Language", lang);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.json().await.unwrap(), headers)
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["organisation"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_demo_coordinator_gets_an_explained_top_ten_in_both_languages(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let token = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let (status, nl, headers) =
+        get(&app, "/api/v1/matches?topic=cloud-migration", &token, None).await;
+    assert_eq!(status, 200, "{nl}");
+    assert_eq!(headers["content-language"], "nl");
+    assert!(headers["vary"]
+        .to_str()
+        .unwrap()
+        .contains("Accept-Language"));
+    assert_eq!(nl["requester"]["code"], "GM1900");
+    let items = nl["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10, "{nl}");
+    let mut previous = f64::INFINITY;
+    for (i, m) in items.iter().enumerate() {
+        assert_eq!(m["rank"], i + 1);
+        let score = m["score"].as_f64().unwrap();
+        assert!(score <= previous && (0.0..=1.0).contains(&score), "{m}");
+        previous = score;
+        assert_ne!(m["organisation"]["code"], "GM1900");
+        for part in [
+            "maturity",
+            "quality",
+            "similarity",
+            "proximity",
+            "availability",
+            "fairness",
+        ] {
+            let c = m["components"][part].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&c), "{part}: {m}");
+        }
+        let reasons: Vec<&str> = m["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert_eq!(reasons.len(), 6);
+        assert!(reasons[0].starts_with("Volwassenheid "), "{reasons:?}");
+        assert!(reasons[0].contains("Migratie naar de cloud"), "{reasons:?}");
+        assert!(reasons[3].ends_with(" km verderop"), "{reasons:?}");
+        assert_eq!(reasons[5], "0 bezoeken ontvangen dit kwartaal");
+    }
+    // The nearby, similar-sized northern peers come before the far capital.
+    let ranked = names(&nl);
+    let position = |name: &str| ranked.iter().position(|n| n == name);
+    assert!(
+        position("Leeuwarden").unwrap() < position("Amsterdam").unwrap(),
+        "{ranked:?}"
+    );
+
+    let (status, en, headers) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration",
+        &token,
+        Some("en-GB,en;q=0.9,nl;q=0.5"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-language"], "en");
+    assert_eq!(
+        names(&en),
+        ranked,
+        "the language changes the words, not the order"
+    );
+    let first = &en["items"][0];
+    let reasons = first["reasons"].as_array().unwrap();
+    assert!(
+        reasons[0].as_str().unwrap().starts_with("Maturity "),
+        "{first}"
+    );
+    assert!(
+        reasons[3].as_str().unwrap().ends_with(" km away"),
+        "{first}"
+    );
+    assert_eq!(reasons[5], "Hosted 0 visits this quarter");
+
+    // Limit and filters.
+    let (_, three, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&limit=3",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(names(&three), ranked[..3]);
+    let (_, near, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&limit=50&maxDistanceKm=60",
+        &token,
+        None,
+    )
+    .await;
+    for m in near["items"].as_array().unwrap() {
+        assert!(m["distanceKm"].as_f64().unwrap() <= 60.0, "{m}");
+    }
+    let (_, corporations, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&limit=50&kinds=housing_corporation,water_board",
+        &token,
+        None,
+    )
+    .await;
+    let kinds: Vec<&str> = corporations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["organisation"]["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.is_empty());
+    assert!(
+        kinds
+            .iter()
+            .all(|k| ["housing_corporation", "water_board"].contains(k)),
+        "{kinds:?}"
+    );
+    let (_, frisian, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&limit=50&province=fryslan",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(names(&frisian), ["Leeuwarden", "Schiermonnikoog"]);
+}
+
+async fn why_not_names_the_filter_or_the_rank(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let token = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let (_, list, _) = get(&app, "/api/v1/matches?topic=cloud-migration", &token, None).await;
+    let third = &list["items"][2];
+    let id = third["organisation"]["id"].as_i64().unwrap();
+    let (status, why, _) = get(
+        &app,
+        &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={id}"),
+        &token,
+        Some("en"),
+    )
+    .await;
+    assert_eq!(status, 200, "{why}");
+    assert_eq!(why["status"], "ranked");
+    assert_eq!(why["rank"], 3);
+    assert!(why["of"].as_u64().unwrap() >= 10);
+    assert_eq!(why["score"], third["score"]);
+    assert_eq!(why["components"], third["components"]);
+
+    // Rotterdam has no cloud expertise; the requester itself is never proposed.
+    let rotterdam = app.organisation_id_by_name("Rotterdam", "GM0599").await;
+    let (_, why, _) = get(
+        &app,
+        &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={rotterdam}"),
+        &token,
+        Some("en"),
+    )
+    .await;
+    assert_eq!(why["status"], "excluded", "{why}");
+    assert_eq!(why["exclusion"]["code"], "no_expertise");
+    assert_eq!(
+        why["exclusion"]["reason"],
+        "Has no expertise on Cloud migration"
+    );
+    assert!(why["distanceKm"].as_f64().unwrap() > 100.0, "{why}");
+    let own = app.organisation_id("GM1900").await;
+    let (_, why, _) = get(
+        &app,
+        &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={own}"),
+        &token,
+        Some("en"),
+    )
+    .await;
+    assert_eq!(why["status"], "excluded");
+    assert_eq!(why["exclusion"]["code"], "requester");
+    assert_eq!(why["exclusion"]["reason"], "This is your own organisation");
+    // A host not further than the requester: Zwolle asks, Amsterdam is level 5 too.
+    let zwolle = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let amsterdam = app.organisation_id("GM0363").await;
+    let (_, why, _) = get(
+        &app,
+        &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={amsterdam}"),
+        &zwolle,
+        None,
+    )
+    .await;
+    assert_eq!(why["exclusion"]["code"], "not_ahead", "{why}");
+    assert_eq!(
+        why["exclusion"]["reason"],
+        "Niet verder dan u op Migratie naar de cloud: niveau 5/5, het uwe is 5/5"
+    );
+    let (status, _, _) = get(
+        &app,
+        "/api/v1/matches/explain?topic=cloud-migration&candidate=999999",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+async fn bad_parameters_get_clear_problems(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let token = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    for (path, status, needle) in [
+        ("/api/v1/matches", 400, "topic"),
+        ("/api/v1/matches?topic=teleportatie", 404, "teleportatie"),
+        ("/api/v1/matches?topic=Cloud", 400, "topic"),
+        (
+            "/api/v1/matches?topic=cloud-migration&limit=0",
+            400,
+            "limit",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&limit=1000",
+            400,
+            "limit",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&limit=ten",
+            400,
+            "limit",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&kinds=castle",
+            400,
+            "kinds",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&maxDistanceKm=0",
+            400,
+            "maxDistanceKm",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&province=Atlantis",
+            400,
+            "province",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&colour=red",
+            400,
+            "colour",
+        ),
+        (
+            "/api/v1/matches?topic=cloud-migration&topic=privacy",
+            400,
+            "topic",
+        ),
+        (
+            "/api/v1/matches/explain?topic=cloud-migration",
+            400,
+            "candidate",
+        ),
+        (
+            "/api/v1/matches/explain?topic=cloud-migration&candidate=-1",
+            400,
+            "candidate",
+        ),
+    ] {
+        let (got, body, headers) = get(&app, path, &token, None).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{path}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains(needle),
+            "{path}: {body}"
+        );
+    }
+    // Coordinators match for their own organisation only; admins say for whom.
+    let (status, _, _) = get(
+        &app,
+        &format!("/api/v1/matches?topic=cloud-migration&organisation={zwolle}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, body, _) = get(&app, "/api/v1/matches?topic=cloud-migration", &admin, None).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["detail"].as_str().unwrap().contains("organisation"),
+        "{body}"
+    );
+    let (status, body, _) = get(
+        &app,
+        &format!("/api/v1/matches?topic=cloud-migration&organisation={zwolle}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requester"]["code"], "GM0193");
+    let (status, _, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&organisation=999999",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+async fn changes_to_the_directory_show_in_the_next_match(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let token = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let path = "/api/v1/matches?topic=cloud-migration&limit=50";
+    let (_, before, _) = get(&app, path, &token, None).await;
+    assert!(!names(&before).contains(&"Rotterdam".to_string()));
+
+    // Rotterdam enters expertise: proposed at once.
+    let rotterdam = app.organisation_id_by_name("Rotterdam", "GM0599").await;
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/organisations/{rotterdam}/expertise/cloud-migration"),
+            Some(&admin),
+            Some(json!({"level": 5, "sinceYear": 2024, "willingToHost": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after, _) = get(&app, path, &token, None).await;
+    assert!(names(&after).contains(&"Rotterdam".to_string()), "{after}");
+
+    // Rotterdam says it has no room this season: excluded, and why.
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/organisations/{rotterdam}"),
+            Some(&admin),
+            Some(json!({"monthlyHostingCapacity": 0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after, _) = get(&app, path, &token, None).await;
+    assert!(!names(&after).contains(&"Rotterdam".to_string()));
+    let (_, why, _) = get(
+        &app,
+        &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={rotterdam}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(why["exclusion"]["code"], "no_capacity", "{why}");
+
+    // A deactivated organisation is never proposed.
+    let leeuwarden = app.organisation_id_by_name("Leeuwarden", "GM0080").await;
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/organisations/{leeuwarden}"),
+            Some(&admin),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after, _) = get(&app, path, &token, None).await;
+    assert!(!names(&after).contains(&"Leeuwarden".to_string()));
+    // A retired topic cannot be matched on.
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            "/api/v1/admin/topics/cloud-migration",
+            Some(&admin),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&app, path, &token, None).await.0, 404);
+}
+
+async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let csv =
+        std::fs::read("../shared/data/nl_municipalities.csv").expect("shared municipality data");
+    let report = app.import(&csv, false);
+    assert_eq!(report.inserted, 342);
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/topics",
+            Some(&admin),
+            Some(json!({"slug": "cloud-migration", "nameNl": "Migratie naar de cloud", "nameEn": "Cloud migration"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let stadskanaal = app.organisation_id_by_name("Stadskanaal", "GM0037").await;
+    let veendam = app.organisation_id_by_name("Veendam", "GM0047").await;
+    let amsterdam = app.organisation_id_by_name("Amsterdam", "GM0363").await;
+    for host in [veendam, amsterdam] {
+        let (status, _) = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/organisations/{host}/expertise/cloud-migration"),
+                Some(&admin),
+                Some(json!({"level": 4, "sinceYear": 2023, "willingToHost": true})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, list, _) = get(
+        &app,
+        &format!("/api/v1/matches?topic=cloud-migration&organisation={stadskanaal}"),
+        &admin,
+        Some("en"),
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(names(&list), ["Veendam", "Amsterdam"]);
+    let veendam_match = &list["items"][0];
+    assert_eq!(
+        veendam_match["reasons"][2],
+        "Similar size: 27,520 vs 32,013 inhabitants"
+    );
+    // Centroid distances (CBS/PDOK coordinates), against commonly quoted
+    // straight-line distances between the places.
+    let km = |m: &Value| m["distanceKm"].as_f64().unwrap();
+    assert!((km(veendam_match) - 13.0).abs() < 1.5, "{veendam_match}");
+    assert!(
+        (km(&list["items"][1]) - 158.0).abs() < 3.0,
+        "{}",
+        list["items"][1]
+    );
+    let groningen = app.organisation_id_by_name("Groningen", "GM0014").await;
+    let rotterdam = app.organisation_id_by_name("Rotterdam", "GM0599").await;
+    let maastricht = app.organisation_id_by_name("Maastricht", "GM0935").await;
+    for (from, to, quoted) in [(amsterdam, rotterdam, 57.0), (groningen, maastricht, 270.0)] {
+        let (_, why, _) = get(
+            &app,
+            &format!(
+                "/api/v1/matches/explain?topic=cloud-migration&organisation={from}&candidate={to}"
+            ),
+            &admin,
+            None,
+        )
+        .await;
+        let d = why["distanceKm"].as_f64().unwrap();
+        assert!(
+            (d - quoted).abs() < 3.0,
+            "{from}–{to}: {d} km, quoted {quoted}"
+        );
+    }
+}
