@@ -306,4 +306,25 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn matching_weights_come_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "meeloop.toml",
+                "[matching]\nproximity_half_km = 25.0\n[matching.weights]\nfairness = 0.3\n",
+            )?;
+            jail.set_env("MEELOOP_MATCHING__WEIGHTS__PROXIMITY", "0.5");
+            let s = Settings::load(None).map_err(|e| *e)?;
+            assert_eq!(s.matching.proximity_half_km, 25.0);
+            assert_eq!(s.matching.weights.fairness, 0.3);
+            assert_eq!(s.matching.weights.proximity, 0.5);
+            assert_eq!(s.matching.weights.maturity, 0.30);
+            assert!(s.matching.validate().is_ok());
+            jail.set_env("MEELOOP_MATCHING__WEIGHTS__MATURITY", "-1");
+            let s = Settings::load(None).map_err(|e| *e)?;
+            assert!(s.matching.validate().is_err());
+            Ok(())
+        });
+    }
 }

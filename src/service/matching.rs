@@ -47,11 +47,9 @@ impl MatchIndex {
         current.as_ref().filter(|s| s.version >= version).cloned()
     }
 
-    /// The snapshot of the directory as it is now.
-    pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Snapshot>, ServiceError> {
-        let version = pool
-            .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
-            .await?;
+    /// The snapshot of the directory as of `version` (or newer), rebuilt
+    /// when the one in memory is older.
+    async fn snapshot(&self, pool: &DbPool, version: i64) -> Result<Arc<Snapshot>, ServiceError> {
         if let Some(snapshot) = self.current_if(version) {
             return Ok(snapshot);
         }
@@ -145,7 +143,7 @@ fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationI
 fn host_context(
     _conn: &mut DbConn,
     _requester: OrganisationId,
-    _topic: &SnapshotTopic,
+    _topic: &TopicSlug,
 ) -> Result<Context, ServiceError> {
     Ok(Context::default())
 }
@@ -163,7 +161,17 @@ async fn prepare(
     request: &MatchRequest,
 ) -> Result<Prepared, ServiceError> {
     let requester_id = requester(user, request.organisation)?;
-    let snapshot = index.snapshot(pool).await?;
+    // One trip to the database: the directory version and what visits and
+    // lessons say about hosts for this requester and topic.
+    let slug = request.topic.clone();
+    let (version, context) = pool
+        .run(move |conn| {
+            let version = db::matching::version(conn)?;
+            let context = host_context(conn, requester_id, &slug)?;
+            Ok::<_, ServiceError>((version, context))
+        })
+        .await?;
+    let snapshot = index.snapshot(pool, version).await?;
     if snapshot.host(requester_id).is_none() {
         return Err(ServiceError::NotFound(format!(
             "organisation {requester_id} does not exist"
@@ -176,8 +184,7 @@ async fn prepare(
                 "unknown topic '{}'; GET /api/v1/topics lists them",
                 request.topic.as_str()
             ))
-        })?
-        .clone();
+        })?;
     let query = MatchQuery {
         requester: requester_id,
         topic: topic.id,
@@ -187,9 +194,6 @@ async fn prepare(
         max_distance_km: request.max_distance_km,
         today: Utc::now().with_timezone(&Amsterdam).date_naive(),
     };
-    let context = pool
-        .run(move |conn| host_context(conn, requester_id, &topic))
-        .await?;
     Ok(Prepared {
         snapshot,
         query,
