@@ -22,7 +22,11 @@ const TOPICS: i64 = 30;
 /// Each organisation reports expertise on this many topics on average.
 const TOPICS_PER_ORGANISATION: usize = 4;
 
-type Rows = (Vec<Host>, Vec<(TopicId, String, String, String)>, Vec<ExpertiseRow>);
+type Rows = (
+    Vec<Host>,
+    Vec<(TopicId, String, String, String)>,
+    Vec<ExpertiseRow>,
+);
 
 /// A synthetic directory spread over the Netherlands, the same for every run.
 fn directory(n: usize) -> Rows {
@@ -48,7 +52,14 @@ fn directory(n: usize) -> Rows {
         })
         .collect();
     let topics = (1..=TOPICS)
-        .map(|t| (TopicId(t), format!("topic-{t}"), format!("Onderwerp {t}"), format!("Topic {t}")))
+        .map(|t| {
+            (
+                TopicId(t),
+                format!("topic-{t}"),
+                format!("Onderwerp {t}"),
+                format!("Topic {t}"),
+            )
+        })
         .collect();
     let mut rows = Vec::new();
     for id in 1..=n as i64 {

@@ -36,7 +36,8 @@ token="$(python3 - "$port" "$work/serve.log" <<'PY'
 import json, random, sys, urllib.request
 port, log = sys.argv[1], sys.argv[2]
 base = f"http://127.0.0.1:{port}/api/v1"
-passwords = {l.split()[1]: l.split()[2] for l in open(log) if l.strip().startswith("admin@") or l.strip().startswith("coordinator@")}
+# The demo prints "  role  email  password" once per account.
+passwords = {p[1]: p[2] for p in (l.split() for l in open(log)) if len(p) == 3 and "@" in p[1]}
 def call(method, path, token=None, body=None):
     req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
     req.add_header("Content-Type", "application/json")
