@@ -15,6 +15,7 @@ use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
+use crate::service::accounts::SessionCache;
 use crate::service::matching::MatchIndex;
 
 /// Shared by every request handler.
@@ -25,6 +26,7 @@ pub struct AppState {
     pub api_limiter: ApiLimiter,
     pub trusted_proxies: Vec<IpAddr>,
     pub matching: MatchIndex,
+    pub sessions: SessionCache,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -41,6 +43,7 @@ impl Application {
             .matching
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        let max_staleness = Duration::from_millis(settings.database.max_staleness_ms);
         let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -55,7 +58,8 @@ impl Application {
                 Duration::from_millis(settings.auth.api_refill_ms),
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
-            matching: MatchIndex::new(settings.matching),
+            matching: MatchIndex::new(settings.matching, max_staleness),
+            sessions: SessionCache::new(max_staleness),
         });
         let mut server = HttpServer::new(move || {
             App::new()

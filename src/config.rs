@@ -84,6 +84,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
     pub busy_timeout_ms: u64,
+    /// How late this instance may see a change made by another process
+    /// (another instance, a CLI command) to sessions and the matching
+    /// snapshot. Its own changes it sees at once. 0: ask every time.
+    pub max_staleness_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +242,7 @@ mod tests {
             max_connections: 1,
             connect_timeout_secs: 1,
             busy_timeout_ms: 1,
+            max_staleness_ms: 1000,
         }
     }
 

@@ -38,7 +38,8 @@ impl FromRequest for CurrentUser {
                 .api_limiter
                 .check(&subject)
                 .map_err(ApiError::too_many_requests)?;
-            let user = service::accounts::authenticate(&state.pool, claims).await?;
+            let user =
+                service::accounts::authenticate(&state.pool, &state.sessions, claims).await?;
             Ok(CurrentUser(user))
         })
     }

@@ -72,6 +72,35 @@ macro_rules! upsert_rows {
 }
 pub use upsert_rows;
 
+/// Write transactions committed by this process. Caches of what was read
+/// from the database compare it to know whether this process changed
+/// anything since (see [`Freshness`]).
+static LOCAL_WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// When something was read from the database, to decide whether it may be
+/// used again without asking. Take it *before* reading.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    writes: u64,
+    at: std::time::Instant,
+}
+
+impl Freshness {
+    pub fn now() -> Freshness {
+        Freshness {
+            writes: LOCAL_WRITES.load(std::sync::atomic::Ordering::Acquire),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Still good: this process has committed no write since, and changes
+    /// by other processes (instances, CLI commands) may be `max_age` late.
+    pub fn still_good(&self, max_age: Duration) -> bool {
+        self.writes == LOCAL_WRITES.load(std::sync::atomic::Ordering::Acquire)
+            && self.at.elapsed() < max_age
+    }
+}
+
 /// The current time as stored: UTC, truncated to microseconds, which is
 /// what PostgreSQL keeps, so both backends return the same value.
 pub fn now() -> chrono::NaiveDateTime {
@@ -110,9 +139,11 @@ struct SqlitePragmas {
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first, so that switching to WAL waits for other writers.
+        // WAL is set once when the pool is made (it is kept in the file);
+        // switching here, from several new connections at once, made r2d2
+        // log "database is locked" at every start.
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+            "PRAGMA busy_timeout = {}; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
             self.busy_timeout_ms
         ))
@@ -131,6 +162,19 @@ impl DatabaseSettings {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         DbError::Task(format!("cannot create {}: {e}", dir.display()))
                     })?;
+                }
+                // Write-ahead logging lets readers work while one writer
+                // writes. It is a property of the file: set it once, alone.
+                {
+                    use diesel::Connection;
+                    let mut first =
+                        SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
+                            DbError::Task(format!("cannot open {}: {e}", path.display()))
+                        })?;
+                    first.batch_execute(&format!(
+                        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                        self.busy_timeout_ms
+                    ))?;
                 }
                 let manager = SqliteManager::new(path.to_string_lossy());
                 DbPool::Sqlite(
@@ -193,7 +237,12 @@ impl DbConn {
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        self.transaction("BEGIN IMMEDIATE", None, f)
+        let result = self.transaction("BEGIN IMMEDIATE", None, f);
+        if result.is_ok() {
+            // Counted even for savepoints: an extra bump only costs a re-read.
+            LOCAL_WRITES.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        result
     }
 
     /// Runs `f` on one consistent view of the database, for reads that

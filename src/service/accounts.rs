@@ -1,7 +1,9 @@
 //! Accounts: creating users, logging in and out, knowing who is calling.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tracing::instrument;
 
@@ -13,7 +15,7 @@ use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn, DbPool, Freshness};
 use crate::domain::account::{check_membership, LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::Invalid;
@@ -448,18 +450,70 @@ pub async fn login(
     Ok((user, token))
 }
 
+/// Recently checked accounts, so that a burst of requests with one token
+/// does not ask the database each time. An entry is used only while this
+/// process has committed no write since it was read (a logout, a
+/// deactivation, a role change here is seen at once) and for at most
+/// `database.max_staleness_ms` (changes by other instances or CLI commands).
+pub struct SessionCache {
+    max_age: Duration,
+    entries: Mutex<HashMap<UserId, (Option<User>, Freshness)>>,
+}
+
+/// Entries kept at most; past that the cache starts over.
+const SESSION_CACHE_SIZE: usize = 10_000;
+
+impl SessionCache {
+    pub fn new(max_age: Duration) -> Self {
+        SessionCache {
+            max_age,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, id: UserId) -> Option<Option<User>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&id)
+            .filter(|(_, fresh)| fresh.still_good(self.max_age))
+            .map(|(user, _)| user.clone())
+    }
+
+    fn put(&self, id: UserId, user: Option<User>, fresh: Freshness) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= SESSION_CACHE_SIZE {
+            entries.clear();
+        }
+        entries.insert(id, (user, fresh));
+    }
+}
+
 /// The user behind verified token claims, if the token is still good: the
 /// account exists, it and its organisation are active, and it has not
 /// logged out (or been changed by an admin) since.
-pub async fn authenticate(pool: &DbPool, claims: LoginClaims) -> Result<User, ServiceError> {
+pub async fn authenticate(
+    pool: &DbPool,
+    cache: &SessionCache,
+    claims: LoginClaims,
+) -> Result<User, ServiceError> {
     let revoked =
         || ServiceError::Unauthorized("the access token is no longer valid; log in again".into());
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
-    let user = pool
-        .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
-        .await?;
+    let user = match cache.get(id) {
+        Some(user) => user,
+        None => {
+            let fresh = Freshness::now();
+            let found = pool
+                .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
+                .await?;
+            // Only usable accounts are kept; a disabled one counts as gone.
+            let user = found.and_then(|(user, enabled)| enabled.then_some(user));
+            cache.put(id, user.clone(), fresh);
+            user
+        }
+    };
     match user {
-        Some((user, true)) if user.token_version == claims.ver => Ok(user),
+        Some(user) if user.token_version == claims.ver => Ok(user),
         _ => Err(revoked()),
     }
 }

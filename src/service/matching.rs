@@ -1,18 +1,20 @@
 //! Finding peers: the match list and "why not?" for one candidate.
 //!
-//! Ranking works on an in-memory [`Snapshot`] of the directory. Each request
-//! reads the directory version (one row, by key; triggers raise it on every
-//! change) and rebuilds the snapshot only when it moved, so every instance
-//! sees a change on its next request, without a table scan per request.
+//! Ranking works on an in-memory [`Snapshot`] of the directory. Triggers
+//! raise a directory version on every change; the snapshot is rebuilt when
+//! it moved. The version is read again after any write by this process, and
+//! otherwise at most every `database.max_staleness_ms`, so a request usually
+//! touches no database at all.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use chrono::Utc;
 use chrono_tz::Europe::Amsterdam;
 use tracing::instrument;
 
 use super::ServiceError;
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn, DbPool, Freshness};
 use crate::domain::account::{Role, User};
 use crate::domain::matching::{
     self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery, Snapshot,
@@ -24,15 +26,30 @@ use crate::domain::topic::TopicSlug;
 /// The current snapshot, shared by all workers of one instance.
 pub struct MatchIndex {
     tuning: Tuning,
-    current: RwLock<Option<Arc<Snapshot>>>,
+    max_staleness: Duration,
+    current: RwLock<Option<Current>>,
     // One rebuild at a time; the others wait for it instead of repeating it.
     rebuild: tokio::sync::Mutex<()>,
 }
 
+/// A snapshot and when its version was last confirmed against the database.
+#[derive(Clone)]
+struct Current {
+    snapshot: Arc<Loaded>,
+    confirmed: Freshness,
+}
+
+/// The directory and what is known about hosts, loaded together.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub context: Context,
+}
+
 impl MatchIndex {
-    pub fn new(tuning: Tuning) -> Self {
+    pub fn new(tuning: Tuning, max_staleness: Duration) -> Self {
         MatchIndex {
             tuning,
+            max_staleness,
             current: RwLock::new(None),
             rebuild: tokio::sync::Mutex::new(()),
         }
@@ -42,32 +59,63 @@ impl MatchIndex {
         &self.tuning
     }
 
-    fn current_if(&self, version: i64) -> Option<Arc<Snapshot>> {
-        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        current.as_ref().filter(|s| s.version >= version).cloned()
+    fn current(&self) -> Option<Current> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// The snapshot of the directory as of `version` (or newer), rebuilt
-    /// when the one in memory is older.
-    async fn snapshot(&self, pool: &DbPool, version: i64) -> Result<Arc<Snapshot>, ServiceError> {
-        if let Some(snapshot) = self.current_if(version) {
-            return Ok(snapshot);
+    fn set(&self, current: Current) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(current);
+    }
+
+    /// The directory as it is now. Without asking the database while this
+    /// process has written nothing and the last check is recent; otherwise
+    /// one read of the version, and a rebuild only when it moved.
+    pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
+        if let Some(current) = self.current() {
+            if current.confirmed.still_good(self.max_staleness) {
+                return Ok(current.snapshot);
+            }
         }
         let _one_at_a_time = self.rebuild.lock().await;
-        if let Some(snapshot) = self.current_if(version) {
-            return Ok(snapshot);
+        if let Some(current) = self.current() {
+            if current.confirmed.still_good(self.max_staleness) {
+                return Ok(current.snapshot);
+            }
         }
-        let fresh = pool
-            .run(|conn| Ok::<_, ServiceError>(db::matching::load_snapshot(conn)?))
+        let confirmed = Freshness::now();
+        let version = pool
+            .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
+            .await?;
+        if let Some(current) = self.current() {
+            if current.snapshot.snapshot.version == version {
+                self.set(Current {
+                    snapshot: current.snapshot.clone(),
+                    confirmed,
+                });
+                return Ok(current.snapshot);
+            }
+        }
+        let loaded = pool
+            .run(|conn| {
+                let snapshot = db::matching::load_snapshot(conn)?;
+                let context = host_context(conn)?;
+                Ok::<_, ServiceError>(Loaded { snapshot, context })
+            })
             .await?;
         tracing::info!(
-            version = fresh.version,
-            organisations = fresh.len(),
+            version = loaded.snapshot.version,
+            organisations = loaded.snapshot.len(),
             "matching snapshot rebuilt"
         );
-        let fresh = Arc::new(fresh);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
-        Ok(fresh)
+        let loaded = Arc::new(loaded);
+        self.set(Current {
+            snapshot: loaded.clone(),
+            confirmed,
+        });
+        Ok(loaded)
     }
 }
 
@@ -138,20 +186,15 @@ fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationI
     }
 }
 
-/// What the visits and lessons know about hosts, for this requester and
-/// topic. Empty until those exist: no visits, no declines, no ratings.
-fn host_context(
-    _conn: &mut DbConn,
-    _requester: OrganisationId,
-    _topic: &TopicSlug,
-) -> Result<Context, ServiceError> {
+/// What the visits and lessons know about hosts: recent visits, bookings,
+/// declines and ratings. Empty until those exist.
+fn host_context(_conn: &mut DbConn) -> Result<Context, ServiceError> {
     Ok(Context::default())
 }
 
 struct Prepared {
-    snapshot: Arc<Snapshot>,
+    loaded: Arc<Loaded>,
     query: MatchQuery,
-    context: Context,
 }
 
 async fn prepare(
@@ -161,17 +204,8 @@ async fn prepare(
     request: &MatchRequest,
 ) -> Result<Prepared, ServiceError> {
     let requester_id = requester(user, request.organisation)?;
-    // One trip to the database: the directory version and what visits and
-    // lessons say about hosts for this requester and topic.
-    let slug = request.topic.clone();
-    let (version, context) = pool
-        .run(move |conn| {
-            let version = db::matching::version(conn)?;
-            let context = host_context(conn, requester_id, &slug)?;
-            Ok::<_, ServiceError>((version, context))
-        })
-        .await?;
-    let snapshot = index.snapshot(pool, version).await?;
+    let loaded = index.snapshot(pool).await?;
+    let snapshot = &loaded.snapshot;
     if snapshot.host(requester_id).is_none() {
         return Err(ServiceError::NotFound(format!(
             "organisation {requester_id} does not exist"
@@ -194,11 +228,7 @@ async fn prepare(
         max_distance_km: request.max_distance_km,
         today: Utc::now().with_timezone(&Amsterdam).date_naive(),
     };
-    Ok(Prepared {
-        snapshot,
-        query,
-        context,
-    })
+    Ok(Prepared { loaded, query })
 }
 
 fn matched(
@@ -243,11 +273,12 @@ pub async fn find_matches(
 ) -> Result<MatchList, ServiceError> {
     let p = prepare(pool, index, &user, &request).await?;
     let tuning = index.tuning();
-    let ranked = matching::rank(&p.snapshot, &p.query, &p.context, tuning).map_err(domain_error)?;
+    let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
+    let ranked = matching::rank(snapshot, &p.query, context, tuning).map_err(domain_error)?;
     let (topic, requester) = parts(&p)?;
     let matches = ranked
         .into_iter()
-        .map(|c| matched(&p.snapshot, &topic, &requester, c, tuning, lang))
+        .map(|c| matched(snapshot, &topic, &requester, c, tuning, lang))
         .collect::<Result<_, _>>()?;
     Ok(MatchList {
         topic,
@@ -257,8 +288,8 @@ pub async fn find_matches(
 }
 
 fn parts(p: &Prepared) -> Result<(SnapshotTopic, Host), ServiceError> {
-    let topic = p.snapshot.topic(p.query.topic).cloned();
-    let requester = p.snapshot.host(p.query.requester).cloned();
+    let topic = p.loaded.snapshot.topic(p.query.topic).cloned();
+    let requester = p.loaded.snapshot.host(p.query.requester).cloned();
     topic
         .zip(requester)
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("snapshot lost its own entries")))
@@ -277,14 +308,15 @@ pub async fn explain_match(
 ) -> Result<MatchExplanation, ServiceError> {
     let p = prepare(pool, index, &user, &request).await?;
     let tuning = index.tuning();
-    let Some(host) = p.snapshot.host(candidate).cloned() else {
+    let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
+    let Some(host) = snapshot.host(candidate).cloned() else {
         return Err(ServiceError::NotFound(format!(
             "organisation {candidate} does not exist"
         )));
     };
     let (topic, requester) = parts(&p)?;
-    let explanation = matching::explain(&p.snapshot, &p.query, &p.context, tuning, candidate)
-        .map_err(domain_error)?;
+    let explanation =
+        matching::explain(snapshot, &p.query, context, tuning, candidate).map_err(domain_error)?;
     let standing = match explanation {
         Explanation::Ranked {
             rank,
@@ -293,7 +325,7 @@ pub async fn explain_match(
         } => CandidateStanding::Ranked {
             rank,
             of,
-            matched: matched(&p.snapshot, &topic, &requester, candidate, tuning, lang)?,
+            matched: matched(snapshot, &topic, &requester, candidate, tuning, lang)?,
         },
         Explanation::Excluded {
             reason,

@@ -6,13 +6,14 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app, spawn_demo_app, Backend, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, spawn_demo_app, Backend, TestApp};
 
 backend_tests!(
     a_demo_coordinator_gets_an_explained_top_ten_in_both_languages,
     why_not_names_the_filter_or_the_rank,
     bad_parameters_get_clear_problems,
     changes_to_the_directory_show_in_the_next_match,
+    changes_by_another_process_show_within_the_staleness_bound,
     on_real_data_a_near_similar_peer_beats_a_distant_big_city,
 );
 
@@ -371,7 +372,13 @@ async fn bad_parameters_get_clear_problems(backend: Backend) {
 }
 
 async fn changes_to_the_directory_show_in_the_next_match(backend: Backend) {
-    let app = spawn_demo_app(backend).await;
+    // Changes made through this instance show at once, however long the
+    // instance may otherwise trust what it read.
+    let app = spawn_app_with(backend, |f| {
+        f.merge(("database.max_staleness_ms", 3_600_000))
+    })
+    .await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let token = app
         .token_for(
             "anne@sudwestfryslan.example",
@@ -445,6 +452,57 @@ async fn changes_to_the_directory_show_in_the_next_match(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(get(&app, path, &token, None).await.0, 404);
+    // And a logout ends the session at once, though it was just checked.
+    assert_eq!(get(&app, "/api/v1/me", &token, None).await.0, 200);
+    let (status, _) = app
+        .send(Method::POST, "/api/v1/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(get(&app, "/api/v1/me", &token, None).await.0, 401);
+}
+
+async fn changes_by_another_process_show_within_the_staleness_bound(backend: Backend) {
+    let app = spawn_app_with(backend, |f| f.merge(("database.max_staleness_ms", 200))).await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let token = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let path = "/api/v1/matches?topic=cloud-migration&limit=50&province=fryslan";
+    let leeuwarden_size =
+        |list: &Value| list["items"][0]["reasons"][2].as_str().unwrap().to_string();
+    let (_, before, _) = get(&app, path, &token, None).await;
+    assert_eq!(before["items"][0]["organisation"]["code"], "GM0080");
+    assert!(leeuwarden_size(&before).contains("128.810"), "{before}");
+
+    // An operator re-imports Leeuwarden with a new population, from the shell.
+    let file = app.db.data_dir.path().join("leeuwarden.csv");
+    std::fs::write(&file, "cbs_code,name,province,population,lat,lon,year\nGM0080,Leeuwarden,Fryslân,130000,53.17004,5.79845,2025\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meeloop"))
+        .args(["import", "organisations", file.to_str().unwrap()])
+        .env("MEELOOP_DATA_DIR", app.db.data_dir.path())
+        .env("MEELOOP_DATABASE__URL", &app.db.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Visible within the bound: wait for it, at most ten times the bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let (_, after, _) = get(&app, path, &token, None).await;
+        if leeuwarden_size(&after).contains("130.000") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {after}");
+        tokio::task::yield_now().await;
+    }
 }
 
 async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Backend) {

@@ -134,12 +134,14 @@ pub struct Activity {
     pub mean_rating: f64,
 }
 
-/// Everything about hosts that is not in the directory snapshot.
-#[derive(Debug, Clone, Default)]
+/// Everything about hosts that is not in the directory: loaded with the
+/// snapshot, for every requester at once.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
     pub activity: HashMap<OrganisationId, Activity>,
-    /// Hosts that declined this requester on this topic recently.
-    pub declined: HashSet<OrganisationId>,
+    /// (host, requester, topic): the host declined that requester on that
+    /// topic recently.
+    pub declined: HashSet<(OrganisationId, OrganisationId, TopicId)>,
 }
 
 impl Context {
@@ -394,7 +396,10 @@ fn assess(
             requester_level,
         });
     }
-    if context.declined.contains(&host.id) {
+    if context
+        .declined
+        .contains(&(host.id, requester.id, query.topic))
+    {
         return Err(Exclusion::DeclinedRecently);
     }
     let activity = context.activity(host.id);

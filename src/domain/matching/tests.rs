@@ -142,7 +142,9 @@ fn hard_filters_exclude_with_a_reason() {
     ];
     let snap = snapshot(hosts, rows);
     let mut context = Context::default();
-    context.declined.insert(OrganisationId(5));
+    context
+        .declined
+        .insert((OrganisationId(5), OrganisationId(1), CLOUD));
     let tuning = Tuning::default();
     let q = query(1);
     let ranked = rank(&snap, &q, &context, &tuning).unwrap();
@@ -346,7 +348,10 @@ fn world() -> impl Strategy<Value = World> {
                 },
             );
             if declined && id % 3 == 0 {
-                world.context.declined.insert(OrganisationId(id));
+                world
+                    .context
+                    .declined
+                    .insert((OrganisationId(id), OrganisationId(1), CLOUD));
             }
         }
         world
@@ -372,7 +377,7 @@ proptest! {
         let requester_level = snap.topic(CLOUD).unwrap().level_of(OrganisationId(1));
         for c in &ranked {
             prop_assert!(c.host != OrganisationId(1));
-            prop_assert!(!w.context.declined.contains(&c.host));
+            prop_assert!(!w.context.declined.contains(&(c.host, OrganisationId(1), CLOUD)));
             prop_assert!(c.level > requester_level);
             prop_assert!(c.capacity_left > 0);
             let e = snap.topic(CLOUD).unwrap().expert(c.host).unwrap();
