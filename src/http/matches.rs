@@ -11,13 +11,13 @@ use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::domain::matching::{Components, Host, SnapshotTopic, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::matching::{Components, Host, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::organisation::{
     parse_province, Language, OrganisationId, OrganisationKind, SizeUnit,
 };
 use crate::domain::topic::TopicSlug;
 use crate::domain::Invalid;
-use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
+use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
 
 /// The organisation a match is about.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,8 +61,8 @@ pub struct MatchTopic {
     pub name_en: String,
 }
 
-impl From<&SnapshotTopic> for MatchTopic {
-    fn from(t: &SnapshotTopic) -> Self {
+impl From<&TopicLabel> for MatchTopic {
+    fn from(t: &TopicLabel) -> Self {
         MatchTopic {
             slug: t.slug.clone(),
             name_nl: t.name_nl.clone(),

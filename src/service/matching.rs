@@ -141,7 +141,7 @@ pub struct Match {
 
 #[derive(Debug, Clone)]
 pub struct MatchList {
-    pub topic: SnapshotTopic,
+    pub topic: TopicLabel,
     pub requester: Host,
     pub matches: Vec<Match>,
 }
@@ -164,7 +164,7 @@ pub enum CandidateStanding {
 
 #[derive(Debug, Clone)]
 pub struct MatchExplanation {
-    pub topic: SnapshotTopic,
+    pub topic: TopicLabel,
     pub requester: Host,
     pub standing: CandidateStanding,
 }
@@ -278,21 +278,41 @@ pub async fn find_matches(
     let (topic, requester) = parts(&p)?;
     let matches = ranked
         .into_iter()
-        .map(|c| matched(snapshot, &topic, &requester, c, tuning, lang))
+        .map(|c| matched(snapshot, topic, requester, c, tuning, lang))
         .collect::<Result<_, _>>()?;
     Ok(MatchList {
-        topic,
-        requester,
+        topic: TopicLabel::from(topic),
+        requester: requester.clone(),
         matches,
     })
 }
 
-fn parts(p: &Prepared) -> Result<(SnapshotTopic, Host), ServiceError> {
-    let topic = p.loaded.snapshot.topic(p.query.topic).cloned();
-    let requester = p.loaded.snapshot.host(p.query.requester).cloned();
+/// The topic and the requester, borrowed from the snapshot (a topic holds
+/// all its experts: never clone it per request).
+fn parts(p: &Prepared) -> Result<(&SnapshotTopic, &Host), ServiceError> {
+    let topic = p.loaded.snapshot.topic(p.query.topic);
+    let requester = p.loaded.snapshot.host(p.query.requester);
     topic
         .zip(requester)
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("snapshot lost its own entries")))
+}
+
+/// A topic's names, for answers.
+#[derive(Debug, Clone)]
+pub struct TopicLabel {
+    pub slug: String,
+    pub name_nl: String,
+    pub name_en: String,
+}
+
+impl From<&SnapshotTopic> for TopicLabel {
+    fn from(t: &SnapshotTopic) -> Self {
+        TopicLabel {
+            slug: t.slug.clone(),
+            name_nl: t.name_nl.clone(),
+            name_en: t.name_en.clone(),
+        }
+    }
 }
 
 /// "Why not?": where one candidate ranks for this request, with every
@@ -325,21 +345,21 @@ pub async fn explain_match(
         } => CandidateStanding::Ranked {
             rank,
             of,
-            matched: matched(snapshot, &topic, &requester, candidate, tuning, lang)?,
+            matched: matched(snapshot, topic, requester, candidate, tuning, lang)?,
         },
         Explanation::Excluded {
             reason,
             distance_km,
         } => CandidateStanding::Excluded {
-            sentence: text::exclusion(&reason, &topic, lang),
+            sentence: text::exclusion(&reason, topic, lang),
             host,
             reason,
             distance_km,
         },
     };
     Ok(MatchExplanation {
-        topic,
-        requester,
+        topic: TopicLabel::from(topic),
+        requester: requester.clone(),
         standing,
     })
 }
