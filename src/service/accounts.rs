@@ -10,7 +10,7 @@ use tracing::instrument;
 use serde_json::json;
 
 use super::admin::require_admin;
-use super::{audit, user_ref, ServiceError};
+use super::{audit, audit_alone, user_ref, ServiceError};
 use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
@@ -334,18 +334,14 @@ pub async fn change_password(
     .map_err(|e| ServiceError::Internal(e.into()))??;
     let id = user.id;
     let Some(hash) = hash else {
-        pool.run(move |conn| {
-            conn.write(|conn| {
-                audit(
-                    conn,
-                    user_ref(id),
-                    "user.password_change_failed",
-                    Some(address),
-                    Some(user_ref(id)),
-                    json!({}),
-                )
-            })
-        })
+        audit_alone(
+            pool,
+            user_ref(id),
+            "user.password_change_failed",
+            Some(address),
+            Some(user_ref(id)),
+            json!({}),
+        )
         .await?;
         return Err(ServiceError::Forbidden(
             "currentPassword is not your current password".into(),
@@ -414,18 +410,14 @@ pub async fn login(
     let Some(user) = user else {
         tracing::info!("login failed");
         let attempted: String = email.trim().to_lowercase().chars().take(254).collect();
-        pool.run(move |conn| {
-            conn.write(|conn| {
-                audit(
-                    conn,
-                    "anonymous".into(),
-                    "login.failed",
-                    Some(address),
-                    None,
-                    json!({"email": attempted}),
-                )
-            })
-        })
+        audit_alone(
+            pool,
+            "anonymous".into(),
+            "login.failed",
+            Some(address),
+            None,
+            json!({"email": attempted}),
+        )
         .await?;
         return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
     };
@@ -433,18 +425,14 @@ pub async fn login(
         .issue_login(&user)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
     let id = user.id;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            audit(
-                conn,
-                user_ref(id),
-                "login.succeeded",
-                Some(address),
-                Some(user_ref(id)),
-                json!({}),
-            )
-        })
-    })
+    audit_alone(
+        pool,
+        user_ref(id),
+        "login.succeeded",
+        Some(address),
+        Some(user_ref(id)),
+        json!({}),
+    )
     .await?;
     tracing::info!(user = %user.id, "login succeeded");
     Ok((user, token))

@@ -62,6 +62,20 @@ pub(crate) fn audit(
     Ok(())
 }
 
+/// Records a security event in a transaction of its own, for events that
+/// change nothing else (a failed login, an issued token).
+pub(crate) async fn audit_alone(
+    pool: &crate::db::DbPool,
+    actor: String,
+    action: &'static str,
+    address: Option<std::net::IpAddr>,
+    subject: Option<String>,
+    details: serde_json::Value,
+) -> Result<(), ServiceError> {
+    pool.run(move |conn| conn.write(|conn| audit(conn, actor, action, address, subject, details)))
+        .await
+}
+
 /// How a user appears as actor or subject in the audit log.
 pub(crate) fn user_ref(id: crate::domain::account::UserId) -> String {
     format!("user:{id}")

@@ -8,7 +8,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::admin::require_admin;
-use super::{audit, user_ref, ServiceError};
+use super::{audit, audit_alone, user_ref, ServiceError};
 use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, PartnerClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
@@ -226,18 +226,14 @@ pub async fn issue_token(
     .map_err(|e| ServiceError::Internal(e.into()))?;
     let Some(partner) = partner else {
         let attempted: String = client_id.chars().take(64).collect();
-        pool.run(move |conn| {
-            conn.write(|conn| {
-                audit(
-                    conn,
-                    "anonymous".into(),
-                    "token.failed",
-                    Some(address),
-                    None,
-                    json!({"clientId": attempted}),
-                )
-            })
-        })
+        audit_alone(
+            pool,
+            "anonymous".into(),
+            "token.failed",
+            Some(address),
+            None,
+            json!({"clientId": attempted}),
+        )
         .await?;
         return Err(ServiceError::Unauthorized(BAD_CLIENT.into()));
     };
@@ -255,18 +251,14 @@ pub async fn issue_token(
         .issue_partner(&partner.client_id, &scopes.to_string())
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
     let (subject, granted) = (partner_ref(&partner.client_id), scopes.to_string());
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            audit(
-                conn,
-                subject.clone(),
-                "token.issued",
-                Some(address),
-                Some(subject),
-                json!({"scope": granted}),
-            )
-        })
-    })
+    audit_alone(
+        pool,
+        subject.clone(),
+        "token.issued",
+        Some(address),
+        Some(subject),
+        json!({"scope": granted}),
+    )
     .await?;
     Ok((token, scopes))
 }

@@ -490,17 +490,7 @@ impl TestApp {
     }
 
     pub async fn organisation_id(&self, code: &str) -> i64 {
-        let (_, page) = self
-            .get_json(&format!("/api/v1/organisations?q={}", code_name(code)))
-            .await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["code"] == code)
-            .unwrap_or_else(|| panic!("{code} listed"))["id"]
-            .as_i64()
-            .unwrap()
+        self.organisation_id_by_name(code_name(code), code).await
     }
 }
 
