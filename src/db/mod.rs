@@ -10,6 +10,7 @@ pub mod expertise;
 pub mod matching;
 pub mod migrations;
 pub mod organisations;
+pub mod outbox;
 pub mod partners;
 pub mod schema;
 pub mod topics;

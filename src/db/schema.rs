@@ -57,7 +57,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     audit_log,
     partner_clients,
-    directory_version
+    directory_version,
+    outbox
 );
 
 diesel::table! {
@@ -106,5 +107,26 @@ diesel::table! {
     directory_version (id) {
         id -> Integer,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        recipient -> Text,
+        language -> Text,
+        template -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        attachments -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
     }
 }

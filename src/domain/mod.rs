@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod import;
+pub mod mail;
 pub mod matching;
 pub mod organisation;
 pub mod pagination;

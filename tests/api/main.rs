@@ -13,5 +13,6 @@ mod import;
 mod matching;
 mod matrix;
 mod migrations;
+mod outbox;
 mod partners;
 mod profile;

@@ -1,0 +1,191 @@
+//! The outbox: email queued with the change that causes it, claimed and
+//! delivered by workers afterwards.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::outbox;
+use super::{dispatch, DbConn};
+use crate::domain::mail::MessageState;
+
+/// An email to queue, rendered.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
+pub struct NewMessage {
+    pub idempotency_key: String,
+    pub recipient: String,
+    pub language: String,
+    pub template: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// JSON list of `{filename, contentType, base64}`.
+    pub attachments: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// What queuing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued(i64),
+    /// A message with this idempotency key was queued before; nothing added.
+    AlreadyQueued(i64),
+}
+
+/// Queues a message, once per idempotency key. Call it inside the
+/// transaction of the change that causes the email.
+pub fn enqueue(conn: &mut DbConn, message: &NewMessage) -> QueryResult<Enqueued> {
+    let inserted: Option<i64> = dispatch!(conn, c => diesel::insert_into(outbox::table)
+        .values(message)
+        .on_conflict(outbox::idempotency_key)
+        .do_nothing()
+        .returning(outbox::id)
+        .get_result(c)
+        .optional())?;
+    match inserted {
+        Some(id) => Ok(Enqueued::Queued(id)),
+        None => {
+            let id = dispatch!(conn, c => outbox::table
+                .filter(outbox::idempotency_key.eq(&message.idempotency_key))
+                .select(outbox::id)
+                .first(c))?;
+            Ok(Enqueued::AlreadyQueued(id))
+        }
+    }
+}
+
+/// A message a worker has claimed and must now send.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Claimed {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub recipient: String,
+    pub language: String,
+    pub template: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachments: String,
+    /// Including this one.
+    pub attempts: i32,
+    /// The claim: reports must name it, so a worker whose lease ran out
+    /// (and whose message another worker took) cannot overwrite the outcome.
+    pub lease_until: Option<NaiveDateTime>,
+}
+
+/// Claims up to `limit` due messages until `lease_until`: pending ones whose
+/// time has come, and ones whose previous worker's lease ran out (it
+/// crashed). PostgreSQL skips rows another worker is claiming; SQLite's
+/// immediate transaction lets one claimer in at a time.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    use outbox::dsl as o;
+    conn.write(|conn| {
+        let due = o::state
+            .eq(MessageState::Pending.as_str())
+            .and(o::next_attempt_at.le(now))
+            .or(o::state
+                .eq(MessageState::Sending.as_str())
+                .and(o::lease_until.lt(now)));
+        let ids: Vec<i64> = match conn {
+            DbConn::Sqlite(c) => o::outbox
+                .filter(due)
+                .order((o::next_attempt_at.asc(), o::id.asc()))
+                .limit(limit)
+                .select(o::id)
+                .load(&mut **c)?,
+            DbConn::Pg(c) => o::outbox
+                .filter(due)
+                .order((o::next_attempt_at.asc(), o::id.asc()))
+                .limit(limit)
+                .select(o::id)
+                .for_update()
+                .skip_locked()
+                .load(&mut **c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut claimed: Vec<Claimed> = dispatch!(conn, c => diesel::update(o::outbox.filter(o::id.eq_any(&ids)))
+            .set((
+                o::state.eq(MessageState::Sending.as_str()),
+                o::lease_until.eq(Some(lease_until)),
+                o::attempts.eq(o::attempts + 1),
+            ))
+            .returning(Claimed::as_returning())
+            .get_results(c))?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    })
+}
+
+/// Records a delivery; `false` when the claim is no longer this worker's.
+pub fn mark_sent(conn: &mut DbConn, claim: &Claimed, now: NaiveDateTime) -> QueryResult<bool> {
+    use outbox::dsl as o;
+    let changed = dispatch!(conn, c => diesel::update(
+        o::outbox
+            .filter(o::id.eq(claim.id))
+            .filter(o::state.eq(MessageState::Sending.as_str()))
+            .filter(o::lease_until.eq(claim.lease_until)),
+    )
+    .set((
+        o::state.eq(MessageState::Sent.as_str()),
+        o::sent_at.eq(Some(now)),
+        o::lease_until.eq(None::<NaiveDateTime>),
+        o::last_error.eq(None::<String>),
+    ))
+    .execute(c))?;
+    Ok(changed > 0)
+}
+
+/// Records a failed attempt: back to pending until `retry_at`, or dead
+/// when there is none; `false` when the claim is no longer this worker's.
+pub fn mark_failed(
+    conn: &mut DbConn,
+    claim: &Claimed,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    use outbox::dsl as o;
+    let (state, next) = match retry_at {
+        Some(at) => (MessageState::Pending, Some(at)),
+        None => (MessageState::Dead, None),
+    };
+    let error: String = error.chars().take(1000).collect();
+    let changed = dispatch!(conn, c => {
+        let target = o::outbox
+            .filter(o::id.eq(claim.id))
+            .filter(o::state.eq(MessageState::Sending.as_str()))
+            .filter(o::lease_until.eq(claim.lease_until));
+        match next {
+            Some(at) => diesel::update(target)
+                .set((o::state.eq(state.as_str()), o::next_attempt_at.eq(at), o::lease_until.eq(None::<NaiveDateTime>), o::last_error.eq(Some(&error))))
+                .execute(c),
+            None => diesel::update(target)
+                .set((o::state.eq(state.as_str()), o::lease_until.eq(None::<NaiveDateTime>), o::last_error.eq(Some(&error))))
+                .execute(c),
+        }
+    })?;
+    Ok(changed > 0)
+}
+
+/// How many messages are in each state.
+pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    dispatch!(conn, c => outbox::table
+        .group_by(outbox::state)
+        .select((outbox::state, count_star()))
+        .order(outbox::state.asc())
+        .load(c))
+}
