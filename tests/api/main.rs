@@ -10,6 +10,7 @@ mod auth;
 mod cli;
 mod directory;
 mod import;
+mod mail;
 mod matching;
 mod matrix;
 mod migrations;
