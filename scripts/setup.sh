@@ -2,7 +2,8 @@
 # Installs what the test suite needs and a fresh machine may lack, and
 # nothing that is already there. Used by the README's test command and by CI.
 #
-#   scripts/setup.sh        PostgreSQL server binaries and libpq (for the tests)
+#   scripts/setup.sh        PostgreSQL server binaries and libpq, and an SMTP
+#                           server for the mail tests (aiosmtpd, PyPI)
 #   scripts/setup.sh --ci   also schemathesis (PyPI) and cargo-audit
 #
 # Tools that are not system packages go under $MEELOOP_TOOLS
@@ -38,11 +39,17 @@ have_pg_server || apt_install postgresql
 # The postgres crate links the system libpq at build time.
 [[ -e /usr/include/postgresql/libpq-fe.h ]] || apt_install libpq-dev
 
+# A real SMTP server for the mail tests (they start it themselves).
+[[ -x "$tools/venv/bin/python" ]] || python3 -m venv "$tools/venv"
+if ! "$tools/venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
+    say "installing aiosmtpd into $tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+fi
+
 if [[ $ci == 1 ]]; then
     command -v curl >/dev/null || apt_install curl
     if [[ ! -x "$tools/venv/bin/st" ]]; then
         say "installing schemathesis into $tools/venv"
-        python3 -m venv "$tools/venv"
         "$tools/venv/bin/pip" install -q --disable-pip-version-check schemathesis
     fi
     if ! command -v cargo-audit >/dev/null; then

@@ -1,5 +1,5 @@
-//! The delivery worker with the file and in-memory transports. (Delivery
-//! to a real SMTP server comes with the SMTP transport.)
+//! The delivery worker: to a real SMTP server (aiosmtpd, started here),
+//! to files, and to memory.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +14,7 @@ use crate::backend_tests;
 use crate::helpers::{test_db, Backend};
 
 backend_tests!(
+    messages_arrive_once_at_a_real_smtp_server,
     due_messages_are_delivered_once_as_multipart_with_their_message_id,
     an_undeliverable_address_is_dead_with_the_reason,
     the_file_transport_writes_one_eml_per_message,
@@ -179,4 +180,141 @@ async fn the_file_transport_writes_one_eml_per_message(backend: Backend) {
         let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
         assert_eq!(parsed.subject(), Some("Testbericht"), "{}", file.display());
     }
+}
+
+/// A real SMTP server (Python's aiosmtpd, installed by scripts/setup.sh)
+/// that stores what it receives in a maildir; stopped when dropped.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> SmtpServer {
+        let tools = std::env::var("MEELOOP_TOOLS").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/meeloop",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let python = std::path::Path::new(&tools).join("venv/bin/python");
+        assert!(
+            python.exists(),
+            "no SMTP server for the mail tests: run scripts/setup.sh (it installs aiosmtpd)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let server = SmtpServer {
+            child,
+            port,
+            maildir,
+        };
+        // Ready when it accepts connections (bounded wait).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The raw messages received so far.
+    fn received(&self) -> Vec<Vec<u8>> {
+        let new = self.maildir.path().join("box/new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn messages_arrive_once_at_a_real_smtp_server(backend: Backend) {
+    let server = SmtpServer::start();
+    let db = test_db(backend);
+    db.migrate();
+    let mut conn = db.pool.get().unwrap();
+    let mut ids = Vec::new();
+    for (i, lang) in ["nl", "en"].iter().enumerate() {
+        let to = format!("host{i}@zwolle.example");
+        match outbox::enqueue(&mut conn, &message(&format!("test:{i}"), &to, lang)).unwrap() {
+            outbox::Enqueued::Queued(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(conn);
+    let transport = Transport::smtp(
+        "127.0.0.1",
+        server.port,
+        meeloop::mail::transport::SmtpSecurity::None,
+        None,
+    )
+    .unwrap();
+    let round = deliver_once(&db.pool, &transport, &sender()).await.unwrap();
+    assert_eq!(
+        round,
+        Round {
+            sent: 2,
+            ..Round::default()
+        }
+    );
+    assert_eq!(
+        deliver_once(&db.pool, &transport, &sender())
+            .await
+            .unwrap()
+            .claimed(),
+        0
+    );
+
+    let mut received: Vec<(String, String, String)> = server
+        .received()
+        .iter()
+        .map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+            (
+                m.message_id().unwrap().to_string(),
+                m.subject().unwrap().to_string(),
+                m.body_text(0).unwrap().trim().to_string(),
+            )
+        })
+        .collect();
+    received.sort();
+    let mut expected = vec![
+        (
+            format!("outbox-{}@meeloop.example", ids[0]),
+            "Testbericht".to_string(),
+            "Hallo, dit is een test.".to_string(),
+        ),
+        (
+            format!("outbox-{}@meeloop.example", ids[1]),
+            "Test message".to_string(),
+            "Hello, this is a test.".to_string(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(received, expected);
 }
