@@ -13,15 +13,30 @@ use super::Invalid;
 #[serde(transparent)]
 pub struct OrganisationId(pub i64);
 
+impl TryFrom<i64> for OrganisationId {
+    type Error = Invalid;
+    fn try_from(n: i64) -> Result<Self, Invalid> {
+        if n > 0 {
+            Ok(OrganisationId(n))
+        } else {
+            Err(Invalid::new(format!(
+                "'{n}' is not an organisation id (a positive integer)"
+            )))
+        }
+    }
+}
+
 impl FromStr for OrganisationId {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s.parse::<i64>() {
-            Ok(n) if n > 0 => Ok(OrganisationId(n)),
-            _ => Err(Invalid::new(format!(
-                "'{s}' is not an organisation id (a positive integer)"
-            ))),
-        }
+        s.parse::<i64>()
+            .ok()
+            .and_then(|n| OrganisationId::try_from(n).ok())
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "'{s}' is not an organisation id (a positive integer)"
+                ))
+            })
     }
 }
 

@@ -11,12 +11,11 @@ use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::domain::matching::{Components, Host, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::matching::{self as matching_rules, Components, Host, DEFAULT_LIMIT};
 use crate::domain::organisation::{
     parse_province, Language, OrganisationId, OrganisationKind, SizeUnit,
 };
 use crate::domain::topic::TopicSlug;
-use crate::domain::Invalid;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
 
 /// The organisation a match is about.
@@ -202,44 +201,20 @@ const FILTERS: [&str; 5] = [
     "maxDistanceKm",
 ];
 
-fn parse_kinds(raw: &str) -> Result<Vec<OrganisationKind>, Invalid> {
-    let mut kinds = raw
-        .split(',')
-        .map(str::parse)
-        .collect::<Result<Vec<OrganisationKind>, _>>()?;
-    kinds.sort_by_key(|k| k.as_str());
-    kinds.dedup();
-    Ok(kinds)
-}
-
-fn parse_distance(raw: &str) -> Result<f64, Invalid> {
-    match raw.parse::<f64>() {
-        Ok(km) if (1.0..=1000.0).contains(&km) => Ok(km),
-        _ => Err(Invalid::new(format!(
-            "maxDistanceKm must be a number from 1 to 1000, not '{raw}'"
-        ))),
-    }
-}
-
-fn parse_limit(raw: &str) -> Result<usize, Invalid> {
-    match raw.parse::<usize>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(Invalid::new(format!(
-            "limit must be a whole number from 1 to {MAX_LIMIT}, not '{raw}'"
-        ))),
-    }
-}
-
 fn request(params: &QueryParams) -> Result<MatchRequest, ApiError> {
     Ok(MatchRequest {
         topic: params
             .get("topic", TopicSlug::parse)?
             .ok_or_else(|| ApiError::bad_request("missing_parameter", "add topic=SLUG"))?,
         organisation: params.get("organisation", str::parse::<OrganisationId>)?,
-        limit: params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT),
-        kinds: params.get("kinds", parse_kinds)?.unwrap_or_default(),
+        limit: params
+            .get("limit", matching_rules::parse_limit)?
+            .unwrap_or(DEFAULT_LIMIT),
+        kinds: params
+            .get("kinds", matching_rules::parse_kinds)?
+            .unwrap_or_default(),
         province: params.get("province", parse_province)?.map(str::to_string),
-        max_distance_km: params.get("maxDistanceKm", parse_distance)?,
+        max_distance_km: params.get("maxDistanceKm", matching_rules::parse_max_distance)?,
     })
 }
 
@@ -330,22 +305,6 @@ pub struct ExplanationView {
     pub exclusion: Option<ExclusionView>,
 }
 
-fn exclusion_code(e: &crate::domain::matching::Exclusion) -> &'static str {
-    use crate::domain::matching::Exclusion::*;
-    match e {
-        Requester => "requester",
-        NotInDirectory => "not_in_directory",
-        NoExpertise => "no_expertise",
-        NotWillingToHost => "not_willing_to_host",
-        NotAhead { .. } => "not_ahead",
-        DeclinedRecently => "declined_recently",
-        NoCapacity => "no_capacity",
-        KindNotAsked { .. } => "kind_not_asked",
-        ProvinceNotAsked { .. } => "province_not_asked",
-        TooFar { .. } => "too_far",
-    }
-}
-
 /// "Why not?": where a candidate ranks for this request and every part of
 /// its score, or which hard filter excluded it.
 #[utoipa::path(
@@ -426,7 +385,7 @@ pub async fn explain(
             distance_km: distance_km.map(|d| round(d, 1)),
             reasons: Vec::new(),
             exclusion: Some(ExclusionView {
-                code: exclusion_code(&reason),
+                code: reason.code(),
                 reason: sentence,
             }),
         },

@@ -15,10 +15,10 @@ use tracing::instrument;
 
 use super::ServiceError;
 use crate::db::{self, DbConn, DbPool, Freshness};
-use crate::domain::account::{Role, User};
+use crate::domain::account::User;
 use crate::domain::matching::{
-    self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery, Snapshot,
-    SnapshotTopic, Tuning,
+    self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery,
+    RequesterError, Snapshot, SnapshotTopic, Tuning,
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
 use crate::domain::topic::TopicSlug;
@@ -169,21 +169,15 @@ pub struct MatchExplanation {
     pub standing: CandidateStanding,
 }
 
-/// Whom the caller matches for: a coordinator their own organisation (and
-/// no other), an admin the one they name.
 fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationId, ServiceError> {
-    match (user.role, user.organisation_id, asked) {
-        (Role::Coordinator, Some(own), None) => Ok(own),
-        (Role::Coordinator, Some(own), Some(asked)) if asked == own => Ok(own),
-        (Role::Coordinator, _, _) => Err(ServiceError::Forbidden(
+    matching::requester(user, asked).map_err(|e| match e {
+        RequesterError::NotYours => ServiceError::Forbidden(
             "coordinators find peers for their own organisation; leave out 'organisation'".into(),
-        )),
-        (Role::Admin, _, Some(asked)) => Ok(asked),
-        (Role::Admin, _, None) => Err(crate::domain::Invalid::new(
-            "admins say whom to match for: add organisation=ID",
-        )
-        .into()),
-    }
+        ),
+        RequesterError::MustName => {
+            crate::domain::Invalid::new("admins say whom to match for: add organisation=ID").into()
+        }
+    })
 }
 
 /// What the visits and lessons know about hosts: recent visits, bookings,

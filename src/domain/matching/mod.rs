@@ -244,6 +244,78 @@ pub enum Exclusion {
     },
 }
 
+impl Exclusion {
+    /// Stable code for APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Exclusion::Requester => "requester",
+            Exclusion::NotInDirectory => "not_in_directory",
+            Exclusion::NoExpertise => "no_expertise",
+            Exclusion::NotWillingToHost => "not_willing_to_host",
+            Exclusion::NotAhead { .. } => "not_ahead",
+            Exclusion::DeclinedRecently => "declined_recently",
+            Exclusion::NoCapacity => "no_capacity",
+            Exclusion::KindNotAsked { .. } => "kind_not_asked",
+            Exclusion::ProvinceNotAsked { .. } => "province_not_asked",
+            Exclusion::TooFar { .. } => "too_far",
+        }
+    }
+}
+
+/// Whom a match request is for: a coordinator matches for their own
+/// organisation (naming it is allowed, naming another is not); an admin,
+/// who has none, must name one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequesterError {
+    NotYours,
+    MustName,
+}
+
+pub fn requester(
+    user: &crate::domain::account::User,
+    asked: Option<OrganisationId>,
+) -> Result<OrganisationId, RequesterError> {
+    use crate::domain::account::Role;
+    match (user.role, user.organisation_id, asked) {
+        (Role::Coordinator, Some(own), None) => Ok(own),
+        (Role::Coordinator, Some(own), Some(asked)) if asked == own => Ok(own),
+        (Role::Coordinator, _, _) => Err(RequesterError::NotYours),
+        (Role::Admin, _, Some(asked)) => Ok(asked),
+        (Role::Admin, _, None) => Err(RequesterError::MustName),
+    }
+}
+
+/// `limit`: 1 to [`MAX_LIMIT`].
+pub fn parse_limit(raw: &str) -> Result<usize, Invalid> {
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "limit must be a whole number from 1 to {MAX_LIMIT}, not '{raw}'"
+        ))),
+    }
+}
+
+/// `kinds`: organisation kinds separated by commas, without repeats.
+pub fn parse_kinds(raw: &str) -> Result<Vec<OrganisationKind>, Invalid> {
+    let mut kinds = raw
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<OrganisationKind>, _>>()?;
+    kinds.sort_by_key(|k| k.as_str());
+    kinds.dedup();
+    Ok(kinds)
+}
+
+/// `maxDistanceKm`: 1 to 1000.
+pub fn parse_max_distance(raw: &str) -> Result<f64, Invalid> {
+    match raw.parse::<f64>() {
+        Ok(km) if (1.0..=1000.0).contains(&km) => Ok(km),
+        _ => Err(Invalid::new(format!(
+            "maxDistanceKm must be a number from 1 to 1000, not '{raw}'"
+        ))),
+    }
+}
+
 /// Where one candidate stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Explanation {

@@ -11,7 +11,6 @@ use crate::auth::AdminUser;
 use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, OrganisationId};
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
-use crate::domain::Invalid;
 use crate::http::body::Json;
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
@@ -155,13 +154,7 @@ pub enum CreateUser {
 }
 
 fn organisation(id: i64) -> Result<OrganisationId, ApiError> {
-    if id < 1 {
-        return Err(ApiError::invalid_field(
-            "organisationId",
-            &Invalid::new("an organisation id is a positive whole number"),
-        ));
-    }
-    Ok(OrganisationId(id))
+    OrganisationId::try_from(id).map_err(ApiError::field("organisationId"))
 }
 
 fn with_password(user: User, password: Password) -> UserWithPassword {
