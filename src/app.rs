@@ -15,6 +15,7 @@ use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::http;
+use crate::mail::Mailer;
 use crate::service::accounts::SessionCache;
 use crate::service::matching::MatchIndex;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     pub matching: MatchIndex,
     pub sessions: SessionCache,
+    /// Base of links in emails and where queued mail goes.
+    pub mailer: Mailer,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -34,6 +37,9 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The delivery worker to run beside the server (unless `mail.deliver` is off).
+    worker: Option<(DbPool, Mailer)>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -44,8 +50,15 @@ impl Application {
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let max_staleness = Duration::from_millis(settings.database.max_staleness_ms);
+        let mut mailer = Mailer::from_settings(settings)
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
+        if settings.server.public_url.is_none() {
+            // Port 0 asked for any free port: links must carry the real one.
+            mailer.base_url = format!("http://{}:{port}", settings.server.host);
+        }
+        let worker = mailer.deliver.then(|| (pool.clone(), mailer.clone()));
         let state = web::Data::new(AppState {
             pool,
             jwt,
@@ -60,6 +73,7 @@ impl Application {
             trusted_proxies: settings.server.trusted_proxies.clone(),
             matching: MatchIndex::new(settings.matching, max_staleness),
             sessions: SessionCache::new(max_staleness),
+            mailer,
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -96,16 +110,37 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener)?.run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            worker,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Runs until SIGTERM or Ctrl-C, then finishes in-flight requests
-    /// (up to `server.shutdown_timeout_secs`).
+    /// Runs until SIGTERM or Ctrl-C, then finishes in-flight requests and
+    /// the mail round in progress (each up to `server.shutdown_timeout_secs`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.worker.map(|(pool, mailer)| {
+            actix_web::rt::spawn(crate::mail::worker::run(
+                pool,
+                mailer.transport,
+                mailer.sender,
+                mailer.poll,
+                stopped,
+            ))
+        });
+        let result = self.server.await;
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            // Unfinished claims are taken over by another worker when their lease ends.
+            let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;
+        }
+        result
     }
 }

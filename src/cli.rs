@@ -54,6 +54,42 @@ enum Command {
     /// Manage partner clients (programs with read-only API access).
     #[command(subcommand)]
     Partner(PartnerCommand),
+    /// Outgoing email: deliver, inspect and requeue the outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// Deliver queued email (what `serve` does in the background).
+    Deliver {
+        /// Deliver what is due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Messages per state, the oldest waiting one, and the latest errors.
+    Status,
+    /// Give dead messages a fresh set of attempts.
+    Requeue {
+        /// Requeue dead messages (required, so nothing is requeued by accident).
+        #[arg(long, required = true)]
+        dead: bool,
+        /// Only this message.
+        #[arg(long)]
+        id: Option<i64>,
+    },
+    /// Send a test message through the configured transport and report the result.
+    SendTest {
+        /// The recipient.
+        #[arg(long)]
+        to: String,
+        /// nl or en.
+        #[arg(long, default_value = "nl")]
+        language: crate::domain::organisation::Language,
+        /// Only queue it; a running `serve` delivers it.
+        #[arg(long)]
+        queue_only: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,7 +151,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&settings, matches!(cli.command, Command::Serve { .. }));
+    let long_running = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Mail(MailCommand::Deliver { once: false })
+    );
+    init_tracing(&settings, long_running);
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { status } => migrate(&settings, status),
@@ -134,6 +174,7 @@ pub fn main() -> ExitCode {
         Command::Partner(PartnerCommand::Revoke { client_id }) => {
             revoke_partner(&settings, &client_id)
         }
+        Command::Mail(command) => mail(&settings, command),
     };
     match result {
         Ok(code) => code,
@@ -355,4 +396,115 @@ fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCo
     service::partners::revoke_partner(&mut pool.get()?, client_id)?;
     println!("Revoked {client_id}; its tokens no longer work.");
     Ok(ExitCode::SUCCESS)
+}
+
+fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
+    let pool = connect_and_migrate(settings)?;
+    actix_web::rt::System::new().block_on(async move {
+        // Inside the runtime: the SMTP pool starts a background task.
+        let mailer = crate::mail::Mailer::from_settings(settings).map_err(anyhow::Error::msg)?;
+        match command {
+            MailCommand::Deliver { once: true } => {
+                let round =
+                    crate::mail::worker::drain(&pool, &mailer.transport, &mailer.sender).await?;
+                println!(
+                    "Delivered {} message(s); {} to retry later, {} dead.",
+                    round.sent, round.retrying, round.dead
+                );
+                Ok(if round.retrying + round.dead > 0 {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                })
+            }
+            MailCommand::Deliver { once: false } => {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let worker = actix_web::rt::spawn(crate::mail::worker::run(
+                    pool,
+                    mailer.transport,
+                    mailer.sender,
+                    mailer.poll,
+                    stopped,
+                ));
+                tokio::signal::ctrl_c().await?;
+                let _ = stop.send(true);
+                let _ = worker.await;
+                Ok(ExitCode::SUCCESS)
+            }
+            MailCommand::Status => {
+                let status = service::mail::status(&pool).await?;
+                for (state, n) in &status.counts {
+                    println!("{:<8} {n:>8}", state.as_str());
+                }
+                match status.oldest_waiting {
+                    Some((queued, due)) => println!(
+                        "Oldest waiting message: queued {}, next attempt {}.",
+                        local_time(queued),
+                        local_time(due)
+                    ),
+                    None => println!("Nothing is waiting."),
+                }
+                if !status.recent_errors.is_empty() {
+                    println!("Latest errors:");
+                }
+                for m in status.recent_errors {
+                    println!(
+                        "  #{} {} to {} ({}, {} attempt(s)): {}",
+                        m.id,
+                        m.state,
+                        m.recipient,
+                        m.template,
+                        m.attempts,
+                        m.last_error.unwrap_or_default()
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            MailCommand::Requeue { dead: _, id } => {
+                let n = service::mail::requeue_dead(&pool, id).await?;
+                println!("Requeued {n} dead message(s); they are due now.");
+                Ok(ExitCode::SUCCESS)
+            }
+            MailCommand::SendTest {
+                to,
+                language,
+                queue_only,
+            } => {
+                let id = service::mail::queue_test(&pool, &mailer.base_url, &to, language).await?;
+                if queue_only {
+                    println!("Queued test message {id} to {to}.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                crate::mail::worker::drain(&pool, &mailer.transport, &mailer.sender).await?;
+                let message = service::mail::message(&pool, id).await?;
+                match message.state.as_str() {
+                    "sent" => {
+                        match &mailer.transport {
+                            crate::mail::transport::Transport::Files(folder) => println!(
+                                "Test message {id} to {to} was written to {} (mail.transport = \"files\": nothing leaves this machine).",
+                                folder.display()
+                            ),
+                            _ => println!("Test message {id} to {to} was accepted by the mail relay."),
+                        }
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    state => {
+                        println!(
+                            "Test message {id} to {to} is {state}: {}",
+                            message.last_error.unwrap_or_default()
+                        );
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A stored UTC time as Dutch local time.
+fn local_time(at: chrono::NaiveDateTime) -> String {
+    at.and_utc()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }

@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "environment",
     "data_dir",
     "server",
@@ -22,6 +22,7 @@ const SECTIONS: [&str; 7] = [
     "auth",
     "log",
     "matching",
+    "mail",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +37,52 @@ pub struct Settings {
     pub log: LogSettings,
     /// Weights and parameters of the matching model (docs/matching.md).
     pub matching: crate::domain::matching::Tuning,
+    pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// The sender, e.g. `Meeloop <meeloop@gemeente.example>`.
+    pub from: String,
+    /// Domain of Message-IDs; unset means the domain of `from`.
+    pub message_id_domain: Option<String>,
+    /// Files transport folder; unset means `<data_dir>/mail`.
+    pub folder: Option<PathBuf>,
+    /// Production refuses the files transport unless this is set.
+    pub allow_files_in_production: bool,
+    /// Whether `serve` runs the delivery worker (one instance may be enough).
+    pub deliver: bool,
+    pub batch_size: i64,
+    /// Messages sent at the same time by one worker.
+    pub concurrency: usize,
+    pub lease_secs: i64,
+    pub poll_interval_ms: u64,
+    pub retry_first_secs: i64,
+    pub retry_max_secs: i64,
+    pub max_attempts: u32,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Files,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: crate::mail::transport::SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// Extra CA certificate (PEM) to trust, for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -131,6 +131,8 @@ pub fn claim_due(
 }
 
 /// Records a delivery; `false` when the claim is no longer this worker's.
+/// The body and attachments are dropped: they may hold single-use links
+/// and personal data, and nothing needs them once the message is out.
 pub fn mark_sent(conn: &mut DbConn, claim: &Claimed, now: NaiveDateTime) -> QueryResult<bool> {
     use outbox::dsl as o;
     let changed = dispatch!(conn, c => diesel::update(
@@ -142,6 +144,9 @@ pub fn mark_sent(conn: &mut DbConn, claim: &Claimed, now: NaiveDateTime) -> Quer
     .set((
         o::state.eq(MessageState::Sent.as_str()),
         o::sent_at.eq(Some(now)),
+        o::body_text.eq(""),
+        o::body_html.eq(""),
+        o::attachments.eq("[]"),
         o::lease_until.eq(None::<NaiveDateTime>),
         o::last_error.eq(None::<String>),
     ))
@@ -188,4 +193,102 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
         .select((outbox::state, count_star()))
         .order(outbox::state.asc())
         .load(c))
+}
+
+/// A message as admins see it: never its body, which may hold single-use links.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Summary {
+    pub id: i64,
+    pub recipient: String,
+    pub language: String,
+    pub template: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Newest first: messages with an id below `before`, optionally in one state.
+pub fn page(
+    conn: &mut DbConn,
+    state: Option<MessageState>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Summary>> {
+    use outbox::dsl as o;
+    dispatch!(conn, c => {
+        let mut query = o::outbox
+            .filter(o::id.lt(before.unwrap_or(i64::MAX)))
+            .order(o::id.desc())
+            .limit(limit)
+            .select(Summary::as_select())
+            .into_boxed();
+        if let Some(state) = state {
+            query = query.filter(o::state.eq(state.as_str()));
+        }
+        query.load(c)
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Summary>> {
+    dispatch!(conn, c => outbox::table
+        .find(id)
+        .select(Summary::as_select())
+        .first(c)
+        .optional())
+}
+
+/// The oldest message still waiting (pending or sending): when it was
+/// queued and when it is next due.
+pub fn oldest_waiting(conn: &mut DbConn) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+    use outbox::dsl as o;
+    dispatch!(conn, c => o::outbox
+        .filter(o::state.eq_any([MessageState::Pending.as_str(), MessageState::Sending.as_str()]))
+        .order((o::created_at.asc(), o::id.asc()))
+        .select((o::created_at, o::next_attempt_at))
+        .first(c)
+        .optional())
+}
+
+/// The latest failures: dead messages and pending ones that failed before.
+pub fn recent_errors(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Summary>> {
+    use outbox::dsl as o;
+    dispatch!(conn, c => o::outbox
+        .filter(o::last_error.is_not_null())
+        .filter(o::state.ne(MessageState::Sent.as_str()))
+        .order(o::id.desc())
+        .limit(limit)
+        .select(Summary::as_select())
+        .load(c))
+}
+
+/// Dead messages (all, or one) back to pending, due at `now`, with a fresh
+/// count of attempts; returns how many. The last error stays for the record
+/// until the next attempt.
+pub fn requeue_dead(
+    conn: &mut DbConn,
+    only: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    use outbox::dsl as o;
+    dispatch!(conn, c => {
+        let mut target = diesel::update(o::outbox)
+            .filter(o::state.eq(MessageState::Dead.as_str()))
+            .into_boxed();
+        if let Some(id) = only {
+            target = target.filter(o::id.eq(id));
+        }
+        target
+            .set((
+                o::state.eq(MessageState::Pending.as_str()),
+                o::attempts.eq(0),
+                o::next_attempt_at.eq(now),
+                o::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)
+    })
 }

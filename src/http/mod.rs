@@ -64,6 +64,8 @@ pub const API_VERSION: &str = "1.0.0";
         admin::partners::list,
         admin::partners::create,
         admin::partners::update,
+        admin::outbox::list,
+        admin::outbox::requeue,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -218,6 +220,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(patch_resource(
                     "/admin/partners/{clientId}",
                     admin::partners::update,
+                ))
+                .service(get_resource("/admin/outbox", admin::outbox::list))
+                .service(post_resource(
+                    "/admin/outbox/{id}/requeue",
+                    admin::outbox::requeue,
                 )),
         )
         .default_service(web::to(problem::no_route));

@@ -1,16 +1,111 @@
 //! Email: building messages from the outbox, the transports that carry
 //! them, and the worker that delivers what is due (docs/mail.md).
 
+pub mod templates;
 pub mod transport;
 pub mod worker;
 
-use lettre::message::header::{ContentType, MessageId};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue, MessageId};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use serde::Deserialize;
 
+use crate::config::{Environment, MailTransport, Settings};
 use crate::db::outbox::Claimed;
-use crate::domain::mail::{message_id, SendFailure};
+use crate::domain::mail::{message_id, RetryPolicy, SendFailure};
+use transport::Transport;
+use worker::Sender;
+
+/// The mail setup of this process, built once from the settings: the
+/// transport (one SMTP pool), who sends, and how the worker paces itself.
+#[derive(Clone)]
+pub struct Mailer {
+    pub transport: Transport,
+    pub sender: Sender,
+    pub poll: std::time::Duration,
+    /// Whether `serve` runs the worker.
+    pub deliver: bool,
+    /// Base of links in emails, without a trailing slash.
+    pub base_url: String,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Mailer, String> {
+        let mail = &settings.mail;
+        let from: Mailbox = mail
+            .from
+            .parse()
+            .map_err(|e| format!("mail.from '{}' is not an address: {e}", mail.from))?;
+        let domain = match &mail.message_id_domain {
+            Some(d) if !d.trim().is_empty() => d.trim().to_string(),
+            _ => from.email.domain().to_string(),
+        };
+        let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
+        check(
+            (1..=1000).contains(&mail.batch_size),
+            "mail.batch_size must be 1..1000",
+        )?;
+        check(
+            (1..=64).contains(&mail.concurrency),
+            "mail.concurrency must be 1..64",
+        )?;
+        check(mail.lease_secs >= 1, "mail.lease_secs must be at least 1")?;
+        check(
+            mail.retry_first_secs >= 1,
+            "mail.retry_first_secs must be at least 1",
+        )?;
+        check(
+            mail.retry_max_secs >= mail.retry_first_secs,
+            "mail.retry_max_secs must be at least mail.retry_first_secs",
+        )?;
+        check(
+            mail.max_attempts >= 1,
+            "mail.max_attempts must be at least 1",
+        )?;
+        let transport = match mail.transport {
+            MailTransport::Smtp => Transport::smtp(&mail.smtp)?,
+            MailTransport::Files => {
+                if settings.environment == Environment::Production
+                    && !mail.allow_files_in_production
+                {
+                    return Err("mail.transport = \"files\" in production writes email to disk instead of sending it; configure [mail.smtp] with transport = \"smtp\", or set mail.allow_files_in_production = true".into());
+                }
+                Transport::Files(
+                    mail.folder
+                        .clone()
+                        .unwrap_or_else(|| settings.data_dir.join("mail")),
+                )
+            }
+        };
+        let base_url = match &settings.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if settings.environment == Environment::Production => return Err(
+                "server.public_url must be set in production: links in emails are built from it"
+                    .into(),
+            ),
+            None => format!("http://{}:{}", settings.server.host, settings.server.port),
+        };
+        Ok(Mailer {
+            transport,
+            sender: Sender {
+                from,
+                domain,
+                policy: RetryPolicy {
+                    first_delay: chrono::Duration::seconds(mail.retry_first_secs),
+                    max_delay: chrono::Duration::seconds(mail.retry_max_secs),
+                    max_attempts: mail.max_attempts,
+                    ..RetryPolicy::default()
+                },
+                lease: chrono::Duration::seconds(mail.lease_secs),
+                batch: mail.batch_size,
+                concurrency: mail.concurrency,
+            },
+            poll: std::time::Duration::from_millis(mail.poll_interval_ms.max(10)),
+            deliver: mail.deliver,
+            base_url,
+        })
+    }
+}
 
 /// One attachment as the outbox stores it (JSON).
 #[derive(Debug, Clone, Deserialize)]
@@ -19,6 +114,39 @@ struct StoredAttachment {
     filename: String,
     content_type: String,
     base64: String,
+}
+
+/// `Content-Language` of the whole message (the recipient's language).
+#[derive(Debug, Clone)]
+struct ContentLanguage(String);
+
+impl Header for ContentLanguage {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Language")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ContentLanguage(s.into()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): out-of-office robots
+/// must not answer it.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".into())
+    }
 }
 
 /// The MIME message for a claimed outbox row: multipart/alternative with
@@ -64,6 +192,8 @@ pub fn build(claim: &Claimed, from: &Mailbox, domain: &str) -> Result<Message, S
         .to(to)
         .subject(claim.subject.clone())
         .header(MessageId::from(message_id(claim.id, domain)))
+        .header(ContentLanguage(claim.language.clone()))
+        .header(AutoSubmitted)
         .multipart(body)
         .map_err(|e| permanent("message cannot be built", &e))
 }

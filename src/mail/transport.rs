@@ -1,14 +1,16 @@
-//! Where built messages go: an SMTP relay (coming with the settings), a
-//! folder of `.eml` files (the embedded default, so a newcomer can open
+//! Where built messages go: an SMTP relay, a folder of `.eml` files (the embedded default, so a newcomer can open
 //! what was sent), or memory (tests).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use secrecy::ExposeSecret;
+
+use crate::config::SmtpSettings;
 use crate::domain::mail::SendFailure;
 
 /// A message a transport has taken.
@@ -20,7 +22,8 @@ pub struct Delivered {
 }
 
 /// How to reach an SMTP relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain, then upgraded with STARTTLS (required).
     StartTls,
@@ -42,25 +45,39 @@ pub enum Transport {
 
 impl Transport {
     /// Built once at start-up; connections are pooled and reused.
-    pub fn smtp(
-        host: &str,
-        port: u16,
-        security: SmtpSecurity,
-        credentials: Option<(String, String)>,
-    ) -> Result<Transport, String> {
-        let tls = |host: &str| {
-            TlsParameters::new(host.into()).map_err(|e| format!("TLS for {host}: {e}"))
+    pub fn smtp(settings: &SmtpSettings) -> Result<Transport, String> {
+        let host = settings.host.as_str();
+        let tls = || -> Result<TlsParameters, String> {
+            let mut params = TlsParameters::builder(host.into());
+            if let Some(file) = &settings.ca_file {
+                let pem = std::fs::read(file).map_err(|e| {
+                    format!("cannot read mail.smtp.ca_file {}: {e}", file.display())
+                })?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| format!("mail.smtp.ca_file {}: {e}", file.display()))?;
+                params = params.add_root_certificate(cert);
+            }
+            params.build().map_err(|e| format!("TLS for {host}: {e}"))
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(std::time::Duration::from_secs(30)));
-        builder = match security {
-            SmtpSecurity::StartTls => builder.tls(Tls::Required(tls(host)?)),
-            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls(host)?)),
+            .port(settings.port)
+            .timeout(Some(std::time::Duration::from_secs(
+                settings.timeout_secs.max(1),
+            )));
+        builder = match settings.security {
+            SmtpSecurity::StartTls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
             SmtpSecurity::None => builder.tls(Tls::None),
         };
-        if let Some((user, password)) = credentials {
-            builder = builder.credentials(Credentials::new(user, password));
+        match (&settings.username, &settings.password) {
+            (Some(user), Some(password)) => {
+                builder = builder.credentials(Credentials::new(
+                    user.clone(),
+                    password.expose_secret().to_string(),
+                ));
+            }
+            (None, None) => {}
+            _ => return Err("mail.smtp.username and mail.smtp.password go together".into()),
         }
         Ok(Transport::Smtp(builder.build()))
     }

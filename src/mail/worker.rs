@@ -2,6 +2,7 @@
 //! them outside any transaction, then records what happened.
 
 use chrono::{Duration, Utc};
+use futures_util::stream::{self, StreamExt};
 use lettre::message::Mailbox;
 
 use super::transport::Transport;
@@ -19,6 +20,8 @@ pub struct Sender {
     /// How long a claim holds; longer than one batch can take to send.
     pub lease: Duration,
     pub batch: i64,
+    /// Messages in flight at once (the SMTP pool holds as many connections).
+    pub concurrency: usize,
 }
 
 /// What one round did.
@@ -49,18 +52,36 @@ pub async fn deliver_once(
     let claimed = pool
         .run(move |conn| Ok::<_, DbError>(outbox::claim_due(conn, now, lease_until, batch)?))
         .await?;
+    // Sent concurrently, each outcome recorded as soon as it is known, so
+    // a crash mid-batch repeats at most the messages still in flight.
+    let outcomes: Vec<Result<Outcome, DbError>> = stream::iter(claimed)
+        .map(|claim| async move {
+            let outcome = match super::build(&claim, &sender.from, &sender.domain) {
+                Ok(message) => transport.send(message).await,
+                Err(failure) => Err(failure),
+            };
+            record(pool, &sender.policy, claim, outcome).await
+        })
+        .buffer_unordered(sender.concurrency.max(1))
+        .collect()
+        .await;
     let mut round = Round::default();
-    for claim in claimed {
-        let outcome = match super::build(&claim, &sender.from, &sender.domain) {
-            Ok(message) => transport.send(message).await,
-            Err(failure) => Err(failure),
-        };
-        let recorded = record(pool, &sender.policy, claim, outcome, &mut round).await?;
-        if !recorded {
-            round.lost_claims += 1;
+    for outcome in outcomes {
+        match outcome? {
+            Outcome::Sent => round.sent += 1,
+            Outcome::Retrying => round.retrying += 1,
+            Outcome::Dead => round.dead += 1,
+            Outcome::LostClaim => round.lost_claims += 1,
         }
     }
     Ok(round)
+}
+
+enum Outcome {
+    Sent,
+    Retrying,
+    Dead,
+    LostClaim,
 }
 
 async fn record(
@@ -68,8 +89,7 @@ async fn record(
     policy: &RetryPolicy,
     claim: Claimed,
     outcome: Result<(), SendFailure>,
-    round: &mut Round,
-) -> Result<bool, DbError> {
+) -> Result<Outcome, DbError> {
     match outcome {
         Ok(()) => {
             let done = pool
@@ -77,8 +97,11 @@ async fn record(
                     Ok::<_, DbError>(outbox::mark_sent(conn, &claim, crate::db::now())?)
                 })
                 .await?;
-            round.sent += usize::from(done);
-            Ok(done)
+            Ok(if done {
+                Outcome::Sent
+            } else {
+                Outcome::LostClaim
+            })
         }
         Err(failure) => {
             let attempts = u32::try_from(claim.attempts).unwrap_or(u32::MAX);
@@ -96,13 +119,79 @@ async fn record(
                     Ok::<_, DbError>(outbox::mark_failed(conn, &claim, &reason, retry_at)?)
                 })
                 .await?;
-            if done {
-                match retry_at {
-                    Some(_) => round.retrying += 1,
-                    None => round.dead += 1,
-                }
-            }
-            Ok(done)
+            Ok(match (done, retry_at) {
+                (false, _) => Outcome::LostClaim,
+                (true, Some(_)) => Outcome::Retrying,
+                (true, None) => Outcome::Dead,
+            })
         }
     }
+}
+
+/// Rounds until nothing is due (or a round only fails): for
+/// `meeloop mail deliver --once` and `send-test`.
+pub async fn drain(
+    pool: &DbPool,
+    transport: &Transport,
+    sender: &Sender,
+) -> Result<Round, DbError> {
+    let mut total = Round::default();
+    loop {
+        let round = deliver_once(pool, transport, sender).await?;
+        total.sent += round.sent;
+        total.retrying += round.retrying;
+        total.dead += round.dead;
+        total.lost_claims += round.lost_claims;
+        // A short batch means the queue is empty; a batch with no success
+        // means the relay is down: stop rather than spin.
+        if round.claimed() < usize::try_from(sender.batch).unwrap_or(usize::MAX) || round.sent == 0
+        {
+            return Ok(total);
+        }
+    }
+}
+
+/// The worker inside `meeloop serve`: a round, then the next one at once
+/// when the batch was full, otherwise after `poll`. Stops when `stop`
+/// changes, after finishing (and recording) the round in progress.
+pub async fn run(
+    pool: DbPool,
+    transport: Transport,
+    sender: Sender,
+    poll: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tracing::info!(batch = sender.batch, "mail delivery worker started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let pause = match deliver_once(&pool, &transport, &sender).await {
+            Ok(round) => {
+                if round.claimed() > 0 {
+                    tracing::info!(
+                        sent = round.sent,
+                        retrying = round.retrying,
+                        dead = round.dead,
+                        "mail round"
+                    );
+                }
+                let full = round.claimed() >= usize::try_from(sender.batch).unwrap_or(usize::MAX);
+                if full && round.sent > 0 {
+                    std::time::Duration::ZERO
+                } else {
+                    poll
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "mail round failed; trying again");
+                poll.max(std::time::Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::info!("mail delivery worker stopped");
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod demo;
 pub mod directory;
 pub mod import;
+pub mod mail;
 pub mod matching;
 pub mod partners;
 pub mod profile;
@@ -16,7 +17,7 @@ use crate::domain::Invalid;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The caller sent something invalid; the message says what.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] Invalid),
     /// The resource does not exist (or the caller may not know it does).
     #[error("{0}")]

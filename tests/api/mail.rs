@@ -11,16 +11,20 @@ use meeloop::mail::transport::{Delivered, Transport};
 use meeloop::mail::worker::{deliver_once, Round, Sender};
 
 use crate::backend_tests;
-use crate::helpers::{test_db, Backend};
+use crate::helpers::{spawn_app_with, test_db, Backend, TestDb};
+use crate::smtp::SmtpServer;
 
 backend_tests!(
     messages_arrive_once_at_a_real_smtp_server,
     due_messages_are_delivered_once_as_multipart_with_their_message_id,
     an_undeliverable_address_is_dead_with_the_reason,
     the_file_transport_writes_one_eml_per_message,
+    admins_see_the_queue_without_bodies_and_requeue_dead_messages,
+    operators_test_watch_and_requeue_from_the_command_line,
+    the_worker_inside_serve_delivers_what_is_queued,
 );
 
-fn message(key: &str, to: &str, language: &str) -> NewMessage {
+pub(crate) fn message(key: &str, to: &str, language: &str) -> NewMessage {
     let now = meeloop::db::now();
     let (subject, text, html) = match language {
         "en" => (
@@ -53,13 +57,14 @@ fn message(key: &str, to: &str, language: &str) -> NewMessage {
     }
 }
 
-fn sender() -> Sender {
+pub(crate) fn sender() -> Sender {
     Sender {
         from: "Meeloop <meeloop@meeloop.example>".parse().unwrap(),
         domain: "meeloop.example".into(),
         policy: RetryPolicy::default(),
         lease: Duration::minutes(5),
         batch: 50,
+        concurrency: 4,
     }
 }
 
@@ -182,77 +187,6 @@ async fn the_file_transport_writes_one_eml_per_message(backend: Backend) {
     }
 }
 
-/// A real SMTP server (Python's aiosmtpd, installed by scripts/setup.sh)
-/// that stores what it receives in a maildir; stopped when dropped.
-struct SmtpServer {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    fn start() -> SmtpServer {
-        let tools = std::env::var("MEELOOP_TOOLS").unwrap_or_else(|_| {
-            format!(
-                "{}/.cache/meeloop",
-                std::env::var("HOME").unwrap_or_default()
-            )
-        });
-        let python = std::path::Path::new(&tools).join("venv/bin/python");
-        assert!(
-            python.exists(),
-            "no SMTP server for the mail tests: run scripts/setup.sh (it installs aiosmtpd)"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("box"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let server = SmtpServer {
-            child,
-            port,
-            maildir,
-        };
-        // Ready when it accepts connections (bounded wait).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        server
-    }
-
-    /// The raw messages received so far.
-    fn received(&self) -> Vec<Vec<u8>> {
-        let new = self.maildir.path().join("box/new");
-        let Ok(entries) = std::fs::read_dir(new) else {
-            return Vec::new();
-        };
-        entries
-            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn messages_arrive_once_at_a_real_smtp_server(backend: Backend) {
     let server = SmtpServer::start();
     let db = test_db(backend);
@@ -267,13 +201,7 @@ async fn messages_arrive_once_at_a_real_smtp_server(backend: Backend) {
         }
     }
     drop(conn);
-    let transport = Transport::smtp(
-        "127.0.0.1",
-        server.port,
-        meeloop::mail::transport::SmtpSecurity::None,
-        None,
-    )
-    .unwrap();
+    let transport = Transport::smtp(&server.settings()).unwrap();
     let round = deliver_once(&db.pool, &transport, &sender()).await.unwrap();
     assert_eq!(
         round,
@@ -317,4 +245,300 @@ async fn messages_arrive_once_at_a_real_smtp_server(backend: Backend) {
     ];
     expected.sort();
     assert_eq!(received, expected);
+}
+
+async fn admins_see_the_queue_without_bodies_and_requeue_dead_messages(backend: Backend) {
+    // No worker: the queue stays as the test makes it.
+    let app = spawn_app_with(backend, |f| f.merge(("mail.deliver", false))).await;
+    let admin = app
+        .token_for(
+            "beheer@meeloop.example",
+            meeloop::domain::account::Role::Admin,
+            None,
+        )
+        .await;
+    let mut conn = app.db.pool.get().unwrap();
+    let mut ids = Vec::new();
+    for (i, state) in ["pending", "dead", "dead"].iter().enumerate() {
+        let mut m = message(
+            &format!("admin:{i}"),
+            &format!("host{i}@zwolle.example"),
+            "nl",
+        );
+        m.state = state.to_string();
+        if *state == "dead" {
+            m.last_error = Some("550 5.1.1 no such mailbox".into());
+            m.attempts = 1;
+        }
+        match outbox::enqueue(&mut conn, &m).unwrap() {
+            outbox::Enqueued::Queued(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(conn);
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    let (status, page) = app
+        .send(get.clone(), "/api/v1/admin/outbox", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["counts"],
+        serde_json::json!({"pending": 1, "sending": 0, "sent": 0, "dead": 2})
+    );
+    assert!(page["oldestWaitingSince"].is_string());
+    let listed: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2], ids[1], ids[0]], "newest first");
+    // Bodies may hold single-use links: never shown.
+    let item = page["items"][0].as_object().unwrap();
+    for hidden in ["bodyText", "bodyHtml", "attachments", "idempotencyKey"] {
+        assert!(!item.contains_key(hidden), "{hidden}");
+    }
+    assert_eq!(item["lastError"], "550 5.1.1 no such mailbox");
+
+    let (_, dead) = app
+        .send(
+            get.clone(),
+            "/api/v1/admin/outbox?state=dead&limit=1",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(dead["items"].as_array().unwrap().len(), 1);
+    assert_eq!(dead["items"][0]["id"], ids[2]);
+    let next = dead["nextBefore"].as_i64().unwrap();
+    let (_, rest) = app
+        .send(
+            get.clone(),
+            &format!("/api/v1/admin/outbox?state=dead&limit=1&before={next}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"][0]["id"], ids[1]);
+    assert!(rest["nextBefore"].is_null());
+    let (status, problem) = app
+        .send(
+            get.clone(),
+            "/api/v1/admin/outbox?state=lost",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("lost"),
+        "{problem}"
+    );
+
+    // Requeue: only dead messages, only existing ones.
+    let (status, problem) = app
+        .send(
+            post.clone(),
+            &format!("/api/v1/admin/outbox/{}/requeue", ids[0]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("pending"));
+    let (status, _) = app
+        .send(
+            post.clone(),
+            "/api/v1/admin/outbox/999999/requeue",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, requeued) = app
+        .send(
+            post.clone(),
+            &format!("/api/v1/admin/outbox/{}/requeue", ids[1]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{requeued}");
+    assert_eq!(
+        (requeued["state"].as_str(), requeued["attempts"].as_i64()),
+        (Some("pending"), Some(0))
+    );
+    let (_, page) = app
+        .send(get.clone(), "/api/v1/admin/outbox", Some(&admin), None)
+        .await;
+    assert_eq!(page["counts"]["dead"], 1);
+    assert_eq!(page["counts"]["pending"], 2);
+    let (_, audit) = app
+        .send(get, "/api/v1/admin/audit", Some(&admin), None)
+        .await;
+    assert!(
+        audit["items"].as_array().unwrap().iter().any(|e| e["action"] == "mail.requeued"
+            && e["subject"] == format!("outbox:{}", ids[1])),
+        "{audit}"
+    );
+}
+
+fn meeloop(db: &TestDb, server_port: u16, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_meeloop"))
+        .args(args)
+        .current_dir(db.data_dir.path())
+        .env("MEELOOP_DATA_DIR", db.data_dir.path())
+        .env("MEELOOP_DATABASE__URL", &db.url)
+        .env("MEELOOP_MAIL__TRANSPORT", "smtp")
+        .env("MEELOOP_MAIL__FROM", "Meeloop <meeloop@zwolle.example>")
+        .env("MEELOOP_MAIL__SMTP__HOST", "127.0.0.1")
+        .env("MEELOOP_MAIL__SMTP__PORT", server_port.to_string())
+        .env("MEELOOP_MAIL__SMTP__SECURITY", "none")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run meeloop")
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+async fn operators_test_watch_and_requeue_from_the_command_line(backend: Backend) {
+    let server = SmtpServer::start();
+    let db = test_db(backend);
+    db.migrate();
+
+    let out = meeloop(
+        &db,
+        server.port,
+        &[
+            "mail",
+            "send-test",
+            "--to",
+            "anne@zwolle.example",
+            "--language",
+            "en",
+        ],
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("accepted by the mail relay"),
+        "{}",
+        stdout(&out)
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&received[0])
+        .unwrap();
+    assert_eq!(parsed.subject(), Some("Test message from Meeloop"));
+    assert!(parsed.message_id().unwrap().ends_with("@zwolle.example"));
+    assert!(parsed
+        .body_text(0)
+        .unwrap()
+        .contains("sent to anne@zwolle.example"));
+    assert!(parsed.body_html(0).unwrap().contains("<html lang=\"en\""));
+
+    // A relay that refuses the recipient: reported, exit code 1, dead.
+    let out = meeloop(
+        &db,
+        server.port,
+        &["mail", "send-test", "--to", "reject@zwolle.example"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("is dead: ") && stdout(&out).contains("550"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = meeloop(&db, server.port, &["mail", "status"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    for line in [
+        "sent            1",
+        "dead            1",
+        "Nothing is waiting.",
+        "to reject@zwolle.example (test, 1 attempt(s)): ",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    let out = meeloop(&db, server.port, &["mail", "requeue"]);
+    assert!(!out.status.success(), "--dead is required");
+    let out = meeloop(&db, server.port, &["mail", "requeue", "--dead"]);
+    assert!(
+        stdout(&out).contains("Requeued 1 dead message(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = meeloop(&db, server.port, &["mail", "deliver", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Delivered 0 message(s); 0 to retry later, 1 dead."),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = meeloop(
+        &db,
+        server.port,
+        &["mail", "send-test", "--to", "not an address"],
+    );
+    assert!(
+        stdout(&out).contains("'not an address' is not an email address"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(server.received_count(), 1);
+}
+
+/// `meeloop serve` runs the worker: a message queued by anyone arrives.
+async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
+    let server = SmtpServer::start();
+    let port = server.port;
+    let app = spawn_app_with(backend, move |f| {
+        f.merge(("mail.transport", "smtp"))
+            .merge(("mail.smtp.host", "127.0.0.1"))
+            .merge(("mail.smtp.port", port))
+            .merge(("mail.smtp.security", "none"))
+            .merge(("mail.poll_interval_ms", 50))
+    })
+    .await;
+    let id = meeloop::service::mail::queue_test(
+        &app.db.pool,
+        "http://localhost",
+        "anne@zwolle.example",
+        meeloop::domain::organisation::Language::Nl,
+    )
+    .await
+    .unwrap();
+    crate::smtp::wait_until(std::time::Duration::from_secs(20), "the delivery", || {
+        server.received_count() == 1
+    })
+    .await;
+    let ids = server.received_ids();
+    assert_eq!(ids[0].0, id);
+    // The production guard: the files transport needs an explicit setting.
+    let refused = meeloop::config::Settings::defaults()
+        .merge(("environment", "production"))
+        .merge(("server.public_url", "https://meeloop.example.nl"))
+        .extract::<meeloop::config::Settings>()
+        .unwrap();
+    let err = meeloop::mail::Mailer::from_settings(&refused)
+        .err()
+        .unwrap();
+    assert!(err.contains("allow_files_in_production"), "{err}");
+    let allowed = meeloop::config::Settings::defaults()
+        .merge(("environment", "production"))
+        .merge(("server.public_url", "https://meeloop.example.nl"))
+        .merge(("mail.allow_files_in_production", true))
+        .extract::<meeloop::config::Settings>()
+        .unwrap();
+    assert!(meeloop::mail::Mailer::from_settings(&allowed).is_ok());
 }

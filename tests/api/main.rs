@@ -3,11 +3,13 @@
 //! fresh database per test).
 
 mod helpers;
+mod smtp;
 
 mod admin;
 mod audit;
 mod auth;
 mod cli;
+mod delivery;
 mod directory;
 mod import;
 mod mail;

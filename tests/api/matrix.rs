@@ -113,6 +113,8 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/admin/partners", ADMIN),
         row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
         row(Method::PATCH, "/api/v1/admin/partners/{clientId}", ADMIN),
+        row(Method::GET, "/api/v1/admin/outbox", ADMIN),
+        row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Last: it revokes the caller's tokens.
         row(
             Method::POST,
@@ -139,6 +141,32 @@ async fn partner_token(app: &TestApp, scopes: &str) -> String {
         .await;
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
+}
+
+/// A message that has given up, straight into the outbox.
+fn dead_message(app: &TestApp) -> i64 {
+    let now = meeloop::db::now();
+    let message = meeloop::db::outbox::NewMessage {
+        idempotency_key: format!("matrix:{}", rand::random::<u64>()),
+        recipient: "weg@zwolle.example".into(),
+        language: "nl".into(),
+        template: "test".into(),
+        subject: "Test".into(),
+        body_text: "Test".into(),
+        body_html: "<p>Test</p>".into(),
+        attachments: "[]".into(),
+        state: "dead".into(),
+        attempts: 10,
+        next_attempt_at: now,
+        lease_until: None,
+        last_error: Some("550 no such user".into()),
+        created_at: now,
+        sent_at: None,
+    };
+    match meeloop::db::outbox::enqueue(&mut app.db.pool.get().unwrap(), &message).unwrap() {
+        meeloop::db::outbox::Enqueued::Queued(id) => id,
+        other => panic!("{other:?}"),
+    }
 }
 
 async fn every_route_answers_every_caller_as_documented(backend: Backend) {
@@ -236,6 +264,13 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         }
         for (caller, expected) in row.expect.into_iter().enumerate() {
             let token = tokens[caller].clone();
+            // Each caller gets a dead message of its own to requeue.
+            let path = if row.template.starts_with("/api/v1/admin/outbox/") {
+                row.template
+                    .replace("{id}", &dead_message(&app).to_string())
+            } else {
+                path.clone()
+            };
             // Each caller meets the same state: the expertise a DELETE removes exists again.
             if row.method == Method::DELETE {
                 let (status, _) = app

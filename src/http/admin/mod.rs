@@ -2,6 +2,7 @@
 //! topics, accounts and partner clients in the submodules.
 
 pub mod organisations;
+pub mod outbox;
 pub mod partners;
 pub mod topics;
 pub mod users;
@@ -59,7 +60,7 @@ struct AuditParams {
     limit: Option<i64>,
 }
 
-fn parse_before(raw: &str) -> Result<i64, Invalid> {
+pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
     match raw.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(Invalid::new(format!(

@@ -1,0 +1,199 @@
+//! Admins watch the mail queue and requeue dead messages. Bodies are never
+//! shown: they may hold single-use links.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::parse_before;
+use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::db::outbox::Summary;
+use crate::domain::mail::MessageState;
+use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::Invalid;
+use crate::http::client;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::query::{path, QueryParams};
+use crate::service::mail::{self, QueueStatus};
+
+/// A queued, sent or dead email.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessageView {
+    pub id: i64,
+    #[schema(example = "contact@zwolle.nl")]
+    pub recipient: String,
+    #[schema(example = "nl")]
+    pub language: String,
+    /// Which email this is, e.g. `test` or `invitation`.
+    #[schema(example = "test")]
+    pub template: String,
+    pub subject: String,
+    #[schema(value_type = String, example = "pending")]
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When a pending message is tried next.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<Summary> for OutboxMessageView {
+    fn from(m: Summary) -> Self {
+        OutboxMessageView {
+            id: m.id,
+            recipient: m.recipient,
+            language: m.language,
+            template: m.template,
+            subject: m.subject,
+            state: m.state,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at.and_utc(),
+            last_error: m.last_error,
+            created_at: m.created_at.and_utc(),
+            sent_at: m.sent_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Messages per state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub dead: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxPage {
+    pub counts: OutboxCounts,
+    /// When the oldest message still waiting was queued; absent when none waits.
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    /// Newest first.
+    pub items: Vec<OutboxMessageView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct OutboxParams {
+    /// Only messages in this state.
+    #[param(inline, value_type = Option<String>, pattern = "^(pending|sending|sent|dead)$")]
+    state: Option<String>,
+    /// Only messages older than this id (the `nextBefore` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    before: Option<i64>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+fn parse_id(raw: &str) -> Result<i64, Invalid> {
+    match raw.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "the id must be a positive whole number, not '{raw}'"
+        ))),
+    }
+}
+
+fn count(status: &QueueStatus, state: MessageState) -> i64 {
+    status
+        .counts
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map_or(0, |(_, n)| *n)
+}
+
+fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}
+
+/// The mail queue: counts per state and the messages, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/outbox",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(OutboxParams),
+    responses(
+        (status = 200, description = "The queue's counts and a page of messages", body = OutboxPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["state", "before", "limit"])?;
+    let message_state = params.get("state", |raw| raw.parse::<MessageState>())?;
+    let before = params.get("before", parse_before)?;
+    let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
+    let (status, items, next_before) =
+        mail::outbox_page(&state.pool, admin.0, message_state, before, limit).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(OutboxPage {
+            counts: OutboxCounts {
+                pending: count(&status, MessageState::Pending),
+                sending: count(&status, MessageState::Sending),
+                sent: count(&status, MessageState::Sent),
+                dead: count(&status, MessageState::Dead),
+            },
+            oldest_waiting_since: status.oldest_waiting.map(|(queued, _)| utc(queued)),
+            items: items.into_iter().map(OutboxMessageView::from).collect(),
+            next_before,
+        }))
+}
+
+/// Give a dead message a fresh set of attempts, due now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/outbox/{id}/requeue",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Outbox message id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 200, description = "The message, pending again", body = OutboxMessageView),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such message", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The message is not dead", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn requeue(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, parse_id)?;
+    let message = mail::requeue(
+        &state.pool,
+        admin.0,
+        client::address(&req, &state.trusted_proxies),
+        id,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(OutboxMessageView::from(message)))
+}

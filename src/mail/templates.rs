@@ -1,0 +1,260 @@
+//! Email templates: one folder per email under `templates/mail/`, with a
+//! Dutch and an English subject, text and HTML, compiled into the binary by
+//! askama. A variable a template uses but the data lacks is a compile
+//! error, so nothing renders blank in production.
+
+use askama::Template;
+use serde::Serialize;
+
+use crate::db::outbox::NewMessage;
+use crate::domain::organisation::Language;
+
+/// What every email's layout needs besides the email's own data.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `nl` or `en`, for `<html lang>`.
+    pub lang: &'static str,
+    /// The instance's address, for the footer link.
+    pub base_url: String,
+}
+
+/// A rendered email in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// An email Meeloop sends: its data, and templates in both languages.
+pub trait Email {
+    /// The folder under `templates/mail/`, kept as the outbox's `template`.
+    const NAME: &'static str;
+    fn render(&self, language: Language, common: &Common) -> Result<Rendered, askama::Error>;
+}
+
+/// A file sent with an email (a calendar invitation, for instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredAttachment<'a> {
+    filename: &'a str,
+    content_type: &'a str,
+    base64: String,
+}
+
+/// Renders `email` for one recipient as an outbox row, due now. Queue it
+/// with `db::outbox::enqueue` in the transaction of the change that causes it.
+pub fn compose<E: Email>(
+    email: &E,
+    key: String,
+    recipient: &str,
+    language: Language,
+    base_url: &str,
+    attachments: &[Attachment],
+) -> Result<NewMessage, askama::Error> {
+    let common = Common {
+        lang: language.as_str(),
+        base_url: base_url.trim_end_matches('/').to_string(),
+    };
+    let rendered = email.render(language, &common)?;
+    let stored: Vec<StoredAttachment> = attachments
+        .iter()
+        .map(|a| {
+            use base64::Engine;
+            StoredAttachment {
+                filename: &a.filename,
+                content_type: &a.content_type,
+                base64: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+            }
+        })
+        .collect();
+    let now = crate::db::now();
+    Ok(NewMessage {
+        idempotency_key: key,
+        recipient: recipient.trim().to_string(),
+        language: language.as_str().to_string(),
+        template: E::NAME.to_string(),
+        // A subject is one line, however the data wraps.
+        subject: rendered
+            .subject
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        body_text: rendered.text,
+        body_html: rendered.html,
+        attachments: serde_json::to_string(&stored).map_err(|e| askama::Error::Custom(e.into()))?,
+        state: crate::domain::mail::MessageState::Pending
+            .as_str()
+            .to_string(),
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: None,
+        last_error: None,
+        created_at: now,
+        sent_at: None,
+    })
+}
+
+/// Declares an email's templates: three enums (subject, text, HTML) whose
+/// Dutch and English variants each have their own file.
+macro_rules! email {
+    ($data:ident, $name:literal,
+     subject: [$nl_subject:literal, $en_subject:literal],
+     text: [$nl_text:literal, $en_text:literal],
+     html: [$nl_html:literal, $en_html:literal]) => {
+        const _: () = {
+            #[derive(Template)]
+            enum Subject<'a> {
+                #[template(path = $nl_subject)]
+                Nl { m: &'a $data, c: &'a Common },
+                #[template(path = $en_subject)]
+                En { m: &'a $data, c: &'a Common },
+            }
+            #[derive(Template)]
+            enum Text<'a> {
+                #[template(path = $nl_text)]
+                Nl { m: &'a $data, c: &'a Common },
+                #[template(path = $en_text)]
+                En { m: &'a $data, c: &'a Common },
+            }
+            #[derive(Template)]
+            enum Html<'a> {
+                #[template(path = $nl_html)]
+                Nl { m: &'a $data, c: &'a Common },
+                #[template(path = $en_html)]
+                En { m: &'a $data, c: &'a Common },
+            }
+            impl Email for $data {
+                const NAME: &'static str = $name;
+                fn render(
+                    &self,
+                    language: Language,
+                    c: &Common,
+                ) -> Result<Rendered, askama::Error> {
+                    let m = self;
+                    Ok(match language {
+                        Language::Nl => Rendered {
+                            subject: Subject::Nl { m, c }.render()?,
+                            text: Text::Nl { m, c }.render()?,
+                            html: Html::Nl { m, c }.render()?,
+                        },
+                        Language::En => Rendered {
+                            subject: Subject::En { m, c }.render()?,
+                            text: Text::En { m, c }.render()?,
+                            html: Html::En { m, c }.render()?,
+                        },
+                    })
+                }
+            }
+        };
+    };
+}
+
+/// `meeloop mail send-test`: proves that mail leaves this instance.
+#[derive(Debug, Clone)]
+pub struct TestMessage {
+    pub recipient: String,
+    /// When it was queued, in Dutch local time.
+    pub queued_at: String,
+}
+
+email!(TestMessage, "test",
+    subject: ["mail/test/nl/subject.txt", "mail/test/en/subject.txt"],
+    text: ["mail/test/nl/body.txt", "mail/test/en/body.txt"],
+    html: ["mail/test/nl/body.html", "mail/test/en/body.html"]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every email with sample data; a new email must be added here (the
+    /// folder check below fails otherwise).
+    fn samples(language: Language, common: &Common) -> Vec<(&'static str, Rendered)> {
+        vec![(
+            TestMessage::NAME,
+            TestMessage {
+                recipient: "anne@sudwestfryslan.example".into(),
+                queued_at: "23-11-2026 14:05".into(),
+            }
+            .render(language, common)
+            .unwrap(),
+        )]
+    }
+
+    fn common(language: Language) -> Common {
+        Common {
+            lang: language.as_str(),
+            base_url: "https://meeloop.example.nl".into(),
+        }
+    }
+
+    #[test]
+    fn every_template_renders_in_both_languages() {
+        for language in [Language::Nl, Language::En] {
+            for (name, r) in samples(language, &common(language)) {
+                assert!(!r.subject.trim().is_empty(), "{name} {language:?}: subject");
+                assert!(!r.subject.contains('\n'), "{name}: one-line subject");
+                assert!(r.text.len() > 40, "{name} {language:?}: text");
+                assert!(
+                    r.html
+                        .contains(&format!("<html lang=\"{}\"", language.as_str())),
+                    "{name} {language:?}: the layout"
+                );
+                // Self-contained: no images, fonts, scripts or trackers.
+                for forbidden in ["<img", "<script", "url(", "@import", "<link"] {
+                    assert!(!r.html.contains(forbidden), "{name}: {forbidden}");
+                }
+                assert!(
+                    r.text.contains("https://meeloop.example.nl"),
+                    "{name}: footer"
+                );
+            }
+        }
+        let nl = samples(Language::Nl, &common(Language::Nl));
+        let en = samples(Language::En, &common(Language::En));
+        for ((name, nl), (_, en)) in nl.iter().zip(&en) {
+            assert_ne!(nl.subject, en.subject, "{name}: translated");
+            assert_ne!(nl.text, en.text, "{name}: translated");
+        }
+    }
+
+    #[test]
+    fn data_is_escaped_in_html_but_not_in_text() {
+        let m = TestMessage {
+            recipient: "<b>x</b>@example.nl".into(),
+            queued_at: "nu".into(),
+        };
+        let r = m.render(Language::Nl, &common(Language::Nl)).unwrap();
+        assert!(r.html.contains("&#60;b&#62;x&#60;/b&#62;") || r.html.contains("&lt;b&gt;"));
+        assert!(r.text.contains("<b>x</b>@example.nl"));
+    }
+
+    #[test]
+    fn every_template_folder_is_an_email_with_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/mail");
+        let known: Vec<&str> = samples(Language::Nl, &common(Language::Nl))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_dir() {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            assert!(known.contains(&name.as_str()), "{name} has no sample");
+            for lang in ["nl", "en"] {
+                for file in ["subject.txt", "body.txt", "body.html"] {
+                    assert!(path.join(lang).join(file).exists(), "{name}/{lang}/{file}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Mail use cases for operators and admins: queue a test message, see the
+//! queue, requeue dead messages. Other use cases queue their own emails
+//! inside their own transactions (`mail::templates::compose` + `db::outbox::enqueue`).
+
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::admin::require_admin;
+use super::{audit, user_ref, ServiceError};
+use crate::db::outbox::{self, Enqueued, Summary};
+use crate::db::{self, DbPool};
+use crate::domain::account::User;
+use crate::domain::mail::MessageState;
+use crate::domain::organisation::Language;
+use crate::domain::Invalid;
+use crate::mail::templates::{compose, TestMessage};
+
+/// The state of the queue at a glance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStatus {
+    /// Every state, zero included, in the order of `MessageState::ALL`.
+    pub counts: Vec<(MessageState, i64)>,
+    /// When the oldest waiting message was queued, and when it is next due.
+    pub oldest_waiting: Option<(NaiveDateTime, NaiveDateTime)>,
+    pub recent_errors: Vec<Summary>,
+}
+
+/// Queues a test message to `to` (each call a new message); returns its id.
+pub async fn queue_test(
+    pool: &DbPool,
+    base_url: &str,
+    to: &str,
+    language: Language,
+) -> Result<i64, ServiceError> {
+    let to = to.trim().to_string();
+    if to.parse::<lettre::Address>().is_err() {
+        return Err(Invalid::new(format!("'{to}' is not an email address")).into());
+    }
+    let local = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam);
+    let message = compose(
+        &TestMessage {
+            recipient: to.clone(),
+            queued_at: local.format("%d-%m-%Y %H:%M").to_string(),
+        },
+        format!("test:{}", uuid_like()),
+        &to,
+        language,
+        base_url,
+        &[],
+    )
+    .map_err(|e| ServiceError::Internal(e.into()))?;
+    pool.run(move |conn| {
+        conn.write(|conn| match outbox::enqueue(conn, &message)? {
+            Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => {
+                audit(
+                    conn,
+                    "cli".into(),
+                    "mail.test_queued",
+                    None,
+                    Some(format!("outbox:{id}")),
+                    json!({}),
+                )?;
+                Ok(id)
+            }
+        })
+    })
+    .await
+}
+
+/// A random 128-bit hex string, so every test message has its own key.
+fn uuid_like() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+pub async fn status(pool: &DbPool) -> Result<QueueStatus, ServiceError> {
+    pool.run(|conn| {
+        conn.read_consistent(|conn| {
+            let counts = outbox::counts(conn)?;
+            let counts = MessageState::ALL
+                .into_iter()
+                .map(|s| {
+                    let n = counts
+                        .iter()
+                        .find(|(name, _)| name == s.as_str())
+                        .map_or(0, |(_, n)| *n);
+                    (s, n)
+                })
+                .collect();
+            Ok(QueueStatus {
+                counts,
+                oldest_waiting: outbox::oldest_waiting(conn)?,
+                recent_errors: outbox::recent_errors(conn, 5)?,
+            })
+        })
+    })
+    .await
+}
+
+/// One message, for `meeloop mail send-test` to report on.
+pub async fn message(pool: &DbPool, id: i64) -> Result<Summary, ServiceError> {
+    pool.run(move |conn| {
+        outbox::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no message {id} in the outbox")))
+    })
+    .await
+}
+
+/// `meeloop mail requeue --dead`: every dead message (or one) gets a fresh
+/// set of attempts, due now. Returns how many.
+pub async fn requeue_dead(pool: &DbPool, only: Option<i64>) -> Result<usize, ServiceError> {
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let n = outbox::requeue_dead(conn, only, db::now())?;
+            if n > 0 {
+                audit(
+                    conn,
+                    "cli".into(),
+                    "mail.requeued",
+                    None,
+                    only.map(|id| format!("outbox:{id}")),
+                    json!({"messages": n}),
+                )?;
+            }
+            Ok(n)
+        })
+    })
+    .await
+}
+
+/// A page of the queue for an admin, newest first, and its status.
+pub async fn outbox_page(
+    pool: &DbPool,
+    admin: User,
+    state: Option<MessageState>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(QueueStatus, Vec<Summary>, Option<i64>), ServiceError> {
+    require_admin(&admin)?;
+    let status = status(pool).await?;
+    let (items, next) = pool
+        .run(move |conn| {
+            let mut items = outbox::page(conn, state, before, limit + 1)?;
+            let next = if items.len() as i64 > limit {
+                items.truncate(limit as usize);
+                items.last().map(|m| m.id)
+            } else {
+                None
+            };
+            Ok::<_, ServiceError>((items, next))
+        })
+        .await?;
+    Ok((status, items, next))
+}
+
+/// An admin requeues one dead message.
+pub async fn requeue(
+    pool: &DbPool,
+    admin: User,
+    address: IpAddr,
+    id: i64,
+) -> Result<Summary, ServiceError> {
+    require_admin(&admin)?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let Some(message) = outbox::find(conn, id)? else {
+                return Err(ServiceError::NotFound(format!(
+                    "no message {id} in the outbox"
+                )));
+            };
+            if message.state != MessageState::Dead.as_str() {
+                return Err(ServiceError::Conflict(format!(
+                    "message {id} is {}; only dead messages can be requeued",
+                    message.state
+                )));
+            }
+            outbox::requeue_dead(conn, Some(id), db::now())?;
+            audit(
+                conn,
+                user_ref(admin.id),
+                "mail.requeued",
+                Some(address),
+                Some(format!("outbox:{id}")),
+                json!({"messages": 1}),
+            )?;
+            outbox::find(conn, id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("no message {id} in the outbox")))
+        })
+    })
+    .await
+}
