@@ -89,6 +89,9 @@ enum MailCommand {
         /// Only queue it; a running `serve` delivers it.
         #[arg(long)]
         queue_only: bool,
+        /// Send this many (1 to 10,000), to check a relay's pace.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
 }
 
@@ -469,33 +472,50 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 to,
                 language,
                 queue_only,
+                count,
             } => {
-                let id = service::mail::queue_test(&pool, &mailer.base_url, &to, language).await?;
+                let ids = service::mail::queue_test(&pool, &mailer.base_url, &to, language, count)
+                    .await?;
                 if queue_only {
-                    println!("Queued test message {id} to {to}.");
+                    println!("Queued {} test message(s) to {to}.", ids.len());
                     return Ok(ExitCode::SUCCESS);
                 }
+                let started = std::time::Instant::now();
                 crate::mail::worker::drain(&pool, &mailer.transport, &mailer.sender).await?;
-                let message = service::mail::message(&pool, id).await?;
-                match message.state.as_str() {
-                    "sent" => {
-                        match &mailer.transport {
-                            crate::mail::transport::Transport::Files(folder) => println!(
-                                "Test message {id} to {to} was written to {} (mail.transport = \"files\": nothing leaves this machine).",
-                                folder.display()
-                            ),
-                            _ => println!("Test message {id} to {to} was accepted by the mail relay."),
-                        }
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    state => {
+                let elapsed = started.elapsed();
+                let mut failed = 0;
+                for &id in &ids {
+                    let message = service::mail::message(&pool, id).await?;
+                    if message.state != "sent" {
+                        failed += 1;
                         println!(
-                            "Test message {id} to {to} is {state}: {}",
+                            "Test message {id} to {to} is {}: {}",
+                            message.state,
                             message.last_error.unwrap_or_default()
                         );
-                        Ok(ExitCode::FAILURE)
                     }
                 }
+                if failed > 0 {
+                    return Ok(ExitCode::FAILURE);
+                }
+                let what = match &mailer.transport {
+                    crate::mail::transport::Transport::Files(folder) => format!(
+                        "written to {} (mail.transport = \"files\": nothing leaves this machine)",
+                        folder.display()
+                    ),
+                    _ => "accepted by the mail relay".to_string(),
+                };
+                if ids.len() == 1 {
+                    println!("Test message {} to {to} was {what}.", ids[0]);
+                } else {
+                    println!(
+                        "{} test messages to {to} were {what} in {:.2} s ({:.0} per second).",
+                        ids.len(),
+                        elapsed.as_secs_f64(),
+                        ids.len() as f64 / elapsed.as_secs_f64().max(1e-9)
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

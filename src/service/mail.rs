@@ -27,16 +27,21 @@ pub struct QueueStatus {
     pub recent_errors: Vec<Summary>,
 }
 
-/// Queues a test message to `to` (each call a new message); returns its id.
+/// Queues `count` test messages to `to` (each call new ones, one
+/// transaction); returns their ids. More than one checks a relay's pace.
 pub async fn queue_test(
     pool: &DbPool,
     base_url: &str,
     to: &str,
     language: Language,
-) -> Result<i64, ServiceError> {
+    count: u32,
+) -> Result<Vec<i64>, ServiceError> {
     let to = to.trim().to_string();
     if to.parse::<lettre::Address>().is_err() {
         return Err(Invalid::new(format!("'{to}' is not an email address")).into());
+    }
+    if !(1..=10_000).contains(&count) {
+        return Err(Invalid::new("count must be 1 to 10,000").into());
     }
     let local = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam);
     let message = compose(
@@ -44,7 +49,7 @@ pub async fn queue_test(
             recipient: to.clone(),
             queued_at: local.format("%d-%m-%Y %H:%M").to_string(),
         },
-        format!("test:{}", uuid_like()),
+        String::new(),
         &to,
         language,
         base_url,
@@ -52,18 +57,24 @@ pub async fn queue_test(
     )
     .map_err(|e| ServiceError::Internal(e.into()))?;
     pool.run(move |conn| {
-        conn.write(|conn| match outbox::enqueue(conn, &message)? {
-            Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => {
-                audit(
-                    conn,
-                    "cli".into(),
-                    "mail.test_queued",
-                    None,
-                    Some(format!("outbox:{id}")),
-                    json!({}),
-                )?;
-                Ok(id)
+        conn.write(|conn| {
+            let mut ids = Vec::with_capacity(count as usize);
+            let mut message = message;
+            for _ in 0..count {
+                message.idempotency_key = format!("test:{}", uuid_like());
+                match outbox::enqueue(conn, &message)? {
+                    Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => ids.push(id),
+                }
             }
+            audit(
+                conn,
+                "cli".into(),
+                "mail.test_queued",
+                None,
+                None,
+                json!({"recipient": to, "messages": count}),
+            )?;
+            Ok(ids)
         })
     })
     .await

@@ -515,9 +515,10 @@ async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
         "http://localhost",
         "anne@zwolle.example",
         meeloop::domain::organisation::Language::Nl,
+        1,
     )
     .await
-    .unwrap();
+    .unwrap()[0];
     crate::smtp::wait_until(std::time::Duration::from_secs(20), "the delivery", || {
         server.received_count() == 1
     })
