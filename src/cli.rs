@@ -253,6 +253,22 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", settings.bind_address()))?;
         let base = format!("http://{}:{}", settings.server.host, app.port());
         println!("Listening on {base}  (API docs: {base}/api/v1/docs/)");
+        match (&settings.mail.transport, settings.mail.deliver) {
+            (_, false) => println!("Email: not delivered by this instance (mail.deliver = false)."),
+            (crate::config::MailTransport::Files, true) => println!(
+                "Email: written as .eml files to {} (set [mail.smtp] to send for real).",
+                settings
+                    .mail
+                    .folder
+                    .clone()
+                    .unwrap_or_else(|| settings.data_dir.join("mail"))
+                    .display()
+            ),
+            (crate::config::MailTransport::Smtp, true) => println!(
+                "Email: sent through {}:{}.",
+                settings.mail.smtp.host, settings.mail.smtp.port
+            ),
+        }
         tracing::info!(%base, "listening");
         app.run_until_stopped().await?;
         tracing::info!("stopped");
