@@ -28,8 +28,9 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     pub matching: MatchIndex,
     pub sessions: SessionCache,
-    /// Base of links in emails and where queued mail goes.
-    pub mailer: Mailer,
+    /// Base of links in emails, without a trailing slash. (The transport
+    /// belongs to the delivery worker alone: handlers only queue.)
+    pub base_url: String,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -58,7 +59,8 @@ impl Application {
             // Port 0 asked for any free port: links must carry the real one.
             mailer.base_url = format!("http://{}:{port}", settings.server.host);
         }
-        let worker = mailer.deliver.then(|| (pool.clone(), mailer.clone()));
+        let base_url = mailer.base_url.clone();
+        let worker = mailer.deliver.then(|| (pool.clone(), mailer));
         let state = web::Data::new(AppState {
             pool,
             jwt,
@@ -73,7 +75,7 @@ impl Application {
             trusted_proxies: settings.server.trusted_proxies.clone(),
             matching: MatchIndex::new(settings.matching, max_staleness),
             sessions: SessionCache::new(max_staleness),
-            mailer,
+            base_url,
         });
         let mut server = HttpServer::new(move || {
             App::new()

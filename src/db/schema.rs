@@ -58,7 +58,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     partner_clients,
     directory_version,
-    outbox
+    outbox,
+    visits,
+    link_tokens
 );
 
 diesel::table! {
@@ -130,3 +132,42 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    visits (id) {
+        id -> BigInt,
+        requester_id -> BigInt,
+        host_id -> BigInt,
+        topic_id -> BigInt,
+        requested_by -> BigInt,
+        state -> Text,
+        goal -> Text,
+        participants -> Integer,
+        proposed_dates -> Text,
+        visit_date -> Nullable<Date>,
+        reason -> Nullable<Text>,
+        cancelled_by -> Nullable<Text>,
+        sequence -> Integer,
+        expires_at -> Timestamp,
+        nudged_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    link_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        visit_id -> BigInt,
+        organisation_id -> BigInt,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(link_tokens -> visits (visit_id));

@@ -2,6 +2,7 @@
 //! knows about actix or diesel, so every rule can be tested in isolation.
 
 pub mod account;
+pub mod calendar;
 pub mod import;
 pub mod mail;
 pub mod matching;
@@ -10,6 +11,7 @@ pub mod pagination;
 pub mod partner;
 pub mod search;
 pub mod topic;
+pub mod visit;
 
 /// A value that failed validation, with a message meant for the person who
 /// typed it (shown in problem+json `detail` and in import reports).

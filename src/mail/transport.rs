@@ -1,8 +1,11 @@
 //! Where built messages go: an SMTP relay, a folder of `.eml` files (the embedded default, so a newcomer can open
 //! what was sent), or memory (tests).
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -36,7 +39,7 @@ pub enum SmtpSecurity {
 #[derive(Clone)]
 pub enum Transport {
     /// An SMTP relay; one pooled transport for the process.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<SmtpPool>),
     /// Each message becomes `<folder>/<uuid>.eml`.
     Files(PathBuf),
     /// Kept in memory, for tests.
@@ -79,20 +82,28 @@ impl Transport {
             (None, None) => {}
             _ => return Err("mail.smtp.username and mail.smtp.password go together".into()),
         }
-        Ok(Transport::Smtp(builder.build()))
+        Ok(Transport::Smtp(Arc::new(SmtpPool(Some(builder.build())))))
     }
 
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
         match self {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                // 5xx on the message or recipient will never work; everything
-                // else (refused connections, timeouts, 4xx) may.
-                if e.is_permanent() {
-                    SendFailure::Permanent(e.to_string())
-                } else {
-                    SendFailure::Temporary(e.to_string())
-                }
-            }),
+            Transport::Smtp(smtp) => {
+                let Some(pool) = &smtp.0 else {
+                    return Err(SendFailure::Temporary("the SMTP pool is closed".into()));
+                };
+                InRuntime(Some(Box::pin(pool.send(message))))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        // 5xx on the message or recipient will never work; everything
+                        // else (refused connections, timeouts, 4xx) may.
+                        if e.is_permanent() {
+                            SendFailure::Permanent(e.to_string())
+                        } else {
+                            SendFailure::Temporary(e.to_string())
+                        }
+                    })
+            }
             Transport::Files(folder) => {
                 tokio::fs::create_dir_all(folder).await.map_err(|e| {
                     SendFailure::Temporary(format!("cannot create {}: {e}", folder.display()))
@@ -118,6 +129,50 @@ impl Transport {
                     .unwrap_or_else(|e| e.into_inner())
                     .push(Delivered { to, raw });
                 Ok(())
+            }
+        }
+    }
+}
+
+/// lettre's pooled SMTP transport, which must be dropped inside a Tokio
+/// runtime (dropping it spawns a task that closes the connections). When
+/// the last reference goes while the runtime itself is shutting down, the
+/// connections are left to the process exit instead of aborting it.
+pub struct SmtpPool(Option<AsyncSmtpTransport<Tokio1Executor>>);
+
+impl Drop for SmtpPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                drop(pool);
+            } else {
+                std::mem::forget(pool);
+            }
+        }
+    }
+}
+
+/// A send in flight holds a pooled connection whose drop also needs the
+/// runtime; the same rule when a send is abandoned at shutdown.
+struct InRuntime<F: Future + Unpin>(Option<F>);
+
+impl<F: Future + Unpin> Future for InRuntime<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.0.as_mut() {
+            Some(fut) => Pin::new(fut).poll(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<F: Future + Unpin> Drop for InRuntime<F> {
+    fn drop(&mut self) {
+        if let Some(fut) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                drop(fut);
+            } else {
+                std::mem::forget(fut);
             }
         }
     }

@@ -439,6 +439,24 @@ async fn operators_test_watch_and_requeue_from_the_command_line(backend: Backend
         .unwrap();
     assert_eq!(parsed.subject(), Some("Test message from Meeloop"));
     assert!(parsed.message_id().unwrap().ends_with("@zwolle.example"));
+    let from = parsed.from().unwrap().first().unwrap();
+    assert_eq!(
+        (from.name(), from.address()),
+        (Some("Meeloop"), Some("meeloop@zwolle.example"))
+    );
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address(),
+        Some("anne@zwolle.example")
+    );
+    let header = |name: &str| {
+        parsed
+            .header_raw(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("Content-Language"), "en");
+    assert_eq!(header("Auto-Submitted"), "auto-generated");
+    assert!(parsed.date().is_some());
     assert!(parsed
         .body_text(0)
         .unwrap()
@@ -520,7 +538,8 @@ async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
     .await
     .unwrap()[0];
     crate::smtp::wait_until(std::time::Duration::from_secs(20), "the delivery", || {
-        server.received_count() == 1
+        let mut conn = app.db.pool.get().unwrap();
+        outbox::find(&mut conn, id).unwrap().unwrap().state == "sent"
     })
     .await;
     let ids = server.received_ids();

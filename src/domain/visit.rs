@@ -1,0 +1,408 @@
+//! The life of a shadow visit, as a pure state machine, and the rules for
+//! a request: proposed dates, goal, participants.
+//!
+//! ```text
+//! requested ──accept(date)──▶ accepted ──complete (after the day)──▶ completed
+//!     │  ╲──decline──▶ declined        │
+//!     │   ╲─expire──▶ expired          └──cancel──▶ cancelled
+//!     └──cancel──▶ cancelled
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+use super::calendar::{working_day, DayOff};
+use super::organisation::Language;
+use super::Invalid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VisitState {
+    Requested,
+    Accepted,
+    Declined,
+    Expired,
+    Cancelled,
+    Completed,
+}
+
+impl VisitState {
+    pub const ALL: [VisitState; 6] = [
+        VisitState::Requested,
+        VisitState::Accepted,
+        VisitState::Declined,
+        VisitState::Expired,
+        VisitState::Cancelled,
+        VisitState::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitState::Requested => "requested",
+            VisitState::Accepted => "accepted",
+            VisitState::Declined => "declined",
+            VisitState::Expired => "expired",
+            VisitState::Cancelled => "cancelled",
+            VisitState::Completed => "completed",
+        }
+    }
+
+    /// No event changes it any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            VisitState::Declined
+                | VisitState::Expired
+                | VisitState::Cancelled
+                | VisitState::Completed
+        )
+    }
+}
+
+impl fmt::Display for VisitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for VisitState {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        VisitState::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "unknown visit state '{s}'; expected one of requested, accepted, declined, expired, cancelled, completed"
+                ))
+            })
+    }
+}
+
+/// Something that happens to a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitEvent {
+    /// The host picks one of the proposed dates.
+    Accept(NaiveDate),
+    Decline,
+    /// The invitation ran out without an answer.
+    Expire,
+    /// Either side calls it off.
+    Cancel,
+    /// The day has passed (`today` is after the visit's date).
+    Complete {
+        today: NaiveDate,
+    },
+}
+
+impl VisitEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            VisitEvent::Accept(_) => "accept",
+            VisitEvent::Decline => "decline",
+            VisitEvent::Expire => "expire",
+            VisitEvent::Cancel => "cancel",
+            VisitEvent::Complete { .. } => "complete",
+        }
+    }
+}
+
+/// An event the visit's state does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a visit that is {state} cannot {event}")]
+    NotAllowed {
+        state: VisitState,
+        event: &'static str,
+    },
+    #[error("{0} is not one of the proposed dates")]
+    NotProposed(NaiveDate),
+    #[error("the visit on {0} has not taken place yet")]
+    NotYetHappened(NaiveDate),
+}
+
+/// The facts a transition needs besides the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub state: VisitState,
+    pub proposed_dates: Vec<NaiveDate>,
+    pub date: Option<NaiveDate>,
+}
+
+/// The state after `event`, or why it cannot happen.
+pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, TransitionError> {
+    use VisitEvent as E;
+    use VisitState as S;
+    let not_allowed = || TransitionError::NotAllowed {
+        state: visit.state,
+        event: event.name(),
+    };
+    match (visit.state, event) {
+        (S::Requested, E::Accept(date)) => {
+            if visit.proposed_dates.contains(&date) {
+                Ok(S::Accepted)
+            } else {
+                Err(TransitionError::NotProposed(date))
+            }
+        }
+        (S::Requested, E::Decline) => Ok(S::Declined),
+        (S::Requested, E::Expire) => Ok(S::Expired),
+        (S::Requested | S::Accepted, E::Cancel) => Ok(S::Cancelled),
+        (S::Accepted, E::Complete { today }) => match visit.date {
+            Some(date) if today > date => Ok(S::Completed),
+            Some(date) => Err(TransitionError::NotYetHappened(date)),
+            None => Err(not_allowed()),
+        },
+        _ => Err(not_allowed()),
+    }
+}
+
+pub const MAX_PROPOSED_DATES: usize = 3;
+pub const MAX_PARTICIPANTS: i32 = 5;
+pub const MAX_GOAL_CHARS: usize = 2000;
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// Checks 1–3 distinct proposed dates: working days, at least `lead_days`
+/// after `today`. The message names the first offending date and why, in
+/// the caller's language.
+pub fn check_proposed_dates(
+    dates: &[NaiveDate],
+    today: NaiveDate,
+    lead_days: i64,
+    language: Language,
+) -> Result<Vec<NaiveDate>, Invalid> {
+    let nl = language == Language::Nl;
+    if dates.is_empty() || dates.len() > MAX_PROPOSED_DATES {
+        return Err(Invalid::new(if nl {
+            "stel 1 tot 3 datums voor"
+        } else {
+            "propose 1 to 3 dates"
+        }));
+    }
+    let mut sorted = dates.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != dates.len() {
+        return Err(Invalid::new(if nl {
+            "dezelfde datum staat er twee keer in"
+        } else {
+            "the same date is proposed twice"
+        }));
+    }
+    let earliest = today + chrono::Duration::days(lead_days);
+    for &date in &sorted {
+        if date < earliest {
+            return Err(Invalid::new(if nl {
+                format!(
+                    "{} is te vroeg: kies een datum vanaf {} ({lead_days} dagen vooruit)",
+                    date.format("%d-%m-%Y"),
+                    earliest.format("%d-%m-%Y")
+                )
+            } else {
+                format!(
+                    "{date} is too soon: choose a date from {earliest} on ({lead_days} days ahead)"
+                )
+            }));
+        }
+        if let Err(off) = working_day(date) {
+            let why = match (off, nl) {
+                (DayOff::Weekend, true) => "valt in het weekend".to_string(),
+                (DayOff::Weekend, false) => "is in a weekend".to_string(),
+                (DayOff::Holiday(h), true) => format!("is een feestdag ({})", h.names().0),
+                (DayOff::Holiday(h), false) => format!("is a public holiday ({})", h.names().1),
+            };
+            return Err(Invalid::new(if nl {
+                format!("{} {why}: kies een werkdag", date.format("%d-%m-%Y"))
+            } else {
+                format!("{date} {why}: choose a working day")
+            }));
+        }
+    }
+    Ok(sorted)
+}
+
+/// A non-empty goal of reasonable length, trimmed.
+pub fn parse_goal(raw: &str) -> Result<String, Invalid> {
+    let goal = raw.trim();
+    if goal.chars().count() < 10 {
+        return Err(Invalid::new(
+            "goal: say in at least 10 characters what you want to learn",
+        ));
+    }
+    if goal.chars().count() > MAX_GOAL_CHARS {
+        return Err(Invalid::new(format!(
+            "goal: at most {MAX_GOAL_CHARS} characters"
+        )));
+    }
+    Ok(goal.to_string())
+}
+
+pub fn check_participants(n: i64) -> Result<i32, Invalid> {
+    if (1..=MAX_PARTICIPANTS as i64).contains(&n) {
+        Ok(n as i32)
+    } else {
+        Err(Invalid::new(format!(
+            "participants: 1 to {MAX_PARTICIPANTS} people, not {n}"
+        )))
+    }
+}
+
+/// An optional reason (decline, cancel), trimmed; empty means none.
+pub fn parse_reason(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    let Some(reason) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Invalid::new(format!(
+            "reason: at most {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(Some(reason.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// Every state × every event, against the table in the module docs.
+    #[test]
+    fn the_whole_transition_table() {
+        let proposed = d(2027, 3, 2);
+        let events = [
+            VisitEvent::Accept(proposed),
+            VisitEvent::Decline,
+            VisitEvent::Expire,
+            VisitEvent::Cancel,
+            VisitEvent::Complete {
+                today: d(2027, 3, 3),
+            },
+        ];
+        use VisitState as S;
+        let expected: [(S, [Option<S>; 5]); 6] = [
+            (
+                S::Requested,
+                [
+                    Some(S::Accepted),
+                    Some(S::Declined),
+                    Some(S::Expired),
+                    Some(S::Cancelled),
+                    None,
+                ],
+            ),
+            (
+                S::Accepted,
+                [None, None, None, Some(S::Cancelled), Some(S::Completed)],
+            ),
+            (S::Declined, [None; 5]),
+            (S::Expired, [None; 5]),
+            (S::Cancelled, [None; 5]),
+            (S::Completed, [None; 5]),
+        ];
+        for (state, outcomes) in expected {
+            let visit = Visit {
+                state,
+                proposed_dates: vec![proposed],
+                date: (state == S::Accepted || state == S::Completed).then_some(proposed),
+            };
+            for (event, outcome) in events.iter().zip(outcomes) {
+                let got = transition(&visit, *event);
+                match outcome {
+                    Some(next) => assert_eq!(got, Ok(next), "{state} + {event:?}"),
+                    None => assert!(
+                        matches!(got, Err(TransitionError::NotAllowed { .. })),
+                        "{state} + {event:?}: {got:?}"
+                    ),
+                }
+            }
+            assert_eq!(state.is_final(), outcomes.iter().all(Option::is_none));
+        }
+    }
+
+    #[test]
+    fn accept_needs_a_proposed_date_and_complete_needs_the_day_past() {
+        let visit = Visit {
+            state: VisitState::Requested,
+            proposed_dates: vec![d(2027, 3, 2), d(2027, 3, 4)],
+            date: None,
+        };
+        assert_eq!(
+            transition(&visit, VisitEvent::Accept(d(2027, 3, 3))),
+            Err(TransitionError::NotProposed(d(2027, 3, 3)))
+        );
+        let accepted = Visit {
+            state: VisitState::Accepted,
+            date: Some(d(2027, 3, 4)),
+            ..visit
+        };
+        for today in [d(2027, 3, 3), d(2027, 3, 4)] {
+            assert_eq!(
+                transition(&accepted, VisitEvent::Complete { today }),
+                Err(TransitionError::NotYetHappened(d(2027, 3, 4)))
+            );
+        }
+        assert_eq!(
+            transition(
+                &accepted,
+                VisitEvent::Complete {
+                    today: d(2027, 3, 5)
+                }
+            ),
+            Ok(VisitState::Completed)
+        );
+    }
+
+    #[test]
+    fn proposed_dates_are_working_days_far_enough_ahead() {
+        let today = d(2027, 4, 1);
+        let ok = check_proposed_dates(&[d(2027, 4, 28), d(2027, 4, 26)], today, 7, Language::En);
+        assert_eq!(ok, Ok(vec![d(2027, 4, 26), d(2027, 4, 28)]));
+        let err =
+            |dates: &[NaiveDate], lang| check_proposed_dates(dates, today, 7, lang).unwrap_err().0;
+        assert_eq!(
+            err(&[d(2027, 4, 27)], Language::En),
+            "2027-04-27 is a public holiday (King's Day): choose a working day"
+        );
+        assert_eq!(
+            err(&[d(2027, 4, 27)], Language::Nl),
+            "27-04-2027 is een feestdag (Koningsdag): kies een werkdag"
+        );
+        assert_eq!(
+            err(&[d(2027, 4, 24)], Language::En),
+            "2027-04-24 is in a weekend: choose a working day"
+        );
+        assert!(err(&[d(2027, 4, 5)], Language::En).contains("too soon"));
+        assert!(err(&[], Language::En).contains("1 to 3"));
+        assert!(err(&[d(2027, 4, 26); 2], Language::En).contains("twice"));
+        assert!(err(
+            &[
+                d(2027, 4, 26),
+                d(2027, 4, 28),
+                d(2027, 4, 29),
+                d(2027, 4, 30)
+            ],
+            Language::En
+        )
+        .contains("1 to 3"));
+    }
+
+    #[test]
+    fn goal_participants_and_reasons() {
+        assert!(parse_goal("  short ").is_err());
+        assert_eq!(
+            parse_goal("  How did you plan the migration?  ").unwrap(),
+            "How did you plan the migration?"
+        );
+        assert!(parse_goal(&"x".repeat(MAX_GOAL_CHARS + 1)).is_err());
+        assert_eq!(check_participants(1), Ok(1));
+        assert_eq!(check_participants(5), Ok(5));
+        assert!(check_participants(0).is_err() && check_participants(6).is_err());
+        assert_eq!(parse_reason(Some("   ")), Ok(None));
+        assert_eq!(parse_reason(Some(" busy ")), Ok(Some("busy".into())));
+        assert!(parse_reason(Some(&"x".repeat(1001))).is_err());
+    }
+}
