@@ -4,6 +4,7 @@
 
 pub mod jwt;
 pub mod limits;
+pub mod links;
 pub mod password;
 
 use std::future::Future;

@@ -15,6 +15,7 @@ pub mod partners;
 pub mod schema;
 pub mod topics;
 pub mod users;
+pub mod visits;
 
 use std::time::Duration;
 

@@ -108,9 +108,89 @@ pub fn working_days_before(date: NaiveDate, n: u32) -> NaiveDate {
     day
 }
 
+/// A date as people write it: "dinsdag 2 maart 2027", "Tuesday 2 March 2027".
+pub fn long_date(date: NaiveDate, language: super::organisation::Language) -> String {
+    const DAYS_NL: [&str; 7] = [
+        "maandag",
+        "dinsdag",
+        "woensdag",
+        "donderdag",
+        "vrijdag",
+        "zaterdag",
+        "zondag",
+    ];
+    const DAYS_EN: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const MONTHS_NL: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    const MONTHS_EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let weekday = date.weekday().num_days_from_monday() as usize;
+    let month = date.month0() as usize;
+    let (days, months) = match language {
+        super::organisation::Language::Nl => (DAYS_NL, MONTHS_NL),
+        super::organisation::Language::En => (DAYS_EN, MONTHS_EN),
+    };
+    format!(
+        "{} {} {} {}",
+        days[weekday],
+        date.day(),
+        months[month],
+        date.year()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_dates_in_both_languages() {
+        use crate::domain::organisation::Language;
+        assert_eq!(
+            long_date(d(2027, 3, 2), Language::Nl),
+            "dinsdag 2 maart 2027"
+        );
+        assert_eq!(
+            long_date(d(2027, 3, 2), Language::En),
+            "Tuesday 2 March 2027"
+        );
+        assert_eq!(
+            long_date(d(2026, 12, 27), Language::Nl),
+            "zondag 27 december 2026"
+        );
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

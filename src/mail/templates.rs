@@ -170,6 +170,29 @@ email!(TestMessage, "test",
     text: ["mail/test/nl/body.txt", "mail/test/en/body.txt"],
     html: ["mail/test/nl/body.html", "mail/test/en/body.html"]);
 
+/// To the host's contact address: someone asks for a shadow visit.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub host: String,
+    pub requester: String,
+    pub coordinator: String,
+    pub coordinator_email: String,
+    /// The topic's name in the host's language.
+    pub topic: String,
+    pub goal: String,
+    pub participants: i32,
+    /// The proposed days, written out in the host's language.
+    pub dates: Vec<String>,
+    /// `{base}/invitations/{token}`.
+    pub link: String,
+    pub expires_on: String,
+}
+
+email!(Invitation, "invitation",
+    subject: ["mail/invitation/nl/subject.txt", "mail/invitation/en/subject.txt"],
+    text: ["mail/invitation/nl/body.txt", "mail/invitation/en/body.txt"],
+    html: ["mail/invitation/nl/body.html", "mail/invitation/en/body.html"]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,15 +200,37 @@ mod tests {
     /// Every email with sample data; a new email must be added here (the
     /// folder check below fails otherwise).
     fn samples(language: Language, common: &Common) -> Vec<(&'static str, Rendered)> {
-        vec![(
-            TestMessage::NAME,
-            TestMessage {
-                recipient: "anne@sudwestfryslan.example".into(),
-                queued_at: "23-11-2026 14:05".into(),
-            }
-            .render(language, common)
-            .unwrap(),
-        )]
+        vec![
+            (
+                TestMessage::NAME,
+                TestMessage {
+                    recipient: "anne@sudwestfryslan.example".into(),
+                    queued_at: "23-11-2026 14:05".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Invitation::NAME,
+                Invitation {
+                    host: "Gemeente Zwolle".into(),
+                    requester: "Gemeente Súdwest-Fryslân".into(),
+                    coordinator: "Anne de Boer".into(),
+                    coordinator_email: "anne@sudwestfryslan.example".into(),
+                    topic: "Cloudmigratie".into(),
+                    goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+                    participants: 2,
+                    dates: vec![
+                        "dinsdag 2 maart 2027".into(),
+                        "donderdag 4 maart 2027".into(),
+                    ],
+                    link: "https://meeloop.example.nl/invitations/abc".into(),
+                    expires_on: "dinsdag 16 februari 2027".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+        ]
     }
 
     fn common(language: Language) -> Common {

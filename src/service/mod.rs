@@ -10,6 +10,7 @@ pub mod mail;
 pub mod matching;
 pub mod partners;
 pub mod profile;
+pub mod visits;
 
 use crate::db::DbError;
 use crate::domain::Invalid;

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod smtp;
+mod visits;
 
 mod admin;
 mod audit;

@@ -1,0 +1,172 @@
+//! Visits and the single-use links emailed about them.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{link_tokens, organisations, visits};
+use super::{dispatch, DbConn};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = visits, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct VisitRow {
+    pub id: i64,
+    pub requester_id: i64,
+    pub host_id: i64,
+    pub topic_id: i64,
+    pub requested_by: i64,
+    pub state: String,
+    pub goal: String,
+    pub participants: i32,
+    /// JSON list of ISO dates.
+    pub proposed_dates: String,
+    pub visit_date: Option<NaiveDate>,
+    pub reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub sequence: i32,
+    pub expires_at: NaiveDateTime,
+    pub nudged_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = visits)]
+pub struct NewVisit {
+    pub requester_id: i64,
+    pub host_id: i64,
+    pub topic_id: i64,
+    pub requested_by: i64,
+    pub state: &'static str,
+    pub goal: String,
+    pub participants: i32,
+    pub proposed_dates: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, visit: &NewVisit) -> QueryResult<i64> {
+    dispatch!(conn, c => diesel::insert_into(visits::table)
+        .values(visit)
+        .returning(visits::id)
+        .get_result(c))
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<VisitRow>> {
+    dispatch!(conn, c => visits::table
+        .find(id)
+        .select(VisitRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Serialises bookings for one organisation: on PostgreSQL the
+/// organisation's row stays locked until the transaction ends (SQLite's
+/// immediate transaction already lets one writer in at a time). Lock hosts
+/// before anything else, always in the same order, to avoid deadlocks.
+pub fn lock_organisation(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        organisations::table
+            .find(id)
+            .select(organisations::id)
+            .for_update()
+            .first::<i64>(&mut **c)?;
+    }
+    Ok(())
+}
+
+/// Whether `organisation` already has a visit (as host or as requester) on `date`.
+pub fn booked_on(conn: &mut DbConn, organisation: i64, date: NaiveDate) -> QueryResult<bool> {
+    use diesel::dsl::{exists, select};
+    dispatch!(conn, c => select(exists(
+        visits::table
+            .filter(visits::state.eq_any(["accepted", "completed"]))
+            .filter(visits::visit_date.eq(date))
+            .filter(visits::host_id.eq(organisation).or(visits::requester_id.eq(organisation))),
+    ))
+    .get_result(c))
+}
+
+/// Visits the host has accepted (or held) between `from` and `to`, inclusive.
+pub fn hosted_between(
+    conn: &mut DbConn,
+    host: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<i64> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::host_id.eq(host))
+        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::visit_date.between(from, to))
+        .count()
+        .get_result(c))
+}
+
+/// An unanswered request from `requester` to `host` on `topic`, if any.
+pub fn open_request(
+    conn: &mut DbConn,
+    requester: i64,
+    host: i64,
+    topic: i64,
+) -> QueryResult<Option<i64>> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::requester_id.eq(requester))
+        .filter(visits::host_id.eq(host))
+        .filter(visits::topic_id.eq(topic))
+        .filter(visits::state.eq("requested"))
+        .select(visits::id)
+        .first(c)
+        .optional())
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = link_tokens)]
+pub struct NewLinkToken {
+    pub token_hash: String,
+    pub purpose: &'static str,
+    pub visit_id: i64,
+    pub organisation_id: i64,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = link_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct LinkTokenRow {
+    pub id: i64,
+    pub purpose: String,
+    pub visit_id: i64,
+    pub organisation_id: i64,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_token(conn: &mut DbConn, token: &NewLinkToken) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::insert_into(link_tokens::table)
+        .values(token)
+        .execute(c))?;
+    Ok(())
+}
+
+/// The token with this hash, used or not (a used link still explains itself).
+pub fn find_token(conn: &mut DbConn, hash: &str) -> QueryResult<Option<LinkTokenRow>> {
+    dispatch!(conn, c => link_tokens::table
+        .filter(link_tokens::token_hash.eq(hash))
+        .select(LinkTokenRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Uses a token once; `false` when it was used already.
+pub fn use_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        link_tokens::table
+            .filter(link_tokens::id.eq(id))
+            .filter(link_tokens::used_at.is_null()),
+    )
+    .set(link_tokens::used_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
