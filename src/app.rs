@@ -31,6 +31,7 @@ pub struct AppState {
     /// Base of links in emails, without a trailing slash. (The transport
     /// belongs to the delivery worker alone: handlers only queue.)
     pub base_url: String,
+    pub visits: crate::domain::visit::VisitRules,
 }
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -51,6 +52,10 @@ impl Application {
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let max_staleness = Duration::from_millis(settings.database.max_staleness_ms);
+        settings
+            .visits
+            .validate()
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let mut mailer = Mailer::from_settings(settings)
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let listener = TcpListener::bind(settings.bind_address())?;
@@ -76,6 +81,7 @@ impl Application {
             matching: MatchIndex::new(settings.matching, max_staleness),
             sessions: SessionCache::new(max_staleness),
             base_url,
+            visits: settings.visits,
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "environment",
     "data_dir",
     "server",
@@ -23,6 +23,7 @@ const SECTIONS: [&str; 8] = [
     "log",
     "matching",
     "mail",
+    "visits",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,8 @@ pub struct Settings {
     /// Weights and parameters of the matching model (docs/matching.md).
     pub matching: crate::domain::matching::Tuning,
     pub mail: MailSettings,
+    /// Lead time and invitation lifetime (docs/visits.md).
+    pub visits: crate::domain::visit::VisitRules,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{link_tokens, organisations, visits};
+use super::schema::{link_tokens, organisations, topics, visits};
 use super::{dispatch, DbConn};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -169,4 +169,20 @@ pub fn use_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
     .set(link_tokens::used_at.eq(Some(now)))
     .execute(c))?;
     Ok(changed == 1)
+}
+
+/// Names for showing a visit: requester, host and the topic's slug.
+pub fn names(
+    conn: &mut DbConn,
+    requester: i64,
+    host: i64,
+    topic: i64,
+) -> QueryResult<(String, String, String)> {
+    let name = |conn: &mut DbConn, id: i64| -> QueryResult<String> {
+        dispatch!(conn, c => organisations::table.find(id).select(organisations::name).first(c))
+    };
+    let requester = name(conn, requester)?;
+    let host = name(conn, host)?;
+    let topic = dispatch!(conn, c => topics::table.find(topic).select(topics::slug).first(c))?;
+    Ok((requester, host, topic))
 }

@@ -158,6 +158,28 @@ pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, Transi
     }
 }
 
+/// Timing rules for visits (`[visits]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitRules {
+    /// Proposed dates lie at least this many days ahead.
+    pub lead_days: i64,
+    /// An invitation link (and the unanswered request) lives this long.
+    pub invitation_days: i64,
+}
+
+impl VisitRules {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0..=365).contains(&self.lead_days) {
+            return Err("visits.lead_days must be 0 to 365".into());
+        }
+        if !(1..=90).contains(&self.invitation_days) {
+            return Err("visits.invitation_days must be 1 to 90".into());
+        }
+        Ok(())
+    }
+}
+
 pub const MAX_PROPOSED_DATES: usize = 3;
 pub const MAX_PARTICIPANTS: i32 = 5;
 pub const MAX_GOAL_CHARS: usize = 2000;

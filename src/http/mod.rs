@@ -13,6 +13,7 @@ pub mod partners;
 pub mod problem;
 pub mod query;
 pub mod topics;
+pub mod visits;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, Handler, HttpResponse, Responder};
@@ -66,12 +67,15 @@ pub const API_VERSION: &str = "1.0.0";
         admin::partners::update,
         admin::outbox::list,
         admin::outbox::requeue,
+        visits::create,
+        visits::get,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "matching", description = "Finding the peers most worth visiting"),
         (name = "auth", description = "Logging in and out"),
+        (name = "visits", description = "Shadow visits: request, answer, schedule"),
         (name = "admin", description = "For those who run the service"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
@@ -221,6 +225,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/admin/partners/{clientId}",
                     admin::partners::update,
                 ))
+                .service(post_resource("/visits", visits::create))
+                .service(get_resource("/visits/{id}", visits::get))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

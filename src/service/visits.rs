@@ -7,22 +7,14 @@ use super::ServiceError;
 use crate::auth::links;
 use crate::db::outbox;
 use crate::db::visits::{self as repo, NewLinkToken, NewVisit, VisitRow};
-use crate::db::{self, DbPool};
+use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, OrganisationId};
+pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{check_participants, check_proposed_dates, parse_goal, VisitState};
 use crate::domain::Invalid;
 use crate::mail::templates::{compose, Invitation};
-
-/// Timing rules for visits, from `[visits]` settings.
-#[derive(Debug, Clone, Copy)]
-pub struct VisitRules {
-    /// Proposed dates lie at least this many days ahead.
-    pub lead_days: i64,
-    /// An invitation link (and the request) lives this long.
-    pub invitation_days: i64,
-}
 
 /// What a coordinator asks for.
 #[derive(Debug, Clone)]
@@ -40,8 +32,10 @@ pub struct VisitView {
     pub id: i64,
     pub state: VisitState,
     pub requester_id: i64,
+    pub requester_name: String,
     pub host_id: i64,
-    pub topic_id: i64,
+    pub host_name: String,
+    pub topic: String,
     pub goal: String,
     pub participants: i32,
     pub proposed_dates: Vec<NaiveDate>,
@@ -51,14 +45,18 @@ pub struct VisitView {
     pub created_at: NaiveDateTime,
 }
 
-fn view(row: VisitRow) -> Result<VisitView, ServiceError> {
+fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
     let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+    let (requester_name, host_name, topic) =
+        repo::names(conn, row.requester_id, row.host_id, row.topic_id)?;
     Ok(VisitView {
         id: row.id,
         state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
         requester_id: row.requester_id,
+        requester_name,
         host_id: row.host_id,
-        topic_id: row.topic_id,
+        host_name,
+        topic,
         goal: row.goal,
         participants: row.participants,
         proposed_dates: serde_json::from_str(&row.proposed_dates)
@@ -201,8 +199,30 @@ pub async fn request_visit(
                 .map_err(|e| ServiceError::Internal(e.into()))?;
             outbox::enqueue(conn, &message)?;
             let row = repo::find(conn, id)?.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} vanished")))?;
-            view(row)
+            view(conn, row)
         })
     })
     .await
+}
+
+/// One visit, for coordinators of its two organisations and for admins;
+/// anyone else learns nothing (404, as for a visit that does not exist).
+pub async fn get_visit(pool: &DbPool, user: User, id: i64) -> Result<VisitView, ServiceError> {
+    pool.run(move |conn| {
+        let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+        let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+        if !may_see(&user, &row) {
+            return Err(not_found());
+        }
+        view(conn, row)
+    })
+    .await
+}
+
+fn may_see(user: &User, row: &VisitRow) -> bool {
+    match (user.role, user.organisation_id) {
+        (Role::Admin, _) => true,
+        (Role::Coordinator, Some(org)) => org.0 == row.requester_id || org.0 == row.host_id,
+        _ => false,
+    }
 }

@@ -500,6 +500,7 @@ fn code_name(code: &str) -> &'static str {
         "GM0193" => "zwolle",
         "GM1900" => "sudwest",
         "GM0363" => "amsterdam",
+        "GM0344" => "utrecht",
         other => panic!("add {other} to code_name"),
     }
 }

@@ -113,6 +113,18 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/admin/partners", ADMIN),
         row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
         row(Method::PATCH, "/api/v1/admin/partners/{clientId}", ADMIN),
+        // Coordinators request for their own organisation; admins do not request.
+        row(
+            Method::POST,
+            "/api/v1/visits",
+            [401, 201, 201, 401, 401, 403],
+        ),
+        // Only the two organisations of a visit (and admins) see it.
+        row(
+            Method::GET,
+            "/api/v1/visits/{id}",
+            [401, 200, 404, 401, 401, 200],
+        ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Last: it revokes the caller's tokens.
@@ -244,9 +256,32 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         "every route needs a row in the authorisation matrix"
     );
 
+    let amsterdam = app.organisation_id("GM0363").await;
+    let visit_body = json!({
+        "hostOrganisationId": amsterdam,
+        "topic": "cloud-migration",
+        "proposedDates": crate::visits::working_days_ahead(1),
+        "goal": "How did you plan the exit from your own data centre?",
+        "participants": 2,
+    });
+    // A visit of Zwolle's (its coordinator asks Utrecht), for the read row.
+    let mut zwolle_visit_body = visit_body.clone();
+    zwolle_visit_body["hostOrganisationId"] = json!(app.organisation_id("GM0344").await);
+    let (status, zwolle_visit) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            tokens[1].as_deref(),
+            Some(zwolle_visit_body),
+        )
+        .await;
+    assert_eq!(status, 201, "{zwolle_visit}");
+
     for row in rows() {
         let id = if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
+        } else if row.template.starts_with("/api/v1/visits/") {
+            zwolle_visit["id"].to_string()
         } else {
             zwolle.to_string()
         };
@@ -307,6 +342,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                     "email": "nieuw@zwolle.example", "name": "Nieuw", "role": "coordinator",
                     "organisationId": zwolle,
                 })),
+                (Method::POST, "/api/v1/visits") => Some(visit_body.clone()),
                 (Method::POST, "/api/v1/admin/partners") => Some(json!({
                     "name": "Nieuw", "scopes": ["stats:read"],
                 })),

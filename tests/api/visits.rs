@@ -12,7 +12,10 @@ use meeloop::service::ServiceError;
 use crate::backend_tests;
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
-backend_tests!(a_request_queues_one_invitation_with_a_single_use_link);
+backend_tests!(
+    a_request_queues_one_invitation_with_a_single_use_link,
+    the_api_requests_and_shows_visits_to_their_parties_only,
+);
 
 pub const RULES: VisitRules = VisitRules {
     lead_days: 7,
@@ -77,6 +80,10 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
     assert_eq!(visit.state.as_str(), "requested");
     assert_eq!(visit.proposed_dates, dates);
     assert_eq!(visit.host_id, zwolle.0);
+    assert_eq!(
+        (visit.host_name.as_str(), visit.topic.as_str()),
+        ("Zwolle", "cloud-migration")
+    );
 
     // One invitation, to the host's contact address, in the host's language.
     let mut conn = app.db.pool.get().unwrap();
@@ -210,5 +217,121 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
             .map(|(_, n)| n)
             .sum::<i64>(),
         1
+    );
+}
+
+async fn the_api_requests_and_shows_visits_to_their_parties_only(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let host_coordinator = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let stranger = app
+        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let dates = working_days_ahead(2);
+    let body = serde_json::json!({
+        "hostOrganisationId": zwolle,
+        "topic": "cloud-migration",
+        "proposedDates": dates,
+        "goal": "Hoe hebben jullie de exit uit het eigen datacenter gepland?",
+        "participants": 2,
+    });
+    let response = app
+        .client
+        .post(format!("{}/api/v1/visits", app.address))
+        .bearer_auth(&anne)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let visit: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/visits/{}", visit["id"]));
+    assert_eq!(visit["state"], "requested");
+    assert_eq!(visit["host"]["name"], "Zwolle");
+    assert_eq!(visit["requester"]["name"], "Súdwest-Fryslân");
+    assert_eq!(visit["proposedDates"], serde_json::json!(dates));
+    assert!(visit["date"].is_null());
+
+    let get = reqwest::Method::GET;
+    for (token, expected) in [(&anne, 200), (&host_coordinator, 200), (&stranger, 404)] {
+        let (status, _) = app.send(get.clone(), &location, Some(token), None).await;
+        assert_eq!(status, expected);
+    }
+    let (status, _) = app
+        .send(get.clone(), "/api/v1/visits/999999", Some(&anne), None)
+        .await;
+    assert_eq!(status, 404);
+
+    // Bad input: 400 naming the field, in the caller's language.
+    let saturday = (0..14)
+        .map(|i| today() + Duration::days(RULES.lead_days + i))
+        .find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Sat)
+        .unwrap();
+    let mut weekend = body.clone();
+    weekend["topic"] = "data-quality".into();
+    weekend["proposedDates"] = serde_json::json!([saturday]);
+    let response = app
+        .client
+        .post(format!("{}/api/v1/visits", app.address))
+        .bearer_auth(&anne)
+        .header("Accept-Language", "nl")
+        .json(&weekend)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("proposedDates") && detail.contains("valt in het weekend"),
+        "{detail}"
+    );
+    for (field, value) in [
+        ("participants", serde_json::json!(6)),
+        ("goal", serde_json::json!("kort")),
+        ("hostOrganisationId", serde_json::json!(0)),
+    ] {
+        let mut bad = body.clone();
+        bad["topic"] = "data-quality".into();
+        bad[field] = value;
+        let (status, problem) = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/visits",
+                Some(&anne),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(status, 400, "{field}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(field),
+            "{field}: {problem}"
+        );
+    }
+    let mut extra = body.clone();
+    extra["when"] = "morgen".into();
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/visits",
+            Some(&anne),
+            Some(extra),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Nothing but the first request was queued.
+    assert_eq!(
+        outbox::counts(&mut app.db.pool.get().unwrap()).unwrap(),
+        [("pending".to_string(), 1)]
     );
 }

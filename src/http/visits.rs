@@ -1,0 +1,194 @@
+//! Shadow visits over the API: request one, read one.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::body::{integer, Json};
+use super::lang;
+use super::problem::{ApiError, Problem};
+use super::query::{path, QueryParams};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domain::organisation::OrganisationId;
+use crate::domain::Invalid;
+use crate::service::visits::{self, VisitRequest, VisitView};
+
+/// A request for a shadow visit, for the caller's own organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateVisit {
+    /// The organisation to visit: willing to host on the topic, not your own.
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64, example = 12)]
+    pub host_organisation_id: i64,
+    #[schema(
+        pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$",
+        example = "cloud-migration"
+    )]
+    pub topic: String,
+    /// One to three different working days (no weekends or Dutch public
+    /// holidays), at least `visits.lead_days` (default 7) days ahead.
+    #[schema(min_items = 1, max_items = 3, example = json!(["2027-03-02", "2027-03-04"]))]
+    pub proposed_dates: Vec<NaiveDate>,
+    /// What you want to learn (10 to 2,000 characters).
+    #[schema(
+        min_length = 10,
+        max_length = 2000,
+        example = "How did you plan the exit from your own data centre?"
+    )]
+    pub goal: String,
+    /// How many people come (1 to 5).
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 1, maximum = 5, example = 2)]
+    pub participants: i64,
+}
+
+/// One side of a visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitParty {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A shadow visit.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitResponse {
+    pub id: i64,
+    /// `requested`, `accepted`, `declined`, `expired`, `cancelled` or `completed`.
+    #[schema(example = "requested")]
+    pub state: String,
+    pub requester: VisitParty,
+    pub host: VisitParty,
+    #[schema(example = "cloud-migration")]
+    pub topic: String,
+    pub goal: String,
+    pub participants: i32,
+    pub proposed_dates: Vec<NaiveDate>,
+    /// The day the host chose; absent until accepted.
+    pub date: Option<NaiveDate>,
+    /// Why it was declined or cancelled.
+    pub reason: Option<String>,
+    /// Until when the host can answer.
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<VisitView> for VisitResponse {
+    fn from(v: VisitView) -> Self {
+        VisitResponse {
+            id: v.id,
+            state: v.state.as_str().to_string(),
+            requester: VisitParty {
+                id: v.requester_id,
+                name: v.requester_name,
+            },
+            host: VisitParty {
+                id: v.host_id,
+                name: v.host_name,
+            },
+            topic: v.topic,
+            goal: v.goal,
+            participants: v.participants,
+            proposed_dates: v.proposed_dates,
+            date: v.date,
+            reason: v.reason,
+            expires_at: v.expires_at.and_utc(),
+            created_at: v.created_at.and_utc(),
+        }
+    }
+}
+
+/// Request a shadow visit. The host's contact address gets an invitation
+/// with a link to answer; error details follow `Accept-Language`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits",
+    tag = "visits",
+    security(("bearer" = [])),
+    request_body = CreateVisit,
+    responses(
+        (status = 201, description = "Requested; the invitation is on its way", body = VisitResponse),
+        (status = 400, description = "Invalid input, e.g. a date in a weekend, on a public holiday or too soon", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such (active) host or topic", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The host does not host on this topic, has no capacity or contact address, or you already asked", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<CreateVisit>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let body = body.0;
+    let host = OrganisationId::try_from(body.host_organisation_id)
+        .map_err(ApiError::field("hostOrganisationId"))?;
+    let visit = visits::request_visit(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        state.visits,
+        lang::preferred(&req),
+        VisitRequest {
+            host,
+            topic: body.topic,
+            proposed_dates: body.proposed_dates,
+            goal: body.goal,
+            participants: body.participants,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/visits/{}", visit.id)))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit)))
+}
+
+fn parse_id(raw: &str) -> Result<i64, Invalid> {
+    match raw.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "the id must be a positive whole number, not '{raw}'"
+        ))),
+    }
+}
+
+/// One visit, for coordinators of its two organisations and admins.
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits/{id}",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 200, description = "The visit", body = VisitResponse),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, parse_id)?;
+    let visit = visits::get_visit(&state.pool, user.0, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit)))
+}
