@@ -186,3 +186,61 @@ pub fn names(
     let topic = dispatch!(conn, c => topics::table.find(topic).select(topics::slug).first(c))?;
     Ok((requester, host, topic))
 }
+
+/// Records the host's acceptance, if the visit is still requested; `false`
+/// otherwise. A second visit that day is refused by the unique indexes.
+pub fn set_accepted(
+    conn: &mut DbConn,
+    id: i64,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq("requested")),
+    )
+    .set((
+        visits::state.eq("accepted"),
+        visits::visit_date.eq(Some(date)),
+        visits::answered_at.eq(Some(now)),
+        visits::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+pub fn set_declined(
+    conn: &mut DbConn,
+    id: i64,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq("requested")),
+    )
+    .set((
+        visits::state.eq("declined"),
+        visits::reason.eq(reason),
+        visits::answered_at.eq(Some(now)),
+        visits::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Uses up every unused link of `purpose` for a visit (answered another way).
+pub fn use_tokens_of(
+    conn: &mut DbConn,
+    visit: i64,
+    purpose: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(
+        link_tokens::table
+            .filter(link_tokens::visit_id.eq(visit))
+            .filter(link_tokens::purpose.eq(purpose))
+            .filter(link_tokens::used_at.is_null()),
+    )
+    .set(link_tokens::used_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(())
+}

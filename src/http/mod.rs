@@ -69,6 +69,8 @@ pub const API_VERSION: &str = "1.0.0";
         admin::outbox::requeue,
         visits::create,
         visits::get,
+        visits::accept,
+        visits::decline,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -227,6 +229,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ))
                 .service(post_resource("/visits", visits::create))
                 .service(get_resource("/visits/{id}", visits::get))
+                .service(post_resource("/visits/{id}/accept", visits::accept))
+                .service(post_resource("/visits/{id}/decline", visits::decline))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

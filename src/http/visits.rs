@@ -192,3 +192,109 @@ pub async fn get(
         .insert_header(("Cache-Control", "no-store"))
         .json(VisitResponse::from(visit)))
 }
+
+/// The host picks one of the proposed days.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptVisit {
+    /// One of the visit's `proposedDates`.
+    #[schema(example = "2027-03-02")]
+    pub date: NaiveDate,
+}
+
+/// The host says no.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineVisit {
+    /// Why, for the requester (optional, at most 1,000 characters).
+    #[serde(default)]
+    #[schema(max_length = 1000, example = "March is too busy for us.")]
+    pub reason: Option<String>,
+}
+
+/// Accept a requested visit on one of its proposed days (coordinators of
+/// the host). Both sides get a confirmation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits/{id}/accept",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = AcceptVisit,
+    responses(
+        (status = 200, description = "Accepted; confirmations are on their way", body = VisitResponse),
+        (status = 400, description = "Invalid input, e.g. a date that was not proposed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Answered already, the day is taken or the month is full: pick another date", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn accept(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<AcceptVisit>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, parse_id)?;
+    let visit = visits::answer_visit(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        id,
+        visits::Answer::Accept(body.0.date),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit)))
+}
+
+/// Decline a requested visit (coordinators of the host). The requester is told.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits/{id}/decline",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = DeclineVisit,
+    responses(
+        (status = 200, description = "Declined; the requester is told", body = VisitResponse),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn decline(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<DeclineVisit>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, parse_id)?;
+    let visit = visits::answer_visit(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        id,
+        visits::Answer::Decline(body.0.reason),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit)))
+}

@@ -193,6 +193,39 @@ email!(Invitation, "invitation",
     text: ["mail/invitation/nl/body.txt", "mail/invitation/en/body.txt"],
     html: ["mail/invitation/nl/body.html", "mail/invitation/en/body.html"]);
 
+/// To both sides: the host accepted; the day is set.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub host: String,
+    pub requester: String,
+    pub coordinator: String,
+    pub coordinator_email: String,
+    pub topic: String,
+    pub goal: String,
+    pub participants: i32,
+    /// The day, written out in the recipient's language.
+    pub date: String,
+}
+
+email!(Confirmation, "confirmation",
+    subject: ["mail/confirmation/nl/subject.txt", "mail/confirmation/en/subject.txt"],
+    text: ["mail/confirmation/nl/body.txt", "mail/confirmation/en/body.txt"],
+    html: ["mail/confirmation/nl/body.html", "mail/confirmation/en/body.html"]);
+
+/// To the requesting coordinator: the host said no.
+#[derive(Debug, Clone)]
+pub struct Declined {
+    pub host: String,
+    pub coordinator: String,
+    pub topic: String,
+    pub reason: Option<String>,
+}
+
+email!(Declined, "declined",
+    subject: ["mail/declined/nl/subject.txt", "mail/declined/en/subject.txt"],
+    text: ["mail/declined/nl/body.txt", "mail/declined/en/body.txt"],
+    html: ["mail/declined/nl/body.html", "mail/declined/en/body.html"]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +259,32 @@ mod tests {
                     ],
                     link: "https://meeloop.example.nl/invitations/abc".into(),
                     expires_on: "dinsdag 16 februari 2027".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Confirmation::NAME,
+                Confirmation {
+                    host: "Gemeente Zwolle".into(),
+                    requester: "Gemeente Súdwest-Fryslân".into(),
+                    coordinator: "Anne de Boer".into(),
+                    coordinator_email: "anne@sudwestfryslan.example".into(),
+                    topic: "Cloudmigratie".into(),
+                    goal: "Hoe hebben jullie de exit gepland?".into(),
+                    participants: 1,
+                    date: "dinsdag 2 maart 2027".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Declined::NAME,
+                Declined {
+                    host: "Gemeente Zwolle".into(),
+                    coordinator: "Anne de Boer".into(),
+                    topic: "Cloudmigratie".into(),
+                    reason: Some("Maart is te druk voor ons.".into()),
                 }
                 .render(language, common)
                 .unwrap(),

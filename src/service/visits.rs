@@ -1,7 +1,7 @@
 //! Shadow visits: a coordinator asks, the host answers from its inbox (or
 //! the API), both get it in their calendar. docs/visits.md.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use super::ServiceError;
 use crate::auth::links;
@@ -12,9 +12,12 @@ use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, OrganisationId};
 pub use crate::domain::visit::VisitRules;
-use crate::domain::visit::{check_participants, check_proposed_dates, parse_goal, VisitState};
+use crate::domain::visit::{
+    check_participants, check_proposed_dates, parse_goal, transition, TransitionError, Visit,
+    VisitEvent, VisitState,
+};
 use crate::domain::Invalid;
-use crate::mail::templates::{compose, Invitation};
+use crate::mail::templates::{compose, Confirmation, Declined, Invitation};
 
 /// What a coordinator asks for.
 #[derive(Debug, Clone)]
@@ -225,4 +228,200 @@ fn may_see(user: &User, row: &VisitRow) -> bool {
         (Role::Coordinator, Some(org)) => org.0 == row.requester_id || org.0 == row.host_id,
         _ => false,
     }
+}
+
+/// The host's answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// One of the proposed days.
+    Accept(NaiveDate),
+    Decline(Option<String>),
+}
+
+/// A coordinator of the host organisation answers over the API.
+pub async fn answer_visit(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    id: i64,
+    answer: Answer,
+) -> Result<VisitView, ServiceError> {
+    if let Answer::Decline(reason) = &answer {
+        crate::domain::visit::parse_reason(reason.as_deref())
+            .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+    }
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+            let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+            if !may_see(&user, &row) {
+                return Err(not_found());
+            }
+            if user.organisation_id.map(|o| o.0) != Some(row.host_id) {
+                return Err(ServiceError::Forbidden(
+                    "only a coordinator of the host organisation answers a request".into(),
+                ));
+            }
+            answer_in_tx(conn, &base_url, id, answer)
+        })
+    })
+    .await
+}
+
+/// The answer, inside the caller's transaction: the state machine decides
+/// whether it may happen; the host's row lock (PostgreSQL) or the write
+/// lock (SQLite) makes the day and capacity checks race-free, and the
+/// unique indexes back them up. Emails are queued with it.
+fn answer_in_tx(
+    conn: &mut DbConn,
+    base_url: &str,
+    id: i64,
+    answer: Answer,
+) -> Result<VisitView, ServiceError> {
+    let host_id = repo::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?
+        .host_id;
+    repo::lock_organisation(conn, host_id)?;
+    let row =
+        repo::find(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
+    let current = view(conn, row.clone())?;
+    let event = match &answer {
+        Answer::Accept(date) => VisitEvent::Accept(*date),
+        Answer::Decline(_) => VisitEvent::Decline,
+    };
+    transition(
+        &Visit {
+            state: current.state,
+            proposed_dates: current.proposed_dates.clone(),
+            date: current.date,
+        },
+        event,
+    )
+    .map_err(|e| match e {
+        TransitionError::NotProposed(_) => {
+            ServiceError::Invalid(Invalid::new(format!("date: {e}")))
+        }
+        other => ServiceError::Conflict(other.to_string()),
+    })?;
+    let now = db::now();
+    let host = db::organisations::find(conn, OrganisationId(row.host_id))?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("host of visit {id} vanished")))?;
+    let requester_user = db::users::find(conn, crate::domain::account::UserId(row.requested_by))?
+        .ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("requester of visit {id} vanished"))
+    })?;
+    let requester_lang = db::organisations::find(conn, OrganisationId(row.requester_id))?
+        .map(|o| o.language)
+        .unwrap_or_default();
+    let topic = db::topics::find_by_slug(conn, &current.topic)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("topic of visit {id} vanished")))?;
+    let topic_name = |lang: Language| match lang {
+        Language::Nl => topic.name_nl.clone(),
+        Language::En => topic.name_en.clone(),
+    };
+    let internal = |e: askama::Error| ServiceError::Internal(e.into());
+    match answer {
+        Answer::Accept(date) => {
+            if date <= today() {
+                return Err(ServiceError::Conflict(format!(
+                    "{date} has passed; the requester should propose new dates"
+                )));
+            }
+            let taken = |who: &str| {
+                ServiceError::Conflict(format!(
+                    "{who} already has a visit on {date}; pick another of the proposed dates"
+                ))
+            };
+            if repo::booked_on(conn, row.host_id, date)? {
+                return Err(taken(&host.name));
+            }
+            if repo::booked_on(conn, row.requester_id, date)? {
+                return Err(taken(&current.requester_name));
+            }
+            let first = date.with_day(1).unwrap_or(date);
+            let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
+            if repo::hosted_between(conn, row.host_id, first, last)?
+                >= i64::from(host.monthly_capacity)
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "{} is fully booked in {} ({} visits a month); pick a date in another month",
+                    host.name,
+                    date.format("%Y-%m"),
+                    host.monthly_capacity
+                )));
+            }
+            match repo::set_accepted(conn, id, date, now) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(ServiceError::Conflict(format!(
+                        "visit {id} was answered already"
+                    )))
+                }
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => return Err(taken("one of the organisations")),
+                Err(e) => return Err(e.into()),
+            }
+            let confirmation = |lang: Language| Confirmation {
+                host: host.name.clone(),
+                requester: current.requester_name.clone(),
+                coordinator: requester_user.name.clone(),
+                coordinator_email: requester_user.email.clone(),
+                topic: topic_name(lang),
+                goal: current.goal.clone(),
+                participants: current.participants,
+                date: long_date(date, lang),
+            };
+            let to_requester = compose(
+                &confirmation(requester_lang),
+                format!("confirmation:{id}:requester"),
+                &requester_user.email,
+                requester_lang,
+                base_url,
+                &[],
+            )
+            .map_err(internal)?;
+            outbox::enqueue(conn, &to_requester)?;
+            if let Some(contact) = &host.contact_email {
+                let to_host = compose(
+                    &confirmation(host.language),
+                    format!("confirmation:{id}:host"),
+                    contact,
+                    host.language,
+                    base_url,
+                    &[],
+                )
+                .map_err(internal)?;
+                outbox::enqueue(conn, &to_host)?;
+            }
+        }
+        Answer::Decline(reason) => {
+            let reason = crate::domain::visit::parse_reason(reason.as_deref())?;
+            if !repo::set_declined(conn, id, reason.as_deref(), now)? {
+                return Err(ServiceError::Conflict(format!(
+                    "visit {id} was answered already"
+                )));
+            }
+            let message = compose(
+                &Declined {
+                    host: host.name.clone(),
+                    coordinator: requester_user.name.clone(),
+                    topic: topic_name(requester_lang),
+                    reason,
+                },
+                format!("declined:{id}"),
+                &requester_user.email,
+                requester_lang,
+                base_url,
+                &[],
+            )
+            .map_err(internal)?;
+            outbox::enqueue(conn, &message)?;
+        }
+    }
+    repo::use_tokens_of(conn, id, "invitation", now)?;
+    let row = repo::find(conn, id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} vanished")))?;
+    view(conn, row)
 }

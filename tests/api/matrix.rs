@@ -125,6 +125,18 @@ fn rows() -> Vec<Row> {
             "/api/v1/visits/{id}",
             [401, 200, 404, 401, 401, 200],
         ),
+        // Only the host's coordinators answer; the requester's side and
+        // admins see the visit but may not (403), strangers learn nothing (404).
+        row(
+            Method::POST,
+            "/api/v1/visits/{id}/accept",
+            [401, 200, 404, 401, 401, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/visits/{id}/decline",
+            [401, 200, 404, 401, 401, 403],
+        ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Last: it revokes the caller's tokens.
@@ -277,9 +289,29 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{zwolle_visit}");
 
+    // Two requests to Zwolle, for its coordinator to accept and to decline.
+    let mut to_zwolle = Vec::new();
+    for (email, code) in [
+        ("a@amsterdam.example", "GM0363"),
+        ("u@utrecht.example", "GM0344"),
+    ] {
+        let token = app.token_for(email, Role::Coordinator, Some(code)).await;
+        let mut body = visit_body.clone();
+        body["hostOrganisationId"] = json!(zwolle);
+        let (status, visit) = app
+            .send(Method::POST, "/api/v1/visits", Some(&token), Some(body))
+            .await;
+        assert_eq!(status, 201, "{visit}");
+        to_zwolle.push(visit);
+    }
+
     for row in rows() {
         let id = if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
+        } else if row.template.ends_with("/accept") {
+            to_zwolle[0]["id"].to_string()
+        } else if row.template.ends_with("/decline") {
+            to_zwolle[1]["id"].to_string()
         } else if row.template.starts_with("/api/v1/visits/") {
             zwolle_visit["id"].to_string()
         } else {
@@ -343,6 +375,12 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                     "organisationId": zwolle,
                 })),
                 (Method::POST, "/api/v1/visits") => Some(visit_body.clone()),
+                (Method::POST, "/api/v1/visits/{id}/accept") => {
+                    Some(json!({"date": to_zwolle[0]["proposedDates"][0]}))
+                }
+                (Method::POST, "/api/v1/visits/{id}/decline") => {
+                    Some(json!({"reason": "Te druk."}))
+                }
                 (Method::POST, "/api/v1/admin/partners") => Some(json!({
                     "name": "Nieuw", "scopes": ["stats:read"],
                 })),

@@ -15,6 +15,8 @@ use crate::helpers::{spawn_app_with, Backend, TestApp};
 backend_tests!(
     a_request_queues_one_invitation_with_a_single_use_link,
     the_api_requests_and_shows_visits_to_their_parties_only,
+    the_host_accepts_or_declines_once_and_both_sides_hear_of_it,
+    fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit,
 );
 
 pub const RULES: VisitRules = VisitRules {
@@ -334,4 +336,248 @@ async fn the_api_requests_and_shows_visits_to_their_parties_only(backend: Backen
         outbox::counts(&mut app.db.pool.get().unwrap()).unwrap(),
         [("pending".to_string(), 1)]
     );
+}
+
+async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne_token = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let zwolle = OrganisationId(app.organisation_id("GM0193").await);
+    let dates = working_days_ahead(3);
+    let ask = |topic: &str| VisitRequest {
+        host: zwolle,
+        topic: topic.into(),
+        proposed_dates: dates[..2].to_vec(),
+        goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+        participants: 1,
+    };
+    let first = request_visit(
+        &app.db.pool,
+        anne.clone(),
+        "https://m.example".into(),
+        RULES,
+        Language::Nl,
+        ask("cloud-migration"),
+    )
+    .await
+    .unwrap();
+    let post = reqwest::Method::POST;
+    let accept = format!("/api/v1/visits/{}/accept", first.id);
+
+    // The requester cannot answer its own request; a date that was not proposed is refused.
+    let (status, _) = app
+        .send(
+            post.clone(),
+            &accept,
+            Some(&anne_token),
+            Some(serde_json::json!({"date": dates[0]})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, problem) = app
+        .send(
+            post.clone(),
+            &accept,
+            Some(&host),
+            Some(serde_json::json!({"date": dates[2]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not one of the proposed dates"));
+
+    let (status, visit) = app
+        .send(
+            post.clone(),
+            &accept,
+            Some(&host),
+            Some(serde_json::json!({"date": dates[1]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{visit}");
+    assert_eq!(
+        (visit["state"].as_str(), visit["date"].clone()),
+        (Some("accepted"), serde_json::json!(dates[1]))
+    );
+    // Once only.
+    let (status, problem) = app
+        .send(
+            post.clone(),
+            &accept,
+            Some(&host),
+            Some(serde_json::json!({"date": dates[0]})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("accepted"),
+        "{problem}"
+    );
+    let (status, _) = app
+        .send(
+            post.clone(),
+            &format!("/api/v1/visits/{}/decline", first.id),
+            Some(&host),
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // Both sides get a confirmation naming the day; the invitation link is used up.
+    let mut conn = app.db.pool.get().unwrap();
+    let mut confirmations: Vec<(String, String)> = outbox::page(&mut conn, None, None, 20)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "confirmation")
+        .map(|m| (m.recipient, m.subject))
+        .collect();
+    confirmations.sort();
+    let day = meeloop::domain::calendar::long_date(dates[1], Language::Nl);
+    assert_eq!(
+        confirmations,
+        [
+            (
+                "anne@sudwestfryslan.example".to_string(),
+                format!("Meeloopdag bevestigd: {day} bij Zwolle")
+            ),
+            (
+                "meeloop@zwolle.example".to_string(),
+                format!("Meeloopdag bevestigd: {day} bij Zwolle")
+            ),
+        ]
+    );
+    drop(conn);
+
+    // A decline, with a reason the requester reads.
+    let second = request_visit(
+        &app.db.pool,
+        anne.clone(),
+        "https://m.example".into(),
+        RULES,
+        Language::Nl,
+        ask("common-ground"),
+    )
+    .await
+    .unwrap();
+    let (status, visit) = app
+        .send(
+            post.clone(),
+            &format!("/api/v1/visits/{}/decline", second.id),
+            Some(&host),
+            Some(serde_json::json!({"reason": "Maart is te druk voor ons."})),
+        )
+        .await;
+    assert_eq!(status, 200, "{visit}");
+    assert_eq!(
+        (visit["state"].as_str(), visit["reason"].as_str()),
+        (Some("declined"), Some("Maart is te druk voor ons."))
+    );
+    let mut conn = app.db.pool.get().unwrap();
+    let declined: Vec<_> = outbox::page(&mut conn, None, None, 20)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "declined")
+        .collect();
+    assert_eq!(declined.len(), 1);
+    assert_eq!(declined[0].recipient, "anne@sudwestfryslan.example");
+    let claimed = outbox::claim_due(
+        &mut conn,
+        meeloop::db::now(),
+        meeloop::db::now() + Duration::minutes(1),
+        50,
+    )
+    .unwrap();
+    let text = &claimed
+        .iter()
+        .find(|m| m.template == "declined")
+        .unwrap()
+        .body_text;
+    assert!(text.contains("Maart is te druk voor ons."), "{text}");
+}
+
+async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend: Backend) {
+    let app = spawn_app_with(backend, |f| f.merge(("mail.deliver", false))).await;
+    app.import(&std::fs::read(crate::helpers::shared_csv()).unwrap(), false);
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let zwolle = OrganisationId(app.organisation_id("GM0193").await);
+    let day = working_days_ahead(1);
+    let requesters: Vec<String> = app
+        .all_pages("/api/v1/organisations?kind=municipality")
+        .await
+        .into_iter()
+        .map(|o| o["code"].as_str().unwrap().to_string())
+        .filter(|code| code != "GM0193")
+        .take(50)
+        .collect();
+    assert_eq!(requesters.len(), 50);
+    let mut ids = Vec::new();
+    for (i, code) in requesters.iter().enumerate() {
+        let user = coordinator(&app, &format!("c{i}@requester.example"), code);
+        let visit = request_visit(
+            &app.db.pool,
+            user,
+            "https://m.example".into(),
+            RULES,
+            Language::Nl,
+            VisitRequest {
+                host: zwolle,
+                topic: "cloud-migration".into(),
+                proposed_dates: day.clone(),
+                goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+                participants: 1,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(visit.id);
+    }
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let answers = futures_util::future::join_all(ids.iter().map(|id| {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/visits/{id}/accept", app.address))
+            .bearer_auth(&host)
+            .json(&serde_json::json!({"date": day[0]}));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    }))
+    .await;
+    let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 409, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("pick another"),
+            "{body}"
+        );
+    }
+    // The database agrees: one visit that day, two confirmations.
+    let mut conn = app.db.pool.get().unwrap();
+    assert!(meeloop::db::visits::booked_on(&mut conn, zwolle.0, day[0]).unwrap());
+    assert_eq!(
+        meeloop::db::visits::hosted_between(&mut conn, zwolle.0, day[0], day[0]).unwrap(),
+        1
+    );
+    let confirmations = outbox::page(&mut conn, None, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "confirmation")
+        .count();
+    assert_eq!(confirmations, 2);
 }
