@@ -4,11 +4,14 @@ use std::net::{IpAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Server, Service};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpMessage, HttpServer};
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::limits::{ApiLimiter, LoginLimiter};
@@ -87,6 +90,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
+                .configure(crate::web::routes)
                 .configure(http::routes)
                 .wrap(
                     DefaultHeaders::new()
@@ -110,7 +114,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactedSpans>::new())
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10));
@@ -150,5 +154,72 @@ impl Application {
             let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;
         }
         result
+    }
+}
+
+/// Request spans as tracing-actix-web's default, except that the path is
+/// logged with the secret part of email links (`/invitations/{token}`)
+/// replaced: whoever reads the logs must not be able to answer for a host.
+pub struct RedactedSpans;
+
+impl RootSpanBuilder for RedactedSpans {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let target = redact_path(request.path());
+        let client_ip = request
+            .connection_info()
+            .realip_remote_addr()
+            .unwrap_or("")
+            .to_string();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %target,
+            http.client_ip = %client_ip,
+            http.status_code = tracing::field::Empty,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// `/invitations/<token>` → `/invitations/***`; the query string is dropped
+/// (it may carry anything).
+pub fn redact_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    for i in 1..parts.len() {
+        if matches!(parts[i - 1], "invitations" | "lessons-forms") && !parts[i].is_empty() {
+            parts[i] = "***";
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn link_tokens_never_reach_the_logs() {
+        assert_eq!(
+            super::redact_path("/invitations/AbC-123_x"),
+            "/invitations/***"
+        );
+        assert_eq!(super::redact_path("/api/v1/visits/3"), "/api/v1/visits/3");
+        assert_eq!(super::redact_path("/invitations/"), "/invitations/");
     }
 }

@@ -2,7 +2,7 @@
 //! shadow visits (meeloopdagen).
 //!
 //! Layers, from the edge inwards (see `docs/architecture.md`):
-//! `cli` → `app` (+ `config`) → `http` → `service` → `domain` / `db`.
+//! `cli` → `app` (+ `config`) → `http` / `web` → `service` → `domain` / `db`.
 //! `domain` is pure: no I/O, no actix, no diesel.
 
 pub mod app;
@@ -14,3 +14,4 @@ pub mod domain;
 pub mod http;
 pub mod mail;
 pub mod service;
+pub mod web;

@@ -171,19 +171,23 @@ pub fn use_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
     Ok(changed == 1)
 }
 
-/// Names for showing a visit: requester, host and the topic's slug.
+/// Names for showing a visit: requester, host, and the topic's slug and
+/// Dutch and English names.
 pub fn names(
     conn: &mut DbConn,
     requester: i64,
     host: i64,
     topic: i64,
-) -> QueryResult<(String, String, String)> {
+) -> QueryResult<(String, String, (String, String, String))> {
     let name = |conn: &mut DbConn, id: i64| -> QueryResult<String> {
         dispatch!(conn, c => organisations::table.find(id).select(organisations::name).first(c))
     };
     let requester = name(conn, requester)?;
     let host = name(conn, host)?;
-    let topic = dispatch!(conn, c => topics::table.find(topic).select(topics::slug).first(c))?;
+    let topic = dispatch!(conn, c => topics::table
+        .find(topic)
+        .select((topics::slug, topics::name_nl, topics::name_en))
+        .first(c))?;
     Ok((requester, host, topic))
 }
 

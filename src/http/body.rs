@@ -38,6 +38,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "this request needs a JSON body",
         ));
     }
+    // Every body is a JSON object. (serde would also build a struct from an
+    // array of its fields in order, so `[]` would pass as an empty PATCH.)
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object ({…})",
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -71,6 +79,10 @@ mod tests {
         let err = parse::<Body>(b"").unwrap_err();
         assert!(err.to_string().contains("needs a JSON body"), "{err}");
         assert!(parse::<Body>(b"{").is_err());
+        for not_an_object in [&b"[1]"[..], b"[]", b"null", b"1", b" \"x\""] {
+            let err = parse::<Body>(not_an_object).unwrap_err();
+            assert!(err.to_string().contains("JSON object"), "{err}");
+        }
     }
 }
 

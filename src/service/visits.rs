@@ -39,6 +39,8 @@ pub struct VisitView {
     pub host_id: i64,
     pub host_name: String,
     pub topic: String,
+    /// The topic's name in Dutch and in English.
+    pub topic_names: (String, String),
     pub goal: String,
     pub participants: i32,
     pub proposed_dates: Vec<NaiveDate>,
@@ -50,7 +52,7 @@ pub struct VisitView {
 
 fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
     let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
-    let (requester_name, host_name, topic) =
+    let (requester_name, host_name, (topic, name_nl, name_en)) =
         repo::names(conn, row.requester_id, row.host_id, row.topic_id)?;
     Ok(VisitView {
         id: row.id,
@@ -60,6 +62,7 @@ fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
         host_id: row.host_id,
         host_name,
         topic,
+        topic_names: (name_nl, name_en),
         goal: row.goal,
         participants: row.participants,
         proposed_dates: serde_json::from_str(&row.proposed_dates)
@@ -424,4 +427,81 @@ fn answer_in_tx(
     let row = repo::find(conn, id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} vanished")))?;
     view(conn, row)
+}
+
+/// What an invitation link leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvitationLink {
+    /// Waiting for the host's answer.
+    Open {
+        visit: VisitView,
+        language: Language,
+    },
+    /// Answered (or cancelled, expired, completed): the visit's state says
+    /// what happened, for a page that explains it.
+    Closed {
+        visit: VisitView,
+        language: Language,
+    },
+    /// Not one of ours, or not an invitation.
+    Unknown,
+}
+
+/// Reads what a link is about. Changes nothing, however often a link
+/// scanner fetches it.
+pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, ServiceError> {
+    let Some(hash) = links::hash(token) else {
+        return Ok(InvitationLink::Unknown);
+    };
+    pool.run(move |conn| {
+        let Some(link) = repo::find_token(conn, &hash)?.filter(|t| t.purpose == "invitation")
+        else {
+            return Ok(InvitationLink::Unknown);
+        };
+        let row = repo::find(conn, link.visit_id)?.ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("visit {} vanished", link.visit_id))
+        })?;
+        let language = db::organisations::find(conn, OrganisationId(link.organisation_id))?
+            .map(|o| o.language)
+            .unwrap_or_default();
+        let visit = view(conn, row)?;
+        let open = visit.state == VisitState::Requested
+            && link.used_at.is_none()
+            && link.expires_at > db::now();
+        Ok(if open {
+            InvitationLink::Open { visit, language }
+        } else {
+            InvitationLink::Closed { visit, language }
+        })
+    })
+    .await
+}
+
+/// The host answers through the invitation link: valid, unused and
+/// unexpired, or the answer is refused (409) and nothing changes.
+pub async fn answer_invitation(
+    pool: &DbPool,
+    base_url: String,
+    token: &str,
+    answer: Answer,
+) -> Result<VisitView, ServiceError> {
+    let hash = links::hash(token)
+        .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let link = repo::find_token(conn, &hash)?
+                .filter(|t| t.purpose == "invitation")
+                .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+            if link.used_at.is_some() {
+                return Err(ServiceError::Conflict(
+                    "this invitation was answered already".into(),
+                ));
+            }
+            if link.expires_at <= db::now() {
+                return Err(ServiceError::Conflict("this invitation has expired".into()));
+            }
+            answer_in_tx(conn, &base_url, link.visit_id, answer)
+        })
+    })
+    .await
 }

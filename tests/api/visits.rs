@@ -17,6 +17,7 @@ backend_tests!(
     the_api_requests_and_shows_visits_to_their_parties_only,
     the_host_accepts_or_declines_once_and_both_sides_hear_of_it,
     fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit,
+    the_invitation_link_survives_scanners_and_answers_once,
 );
 
 pub const RULES: VisitRules = VisitRules {
@@ -580,4 +581,174 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
         .filter(|m| m.template == "confirmation")
         .count();
     assert_eq!(confirmations, 2);
+}
+
+/// The link in the invitation (from the queued email's text part).
+fn invitation_link(app: &TestApp) -> String {
+    let mut conn = app.db.pool.get().unwrap();
+    let claimed = outbox::claim_due(
+        &mut conn,
+        meeloop::db::now(),
+        meeloop::db::now() + Duration::seconds(1),
+        50,
+    )
+    .unwrap();
+    let invitation = claimed
+        .iter()
+        .find(|m| m.template == "invitation")
+        .expect("an invitation");
+    invitation
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/"))
+        .unwrap()
+        .to_string()
+}
+
+async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let zwolle = OrganisationId(app.organisation_id("GM0193").await);
+    let dates = working_days_ahead(2);
+    let visit = request_visit(
+        &app.db.pool,
+        anne,
+        app.address.clone(),
+        RULES,
+        Language::En,
+        VisitRequest {
+            host: zwolle,
+            topic: "cloud-migration".into(),
+            proposed_dates: dates.clone(),
+            goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+            participants: 2,
+        },
+    )
+    .await
+    .unwrap();
+    let link = invitation_link(&app);
+    assert!(
+        link.starts_with(&format!("{}/invitations/", app.address)),
+        "{link}"
+    );
+    let state = |app: &TestApp| {
+        let mut conn = app.db.pool.get().unwrap();
+        meeloop::db::visits::find(&mut conn, visit.id)
+            .unwrap()
+            .unwrap()
+            .state
+    };
+
+    // A link scanner: three GETs and a HEAD change nothing.
+    for _ in 0..3 {
+        let response = app.client.get(&link).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'"));
+        assert_eq!(headers["x-robots-tag"], "noindex, nofollow");
+        assert_eq!(headers["cache-control"], "no-store");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<html lang=\"nl\""), "the host's language");
+        assert!(html.contains("Súdwest-Fryslân wil graag met 2 personen bij Zwolle meelopen over Migratie naar de cloud."), "{html}");
+        assert!(!html.contains("checked"), "no day is preselected");
+        assert!(
+            !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+            "nothing external"
+        );
+    }
+    let head = app.client.head(&link).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(state(&app), "requested");
+
+    // Blind or incomplete submits are refused and the link stays valid.
+    let post =
+        |form: &'static [(&'static str, &'static str)]| app.client.post(&link).form(form).send();
+    let blind = post(&[]).await.unwrap();
+    assert_eq!(blind.status(), 400);
+    let no_day = post(&[("action", "accept")]).await.unwrap();
+    assert_eq!(no_day.status(), 400);
+    assert!(no_day
+        .text()
+        .await
+        .unwrap()
+        .contains("Kies een van de voorgestelde dagen."));
+    let wrong_day = app
+        .client
+        .post(&link)
+        .form(&[("action", "accept"), ("date", "2030-01-01")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_day.status(), 400);
+    let long = "x".repeat(1001);
+    let too_long = app
+        .client
+        .post(&link)
+        .form(&[("action", "decline"), ("reason", long.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), 400);
+    assert!(
+        too_long.text().await.unwrap().contains(&long),
+        "what was typed is kept"
+    );
+    assert_eq!(state(&app), "requested");
+
+    // An explicit choice answers, then the page says what happened.
+    let day = dates[1].to_string();
+    let accepted = app
+        .client
+        .post(&link)
+        .form(&[("action", "accept"), ("date", day.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 303);
+    assert_eq!(
+        accepted.headers()["location"],
+        link.trim_start_matches(&app.address)
+    );
+    assert_eq!(state(&app), "accepted");
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let written = meeloop::domain::calendar::long_date(dates[1], Language::Nl);
+    assert!(
+        page.contains(&format!("de meeloopdag is op {written}")),
+        "{page}"
+    );
+    let again = app
+        .client
+        .post(&link)
+        .form(&[("action", "decline")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("al geaccepteerd"));
+    assert_eq!(state(&app), "accepted");
+
+    // Links that are not ours.
+    for bad in [
+        "/invitations/nope",
+        "/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let response = app
+            .client
+            .get(format!("{}{bad}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{bad}");
+    }
 }

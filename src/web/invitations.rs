@@ -1,0 +1,421 @@
+//! `/invitations/{token}`: the host's answer to a request, from the link in
+//! the invitation email. GET and HEAD only show (link scanners fetch every
+//! link); POST changes something only with an explicit, valid choice.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::page;
+use crate::app::AppState;
+use crate::domain::calendar::long_date;
+use crate::domain::organisation::Language;
+use crate::domain::visit::VisitState;
+use crate::service::visits::{self, Answer, InvitationLink, VisitView};
+use crate::service::ServiceError;
+
+/// Every text of these pages, per language.
+pub struct Texts {
+    pub lang: &'static str,
+    pub skip: &'static str,
+    pub footer: &'static str,
+    pub title: &'static str,
+    pub goal: &'static str,
+    pub pick_day: &'static str,
+    pub pick_day_error: &'static str,
+    pub accept: &'static str,
+    pub decline_heading: &'static str,
+    pub reason: &'static str,
+    pub decline: &'static str,
+}
+
+const NL: Texts = Texts {
+    lang: "nl",
+    skip: "Naar de inhoud",
+    footer: "Meeloop: publieke organisaties leren van elkaar met meeloopdagen.",
+    title: "Verzoek om een meeloopdag",
+    goal: "Wat zij willen leren",
+    pick_day: "Kies een van de voorgestelde dagen",
+    pick_day_error: "Kies een dag om te accepteren.",
+    accept: "Accepteren op de gekozen dag",
+    decline_heading: "Komt het niet uit?",
+    reason: "Toelichting voor de aanvrager (niet verplicht)",
+    decline: "Afwijzen",
+};
+
+const EN: Texts = Texts {
+    lang: "en",
+    skip: "Skip to content",
+    footer: "Meeloop: public organisations learn from each other through shadow visits.",
+    title: "Request for a shadow visit",
+    goal: "What they want to learn",
+    pick_day: "Pick one of the proposed days",
+    pick_day_error: "Pick a day to accept.",
+    accept: "Accept on the chosen day",
+    decline_heading: "Does it not suit you?",
+    reason: "A note for the requester (optional)",
+    decline: "Decline",
+};
+
+fn texts(language: Language) -> &'static Texts {
+    match language {
+        Language::Nl => &NL,
+        Language::En => &EN,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/invitation.html")]
+struct InvitationPage<'a> {
+    t: &'a Texts,
+    intro: String,
+    goal: &'a str,
+    /// (ISO date, written out, checked)
+    days: Vec<(NaiveDate, String, bool)>,
+    error: Option<String>,
+    date_error: bool,
+    reason: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/message.html")]
+struct MessagePage<'a> {
+    t: &'a Texts,
+    heading: &'a str,
+    message: String,
+}
+
+/// What was typed, kept when the page comes back with an error.
+#[derive(Debug, Default, Deserialize)]
+pub struct Form {
+    action: Option<String>,
+    date: Option<String>,
+    reason: Option<String>,
+}
+
+fn form_page(
+    status: StatusCode,
+    visit: &VisitView,
+    language: Language,
+    form: &Form,
+    error: Option<String>,
+    date_error: bool,
+) -> HttpResponse {
+    let t = texts(language);
+    let topic = match language {
+        Language::Nl => &visit.topic_names.0,
+        Language::En => &visit.topic_names.1,
+    };
+    let intro = match language {
+        Language::Nl => format!(
+            "{} wil graag met {} {} bij {} meelopen over {}.",
+            visit.requester_name,
+            visit.participants,
+            if visit.participants == 1 {
+                "persoon"
+            } else {
+                "personen"
+            },
+            visit.host_name,
+            topic
+        ),
+        Language::En => format!(
+            "{} would like to spend a day at {} with {} {}, to learn about {}.",
+            visit.requester_name,
+            visit.host_name,
+            visit.participants,
+            if visit.participants == 1 {
+                "person"
+            } else {
+                "people"
+            },
+            topic
+        ),
+    };
+    let expires_on = long_date(
+        visit
+            .expires_at
+            .and_utc()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive(),
+        language,
+    );
+    let chosen = form.date.as_deref().unwrap_or_default();
+    page(
+        status,
+        &InvitationPage {
+            t,
+            intro,
+            goal: &visit.goal,
+            days: visit
+                .proposed_dates
+                .iter()
+                .map(|d| (*d, long_date(*d, language), d.to_string() == chosen))
+                .collect(),
+            error,
+            date_error,
+            reason: form.reason.as_deref().unwrap_or_default(),
+            expires: match language {
+                Language::Nl => format!("U kunt antwoorden tot {expires_on}."),
+                Language::En => format!("You can answer until {expires_on}."),
+            },
+        },
+    )
+}
+
+/// The page for a link that no longer takes answers: what happened.
+fn closed_page(visit: &VisitView, language: Language) -> HttpResponse {
+    let t = texts(language);
+    let day = visit
+        .date
+        .map(|d| long_date(d, language))
+        .unwrap_or_default();
+    let nl = language == Language::Nl;
+    let (heading, message) = match visit.state {
+        VisitState::Accepted => (
+            if nl {
+                "Al beantwoord"
+            } else {
+                "Answered already"
+            },
+            if nl {
+                format!("Deze uitnodiging is al geaccepteerd: de meeloopdag is op {day}.")
+            } else {
+                format!("This invitation was accepted already: the shadow visit is on {day}.")
+            },
+        ),
+        VisitState::Completed => (
+            if nl {
+                "Al beantwoord"
+            } else {
+                "Answered already"
+            },
+            if nl {
+                format!("Deze meeloopdag heeft plaatsgevonden op {day}.")
+            } else {
+                format!("This shadow visit took place on {day}.")
+            },
+        ),
+        VisitState::Declined => (
+            if nl {
+                "Al beantwoord"
+            } else {
+                "Answered already"
+            },
+            if nl {
+                "Deze uitnodiging is al afgewezen. De aanvrager is op de hoogte.".to_string()
+            } else {
+                "This invitation was declined already. The requester knows.".to_string()
+            },
+        ),
+        VisitState::Cancelled => (
+            if nl { "Ingetrokken" } else { "Withdrawn" },
+            if nl {
+                "De aanvrager heeft dit verzoek ingetrokken. U hoeft niets te doen.".to_string()
+            } else {
+                "The requester withdrew this request. There is nothing you need to do.".to_string()
+            },
+        ),
+        VisitState::Expired | VisitState::Requested => (
+            if nl { "Verlopen" } else { "Expired" },
+            if nl {
+                "Deze uitnodiging is verlopen. De aanvrager kan een nieuw verzoek sturen."
+                    .to_string()
+            } else {
+                "This invitation has expired. The requester can send a new request.".to_string()
+            },
+        ),
+    };
+    page(
+        StatusCode::OK,
+        &MessagePage {
+            t,
+            heading,
+            message,
+        },
+    )
+}
+
+fn unknown_page(req: &HttpRequest) -> HttpResponse {
+    let language = crate::http::lang::preferred(req);
+    let t = texts(language);
+    let (heading, message) = match language {
+        Language::Nl => (
+            "Link niet geldig",
+            "Deze link is niet (meer) geldig. Controleer of u de hele link uit de e-mail hebt gebruikt.".to_string(),
+        ),
+        Language::En => (
+            "Link not valid",
+            "This link is not valid. Check that you used the whole link from the email.".to_string(),
+        ),
+    };
+    page(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            t,
+            heading,
+            message,
+        },
+    )
+}
+
+fn failure_page(req: &HttpRequest, e: &ServiceError) -> HttpResponse {
+    tracing::error!(error = ?e, "invitation page failed");
+    let language = crate::http::lang::preferred(req);
+    let t = texts(language);
+    let (heading, message) = match language {
+        Language::Nl => (
+            "Even niet beschikbaar",
+            "Er ging iets mis. Probeer het over een paar minuten opnieuw; de link blijft geldig."
+                .to_string(),
+        ),
+        Language::En => (
+            "Temporarily unavailable",
+            "Something went wrong. Try again in a few minutes; the link stays valid.".to_string(),
+        ),
+    };
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &MessagePage {
+            t,
+            heading,
+            message,
+        },
+    )
+}
+
+/// GET and HEAD: show, never change.
+pub async fn show(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    match visits::invitation(&state.pool, &token).await {
+        Ok(InvitationLink::Open { visit, language }) => form_page(
+            StatusCode::OK,
+            &visit,
+            language,
+            &Form::default(),
+            None,
+            false,
+        ),
+        Ok(InvitationLink::Closed { visit, language }) => closed_page(&visit, language),
+        Ok(InvitationLink::Unknown) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}
+
+/// POST: accept on a chosen day, or decline. A submit without a valid
+/// choice changes nothing and shows the form again with what was typed.
+pub async fn answer(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let (visit, language) = match visits::invitation(&state.pool, &token).await {
+        Ok(InvitationLink::Open { visit, language }) => (visit, language),
+        Ok(InvitationLink::Closed { visit, language }) => {
+            let mut response = closed_page(&visit, language);
+            *response.status_mut() = StatusCode::CONFLICT;
+            return response;
+        }
+        Ok(InvitationLink::Unknown) => return unknown_page(&req),
+        Err(e) => return failure_page(&req, &e),
+    };
+    let nl = language == Language::Nl;
+    let answer = match form.action.as_deref() {
+        Some("accept") => match form
+            .date
+            .as_deref()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+        {
+            Some(date) if visit.proposed_dates.contains(&date) => Answer::Accept(date),
+            _ => {
+                let error = if nl {
+                    "Kies een van de voorgestelde dagen."
+                } else {
+                    "Pick one of the proposed days."
+                };
+                return form_page(
+                    StatusCode::BAD_REQUEST,
+                    &visit,
+                    language,
+                    &form,
+                    Some(error.into()),
+                    true,
+                );
+            }
+        },
+        Some("decline") => {
+            let reason = form
+                .reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string);
+            if reason
+                .as_ref()
+                .is_some_and(|r| r.chars().count() > crate::domain::visit::MAX_REASON_CHARS)
+            {
+                let error = if nl {
+                    "De toelichting is te lang (hooguit 1.000 tekens)."
+                } else {
+                    "The note is too long (at most 1,000 characters)."
+                };
+                return form_page(
+                    StatusCode::BAD_REQUEST,
+                    &visit,
+                    language,
+                    &form,
+                    Some(error.into()),
+                    false,
+                );
+            }
+            Answer::Decline(reason)
+        }
+        _ => {
+            let error = if nl {
+                "Kies een dag en accepteer, of wijs af."
+            } else {
+                "Pick a day and accept, or decline."
+            };
+            return form_page(
+                StatusCode::BAD_REQUEST,
+                &visit,
+                language,
+                &form,
+                Some(error.into()),
+                false,
+            );
+        }
+    };
+    match visits::answer_invitation(&state.pool, state.base_url.clone(), &token, answer).await {
+        // Post/redirect/get: the page now says what was decided.
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
+            .finish(),
+        Err(ServiceError::Conflict(why)) => {
+            // The day was taken meanwhile, or the month is full: choose again.
+            let error = if nl {
+                format!("Dat lukte niet: {why}. Kies een andere dag of wijs af.")
+            } else {
+                format!("That did not work: {why}. Pick another day or decline.")
+            };
+            form_page(
+                StatusCode::CONFLICT,
+                &visit,
+                language,
+                &form,
+                Some(error),
+                false,
+            )
+        }
+        Err(ServiceError::NotFound(_)) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}
