@@ -64,3 +64,13 @@ pub fn path<T>(
 ) -> Result<T, ApiError> {
     parse(raw).map_err(|e| ApiError::invalid_parameter(name, &e))
 }
+
+/// A database id in a path: a positive whole number.
+pub fn positive_id(raw: &str) -> Result<i64, Invalid> {
+    match raw.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "the id must be a positive whole number, not '{raw}'"
+        ))),
+    }
+}

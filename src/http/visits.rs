@@ -9,11 +9,10 @@ use utoipa::ToSchema;
 use super::body::{integer, Json};
 use super::lang;
 use super::problem::{ApiError, Problem};
-use super::query::{path, QueryParams};
+use super::query::{path, positive_id, QueryParams};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::domain::organisation::OrganisationId;
-use crate::domain::Invalid;
 use crate::service::visits::{self, VisitRequest, VisitView};
 
 /// A request for a shadow visit, for the caller's own organisation.
@@ -154,15 +153,6 @@ pub async fn create(
         .json(VisitResponse::from(visit)))
 }
 
-fn parse_id(raw: &str) -> Result<i64, Invalid> {
-    match raw.parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::new(format!(
-            "the id must be a positive whole number, not '{raw}'"
-        ))),
-    }
-}
-
 /// One visit, for coordinators of its two organisations and admins.
 #[utoipa::path(
     get,
@@ -186,7 +176,7 @@ pub async fn get(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, parse_id)?;
+    let id = path("id", &id, positive_id)?;
     let visit = visits::get_visit(&state.pool, user.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -241,16 +231,21 @@ pub async fn accept(
     user: CurrentUser,
     body: Json<AcceptVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, parse_id)?;
-    let visit = visits::answer_visit(
-        &state.pool,
-        user.0,
-        state.base_url.clone(),
-        id,
-        visits::Answer::Accept(body.0.date),
-    )
-    .await?;
+    answer(&req, &id, &state, user, visits::Answer::Accept(body.0.date)).await
+}
+
+/// What accepting and declining share: one service call, the visit back.
+async fn answer(
+    req: &HttpRequest,
+    id: &str,
+    state: &AppState,
+    user: CurrentUser,
+    answer: visits::Answer,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(req, &[])?;
+    let id = path("id", id, positive_id)?;
+    let visit =
+        visits::answer_visit(&state.pool, user.0, state.base_url.clone(), id, answer).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(VisitResponse::from(visit)))
@@ -284,17 +279,12 @@ pub async fn decline(
     user: CurrentUser,
     body: Json<DeclineVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, parse_id)?;
-    let visit = visits::answer_visit(
-        &state.pool,
-        user.0,
-        state.base_url.clone(),
-        id,
+    answer(
+        &req,
+        &id,
+        &state,
+        user,
         visits::Answer::Decline(body.0.reason),
     )
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(VisitResponse::from(visit)))
+    .await
 }

@@ -12,10 +12,9 @@ use crate::auth::AdminUser;
 use crate::db::outbox::Summary;
 use crate::domain::mail::MessageState;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
-use crate::domain::Invalid;
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, QueryParams};
+use crate::http::query::{path, positive_id, QueryParams};
 use crate::service::mail::{self, QueueStatus};
 
 /// A queued, sent or dead email.
@@ -97,15 +96,6 @@ struct OutboxParams {
     limit: Option<i64>,
 }
 
-fn parse_id(raw: &str) -> Result<i64, Invalid> {
-    match raw.parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::new(format!(
-            "the id must be a positive whole number, not '{raw}'"
-        ))),
-    }
-}
-
 fn count(status: &QueueStatus, state: MessageState) -> i64 {
     status
         .counts
@@ -185,7 +175,7 @@ pub async fn requeue(
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, parse_id)?;
+    let id = path("id", &id, positive_id)?;
     let message = mail::requeue(
         &state.pool,
         admin.0,
