@@ -248,3 +248,41 @@ pub fn use_tokens_of(
     .execute(c))?;
     Ok(())
 }
+
+/// Which visits to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VisitFilter<'a> {
+    /// Visits of this organisation (as requester or host, or as `role` says).
+    pub organisation: Option<i64>,
+    /// `Some(true)`: as host; `Some(false)`: as requester.
+    pub as_host: Option<bool>,
+    pub state: Option<&'a str>,
+}
+
+/// Newest first: visits with an id below `before`.
+pub fn page(
+    conn: &mut DbConn,
+    filter: VisitFilter<'_>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<VisitRow>> {
+    dispatch!(conn, c => {
+        let mut query = visits::table
+            .filter(visits::id.lt(before.unwrap_or(i64::MAX)))
+            .order(visits::id.desc())
+            .limit(limit)
+            .select(VisitRow::as_select())
+            .into_boxed();
+        if let Some(org) = filter.organisation {
+            query = match filter.as_host {
+                Some(true) => query.filter(visits::host_id.eq(org)),
+                Some(false) => query.filter(visits::requester_id.eq(org)),
+                None => query.filter(visits::host_id.eq(org).or(visits::requester_id.eq(org))),
+            };
+        }
+        if let Some(state) = filter.state {
+            query = query.filter(visits::state.eq(state));
+        }
+        query.load(c)
+    })
+}

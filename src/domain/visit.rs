@@ -80,6 +80,26 @@ impl FromStr for VisitState {
     }
 }
 
+/// Which side of a visit an organisation is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitRole {
+    Requester,
+    Host,
+}
+
+impl FromStr for VisitRole {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "requester" => Ok(VisitRole::Requester),
+            "host" => Ok(VisitRole::Host),
+            _ => Err(Invalid::new(format!(
+                "unknown role '{s}'; expected requester or host"
+            ))),
+        }
+    }
+}
+
 /// Something that happens to a visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VisitEvent {

@@ -67,6 +67,7 @@ pub const API_VERSION: &str = "1.0.0";
         admin::partners::update,
         admin::outbox::list,
         admin::outbox::requeue,
+        visits::list,
         visits::create,
         visits::get,
         visits::accept,
@@ -227,7 +228,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/admin/partners/{clientId}",
                     admin::partners::update,
                 ))
-                .service(post_resource("/visits", visits::create))
+                .service(list_create_resource(
+                    "/visits",
+                    visits::list,
+                    visits::create,
+                ))
                 .service(get_resource("/visits/{id}", visits::get))
                 .service(post_resource("/visits/{id}/accept", visits::accept))
                 .service(post_resource("/visits/{id}/decline", visits::decline))

@@ -4,7 +4,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Json};
 use super::lang;
@@ -13,6 +13,8 @@ use super::query::{path, positive_id, QueryParams};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::domain::organisation::OrganisationId;
+use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::visit::{VisitRole, VisitState};
 use crate::service::visits::{self, VisitRequest, VisitView};
 
 /// A request for a shadow visit, for the caller's own organisation.
@@ -99,6 +101,83 @@ impl From<VisitView> for VisitResponse {
             created_at: v.created_at.and_utc(),
         }
     }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitPage {
+    /// Newest first.
+    pub items: Vec<VisitResponse>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct VisitListParams {
+    /// Only visits where the organisation is the requester or the host.
+    #[param(inline, value_type = Option<String>, pattern = "^(requester|host)$")]
+    role: Option<String>,
+    /// Only visits in this state.
+    #[param(inline, value_type = Option<String>, pattern = "^(requested|accepted|declined|expired|cancelled|completed)$")]
+    state: Option<String>,
+    /// Admins: one organisation's visits (needed with `role`). Coordinators
+    /// always see their own organisation's; naming another is 403.
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    organisation: Option<i64>,
+    /// Only visits older than this id (the `nextBefore` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    before: Option<i64>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// Visits of the caller's organisation, newest first (admins: all, or one
+/// organisation's).
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(VisitListParams),
+    responses(
+        (status = 200, description = "A page of visits", body = VisitPage),
+        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another organisation's visits", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["role", "state", "organisation", "before", "limit"])?;
+    let role = params.get("role", str::parse::<VisitRole>)?;
+    let visit_state = params.get("state", str::parse::<VisitState>)?;
+    let organisation = params.get("organisation", str::parse::<OrganisationId>)?;
+    let before = params.get("before", positive_id)?;
+    let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
+    let (visits, next_before) = visits::list_visits(
+        &state.pool,
+        user.0,
+        organisation,
+        role,
+        visit_state,
+        before,
+        limit,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitPage {
+            items: visits.into_iter().map(VisitResponse::from).collect(),
+            next_before,
+        }))
 }
 
 /// Request a shadow visit. The host's contact address gets an invitation

@@ -14,7 +14,7 @@ use crate::domain::organisation::{Language, OrganisationId};
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
     check_participants, check_proposed_dates, parse_goal, transition, TransitionError, Visit,
-    VisitEvent, VisitState,
+    VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::templates::{compose, Confirmation, Declined, Invitation};
@@ -502,6 +502,52 @@ pub async fn answer_invitation(
             }
             answer_in_tx(conn, &base_url, link.visit_id, answer)
         })
+    })
+    .await
+}
+
+/// A page of visits, newest first: a coordinator's organisation's (as
+/// requester, host or both); for admins all, or one organisation's.
+pub async fn list_visits(
+    pool: &DbPool,
+    user: User,
+    organisation: Option<OrganisationId>,
+    role: Option<VisitRole>,
+    state: Option<VisitState>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<VisitView>, Option<i64>), ServiceError> {
+    let organisation = match (user.role, user.organisation_id, organisation) {
+        (Role::Admin, _, chosen) => chosen,
+        (Role::Coordinator, Some(own), None) => Some(own),
+        (Role::Coordinator, Some(own), Some(chosen)) if chosen == own => Some(own),
+        (Role::Coordinator, _, _) => {
+            return Err(ServiceError::Forbidden(
+                "coordinators list the visits of their own organisation".into(),
+            ))
+        }
+    };
+    if organisation.is_none() && role.is_some() {
+        return Err(Invalid::new("role: name an organisation to filter by its role").into());
+    }
+    pool.run(move |conn| {
+        let filter = repo::VisitFilter {
+            organisation: organisation.map(|o| o.0),
+            as_host: role.map(|r| r == VisitRole::Host),
+            state: state.map(VisitState::as_str),
+        };
+        let mut rows = repo::page(conn, filter, before, limit + 1)?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        let visits = rows
+            .into_iter()
+            .map(|row| view(conn, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((visits, next))
     })
     .await
 }

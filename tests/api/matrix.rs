@@ -113,6 +113,12 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/admin/partners", ADMIN),
         row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
         row(Method::PATCH, "/api/v1/admin/partners/{clientId}", ADMIN),
+        // Everyone logged in lists their own organisation's visits (admins all).
+        row(
+            Method::GET,
+            "/api/v1/visits",
+            [401, 200, 200, 401, 401, 200],
+        ),
         // Coordinators request for their own organisation; admins do not request.
         row(
             Method::POST,

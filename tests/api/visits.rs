@@ -18,6 +18,7 @@ backend_tests!(
     the_host_accepts_or_declines_once_and_both_sides_hear_of_it,
     fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit,
     the_invitation_link_survives_scanners_and_answers_once,
+    each_organisation_lists_its_own_visits,
 );
 
 pub const RULES: VisitRules = VisitRules {
@@ -732,5 +733,151 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
             .await
             .unwrap();
         assert_eq!(response.status(), 404, "{bad}");
+    }
+}
+
+async fn each_organisation_lists_its_own_visits(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne_token = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let zwolle_token = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let stranger = app
+        .token_for("kees@rotterdam.example", Role::Coordinator, Some("GM0599"))
+        .await;
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let mut ids = Vec::new();
+    for (code, topic) in [
+        ("GM0193", "cloud-migration"),
+        ("GM0193", "common-ground"),
+        ("GM0363", "cloud-migration"),
+    ] {
+        let host = OrganisationId(app.organisation_id(code).await);
+        let visit = request_visit(
+            &app.db.pool,
+            anne.clone(),
+            "https://m.example".into(),
+            RULES,
+            Language::Nl,
+            VisitRequest {
+                host,
+                topic: topic.into(),
+                proposed_dates: working_days_ahead(1),
+                goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+                participants: 1,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(visit.id);
+    }
+    let listed = |body: &serde_json::Value| -> Vec<i64> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_i64().unwrap())
+            .collect()
+    };
+    let get = reqwest::Method::GET;
+    let (status, mine) = app
+        .send(
+            get.clone(),
+            "/api/v1/visits?role=requester",
+            Some(&anne_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(listed(&mine), [ids[2], ids[1], ids[0]], "newest first");
+    let (_, hosted) = app
+        .send(
+            get.clone(),
+            "/api/v1/visits?role=host",
+            Some(&zwolle_token),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&hosted), [ids[1], ids[0]]);
+    let (_, none) = app
+        .send(
+            get.clone(),
+            "/api/v1/visits?role=host",
+            Some(&anne_token),
+            None,
+        )
+        .await;
+    assert!(listed(&none).is_empty());
+    let (_, strangers) = app
+        .send(get.clone(), "/api/v1/visits", Some(&stranger), None)
+        .await;
+    assert!(
+        listed(&strangers).is_empty(),
+        "others' visits stay out of sight"
+    );
+    let (_, page) = app
+        .send(
+            get.clone(),
+            "/api/v1/visits?limit=2",
+            Some(&anne_token),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&page), [ids[2], ids[1]]);
+    let next = page["nextBefore"].as_i64().unwrap();
+    let (_, rest) = app
+        .send(
+            get.clone(),
+            &format!("/api/v1/visits?limit=2&before={next}"),
+            Some(&anne_token),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&rest), [ids[0]]);
+    assert!(rest["nextBefore"].is_null());
+    let (_, accepted) = app
+        .send(
+            get.clone(),
+            "/api/v1/visits?state=accepted",
+            Some(&anne_token),
+            None,
+        )
+        .await;
+    assert!(listed(&accepted).is_empty());
+    let (_, all) = app
+        .send(get.clone(), "/api/v1/visits", Some(&admin), None)
+        .await;
+    assert_eq!(listed(&all).len(), 3);
+    let zwolle = app.organisation_id("GM0193").await;
+    let (_, hosted) = app
+        .send(
+            get.clone(),
+            &format!("/api/v1/visits?organisation={zwolle}&role=host"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&hosted), [ids[1], ids[0]]);
+    for (path, token, status) in [
+        (
+            format!("/api/v1/visits?organisation={zwolle}"),
+            &anne_token,
+            403,
+        ),
+        ("/api/v1/visits?role=host".to_string(), &admin, 400),
+        ("/api/v1/visits?role=guest".to_string(), &anne_token, 400),
+        ("/api/v1/visits?state=lost".to_string(), &anne_token, 400),
+    ] {
+        let (got, problem) = app.send(get.clone(), &path, Some(token), None).await;
+        assert_eq!(got, status, "{path}: {problem}");
     }
 }
