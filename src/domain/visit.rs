@@ -186,6 +186,9 @@ pub struct VisitRules {
     pub lead_days: i64,
     /// An invitation link (and the unanswered request) lives this long.
     pub invitation_days: i64,
+    /// When a visit day starts and ends, Dutch local time (calendar files).
+    pub day_start: chrono::NaiveTime,
+    pub day_end: chrono::NaiveTime,
 }
 
 impl VisitRules {
@@ -195,6 +198,9 @@ impl VisitRules {
         }
         if !(1..=90).contains(&self.invitation_days) {
             return Err("visits.invitation_days must be 1 to 90".into());
+        }
+        if self.day_start >= self.day_end {
+            return Err("visits.day_start must be before visits.day_end".into());
         }
         Ok(())
     }

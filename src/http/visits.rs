@@ -323,8 +323,15 @@ async fn answer(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(req, &[])?;
     let id = path("id", id, positive_id)?;
-    let visit =
-        visits::answer_visit(&state.pool, user.0, state.base_url.clone(), id, answer).await?;
+    let visit = visits::answer_visit(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        state.visits,
+        id,
+        answer,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(VisitResponse::from(visit)))

@@ -17,7 +17,8 @@ use crate::domain::visit::{
     VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
-use crate::mail::templates::{compose, Confirmation, Declined, Invitation};
+use crate::mail::ics::{CalendarEntry, Method, Person};
+use crate::mail::templates::{compose, Attachment, Confirmation, Declined, Invitation};
 
 /// What a coordinator asks for.
 #[derive(Debug, Clone)]
@@ -246,6 +247,7 @@ pub async fn answer_visit(
     pool: &DbPool,
     user: User,
     base_url: String,
+    rules: VisitRules,
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
@@ -265,7 +267,7 @@ pub async fn answer_visit(
                     "only a coordinator of the host organisation answers a request".into(),
                 ));
             }
-            answer_in_tx(conn, &base_url, id, answer)
+            answer_in_tx(conn, &base_url, rules, id, answer)
         })
     })
     .await
@@ -278,6 +280,7 @@ pub async fn answer_visit(
 fn answer_in_tx(
     conn: &mut DbConn,
     base_url: &str,
+    rules: VisitRules,
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
@@ -376,13 +379,58 @@ fn answer_in_tx(
                 participants: current.participants,
                 date: long_date(date, lang),
             };
+            let coordinator = Person {
+                name: requester_user.name.clone(),
+                email: requester_user.email.clone(),
+            };
+            let mut attendees = vec![coordinator.clone()];
+            if let Some(contact) = &host.contact_email {
+                attendees.push(Person {
+                    name: host.name.clone(),
+                    email: contact.clone(),
+                });
+            }
+            let calendar_file = |lang: Language| {
+                let event = CalendarEntry {
+                    uid: calendar_uid(id, base_url),
+                    sequence: u32::try_from(row.sequence).unwrap_or(0),
+                    method: Method::Request,
+                    date,
+                    start: rules.day_start,
+                    end: rules.day_end,
+                    summary: match lang {
+                        Language::Nl => format!(
+                            "Meeloopdag {} bij {}: {}",
+                            current.requester_name,
+                            host.name,
+                            topic_name(lang)
+                        ),
+                        Language::En => format!(
+                            "Shadow visit {} at {}: {}",
+                            current.requester_name,
+                            host.name,
+                            topic_name(lang)
+                        ),
+                    },
+                    location: host.name.clone(),
+                    description: current.goal.clone(),
+                    organizer: coordinator.clone(),
+                    attendees: attendees.clone(),
+                    stamp: chrono::Utc::now(),
+                };
+                vec![Attachment {
+                    filename: "meeloopdag.ics".into(),
+                    content_type: "text/calendar; charset=utf-8; method=REQUEST".into(),
+                    bytes: crate::mail::ics::render(&event).into_bytes(),
+                }]
+            };
             let to_requester = compose(
                 &confirmation(requester_lang),
                 format!("confirmation:{id}:requester"),
                 &requester_user.email,
                 requester_lang,
                 base_url,
-                &[],
+                &calendar_file(requester_lang),
             )
             .map_err(internal)?;
             outbox::enqueue(conn, &to_requester)?;
@@ -393,7 +441,7 @@ fn answer_in_tx(
                     contact,
                     host.language,
                     base_url,
-                    &[],
+                    &calendar_file(host.language),
                 )
                 .map_err(internal)?;
                 outbox::enqueue(conn, &to_host)?;
@@ -482,6 +530,7 @@ pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, Se
 pub async fn answer_invitation(
     pool: &DbPool,
     base_url: String,
+    rules: VisitRules,
     token: &str,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
@@ -500,7 +549,7 @@ pub async fn answer_invitation(
             if link.expires_at <= db::now() {
                 return Err(ServiceError::Conflict("this invitation has expired".into()));
             }
-            answer_in_tx(conn, &base_url, link.visit_id, answer)
+            answer_in_tx(conn, &base_url, rules, link.visit_id, answer)
         })
     })
     .await
@@ -550,4 +599,17 @@ pub async fn list_visits(
         Ok((visits, next))
     })
     .await
+}
+
+/// The calendar UID of a visit: stable, so updates and cancellations
+/// replace the same entry. The domain is the instance's.
+pub fn calendar_uid(id: i64, base_url: &str) -> String {
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(base_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("meeloop");
+    format!("visit-{id}@{host}")
 }

@@ -394,7 +394,15 @@ pub async fn answer(
             );
         }
     };
-    match visits::answer_invitation(&state.pool, state.base_url.clone(), &token, answer).await {
+    match visits::answer_invitation(
+        &state.pool,
+        state.base_url.clone(),
+        state.visits,
+        &token,
+        answer,
+    )
+    .await
+    {
         // Post/redirect/get: the page now says what was decided.
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))

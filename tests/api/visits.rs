@@ -24,6 +24,8 @@ backend_tests!(
 pub const RULES: VisitRules = VisitRules {
     lead_days: 7,
     invitation_days: 14,
+    day_start: chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+    day_end: chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
 };
 
 /// The first `n` working days at least `RULES.lead_days` ahead.
@@ -710,6 +712,77 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
         page.contains(&format!("de meeloopdag is op {written}")),
         "{page}"
     );
+    // Both confirmations carry a calendar file that a real parser reads.
+    let mut conn = app.db.pool.get().unwrap();
+    let claimed = outbox::claim_due(
+        &mut conn,
+        meeloop::db::now(),
+        meeloop::db::now() + Duration::seconds(1),
+        50,
+    )
+    .unwrap();
+    drop(conn);
+    let confirmations: Vec<_> = claimed
+        .iter()
+        .filter(|m| m.template == "confirmation")
+        .collect();
+    assert_eq!(confirmations.len(), 2);
+    let host = app
+        .address
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    for message in confirmations {
+        let files: serde_json::Value = serde_json::from_str(&message.attachments).unwrap();
+        assert_eq!(files[0]["filename"], "meeloopdag.ics");
+        assert!(files[0]["contentType"]
+            .as_str()
+            .unwrap()
+            .contains("method=REQUEST"));
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(files[0]["base64"].as_str().unwrap())
+            .unwrap();
+        let text = icalendar::parser::unfold(std::str::from_utf8(&bytes).unwrap());
+        let calendar = icalendar::parser::read_calendar(&text).unwrap();
+        let event = calendar
+            .components
+            .iter()
+            .find(|c| c.name == "VEVENT")
+            .unwrap();
+        let value = |key: &str| {
+            event
+                .properties
+                .iter()
+                .find(|p| p.name == key)
+                .map(|p| p.val.to_string())
+        };
+        assert_eq!(value("UID"), Some(format!("visit-{}@{host}", visit.id)));
+        assert_eq!(
+            value("DTSTART"),
+            Some(format!("{}T093000", dates[1].format("%Y%m%d")))
+        );
+        assert_eq!(value("SEQUENCE").as_deref(), Some("0"));
+        let start = event
+            .properties
+            .iter()
+            .find(|p| p.name == "DTSTART")
+            .unwrap();
+        assert!(start
+            .params
+            .iter()
+            .any(|p| p.key == "TZID"
+                && p.val.as_ref().map(|v| v.as_str()) == Some("Europe/Amsterdam")));
+        assert!(calendar.components.iter().any(|c| c.name == "VTIMEZONE"));
+        assert!(calendar
+            .properties
+            .iter()
+            .any(|p| p.name == "METHOD" && p.val.as_str() == "REQUEST"));
+    }
     let again = app
         .client
         .post(&link)
