@@ -142,13 +142,18 @@ pub struct SmtpPool(Option<AsyncSmtpTransport<Tokio1Executor>>);
 
 impl Drop for SmtpPool {
     fn drop(&mut self) {
-        if let Some(pool) = self.0.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                drop(pool);
-            } else {
-                std::mem::forget(pool);
-            }
-        }
+        drop_in_runtime(self.0.take());
+    }
+}
+
+/// Drops `value` if a Tokio runtime is there to run what its destructor
+/// spawns; otherwise (the runtime is shutting down) leaves it to the
+/// process exit.
+fn drop_in_runtime<T>(value: T) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        drop(value);
+    } else {
+        std::mem::forget(value);
     }
 }
 
@@ -168,12 +173,6 @@ impl<F: Future + Unpin> Future for InRuntime<F> {
 
 impl<F: Future + Unpin> Drop for InRuntime<F> {
     fn drop(&mut self) {
-        if let Some(fut) = self.0.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                drop(fut);
-            } else {
-                std::mem::forget(fut);
-            }
-        }
+        drop_in_runtime(self.0.take());
     }
 }

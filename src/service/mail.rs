@@ -27,6 +27,15 @@ pub struct QueueStatus {
     pub recent_errors: Vec<Summary>,
 }
 
+impl QueueStatus {
+    pub fn count(&self, state: MessageState) -> i64 {
+        self.counts
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// Queues `count` test messages to `to` (each call new ones, one
 /// transaction); returns their ids. More than one checks a relay's pace.
 pub async fn queue_test(

@@ -12,7 +12,7 @@ use super::page;
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
-use crate::domain::visit::VisitState;
+use crate::domain::visit::{parse_reason, VisitState};
 use crate::service::visits::{self, Answer, InvitationLink, VisitView};
 use crate::service::ServiceError;
 
@@ -351,17 +351,9 @@ pub async fn answer(
                 );
             }
         },
-        Some("decline") => {
-            let reason = form
-                .reason
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string);
-            if reason
-                .as_ref()
-                .is_some_and(|r| r.chars().count() > crate::domain::visit::MAX_REASON_CHARS)
-            {
+        Some("decline") => match parse_reason(form.reason.as_deref()) {
+            Ok(reason) => Answer::Decline(reason),
+            Err(_) => {
                 let error = if nl {
                     "De toelichting is te lang (hooguit 1.000 tekens)."
                 } else {
@@ -376,8 +368,7 @@ pub async fn answer(
                     false,
                 );
             }
-            Answer::Decline(reason)
-        }
+        },
         _ => {
             let error = if nl {
                 "Kies een dag en accepteer, of wijs af."

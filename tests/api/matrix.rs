@@ -175,24 +175,14 @@ async fn partner_token(app: &TestApp, scopes: &str) -> String {
 
 /// A message that has given up, straight into the outbox.
 fn dead_message(app: &TestApp) -> i64 {
-    let now = meeloop::db::now();
-    let message = meeloop::db::outbox::NewMessage {
-        idempotency_key: format!("matrix:{}", rand::random::<u64>()),
-        recipient: "weg@zwolle.example".into(),
-        language: "nl".into(),
-        template: "test".into(),
-        subject: "Test".into(),
-        body_text: "Test".into(),
-        body_html: "<p>Test</p>".into(),
-        attachments: "[]".into(),
-        state: "dead".into(),
-        attempts: 10,
-        next_attempt_at: now,
-        lease_until: None,
-        last_error: Some("550 no such user".into()),
-        created_at: now,
-        sent_at: None,
-    };
+    let mut message = crate::mail::message(
+        &format!("matrix:{}", rand::random::<u64>()),
+        "weg@zwolle.example",
+        "nl",
+    );
+    message.state = "dead".into();
+    message.attempts = 10;
+    message.last_error = Some("550 no such user".into());
     match meeloop::db::outbox::enqueue(&mut app.db.pool.get().unwrap(), &message).unwrap() {
         meeloop::db::outbox::Enqueued::Queued(id) => id,
         other => panic!("{other:?}"),

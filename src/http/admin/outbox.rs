@@ -15,7 +15,7 @@ use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id, QueryParams};
-use crate::service::mail::{self, QueueStatus};
+use crate::service::mail;
 
 /// A queued, sent or dead email.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,14 +96,6 @@ struct OutboxParams {
     limit: Option<i64>,
 }
 
-fn count(status: &QueueStatus, state: MessageState) -> i64 {
-    status
-        .counts
-        .iter()
-        .find(|(s, _)| *s == state)
-        .map_or(0, |(_, n)| *n)
-}
-
 fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
@@ -139,10 +131,10 @@ pub async fn list(
         .insert_header(("Cache-Control", "no-store"))
         .json(OutboxPage {
             counts: OutboxCounts {
-                pending: count(&status, MessageState::Pending),
-                sending: count(&status, MessageState::Sending),
-                sent: count(&status, MessageState::Sent),
-                dead: count(&status, MessageState::Dead),
+                pending: status.count(MessageState::Pending),
+                sending: status.count(MessageState::Sending),
+                sent: status.count(MessageState::Sent),
+                dead: status.count(MessageState::Dead),
             },
             oldest_waiting_since: status.oldest_waiting.map(|(queued, _)| utc(queued)),
             items: items.into_iter().map(OutboxMessageView::from).collect(),
