@@ -29,7 +29,7 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
     pub trusted_proxies: Vec<IpAddr>,
-    pub matching: MatchIndex,
+    pub matching: Arc<MatchIndex>,
     pub sessions: SessionCache,
     /// Base of links in emails, without a trailing slash. (The transport
     /// belongs to the delivery worker alone: handlers only queue.)
@@ -44,6 +44,8 @@ pub struct Application {
     server: Server,
     /// The delivery worker to run beside the server (unless `mail.deliver` is off).
     worker: Option<(DbPool, Mailer)>,
+    /// The visit scheduler and its interval (unless `jobs.run` is off).
+    scheduler: Option<(crate::jobs::Scheduler, Duration)>,
     shutdown_timeout: Duration,
 }
 
@@ -69,6 +71,23 @@ impl Application {
         }
         let base_url = mailer.base_url.clone();
         let worker = mailer.deliver.then(|| (pool.clone(), mailer));
+        if !(1..=86_400).contains(&settings.jobs.interval_secs) {
+            return Err(std::io::Error::other(
+                "configuration: jobs.interval_secs must be 1 to 86400",
+            ));
+        }
+        let matching = Arc::new(MatchIndex::new(settings.matching, max_staleness));
+        let scheduler = settings.jobs.run.then(|| {
+            (
+                crate::jobs::Scheduler::new(
+                    pool.clone(),
+                    matching.clone(),
+                    base_url.clone(),
+                    settings.visits,
+                ),
+                Duration::from_secs(settings.jobs.interval_secs),
+            )
+        });
         let state = web::Data::new(AppState {
             pool,
             jwt,
@@ -81,7 +100,7 @@ impl Application {
                 Duration::from_millis(settings.auth.api_refill_ms),
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
-            matching: MatchIndex::new(settings.matching, max_staleness),
+            matching,
             sessions: SessionCache::new(max_staleness),
             base_url,
             visits: settings.visits,
@@ -126,6 +145,7 @@ impl Application {
             port,
             server,
             worker,
+            scheduler,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
     }
@@ -147,11 +167,18 @@ impl Application {
                 stopped,
             ))
         });
+        let scheduler = self.scheduler.map(|(scheduler, interval)| {
+            actix_web::rt::spawn(scheduler.run(interval, stop.subscribe()))
+        });
         let result = self.server.await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             // Unfinished claims are taken over by another worker when their lease ends.
             let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;
+        }
+        if let Some(scheduler) = scheduler {
+            // A job cut short rolls back; the next round does it again.
+            let _ = tokio::time::timeout(self.shutdown_timeout, scheduler).await;
         }
         result
     }

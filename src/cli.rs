@@ -57,6 +57,15 @@ enum Command {
     /// Outgoing email: deliver, inspect and requeue the outbox.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The visit scheduler (nudges, expiry, reminders, completion).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Do what is due now once, then exit (what `serve` does every `jobs.interval_secs`).
+    RunOnce,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +187,7 @@ pub fn main() -> ExitCode {
             revoke_partner(&settings, &client_id)
         }
         Command::Mail(command) => mail(&settings, command),
+        Command::Jobs(JobsCommand::RunOnce) => run_jobs_once(&settings),
     };
     match result {
         Ok(code) => code,
@@ -415,6 +425,31 @@ fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCo
     service::partners::revoke_partner(&mut pool.get()?, client_id)?;
     println!("Revoked {client_id}; its tokens no longer work.");
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let pool = connect_and_migrate(settings)?;
+    settings
+        .matching
+        .validate()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
+    let index = std::sync::Arc::new(crate::service::matching::MatchIndex::new(
+        settings.matching,
+        std::time::Duration::ZERO,
+    ));
+    let scheduler = crate::jobs::Scheduler::new(pool, index, base_url, settings.visits);
+    let report = actix_web::rt::System::new().block_on(scheduler.run_once())?;
+    println!(
+        "Nudged {}, expired {}, reminded {}, completed {} visit(s); {} failed.",
+        report.nudged, report.expired, report.reminded, report.completed, report.failed
+    );
+    println!("Emails are queued; `meeloop mail deliver --once` or `serve` sends them.");
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {

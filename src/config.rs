@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "environment",
     "data_dir",
     "server",
@@ -24,6 +24,7 @@ const SECTIONS: [&str; 9] = [
     "matching",
     "mail",
     "visits",
+    "jobs",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +42,17 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Lead time and invitation lifetime (docs/visits.md).
     pub visits: crate::domain::visit::VisitRules,
+    pub jobs: JobsSettings,
+}
+
+/// The scheduler inside `serve` (docs/visits.md, "Scheduler").
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Whether `serve` runs it (every instance may: jobs are idempotent).
+    pub run: bool,
+    /// Seconds between rounds.
+    pub interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +208,19 @@ fn redact_url(url: &str) -> String {
 }
 
 impl Settings {
+    /// Where links in emails point: `server.public_url`, or this host and
+    /// port outside production.
+    pub fn base_url(&self) -> Result<String, String> {
+        match &self.server.public_url {
+            Some(url) => Ok(url.trim_end_matches('/').to_string()),
+            None if self.environment == Environment::Production => Err(
+                "server.public_url must be set in production: links in emails are built from it"
+                    .into(),
+            ),
+            None => Ok(format!("http://{}:{}", self.server.host, self.server.port)),
+        }
+    }
+
     /// Loads settings: embedded defaults, then `config_file` (or `meeloop.toml`
     /// in the working directory when it exists), then the environment.
     pub fn load(config_file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {

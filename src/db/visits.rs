@@ -286,3 +286,124 @@ pub fn page(
         query.load(c)
     })
 }
+
+/// Calls a visit off (requested or accepted); its calendar entry's
+/// SEQUENCE grows so calendars replace it. `false` if it was not open.
+pub fn set_cancelled(
+    conn: &mut DbConn,
+    id: i64,
+    by: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq_any(["requested", "accepted"])),
+    )
+    .set((
+        visits::state.eq("cancelled"),
+        visits::cancelled_by.eq(Some(by)),
+        visits::reason.eq(reason),
+        visits::sequence.eq(visits::sequence + 1),
+        visits::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// The unanswered request ran out. `false` if it was answered meanwhile
+/// (or another instance expired it first).
+pub fn set_expired(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("requested"))
+            .filter(visits::expires_at.le(now)),
+    )
+    .set((visits::state.eq("expired"), visits::updated_at.eq(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// The day has passed. `false` if it was not an accepted visit before `today`.
+pub fn set_completed(
+    conn: &mut DbConn,
+    id: i64,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("accepted"))
+            .filter(visits::visit_date.lt(today)),
+    )
+    .set((visits::state.eq("completed"), visits::updated_at.eq(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Records the one nudge; `false` if it was sent already or the request
+/// is no longer open.
+pub fn set_nudged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("requested"))
+            .filter(visits::nudged_at.is_null()),
+    )
+    .set(visits::nudged_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Records the one reminder before the day; `false` if it was sent already.
+pub fn set_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("accepted"))
+            .filter(visits::reminded_at.is_null()),
+    )
+    .set(visits::reminded_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Open visits the scheduler may have to act on: requested ones (nudge,
+/// expiry) and accepted ones (reminder, completion), oldest first.
+pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::state.eq_any(["requested", "accepted"]))
+        .order(visits::id.asc())
+        .select(VisitRow::as_select())
+        .load(c))
+}
+
+/// (host, requester, topic, state, date, answered at) of the visits that
+/// can still matter to matching: accepted, held or declined since `since`.
+pub type FactRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    Option<NaiveDate>,
+    Option<NaiveDateTime>,
+);
+
+pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactRow>> {
+    let since_at = since.and_hms_opt(0, 0, 0).unwrap_or_default();
+    dispatch!(conn, c => visits::table
+        .filter(visits::state.eq_any(["accepted", "completed", "declined"]))
+        .filter(visits::visit_date.ge(since).or(visits::answered_at.ge(since_at)))
+        .select((
+            visits::host_id,
+            visits::requester_id,
+            visits::topic_id,
+            visits::state,
+            visits::visit_date,
+            visits::answered_at,
+        ))
+        .load(c))
+}

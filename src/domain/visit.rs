@@ -87,6 +87,15 @@ pub enum VisitRole {
     Host,
 }
 
+impl VisitRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitRole::Requester => "requester",
+            VisitRole::Host => "host",
+        }
+    }
+}
+
 impl FromStr for VisitRole {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
@@ -175,6 +184,88 @@ pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, Transi
             None => Err(not_allowed()),
         },
         _ => Err(not_allowed()),
+    }
+}
+
+/// The scheduler's clock for one visit (docs/visits.md, "Scheduler").
+pub mod schedule {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use crate::domain::calendar::working_days_before;
+
+    /// One nudge to the host, halfway between the request and its expiry.
+    pub fn nudge_due(requested: NaiveDateTime, expires: NaiveDateTime, now: NaiveDateTime) -> bool {
+        now >= requested + (expires - requested) / 2 && now < expires
+    }
+
+    /// The unanswered request has run out.
+    pub fn expired(expires: NaiveDateTime, now: NaiveDateTime) -> bool {
+        now >= expires
+    }
+
+    /// Both sides hear from us two working days before the visit (on a
+    /// Monday visit: the Thursday before).
+    pub fn reminder_day(visit: NaiveDate) -> NaiveDate {
+        working_days_before(visit, 2)
+    }
+
+    /// From the reminder day until the day itself: a scheduler that was
+    /// down on the reminder day still reminds, but never afterwards.
+    pub fn reminder_due(visit: NaiveDate, today: NaiveDate) -> bool {
+        today >= reminder_day(visit) && today < visit
+    }
+
+    /// What the scheduler does to a visit.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Job {
+        /// Remind the host of an unanswered request (once).
+        Nudge,
+        /// The request ran out unanswered.
+        Expire,
+        /// Tell both sides the day is near (once).
+        Remind,
+        /// The day has passed.
+        Complete,
+    }
+
+    impl Job {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Job::Nudge => "nudge",
+                Job::Expire => "expire",
+                Job::Remind => "remind",
+                Job::Complete => "complete",
+            }
+        }
+    }
+
+    /// What the scheduler needs to know about one visit.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Timing {
+        pub state: super::VisitState,
+        pub requested_at: NaiveDateTime,
+        pub expires_at: NaiveDateTime,
+        pub nudged: bool,
+        pub date: Option<NaiveDate>,
+        pub reminded: bool,
+    }
+
+    /// The job due now, if any. Expiry beats the nudge; completion beats
+    /// a reminder that was never sent (a scheduler down for days does not
+    /// remind after the fact).
+    pub fn next_job(t: &Timing, now: NaiveDateTime, today: NaiveDate) -> Option<Job> {
+        use super::VisitState as S;
+        match (t.state, t.date) {
+            (S::Requested, _) if expired(t.expires_at, now) => Some(Job::Expire),
+            (S::Requested, _) if !t.nudged && nudge_due(t.requested_at, t.expires_at, now) => {
+                Some(Job::Nudge)
+            }
+            (S::Accepted, Some(date)) if today > date => Some(Job::Complete),
+            (S::Accepted, Some(date)) if !t.reminded && reminder_due(date, today) => {
+                Some(Job::Remind)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -315,6 +406,118 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_nudge_comes_halfway_and_never_after_expiry() {
+        use chrono::Duration;
+        let asked = d(2027, 3, 1).and_hms_opt(10, 0, 0).unwrap();
+        let expires = asked + Duration::days(14);
+        assert!(!schedule::nudge_due(
+            asked,
+            expires,
+            asked + Duration::days(6)
+        ));
+        assert!(schedule::nudge_due(
+            asked,
+            expires,
+            asked + Duration::days(7)
+        ));
+        assert!(schedule::nudge_due(
+            asked,
+            expires,
+            expires - Duration::seconds(1)
+        ));
+        assert!(!schedule::nudge_due(asked, expires, expires));
+        assert!(!schedule::expired(expires, expires - Duration::seconds(1)));
+        assert!(schedule::expired(expires, expires));
+    }
+
+    #[test]
+    fn the_scheduler_picks_one_job_per_visit() {
+        use chrono::Duration;
+        use schedule::{next_job, Job, Timing};
+        let asked = d(2027, 3, 1).and_hms_opt(10, 0, 0).unwrap();
+        let requested = Timing {
+            state: VisitState::Requested,
+            requested_at: asked,
+            expires_at: asked + Duration::days(14),
+            nudged: false,
+            date: None,
+            reminded: false,
+        };
+        let at = |days: i64| asked + Duration::days(days);
+        assert_eq!(next_job(&requested, at(1), at(1).date()), None);
+        assert_eq!(next_job(&requested, at(8), at(8).date()), Some(Job::Nudge));
+        let nudged = Timing {
+            nudged: true,
+            ..requested
+        };
+        assert_eq!(next_job(&nudged, at(8), at(8).date()), None);
+        assert_eq!(next_job(&nudged, at(14), at(14).date()), Some(Job::Expire));
+        // Never nudged (scheduler down): expiry, not a late nudge.
+        assert_eq!(
+            next_job(&requested, at(20), at(20).date()),
+            Some(Job::Expire)
+        );
+        let accepted = Timing {
+            state: VisitState::Accepted,
+            date: Some(d(2027, 3, 9)),
+            ..requested
+        };
+        let noon = |day: NaiveDate| day.and_hms_opt(12, 0, 0).unwrap();
+        assert_eq!(
+            next_job(&accepted, noon(d(2027, 3, 4)), d(2027, 3, 4)),
+            None
+        );
+        assert_eq!(
+            next_job(&accepted, noon(d(2027, 3, 5)), d(2027, 3, 5)),
+            Some(Job::Remind)
+        );
+        let reminded = Timing {
+            reminded: true,
+            ..accepted
+        };
+        assert_eq!(
+            next_job(&reminded, noon(d(2027, 3, 8)), d(2027, 3, 8)),
+            None
+        );
+        assert_eq!(
+            next_job(&reminded, noon(d(2027, 3, 9)), d(2027, 3, 9)),
+            None
+        );
+        assert_eq!(
+            next_job(&accepted, noon(d(2027, 3, 10)), d(2027, 3, 10)),
+            Some(Job::Complete)
+        );
+        for state in [
+            VisitState::Declined,
+            VisitState::Expired,
+            VisitState::Cancelled,
+            VisitState::Completed,
+        ] {
+            let closed = Timing { state, ..accepted };
+            assert_eq!(
+                next_job(&closed, noon(d(2027, 4, 1)), d(2027, 4, 1)),
+                None,
+                "{state}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reminder_comes_two_working_days_before() {
+        // Tuesday 9 March 2027 → Friday 5 March; Monday 8 March → Thursday 4 March.
+        assert_eq!(schedule::reminder_day(d(2027, 3, 9)), d(2027, 3, 5));
+        assert_eq!(schedule::reminder_day(d(2027, 3, 8)), d(2027, 3, 4));
+        // Tuesday after Easter 2027: Easter Monday 29 March is a holiday,
+        // Good Friday 26 March is a working day, so the reminder goes on
+        // Thursday 25 March.
+        assert_eq!(schedule::reminder_day(d(2027, 3, 30)), d(2027, 3, 25));
+        assert!(!schedule::reminder_due(d(2027, 3, 9), d(2027, 3, 4)));
+        assert!(schedule::reminder_due(d(2027, 3, 9), d(2027, 3, 5)));
+        assert!(schedule::reminder_due(d(2027, 3, 9), d(2027, 3, 8)));
+        assert!(!schedule::reminder_due(d(2027, 3, 9), d(2027, 3, 9)));
     }
 
     /// Every state × every event, against the table in the module docs.

@@ -72,6 +72,8 @@ pub const API_VERSION: &str = "1.0.0";
         visits::get,
         visits::accept,
         visits::decline,
+        visits::cancel,
+        visits::calendar,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -236,6 +238,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(get_resource("/visits/{id}", visits::get))
                 .service(post_resource("/visits/{id}/accept", visits::accept))
                 .service(post_resource("/visits/{id}/decline", visits::decline))
+                .service(post_resource("/visits/{id}/cancel", visits::cancel))
+                .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

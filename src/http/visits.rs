@@ -73,6 +73,9 @@ pub struct VisitResponse {
     pub date: Option<NaiveDate>,
     /// Why it was declined or cancelled.
     pub reason: Option<String>,
+    /// Who called it off: `requester` or `host`; absent unless cancelled.
+    #[schema(example = "requester")]
+    pub cancelled_by: Option<String>,
     /// Until when the host can answer.
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -97,6 +100,7 @@ impl From<VisitView> for VisitResponse {
             proposed_dates: v.proposed_dates,
             date: v.date,
             reason: v.reason,
+            cancelled_by: v.cancelled_by.map(|r| r.as_str().to_string()),
             expires_at: v.expires_at.and_utc(),
             created_at: v.created_at.and_utc(),
         }
@@ -325,6 +329,7 @@ async fn answer(
     let id = path("id", id, positive_id)?;
     let visit = visits::answer_visit(
         &state.pool,
+        &state.matching,
         user.0,
         state.base_url.clone(),
         state.visits,
@@ -373,4 +378,110 @@ pub async fn decline(
         visits::Answer::Decline(body.0.reason),
     )
     .await
+}
+
+/// Call a visit off.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelVisit {
+    /// Why, for the other side (optional, at most 1,000 characters).
+    #[serde(default)]
+    #[schema(max_length = 1000, example = "Our project was postponed.")]
+    pub reason: Option<String>,
+}
+
+/// Cancel a requested or accepted visit (coordinators of either side). For
+/// a visit with a day both sides get a calendar cancellation; a request
+/// still waiting is withdrawn and the host is told.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits/{id}/cancel",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = CancelVisit,
+    responses(
+        (status = 200, description = "Cancelled; the other side is told", body = VisitResponse),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator of either side", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declined, expired, cancelled or held already", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn cancel(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<CancelVisit>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, positive_id)?;
+    let visit = visits::cancel_visit(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        state.visits,
+        id,
+        body.0.reason,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit)))
+}
+
+/// The visit as an iCalendar file (RFC 5545) to import, for its
+/// participants and admins: the same UID and SEQUENCE as the emailed
+/// invitations, so it never makes a second entry. `Accept-Language` picks
+/// the language of its title.
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits/{id}/calendar.ics",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 200, description = "The calendar file", body = String, content_type = "text/calendar"),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The visit has no day (not accepted)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn calendar(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, positive_id)?;
+    let language = lang::preferred(&req);
+    let ics = visits::calendar_file(
+        &state.pool,
+        user.0,
+        state.base_url.clone(),
+        state.visits,
+        id,
+        language,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"meeloopdag-{id}.ics\""),
+        ))
+        .insert_header(("Content-Language", language.as_str()))
+        .insert_header(("Vary", "Accept-Language"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(ics))
 }

@@ -36,6 +36,8 @@ pub enum Method {
     Request,
     /// Take it out.
     Cancel,
+    /// A file to import (the download for participants), not an invitation.
+    Publish,
 }
 
 impl Method {
@@ -43,6 +45,7 @@ impl Method {
         match self {
             Method::Request => "REQUEST",
             Method::Cancel => "CANCEL",
+            Method::Publish => "PUBLISH",
         }
     }
 }
@@ -117,7 +120,7 @@ pub fn render(event: &CalendarEntry) -> String {
         .add_property(
             "STATUS",
             match event.method {
-                Method::Request => "CONFIRMED",
+                Method::Request | Method::Publish => "CONFIRMED",
                 Method::Cancel => "CANCELLED",
             },
         );

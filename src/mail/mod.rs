@@ -78,14 +78,7 @@ impl Mailer {
                 )
             }
         };
-        let base_url = match &settings.server.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None if settings.environment == Environment::Production => return Err(
-                "server.public_url must be set in production: links in emails are built from it"
-                    .into(),
-            ),
-            None => format!("http://{}:{}", settings.server.host, settings.server.port),
-        };
+        let base_url = settings.base_url()?;
         Ok(Mailer {
             transport,
             sender: Sender {

@@ -212,6 +212,13 @@ email!(Confirmation, "confirmation",
     text: ["mail/confirmation/nl/body.txt", "mail/confirmation/en/body.txt"],
     html: ["mail/confirmation/nl/body.html", "mail/confirmation/en/body.html"]);
 
+/// Another host to try, with the first reason it fits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub name: String,
+    pub reason: String,
+}
+
 /// To the requesting coordinator: the host said no.
 #[derive(Debug, Clone)]
 pub struct Declined {
@@ -219,6 +226,8 @@ pub struct Declined {
     pub coordinator: String,
     pub topic: String,
     pub reason: Option<String>,
+    /// The next best hosts to ask (empty: a link to search instead).
+    pub alternatives: Vec<Suggestion>,
 }
 
 email!(Declined, "declined",
@@ -226,9 +235,108 @@ email!(Declined, "declined",
     text: ["mail/declined/nl/body.txt", "mail/declined/en/body.txt"],
     html: ["mail/declined/nl/body.html", "mail/declined/en/body.html"]);
 
+/// To the host, once, halfway to expiry: the invitation again, with a
+/// fresh link (the first one's token is stored only as a hash).
+#[derive(Debug, Clone)]
+pub struct Nudge {
+    pub invitation: Invitation,
+}
+
+email!(Nudge, "nudge",
+    subject: ["mail/nudge/nl/subject.txt", "mail/nudge/en/subject.txt"],
+    text: ["mail/nudge/nl/body.txt", "mail/nudge/en/body.txt"],
+    html: ["mail/nudge/nl/body.html", "mail/nudge/en/body.html"]);
+
+/// To the requesting coordinator: the host did not answer in time.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    pub host: String,
+    pub coordinator: String,
+    pub topic: String,
+    /// How long the host had.
+    pub days: i64,
+    pub alternatives: Vec<Suggestion>,
+}
+
+email!(Expired, "expired",
+    subject: ["mail/expired/nl/subject.txt", "mail/expired/en/subject.txt"],
+    text: ["mail/expired/nl/body.txt", "mail/expired/en/body.txt"],
+    html: ["mail/expired/nl/body.html", "mail/expired/en/body.html"]);
+
+/// To the other side (and, for a visit with a date, to both, with a
+/// calendar cancellation): the visit is off.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub host: String,
+    pub requester: String,
+    /// The organisation that called it off.
+    pub by: String,
+    pub topic: String,
+    /// The day that is off, in the recipient's language; none for a request.
+    pub date: Option<String>,
+    pub reason: Option<String>,
+}
+
+email!(Cancelled, "cancelled",
+    subject: ["mail/cancelled/nl/subject.txt", "mail/cancelled/en/subject.txt"],
+    text: ["mail/cancelled/nl/body.txt", "mail/cancelled/en/body.txt"],
+    html: ["mail/cancelled/nl/body.html", "mail/cancelled/en/body.html"]);
+
+/// To both sides, two working days before the visit.
+#[derive(Debug, Clone)]
+pub struct Reminder {
+    pub host: String,
+    pub requester: String,
+    pub coordinator: String,
+    pub coordinator_email: String,
+    pub topic: String,
+    pub goal: String,
+    pub participants: i32,
+    pub date: String,
+    /// "09:30", "16:00".
+    pub start: String,
+    pub end: String,
+}
+
+email!(Reminder, "reminder",
+    subject: ["mail/reminder/nl/subject.txt", "mail/reminder/en/subject.txt"],
+    text: ["mail/reminder/nl/body.txt", "mail/reminder/en/body.txt"],
+    html: ["mail/reminder/nl/body.html", "mail/reminder/en/body.html"]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn invitation() -> Invitation {
+        Invitation {
+            host: "Gemeente Zwolle".into(),
+            requester: "Gemeente Súdwest-Fryslân".into(),
+            coordinator: "Anne de Boer".into(),
+            coordinator_email: "anne@sudwestfryslan.example".into(),
+            topic: "Cloudmigratie".into(),
+            goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+            participants: 2,
+            dates: vec![
+                "dinsdag 2 maart 2027".into(),
+                "donderdag 4 maart 2027".into(),
+            ],
+            link: "https://meeloop.example.nl/invitations/abc".into(),
+            expires_on: "dinsdag 16 februari 2027".into(),
+        }
+    }
+
+    fn suggestions() -> Vec<Suggestion> {
+        vec![
+            Suggestion {
+                name: "Gemeente Leeuwarden".into(),
+                reason: "Niveau 4 op cloudmigratie, sinds 2022".into(),
+            },
+            Suggestion {
+                name: "Gemeente Groningen".into(),
+                reason: "Vergelijkbaar: ook een gemeente".into(),
+            },
+        ]
+    }
 
     /// Every email with sample data; a new email must be added here (the
     /// folder check below fails otherwise).
@@ -245,23 +353,7 @@ mod tests {
             ),
             (
                 Invitation::NAME,
-                Invitation {
-                    host: "Gemeente Zwolle".into(),
-                    requester: "Gemeente Súdwest-Fryslân".into(),
-                    coordinator: "Anne de Boer".into(),
-                    coordinator_email: "anne@sudwestfryslan.example".into(),
-                    topic: "Cloudmigratie".into(),
-                    goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
-                    participants: 2,
-                    dates: vec![
-                        "dinsdag 2 maart 2027".into(),
-                        "donderdag 4 maart 2027".into(),
-                    ],
-                    link: "https://meeloop.example.nl/invitations/abc".into(),
-                    expires_on: "dinsdag 16 februari 2027".into(),
-                }
-                .render(language, common)
-                .unwrap(),
+                invitation().render(language, common).unwrap(),
             ),
             (
                 Confirmation::NAME,
@@ -285,6 +377,57 @@ mod tests {
                     coordinator: "Anne de Boer".into(),
                     topic: "Cloudmigratie".into(),
                     reason: Some("Maart is te druk voor ons.".into()),
+                    alternatives: suggestions(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Nudge::NAME,
+                Nudge {
+                    invitation: invitation(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Expired::NAME,
+                Expired {
+                    host: "Gemeente Zwolle".into(),
+                    coordinator: "Anne de Boer".into(),
+                    topic: "Cloudmigratie".into(),
+                    days: 14,
+                    alternatives: Vec::new(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Cancelled::NAME,
+                Cancelled {
+                    host: "Gemeente Zwolle".into(),
+                    requester: "Gemeente Súdwest-Fryslân".into(),
+                    by: "Gemeente Zwolle".into(),
+                    topic: "Cloudmigratie".into(),
+                    date: Some("dinsdag 2 maart 2027".into()),
+                    reason: Some("Ziekte in het team.".into()),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Reminder::NAME,
+                Reminder {
+                    host: "Gemeente Zwolle".into(),
+                    requester: "Gemeente Súdwest-Fryslân".into(),
+                    coordinator: "Anne de Boer".into(),
+                    coordinator_email: "anne@sudwestfryslan.example".into(),
+                    topic: "Cloudmigratie".into(),
+                    goal: "Hoe hebben jullie de exit gepland?".into(),
+                    participants: 2,
+                    date: "dinsdag 2 maart 2027".into(),
+                    start: "09:30".into(),
+                    end: "16:00".into(),
                 }
                 .render(language, common)
                 .unwrap(),

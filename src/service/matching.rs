@@ -22,6 +22,7 @@ use crate::domain::matching::{
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
 use crate::domain::topic::TopicSlug;
+use crate::mail::templates::Suggestion;
 
 /// The current snapshot, shared by all workers of one instance.
 pub struct MatchIndex {
@@ -43,6 +44,9 @@ struct Current {
 pub struct Loaded {
     pub snapshot: Snapshot,
     pub context: Context,
+    /// The Dutch day the context was computed for: "recent" and "ahead"
+    /// move with the calendar even when no data changes.
+    pub day: chrono::NaiveDate,
 }
 
 impl MatchIndex {
@@ -75,13 +79,17 @@ impl MatchIndex {
     /// one read of the version, and a rebuild only when it moved.
     pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
         if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness) {
+            if current.confirmed.still_good(self.max_staleness)
+                && current.snapshot.day == crate::service::visits::today()
+            {
                 return Ok(current.snapshot);
             }
         }
         let _one_at_a_time = self.rebuild.lock().await;
         if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness) {
+            if current.confirmed.still_good(self.max_staleness)
+                && current.snapshot.day == crate::service::visits::today()
+            {
                 return Ok(current.snapshot);
             }
         }
@@ -90,7 +98,9 @@ impl MatchIndex {
             .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
             .await?;
         if let Some(current) = self.current() {
-            if current.snapshot.snapshot.version == version {
+            if current.snapshot.snapshot.version == version
+                && current.snapshot.day == crate::service::visits::today()
+            {
                 self.set(Current {
                     snapshot: current.snapshot.clone(),
                     confirmed,
@@ -98,11 +108,17 @@ impl MatchIndex {
                 return Ok(current.snapshot);
             }
         }
+        let horizon = self.tuning.horizon_months;
         let loaded = pool
-            .run(|conn| {
+            .run(move |conn| {
+                let day = crate::service::visits::today();
                 let snapshot = db::matching::load_snapshot(conn)?;
-                let context = host_context(conn)?;
-                Ok::<_, ServiceError>(Loaded { snapshot, context })
+                let context = host_context(conn, day, horizon)?;
+                Ok::<_, ServiceError>(Loaded {
+                    snapshot,
+                    context,
+                    day,
+                })
             })
             .await?;
         tracing::info!(
@@ -116,6 +132,71 @@ impl MatchIndex {
             confirmed,
         });
         Ok(loaded)
+    }
+}
+
+/// How many other hosts a decline or expiry email proposes.
+pub const ALTERNATIVES: usize = 3;
+
+/// Ranking on one snapshot, for emails that propose other hosts.
+#[derive(Clone)]
+pub struct Suggester {
+    loaded: Arc<Loaded>,
+    tuning: Tuning,
+}
+
+impl MatchIndex {
+    pub async fn suggester(&self, pool: &DbPool) -> Result<Suggester, ServiceError> {
+        Ok(Suggester {
+            loaded: self.snapshot(pool).await?,
+            tuning: self.tuning,
+        })
+    }
+}
+
+impl Suggester {
+    /// The best [`ALTERNATIVES`] hosts for `requester` on `topic` other than
+    /// `not` (who just declined or did not answer), each with its first
+    /// reason. Empty when the requester or the topic left the directory.
+    pub fn alternatives(
+        &self,
+        requester: OrganisationId,
+        topic: &str,
+        not: OrganisationId,
+        lang: Language,
+    ) -> Vec<Suggestion> {
+        let snapshot = &self.loaded.snapshot;
+        let (Some(topic), Some(asker)) = (snapshot.topic_by_slug(topic), snapshot.host(requester))
+        else {
+            return Vec::new();
+        };
+        let query = MatchQuery {
+            requester,
+            topic: topic.id,
+            limit: ALTERNATIVES + 1,
+            kinds: Vec::new(),
+            province: None,
+            max_distance_km: None,
+            today: self.loaded.day,
+        };
+        let Ok(ranked) = matching::rank(snapshot, &query, &self.loaded.context, &self.tuning)
+        else {
+            return Vec::new();
+        };
+        ranked
+            .into_iter()
+            .filter(|c| c.host != not)
+            .take(ALTERNATIVES)
+            .filter_map(|c| {
+                let host = snapshot.host(c.host)?;
+                let reasons =
+                    text::reasons(&c, asker, host, topic, self.tuning.horizon_months, lang);
+                Some(Suggestion {
+                    name: host.name.clone(),
+                    reason: reasons.into_iter().next().unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -180,10 +261,33 @@ fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationI
     })
 }
 
-/// What the visits and lessons know about hosts: recent visits, bookings,
-/// declines and ratings. Empty until those exist.
-fn host_context(_conn: &mut DbConn) -> Result<Context, ServiceError> {
-    Ok(Context::default())
+/// What the visits know about hosts: recent visits, bookings and declines
+/// (ratings come with the lessons).
+fn host_context(
+    conn: &mut DbConn,
+    today: chrono::NaiveDate,
+    horizon_months: u32,
+) -> Result<Context, ServiceError> {
+    let since =
+        today - chrono::Duration::days(matching::RECENT_DAYS.max(matching::DECLINE_MEMORY_DAYS));
+    let facts = db::visits::facts_since(conn, since)?
+        .into_iter()
+        .map(|(host, requester, topic, state, date, answered_at)| {
+            Ok(matching::VisitFact {
+                host: OrganisationId(host),
+                requester: OrganisationId(requester),
+                topic: crate::domain::topic::TopicId(topic),
+                state: state
+                    .parse()
+                    .map_err(|e: crate::domain::Invalid| anyhow::anyhow!(e.0))?,
+                date,
+                answered_on: answered_at
+                    .map(|at| at.and_utc().with_timezone(&Amsterdam).date_naive()),
+            })
+        })
+        .collect::<Result<Vec<_>, anyhow::Error>>()
+        .map_err(ServiceError::Internal)?;
+    Ok(Context::from_visits(&facts, today, horizon_months))
 }
 
 struct Prepared {

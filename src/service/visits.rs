@@ -3,22 +3,27 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
+use super::matching::{MatchIndex, Suggester};
 use super::ServiceError;
 use crate::auth::links;
 use crate::db::outbox;
 use crate::db::visits::{self as repo, NewLinkToken, NewVisit, VisitRow};
 use crate::db::{self, DbConn, DbPool};
-use crate::domain::account::{Role, User};
+use crate::domain::account::{Role, User, UserId};
 use crate::domain::calendar::long_date;
-use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::organisation::{Language, Organisation, OrganisationId};
+pub use crate::domain::visit::schedule::Job;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
-    check_participants, check_proposed_dates, parse_goal, transition, TransitionError, Visit,
-    VisitEvent, VisitRole, VisitState,
+    check_participants, check_proposed_dates, parse_goal, parse_reason, schedule, transition,
+    TransitionError, Visit, VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
-use crate::mail::templates::{compose, Attachment, Confirmation, Declined, Invitation};
+use crate::mail::templates::{
+    compose, Attachment, Cancelled, Confirmation, Declined, Email, Expired, Invitation, Nudge,
+    Reminder,
+};
 
 /// What a coordinator asks for.
 #[derive(Debug, Clone)]
@@ -47,6 +52,8 @@ pub struct VisitView {
     pub proposed_dates: Vec<NaiveDate>,
     pub date: Option<NaiveDate>,
     pub reason: Option<String>,
+    /// Which side called it off.
+    pub cancelled_by: Option<VisitRole>,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
 }
@@ -70,6 +77,12 @@ fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
             .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
         date: row.visit_date,
         reason: row.reason,
+        cancelled_by: row
+            .cancelled_by
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: Invalid| corrupt(e.0))?,
         expires_at: row.expires_at,
         created_at: row.created_at,
     })
@@ -116,9 +129,9 @@ pub async fn request_visit(
             let host = db::organisations::find(conn, request.host)?
                 .filter(|h| h.active)
                 .ok_or_else(not_found)?;
-            let Some(requesting) = db::organisations::find(conn, requester)? else {
+            if db::organisations::find(conn, requester)?.is_none() {
                 return Err(ServiceError::Forbidden("your organisation is not active".into()));
-            };
+            }
             let topic = db::topics::find_by_slug(conn, &request.topic)?
                 .filter(|t| t.active)
                 .ok_or_else(|| ServiceError::NotFound(format!("no topic '{}'", request.topic)))?;
@@ -137,12 +150,12 @@ pub async fn request_visit(
                     host.name
                 )));
             }
-            let Some(contact) = host.contact_email.clone() else {
+            if host.contact_email.is_none() {
                 return Err(ServiceError::Conflict(format!(
                     "{} has no contact address to invite; ask an admin to add one",
                     host.name
                 )));
-            };
+            }
             if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
                 return Err(ServiceError::Conflict(format!(
                     "you already asked {} about {} (visit {open}); wait for the answer or cancel it",
@@ -168,45 +181,13 @@ pub async fn request_visit(
                     updated_at: now,
                 },
             )?;
-            let token = links::new_token();
-            repo::insert_token(
-                conn,
-                &NewLinkToken {
-                    token_hash: token.hash,
-                    purpose: "invitation",
-                    visit_id: id,
-                    organisation_id: host.id.0,
-                    expires_at,
-                    created_at: now,
-                },
-            )?;
-            let lang = host.language;
-            let invitation = Invitation {
-                host: host.name.clone(),
-                requester: requesting.name.clone(),
-                coordinator: user.name.clone(),
-                coordinator_email: user.email.clone(),
-                topic: match lang {
-                    Language::Nl => topic.name_nl.clone(),
-                    Language::En => topic.name_en.clone(),
-                },
-                goal: goal.clone(),
-                participants,
-                dates: dates.iter().map(|d| long_date(*d, lang)).collect(),
-                link: format!("{base_url}/invitations/{}", token.plain),
-                expires_on: long_date(
-                    expires_at
-                        .and_utc()
-                        .with_timezone(&chrono_tz::Europe::Amsterdam)
-                        .date_naive(),
-                    lang,
-                ),
-            };
-            let message = compose(&invitation, format!("invitation:{id}"), &contact, lang, &base_url, &[])
-                .map_err(|e| ServiceError::Internal(e.into()))?;
-            outbox::enqueue(conn, &message)?;
-            let row = repo::find(conn, id)?.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} vanished")))?;
-            view(conn, row)
+            let p = Parties::load(conn, id)?;
+            let token = invitation_token(conn, &p)?;
+            if let Some(to) = p.host_side() {
+                let invitation = p.invitation(format!("{base_url}/invitations/{token}"), to.language);
+                queue(conn, &invitation, format!("invitation:{id}"), &to, &base_url, &[])?;
+            }
+            Ok(p.visit)
         })
     })
     .await
@@ -216,11 +197,7 @@ pub async fn request_visit(
 /// anyone else learns nothing (404, as for a visit that does not exist).
 pub async fn get_visit(pool: &DbPool, user: User, id: i64) -> Result<VisitView, ServiceError> {
     pool.run(move |conn| {
-        let not_found = || ServiceError::NotFound(format!("no visit {id}"));
-        let row = repo::find(conn, id)?.ok_or_else(not_found)?;
-        if !may_see(&user, &row) {
-            return Err(not_found());
-        }
+        let row = visible(conn, &user, id)?;
         view(conn, row)
     })
     .await
@@ -245,6 +222,7 @@ pub enum Answer {
 /// A coordinator of the host organisation answers over the API.
 pub async fn answer_visit(
     pool: &DbPool,
+    index: &MatchIndex,
     user: User,
     base_url: String,
     rules: VisitRules,
@@ -252,25 +230,229 @@ pub async fn answer_visit(
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
     if let Answer::Decline(reason) = &answer {
-        crate::domain::visit::parse_reason(reason.as_deref())
-            .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+        parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
     }
+    let suggester = index.suggester(pool).await?;
     pool.run(move |conn| {
         conn.write(|conn| {
-            let not_found = || ServiceError::NotFound(format!("no visit {id}"));
-            let row = repo::find(conn, id)?.ok_or_else(not_found)?;
-            if !may_see(&user, &row) {
-                return Err(not_found());
-            }
+            let row = visible(conn, &user, id)?;
             if user.organisation_id.map(|o| o.0) != Some(row.host_id) {
                 return Err(ServiceError::Forbidden(
                     "only a coordinator of the host organisation answers a request".into(),
                 ));
             }
-            answer_in_tx(conn, &base_url, rules, id, answer)
+            answer_in_tx(conn, &base_url, rules, &suggester, id, answer)
         })
     })
     .await
+}
+
+/// The visit, if `user` may see it; otherwise the same 404 as for a visit
+/// that does not exist.
+fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
+    let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+    let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+    if may_see(user, &row) {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// A visit with the organisations and the coordinator its emails concern,
+/// loaded once per use case.
+struct Parties {
+    row: VisitRow,
+    visit: VisitView,
+    host: Organisation,
+    requester: Organisation,
+    /// The coordinator who asked.
+    coordinator: User,
+}
+
+/// Where one side's email goes, and in which language.
+struct Recipient {
+    side: VisitRole,
+    email: String,
+    language: Language,
+}
+
+impl Parties {
+    fn load(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+        let row = repo::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
+        let vanished = |what: &str| {
+            ServiceError::Internal(anyhow::anyhow!("the {what} of visit {id} vanished"))
+        };
+        let visit = view(conn, row.clone())?;
+        let host = db::organisations::find(conn, OrganisationId(row.host_id))?
+            .ok_or_else(|| vanished("host"))?;
+        let requester = db::organisations::find(conn, OrganisationId(row.requester_id))?
+            .ok_or_else(|| vanished("requester"))?;
+        let coordinator = db::users::find(conn, UserId(row.requested_by))?
+            .ok_or_else(|| vanished("coordinator"))?;
+        Ok(Parties {
+            row,
+            visit,
+            host,
+            requester,
+            coordinator,
+        })
+    }
+
+    /// Loads the visit after locking its host (bookings for one host are
+    /// serialised; see `db::visits::lock_organisation`).
+    fn lock(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+        let row = repo::find(conn, id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
+        repo::lock_organisation(conn, row.host_id)?;
+        Parties::load(conn, id)
+    }
+
+    fn topic(&self, language: Language) -> String {
+        let (nl, en) = &self.visit.topic_names;
+        match language {
+            Language::Nl => nl.clone(),
+            Language::En => en.clone(),
+        }
+    }
+
+    /// Whether `event` may happen now, as the state machine says.
+    fn check(&self, event: VisitEvent) -> Result<VisitState, ServiceError> {
+        let visit = Visit {
+            state: self.visit.state,
+            proposed_dates: self.visit.proposed_dates.clone(),
+            date: self.visit.date,
+        };
+        transition(&visit, event).map_err(|e| match e {
+            TransitionError::NotProposed(_) => Invalid::new(format!("date: {e}")).into(),
+            other => ServiceError::Conflict(other.to_string()),
+        })
+    }
+
+    fn requester_side(&self) -> Recipient {
+        Recipient {
+            side: VisitRole::Requester,
+            email: self.coordinator.email.clone(),
+            language: self.requester.language,
+        }
+    }
+
+    /// The host's contact address (an organisation without one is told nothing).
+    fn host_side(&self) -> Option<Recipient> {
+        self.host.contact_email.clone().map(|email| Recipient {
+            side: VisitRole::Host,
+            email,
+            language: self.host.language,
+        })
+    }
+
+    fn both_sides(&self) -> Vec<Recipient> {
+        std::iter::once(self.requester_side())
+            .chain(self.host_side())
+            .collect()
+    }
+
+    fn invitation(&self, link: String, language: Language) -> Invitation {
+        Invitation {
+            host: self.host.name.clone(),
+            requester: self.requester.name.clone(),
+            coordinator: self.coordinator.name.clone(),
+            coordinator_email: self.coordinator.email.clone(),
+            topic: self.topic(language),
+            goal: self.visit.goal.clone(),
+            participants: self.visit.participants,
+            dates: self
+                .visit
+                .proposed_dates
+                .iter()
+                .map(|d| long_date(*d, language))
+                .collect(),
+            link,
+            expires_on: long_date(local_date(self.row.expires_at), language),
+        }
+    }
+
+    /// The calendar entry of a visit with a day; `None` before it has one.
+    fn calendar(
+        &self,
+        base_url: &str,
+        rules: VisitRules,
+        method: Method,
+        language: Language,
+    ) -> Option<CalendarEntry> {
+        let date = self.visit.date?;
+        let coordinator = Person {
+            name: self.coordinator.name.clone(),
+            email: self.coordinator.email.clone(),
+        };
+        let mut attendees = vec![coordinator.clone()];
+        if let Some(contact) = &self.host.contact_email {
+            attendees.push(Person {
+                name: self.host.name.clone(),
+                email: contact.clone(),
+            });
+        }
+        let (requester, host, topic) =
+            (&self.requester.name, &self.host.name, self.topic(language));
+        Some(CalendarEntry {
+            uid: calendar_uid(self.row.id, base_url),
+            sequence: u32::try_from(self.row.sequence).unwrap_or(0),
+            method,
+            date,
+            start: rules.day_start,
+            end: rules.day_end,
+            summary: match language {
+                Language::Nl => format!("Meeloopdag {requester} bij {host}: {topic}"),
+                Language::En => format!("Shadow visit {requester} at {host}: {topic}"),
+            },
+            location: host.clone(),
+            description: self.visit.goal.clone(),
+            organizer: coordinator,
+            attendees,
+            stamp: chrono::Utc::now(),
+        })
+    }
+
+    /// The calendar entry as an email attachment.
+    fn calendar_file(
+        &self,
+        base_url: &str,
+        rules: VisitRules,
+        method: Method,
+        language: Language,
+    ) -> Vec<Attachment> {
+        self.calendar(base_url, rules, method, language)
+            .map(|entry| Attachment {
+                filename: "meeloopdag.ics".into(),
+                content_type: format!("text/calendar; charset=utf-8; method={}", method.as_str()),
+                bytes: crate::mail::ics::render(&entry).into_bytes(),
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+/// Queues one email inside the caller's transaction (once per key).
+fn queue<E: Email>(
+    conn: &mut DbConn,
+    email: &E,
+    key: String,
+    to: &Recipient,
+    base_url: &str,
+    attachments: &[Attachment],
+) -> Result<(), ServiceError> {
+    let message = compose(email, key, &to.email, to.language, base_url, attachments)
+        .map_err(|e| ServiceError::Internal(e.into()))?;
+    outbox::enqueue(conn, &message)?;
+    Ok(())
+}
+
+/// A UTC timestamp's day in the Netherlands.
+fn local_date(at: NaiveDateTime) -> NaiveDate {
+    at.and_utc()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive()
 }
 
 /// The answer, inside the caller's transaction: the state machine decides
@@ -281,200 +463,341 @@ fn answer_in_tx(
     conn: &mut DbConn,
     base_url: &str,
     rules: VisitRules,
+    suggester: &Suggester,
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
-    let host_id = repo::find(conn, id)?
-        .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?
-        .host_id;
-    repo::lock_organisation(conn, host_id)?;
-    let row =
-        repo::find(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
-    let current = view(conn, row.clone())?;
-    let event = match &answer {
-        Answer::Accept(date) => VisitEvent::Accept(*date),
-        Answer::Decline(_) => VisitEvent::Decline,
-    };
-    transition(
-        &Visit {
-            state: current.state,
-            proposed_dates: current.proposed_dates.clone(),
-            date: current.date,
-        },
-        event,
-    )
-    .map_err(|e| match e {
-        TransitionError::NotProposed(_) => {
-            ServiceError::Invalid(Invalid::new(format!("date: {e}")))
-        }
-        other => ServiceError::Conflict(other.to_string()),
-    })?;
+    let p = Parties::lock(conn, id)?;
     let now = db::now();
-    let host = db::organisations::find(conn, OrganisationId(row.host_id))?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("host of visit {id} vanished")))?;
-    let requester_user = db::users::find(conn, crate::domain::account::UserId(row.requested_by))?
-        .ok_or_else(|| {
-        ServiceError::Internal(anyhow::anyhow!("requester of visit {id} vanished"))
-    })?;
-    let requester_lang = db::organisations::find(conn, OrganisationId(row.requester_id))?
-        .map(|o| o.language)
-        .unwrap_or_default();
-    let topic = db::topics::find_by_slug(conn, &current.topic)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("topic of visit {id} vanished")))?;
-    let topic_name = |lang: Language| match lang {
-        Language::Nl => topic.name_nl.clone(),
-        Language::En => topic.name_en.clone(),
-    };
-    let internal = |e: askama::Error| ServiceError::Internal(e.into());
     match answer {
         Answer::Accept(date) => {
-            if date <= today() {
-                return Err(ServiceError::Conflict(format!(
-                    "{date} has passed; the requester should propose new dates"
-                )));
-            }
-            let taken = |who: &str| {
-                ServiceError::Conflict(format!(
-                    "{who} already has a visit on {date}; pick another of the proposed dates"
-                ))
-            };
-            if repo::booked_on(conn, row.host_id, date)? {
-                return Err(taken(&host.name));
-            }
-            if repo::booked_on(conn, row.requester_id, date)? {
-                return Err(taken(&current.requester_name));
-            }
-            let first = date.with_day(1).unwrap_or(date);
-            let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
-            if repo::hosted_between(conn, row.host_id, first, last)?
-                >= i64::from(host.monthly_capacity)
-            {
-                return Err(ServiceError::Conflict(format!(
-                    "{} is fully booked in {} ({} visits a month); pick a date in another month",
-                    host.name,
-                    date.format("%Y-%m"),
-                    host.monthly_capacity
-                )));
-            }
-            match repo::set_accepted(conn, id, date, now) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(ServiceError::Conflict(format!(
-                        "visit {id} was answered already"
-                    )))
-                }
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => return Err(taken("one of the organisations")),
-                Err(e) => return Err(e.into()),
-            }
-            let confirmation = |lang: Language| Confirmation {
-                host: host.name.clone(),
-                requester: current.requester_name.clone(),
-                coordinator: requester_user.name.clone(),
-                coordinator_email: requester_user.email.clone(),
-                topic: topic_name(lang),
-                goal: current.goal.clone(),
-                participants: current.participants,
-                date: long_date(date, lang),
-            };
-            let coordinator = Person {
-                name: requester_user.name.clone(),
-                email: requester_user.email.clone(),
-            };
-            let mut attendees = vec![coordinator.clone()];
-            if let Some(contact) = &host.contact_email {
-                attendees.push(Person {
-                    name: host.name.clone(),
-                    email: contact.clone(),
-                });
-            }
-            let calendar_file = |lang: Language| {
-                let event = CalendarEntry {
-                    uid: calendar_uid(id, base_url),
-                    sequence: u32::try_from(row.sequence).unwrap_or(0),
-                    method: Method::Request,
-                    date,
-                    start: rules.day_start,
-                    end: rules.day_end,
-                    summary: match lang {
-                        Language::Nl => format!(
-                            "Meeloopdag {} bij {}: {}",
-                            current.requester_name,
-                            host.name,
-                            topic_name(lang)
-                        ),
-                        Language::En => format!(
-                            "Shadow visit {} at {}: {}",
-                            current.requester_name,
-                            host.name,
-                            topic_name(lang)
-                        ),
-                    },
-                    location: host.name.clone(),
-                    description: current.goal.clone(),
-                    organizer: coordinator.clone(),
-                    attendees: attendees.clone(),
-                    stamp: chrono::Utc::now(),
+            p.check(VisitEvent::Accept(date))?;
+            book(conn, &p, date, now)?;
+            let p = Parties::load(conn, id)?;
+            for to in p.both_sides() {
+                let confirmation = Confirmation {
+                    host: p.host.name.clone(),
+                    requester: p.requester.name.clone(),
+                    coordinator: p.coordinator.name.clone(),
+                    coordinator_email: p.coordinator.email.clone(),
+                    topic: p.topic(to.language),
+                    goal: p.visit.goal.clone(),
+                    participants: p.visit.participants,
+                    date: long_date(date, to.language),
                 };
-                vec![Attachment {
-                    filename: "meeloopdag.ics".into(),
-                    content_type: "text/calendar; charset=utf-8; method=REQUEST".into(),
-                    bytes: crate::mail::ics::render(&event).into_bytes(),
-                }]
-            };
-            let to_requester = compose(
-                &confirmation(requester_lang),
-                format!("confirmation:{id}:requester"),
-                &requester_user.email,
-                requester_lang,
-                base_url,
-                &calendar_file(requester_lang),
-            )
-            .map_err(internal)?;
-            outbox::enqueue(conn, &to_requester)?;
-            if let Some(contact) = &host.contact_email {
-                let to_host = compose(
-                    &confirmation(host.language),
-                    format!("confirmation:{id}:host"),
-                    contact,
-                    host.language,
-                    base_url,
-                    &calendar_file(host.language),
-                )
-                .map_err(internal)?;
-                outbox::enqueue(conn, &to_host)?;
+                let file = p.calendar_file(base_url, rules, Method::Request, to.language);
+                let key = format!("confirmation:{id}:{}", to.side.as_str());
+                queue(conn, &confirmation, key, &to, base_url, &file)?;
             }
         }
         Answer::Decline(reason) => {
-            let reason = crate::domain::visit::parse_reason(reason.as_deref())?;
+            p.check(VisitEvent::Decline)?;
+            let reason = parse_reason(reason.as_deref())?;
             if !repo::set_declined(conn, id, reason.as_deref(), now)? {
                 return Err(ServiceError::Conflict(format!(
                     "visit {id} was answered already"
                 )));
             }
-            let message = compose(
-                &Declined {
-                    host: host.name.clone(),
-                    coordinator: requester_user.name.clone(),
-                    topic: topic_name(requester_lang),
-                    reason,
-                },
+            let to = p.requester_side();
+            let declined = Declined {
+                host: p.host.name.clone(),
+                coordinator: p.coordinator.name.clone(),
+                topic: p.topic(to.language),
+                reason,
+                alternatives: suggester.alternatives(
+                    OrganisationId(p.row.requester_id),
+                    &p.visit.topic,
+                    OrganisationId(p.row.host_id),
+                    to.language,
+                ),
+            };
+            queue(
+                conn,
+                &declined,
                 format!("declined:{id}"),
-                &requester_user.email,
-                requester_lang,
+                &to,
                 base_url,
                 &[],
-            )
-            .map_err(internal)?;
-            outbox::enqueue(conn, &message)?;
+            )?;
         }
     }
     repo::use_tokens_of(conn, id, "invitation", now)?;
-    let row = repo::find(conn, id)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} vanished")))?;
-    view(conn, row)
+    Ok(Parties::load(conn, id)?.visit)
+}
+
+/// Books the day: the host's and the requester's other visits that day and
+/// the host's monthly capacity decide; the unique indexes catch what slips
+/// past (they never should, with the host locked).
+fn book(
+    conn: &mut DbConn,
+    p: &Parties,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let id = p.row.id;
+    if date <= today() {
+        return Err(ServiceError::Conflict(format!(
+            "{date} has passed; the requester should propose new dates"
+        )));
+    }
+    let taken = |who: &str| {
+        ServiceError::Conflict(format!(
+            "{who} already has a visit on {date}; pick another of the proposed dates"
+        ))
+    };
+    if repo::booked_on(conn, p.row.host_id, date)? {
+        return Err(taken(&p.host.name));
+    }
+    if repo::booked_on(conn, p.row.requester_id, date)? {
+        return Err(taken(&p.requester.name));
+    }
+    let first = date.with_day(1).unwrap_or(date);
+    let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
+    if repo::hosted_between(conn, p.row.host_id, first, last)? >= i64::from(p.host.monthly_capacity)
+    {
+        return Err(ServiceError::Conflict(format!(
+            "{} is fully booked in {} ({} visits a month); pick a date in another month",
+            p.host.name,
+            date.format("%Y-%m"),
+            p.host.monthly_capacity
+        )));
+    }
+    match repo::set_accepted(conn, id, date, now) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ServiceError::Conflict(format!(
+            "visit {id} was answered already"
+        ))),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(taken("one of the organisations")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Either side calls a visit off. For a visit with a day, both sides get a
+/// calendar cancellation (METHOD:CANCEL, a higher SEQUENCE) so the entry
+/// leaves every calendar; a request still waiting is only withdrawn, and
+/// the other side is told.
+pub async fn cancel_visit(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    rules: VisitRules,
+    id: i64,
+    reason: Option<String>,
+) -> Result<VisitView, ServiceError> {
+    let reason =
+        parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let row = visible(conn, &user, id)?;
+            let by = match user.organisation_id.map(|o| o.0) {
+                Some(org) if org == row.requester_id => VisitRole::Requester,
+                Some(org) if org == row.host_id => VisitRole::Host,
+                _ => {
+                    return Err(ServiceError::Forbidden(
+                        "only coordinators of the two organisations cancel a visit".into(),
+                    ))
+                }
+            };
+            let p = Parties::lock(conn, id)?;
+            p.check(VisitEvent::Cancel)?;
+            let now = db::now();
+            if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
+                return Err(ServiceError::Conflict(format!(
+                    "visit {id} changed meanwhile; try again"
+                )));
+            }
+            repo::use_tokens_of(conn, id, "invitation", now)?;
+            let p = Parties::load(conn, id)?;
+            let by_name = match by {
+                VisitRole::Requester => p.requester.name.clone(),
+                VisitRole::Host => p.host.name.clone(),
+            };
+            let told: Vec<Recipient> = if p.visit.date.is_some() {
+                p.both_sides()
+            } else {
+                p.both_sides()
+                    .into_iter()
+                    .filter(|r| r.side != by)
+                    .collect()
+            };
+            for to in told {
+                let cancelled = Cancelled {
+                    host: p.host.name.clone(),
+                    requester: p.requester.name.clone(),
+                    by: by_name.clone(),
+                    topic: p.topic(to.language),
+                    date: p.visit.date.map(|d| long_date(d, to.language)),
+                    reason: reason.clone(),
+                };
+                let file = p.calendar_file(&base_url, rules, Method::Cancel, to.language);
+                let key = format!("cancelled:{id}:{}", to.side.as_str());
+                queue(conn, &cancelled, key, &to, &base_url, &file)?;
+            }
+            Ok(p.visit)
+        })
+    })
+    .await
+}
+
+/// The visit's calendar file for its participants (and admins): a visit
+/// with a day, as an entry to import (METHOD:PUBLISH, same UID and
+/// SEQUENCE as the emailed ones).
+pub async fn calendar_file(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    rules: VisitRules,
+    id: i64,
+    language: Language,
+) -> Result<String, ServiceError> {
+    pool.run(move |conn| {
+        let row = visible(conn, &user, id)?;
+        if !matches!(row.state.as_str(), "accepted" | "completed") {
+            return Err(ServiceError::Conflict(format!(
+                "visit {id} is {}: only an accepted or held visit is in calendars",
+                row.state
+            )));
+        }
+        let p = Parties::load(conn, id)?;
+        let entry = p
+            .calendar(&base_url, rules, Method::Publish, language)
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} has no day")))?;
+        Ok(crate::mail::ics::render(&entry))
+    })
+    .await
+}
+
+/// What the scheduler found to do (docs/visits.md, "Scheduler").
+pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
+    pool.run(move |conn| {
+        let today = local_date(now);
+        Ok(repo::open(conn)?
+            .into_iter()
+            .filter_map(|row| {
+                let timing = schedule::Timing {
+                    state: row.state.parse().ok()?,
+                    requested_at: row.created_at,
+                    expires_at: row.expires_at,
+                    nudged: row.nudged_at.is_some(),
+                    date: row.visit_date,
+                    reminded: row.reminded_at.is_some(),
+                };
+                schedule::next_job(&timing, now, today).map(|job| (row.id, job))
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Does one scheduled job for one visit, in one transaction. `false` when
+/// there was nothing (left) to do: another instance did it first, or the
+/// visit changed since it was listed.
+pub async fn run_job(
+    pool: &DbPool,
+    suggester: &Suggester,
+    base_url: &str,
+    rules: VisitRules,
+    id: i64,
+    job: Job,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let (suggester, base_url) = (suggester.clone(), base_url.to_string());
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let p = Parties::lock(conn, id)?;
+            let today = local_date(now);
+            match job {
+                Job::Nudge => {
+                    if !repo::set_nudged(conn, id, now)? {
+                        return Ok(false);
+                    }
+                    let Some(to) = p.host_side() else {
+                        return Ok(true);
+                    };
+                    let token = invitation_token(conn, &p)?;
+                    let nudge = Nudge {
+                        invitation: p
+                            .invitation(format!("{base_url}/invitations/{token}"), to.language),
+                    };
+                    queue(conn, &nudge, format!("nudge:{id}"), &to, &base_url, &[])?;
+                }
+                Job::Expire => {
+                    p.check(VisitEvent::Expire)?;
+                    if !repo::set_expired(conn, id, now)? {
+                        return Ok(false);
+                    }
+                    repo::use_tokens_of(conn, id, "invitation", now)?;
+                    let to = p.requester_side();
+                    let expired = Expired {
+                        host: p.host.name.clone(),
+                        coordinator: p.coordinator.name.clone(),
+                        topic: p.topic(to.language),
+                        days: (p.row.expires_at - p.row.created_at).num_days().max(1),
+                        alternatives: suggester.alternatives(
+                            OrganisationId(p.row.requester_id),
+                            &p.visit.topic,
+                            OrganisationId(p.row.host_id),
+                            to.language,
+                        ),
+                    };
+                    queue(conn, &expired, format!("expired:{id}"), &to, &base_url, &[])?;
+                }
+                Job::Remind => {
+                    let Some(date) = p.visit.date else {
+                        return Ok(false);
+                    };
+                    if !schedule::reminder_due(date, today) || !repo::set_reminded(conn, id, now)? {
+                        return Ok(false);
+                    }
+                    for to in p.both_sides() {
+                        let reminder = Reminder {
+                            host: p.host.name.clone(),
+                            requester: p.requester.name.clone(),
+                            coordinator: p.coordinator.name.clone(),
+                            coordinator_email: p.coordinator.email.clone(),
+                            topic: p.topic(to.language),
+                            goal: p.visit.goal.clone(),
+                            participants: p.visit.participants,
+                            date: long_date(date, to.language),
+                            start: rules.day_start.format("%H:%M").to_string(),
+                            end: rules.day_end.format("%H:%M").to_string(),
+                        };
+                        let key = format!("reminder:{id}:{}", to.side.as_str());
+                        queue(conn, &reminder, key, &to, &base_url, &[])?;
+                    }
+                }
+                Job::Complete => {
+                    if p.check(VisitEvent::Complete { today }).is_err() {
+                        return Ok(false);
+                    }
+                    return Ok(repo::set_completed(conn, id, today, now)?);
+                }
+            }
+            Ok(true)
+        })
+    })
+    .await
+}
+
+/// A fresh single-use invitation link for the host, valid as long as the
+/// request; returns the secret for the email (only its hash is stored).
+fn invitation_token(conn: &mut DbConn, p: &Parties) -> Result<String, ServiceError> {
+    let token = links::new_token();
+    repo::insert_token(
+        conn,
+        &NewLinkToken {
+            token_hash: token.hash,
+            purpose: "invitation",
+            visit_id: p.row.id,
+            organisation_id: p.row.host_id,
+            expires_at: p.row.expires_at,
+            created_at: db::now(),
+        },
+    )?;
+    Ok(token.plain)
 }
 
 /// What an invitation link leads to.
@@ -529,6 +852,7 @@ pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, Se
 /// unexpired, or the answer is refused (409) and nothing changes.
 pub async fn answer_invitation(
     pool: &DbPool,
+    index: &MatchIndex,
     base_url: String,
     rules: VisitRules,
     token: &str,
@@ -536,6 +860,7 @@ pub async fn answer_invitation(
 ) -> Result<VisitView, ServiceError> {
     let hash = links::hash(token)
         .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    let suggester = index.suggester(pool).await?;
     pool.run(move |conn| {
         conn.write(|conn| {
             let link = repo::find_token(conn, &hash)?
@@ -549,7 +874,7 @@ pub async fn answer_invitation(
             if link.expires_at <= db::now() {
                 return Err(ServiceError::Conflict("this invitation has expired".into()));
             }
-            answer_in_tx(conn, &base_url, rules, link.visit_id, answer)
+            answer_in_tx(conn, &base_url, rules, &suggester, link.visit_id, answer)
         })
     })
     .await

@@ -12,7 +12,7 @@ use super::page;
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
-use crate::domain::visit::{parse_reason, VisitState};
+use crate::domain::visit::{parse_reason, VisitRole, VisitState};
 use crate::service::visits::{self, Answer, InvitationLink, VisitView};
 use crate::service::ServiceError;
 
@@ -211,14 +211,21 @@ fn closed_page(visit: &VisitView, language: Language) -> HttpResponse {
                 "This invitation was declined already. The requester knows.".to_string()
             },
         ),
-        VisitState::Cancelled => (
-            if nl { "Ingetrokken" } else { "Withdrawn" },
-            if nl {
-                "De aanvrager heeft dit verzoek ingetrokken. U hoeft niets te doen.".to_string()
-            } else {
-                "The requester withdrew this request. There is nothing you need to do.".to_string()
-            },
-        ),
+        VisitState::Cancelled => {
+            let by = match visit.cancelled_by {
+                Some(VisitRole::Host) => &visit.host_name,
+                _ => &visit.requester_name,
+            };
+            (
+                if nl { "Geannuleerd" } else { "Cancelled" },
+                match (nl, visit.date.is_some()) {
+                    (true, true) => format!("{by} heeft de meeloopdag van {day} geannuleerd. Beide kanten hebben een annulering voor hun agenda gekregen."),
+                    (true, false) => format!("{by} heeft dit verzoek ingetrokken. U hoeft niets te doen."),
+                    (false, true) => format!("{by} cancelled the shadow visit on {day}. Both sides received a cancellation for their calendar."),
+                    (false, false) => format!("{by} withdrew this request. There is nothing you need to do."),
+                },
+            )
+        }
         VisitState::Expired | VisitState::Requested => (
             if nl { "Verlopen" } else { "Expired" },
             if nl {
@@ -387,6 +394,7 @@ pub async fn answer(
     };
     match visits::answer_invitation(
         &state.pool,
+        &state.matching,
         state.base_url.clone(),
         state.visits,
         &token,

@@ -86,7 +86,9 @@ pub fn test_db_with(
             .merge(("server.port", 0))
             .merge(("server.workers", 1))
             .merge(("database.url", url.as_str()))
-            .merge(("database.max_connections", 4)),
+            .merge(("database.max_connections", 4))
+            // Tests drive the scheduler themselves (and move its clock).
+            .merge(("jobs.run", false)),
     )
     .extract()
     .expect("test settings");
@@ -444,7 +446,8 @@ impl TestApp {
         response["accessToken"].as_str().expect("token").to_string()
     }
 
-    /// Sends `method path` with an optional token and JSON body; returns status and body (Null when empty).
+    /// Sends `method path` with an optional token and JSON body; returns status and body
+    /// (Null when empty, a string when not JSON).
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -469,7 +472,9 @@ impl TestApp {
             if bytes.is_empty() {
                 Value::Null
             } else {
-                serde_json::from_slice(&bytes).unwrap()
+                // Not JSON (a calendar file, say): the text as a string.
+                serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
             },
         )
     }

@@ -3,6 +3,7 @@
 //! fresh database per test).
 
 mod helpers;
+mod journey;
 mod smtp;
 mod visits;
 
@@ -20,3 +21,4 @@ mod migrations;
 mod outbox;
 mod partners;
 mod profile;
+mod schedule;

@@ -143,6 +143,18 @@ fn rows() -> Vec<Row> {
             "/api/v1/visits/{id}/decline",
             [401, 200, 404, 401, 401, 403],
         ),
+        // After the accept row: the visit has a day. Participants and admins.
+        row(
+            Method::GET,
+            "/api/v1/visits/{id}/calendar.ics",
+            [401, 200, 404, 401, 401, 200],
+        ),
+        // Either side cancels (here the requester); admins may not.
+        row(
+            Method::POST,
+            "/api/v1/visits/{id}/cancel",
+            [401, 200, 404, 401, 401, 403],
+        ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Last: it revokes the caller's tokens.
@@ -304,7 +316,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     for row in rows() {
         let id = if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
-        } else if row.template.ends_with("/accept") {
+        } else if row.template.ends_with("/accept") || row.template.ends_with("/calendar.ics") {
             to_zwolle[0]["id"].to_string()
         } else if row.template.ends_with("/decline") {
             to_zwolle[1]["id"].to_string()
@@ -374,7 +386,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 (Method::POST, "/api/v1/visits/{id}/accept") => {
                     Some(json!({"date": to_zwolle[0]["proposedDates"][0]}))
                 }
-                (Method::POST, "/api/v1/visits/{id}/decline") => {
+                (Method::POST, "/api/v1/visits/{id}/decline" | "/api/v1/visits/{id}/cancel") => {
                     Some(json!({"reason": "Te druk."}))
                 }
                 (Method::POST, "/api/v1/admin/partners") => Some(json!({

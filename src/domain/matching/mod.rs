@@ -148,6 +148,57 @@ impl Context {
     fn activity(&self, id: OrganisationId) -> Activity {
         self.activity.get(&id).copied().unwrap_or_default()
     }
+
+    /// What the visits say about hosts on `today` (docs/matching.md):
+    /// - hosted recently: accepted or held visits dated from
+    ///   [`RECENT_DAYS`] ago to the end of the horizon (an accepted visit
+    ///   next month counts now, so rotation starts when the host says yes);
+    /// - booked ahead: accepted visits from today to the end of the horizon;
+    /// - declined: the host said no to that requester on that topic in the
+    ///   last [`DECLINE_MEMORY_DAYS`].
+    pub fn from_visits(visits: &[VisitFact], today: NaiveDate, horizon_months: u32) -> Context {
+        use super::visit::VisitState as S;
+        let recent_from = today - chrono::Duration::days(RECENT_DAYS);
+        let horizon_end = today + chrono::Months::new(horizon_months);
+        let declines_from = today - chrono::Duration::days(DECLINE_MEMORY_DAYS);
+        let mut context = Context::default();
+        for v in visits {
+            match (v.state, v.date) {
+                (S::Accepted | S::Completed, Some(date)) => {
+                    let a = context.activity.entry(v.host).or_default();
+                    if date >= recent_from && date < horizon_end {
+                        a.hosted_recently += 1;
+                    }
+                    if v.state == S::Accepted && date >= today && date < horizon_end {
+                        a.booked_ahead += 1;
+                    }
+                }
+                (S::Declined, _) if v.answered_on.is_some_and(|d| d >= declines_from) => {
+                    context.declined.insert((v.host, v.requester, v.topic));
+                }
+                _ => {}
+            }
+        }
+        context
+    }
+}
+
+/// "Recently" for fairness: about a quarter.
+pub const RECENT_DAYS: i64 = 91;
+/// How long a decline keeps that host out of that requester's matches on
+/// that topic.
+pub const DECLINE_MEMORY_DAYS: i64 = 180;
+
+/// One visit, as matching sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VisitFact {
+    pub host: OrganisationId,
+    pub requester: OrganisationId,
+    pub topic: TopicId,
+    pub state: super::visit::VisitState,
+    pub date: Option<NaiveDate>,
+    /// The day the host answered (for declines).
+    pub answered_on: Option<NaiveDate>,
 }
 
 /// A match request, parsed and checked.

@@ -409,3 +409,40 @@ proptest! {
         prop_assert!(after <= before, "rank {} -> {}", before + 1, after + 1);
     }
 }
+
+#[test]
+fn visits_become_recent_load_bookings_and_declines() {
+    use crate::domain::visit::VisitState as S;
+    let today = day(); // Monday 23 November 2026
+    let fact =
+        |host: i64, state: S, date: Option<NaiveDate>, answered: Option<NaiveDate>| VisitFact {
+            host: OrganisationId(host),
+            requester: OrganisationId(9),
+            topic: CLOUD,
+            state,
+            date,
+            answered_on: answered,
+        };
+    let days = |n: i64| today + chrono::Duration::days(n);
+    let context = Context::from_visits(
+        &[
+            fact(1, S::Completed, Some(days(-30)), None),  // recent
+            fact(1, S::Completed, Some(days(-120)), None), // too long ago
+            fact(1, S::Accepted, Some(days(20)), None),    // booked ahead, counts as recent
+            fact(1, S::Accepted, Some(days(120)), None),   // beyond a 3-month horizon
+            fact(2, S::Requested, None, None),             // not yet anything
+            fact(2, S::Cancelled, Some(days(10)), None),   // called off
+            fact(3, S::Declined, None, Some(days(-10))),
+            fact(4, S::Declined, None, Some(days(-200))), // forgotten
+        ],
+        today,
+        3,
+    );
+    let a1 = context.activity(OrganisationId(1));
+    assert_eq!((a1.hosted_recently, a1.booked_ahead), (2, 1));
+    assert_eq!(context.activity(OrganisationId(2)), Activity::default());
+    assert!(context
+        .declined
+        .contains(&(OrganisationId(3), OrganisationId(9), CLOUD)));
+    assert_eq!(context.declined.len(), 1);
+}

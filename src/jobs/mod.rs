@@ -1,0 +1,117 @@
+//! The scheduler: what happens to visits because time passes (a nudge to
+//! the host halfway to expiry, expiry, a reminder two working days before
+//! the day, completion the day after). It runs inside `serve` and as
+//! `meeloop jobs run-once`.
+//!
+//! Several instances may run it at once: each job is a conditional update
+//! in its own transaction (the host's row locked first), so only one
+//! instance finds work to do, and its emails carry idempotency keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use tokio::sync::watch;
+
+use crate::db::DbPool;
+use crate::service::matching::MatchIndex;
+use crate::service::visits::{self, Job, VisitRules};
+use crate::service::ServiceError;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub nudged: usize,
+    pub expired: usize,
+    pub reminded: usize,
+    pub completed: usize,
+    /// Jobs that failed this round; they are tried again next round.
+    pub failed: usize,
+}
+
+impl Report {
+    pub fn total(&self) -> usize {
+        self.nudged + self.expired + self.reminded + self.completed
+    }
+}
+
+#[derive(Clone)]
+pub struct Scheduler {
+    pool: DbPool,
+    index: Arc<MatchIndex>,
+    base_url: String,
+    rules: VisitRules,
+}
+
+impl Scheduler {
+    pub fn new(pool: DbPool, index: Arc<MatchIndex>, base_url: String, rules: VisitRules) -> Self {
+        Scheduler {
+            pool,
+            index,
+            base_url,
+            rules,
+        }
+    }
+
+    /// One round now.
+    pub async fn run_once(&self) -> Result<Report, ServiceError> {
+        self.run_at(crate::db::now()).await
+    }
+
+    /// One round as if it were `now` (UTC). Tests move time with it.
+    pub async fn run_at(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
+        let due = visits::due_jobs(&self.pool, now).await?;
+        let mut report = Report::default();
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let suggester = self.index.suggester(&self.pool).await?;
+        for (id, job) in due {
+            match visits::run_job(
+                &self.pool,
+                &suggester,
+                &self.base_url,
+                self.rules,
+                id,
+                job,
+                now,
+            )
+            .await
+            {
+                Ok(false) => {}
+                Ok(true) => {
+                    tracing::info!(visit = id, job = job.as_str(), "scheduled job done");
+                    match job {
+                        Job::Nudge => report.nudged += 1,
+                        Job::Expire => report.expired += 1,
+                        Job::Remind => report.reminded += 1,
+                        Job::Complete => report.completed += 1,
+                    }
+                }
+                Err(e) => {
+                    // One broken visit must not hold up the others.
+                    tracing::warn!(visit = id, job = job.as_str(), error = %e, "scheduled job failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Rounds every `interval` until `stop` turns true; a round in progress
+    /// finishes first.
+    pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.run_once().await {
+                tracing::warn!(error = %e, "scheduler round failed; trying again next round");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    }
+}
