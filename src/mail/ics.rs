@@ -8,7 +8,7 @@ use icalendar::{Calendar, Component, EventLike, Property};
 
 /// The rules of Europe/Amsterdam since 1996 (EU): summer time from the last
 /// Sunday of March 02:00 to the last Sunday of October 03:00. icalendar has
-/// no VTIMEZONE builder, so this is parsed with its own parser.
+/// no VTIMEZONE builder, so this goes into the file as written.
 const AMSTERDAM: &str = "BEGIN:VTIMEZONE\r
 TZID:Europe/Amsterdam\r
 BEGIN:DAYLIGHT\r
@@ -100,10 +100,6 @@ pub fn render(event: &CalendarEntry) -> String {
         .append_property(Property::new("PRODID", "-//Meeloop//Meeloop//NL"))
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", event.method.as_str()));
-    let mut timezone: Calendar = format!("BEGIN:VCALENDAR\r\n{AMSTERDAM}END:VCALENDAR\r\n")
-        .parse()
-        .expect("the fixed VTIMEZONE parses (tested)");
-    calendar.append(&mut timezone);
     let mut vevent = icalendar::Event::new();
     let start = local("DTSTART", event.date, event.start);
     let end = local("DTEND", event.date, event.end);
@@ -128,7 +124,14 @@ pub fn render(event: &CalendarEntry) -> String {
         vevent.append_multi_property(person("ATTENDEE", attendee, true));
     }
     calendar.push(vevent.done());
-    calendar.to_string()
+    // The zone goes in as written: icalendar would give every component it
+    // builds (also VTIMEZONE, DAYLIGHT, STANDARD) a DTSTAMP and a UID,
+    // which RFC 5545 does not allow there.
+    calendar.to_string().replacen(
+        "BEGIN:VEVENT\r\n",
+        &format!("{AMSTERDAM}BEGIN:VEVENT\r\n"),
+        1,
+    )
 }
 
 #[cfg(test)]
@@ -186,6 +189,10 @@ mod tests {
             .find(|c| c.name == "VTIMEZONE")
             .unwrap();
         assert_eq!(prop(&timezone.properties, "TZID").as_deref(), Some(TZID));
+        // Only the properties RFC 5545 allows in a time zone.
+        let zone = &text[text.find("BEGIN:VTIMEZONE").unwrap()..text.find("BEGIN:VEVENT").unwrap()];
+        assert_eq!(zone, AMSTERDAM);
+        assert!(!zone.contains("DTSTAMP") && !zone.contains("UID"));
         let vevent = calendar
             .components
             .iter()

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use secrecy::ExposeSecret;
 
@@ -108,13 +108,17 @@ impl Transport {
                 tokio::fs::create_dir_all(folder).await.map_err(|e| {
                     SendFailure::Temporary(format!("cannot create {}: {e}", folder.display()))
                 })?;
-                let id = AsyncFileTransport::<Tokio1Executor>::new(folder)
-                    .send(message)
+                let path = folder.join(eml_name(&message));
+                // Written aside and renamed: a reader never sees half a message,
+                // and a redelivery replaces the file instead of adding one.
+                let partial = path.with_extension("eml.partial");
+                tokio::fs::write(&partial, message.formatted())
                     .await
+                    .and(tokio::fs::rename(&partial, &path).await)
                     .map_err(|e| {
-                        SendFailure::Temporary(format!("cannot write the message: {e}"))
+                        SendFailure::Temporary(format!("cannot write {}: {e}", path.display()))
                     })?;
-                tracing::info!(file = %folder.join(format!("{id}.eml")).display(), "email written");
+                tracing::info!(file = %path.display(), "email written");
                 Ok(())
             }
             Transport::Memory(sent) => {
@@ -132,6 +136,42 @@ impl Transport {
             }
         }
     }
+}
+
+/// `000012-meeloop@zwolle.example.eml`: the outbox id (from the Message-ID
+/// `<outbox-{id}@…>`) sorts files in queue order; the recipient says whose.
+fn eml_name(message: &Message) -> String {
+    let id = message
+        .headers()
+        .get_raw("Message-ID")
+        .and_then(|mid| mid.trim_start_matches("<outbox-").split('@').next())
+        .and_then(|id| id.parse::<i64>().ok())
+        .map(|id| format!("{id:06}"))
+        .unwrap_or_else(|| uuid_like(message));
+    let to = message
+        .envelope()
+        .to()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let safe: String = to
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@.-_+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{id}-{safe}.eml")
+}
+
+/// A name for a message without our Message-ID (not ours to number).
+fn uuid_like(message: &Message) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(message.formatted());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// lettre's pooled SMTP transport, which must be dropped inside a Tokio

@@ -161,12 +161,20 @@ async fn the_file_transport_writes_one_eml_per_message(backend: Backend) {
     let db = test_db(backend);
     db.migrate();
     let mut conn = db.pool.get().unwrap();
+    let mut expected = Vec::new();
     for i in 0..3 {
-        outbox::enqueue(
+        match outbox::enqueue(
             &mut conn,
             &message(&format!("test:{i}"), "anne@sudwestfryslan.example", "nl"),
         )
-        .unwrap();
+        .unwrap()
+        {
+            // Named by outbox id and recipient, so they sort in queue order.
+            outbox::Enqueued::Queued(id) => {
+                expected.push(format!("{id:06}-anne@sudwestfryslan.example.eml"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
     drop(conn);
     let folder = db.data_dir.path().join("mail");
@@ -179,7 +187,12 @@ async fn the_file_transport_writes_one_eml_per_message(backend: Backend) {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
-    assert_eq!(files.len(), 3);
+    let mut names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, expected);
     for file in files {
         let raw = std::fs::read(&file).unwrap();
         let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();

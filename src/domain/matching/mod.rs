@@ -121,11 +121,11 @@ impl Tuning {
     }
 }
 
-/// What the visits and lessons record about one host. Until those issues
-/// land every host has the default: no visits, no ratings.
+/// What the visits (and, with issue 7, the lessons) record about one host;
+/// the default is a host without visits or ratings.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Activity {
-    /// Visits hosted (or accepted) in the last quarter.
+    /// Visits hosted in the last quarter or accepted within the horizon.
     pub hosted_recently: u32,
     /// Visits already booked within the availability horizon.
     pub booked_ahead: u32,
