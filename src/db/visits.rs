@@ -171,24 +171,23 @@ pub fn use_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
     Ok(changed == 1)
 }
 
-/// Names for showing a visit: requester, host, and the topic's slug and
-/// Dutch and English names.
-pub fn names(
+/// Organisation names by id, for showing visits.
+pub fn organisation_names(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    dispatch!(conn, c => organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::name))
+        .load(c))
+}
+
+/// Topics by id: slug, Dutch and English name.
+pub fn topic_names(
     conn: &mut DbConn,
-    requester: i64,
-    host: i64,
-    topic: i64,
-) -> QueryResult<(String, String, (String, String, String))> {
-    let name = |conn: &mut DbConn, id: i64| -> QueryResult<String> {
-        dispatch!(conn, c => organisations::table.find(id).select(organisations::name).first(c))
-    };
-    let requester = name(conn, requester)?;
-    let host = name(conn, host)?;
-    let topic = dispatch!(conn, c => topics::table
-        .find(topic)
-        .select((topics::slug, topics::name_nl, topics::name_en))
-        .first(c))?;
-    Ok((requester, host, topic))
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, String, String)>> {
+    dispatch!(conn, c => topics::table
+        .filter(topics::id.eq_any(ids))
+        .select((topics::id, topics::slug, topics::name_nl, topics::name_en))
+        .load(c))
 }
 
 /// Records the host's acceptance, if the visit is still requested; `false`

@@ -59,33 +59,67 @@ pub struct VisitView {
 }
 
 fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
+    Ok(views(conn, vec![row])?.remove(0))
+}
+
+/// Visits as shown, with their names looked up in two queries for the lot.
+fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, ServiceError> {
+    use std::collections::HashMap;
     let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
-    let (requester_name, host_name, (topic, name_nl, name_en)) =
-        repo::names(conn, row.requester_id, row.host_id, row.topic_id)?;
-    Ok(VisitView {
-        id: row.id,
-        state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
-        requester_id: row.requester_id,
-        requester_name,
-        host_id: row.host_id,
-        host_name,
-        topic,
-        topic_names: (name_nl, name_en),
-        goal: row.goal,
-        participants: row.participants,
-        proposed_dates: serde_json::from_str(&row.proposed_dates)
-            .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
-        date: row.visit_date,
-        reason: row.reason,
-        cancelled_by: row
-            .cancelled_by
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e: Invalid| corrupt(e.0))?,
-        expires_at: row.expires_at,
-        created_at: row.created_at,
-    })
+    let mut organisations: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [r.requester_id, r.host_id])
+        .collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let mut topics: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
+        .into_iter()
+        .collect();
+    let topic_names: HashMap<i64, (String, String, String)> = repo::topic_names(conn, &topics)?
+        .into_iter()
+        .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let name = |id: i64| {
+                names
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("visit {}: organisation {id} vanished", row.id)))
+            };
+            let (topic, name_nl, name_en) = topic_names
+                .get(&row.topic_id)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("visit {}: topic vanished", row.id)))?;
+            Ok(VisitView {
+                id: row.id,
+                state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
+                requester_id: row.requester_id,
+                requester_name: name(row.requester_id)?,
+                host_id: row.host_id,
+                host_name: name(row.host_id)?,
+                topic,
+                topic_names: (name_nl, name_en),
+                goal: row.goal,
+                participants: row.participants,
+                proposed_dates: serde_json::from_str(&row.proposed_dates)
+                    .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
+                date: row.visit_date,
+                reason: row.reason,
+                cancelled_by: row
+                    .cancelled_by
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                expires_at: row.expires_at,
+                created_at: row.created_at,
+            })
+        })
+        .collect()
 }
 
 /// Dutch "today".
@@ -917,10 +951,7 @@ pub async fn list_visits(
         } else {
             None
         };
-        let visits = rows
-            .into_iter()
-            .map(|row| view(conn, row))
-            .collect::<Result<Vec<_>, _>>()?;
+        let visits = views(conn, rows)?;
         Ok((visits, next))
     })
     .await

@@ -1,6 +1,6 @@
 //! Visits: requests, invitations with single-use links, answers.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use meeloop::db::outbox;
 use meeloop::domain::account::{Password, Role, User};
 use meeloop::domain::calendar::is_working_day;
@@ -19,6 +19,7 @@ backend_tests!(
     fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit,
     the_invitation_link_survives_scanners_and_answers_once,
     each_organisation_lists_its_own_visits,
+    koningsdag_and_saturdays_are_refused_with_the_reason,
 );
 
 pub const RULES: VisitRules = VisitRules {
@@ -953,4 +954,70 @@ async fn each_organisation_lists_its_own_visits(backend: Backend) {
         let (got, problem) = app.send(get.clone(), &path, Some(token), None).await;
         assert_eq!(got, status, "{path}: {problem}");
     }
+}
+
+/// The API names the refused day and why, in the caller's language.
+async fn koningsdag_and_saturdays_are_refused_with_the_reason(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    // The next Koningsdag at least a lead time ahead, and a Saturday.
+    let kings_day = (today().year()..)
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, 4, 27))
+        .find(|d| {
+            *d >= today() + Duration::days(RULES.lead_days)
+                && !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
+        })
+        .unwrap();
+    let saturday = (0..7)
+        .map(|i| today() + Duration::days(RULES.lead_days + i))
+        .find(|d| d.weekday() == chrono::Weekday::Sat)
+        .unwrap();
+    for (day, language, words) in [
+        (
+            kings_day,
+            "nl",
+            "is een feestdag (Koningsdag): kies een werkdag",
+        ),
+        (kings_day, "en", "is a public holiday (King's Day)"),
+        (saturday, "nl", "valt in het weekend"),
+        (saturday, "en", "is in a weekend"),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/api/v1/visits", app.address))
+            .bearer_auth(&anne)
+            .header("Accept-Language", language)
+            .json(&serde_json::json!({
+                "hostOrganisationId": zwolle,
+                "topic": "cloud-migration",
+                "proposedDates": [day],
+                "goal": "Hoe hebben jullie de exit uit het eigen datacenter gepland?",
+                "participants": 1,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("proposedDates") && detail.contains(words),
+            "{day} ({language}): {detail}"
+        );
+    }
+    let (_, visits) = app
+        .send(reqwest::Method::GET, "/api/v1/visits", Some(&anne), None)
+        .await;
+    assert_eq!(
+        visits["items"],
+        serde_json::json!([]),
+        "nothing was requested"
+    );
 }
