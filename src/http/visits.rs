@@ -107,6 +107,13 @@ impl From<VisitView> for VisitResponse {
     }
 }
 
+/// 200 with the visit; never cached (it changes with every answer).
+fn visit_ok(visit: VisitView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitResponse::from(visit))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitPage {
@@ -261,9 +268,7 @@ pub async fn get(
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
     let visit = visits::get_visit(&state.pool, user.0, id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(VisitResponse::from(visit)))
+    Ok(visit_ok(visit))
 }
 
 /// The host picks one of the proposed days.
@@ -337,9 +342,7 @@ async fn answer(
         answer,
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(VisitResponse::from(visit)))
+    Ok(visit_ok(visit))
 }
 
 /// Decline a requested visit (coordinators of the host). The requester is told.
@@ -431,9 +434,7 @@ pub async fn cancel(
         body.0.reason,
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(VisitResponse::from(visit)))
+    Ok(visit_ok(visit))
 }
 
 /// The visit as an iCalendar file (RFC 5545) to import, for its

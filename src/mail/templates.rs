@@ -282,17 +282,11 @@ email!(Cancelled, "cancelled",
     text: ["mail/cancelled/nl/body.txt", "mail/cancelled/en/body.txt"],
     html: ["mail/cancelled/nl/body.html", "mail/cancelled/en/body.html"]);
 
-/// To both sides, two working days before the visit.
+/// To both sides, two working days before the visit: the confirmation's
+/// details again, with the hours.
 #[derive(Debug, Clone)]
 pub struct Reminder {
-    pub host: String,
-    pub requester: String,
-    pub coordinator: String,
-    pub coordinator_email: String,
-    pub topic: String,
-    pub goal: String,
-    pub participants: i32,
-    pub date: String,
+    pub visit: Confirmation,
     /// "09:30", "16:00".
     pub start: String,
     pub end: String,
@@ -418,14 +412,16 @@ mod tests {
             (
                 Reminder::NAME,
                 Reminder {
-                    host: "Gemeente Zwolle".into(),
-                    requester: "Gemeente Súdwest-Fryslân".into(),
-                    coordinator: "Anne de Boer".into(),
-                    coordinator_email: "anne@sudwestfryslan.example".into(),
-                    topic: "Cloudmigratie".into(),
-                    goal: "Hoe hebben jullie de exit gepland?".into(),
-                    participants: 2,
-                    date: "dinsdag 2 maart 2027".into(),
+                    visit: Confirmation {
+                        host: "Gemeente Zwolle".into(),
+                        requester: "Gemeente Súdwest-Fryslân".into(),
+                        coordinator: "Anne de Boer".into(),
+                        coordinator_email: "anne@sudwestfryslan.example".into(),
+                        topic: "Cloudmigratie".into(),
+                        goal: "Hoe hebben jullie de exit gepland?".into(),
+                        participants: 2,
+                        date: "dinsdag 2 maart 2027".into(),
+                    },
                     start: "09:30".into(),
                     end: "16:00".into(),
                 }

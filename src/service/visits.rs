@@ -407,6 +407,21 @@ impl Parties {
         }
     }
 
+    /// The visit's day and who is involved, as the confirmation and the
+    /// reminder tell it.
+    fn confirmation(&self, date: NaiveDate, language: Language) -> Confirmation {
+        Confirmation {
+            host: self.host.name.clone(),
+            requester: self.requester.name.clone(),
+            coordinator: self.coordinator.name.clone(),
+            coordinator_email: self.coordinator.email.clone(),
+            topic: self.topic(language),
+            goal: self.visit.goal.clone(),
+            participants: self.visit.participants,
+            date: long_date(date, language),
+        }
+    }
+
     /// The calendar entry of a visit with a day; `None` before it has one.
     fn calendar(
         &self,
@@ -509,16 +524,7 @@ fn answer_in_tx(
             book(conn, &p, date, now)?;
             let p = Parties::load(conn, id)?;
             for to in p.both_sides() {
-                let confirmation = Confirmation {
-                    host: p.host.name.clone(),
-                    requester: p.requester.name.clone(),
-                    coordinator: p.coordinator.name.clone(),
-                    coordinator_email: p.coordinator.email.clone(),
-                    topic: p.topic(to.language),
-                    goal: p.visit.goal.clone(),
-                    participants: p.visit.participants,
-                    date: long_date(date, to.language),
-                };
+                let confirmation = p.confirmation(date, to.language);
                 let file = p.calendar_file(base_url, rules, Method::Request, to.language);
                 let key = format!("confirmation:{id}:{}", to.side.as_str());
                 queue(conn, &confirmation, key, &to, base_url, &file)?;
@@ -788,14 +794,7 @@ pub async fn run_job(
                     }
                     for to in p.both_sides() {
                         let reminder = Reminder {
-                            host: p.host.name.clone(),
-                            requester: p.requester.name.clone(),
-                            coordinator: p.coordinator.name.clone(),
-                            coordinator_email: p.coordinator.email.clone(),
-                            topic: p.topic(to.language),
-                            goal: p.visit.goal.clone(),
-                            participants: p.visit.participants,
-                            date: long_date(date, to.language),
+                            visit: p.confirmation(date, to.language),
                             start: rules.day_start.format("%H:%M").to_string(),
                             end: rules.day_end.format("%H:%M").to_string(),
                         };

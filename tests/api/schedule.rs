@@ -184,22 +184,42 @@ fn dutch(day: NaiveDate, hour: u32) -> NaiveDateTime {
         .naive_utc()
 }
 
+/// Anne of Súdwest-Fryslân (an account and a second coordinator's token),
+/// a coordinator of Zwolle (the host) and one of Amsterdam (a stranger).
+struct Cast {
+    anne: User,
+    anne_token: String,
+    host: String,
+    outsider: String,
+}
+
+async fn cast(app: &TestApp) -> Cast {
+    Cast {
+        anne: coordinator(app, "anne@sudwestfryslan.example", "GM1900"),
+        anne_token: app
+            .token_for(
+                "anne2@sudwestfryslan.example",
+                Role::Coordinator,
+                Some("GM1900"),
+            )
+            .await,
+        host: app
+            .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+            .await,
+        outsider: app
+            .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+            .await,
+    }
+}
+
 async fn cancelling_tells_the_other_side_and_clears_both_calendars(backend: Backend) {
     let app = demo_app(backend).await;
-    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
-        .await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
-    let outsider = app
-        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
-        .await;
+    let Cast {
+        anne,
+        anne_token,
+        host,
+        outsider,
+    } = cast(&app).await;
     let admin = app
         .token_for("admin@meeloop.example", Role::Admin, None)
         .await;
@@ -319,20 +339,12 @@ async fn cancelling_tells_the_other_side_and_clears_both_calendars(backend: Back
 
 async fn participants_download_the_calendar_file(backend: Backend) {
     let app = demo_app(backend).await;
-    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
-        .await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
-    let outsider = app
-        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
-        .await;
+    let Cast {
+        anne,
+        anne_token,
+        host,
+        outsider,
+    } = cast(&app).await;
     let dates = working_days_ahead(1);
     let visit = ask(&app, &anne, "cloud-migration", &dates).await;
     let path = format!("{}/api/v1/visits/{}/calendar.ics", app.address, visit.id);
@@ -398,17 +410,12 @@ async fn participants_download_the_calendar_file(backend: Backend) {
 
 async fn a_decline_proposes_the_next_three_hosts_and_matching_remembers_it(backend: Backend) {
     let app = demo_app(backend).await;
-    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
-        .await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let Cast {
+        anne,
+        anne_token,
+        host,
+        ..
+    } = cast(&app).await;
     let zwolle = app.organisation_id("GM0193").await;
     let visit = ask(&app, &anne, "cloud-migration", &working_days_ahead(2)).await;
     let (status, _) = app
