@@ -185,8 +185,8 @@ impl Application {
 }
 
 /// Request spans as tracing-actix-web's default, except that the path is
-/// logged with the secret part of email links (`/invitations/{token}`)
-/// replaced: whoever reads the logs must not be able to answer for a host.
+/// logged with the secret part of email links (`/invitations/{token}`,
+/// `/lessons-forms/{token}`) replaced: whoever reads the logs must not be able to answer for a host.
 pub struct RedactedSpans;
 
 impl RootSpanBuilder for RedactedSpans {
@@ -245,6 +245,10 @@ mod tests {
         assert_eq!(
             super::redact_path("/invitations/AbC-123_x"),
             "/invitations/***"
+        );
+        assert_eq!(
+            super::redact_path("/lessons-forms/AbC-123_x"),
+            "/lessons-forms/***"
         );
         assert_eq!(super::redact_path("/api/v1/visits/3"), "/api/v1/visits/3");
         assert_eq!(super::redact_path("/invitations/"), "/invitations/");

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod expertise;
+pub mod lessons;
 pub mod matching;
 pub mod migrations;
 pub mod organisations;

@@ -60,7 +60,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     directory_version,
     outbox,
     visits,
-    link_tokens
+    link_tokens,
+    lessons
 );
 
 diesel::table! {
@@ -154,6 +155,8 @@ diesel::table! {
         answered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        lessons_reminded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -171,3 +174,28 @@ diesel::table! {
 }
 
 diesel::joinable!(link_tokens -> visits (visit_id));
+
+diesel::table! {
+    lessons (id) {
+        id -> BigInt,
+        visit_id -> BigInt,
+        side -> Text,
+        organisation_id -> BigInt,
+        host_id -> BigInt,
+        topic_id -> BigInt,
+        visit_date -> Date,
+        author_id -> Nullable<BigInt>,
+        situation -> Text,
+        strengths -> Text,
+        mistakes -> Text,
+        recommendations -> Text,
+        hours_saved -> Integer,
+        rating -> SmallInt,
+        recommend -> Nullable<Bool>,
+        publish -> Text,
+        search_text -> Text,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(lessons -> visits (visit_id));

@@ -29,6 +29,8 @@ pub struct VisitRow {
     pub answered_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+    pub lessons_reminded_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -338,7 +340,11 @@ pub fn set_completed(
             .filter(visits::state.eq("accepted"))
             .filter(visits::visit_date.lt(today)),
     )
-    .set((visits::state.eq("completed"), visits::updated_at.eq(now)))
+    .set((
+        visits::state.eq("completed"),
+        visits::completed_at.eq(Some(now)),
+        visits::updated_at.eq(now),
+    ))
     .execute(c))?;
     Ok(changed == 1)
 }
@@ -370,11 +376,18 @@ pub fn set_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResu
     Ok(changed == 1)
 }
 
-/// Open visits the scheduler may have to act on: requested ones (nudge,
-/// expiry) and accepted ones (reminder, completion), oldest first.
+/// Visits the scheduler may have to act on, oldest first: requested ones
+/// (nudge, expiry), accepted ones (reminder, completion) and completed ones
+/// whose lessons reminder has not been dealt with.
 pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
     dispatch!(conn, c => visits::table
-        .filter(visits::state.eq_any(["requested", "accepted"]))
+        .filter(
+            visits::state
+                .eq_any(["requested", "accepted"])
+                .or(visits::state
+                    .eq("completed")
+                    .and(visits::lessons_reminded_at.is_null())),
+        )
         .order(visits::id.asc())
         .select(VisitRow::as_select())
         .load(c))
@@ -405,4 +418,39 @@ pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactR
             visits::answered_at,
         ))
         .load(c))
+}
+
+/// Records that the lessons reminder was dealt with; `false` if another
+/// instance did it first.
+pub fn set_lessons_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("completed"))
+            .filter(visits::lessons_reminded_at.is_null()),
+    )
+    .set(visits::lessons_reminded_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// Uses up one organisation's unused links of `purpose` for a visit (its
+/// side answered).
+pub fn use_tokens_for(
+    conn: &mut DbConn,
+    visit: i64,
+    purpose: &str,
+    organisation: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(
+        link_tokens::table
+            .filter(link_tokens::visit_id.eq(visit))
+            .filter(link_tokens::purpose.eq(purpose))
+            .filter(link_tokens::organisation_id.eq(organisation))
+            .filter(link_tokens::used_at.is_null()),
+    )
+    .set(link_tokens::used_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod calendar;
 pub mod import;
+pub mod lesson;
 pub mod mail;
 pub mod matching;
 pub mod organisation;

@@ -224,8 +224,10 @@ pub mod schedule {
         Expire,
         /// Tell both sides the day is near (once).
         Remind,
-        /// The day has passed.
+        /// The day has passed: the visit is held, the lessons forms go out.
         Complete,
+        /// A week after the forms: one reminder to the sides that did not answer.
+        RemindLessons,
     }
 
     impl Job {
@@ -235,6 +237,7 @@ pub mod schedule {
                 Job::Expire => "expire",
                 Job::Remind => "remind",
                 Job::Complete => "complete",
+                Job::RemindLessons => "remind-lessons",
             }
         }
     }
@@ -248,6 +251,8 @@ pub mod schedule {
         pub nudged: bool,
         pub date: Option<NaiveDate>,
         pub reminded: bool,
+        pub completed_at: Option<NaiveDateTime>,
+        pub lessons_reminded: bool,
     }
 
     /// The job due now, if any. Expiry beats the nudge; completion beats
@@ -264,6 +269,12 @@ pub mod schedule {
             (S::Accepted, Some(date)) if !t.reminded && reminder_due(date, today) => {
                 Some(Job::Remind)
             }
+            (S::Completed, _) if !t.lessons_reminded => t
+                .completed_at
+                .filter(|done| {
+                    now >= *done + chrono::Duration::days(crate::domain::lesson::REMINDER_DAYS)
+                })
+                .map(|_| Job::RemindLessons),
             _ => None,
         }
     }
@@ -445,6 +456,8 @@ mod tests {
             nudged: false,
             date: None,
             reminded: false,
+            completed_at: None,
+            lessons_reminded: false,
         };
         let at = |days: i64| asked + Duration::days(days);
         assert_eq!(next_job(&requested, at(1), at(1).date()), None);
@@ -503,6 +516,23 @@ mod tests {
                 "{state}"
             );
         }
+        // A week after completion: one reminder about the lessons forms.
+        let held = Timing {
+            state: VisitState::Completed,
+            completed_at: Some(noon(d(2027, 3, 10))),
+            ..accepted
+        };
+        let at = |day: u32| (noon(d(2027, 3, day)), d(2027, 3, day));
+        assert_eq!(next_job(&held, at(16).0, at(16).1), None);
+        assert_eq!(
+            next_job(&held, at(17).0, at(17).1),
+            Some(Job::RemindLessons)
+        );
+        let done = Timing {
+            lessons_reminded: true,
+            ..held
+        };
+        assert_eq!(next_job(&done, at(17).0, at(17).1), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod body;
 pub mod client;
 pub mod health;
 pub mod lang;
+pub mod lessons;
 pub mod matches;
 pub mod organisations;
 pub mod partners;
@@ -74,6 +75,7 @@ pub const API_VERSION: &str = "1.0.0";
         visits::decline,
         visits::cancel,
         visits::calendar,
+        lessons::submit,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -81,6 +83,7 @@ pub const API_VERSION: &str = "1.0.0";
         (name = "matching", description = "Finding the peers most worth visiting"),
         (name = "auth", description = "Logging in and out"),
         (name = "visits", description = "Shadow visits: request, answer, schedule"),
+        (name = "lessons", description = "Lessons learned after a visit"),
         (name = "admin", description = "For those who run the service"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
@@ -240,6 +243,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(post_resource("/visits/{id}/decline", visits::decline))
                 .service(post_resource("/visits/{id}/cancel", visits::cancel))
                 .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
+                .service(post_resource("/visits/{id}/lessons", lessons::submit))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

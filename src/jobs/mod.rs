@@ -1,6 +1,7 @@
 //! The scheduler: what happens to visits because time passes (a nudge to
 //! the host halfway to expiry, expiry, a reminder two working days before
-//! the day, completion the day after). It runs inside `serve` and as
+//! the day, completion the day after with the lessons forms, and one
+//! reminder about the forms a week later). It runs inside `serve` and as
 //! `meeloop jobs run-once`.
 //!
 //! Several instances may run it at once: each job is a conditional update
@@ -25,13 +26,15 @@ pub struct Report {
     pub expired: usize,
     pub reminded: usize,
     pub completed: usize,
+    /// Visits whose lessons forms were recalled to the sides that did not answer.
+    pub lessons_reminded: usize,
     /// Jobs that failed this round; they are tried again next round.
     pub failed: usize,
 }
 
 impl Report {
     pub fn total(&self) -> usize {
-        self.nudged + self.expired + self.reminded + self.completed
+        self.nudged + self.expired + self.reminded + self.completed + self.lessons_reminded
     }
 }
 
@@ -86,6 +89,7 @@ impl Scheduler {
                         Job::Expire => report.expired += 1,
                         Job::Remind => report.reminded += 1,
                         Job::Complete => report.completed += 1,
+                        Job::RemindLessons => report.lessons_reminded += 1,
                     }
                 }
                 Err(e) => {

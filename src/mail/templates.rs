@@ -297,6 +297,37 @@ email!(Reminder, "reminder",
     text: ["mail/reminder/nl/body.txt", "mail/reminder/en/body.txt"],
     html: ["mail/reminder/nl/body.html", "mail/reminder/en/body.html"]);
 
+/// To each side once the visit is held: a link to its lessons form.
+#[derive(Debug, Clone)]
+pub struct LessonsForm {
+    pub host: String,
+    pub requester: String,
+    pub topic: String,
+    /// The visit's day, written out.
+    pub date: String,
+    /// The host's form (else the visitor's): the wording differs.
+    pub to_host: bool,
+    /// `{base}/lessons-forms/{token}`.
+    pub link: String,
+    pub expires_on: String,
+}
+
+email!(LessonsForm, "lessons",
+    subject: ["mail/lessons/nl/subject.txt", "mail/lessons/en/subject.txt"],
+    text: ["mail/lessons/nl/body.txt", "mail/lessons/en/body.txt"],
+    html: ["mail/lessons/nl/body.html", "mail/lessons/en/body.html"]);
+
+/// A week later, once, to a side that has not answered: a fresh link.
+#[derive(Debug, Clone)]
+pub struct LessonsReminder {
+    pub form: LessonsForm,
+}
+
+email!(LessonsReminder, "lessons_reminder",
+    subject: ["mail/lessons_reminder/nl/subject.txt", "mail/lessons_reminder/en/subject.txt"],
+    text: ["mail/lessons_reminder/nl/body.txt", "mail/lessons_reminder/en/body.txt"],
+    html: ["mail/lessons_reminder/nl/body.html", "mail/lessons_reminder/en/body.html"]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +347,18 @@ mod tests {
             ],
             link: "https://meeloop.example.nl/invitations/abc".into(),
             expires_on: "dinsdag 16 februari 2027".into(),
+        }
+    }
+
+    fn lessons_form(to_host: bool) -> LessonsForm {
+        LessonsForm {
+            host: "Gemeente Zwolle".into(),
+            requester: "Gemeente Súdwest-Fryslân".into(),
+            topic: "Cloudmigratie".into(),
+            date: "dinsdag 2 maart 2027".into(),
+            to_host,
+            link: "https://meeloop.example.nl/lessons-forms/abc".into(),
+            expires_on: "zaterdag 1 mei 2027".into(),
         }
     }
 
@@ -405,6 +448,18 @@ mod tests {
                     topic: "Cloudmigratie".into(),
                     date: Some("dinsdag 2 maart 2027".into()),
                     reason: Some("Ziekte in het team.".into()),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                LessonsForm::NAME,
+                lessons_form(false).render(language, common).unwrap(),
+            ),
+            (
+                LessonsReminder::NAME,
+                LessonsReminder {
+                    form: lessons_form(true),
                 }
                 .render(language, common)
                 .unwrap(),

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod demo;
 pub mod directory;
 pub mod import;
+pub mod lessons;
 pub mod mail;
 pub mod matching;
 pub mod partners;

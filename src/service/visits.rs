@@ -295,24 +295,24 @@ fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceE
 
 /// A visit with the organisations and the coordinator its emails concern,
 /// loaded once per use case.
-struct Parties {
-    row: VisitRow,
-    visit: VisitView,
-    host: Organisation,
-    requester: Organisation,
+pub(super) struct Parties {
+    pub(super) row: VisitRow,
+    pub(super) visit: VisitView,
+    pub(super) host: Organisation,
+    pub(super) requester: Organisation,
     /// The coordinator who asked.
-    coordinator: User,
+    pub(super) coordinator: User,
 }
 
 /// Where one side's email goes, and in which language.
-struct Recipient {
-    side: VisitRole,
-    email: String,
-    language: Language,
+pub(super) struct Recipient {
+    pub(super) side: VisitRole,
+    pub(super) email: String,
+    pub(super) language: Language,
 }
 
 impl Parties {
-    fn load(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+    pub(super) fn load(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
         let row = repo::find(conn, id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
         let vanished = |what: &str| {
@@ -336,14 +336,14 @@ impl Parties {
 
     /// Loads the visit after locking its host (bookings for one host are
     /// serialised; see `db::visits::lock_organisation`).
-    fn lock(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+    pub(super) fn lock(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
         let row = repo::find(conn, id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
         repo::lock_organisation(conn, row.host_id)?;
         Parties::load(conn, id)
     }
 
-    fn topic(&self, language: Language) -> String {
+    pub(super) fn topic(&self, language: Language) -> String {
         let (nl, en) = &self.visit.topic_names;
         match language {
             Language::Nl => nl.clone(),
@@ -364,7 +364,7 @@ impl Parties {
         })
     }
 
-    fn requester_side(&self) -> Recipient {
+    pub(super) fn requester_side(&self) -> Recipient {
         Recipient {
             side: VisitRole::Requester,
             email: self.coordinator.email.clone(),
@@ -373,7 +373,7 @@ impl Parties {
     }
 
     /// The host's contact address (an organisation without one is told nothing).
-    fn host_side(&self) -> Option<Recipient> {
+    pub(super) fn host_side(&self) -> Option<Recipient> {
         self.host.contact_email.clone().map(|email| Recipient {
             side: VisitRole::Host,
             email,
@@ -381,7 +381,7 @@ impl Parties {
         })
     }
 
-    fn both_sides(&self) -> Vec<Recipient> {
+    pub(super) fn both_sides(&self) -> Vec<Recipient> {
         std::iter::once(self.requester_side())
             .chain(self.host_side())
             .collect()
@@ -483,7 +483,7 @@ impl Parties {
 }
 
 /// Queues one email inside the caller's transaction (once per key).
-fn queue<E: Email>(
+pub(super) fn queue<E: Email>(
     conn: &mut DbConn,
     email: &E,
     key: String,
@@ -498,7 +498,7 @@ fn queue<E: Email>(
 }
 
 /// A UTC timestamp's day in the Netherlands.
-fn local_date(at: NaiveDateTime) -> NaiveDate {
+pub(super) fn local_date(at: NaiveDateTime) -> NaiveDate {
     at.and_utc()
         .with_timezone(&chrono_tz::Europe::Amsterdam)
         .date_naive()
@@ -724,6 +724,8 @@ pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job
                     nudged: row.nudged_at.is_some(),
                     date: row.visit_date,
                     reminded: row.reminded_at.is_some(),
+                    completed_at: row.completed_at,
+                    lessons_reminded: row.lessons_reminded_at.is_some(),
                 };
                 schedule::next_job(&timing, now, today).map(|job| (row.id, job))
             })
@@ -803,10 +805,15 @@ pub async fn run_job(
                     }
                 }
                 Job::Complete => {
-                    if p.check(VisitEvent::Complete { today }).is_err() {
+                    if p.check(VisitEvent::Complete { today }).is_err()
+                        || !repo::set_completed(conn, id, today, now)?
+                    {
                         return Ok(false);
                     }
-                    return Ok(repo::set_completed(conn, id, today, now)?);
+                    super::lessons::queue_forms(conn, &p, &base_url, now)?;
+                }
+                Job::RemindLessons => {
+                    return super::lessons::queue_reminders(conn, &p, &base_url, now);
                 }
             }
             Ok(true)

@@ -1,8 +1,10 @@
-//! Server-rendered pages. For now: the invitation pages behind email links
-//! (GET shows, POST answers) and the stylesheet. Pages call the same
+//! Server-rendered pages. For now: the pages behind email links (the
+//! invitation and the lessons form: GET shows, POST answers) and the
+//! stylesheet. Pages call the same
 //! service functions as the JSON API.
 
 pub mod invitations;
+pub mod lessons;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -21,6 +23,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(invitations::show))
             .route(web::head().to(invitations::show))
             .route(web::post().to(invitations::answer))
+            .default_service(web::to(|| async {
+                HttpResponse::MethodNotAllowed()
+                    .insert_header((header::ALLOW, "GET, HEAD, POST"))
+                    .finish()
+            })),
+    )
+    .service(
+        web::resource("/lessons-forms/{token}")
+            .route(web::get().to(lessons::show))
+            .route(web::head().to(lessons::show))
+            .route(web::post().to(lessons::submit))
             .default_service(web::to(|| async {
                 HttpResponse::MethodNotAllowed()
                     .insert_header((header::ALLOW, "GET, HEAD, POST"))

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod journey;
+mod lessons;
 mod smtp;
 mod visits;
 

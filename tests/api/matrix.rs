@@ -155,6 +155,13 @@ fn rows() -> Vec<Row> {
             "/api/v1/visits/{id}/cancel",
             [401, 200, 404, 401, 401, 403],
         ),
+        // After the visit is held (the accepted one, completed by the
+        // scheduler): either side writes its lessons; admins do not.
+        row(
+            Method::POST,
+            "/api/v1/visits/{id}/lessons",
+            [401, 201, 404, 401, 401, 403],
+        ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Last: it revokes the caller's tokens.
@@ -314,9 +321,22 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     }
 
     for row in rows() {
+        if row.template.ends_with("/lessons") {
+            // Hold the accepted visit: the scheduler completes it the day after.
+            let day: chrono::NaiveDate =
+                serde_json::from_value(to_zwolle[0]["proposedDates"][0].clone()).unwrap();
+            let report = crate::schedule::scheduler(&app)
+                .run_at(crate::schedule::dutch(day + chrono::Duration::days(1), 6))
+                .await
+                .unwrap();
+            assert_eq!(report.completed, 1);
+        }
         let id = if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
-        } else if row.template.ends_with("/accept") || row.template.ends_with("/calendar.ics") {
+        } else if row.template.ends_with("/accept")
+            || row.template.ends_with("/calendar.ics")
+            || row.template.ends_with("/lessons")
+        {
             to_zwolle[0]["id"].to_string()
         } else if row.template.ends_with("/decline") {
             to_zwolle[1]["id"].to_string()
@@ -389,6 +409,11 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 (Method::POST, "/api/v1/visits/{id}/decline" | "/api/v1/visits/{id}/cancel") => {
                     Some(json!({"reason": "Te druk."}))
                 }
+                (Method::POST, "/api/v1/visits/{id}/lessons") => Some(json!({
+                    "strengths": "Goede vragen over ons exitplan.",
+                    "mistakes": "De planning vooraf delen.",
+                    "hoursSaved": 4, "rating": 4,
+                })),
                 (Method::POST, "/api/v1/admin/partners") => Some(json!({
                     "name": "Nieuw", "scopes": ["stats:read"],
                 })),

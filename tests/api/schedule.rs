@@ -45,7 +45,7 @@ pub fn queued(app: &TestApp) -> Vec<Claimed> {
     .unwrap()
 }
 
-fn keyed<'a>(mail: &'a [Claimed], key: &str) -> Option<&'a Claimed> {
+pub fn keyed<'a>(mail: &'a [Claimed], key: &str) -> Option<&'a Claimed> {
     mail.iter().find(|m| m.idempotency_key == key)
 }
 
@@ -119,7 +119,7 @@ fn attached_ics(message: &Claimed) -> Option<(String, Ics)> {
     ))
 }
 
-fn scheduler(app: &TestApp) -> Scheduler {
+pub fn scheduler(app: &TestApp) -> Scheduler {
     Scheduler::new(
         app.db.pool.clone(),
         Arc::new(MatchIndex::new(
@@ -138,7 +138,7 @@ fn domain(app: &TestApp) -> String {
 }
 
 /// Anne of Súdwest-Fryslân asks Zwolle about `topic`.
-async fn ask(app: &TestApp, anne: &User, topic: &str, dates: &[NaiveDate]) -> VisitView {
+pub async fn ask(app: &TestApp, anne: &User, topic: &str, dates: &[NaiveDate]) -> VisitView {
     let zwolle = OrganisationId(app.organisation_id("GM0193").await);
     request_visit(
         &app.db.pool,
@@ -158,7 +158,7 @@ async fn ask(app: &TestApp, anne: &User, topic: &str, dates: &[NaiveDate]) -> Vi
     .unwrap()
 }
 
-fn visit_row(app: &TestApp, id: i64) -> meeloop::db::visits::VisitRow {
+pub fn visit_row(app: &TestApp, id: i64) -> meeloop::db::visits::VisitRow {
     meeloop::db::visits::find(&mut app.db.pool.get().unwrap(), id)
         .unwrap()
         .unwrap()
@@ -176,7 +176,7 @@ fn set_expiry(app: &TestApp, id: i64, at: NaiveDateTime) {
 }
 
 /// A moment on a Dutch day, in UTC (what the scheduler takes).
-fn dutch(day: NaiveDate, hour: u32) -> NaiveDateTime {
+pub fn dutch(day: NaiveDate, hour: u32) -> NaiveDateTime {
     use chrono::TimeZone;
     chrono_tz::Europe::Amsterdam
         .from_local_datetime(&day.and_hms_opt(hour, 0, 0).unwrap())
@@ -670,7 +670,7 @@ async fn operators_run_the_jobs_once_from_the_command_line(backend: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("Nudged 0, expired 1, reminded 0, completed 0 visit(s); 0 failed."),
+        stdout.contains("Nudged 0, expired 1, reminded 0, completed 0 visit(s); reminded 0 about lessons; 0 failed."),
         "{stdout}"
     );
     assert_eq!(visit_row(&app, visit.id).state, "expired");

@@ -1,0 +1,322 @@
+//! Lessons learned: the form both sides fill in after a visit, its rules,
+//! and when its emails go (docs/lessons.md).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::organisation::Language;
+use super::visit::VisitRole;
+use super::Invalid;
+
+/// How long a form link works after the visit is completed.
+pub const FORM_DAYS: i64 = 60;
+/// One reminder, this many days after the forms went out, to the sides that
+/// have not answered.
+pub const REMINDER_DAYS: i64 = 7;
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MIN_TEXT_CHARS: usize = 10;
+pub const MAX_HOURS_SAVED: i64 = 10_000;
+
+/// Whether and how a lesson may appear in the knowledge base. Off unless
+/// the author says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Publish {
+    /// Only the two organisations of the visit and admins see it.
+    #[default]
+    No,
+    /// Published under the organisation's name.
+    Named,
+    /// Published as "a municipality of 20,000–50,000 inhabitants".
+    Pseudonymous,
+}
+
+impl Publish {
+    pub const ALL: [Publish; 3] = [Publish::No, Publish::Named, Publish::Pseudonymous];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Publish::No => "no",
+            Publish::Named => "named",
+            Publish::Pseudonymous => "pseudonymous",
+        }
+    }
+}
+
+impl fmt::Display for Publish {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Publish {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        Publish::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "unknown publish choice '{s}'; expected no, named or pseudonymous"
+                ))
+            })
+    }
+}
+
+/// The form as typed (the web form's strings or the API's JSON values).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: Option<i64>,
+    pub rating: Option<i64>,
+    pub recommend: Option<bool>,
+    pub publish: Publish,
+}
+
+/// A lesson that passed the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lesson {
+    /// The situation the visitor came with (optional).
+    pub situation: String,
+    /// Strong aspects worth copying.
+    pub strengths: String,
+    /// Mistakes to avoid.
+    pub mistakes: String,
+    pub recommendations: String,
+    /// Estimated hours the visit saves (0 to 10,000).
+    pub hours_saved: i32,
+    /// 1 to 5.
+    pub rating: i16,
+    /// The visitor's answer to "would you recommend this host on this
+    /// topic?"; not asked of the host.
+    pub recommend: Option<bool>,
+    pub publish: Publish,
+}
+
+/// One field's problem, for the message next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name (the API's camelCase name).
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Checks a form for one side of a visit. Every problem is reported at
+/// once, in `language`, so the form can show them all next to their fields.
+pub fn check(
+    draft: &Draft,
+    side: VisitRole,
+    language: Language,
+) -> Result<Lesson, Vec<FieldError>> {
+    let nl = language == Language::Nl;
+    let mut errors = Vec::new();
+    let mut text = |field: &'static str, value: &str, required: bool| -> String {
+        let value = value.trim();
+        let chars = value.chars().count();
+        let message = if required && chars < MIN_TEXT_CHARS {
+            Some(if nl {
+                format!("Schrijf hier minstens {MIN_TEXT_CHARS} tekens.")
+            } else {
+                format!("Write at least {MIN_TEXT_CHARS} characters here.")
+            })
+        } else if chars > MAX_TEXT_CHARS {
+            Some(if nl {
+                format!("Hooguit 4.000 tekens; nu {chars}.")
+            } else {
+                format!("At most 4,000 characters; now {chars}.")
+            })
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            errors.push(FieldError { field, message });
+        }
+        value.to_string()
+    };
+    let situation = text("situation", &draft.situation, false);
+    let strengths = text("strengths", &draft.strengths, true);
+    let mistakes = text("mistakes", &draft.mistakes, true);
+    let recommendations = text("recommendations", &draft.recommendations, false);
+    let hours_saved = match draft.hours_saved {
+        Some(h) if (0..=MAX_HOURS_SAVED).contains(&h) => h as i32,
+        _ => {
+            errors.push(FieldError {
+                field: "hoursSaved",
+                message: if nl {
+                    "Schat de bespaarde uren: een heel getal van 0 tot 10.000.".into()
+                } else {
+                    "Estimate the hours saved: a whole number from 0 to 10,000.".into()
+                },
+            });
+            0
+        }
+    };
+    let rating = match draft.rating {
+        Some(r) if (1..=5).contains(&r) => r as i16,
+        _ => {
+            errors.push(FieldError {
+                field: "rating",
+                message: if nl {
+                    "Geef een cijfer van 1 tot 5.".into()
+                } else {
+                    "Give a rating from 1 to 5.".into()
+                },
+            });
+            0
+        }
+    };
+    let recommend = match (side, draft.recommend) {
+        (VisitRole::Requester, None) => {
+            errors.push(FieldError {
+                field: "recommend",
+                message: if nl {
+                    "Zeg of u deze organisatie op dit onderwerp aanraadt.".into()
+                } else {
+                    "Say whether you recommend this organisation on this topic.".into()
+                },
+            });
+            None
+        }
+        (VisitRole::Requester, answer) => answer,
+        // The host does not recommend itself.
+        (VisitRole::Host, _) => None,
+    };
+    if errors.is_empty() {
+        Ok(Lesson {
+            situation,
+            strengths,
+            mistakes,
+            recommendations,
+            hours_saved,
+            rating,
+            recommend,
+            publish: draft.publish,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// When the forms' emails go, for one completed visit.
+pub mod schedule {
+    use super::*;
+
+    /// A form link made when the visit completed works until this moment.
+    pub fn form_expires(completed: NaiveDateTime) -> NaiveDateTime {
+        completed + Duration::days(FORM_DAYS)
+    }
+
+    /// The one reminder is due a week after the forms went out, while the
+    /// links still work.
+    pub fn reminder_due(completed: NaiveDateTime, now: NaiveDateTime) -> bool {
+        now >= completed + Duration::days(REMINDER_DAYS) && now < form_expires(completed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> Draft {
+        Draft {
+            situation: "Wij draaiden alles in een eigen serverruimte.".into(),
+            strengths: "Een exitplan per applicatie, vooraf met de leverancier besproken.".into(),
+            mistakes: "Licenties niet vooraf geteld; dat kostte twee maanden.".into(),
+            recommendations: String::new(),
+            hours_saved: Some(120),
+            rating: Some(4),
+            recommend: Some(true),
+            publish: Publish::Pseudonymous,
+        }
+    }
+
+    #[test]
+    fn a_complete_form_passes_and_is_trimmed() {
+        let mut d = draft();
+        d.strengths = format!("  {}  ", d.strengths);
+        let lesson = check(&d, VisitRole::Requester, Language::Nl).unwrap();
+        assert_eq!(
+            lesson.strengths,
+            "Een exitplan per applicatie, vooraf met de leverancier besproken."
+        );
+        assert_eq!((lesson.hours_saved, lesson.rating), (120, 4));
+        assert_eq!(lesson.recommend, Some(true));
+        assert_eq!(lesson.publish, Publish::Pseudonymous);
+    }
+
+    #[test]
+    fn every_problem_is_named_at_its_field_in_the_readers_language() {
+        let bad = Draft {
+            situation: "x".repeat(4001),
+            strengths: "kort".into(),
+            mistakes: String::new(),
+            recommendations: String::new(),
+            hours_saved: Some(-1),
+            rating: Some(6),
+            recommend: None,
+            publish: Publish::No,
+        };
+        let errors = check(&bad, VisitRole::Requester, Language::Nl).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "situation",
+                "strengths",
+                "mistakes",
+                "hoursSaved",
+                "rating",
+                "recommend"
+            ]
+        );
+        assert_eq!(errors[0].message, "Hooguit 4.000 tekens; nu 4001.");
+        assert_eq!(errors[4].message, "Geef een cijfer van 1 tot 5.");
+        let en = check(&bad, VisitRole::Requester, Language::En).unwrap_err();
+        assert_eq!(en[4].message, "Give a rating from 1 to 5.");
+        // Missing numbers are errors too, not zeros.
+        let mut d = draft();
+        d.hours_saved = None;
+        d.rating = None;
+        let errors = check(&d, VisitRole::Requester, Language::En).unwrap_err();
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn the_host_is_not_asked_to_recommend_itself() {
+        let mut d = draft();
+        d.recommend = None;
+        assert_eq!(
+            check(&d, VisitRole::Host, Language::Nl).unwrap().recommend,
+            None
+        );
+        d.recommend = Some(true);
+        assert_eq!(
+            check(&d, VisitRole::Host, Language::Nl).unwrap().recommend,
+            None
+        );
+    }
+
+    #[test]
+    fn publishing_is_off_unless_chosen() {
+        assert_eq!(Draft::default().publish, Publish::No);
+        assert_eq!("named".parse::<Publish>().unwrap(), Publish::Named);
+        assert!("public".parse::<Publish>().is_err());
+    }
+
+    #[test]
+    fn the_reminder_comes_after_a_week_while_the_links_work() {
+        let done = chrono::NaiveDate::from_ymd_opt(2027, 3, 3)
+            .unwrap()
+            .and_hms_opt(6, 0, 0)
+            .unwrap();
+        assert!(!schedule::reminder_due(done, done + Duration::days(6)));
+        assert!(schedule::reminder_due(done, done + Duration::days(7)));
+        assert!(!schedule::reminder_due(done, done + Duration::days(60)));
+        assert_eq!(schedule::form_expires(done), done + Duration::days(60));
+    }
+}

@@ -1,0 +1,159 @@
+//! Lessons learned over the API: a side's form for a held visit.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::body::{integer, Json};
+use super::lang;
+use super::problem::{ApiError, Problem};
+use super::query::{path, positive_id, QueryParams};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domain::lesson::{Draft, Publish};
+use crate::service::lessons::{self, LessonView};
+
+/// One side's lessons from a visit. Texts are trimmed before their length
+/// is checked.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LessonBody {
+    /// The situation you came with (optional, at most 4,000 characters).
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub situation: String,
+    /// Strong aspects to copy (10 to 4,000 characters).
+    #[schema(
+        min_length = 10,
+        max_length = 4000,
+        example = "An exit plan per application, agreed with the supplier beforehand."
+    )]
+    pub strengths: String,
+    /// Mistakes to avoid (10 to 4,000 characters).
+    #[schema(
+        min_length = 10,
+        max_length = 4000,
+        example = "Count the licences first; we lost two months."
+    )]
+    pub mistakes: String,
+    /// Recommendations (optional, at most 4,000 characters).
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub recommendations: String,
+    /// Estimated hours the visit saves (0 to 10,000).
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 0, maximum = 10000, example = 120)]
+    pub hours_saved: i64,
+    /// Your rating of the visit, 1 to 5.
+    #[serde(deserialize_with = "integer::required")]
+    #[schema(minimum = 1, maximum = 5, example = 4)]
+    pub rating: i64,
+    /// Whether you recommend the host on this topic: required from the
+    /// visitor's side, ignored from the host's.
+    #[serde(default)]
+    pub recommend: Option<bool>,
+    /// `no` (the default: only the two organisations and admins see it),
+    /// `named` (in the knowledge base under your organisation's name) or
+    /// `pseudonymous` (only your kind and size class).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(no|named|pseudonymous)$", example = "pseudonymous")]
+    pub publish: Option<String>,
+}
+
+/// A side's lessons.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonResponse {
+    pub id: i64,
+    pub visit_id: i64,
+    /// `requester` or `host`.
+    #[schema(example = "requester")]
+    pub side: &'static str,
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    pub recommend: Option<bool>,
+    /// `no`, `named` or `pseudonymous`.
+    #[schema(example = "no")]
+    pub publish: &'static str,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl From<LessonView> for LessonResponse {
+    fn from(l: LessonView) -> Self {
+        LessonResponse {
+            id: l.id,
+            visit_id: l.visit_id,
+            side: l.side.as_str(),
+            situation: l.situation,
+            strengths: l.strengths,
+            mistakes: l.mistakes,
+            recommendations: l.recommendations,
+            hours_saved: l.hours_saved,
+            rating: l.rating,
+            recommend: l.recommend,
+            publish: l.publish.as_str(),
+            submitted_at: l.submitted_at.and_utc(),
+        }
+    }
+}
+
+/// Send your side's lessons from a held visit (coordinators of either
+/// side; once per side). The same as the form behind the emailed link,
+/// which stops working. Messages follow `Accept-Language`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/visits/{id}/lessons",
+    tag = "lessons",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = LessonBody,
+    responses(
+        (status = 201, description = "Saved", body = LessonResponse),
+        (status = 400, description = "Invalid input: every field's problem in the detail", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator (admins do not write lessons)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The visit has not taken place, or your side has answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn submit(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Json<LessonBody>,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, positive_id)?;
+    let body = body.0;
+    let publish = match body.publish.as_deref() {
+        None => Publish::No,
+        Some(p) => p.parse::<Publish>().map_err(|e| {
+            crate::service::ServiceError::from(crate::domain::Invalid::new(format!("publish: {e}")))
+        })?,
+    };
+    let draft = Draft {
+        situation: body.situation,
+        strengths: body.strengths,
+        mistakes: body.mistakes,
+        recommendations: body.recommendations,
+        hours_saved: Some(body.hours_saved),
+        rating: Some(body.rating),
+        recommend: body.recommend,
+        publish,
+    };
+    let lesson =
+        lessons::submit_lesson(&state.pool, user.0, id, draft, lang::preferred(&req)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LessonResponse::from(lesson)))
+}

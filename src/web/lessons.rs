@@ -1,0 +1,409 @@
+//! `/lessons-forms/{token}`: a side's lessons-learned form, from the link
+//! in the email after the visit. GET and HEAD only show; POST saves a
+//! complete form, and a form with errors comes back with every error next
+//! to its field and everything that was typed.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::page;
+use crate::app::AppState;
+use crate::domain::calendar::long_date;
+use crate::domain::lesson::{self, Draft, FieldError, Publish};
+use crate::domain::organisation::Language;
+use crate::domain::visit::VisitRole;
+use crate::service::lessons::{self, FormContext, FormLink, LessonView};
+use crate::service::ServiceError;
+
+/// Every text of these pages, per language.
+pub struct Texts {
+    pub lang: &'static str,
+    pub skip: &'static str,
+    pub footer: &'static str,
+    pub title: &'static str,
+    pub errors_heading: &'static str,
+    pub situation: &'static str,
+    pub situation_hint: &'static str,
+    pub strengths: &'static str,
+    pub strengths_hint: &'static str,
+    pub mistakes: &'static str,
+    pub mistakes_hint: &'static str,
+    pub recommendations: &'static str,
+    pub hours: &'static str,
+    pub hours_hint: &'static str,
+    pub rating: &'static str,
+    pub rating_low: &'static str,
+    pub rating_high: &'static str,
+    pub recommend: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub publish: &'static str,
+    pub publish_hint: &'static str,
+    pub publish_no: &'static str,
+    pub publish_named: &'static str,
+    pub publish_pseudonymous: &'static str,
+    pub send: &'static str,
+}
+
+const NL: Texts = Texts {
+    lang: "nl",
+    skip: "Naar de inhoud",
+    footer: "Meeloop: publieke organisaties leren van elkaar met meeloopdagen.",
+    title: "Wat heeft de meeloopdag opgeleverd?",
+    errors_heading: "Nog niet alles is goed ingevuld",
+    situation: "Met welke situatie kwam u? (niet verplicht)",
+    situation_hint: "Waar stond u, wat wilde u weten?",
+    strengths: "Sterke punten om over te nemen",
+    strengths_hint: "Wat doen zij goed dat anderen zouden moeten kopiëren?",
+    mistakes: "Fouten om te vermijden",
+    mistakes_hint: "Welke misstappen kunt u anderen besparen?",
+    recommendations: "Aanbevelingen (niet verplicht)",
+    hours: "Hoeveel uur bespaart dit bezoek naar schatting?",
+    hours_hint: "Een heel getal, 0 als het geen tijd scheelt.",
+    rating: "Uw cijfer voor het bezoek",
+    rating_low: "slecht",
+    rating_high: "uitstekend",
+    recommend: "Raadt u deze organisatie aan op dit onderwerp?",
+    yes: "Ja",
+    no: "Nee",
+    publish: "Mag dit in de kennisbank?",
+    publish_hint: "Andere organisaties kunnen gepubliceerde lessen lezen. Uw naam en e-mailadres worden nooit getoond.",
+    publish_no: "Nee, alleen voor de twee organisaties van dit bezoek",
+    publish_named: "Ja, onder de naam van onze organisatie",
+    publish_pseudonymous: "Ja, zonder naam (alleen soort en grootte van de organisatie)",
+    send: "Versturen",
+};
+
+const EN: Texts = Texts {
+    lang: "en",
+    skip: "Skip to content",
+    footer: "Meeloop: public organisations learn from each other through shadow visits.",
+    title: "What did the shadow visit bring?",
+    errors_heading: "Some answers need attention",
+    situation: "What situation did you come with? (optional)",
+    situation_hint: "Where did you stand, what did you want to know?",
+    strengths: "Strong aspects to copy",
+    strengths_hint: "What do they do well that others should copy?",
+    mistakes: "Mistakes to avoid",
+    mistakes_hint: "Which missteps can you spare others?",
+    recommendations: "Recommendations (optional)",
+    hours: "About how many hours does this visit save?",
+    hours_hint: "A whole number; 0 if it saves no time.",
+    rating: "Your rating of the visit",
+    rating_low: "poor",
+    rating_high: "excellent",
+    recommend: "Do you recommend this organisation on this topic?",
+    yes: "Yes",
+    no: "No",
+    publish: "May this go into the knowledge base?",
+    publish_hint: "Other organisations can read published lessons. Your name and email address are never shown.",
+    publish_no: "No, only for the two organisations of this visit",
+    publish_named: "Yes, under our organisation's name",
+    publish_pseudonymous: "Yes, without a name (only the kind and size of our organisation)",
+    send: "Send",
+};
+
+fn texts(language: Language) -> &'static Texts {
+    match language {
+        Language::Nl => &NL,
+        Language::En => &EN,
+    }
+}
+
+/// What was typed, kept when the page comes back with errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Form {
+    #[serde(default)]
+    situation: String,
+    #[serde(default)]
+    strengths: String,
+    #[serde(default)]
+    mistakes: String,
+    #[serde(default)]
+    recommendations: String,
+    #[serde(default)]
+    hours_saved: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    recommend: String,
+    #[serde(default)]
+    publish: String,
+}
+
+impl Form {
+    fn draft(&self) -> Draft {
+        Draft {
+            situation: self.situation.clone(),
+            strengths: self.strengths.clone(),
+            mistakes: self.mistakes.clone(),
+            recommendations: self.recommendations.clone(),
+            hours_saved: self.hours_saved.trim().parse().ok(),
+            rating: self.rating.trim().parse().ok(),
+            recommend: match self.recommend.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
+            // Anything but an explicit choice keeps it unpublished.
+            publish: self.publish.parse().unwrap_or(Publish::No),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/lessons.html")]
+struct FormPage<'a> {
+    t: &'a Texts,
+    intro: String,
+    ask_recommend: bool,
+    form: &'a Form,
+    errors: &'a [FieldError],
+    expires: String,
+}
+
+impl FormPage<'_> {
+    /// The error of one field, if any (for the message next to it).
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// The field's `aria-describedby`: its hint and, if any, its error.
+    fn described_by(&self, field: &str, hint: bool) -> String {
+        let mut ids = Vec::new();
+        if hint {
+            ids.push(format!("{field}-hint"));
+        }
+        if self.error(field).is_some() {
+            ids.push(format!("{field}-error"));
+        }
+        ids.join(" ")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/message.html")]
+struct MessagePage<'a> {
+    t: &'a Texts,
+    heading: &'a str,
+    message: String,
+}
+
+fn intro(context: &FormContext) -> String {
+    let visit = &context.visit;
+    let day = visit
+        .date
+        .map(|d| long_date(d, context.language))
+        .unwrap_or_default();
+    let (nl_topic, en_topic) = &visit.topic_names;
+    match (context.language, context.side) {
+        (Language::Nl, VisitRole::Requester) => format!(
+            "Op {day} liep u mee bij {} over {nl_topic}. Wat neemt u mee naar huis?",
+            visit.host_name
+        ),
+        (Language::Nl, VisitRole::Host) => format!(
+            "Op {day} liep {} bij u mee over {nl_topic}. Wat heeft het u opgeleverd?",
+            visit.requester_name
+        ),
+        (Language::En, VisitRole::Requester) => format!(
+            "On {day}, you spent a day at {} on {en_topic}. What do you take home?",
+            visit.host_name
+        ),
+        (Language::En, VisitRole::Host) => format!(
+            "On {day}, {} spent a day with you on {en_topic}. What did it bring you?",
+            visit.requester_name
+        ),
+    }
+}
+
+fn form_page(
+    status: StatusCode,
+    context: &FormContext,
+    form: &Form,
+    errors: &[FieldError],
+) -> HttpResponse {
+    let language = context.language;
+    let expires_on = long_date(
+        context
+            .expires_at
+            .and_utc()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive(),
+        language,
+    );
+    page(
+        status,
+        &FormPage {
+            t: texts(language),
+            intro: intro(context),
+            ask_recommend: context.side == VisitRole::Requester,
+            form,
+            errors,
+            expires: match language {
+                Language::Nl => format!("Het formulier werkt tot {expires_on}."),
+                Language::En => format!("The form works until {expires_on}."),
+            },
+        },
+    )
+}
+
+fn message(status: StatusCode, language: Language, heading: &str, message: String) -> HttpResponse {
+    page(
+        status,
+        &MessagePage {
+            t: texts(language),
+            heading,
+            message,
+        },
+    )
+}
+
+/// A form that takes no answers (any more): what happened.
+fn closed_page(context: &FormContext, lesson: Option<&LessonView>) -> HttpResponse {
+    let nl = context.language == Language::Nl;
+    match lesson {
+        Some(lesson) => {
+            let on = long_date(
+                lesson
+                    .submitted_at
+                    .and_utc()
+                    .with_timezone(&chrono_tz::Europe::Amsterdam)
+                    .date_naive(),
+                context.language,
+            );
+            let published = match (lesson.publish, nl) {
+                (Publish::No, true) => "Alleen de twee organisaties van dit bezoek zien ze.",
+                (Publish::No, false) => "Only the two organisations of this visit see them.",
+                (Publish::Named, true) => {
+                    "Ze staan in de kennisbank, onder de naam van uw organisatie."
+                }
+                (Publish::Named, false) => {
+                    "They are in the knowledge base under your organisation's name."
+                }
+                (Publish::Pseudonymous, true) => "Ze staan in de kennisbank, zonder naam.",
+                (Publish::Pseudonymous, false) => "They are in the knowledge base, without a name.",
+            };
+            message(
+                StatusCode::OK,
+                context.language,
+                if nl { "Dank u wel" } else { "Thank you" },
+                if nl {
+                    format!("Uw antwoorden zijn al opgeslagen op {on}. {published}")
+                } else {
+                    format!("Your answers were saved already on {on}. {published}")
+                },
+            )
+        }
+        None => message(
+            StatusCode::OK,
+            context.language,
+            if nl { "Verlopen" } else { "Expired" },
+            if nl {
+                "Deze link werkt niet meer. Wilt u toch iets kwijt? Mail uw contactpersoon bij Meeloop.".into()
+            } else {
+                "This link no longer works. Still want to share something? Email your Meeloop contact.".into()
+            },
+        ),
+    }
+}
+
+fn unknown_page(req: &HttpRequest) -> HttpResponse {
+    let language = crate::http::lang::preferred(req);
+    let nl = language == Language::Nl;
+    message(
+        StatusCode::NOT_FOUND,
+        language,
+        if nl {
+            "Link niet geldig"
+        } else {
+            "Link not valid"
+        },
+        if nl {
+            "Deze link is niet (meer) geldig. Controleer of u de hele link uit de e-mail hebt gebruikt.".into()
+        } else {
+            "This link is not valid. Check that you used the whole link from the email.".into()
+        },
+    )
+}
+
+fn failure_page(req: &HttpRequest, e: &ServiceError) -> HttpResponse {
+    tracing::error!(error = ?e, "lessons form failed");
+    let language = crate::http::lang::preferred(req);
+    let nl = language == Language::Nl;
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        language,
+        if nl {
+            "Even niet beschikbaar"
+        } else {
+            "Temporarily unavailable"
+        },
+        if nl {
+            "Er ging iets mis. Probeer het over een paar minuten opnieuw; de link blijft geldig."
+                .into()
+        } else {
+            "Something went wrong. Try again in a few minutes; the link stays valid.".into()
+        },
+    )
+}
+
+/// GET and HEAD: show, never change.
+pub async fn show(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    match lessons::form_link(&state.pool, &token).await {
+        Ok(FormLink::Open(context)) => form_page(StatusCode::OK, &context, &Form::default(), &[]),
+        Ok(FormLink::Closed(context, lesson)) => closed_page(&context, lesson.as_ref()),
+        Ok(FormLink::Unknown) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}
+
+/// POST: saves a complete form once; otherwise the form comes back with
+/// its errors and everything typed, and the link stays valid.
+pub async fn submit(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let context = match lessons::form_link(&state.pool, &token).await {
+        Ok(FormLink::Open(context)) => context,
+        Ok(FormLink::Closed(context, lesson)) => {
+            let mut response = closed_page(&context, lesson.as_ref());
+            *response.status_mut() = StatusCode::CONFLICT;
+            return response;
+        }
+        Ok(FormLink::Unknown) => return unknown_page(&req),
+        Err(e) => return failure_page(&req, &e),
+    };
+    let checked = match lesson::check(&form.draft(), context.side, context.language) {
+        Ok(checked) => checked,
+        Err(errors) => return form_page(StatusCode::BAD_REQUEST, &context, &form, &errors),
+    };
+    match lessons::submit_by_link(&state.pool, &token, checked).await {
+        // Post/redirect/get: the page now thanks and says who sees it.
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
+            .finish(),
+        Err(ServiceError::Conflict(_)) => match lessons::form_link(&state.pool, &token).await {
+            Ok(FormLink::Closed(context, lesson)) => {
+                let mut response = closed_page(&context, lesson.as_ref());
+                *response.status_mut() = StatusCode::CONFLICT;
+                response
+            }
+            _ => unknown_page(&req),
+        },
+        Err(ServiceError::NotFound(_)) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}

@@ -1,0 +1,399 @@
+//! Lessons learned: the forms after a visit, from the emailed link and the
+//! API, and the one reminder.
+
+use chrono::Duration;
+use meeloop::db::outbox::Claimed;
+use meeloop::domain::account::Role;
+use meeloop::service::visits::VisitView;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::schedule::{ask, dutch, keyed, queued, scheduler, visit_row};
+use crate::visits::{coordinator, demo_app, working_days_ahead};
+
+backend_tests!(
+    a_held_visit_sends_both_forms_and_each_side_answers_once,
+    the_form_keeps_what_was_typed_and_names_every_problem,
+    the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer,
+);
+
+fn link_in(message: &Claimed) -> String {
+    message
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/lessons-forms/"))
+        .expect("a form link")
+        .to_string()
+}
+
+/// Anne's visit to Zwolle, accepted by Zwolle's coordinator (`host`) and
+/// held: the scheduler completes it the day after.
+async fn held_visit(app: &TestApp, host: &str) -> VisitView {
+    let anne = coordinator(app, "anne@sudwestfryslan.example", "GM1900");
+    let day = working_days_ahead(1)[0];
+    let visit = ask(app, &anne, "cloud-migration", &[day]).await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/accept", visit.id),
+            Some(host),
+            Some(json!({"date": day})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let report = scheduler(app)
+        .run_at(dutch(day + Duration::days(1), 6))
+        .await
+        .unwrap();
+    assert_eq!(report.completed, 1);
+    visit
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn complete_form() -> Vec<(String, String)> {
+    form(&[
+        ("situation", "Wij draaiden alles in een eigen serverruimte."),
+        (
+            "strengths",
+            "Een exitplan per applicatie, vooraf met de leverancier besproken.",
+        ),
+        (
+            "mistakes",
+            "Licenties niet vooraf geteld; dat kostte ons twee maanden.",
+        ),
+        ("recommendations", ""),
+        ("hoursSaved", "120"),
+        ("rating", "4"),
+        ("recommend", "yes"),
+        ("publish", "pseudonymous"),
+    ])
+}
+
+async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let visit = held_visit(&app, &host).await;
+    assert_eq!(visit_row(&app, visit.id).state, "completed");
+
+    let mail = queued(&app);
+    let to_requester = keyed(&mail, &format!("lessons:{}:requester", visit.id)).unwrap();
+    let to_host = keyed(&mail, &format!("lessons:{}:host", visit.id)).unwrap();
+    assert_eq!(to_requester.recipient, "anne@sudwestfryslan.example");
+    assert_eq!(to_host.recipient, "meeloop@zwolle.example");
+    assert!(to_requester
+        .body_text
+        .contains("Wat neemt u mee naar huis?"));
+    assert!(to_host.body_text.contains("Wat heeft het ú opgeleverd?"));
+    let (requester_link, host_link) = (link_in(to_requester), link_in(to_host));
+
+    // Scanners fetch the link: nothing changes.
+    for _ in 0..2 {
+        let page = app.client.get(&requester_link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("name=\"strengths\""));
+        assert!(
+            html.contains("name=\"recommend\""),
+            "the visitor is asked to recommend"
+        );
+        assert!(
+            html.contains("value=\"no\" checked"),
+            "publishing is off by default"
+        );
+    }
+    assert_eq!(
+        app.client
+            .head(&requester_link)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let host_page = app
+        .client
+        .get(&host_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !host_page.contains("name=\"recommend\""),
+        "the host does not recommend itself"
+    );
+    let stored = |app: &TestApp| {
+        meeloop::db::lessons::for_visit(&mut app.db.pool.get().unwrap(), visit.id).unwrap()
+    };
+    assert!(stored(&app).is_empty());
+
+    // The visitor answers through the link, once.
+    let sent = app
+        .client
+        .post(&requester_link)
+        .form(&complete_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let thanks = app
+        .client
+        .get(&requester_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thanks.contains("Ze staan in de kennisbank, zonder naam."),
+        "{thanks}"
+    );
+    let again = app
+        .client
+        .post(&requester_link)
+        .form(&complete_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let lessons = stored(&app);
+    assert_eq!(lessons.len(), 1);
+    assert_eq!(
+        (
+            lessons[0].side.as_str(),
+            lessons[0].rating,
+            lessons[0].hours_saved
+        ),
+        ("requester", 4, 120)
+    );
+    assert_eq!(lessons[0].publish, "pseudonymous");
+    assert_eq!(lessons[0].recommend, Some(true));
+    assert_eq!(
+        lessons[0].author_id, None,
+        "sent from the link, not an account"
+    );
+
+    // The host answers over the API instead; its link then closes.
+    let path = format!("/api/v1/visits/{}/lessons", visit.id);
+    let body = json!({
+        "strengths": "Goede vragen van de bezoekers over ons exitplan.",
+        "mistakes": "Wij hadden de planning vooraf moeten delen.",
+        "hoursSaved": 8,
+        "rating": 5,
+        "recommend": true,
+    });
+    let outsider = app
+        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .await;
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    for (token, status) in [(&outsider, 404), (&admin, 403)] {
+        let (got, problem) = app
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(got, status, "{problem}");
+    }
+    let (status, lesson) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&host),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{lesson}");
+    assert_eq!(lesson["side"], "host");
+    assert_eq!(
+        lesson["recommend"],
+        serde_json::Value::Null,
+        "not asked of the host"
+    );
+    assert_eq!(lesson["publish"], "no");
+    let (status, problem) = app
+        .send(reqwest::Method::POST, &path, Some(&host), Some(body))
+        .await;
+    assert_eq!(status, 409);
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("answered already"));
+    let closed = app
+        .client
+        .get(&host_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(closed.contains("al opgeslagen"), "{closed}");
+    assert_eq!(stored(&app).len(), 2);
+}
+
+async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let link = link_in(keyed(&queued(&app), &format!("lessons:{}:requester", visit.id)).unwrap());
+
+    // A blind submit is refused and saves nothing.
+    let blind = app.client.post(&link).send().await.unwrap();
+    assert_eq!(blind.status(), 400);
+    let html = blind.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""));
+
+    // Every problem at its field, with what was typed kept.
+    let mut typed = complete_form();
+    for (key, value) in typed.iter_mut() {
+        match key.as_str() {
+            "mistakes" => *value = "kort".into(),
+            "hoursSaved" => *value = "veel".into(),
+            "rating" => *value = String::new(),
+            _ => {}
+        }
+    }
+    let page = app.client.post(&link).form(&typed).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    let html = page.text().await.unwrap();
+    for (field, message) in [
+        ("mistakes", "Schrijf hier minstens 10 tekens."),
+        ("hoursSaved", "Schat de bespaarde uren"),
+        ("rating", "Geef een cijfer van 1 tot 5."),
+    ] {
+        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field}");
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "summary links {field}"
+        );
+        assert!(html.contains(message), "{message}");
+    }
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert!(
+        html.contains("Een exitplan per applicatie"),
+        "typed text is kept"
+    );
+    assert!(html.contains("value=\"veel\""), "the typed hours too");
+    assert!(
+        html.contains("value=\"pseudonymous\" checked"),
+        "and the choice to publish"
+    );
+    assert!(
+        !html.contains("id=\"strengths-error\""),
+        "no error where there is none"
+    );
+    assert!(
+        meeloop::db::lessons::for_visit(&mut app.db.pool.get().unwrap(), visit.id)
+            .unwrap()
+            .is_empty()
+    );
+    // The link still works.
+    let sent = app
+        .client
+        .post(&link)
+        .form(&complete_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+}
+
+async fn the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let anne_token = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let completed = visit_row(&app, visit.id).completed_at.unwrap();
+    // Lessons before the visit has been held: nothing to answer yet.
+    let early = ask(
+        &app,
+        &coordinator(&app, "jan@sudwestfryslan.example", "GM1900"),
+        "common-ground",
+        &working_days_ahead(1),
+    )
+    .await;
+    let (status, problem) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/lessons", early.id),
+            Some(&anne_token),
+            Some(json!({
+                "strengths": "Nog niets te melden, het bezoek moet nog komen.",
+                "mistakes": "Nog niets te melden, het bezoek moet nog komen.",
+                "hoursSaved": 0, "rating": 3, "recommend": false,
+            })),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+
+    // The visitor answers; the host does not.
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/lessons", visit.id),
+            Some(&anne_token),
+            Some(json!({
+                "strengths": "Een exitplan per applicatie, vooraf besproken.",
+                "mistakes": "Licenties niet vooraf geteld.",
+                "hoursSaved": 40, "rating": 4, "recommend": true, "publish": "named",
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let jobs = scheduler(&app);
+    assert_eq!(
+        jobs.run_at(completed + Duration::days(6))
+            .await
+            .unwrap()
+            .lessons_reminded,
+        0
+    );
+    let week = completed + Duration::days(7) + Duration::hours(1);
+    let other = scheduler(&app);
+    let (a, b) = tokio::join!(jobs.run_at(week), other.run_at(week));
+    assert_eq!(a.unwrap().lessons_reminded + b.unwrap().lessons_reminded, 1);
+    assert_eq!(
+        jobs.run_at(week + Duration::days(1)).await.unwrap().total(),
+        0,
+        "never more than one reminder"
+    );
+    let mail = queued(&app);
+    let reminders: Vec<_> = mail
+        .iter()
+        .filter(|m| m.template == "lessons_reminder")
+        .collect();
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].recipient, "meeloop@zwolle.example");
+    assert!(reminders[0].body_text.contains("enige herinnering"));
+    // Its fresh link opens the host's form.
+    let page = app.client.get(link_in(reminders[0])).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("name=\"strengths\""));
+}
