@@ -70,3 +70,21 @@ pub fn for_visit(conn: &mut DbConn, visit: i64) -> QueryResult<Vec<LessonRow>> {
         .select(LessonRow::as_select())
         .load(c))
 }
+
+/// (host, topic, side, rating, hours saved, visit day, publish) of every
+/// lesson, for reputation and the published counts in matching.
+pub type FactRow = (i64, i64, String, i16, i32, NaiveDate, String);
+
+pub fn facts(conn: &mut DbConn) -> QueryResult<Vec<FactRow>> {
+    dispatch!(conn, c => lessons::table
+        .select((
+            lessons::host_id,
+            lessons::topic_id,
+            lessons::side,
+            lessons::rating,
+            lessons::hours_saved,
+            lessons::visit_date,
+            lessons::publish,
+        ))
+        .load(c))
+}

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use super::organisation::Language;
 use super::visit::VisitRole;
@@ -202,6 +202,118 @@ pub fn check(
     }
 }
 
+/// The knobs of the reputation formula (`[matching.reputation]`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationRules {
+    /// The rating every host starts from (1 to 5); 3 is neutral.
+    pub prior_mean: f64,
+    /// How many ratings the prior is worth: the larger, the more visits
+    /// it takes before a host's own ratings dominate.
+    pub prior_weight: f64,
+    /// A rating counts half after this many days, a quarter after twice as
+    /// many: recent experience counts more.
+    pub half_life_days: f64,
+}
+
+impl Default for ReputationRules {
+    fn default() -> Self {
+        ReputationRules {
+            prior_mean: 3.0,
+            prior_weight: 3.0,
+            half_life_days: 730.0,
+        }
+    }
+}
+
+impl ReputationRules {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !(1.0..=5.0).contains(&self.prior_mean) {
+            return Err(Invalid::new(
+                "matching.reputation.prior_mean must be 1 to 5",
+            ));
+        }
+        if !(self.prior_weight.is_finite() && self.prior_weight > 0.0) {
+            return Err(Invalid::new(
+                "matching.reputation.prior_weight must be above 0",
+            ));
+        }
+        if !(self.half_life_days.is_finite() && self.half_life_days > 0.0) {
+            return Err(Invalid::new(
+                "matching.reputation.half_life_days must be above 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A visitor's rating of a host on a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rated {
+    pub rating: u8,
+    pub hours_saved: i32,
+    /// The day of the visit.
+    pub on: NaiveDate,
+}
+
+/// A host's standing on one topic, from its visitors' lessons.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reputation {
+    /// The Bayesian average (1 to 5): the prior and the decayed ratings.
+    pub score: f64,
+    /// Rated visits (the visitors' lessons).
+    pub visits: u32,
+    /// Their plain average (0 without ratings).
+    pub mean_rating: f64,
+    /// The hours those visitors say the visits saved.
+    pub hours_saved: i64,
+    /// Lessons on this host and topic in the knowledge base (either side).
+    pub published: u32,
+}
+
+impl Reputation {
+    /// A host nobody has rated yet: the prior.
+    pub fn unrated(rules: &ReputationRules) -> Reputation {
+        Reputation {
+            score: rules.prior_mean,
+            visits: 0,
+            mean_rating: 0.0,
+            hours_saved: 0,
+            published: 0,
+        }
+    }
+}
+
+/// `(w × prior_mean + Σ dᵢ × ratingᵢ) / (w + Σ dᵢ)` with `dᵢ = ½^(ageᵢ /
+/// half_life)`: the prior counts as `w` ratings, and a rating loses half
+/// its weight every `half_life_days`. Ratings from the future count fully.
+pub fn reputation(rated: &[Rated], rules: &ReputationRules, today: NaiveDate) -> Reputation {
+    let mut weight = 0.0;
+    let mut weighted = 0.0;
+    let mut sum = 0u32;
+    let mut hours = 0i64;
+    for r in rated {
+        let age = (today - r.on).num_days().max(0) as f64;
+        let decay = 0.5f64.powf(age / rules.half_life_days);
+        weight += decay;
+        weighted += decay * f64::from(r.rating);
+        sum += u32::from(r.rating);
+        hours += i64::from(r.hours_saved);
+    }
+    let visits = rated.len() as u32;
+    Reputation {
+        score: (rules.prior_weight * rules.prior_mean + weighted) / (rules.prior_weight + weight),
+        visits,
+        mean_rating: if visits == 0 {
+            0.0
+        } else {
+            f64::from(sum) / f64::from(visits)
+        },
+        hours_saved: hours,
+        published: 0,
+    }
+}
+
 /// When the forms' emails go, for one completed visit.
 pub mod schedule {
     use super::*;
@@ -318,5 +430,82 @@ mod tests {
         assert!(schedule::reminder_due(done, done + Duration::days(7)));
         assert!(!schedule::reminder_due(done, done + Duration::days(60)));
         assert_eq!(schedule::form_expires(done), done + Duration::days(60));
+    }
+
+    fn rated(rating: u8, days_ago: i64) -> Rated {
+        Rated {
+            rating,
+            hours_saved: 10,
+            on: today() - Duration::days(days_ago),
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, 6, 1).unwrap()
+    }
+
+    #[test]
+    fn the_prior_keeps_one_glowing_visit_below_ten_good_ones() {
+        let rules = ReputationRules::default();
+        let one = reputation(&[rated(5, 0)], &rules, today());
+        let ten = reputation(&[rated(5, 0), rated(4, 0)].repeat(5), &rules, today());
+        // (3 × 3 + 5) / 4 = 3.5; (3 × 3 + 45) / 13 ≈ 4.154
+        assert!((one.score - 3.5).abs() < 1e-9, "{}", one.score);
+        assert!((ten.score - 54.0 / 13.0).abs() < 1e-9, "{}", ten.score);
+        assert!(ten.score > one.score);
+        assert_eq!(
+            (ten.visits, ten.mean_rating, ten.hours_saved),
+            (10, 4.5, 100)
+        );
+        // Nobody rated: exactly the prior.
+        let none = reputation(&[], &rules, today());
+        assert_eq!(none.score, 3.0);
+        assert_eq!(none, Reputation::unrated(&rules));
+    }
+
+    #[test]
+    fn old_ratings_count_less() {
+        let rules = ReputationRules::default();
+        // A 1 from four years ago (two half-lives: weight ¼) and a recent 5:
+        // (9 + ¼ × 1 + 5) / (3 + ¼ + 1) = 14.25 / 4.25 ≈ 3.353
+        let r = reputation(&[rated(1, 1460), rated(5, 0)], &rules, today());
+        assert!((r.score - 14.25 / 4.25).abs() < 1e-9, "{}", r.score);
+        // Without decay the old 1 would weigh fully: (9 + 1 + 5) / 5 = 3.0.
+        let no_decay = ReputationRules {
+            half_life_days: 1e12,
+            ..rules
+        };
+        let flat = reputation(&[rated(1, 1460), rated(5, 0)], &no_decay, today());
+        assert!((flat.score - 3.0).abs() < 1e-6, "{}", flat.score);
+        // The plain average ignores age.
+        assert_eq!(r.mean_rating, 3.0);
+    }
+
+    #[test]
+    fn the_prior_is_configurable_and_checked() {
+        let strict = ReputationRules {
+            prior_mean: 2.0,
+            prior_weight: 10.0,
+            half_life_days: 365.0,
+        };
+        let r = reputation(&[rated(5, 0)], &strict, today());
+        assert!((r.score - 25.0 / 11.0).abs() < 1e-9);
+        assert!(strict.validate().is_ok());
+        for bad in [
+            ReputationRules {
+                prior_mean: 6.0,
+                ..strict
+            },
+            ReputationRules {
+                prior_weight: 0.0,
+                ..strict
+            },
+            ReputationRules {
+                half_life_days: f64::NAN,
+                ..strict
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 }

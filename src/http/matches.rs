@@ -121,6 +121,9 @@ pub struct MatchView {
     pub distance_km: f64,
     /// One sentence per component, in the response's language.
     pub reasons: Vec<String>,
+    /// Lessons about this host on this topic in the knowledge base.
+    #[schema(example = 2)]
+    pub published_lessons: u32,
 }
 
 fn view(rank: usize, m: Match) -> MatchView {
@@ -130,6 +133,7 @@ fn view(rank: usize, m: Match) -> MatchView {
         score: round(m.candidate.score, 4),
         components: ScoreComponents::from(m.candidate.components),
         distance_km: round(m.candidate.distance_km, 1),
+        published_lessons: m.candidate.reputation.published,
         reasons: m.reasons,
     }
 }

@@ -108,12 +108,12 @@ impl MatchIndex {
                 return Ok(current.snapshot);
             }
         }
-        let horizon = self.tuning.horizon_months;
+        let (horizon, rules) = (self.tuning.horizon_months, self.tuning.reputation);
         let loaded = pool
             .run(move |conn| {
                 let day = crate::service::visits::today();
                 let snapshot = db::matching::load_snapshot(conn)?;
-                let context = host_context(conn, day, horizon)?;
+                let context = host_context(conn, day, horizon, &rules)?;
                 Ok::<_, ServiceError>(Loaded {
                     snapshot,
                     context,
@@ -261,12 +261,13 @@ fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationI
     })
 }
 
-/// What the visits know about hosts: recent visits, bookings and declines
-/// (ratings come with the lessons).
+/// What the visits and lessons know about hosts: recent visits, bookings,
+/// declines, reputation per topic and published lessons.
 fn host_context(
     conn: &mut DbConn,
     today: chrono::NaiveDate,
     horizon_months: u32,
+    rules: &crate::domain::lesson::ReputationRules,
 ) -> Result<Context, ServiceError> {
     let since =
         today - chrono::Duration::days(matching::RECENT_DAYS.max(matching::DECLINE_MEMORY_DAYS));
@@ -287,7 +288,23 @@ fn host_context(
         })
         .collect::<Result<Vec<_>, anyhow::Error>>()
         .map_err(ServiceError::Internal)?;
-    Ok(Context::from_visits(&facts, today, horizon_months))
+    let mut context = Context::from_visits(&facts, today, horizon_months);
+    let lessons = db::lessons::facts(conn)?
+        .into_iter()
+        .map(
+            |(host, topic, side, rating, hours_saved, on, publish)| matching::LessonFact {
+                host: OrganisationId(host),
+                topic: crate::domain::topic::TopicId(topic),
+                by_visitor: side == "requester",
+                rating: rating.clamp(1, 5) as u8,
+                hours_saved,
+                on,
+                published: publish != "no",
+            },
+        )
+        .collect::<Vec<_>>();
+    context.add_lessons(&lessons, rules, today);
+    Ok(context)
 }
 
 struct Prepared {

@@ -16,6 +16,7 @@ backend_tests!(
     a_held_visit_sends_both_forms_and_each_side_answers_once,
     the_form_keeps_what_was_typed_and_names_every_problem,
     the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer,
+    a_visitors_rating_moves_the_hosts_proven_quality,
 );
 
 fn link_in(message: &Claimed) -> String {
@@ -396,4 +397,90 @@ async fn the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer(b
     let page = app.client.get(link_in(reminders[0])).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("name=\"strengths\""));
+}
+
+/// Zwolle's entry in Anne's matches on cloud migration.
+async fn zwolle_in_matches(app: &TestApp, token: &str) -> serde_json::Value {
+    let (status, list) = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/matches?topic=cloud-migration&limit=50",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["organisation"]["name"] == "Zwolle")
+        .expect("Zwolle is proposed")
+        .clone()
+}
+
+async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let anne_token = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let before = zwolle_in_matches(&app, &anne_token).await;
+    assert_eq!(before["components"]["quality"], 0.5, "the neutral prior");
+    assert_eq!(before["publishedLessons"], 0);
+    assert!(before["reasons"][1]
+        .as_str()
+        .unwrap()
+        .starts_with("Nog geen beoordelingen"));
+
+    // The host's own lesson (rating 5) does not count: hosts do not rate themselves.
+    let path = format!("/api/v1/visits/{}/lessons", visit.id);
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&host),
+            Some(json!({
+                "strengths": "Goede vragen over ons exitplan.",
+                "mistakes": "De planning vooraf delen.",
+                "hoursSaved": 2, "rating": 5,
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        zwolle_in_matches(&app, &anne_token).await["components"]["quality"],
+        0.5
+    );
+
+    // The visitor's 5, published: (3 × 3 + 5) / 4 = 3.5 → quality 0.625.
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&anne_token),
+            Some(json!({
+                "strengths": "Een exitplan per applicatie, vooraf besproken.",
+                "mistakes": "Licenties niet vooraf geteld.",
+                "hoursSaved": 40, "rating": 5, "recommend": true, "publish": "named",
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let after = zwolle_in_matches(&app, &anne_token).await;
+    assert_eq!(after["components"]["quality"], 0.625);
+    assert_eq!(after["publishedLessons"], 1);
+    assert!(after["score"].as_f64().unwrap() > before["score"].as_f64().unwrap());
+    assert!(after["rank"].as_u64().unwrap() <= before["rank"].as_u64().unwrap());
+    assert_eq!(
+        after["reasons"][1],
+        "Beoordeeld met 5,0/5 door 1 eerdere bezoeker (1 gepubliceerde les)"
+    );
 }

@@ -34,3 +34,8 @@ CREATE TABLE lessons (
 );
 CREATE INDEX lessons_host_topic_idx ON lessons (host_id, topic_id);
 CREATE INDEX lessons_topic_idx ON lessons (topic_id, publish);
+
+-- Lessons feed matching (reputation, published lessons): a new one makes
+-- the matching snapshot stale.
+CREATE TRIGGER lessons_changed AFTER INSERT OR UPDATE OR DELETE ON lessons
+FOR EACH STATEMENT EXECUTE FUNCTION bump_directory_version();

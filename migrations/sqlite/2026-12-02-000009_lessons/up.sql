@@ -34,3 +34,10 @@ CREATE TABLE lessons (
 );
 CREATE INDEX lessons_host_topic_idx ON lessons (host_id, topic_id);
 CREATE INDEX lessons_topic_idx ON lessons (topic_id, publish);
+
+-- Lessons feed matching (reputation, published lessons): a new one makes
+-- the matching snapshot stale.
+CREATE TRIGGER lessons_inserted AFTER INSERT ON lessons
+BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER lessons_updated AFTER UPDATE ON lessons
+BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;

@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
+use super::lesson::{reputation, Rated, Reputation, ReputationRules};
 use super::organisation::{OrganisationId, OrganisationKind};
 use super::topic::TopicId;
 use super::Invalid;
@@ -90,6 +91,8 @@ pub struct Tuning {
     pub fairness_half_visits: f64,
     /// Months ahead that availability looks at.
     pub horizon_months: u32,
+    /// The prior and decay of proven quality (docs/lessons.md).
+    pub reputation: ReputationRules,
 }
 
 impl Default for Tuning {
@@ -99,6 +102,7 @@ impl Default for Tuning {
             proximity_half_km: 40.0,
             fairness_half_visits: 2.0,
             horizon_months: 3,
+            reputation: ReputationRules::default(),
         }
     }
 }
@@ -117,21 +121,18 @@ impl Tuning {
         if !(1..=24).contains(&self.horizon_months) {
             return Err(Invalid::new("matching.horizon_months must be 1 to 24"));
         }
-        Ok(())
+        self.reputation.validate()
     }
 }
 
-/// What the visits (and, with issue 7, the lessons) record about one host;
-/// the default is a host without visits or ratings.
+/// What the visits record about one host; the default is a host without
+/// visits.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Activity {
     /// Visits hosted in the last quarter or accepted within the horizon.
     pub hosted_recently: u32,
     /// Visits already booked within the availability horizon.
     pub booked_ahead: u32,
-    /// Ratings from earlier visitors: how many and their mean (1..5).
-    pub ratings: u32,
-    pub mean_rating: f64,
 }
 
 /// Everything about hosts that is not in the directory: loaded with the
@@ -142,11 +143,58 @@ pub struct Context {
     /// (host, requester, topic): the host declined that requester on that
     /// topic recently.
     pub declined: HashSet<(OrganisationId, OrganisationId, TopicId)>,
+    /// A host's standing on a topic from its visitors' lessons; hosts
+    /// without lessons are absent (they have the prior).
+    pub reputation: HashMap<(OrganisationId, TopicId), Reputation>,
 }
 
 impl Context {
     fn activity(&self, id: OrganisationId) -> Activity {
         self.activity.get(&id).copied().unwrap_or_default()
+    }
+
+    fn reputation(
+        &self,
+        host: OrganisationId,
+        topic: TopicId,
+        rules: &ReputationRules,
+    ) -> Reputation {
+        self.reputation
+            .get(&(host, topic))
+            .copied()
+            .unwrap_or_else(|| Reputation::unrated(rules))
+    }
+
+    /// Adds what the lessons say (docs/lessons.md): each host's reputation
+    /// per topic from its visitors' ratings, and how many lessons on it
+    /// are published.
+    pub fn add_lessons(
+        &mut self,
+        lessons: &[LessonFact],
+        rules: &ReputationRules,
+        today: NaiveDate,
+    ) {
+        let mut rated: HashMap<(OrganisationId, TopicId), Vec<Rated>> = HashMap::new();
+        let mut published: HashMap<(OrganisationId, TopicId), u32> = HashMap::new();
+        for l in lessons {
+            let key = (l.host, l.topic);
+            if l.by_visitor {
+                rated.entry(key).or_default().push(Rated {
+                    rating: l.rating,
+                    hours_saved: l.hours_saved,
+                    on: l.on,
+                });
+            }
+            if l.published {
+                *published.entry(key).or_default() += 1;
+            }
+        }
+        let keys: HashSet<_> = rated.keys().chain(published.keys()).copied().collect();
+        for key in keys {
+            let mut standing = reputation(rated.get(&key).map_or(&[][..], |r| r), rules, today);
+            standing.published = published.get(&key).copied().unwrap_or(0);
+            self.reputation.insert(key, standing);
+        }
     }
 
     /// What the visits say about hosts on `today` (docs/matching.md):
@@ -188,6 +236,20 @@ pub const RECENT_DAYS: i64 = 91;
 /// How long a decline keeps that host out of that requester's matches on
 /// that topic.
 pub const DECLINE_MEMORY_DAYS: i64 = 180;
+
+/// One lesson, as matching sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LessonFact {
+    pub host: OrganisationId,
+    pub topic: TopicId,
+    /// Written by the visitor (whose rating counts), not the host.
+    pub by_visitor: bool,
+    pub rating: u8,
+    pub hours_saved: i32,
+    /// The day of the visit.
+    pub on: NaiveDate,
+    pub published: bool,
+}
 
 /// One visit, as matching sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -261,6 +323,8 @@ pub struct Candidate {
     pub level: u8,
     pub since_year: Option<i32>,
     pub activity: Activity,
+    /// Its standing on the topic from earlier visitors' lessons.
+    pub reputation: Reputation,
     /// Visit slots over the horizon, and how many are still free.
     pub capacity: u32,
     pub capacity_left: u32,
@@ -526,6 +590,7 @@ fn assess(
         return Err(Exclusion::DeclinedRecently);
     }
     let activity = context.activity(host.id);
+    let standing = context.reputation(host.id, query.topic, &tuning.reputation);
     let capacity = (host.monthly_capacity.max(0) as u32).saturating_mul(tuning.horizon_months);
     let capacity_left = capacity.saturating_sub(activity.booked_ahead);
     if capacity_left == 0 {
@@ -552,7 +617,7 @@ fn assess(
     }
     let components = Components {
         maturity: maturity(expert.level, expert.since_year, query.today),
-        quality: proven_quality(activity.ratings, activity.mean_rating),
+        quality: proven_quality(&standing),
         similarity: similarity(requester, host),
         proximity: proximity(distance, tuning.proximity_half_km),
         availability: availability(capacity, capacity_left),
@@ -566,6 +631,7 @@ fn assess(
         level: expert.level,
         since_year: expert.since_year,
         activity,
+        reputation: standing,
         capacity,
         capacity_left,
     })

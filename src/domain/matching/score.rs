@@ -30,19 +30,14 @@ pub fn maturity(level: u8, since_year: Option<i32>, today: NaiveDate) -> f64 {
     base * (0.75 + 0.25 * recency)
 }
 
-/// Weight of the neutral prior, in ratings: three ratings move a host
-/// halfway from neutral to their own mean.
-const PRIOR_RATINGS: f64 = 3.0;
-
-/// Visitors' ratings (1..5) as 0..1, pulled towards a neutral 0.5 while
-/// there are few of them. With no ratings, every host gets the same 0.5.
-pub fn proven_quality(ratings: u32, mean_rating: f64) -> f64 {
-    if ratings == 0 || !mean_rating.is_finite() {
+/// Visitors' standing for the host on the topic (a Bayesian average from
+/// 1 to 5, see `domain::lesson::reputation`) as 0..1. With the default
+/// neutral prior of 3, a host nobody has rated gets 0.5.
+pub fn proven_quality(standing: &crate::domain::lesson::Reputation) -> f64 {
+    if !standing.score.is_finite() {
         return 0.5;
     }
-    let own = ((mean_rating - 1.0) / 4.0).clamp(0.0, 1.0);
-    let n = f64::from(ratings);
-    (PRIOR_RATINGS * 0.5 + n * own) / (PRIOR_RATINGS + n)
+    ((standing.score - 1.0) / 4.0).clamp(0.0, 1.0)
 }
 
 /// Sizes that differ a hundredfold (or more) count as not similar at all.

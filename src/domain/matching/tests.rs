@@ -70,10 +70,23 @@ fn maturity_rises_with_level_and_recency() {
 
 #[test]
 fn quality_is_neutral_without_ratings_and_moves_with_them() {
-    assert_eq!(proven_quality(0, 0.0), 0.5);
-    assert!((proven_quality(3, 5.0) - 0.75).abs() < 1e-9);
-    assert!(proven_quality(30, 5.0) > proven_quality(3, 5.0));
-    assert!(proven_quality(3, 1.0) < 0.5);
+    use crate::domain::lesson::{reputation, Rated, ReputationRules};
+    let rules = ReputationRules::default();
+    let rated = |n: usize, stars: u8| {
+        let r = vec![
+            Rated {
+                rating: stars,
+                hours_saved: 0,
+                on: day()
+            };
+            n
+        ];
+        proven_quality(&reputation(&r, &rules, day()))
+    };
+    assert_eq!(rated(0, 5), 0.5);
+    assert!((rated(3, 5) - 0.75).abs() < 1e-9);
+    assert!(rated(30, 5) > rated(3, 5));
+    assert!(rated(3, 1) < 0.5);
 }
 
 #[test]
@@ -344,7 +357,6 @@ fn world() -> impl Strategy<Value = World> {
                 Activity {
                     hosted_recently: hosted,
                     booked_ahead: booked,
-                    ..Activity::default()
                 },
             );
             if declined && id % 3 == 0 {

@@ -93,25 +93,32 @@ pub fn reasons(
         (None, true) => format!("Maturity {}/5 on {name}", candidate.level),
         (None, false) => format!("Volwassenheid {}/5 op {name}", candidate.level),
     });
-    let a = candidate.activity;
-    out.push(match (a.ratings, en) {
-        (0, true) => "No ratings from earlier visits yet".to_string(),
-        (0, false) => "Nog geen beoordelingen van eerdere bezoeken".to_string(),
+    let r = candidate.reputation;
+    let published = match (r.published, en) {
+        (0, _) => String::new(),
+        (1, true) => " (1 published lesson)".to_string(),
+        (1, false) => " (1 gepubliceerde les)".to_string(),
+        (n, true) => format!(" ({n} published lessons)"),
+        (n, false) => format!(" ({n} gepubliceerde lessen)"),
+    };
+    out.push(match (r.visits, en) {
+        (0, true) => format!("No ratings from earlier visits yet{published}"),
+        (0, false) => format!("Nog geen beoordelingen van eerdere bezoeken{published}"),
         (1, true) => format!(
-            "Rated {}/5 by 1 earlier visitor",
-            decimal(a.mean_rating, lang)
+            "Rated {}/5 by 1 earlier visitor{published}",
+            decimal(r.mean_rating, lang)
         ),
         (1, false) => format!(
-            "Beoordeeld met {}/5 door 1 eerdere bezoeker",
-            decimal(a.mean_rating, lang)
+            "Beoordeeld met {}/5 door 1 eerdere bezoeker{published}",
+            decimal(r.mean_rating, lang)
         ),
         (n, true) => format!(
-            "Rated {}/5 by {n} earlier visitors",
-            decimal(a.mean_rating, lang)
+            "Rated {}/5 by {n} earlier visitors{published}",
+            decimal(r.mean_rating, lang)
         ),
         (n, false) => format!(
-            "Beoordeeld met {}/5 door {n} eerdere bezoekers",
-            decimal(a.mean_rating, lang)
+            "Beoordeeld met {}/5 door {n} eerdere bezoekers{published}",
+            decimal(r.mean_rating, lang)
         ),
     });
     out.push(if host.kind != requester.kind {
@@ -162,7 +169,7 @@ pub fn reasons(
             candidate.capacity_left, candidate.capacity
         )
     });
-    out.push(match (a.hosted_recently, en) {
+    out.push(match (candidate.activity.hosted_recently, en) {
         (1, true) => "Hosted 1 visit this quarter".to_string(),
         (n, true) => format!("Hosted {n} visits this quarter"),
         (1, false) => "1 bezoek ontvangen dit kwartaal".to_string(),
