@@ -246,6 +246,12 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             report.organisations.inserted,
             report.expertise
         );
+        let history = service::demo::load_history(&mut conn)?;
+        if history > 0 {
+            println!(
+                "Added {history} shadow visits of the past weeks with their lessons (the knowledge base)."
+            );
+        }
         let accounts = service::demo::create_accounts(&mut conn)?;
         if accounts.is_empty() {
             println!(

@@ -91,6 +91,40 @@ impl FromRequest for CurrentPartner {
     }
 }
 
+/// Whoever may read the knowledge base: a logged-in user or a partner
+/// program (whose scopes the service checks). A login token is tried first.
+#[derive(Debug, Clone)]
+pub struct CurrentReader(pub service::lessons::Reader);
+
+impl FromRequest for CurrentReader {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        with_token(req, |state, token| async move {
+            if let Ok(claims) = state.jwt.verify_login(&token) {
+                state
+                    .api_limiter
+                    .check(&format!("user:{}", claims.sub))
+                    .map_err(ApiError::too_many_requests)?;
+                let user =
+                    service::accounts::authenticate(&state.pool, &state.sessions, claims).await?;
+                return Ok(CurrentReader(service::lessons::Reader::User(user)));
+            }
+            let claims = state
+                .jwt
+                .verify_partner(&token)
+                .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            state
+                .api_limiter
+                .check(&format!("partner:{}", claims.sub))
+                .map_err(ApiError::too_many_requests)?;
+            let partner = service::partners::authenticate(&state.pool, claims).await?;
+            Ok(CurrentReader(service::lessons::Reader::Partner(partner)))
+        })
+    }
+}
+
 /// Takes the bearer token and the application state from the request, then
 /// lets `check` turn them into the caller.
 fn with_token<T, F, Fut>(

@@ -88,3 +88,60 @@ pub fn facts(conn: &mut DbConn) -> QueryResult<Vec<FactRow>> {
         ))
         .load(c))
 }
+
+/// Which published lessons to list.
+#[derive(Debug, Clone, Default)]
+pub struct Published<'a> {
+    pub topic: Option<i64>,
+    /// The kind of the organisation that wrote it.
+    pub kind: Option<&'a str>,
+    /// Folded words that must each start a word of the lesson.
+    pub words: Vec<String>,
+    /// Only lessons with an id below this (newest first).
+    pub before: Option<i64>,
+}
+
+/// Published lessons, newest first.
+pub fn published(
+    conn: &mut DbConn,
+    filter: &Published<'_>,
+    limit: i64,
+) -> QueryResult<Vec<LessonRow>> {
+    use super::schema::organisations;
+    dispatch!(conn, c => {
+        let mut query = lessons::table
+            .inner_join(organisations::table.on(organisations::id.eq(lessons::organisation_id)))
+            .filter(lessons::publish.ne("no"))
+            .filter(lessons::id.lt(filter.before.unwrap_or(i64::MAX)))
+            .order(lessons::id.desc())
+            .limit(limit)
+            .select(LessonRow::as_select())
+            .into_boxed();
+        if let Some(topic) = filter.topic {
+            query = query.filter(lessons::topic_id.eq(topic));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(organisations::kind.eq(kind));
+        }
+        for word in &filter.words {
+            // Folded text holds only [a-z0-9 ]: no LIKE escaping needed.
+            query = query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("(' ' || lessons.search_text) LIKE ")
+                    .bind::<diesel::sql_types::Text, _>(format!("% {word}%")),
+            );
+        }
+        query.load(c)
+    })
+}
+
+/// (id, name, kind, size) of organisations, for showing lessons.
+pub fn organisations(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, String, i64)>> {
+    use super::schema::organisations;
+    dispatch!(conn, c => organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::name, organisations::kind, organisations::size))
+        .load(c))
+}

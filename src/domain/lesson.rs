@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
-use super::organisation::Language;
+use super::organisation::{Language, OrganisationKind};
 use super::visit::VisitRole;
 use super::Invalid;
 
@@ -200,6 +200,29 @@ pub fn check(
     } else {
         Err(errors)
     }
+}
+
+/// What a pseudonymised lesson says about its author: the kind and a size
+/// class ("gemeente, 20.000–50.000 inwoners"), never the name.
+pub fn size_class(kind: OrganisationKind, size: i64, language: Language) -> String {
+    use super::matching::text::{kind_name, thousands, unit};
+    use super::organisation::SizeUnit;
+    let bounds: &[i64] = match kind.size_unit() {
+        SizeUnit::Inhabitants => &[20_000, 50_000, 100_000, 250_000],
+        SizeUnit::RentalHomes => &[5_000, 15_000, 40_000],
+        SizeUnit::Employees => &[100, 500, 2_000],
+    };
+    let n = |v: i64| thousands(v, language);
+    let range = match bounds.iter().position(|b| size < *b) {
+        Some(0) => format!("< {}", n(bounds[0])),
+        Some(i) => format!("{}–{}", n(bounds[i - 1]), n(bounds[i])),
+        None => format!("≥ {}", n(bounds[bounds.len() - 1])),
+    };
+    format!(
+        "{}, {range} {}",
+        kind_name(kind, language),
+        unit(kind, language)
+    )
 }
 
 /// The knobs of the reputation formula (`[matching.reputation]`).
@@ -507,5 +530,26 @@ mod tests {
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn pseudonyms_say_kind_and_size_class_only() {
+        use OrganisationKind::*;
+        assert_eq!(
+            size_class(Municipality, 32_000, Language::Nl),
+            "gemeente, 20.000–50.000 inwoners"
+        );
+        assert_eq!(
+            size_class(Municipality, 920_000, Language::En),
+            "municipality, ≥ 250,000 inhabitants"
+        );
+        assert_eq!(
+            size_class(HousingCorporation, 3_000, Language::Nl),
+            "woningcorporatie, < 5.000 huurwoningen"
+        );
+        assert_eq!(
+            size_class(Other, 500, Language::En),
+            "other organisation, 500–2,000 employees"
+        );
     }
 }

@@ -3,15 +3,18 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Json};
 use super::lang;
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentReader, CurrentUser};
 use crate::domain::lesson::{Draft, Publish};
+use crate::domain::organisation::OrganisationKind;
+use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::topic::TopicSlug;
 use crate::service::lessons::{self, LessonView};
 
 /// One side's lessons from a visit. Texts are trimmed before their length
@@ -156,4 +159,260 @@ pub async fn submit(
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(LessonResponse::from(lesson)))
+}
+
+/// Who wrote a published lesson: named only when the author chose so.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonAuthor {
+    /// The organisation's name; absent when it published without a name.
+    pub name: Option<String>,
+    #[schema(example = "municipality")]
+    pub kind: &'static str,
+    /// Kind and size class in the response's language.
+    #[schema(example = "gemeente, 20.000–50.000 inwoners")]
+    pub size_class: String,
+}
+
+/// The host of the visit a lesson is about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LessonHost {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A lesson in the knowledge base.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedLessonResponse {
+    pub id: i64,
+    #[schema(example = "cloud-migration")]
+    pub topic: String,
+    pub topic_name: String,
+    /// The month of the visit.
+    #[schema(example = "2027-03")]
+    pub visit_month: String,
+    /// `requester` (the visitor wrote it) or `host`.
+    #[schema(example = "requester")]
+    pub side: &'static str,
+    pub author: LessonAuthor,
+    /// Absent when the host itself wrote it without a name.
+    pub host: Option<LessonHost>,
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    pub recommend: Option<bool>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl From<lessons::PublishedLesson> for PublishedLessonResponse {
+    fn from(l: lessons::PublishedLesson) -> Self {
+        PublishedLessonResponse {
+            id: l.id,
+            topic: l.topic,
+            topic_name: l.topic_name,
+            visit_month: l.visit_month,
+            side: l.side.as_str(),
+            author: LessonAuthor {
+                name: l.author_name,
+                kind: l.author_kind.as_str(),
+                size_class: l.author_size_class,
+            },
+            host: l.host.map(|(id, name)| LessonHost { id, name }),
+            situation: l.situation,
+            strengths: l.strengths,
+            mistakes: l.mistakes,
+            recommendations: l.recommendations,
+            hours_saved: l.hours_saved,
+            rating: l.rating,
+            recommend: l.recommend,
+            submitted_at: l.submitted_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonPage {
+    /// Newest first.
+    pub items: Vec<PublishedLessonResponse>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LessonListParams {
+    /// Only lessons on this topic.
+    #[param(inline, value_type = Option<String>, pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")]
+    topic: Option<String>,
+    /// Only lessons written by this kind of organisation.
+    #[param(inline, value_type = Option<String>, pattern = "^(municipality|housing_corporation|province|water_board|other)$")]
+    kind: Option<String>,
+    /// Words that must all occur (each as the start of a word); case and
+    /// accents do not matter.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// Only lessons older than this id (the `nextBefore` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    before: Option<i64>,
+    /// Page size, 1 to 100 (default 20); the CSV export has every match.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// `csv` for a spreadsheet (the same as `Accept: text/csv`).
+    #[param(inline, value_type = Option<String>, pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+/// The knowledge base: published lessons, newest first (coordinators,
+/// admins, and partners with `lessons:read`). Unpublished lessons never
+/// appear here. As CSV with `format=csv` or `Accept: text/csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/lessons",
+    tag = "lessons",
+    security(("bearer" = [])),
+    params(LessonListParams),
+    responses(
+        (status = 200, description = "Published lessons", content((LessonPage = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A partner without lessons:read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["topic", "kind", "q", "before", "limit", "format"])?;
+    let query = lessons::KnowledgeQuery {
+        topic: params.get("topic", TopicSlug::parse)?,
+        kind: params.get("kind", str::parse::<OrganisationKind>)?,
+        q: params.get("q", |q: &str| {
+            if q.chars().count() > 200 {
+                Err(crate::domain::Invalid::new("at most 200 characters"))
+            } else {
+                Ok(q.to_string())
+            }
+        })?,
+        before: params.get("before", positive_id)?,
+    };
+    let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
+    let csv = match params.get("format", |f: &str| match f {
+        "json" => Ok(false),
+        "csv" => Ok(true),
+        _ => Err(crate::domain::Invalid::new("expected json or csv")),
+    })? {
+        Some(csv) => csv,
+        None => wants_csv(&req),
+    };
+    let language = lang::preferred(&req);
+    let (items, next_before) = lessons::knowledge_base(
+        &state.pool,
+        reader.0,
+        query,
+        (!csv).then_some(limit),
+        language,
+    )
+    .await?;
+    if csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                "attachment; filename=\"meeloop-lessons.csv\"",
+            ))
+            .insert_header(("Content-Language", language.as_str()))
+            .insert_header(("Vary", "Accept, Accept-Language"))
+            .insert_header(("Cache-Control", "no-store"))
+            .body(
+                to_csv(items)
+                    .map_err(|e| ApiError::from(crate::service::ServiceError::Internal(e)))?,
+            ));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Language", language.as_str()))
+        .insert_header(("Vary", "Accept, Accept-Language"))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LessonPage {
+            items: items
+                .into_iter()
+                .map(PublishedLessonResponse::from)
+                .collect(),
+            next_before,
+        }))
+}
+
+/// `Accept: text/csv` (and not JSON first).
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|accept| {
+            let csv = accept.find("text/csv");
+            let json = accept.find("application/json");
+            match (csv, json) {
+                (Some(c), Some(j)) => c < j,
+                (Some(_), None) => true,
+                _ => false,
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// One row per lesson, a header row first; texts as typed (the csv crate
+/// quotes what needs quoting).
+fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "id",
+        "topic",
+        "visit_month",
+        "side",
+        "author_name",
+        "author_kind",
+        "author_size_class",
+        "host_name",
+        "situation",
+        "strengths",
+        "mistakes",
+        "recommendations",
+        "hours_saved",
+        "rating",
+        "recommend",
+        "submitted_at",
+    ])?;
+    for l in items {
+        out.write_record([
+            l.id.to_string(),
+            l.topic,
+            l.visit_month,
+            l.side.as_str().to_string(),
+            l.author_name.unwrap_or_default(),
+            l.author_kind.as_str().to_string(),
+            l.author_size_class,
+            l.host.map(|h| h.1).unwrap_or_default(),
+            l.situation,
+            l.strengths,
+            l.mistakes,
+            l.recommendations,
+            l.hours_saved.to_string(),
+            l.rating.to_string(),
+            match l.recommend {
+                Some(true) => "yes".into(),
+                Some(false) => "no".into(),
+                None => String::new(),
+            },
+            l.submitted_at.and_utc().to_rfc3339(),
+        ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
 }

@@ -76,6 +76,7 @@ pub const API_VERSION: &str = "1.0.0";
         visits::cancel,
         visits::calendar,
         lessons::submit,
+        lessons::list,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -244,6 +245,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(post_resource("/visits/{id}/cancel", visits::cancel))
                 .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
                 .service(post_resource("/visits/{id}/lessons", lessons::submit))
+                .service(get_resource("/lessons", lessons::list))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

@@ -20,6 +20,7 @@ use crate::domain::Invalid;
 const TOPICS: &str = include_str!("demo/topics.csv");
 const ORGANISATIONS: &str = include_str!("demo/organisations.csv");
 const EXPERTISE: &str = include_str!("demo/expertise.csv");
+const VISITS: &str = include_str!("demo/visits.csv");
 
 #[derive(Debug, Deserialize)]
 struct TopicRecord {
@@ -38,6 +39,24 @@ struct ExpertiseRecord {
     since_year: Option<i32>,
     willing_to_host: bool,
     summary: String,
+}
+
+/// A visit that took place before the demo starts, with the visitor's lessons.
+#[derive(Debug, Deserialize)]
+struct VisitRecord {
+    requester: String,
+    host: String,
+    topic: String,
+    working_days_ago: u32,
+    goal: String,
+    situation: String,
+    strengths: String,
+    mistakes: String,
+    recommendations: String,
+    hours_saved: i64,
+    rating: i64,
+    recommend: bool,
+    publish: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,4 +171,137 @@ pub fn create_accounts(
         }
     }
     Ok(created)
+}
+
+/// Loads (after [`load`]) visits that took place in the weeks before today,
+/// with the visitors' lessons (most of them published), so reputation and
+/// the knowledge base are not empty on first start. Each requester's visits
+/// were asked by an archived coordinator who cannot log in. Idempotent:
+/// returns how many visits it added.
+#[instrument(skip_all)]
+pub fn load_history(conn: &mut DbConn) -> Result<usize, ServiceError> {
+    let visits: Vec<VisitRecord> = records(VISITS)?;
+    conn.write(|conn| history(conn, &visits))
+}
+
+fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceError> {
+    use crate::db::lessons::NewLesson;
+    use crate::db::visits::NewVisit;
+    use crate::domain::lesson::{check, Draft};
+    use crate::domain::visit::VisitRole;
+    let today = super::visits::today();
+    let mut added = 0;
+    for v in visits {
+        let id_of = |conn: &mut DbConn, code: &str| {
+            db::organisations::id_by_code(conn, code)?.ok_or_else(|| {
+                ServiceError::from(Invalid::new(format!(
+                    "demo visit names unknown organisation {code}"
+                )))
+            })
+        };
+        let (requester, host) = (id_of(conn, &v.requester)?, id_of(conn, &v.host)?);
+        let topic = db::topics::find_by_slug(conn, &v.topic)?
+            .ok_or_else(|| Invalid::new(format!("demo visit names unknown topic {}", v.topic)))?;
+        let date = crate::domain::calendar::working_days_before(today, v.working_days_ago);
+        if db::visits::booked_on(conn, host.0, date)? {
+            continue;
+        }
+        let lesson = check(
+            &Draft {
+                situation: v.situation.clone(),
+                strengths: v.strengths.clone(),
+                mistakes: v.mistakes.clone(),
+                recommendations: v.recommendations.clone(),
+                hours_saved: Some(v.hours_saved),
+                rating: Some(v.rating),
+                recommend: Some(v.recommend),
+                publish: v.publish.parse()?,
+            },
+            VisitRole::Requester,
+            crate::domain::organisation::Language::Nl,
+        )
+        .map_err(|e| Invalid::new(format!("demo lesson is broken: {e:?}")))?;
+        let coordinator = archived_coordinator(conn, &v.requester, requester)?;
+        let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
+        let completed = held + chrono::Duration::hours(14);
+        let visit = db::visits::insert(
+            conn,
+            &NewVisit {
+                requester_id: requester.0,
+                host_id: host.0,
+                topic_id: topic.id.0,
+                requested_by: coordinator,
+                state: "requested",
+                goal: v.goal.clone(),
+                participants: 2,
+                proposed_dates: serde_json::to_string(&[date])
+                    .map_err(|e| ServiceError::Internal(e.into()))?,
+                expires_at: held,
+                created_at: held - chrono::Duration::days(21),
+                updated_at: held,
+            },
+        )?;
+        db::visits::set_accepted(conn, visit, date, held - chrono::Duration::days(14))?;
+        db::visits::set_completed(conn, visit, date + chrono::Duration::days(1), completed)?;
+        db::visits::set_lessons_reminded(conn, visit, completed)?;
+        let search_text = crate::domain::search::fold(&format!(
+            "{} {} {} {}",
+            lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
+        ));
+        crate::db::lessons::insert(
+            conn,
+            &NewLesson {
+                visit_id: visit,
+                side: "requester",
+                organisation_id: requester.0,
+                host_id: host.0,
+                topic_id: topic.id.0,
+                visit_date: date,
+                author_id: None,
+                situation: lesson.situation,
+                strengths: lesson.strengths,
+                mistakes: lesson.mistakes,
+                recommendations: lesson.recommendations,
+                hours_saved: lesson.hours_saved,
+                rating: lesson.rating,
+                recommend: lesson.recommend,
+                publish: lesson.publish.as_str(),
+                search_text,
+                submitted_at: completed + chrono::Duration::days(2),
+            },
+        )?;
+        added += 1;
+    }
+    Ok(added)
+}
+
+/// `archief@{code}.example`: inactive, with an unusable password.
+fn archived_coordinator(
+    conn: &mut DbConn,
+    code: &str,
+    organisation: crate::domain::organisation::OrganisationId,
+) -> Result<i64, ServiceError> {
+    let email = format!("archief@{}.example", code.to_ascii_lowercase());
+    let now = db::now();
+    let inserted = db::users::insert(
+        conn,
+        &db::users::NewUser {
+            email: &email,
+            name: "Voormalig coördinator",
+            role: Role::Coordinator.as_str(),
+            organisation_id: Some(organisation.0),
+            // Not an argon2 hash: no password matches it.
+            password_hash: "!archived",
+            active: false,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    match inserted {
+        Some(id) => Ok(id.0),
+        None => db::users::find_for_login(conn, &email)?
+            .map(|(user, _, _)| user.id.0)
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("{email} vanished"))),
+    }
 }

@@ -358,3 +358,179 @@ pub async fn submit_lesson(
     })
     .await
 }
+
+/// Who reads the knowledge base: a logged-in user, or a partner program
+/// (which needs the `lessons:read` scope).
+#[derive(Debug, Clone)]
+pub enum Reader {
+    User(User),
+    Partner(crate::domain::partner::Partner),
+}
+
+impl Reader {
+    fn require(&self, scope: crate::domain::partner::Scope) -> Result<(), ServiceError> {
+        match self {
+            Reader::User(_) => Ok(()),
+            Reader::Partner(p) if p.may(scope) => Ok(()),
+            Reader::Partner(_) => Err(ServiceError::Forbidden(format!(
+                "this client lacks the {} scope",
+                scope.as_str()
+            ))),
+        }
+    }
+}
+
+/// What the knowledge base asks for.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeQuery {
+    pub topic: Option<crate::domain::topic::TopicSlug>,
+    /// The kind of the organisation that wrote the lesson.
+    pub kind: Option<crate::domain::organisation::OrganisationKind>,
+    /// Words to find (case and accents do not matter).
+    pub q: Option<String>,
+    pub before: Option<i64>,
+}
+
+/// A published lesson as anyone allowed may read it: the author's name only
+/// when it chose so, otherwise its kind and size class; the host is left
+/// out when it is the pseudonymous author itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedLesson {
+    pub id: i64,
+    pub topic: String,
+    pub topic_name: String,
+    /// The visit's month ("2027-03"): a day would say more than needed.
+    pub visit_month: String,
+    pub side: VisitRole,
+    pub author_name: Option<String>,
+    pub author_kind: crate::domain::organisation::OrganisationKind,
+    pub author_size_class: String,
+    pub host: Option<(i64, String)>,
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    pub recommend: Option<bool>,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// The knowledge base: published lessons, newest first, `limit` per page
+/// (`None` for all, as the CSV export wants).
+pub async fn knowledge_base(
+    pool: &DbPool,
+    reader: Reader,
+    query: KnowledgeQuery,
+    limit: Option<i64>,
+    language: Language,
+) -> Result<(Vec<PublishedLesson>, Option<i64>), ServiceError> {
+    use std::collections::HashMap;
+    reader.require(crate::domain::partner::Scope::LessonsRead)?;
+    let words: Vec<String> = query
+        .q
+        .as_deref()
+        .map(fold)
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .take(10)
+        .map(str::to_string)
+        .collect();
+    pool.run(move |conn| {
+        let topic = match &query.topic {
+            None => None,
+            Some(slug) => Some(db::topics::find_by_slug(conn, slug.as_str())?.ok_or_else(
+                || {
+                    ServiceError::NotFound(format!(
+                        "unknown topic '{}'; GET /api/v1/topics lists them",
+                        slug.as_str()
+                    ))
+                },
+            )?),
+        };
+        let filter = repo::Published {
+            topic: topic.as_ref().map(|t| t.id.0),
+            kind: query.kind.map(|k| k.as_str()),
+            words,
+            before: query.before,
+        };
+        let page = limit.unwrap_or(i64::MAX - 1);
+        let mut rows = repo::published(conn, &filter, page.saturating_add(1))?;
+        let next = if rows.len() as i64 > page {
+            rows.truncate(page as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| [r.organisation_id, r.host_id])
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let organisations: HashMap<i64, (String, String, i64)> = repo::organisations(conn, &ids)?
+            .into_iter()
+            .map(|(id, name, kind, size)| (id, (name, kind, size)))
+            .collect();
+        let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+        topic_ids.sort_unstable();
+        topic_ids.dedup();
+        let topics: HashMap<i64, (String, String, String)> =
+            visit_repo::topic_names(conn, &topic_ids)?
+                .into_iter()
+                .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+                .collect();
+        let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+        let lessons = rows
+            .into_iter()
+            .map(|row| {
+                let (author, kind, size) = organisations
+                    .get(&row.organisation_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
+                let kind: crate::domain::organisation::OrganisationKind =
+                    kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let (slug, nl, en) = topics
+                    .get(&row.topic_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
+                let publish: Publish = row.publish.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let side: VisitRole = row.side.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let named = publish == Publish::Named;
+                // A host writing without a name must not be named as the host.
+                let host = (named || side == VisitRole::Requester)
+                    .then(|| {
+                        organisations
+                            .get(&row.host_id)
+                            .map(|h| (row.host_id, h.0.clone()))
+                    })
+                    .flatten();
+                Ok(PublishedLesson {
+                    id: row.id,
+                    topic: slug,
+                    topic_name: match language {
+                        Language::Nl => nl,
+                        Language::En => en,
+                    },
+                    visit_month: row.visit_date.format("%Y-%m").to_string(),
+                    side,
+                    author_name: named.then_some(author),
+                    author_kind: kind,
+                    author_size_class: lesson::size_class(kind, size, language),
+                    host,
+                    situation: row.situation,
+                    strengths: row.strengths,
+                    mistakes: row.mistakes,
+                    recommendations: row.recommendations,
+                    hours_saved: row.hours_saved,
+                    rating: row.rating,
+                    recommend: row.recommend,
+                    submitted_at: row.submitted_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        Ok((lessons, next))
+    })
+    .await
+}

@@ -156,6 +156,10 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
     }
     assert!(printed.contains("DEMO DATA"), "{printed}");
     assert!(
+        printed.contains("Added 4 shadow visits of the past weeks"),
+        "{printed}"
+    );
+    assert!(
         printed.contains(&format!("http://127.0.0.1:{port}")),
         "{printed}"
     );

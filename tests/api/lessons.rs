@@ -17,6 +17,8 @@ backend_tests!(
     the_form_keeps_what_was_typed_and_names_every_problem,
     the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer,
     a_visitors_rating_moves_the_hosts_proven_quality,
+    the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word,
+    the_demo_starts_with_held_visits_and_published_lessons,
 );
 
 fn link_in(message: &Claimed) -> String {
@@ -483,4 +485,214 @@ async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
         after["reasons"][1],
         "Beoordeeld met 5,0/5 door 1 eerdere bezoeker (1 gepubliceerde les)"
     );
+}
+
+async fn the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let anne_token = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let path = format!("/api/v1/visits/{}/lessons", visit.id);
+    // The visitor publishes without its name; the host keeps its lesson private.
+    for (token, body) in [
+        (
+            &anne_token,
+            json!({
+                "strengths": "Een exitplan per applicatie, vooraf besproken.",
+                "mistakes": "Zonder coördinatie tussen de teams \"Beheer\", \"Inkoop\" liep alles vast.",
+                "hoursSaved": 40, "rating": 5, "recommend": true, "publish": "pseudonymous",
+            }),
+        ),
+        (
+            &host,
+            json!({
+                "strengths": "Geheim: onze interne planning was sterk.",
+                "mistakes": "Geheim: wij begonnen te laat met testen.",
+                "hoursSaved": 2, "rating": 4,
+            }),
+        ),
+    ] {
+        let (status, lesson) = app
+            .send(reqwest::Method::POST, &path, Some(token), Some(body))
+            .await;
+        assert_eq!(status, 201, "{lesson}");
+    }
+    let reader = crate::matrix::partner_token(&app, "lessons:read").await;
+    let stranger = crate::matrix::partner_token(&app, "organisations:read").await;
+
+    let (status, page) = kb(&app, "", &reader).await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the unpublished lesson is not there: {page}"
+    );
+    let lesson = &items[0];
+    assert_eq!(lesson["side"], "requester");
+    assert_eq!(lesson["author"]["name"], serde_json::Value::Null);
+    assert_eq!(lesson["author"]["kind"], "municipality");
+    // Súdwest-Fryslân has 90,421 inhabitants (CBS).
+    assert_eq!(
+        lesson["author"]["sizeClass"],
+        "gemeente, 50.000–100.000 inwoners"
+    );
+    assert_eq!(lesson["host"]["name"], "Zwolle");
+    assert_eq!(
+        lesson["visitMonth"],
+        visit.proposed_dates[0].format("%Y-%m").to_string()
+    );
+    assert!(
+        !page.to_string().contains("Súdwest"),
+        "pseudonymous means no name"
+    );
+    assert!(!page.to_string().contains("Geheim"));
+
+    // Found by a word from "mistakes to avoid", with and without accents.
+    for (q, found) in [
+        ("coördinatie", 1),
+        ("coordinatie", 1),
+        ("COORDINATIE teams", 1),
+        ("coord", 1),
+        ("ordinatie", 0),
+        ("geheim", 0),
+        ("datacenter", 0),
+    ] {
+        let (status, page) = kb(&app, &format!("?q={}", urlencode(q)), &reader).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["items"].as_array().unwrap().len(), found, "q={q}");
+    }
+    for (query, found) in [
+        ("?topic=cloud-migration", 1),
+        ("?topic=common-ground", 0),
+        ("?kind=municipality", 1),
+        ("?kind=housing_corporation", 0),
+    ] {
+        let (status, page) = kb(&app, query, &reader).await;
+        assert_eq!(
+            (status, page["items"].as_array().unwrap().len()),
+            (200, found),
+            "{query}"
+        );
+    }
+    assert_eq!(kb(&app, "?topic=no-such-topic", &reader).await.0, 404);
+    assert_eq!(kb(&app, "?kind=castle", &reader).await.0, 400);
+    assert_eq!(
+        kb(&app, "", &stranger).await.0,
+        403,
+        "lessons:read is needed"
+    );
+    assert_eq!(kb(&app, "", &host).await.0, 200, "coordinators read it too");
+    let anonymous = app
+        .client
+        .get(format!("{}/api/v1/lessons", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // CSV for spreadsheets, by parameter or by Accept.
+    for request in [
+        app.client
+            .get(format!("{}/api/v1/lessons?format=csv", app.address))
+            .bearer_auth(&reader),
+        app.client
+            .get(format!("{}/api/v1/lessons", app.address))
+            .header("Accept", "text/csv")
+            .bearer_auth(&reader),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let body = response.text().await.unwrap();
+        let mut rows = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(&header[..4], ["id", "topic", "visit_month", "side"]);
+        let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 1);
+        let mistakes = header.iter().position(|h| h == "mistakes").unwrap();
+        assert_eq!(
+            &records[0][mistakes],
+            "Zonder coördinatie tussen de teams \"Beheer\", \"Inkoop\" liep alles vast."
+        );
+        assert_eq!(
+            &records[0][header.iter().position(|h| h == "author_name").unwrap()],
+            ""
+        );
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend) {
+    let app = demo_app(backend).await;
+    // What `serve --demo` adds after the directory; a second time, nothing.
+    let mut conn = app.db.pool.get().unwrap();
+    assert_eq!(meeloop::service::demo::load_history(&mut conn).unwrap(), 4);
+    assert_eq!(meeloop::service::demo::load_history(&mut conn).unwrap(), 0);
+    drop(conn);
+    let reader = crate::matrix::partner_token(&app, "lessons:read").await;
+    let (status, page) = app
+        .send(reqwest::Method::GET, "/api/v1/lessons", Some(&reader), None)
+        .await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        3,
+        "three of the four demo lessons are published: {page}"
+    );
+    assert!(items.iter().all(|l| l["topic"] == "cloud-migration"));
+    // Zwolle's two visitors rated it 5 and 4 in the last weeks.
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let zwolle = zwolle_in_matches(&app, &anne).await;
+    assert_eq!(zwolle["publishedLessons"], 2);
+    let quality = zwolle["components"]["quality"].as_f64().unwrap();
+    // (3 × 3 + 5 + 4) / 5 = 3.6 → 0.65, a little less for the weeks gone by.
+    assert!(quality > 0.64 && quality <= 0.65, "{quality}");
+    // The archived coordinators who asked cannot log in.
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "archief@gm0088.example", "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+async fn kb(app: &TestApp, query: &str, token: &str) -> (u16, serde_json::Value) {
+    app.send(
+        reqwest::Method::GET,
+        &format!("/api/v1/lessons{query}"),
+        Some(token),
+        None,
+    )
+    .await
 }

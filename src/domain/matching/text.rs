@@ -57,7 +57,7 @@ pub fn kind_name(kind: OrganisationKind, lang: Language) -> &'static str {
     }
 }
 
-fn unit(kind: OrganisationKind, lang: Language) -> &'static str {
+pub fn unit(kind: OrganisationKind, lang: Language) -> &'static str {
     match (kind.size_unit(), lang) {
         (SizeUnit::Inhabitants, Language::En) => "inhabitants",
         (SizeUnit::Inhabitants, Language::Nl) => "inwoners",
