@@ -186,7 +186,7 @@ impl Application {
 
 /// Request spans as tracing-actix-web's default, except that the path is
 /// logged with the secret part of email links (`/invitations/{token}`,
-/// `/lessons-forms/{token}`) replaced: whoever reads the logs must not be able to answer for a host.
+/// `/lessons-forms/{token}`, `/follow-ups/{token}`) replaced: whoever reads the logs must not be able to answer for a host.
 pub struct RedactedSpans;
 
 impl RootSpanBuilder for RedactedSpans {
@@ -231,7 +231,9 @@ impl RootSpanBuilder for RedactedSpans {
 pub fn redact_path(path: &str) -> String {
     let mut parts: Vec<&str> = path.split('/').collect();
     for i in 1..parts.len() {
-        if matches!(parts[i - 1], "invitations" | "lessons-forms") && !parts[i].is_empty() {
+        if matches!(parts[i - 1], "invitations" | "lessons-forms" | "follow-ups")
+            && !parts[i].is_empty()
+        {
             parts[i] = "***";
         }
     }
@@ -250,6 +252,7 @@ mod tests {
             super::redact_path("/lessons-forms/AbC-123_x"),
             "/lessons-forms/***"
         );
+        assert_eq!(super::redact_path("/follow-ups/x"), "/follow-ups/***");
         assert_eq!(super::redact_path("/api/v1/visits/3"), "/api/v1/visits/3");
         assert_eq!(super::redact_path("/invitations/"), "/invitations/");
     }

@@ -145,3 +145,63 @@ pub fn organisations(
         .select((organisations::id, organisations::name, organisations::kind, organisations::size))
         .load(c))
 }
+
+/// (id, topic slug, day, state) of a visit, for the statistics.
+pub type VisitStat = (i64, String, Option<NaiveDate>, String);
+
+/// Visits accepted or held between two days.
+pub fn visits_between(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<VisitStat>> {
+    use super::schema::{topics, visits};
+    dispatch!(conn, c => visits::table
+        .inner_join(topics::table.on(topics::id.eq(visits::topic_id)))
+        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::visit_date.between(from, to))
+        .select((visits::id, topics::slug, visits::visit_date, visits::state))
+        .load(c))
+}
+
+/// (visit, hours saved) of the lessons on visits between two days.
+pub fn hours_between(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(i64, i32)>> {
+    dispatch!(conn, c => lessons::table
+        .filter(lessons::visit_date.between(from, to))
+        .select((lessons::visit_id, lessons::hours_saved))
+        .load(c))
+}
+
+/// The requester's answer to the three-month follow-up.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::followups, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct FollowUpRow {
+    pub visit_id: i64,
+    pub applied: String,
+    pub changes: String,
+    pub answered_at: NaiveDateTime,
+}
+
+/// Stores the follow-up once; `false` when it was answered already.
+pub fn insert_followup(conn: &mut DbConn, row: &FollowUpRow) -> QueryResult<bool> {
+    use super::schema::followups;
+    let n = dispatch!(conn, c => diesel::insert_into(followups::table)
+        .values(row)
+        .on_conflict(followups::visit_id)
+        .do_nothing()
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+pub fn find_followup(conn: &mut DbConn, visit: i64) -> QueryResult<Option<FollowUpRow>> {
+    use super::schema::followups;
+    dispatch!(conn, c => followups::table
+        .find(visit)
+        .select(FollowUpRow::as_select())
+        .first(c)
+        .optional())
+}

@@ -61,7 +61,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     visits,
     link_tokens,
-    lessons
+    lessons,
+    followups
 );
 
 diesel::table! {
@@ -157,6 +158,7 @@ diesel::table! {
         updated_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
         lessons_reminded_at -> Nullable<Timestamp>,
+        followed_up_at -> Nullable<Timestamp>,
     }
 }
 
@@ -199,3 +201,12 @@ diesel::table! {
 }
 
 diesel::joinable!(lessons -> visits (visit_id));
+
+diesel::table! {
+    followups (visit_id) {
+        visit_id -> BigInt,
+        applied -> Text,
+        changes -> Text,
+        answered_at -> Timestamp,
+    }
+}

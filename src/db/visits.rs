@@ -31,6 +31,7 @@ pub struct VisitRow {
     pub updated_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
     pub lessons_reminded_at: Option<NaiveDateTime>,
+    pub followed_up_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -378,15 +379,17 @@ pub fn set_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResu
 
 /// Visits the scheduler may have to act on, oldest first: requested ones
 /// (nudge, expiry), accepted ones (reminder, completion) and completed ones
-/// whose lessons reminder has not been dealt with.
+/// whose lessons reminder or follow-up has not been dealt with.
 pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
     dispatch!(conn, c => visits::table
         .filter(
             visits::state
                 .eq_any(["requested", "accepted"])
-                .or(visits::state
-                    .eq("completed")
-                    .and(visits::lessons_reminded_at.is_null())),
+                .or(visits::state.eq("completed").and(
+                    visits::lessons_reminded_at
+                        .is_null()
+                        .or(visits::followed_up_at.is_null()),
+                )),
         )
         .order(visits::id.asc())
         .select(VisitRow::as_select())
@@ -453,4 +456,17 @@ pub fn use_tokens_for(
     .set(link_tokens::used_at.eq(Some(now)))
     .execute(c))?;
     Ok(())
+}
+
+/// Records the three-month follow-up; `false` if another instance sent it.
+pub fn set_followed_up(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("completed"))
+            .filter(visits::followed_up_at.is_null()),
+    )
+    .set(visits::followed_up_at.eq(Some(now)))
+    .execute(c))?;
+    Ok(changed == 1)
 }

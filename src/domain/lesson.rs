@@ -202,6 +202,77 @@ pub fn check(
     }
 }
 
+/// Three months after the visit the requester is asked what came of it.
+pub const FOLLOW_UP_MONTHS: u32 = 3;
+
+/// "Did you apply what you learned?"
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Yes,
+    Partly,
+    No,
+}
+
+impl Applied {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applied::Yes => "yes",
+            Applied::Partly => "partly",
+            Applied::No => "no",
+        }
+    }
+}
+
+impl FromStr for Applied {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "yes" => Ok(Applied::Yes),
+            "partly" => Ok(Applied::Partly),
+            "no" => Ok(Applied::No),
+            _ => Err(Invalid::new(format!(
+                "unknown answer '{s}'; expected yes, partly or no"
+            ))),
+        }
+    }
+}
+
+/// Checks the follow-up: a choice is required, the text is optional.
+pub fn check_followup(
+    applied: &str,
+    changes: &str,
+    language: Language,
+) -> Result<(Applied, String), Vec<FieldError>> {
+    let nl = language == Language::Nl;
+    let mut errors = Vec::new();
+    let applied = applied.parse::<Applied>().map_err(|_| {
+        errors.push(FieldError {
+            field: "applied",
+            message: if nl {
+                "Kies ja, gedeeltelijk of nee.".into()
+            } else {
+                "Choose yes, partly or no.".into()
+            },
+        })
+    });
+    let changes = changes.trim();
+    let chars = changes.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        errors.push(FieldError {
+            field: "changes",
+            message: if nl {
+                format!("Hooguit 4.000 tekens; nu {chars}.")
+            } else {
+                format!("At most 4,000 characters; now {chars}.")
+            },
+        });
+    }
+    match applied {
+        Ok(applied) if errors.is_empty() => Ok((applied, changes.to_string())),
+        _ => Err(errors),
+    }
+}
+
 /// What a pseudonymised lesson says about its author: the kind and a size
 /// class ("gemeente, 20.000–50.000 inwoners"), never the name.
 pub fn size_class(kind: OrganisationKind, size: i64, language: Language) -> String {
@@ -344,6 +415,13 @@ pub mod schedule {
     /// A form link made when the visit completed works until this moment.
     pub fn form_expires(completed: NaiveDateTime) -> NaiveDateTime {
         completed + Duration::days(FORM_DAYS)
+    }
+
+    /// The follow-up is due three months after the visit's day.
+    pub fn followup_due(visit: NaiveDate, today: NaiveDate) -> bool {
+        visit
+            .checked_add_months(chrono::Months::new(FOLLOW_UP_MONTHS))
+            .is_some_and(|due| today >= due)
     }
 
     /// The one reminder is due a week after the forms went out, while the
@@ -551,5 +629,25 @@ mod tests {
             size_class(Other, 500, Language::En),
             "other organisation, 500–2,000 employees"
         );
+    }
+
+    #[test]
+    fn the_follow_up_comes_three_months_after_the_visit() {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
+        assert!(!schedule::followup_due(
+            day,
+            NaiveDate::from_ymd_opt(2027, 6, 1).unwrap()
+        ));
+        assert!(schedule::followup_due(
+            day,
+            NaiveDate::from_ymd_opt(2027, 6, 2).unwrap()
+        ));
+        assert_eq!(
+            check_followup("partly", "  Exitplan overgenomen.  ", Language::Nl).unwrap(),
+            (Applied::Partly, "Exitplan overgenomen.".to_string())
+        );
+        let errors = check_followup("", &"x".repeat(4001), Language::En).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["applied", "changes"]);
     }
 }

@@ -11,6 +11,7 @@ pub mod organisation;
 pub mod pagination;
 pub mod partner;
 pub mod search;
+pub mod stats;
 pub mod topic;
 pub mod visit;
 

@@ -228,6 +228,8 @@ pub mod schedule {
         Complete,
         /// A week after the forms: one reminder to the sides that did not answer.
         RemindLessons,
+        /// Three months after the visit: ask the requester what came of it.
+        FollowUp,
     }
 
     impl Job {
@@ -238,6 +240,7 @@ pub mod schedule {
                 Job::Remind => "remind",
                 Job::Complete => "complete",
                 Job::RemindLessons => "remind-lessons",
+                Job::FollowUp => "follow-up",
             }
         }
     }
@@ -253,6 +256,7 @@ pub mod schedule {
         pub reminded: bool,
         pub completed_at: Option<NaiveDateTime>,
         pub lessons_reminded: bool,
+        pub followed_up: bool,
     }
 
     /// The job due now, if any. Expiry beats the nudge; completion beats
@@ -269,12 +273,19 @@ pub mod schedule {
             (S::Accepted, Some(date)) if !t.reminded && reminder_due(date, today) => {
                 Some(Job::Remind)
             }
-            (S::Completed, _) if !t.lessons_reminded => t
-                .completed_at
-                .filter(|done| {
-                    now >= *done + chrono::Duration::days(crate::domain::lesson::REMINDER_DAYS)
-                })
-                .map(|_| Job::RemindLessons),
+            (S::Completed, _)
+                if !t.lessons_reminded
+                    && t.completed_at.is_some_and(|done| {
+                        now >= done + chrono::Duration::days(crate::domain::lesson::REMINDER_DAYS)
+                    }) =>
+            {
+                Some(Job::RemindLessons)
+            }
+            (S::Completed, Some(date))
+                if !t.followed_up && crate::domain::lesson::schedule::followup_due(date, today) =>
+            {
+                Some(Job::FollowUp)
+            }
             _ => None,
         }
     }
@@ -458,6 +469,7 @@ mod tests {
             reminded: false,
             completed_at: None,
             lessons_reminded: false,
+            followed_up: false,
         };
         let at = |days: i64| asked + Duration::days(days);
         assert_eq!(next_job(&requested, at(1), at(1).date()), None);
@@ -533,6 +545,15 @@ mod tests {
             ..held
         };
         assert_eq!(next_job(&done, at(17).0, at(17).1), None);
+        // Three months after the day (9 March): the follow-up, once.
+        let june = |day: u32| (noon(d(2027, 6, day)), d(2027, 6, day));
+        assert_eq!(next_job(&done, june(8).0, june(8).1), None);
+        assert_eq!(next_job(&done, june(9).0, june(9).1), Some(Job::FollowUp));
+        let asked = Timing {
+            followed_up: true,
+            ..done
+        };
+        assert_eq!(next_job(&asked, june(9).0, june(9).1), None);
     }
 
     #[test]

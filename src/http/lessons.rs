@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Json};
 use super::lang;
+use super::matches::{round, MatchOrganisation, MatchTopic};
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::app::AppState;
@@ -415,4 +416,227 @@ fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error>
         ])?;
     }
     Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// One of the best in class on a topic.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaderView {
+    #[schema(example = 1)]
+    pub rank: usize,
+    pub organisation: MatchOrganisation,
+    /// Its maturity level on the topic (0 to 5), as it says itself.
+    pub level: u8,
+    /// The reputation: a Bayesian average of the visitors' ratings (1 to 5)
+    /// with the configured prior and decay.
+    #[schema(example = 4.15)]
+    pub score: f64,
+    /// Visits rated by their visitors.
+    pub rated_visits: u32,
+    /// The plain average of those ratings; absent without ratings.
+    pub average_rating: Option<f64>,
+    /// Hours the visitors say the visits saved them.
+    pub hours_saved: i64,
+    pub published_lessons: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaderListView {
+    pub topic: MatchTopic,
+    /// Best first.
+    pub items: Vec<LeaderView>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LeaderParams {
+    /// How many, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<i64>,
+}
+
+/// Best in class on a topic: the organisations with expertise on it by
+/// their visitors' ratings (docs/lessons.md). Coordinators, admins, and
+/// partners with `lessons:read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/topics/{slug}/leaders",
+    tag = "lessons",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
+        LeaderParams,
+    ),
+    responses(
+        (status = 200, description = "Best first", body = LeaderListView),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A partner without lessons:read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn leaders(
+    req: HttpRequest,
+    slug: web::Path<String>,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> Result<HttpResponse, ApiError> {
+    let params = QueryParams::parse(&req, &["limit"])?;
+    let topic = path("slug", &slug, TopicSlug::parse)?;
+    let limit = params
+        .get("limit", |raw: &str| match raw.parse::<usize>() {
+            Ok(n) if (1..=50).contains(&n) => Ok(n),
+            _ => Err(crate::domain::Invalid::new("a whole number from 1 to 50")),
+        })?
+        .unwrap_or(10);
+    let list = crate::service::matching::topic_leaders(
+        &state.pool,
+        &state.matching,
+        &reader.0,
+        &topic,
+        limit,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LeaderListView {
+            topic: MatchTopic::from(&list.topic),
+            items: list
+                .leaders
+                .into_iter()
+                .enumerate()
+                .map(|(i, (host, l))| LeaderView {
+                    rank: i + 1,
+                    organisation: MatchOrganisation::from(&host),
+                    level: l.level,
+                    score: round(l.reputation.score, 2),
+                    rated_visits: l.reputation.visits,
+                    average_rating: (l.reputation.visits > 0)
+                        .then(|| round(l.reputation.mean_rating, 2)),
+                    hours_saved: l.reputation.hours_saved,
+                    published_lessons: l.reputation.published,
+                })
+                .collect(),
+        }))
+}
+
+/// Visits on one topic in one month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicMonth {
+    #[schema(example = "cloud-migration")]
+    pub topic: String,
+    #[schema(example = "2027-03")]
+    pub month: String,
+    pub visits: u32,
+}
+
+/// The lessons forms of the visits held in the period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FormFigures {
+    /// Two per held visit: one per side.
+    pub sent: u32,
+    pub answered: u32,
+    /// answered ÷ sent; absent when none were sent.
+    #[schema(example = 0.75)]
+    pub response_rate: Option<f64>,
+}
+
+/// Hours saved on one topic, as the lessons estimate them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicTime {
+    #[schema(example = "cloud-migration")]
+    pub topic: String,
+    pub hours: i64,
+    pub lessons: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    #[schema(example = "2026-12")]
+    pub from: String,
+    #[schema(example = "2027-11")]
+    pub to: String,
+    /// Accepted or held visits by the month of their day.
+    pub visits_per_topic_per_month: Vec<TopicMonth>,
+    pub forms: FormFigures,
+    pub time_saved_per_topic: Vec<TopicTime>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct StatsParams {
+    /// First month (default: eleven months before `to`).
+    #[param(inline, value_type = Option<String>, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-12")]
+    from: Option<String>,
+    /// Last month (default: this month).
+    #[param(inline, value_type = Option<String>, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2027-11")]
+    to: Option<String>,
+}
+
+/// Statistics: visits per topic per month, the response rate of the lessons
+/// forms and the time saved per topic. Coordinators, admins, and partners
+/// with `stats:read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "lessons",
+    security(("bearer" = [])),
+    params(StatsParams),
+    responses(
+        (status = 200, description = "The figures", body = StatsView),
+        (status = 400, description = "A malformed month, or from after to", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A partner without stats:read", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stats(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::stats::Month;
+    let params = QueryParams::parse(&req, &["from", "to"])?;
+    let to = params
+        .get("to", Month::parse)?
+        .unwrap_or_else(|| Month::of(crate::service::visits::today()));
+    let from = params.get("from", Month::parse)?.unwrap_or(to.minus(11));
+    let stats = lessons::statistics(&state.pool, reader.0, from, to).await?;
+    let response_rate = stats.response_rate().map(|r| round(r, 4));
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(StatsView {
+            from: from.to_string(),
+            to: to.to_string(),
+            visits_per_topic_per_month: stats
+                .visits
+                .into_iter()
+                .map(|((topic, month), visits)| TopicMonth {
+                    topic,
+                    month: month.to_string(),
+                    visits,
+                })
+                .collect(),
+            forms: FormFigures {
+                sent: stats.forms_sent,
+                answered: stats.forms_answered,
+                response_rate,
+            },
+            time_saved_per_topic: stats
+                .time_saved
+                .into_iter()
+                .map(|(topic, (hours, lessons))| TopicTime {
+                    topic,
+                    hours,
+                    lessons,
+                })
+                .collect(),
+        }))
 }

@@ -88,7 +88,7 @@ pub struct ScoreComponents {
     pub fairness: f64,
 }
 
-fn round(x: f64, places: i32) -> f64 {
+pub(crate) fn round(x: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (x * f).round() / f
 }

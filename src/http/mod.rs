@@ -77,6 +77,8 @@ pub const API_VERSION: &str = "1.0.0";
         visits::calendar,
         lessons::submit,
         lessons::list,
+        lessons::leaders,
+        lessons::stats,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth),
     tags(
@@ -246,6 +248,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
                 .service(post_resource("/visits/{id}/lessons", lessons::submit))
                 .service(get_resource("/lessons", lessons::list))
+                .service(get_resource("/topics/{slug}/leaders", lessons::leaders))
+                .service(get_resource("/stats", lessons::stats))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

@@ -1,7 +1,8 @@
 //! The scheduler: what happens to visits because time passes (a nudge to
 //! the host halfway to expiry, expiry, a reminder two working days before
-//! the day, completion the day after with the lessons forms, and one
-//! reminder about the forms a week later). It runs inside `serve` and as
+//! the day, completion the day after with the lessons forms, one
+//! reminder about the forms a week later, and a follow-up to the requester
+//! three months after the visit). It runs inside `serve` and as
 //! `meeloop jobs run-once`.
 //!
 //! Several instances may run it at once: each job is a conditional update
@@ -28,13 +29,20 @@ pub struct Report {
     pub completed: usize,
     /// Visits whose lessons forms were recalled to the sides that did not answer.
     pub lessons_reminded: usize,
+    /// Requesters asked, three months on, what came of their visit.
+    pub followed_up: usize,
     /// Jobs that failed this round; they are tried again next round.
     pub failed: usize,
 }
 
 impl Report {
     pub fn total(&self) -> usize {
-        self.nudged + self.expired + self.reminded + self.completed + self.lessons_reminded
+        self.nudged
+            + self.expired
+            + self.reminded
+            + self.completed
+            + self.lessons_reminded
+            + self.followed_up
     }
 }
 
@@ -90,6 +98,7 @@ impl Scheduler {
                         Job::Remind => report.reminded += 1,
                         Job::Complete => report.completed += 1,
                         Job::RemindLessons => report.lessons_reminded += 1,
+                        Job::FollowUp => report.followed_up += 1,
                     }
                 }
                 Err(e) => {

@@ -328,6 +328,22 @@ email!(LessonsReminder, "lessons_reminder",
     text: ["mail/lessons_reminder/nl/body.txt", "mail/lessons_reminder/en/body.txt"],
     html: ["mail/lessons_reminder/nl/body.html", "mail/lessons_reminder/en/body.html"]);
 
+/// To the requesting coordinator, three months after the visit.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub host: String,
+    pub topic: String,
+    pub date: String,
+    /// `{base}/follow-ups/{token}`.
+    pub link: String,
+    pub expires_on: String,
+}
+
+email!(FollowUp, "followup",
+    subject: ["mail/followup/nl/subject.txt", "mail/followup/en/subject.txt"],
+    text: ["mail/followup/nl/body.txt", "mail/followup/en/body.txt"],
+    html: ["mail/followup/nl/body.html", "mail/followup/en/body.html"]);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +476,18 @@ mod tests {
                 LessonsReminder::NAME,
                 LessonsReminder {
                     form: lessons_form(true),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                FollowUp::NAME,
+                FollowUp {
+                    host: "Gemeente Zwolle".into(),
+                    topic: "Cloudmigratie".into(),
+                    date: "dinsdag 2 maart 2027".into(),
+                    link: "https://meeloop.example.nl/follow-ups/abc".into(),
+                    expires_on: "zaterdag 1 mei 2027".into(),
                 }
                 .render(language, common)
                 .unwrap(),

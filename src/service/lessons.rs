@@ -16,7 +16,7 @@ use crate::domain::organisation::Language;
 use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
-use crate::mail::templates::{LessonsForm, LessonsReminder};
+use crate::mail::templates::{FollowUp, LessonsForm, LessonsReminder};
 
 /// A side's lesson as shown to the two organisations and admins.
 #[derive(Debug, Clone, PartialEq)]
@@ -368,7 +368,7 @@ pub enum Reader {
 }
 
 impl Reader {
-    fn require(&self, scope: crate::domain::partner::Scope) -> Result<(), ServiceError> {
+    pub fn require(&self, scope: crate::domain::partner::Scope) -> Result<(), ServiceError> {
         match self {
             Reader::User(_) => Ok(()),
             Reader::Partner(p) if p.may(scope) => Ok(()),
@@ -531,6 +531,189 @@ pub async fn knowledge_base(
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
         Ok((lessons, next))
+    })
+    .await
+}
+
+/// Figures over the visits between the first day of `from` and the last of
+/// `to` (docs/lessons.md): for logged-in users and partners with `stats:read`.
+pub async fn statistics(
+    pool: &DbPool,
+    reader: Reader,
+    from: crate::domain::stats::Month,
+    to: crate::domain::stats::Month,
+) -> Result<crate::domain::stats::Stats, ServiceError> {
+    use crate::domain::stats::{summarise, LessonFact, VisitFact};
+    reader.require(crate::domain::partner::Scope::StatsRead)?;
+    if from > to {
+        return Err(Invalid::new("from: must not be after to").into());
+    }
+    let (Some(first), Some(last)) = (from.first_day(), to.last_day()) else {
+        return Err(Invalid::new("from, to: not a month").into());
+    };
+    pool.run(move |conn| {
+        let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
+            .into_iter()
+            .filter_map(|(id, topic, date, state)| {
+                Some(VisitFact {
+                    id,
+                    topic,
+                    date: date?,
+                    held: state == "completed",
+                })
+            })
+            .collect();
+        let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
+            .into_iter()
+            .map(|(visit, hours)| LessonFact {
+                visit,
+                hours_saved: i64::from(hours),
+            })
+            .collect();
+        Ok(summarise(&visits, &lessons))
+    })
+    .await
+}
+
+/// Inside the scheduler's transaction: three months after the visit, the
+/// requesting coordinator is asked what came of it (once). `false` when
+/// it is not due or another instance sent it.
+pub(super) fn queue_followup(
+    conn: &mut DbConn,
+    p: &Parties,
+    base_url: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let Some(date) = p.visit.date else {
+        return Ok(false);
+    };
+    if !schedule::followup_due(date, local_date(now))
+        || !visit_repo::set_followed_up(conn, p.row.id, now)?
+    {
+        return Ok(false);
+    }
+    let to = p.requester_side();
+    let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
+    let token = links::new_token();
+    visit_repo::insert_token(
+        conn,
+        &NewLinkToken {
+            token_hash: token.hash,
+            purpose: "followup",
+            visit_id: p.row.id,
+            organisation_id: p.row.requester_id,
+            expires_at,
+            created_at: now,
+        },
+    )?;
+    let email = FollowUp {
+        host: p.host.name.clone(),
+        topic: p.topic(to.language),
+        date: long_date(date, to.language),
+        link: format!("{base_url}/follow-ups/{}", token.plain),
+        expires_on: long_date(local_date(expires_at), to.language),
+    };
+    queue(
+        conn,
+        &email,
+        format!("followup:{}", p.row.id),
+        &to,
+        base_url,
+        &[],
+    )?;
+    Ok(true)
+}
+
+/// The requester's answer to the follow-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpAnswer {
+    pub applied: lesson::Applied,
+    pub changes: String,
+    pub answered_at: NaiveDateTime,
+}
+
+/// What a follow-up link leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FollowUpLink {
+    Open(FormContext),
+    /// Answered (with the answer), or the link ran out (`None`).
+    Closed(FormContext, Option<FollowUpAnswer>),
+    Unknown,
+}
+
+/// Reads what a follow-up link is about; changes nothing.
+pub async fn followup_link(pool: &DbPool, token: &str) -> Result<FollowUpLink, ServiceError> {
+    let Some(hash) = links::hash(token) else {
+        return Ok(FollowUpLink::Unknown);
+    };
+    pool.run(move |conn| {
+        let Some(link) = visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "followup")
+        else {
+            return Ok(FollowUpLink::Unknown);
+        };
+        let p = Parties::load(conn, link.visit_id)?;
+        let context = FormContext {
+            side: VisitRole::Requester,
+            language: p.requester.language,
+            visit: p.visit.clone(),
+            expires_at: link.expires_at,
+        };
+        let answer = repo::find_followup(conn, p.row.id)?
+            .map(|row| {
+                Ok::<_, ServiceError>(FollowUpAnswer {
+                    applied: row
+                        .applied
+                        .parse()
+                        .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!(e.0)))?,
+                    changes: row.changes,
+                    answered_at: row.answered_at,
+                })
+            })
+            .transpose()?;
+        Ok(match answer {
+            Some(answer) => FollowUpLink::Closed(context, Some(answer)),
+            None if link.used_at.is_some() || link.expires_at <= db::now() => {
+                FollowUpLink::Closed(context, None)
+            }
+            None => FollowUpLink::Open(context),
+        })
+    })
+    .await
+}
+
+/// Saves the follow-up from its link, once.
+pub async fn submit_followup(
+    pool: &DbPool,
+    token: &str,
+    applied: lesson::Applied,
+    changes: String,
+) -> Result<(), ServiceError> {
+    let hash = links::hash(token)
+        .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let link = visit_repo::find_token(conn, &hash)?
+                .filter(|t| t.purpose == "followup")
+                .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+            let now = db::now();
+            if link.used_at.is_some() || link.expires_at <= now {
+                return Err(ServiceError::Conflict("this link no longer works".into()));
+            }
+            let stored = repo::insert_followup(
+                conn,
+                &repo::FollowUpRow {
+                    visit_id: link.visit_id,
+                    applied: applied.as_str().to_string(),
+                    changes,
+                    answered_at: now,
+                },
+            )?;
+            if !stored {
+                return Err(ServiceError::Conflict("answered already".into()));
+            }
+            visit_repo::use_tokens_for(conn, link.visit_id, "followup", link.organisation_id, now)?;
+            Ok(())
+        })
     })
     .await
 }

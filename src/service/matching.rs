@@ -478,3 +478,45 @@ pub async fn explain_match(
         standing,
     })
 }
+
+/// Best in class on a topic (docs/lessons.md).
+#[derive(Debug, Clone)]
+pub struct LeaderList {
+    pub topic: TopicLabel,
+    /// Best first, with the host's directory entry.
+    pub leaders: Vec<(Host, matching::Leader)>,
+}
+
+/// Who leads on a topic by their visitors' lessons: for logged-in users
+/// and partners with `lessons:read`.
+pub async fn topic_leaders(
+    pool: &DbPool,
+    index: &MatchIndex,
+    reader: &super::lessons::Reader,
+    topic: &TopicSlug,
+    limit: usize,
+) -> Result<LeaderList, ServiceError> {
+    reader.require(crate::domain::partner::Scope::LessonsRead)?;
+    let loaded = index.snapshot(pool).await?;
+    let snapshot = &loaded.snapshot;
+    let label = snapshot.topic_by_slug(topic.as_str()).ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "unknown topic '{}'; GET /api/v1/topics lists them",
+            topic.as_str()
+        ))
+    })?;
+    let leaders = matching::leaders(
+        snapshot,
+        label.id,
+        &loaded.context,
+        &index.tuning().reputation,
+        limit,
+    )
+    .into_iter()
+    .filter_map(|l| snapshot.host(l.host).map(|h| (h.clone(), l)))
+    .collect();
+    Ok(LeaderList {
+        topic: TopicLabel::from(label),
+        leaders,
+    })
+}

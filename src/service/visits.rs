@@ -726,6 +726,7 @@ pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job
                     reminded: row.reminded_at.is_some(),
                     completed_at: row.completed_at,
                     lessons_reminded: row.lessons_reminded_at.is_some(),
+                    followed_up: row.followed_up_at.is_some(),
                 };
                 schedule::next_job(&timing, now, today).map(|job| (row.id, job))
             })
@@ -814,6 +815,9 @@ pub async fn run_job(
                 }
                 Job::RemindLessons => {
                     return super::lessons::queue_reminders(conn, &p, &base_url, now);
+                }
+                Job::FollowUp => {
+                    return super::lessons::queue_followup(conn, &p, &base_url, now);
                 }
             }
             Ok(true)

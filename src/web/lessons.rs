@@ -14,7 +14,7 @@ use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, Draft, FieldError, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::visit::VisitRole;
-use crate::service::lessons::{self, FormContext, FormLink, LessonView};
+use crate::service::lessons::{self, FollowUpLink, FormContext, FormLink, LessonView};
 use crate::service::ServiceError;
 
 /// Every text of these pages, per language.
@@ -45,6 +45,13 @@ pub struct Texts {
     pub publish_named: &'static str,
     pub publish_pseudonymous: &'static str,
     pub send: &'static str,
+    pub followup_title: &'static str,
+    pub applied: &'static str,
+    pub applied_yes: &'static str,
+    pub applied_partly: &'static str,
+    pub applied_no: &'static str,
+    pub changes: &'static str,
+    pub changes_hint: &'static str,
 }
 
 const NL: Texts = Texts {
@@ -74,6 +81,13 @@ const NL: Texts = Texts {
     publish_named: "Ja, onder de naam van onze organisatie",
     publish_pseudonymous: "Ja, zonder naam (alleen soort en grootte van de organisatie)",
     send: "Versturen",
+    followup_title: "Drie maanden later",
+    applied: "Heeft u toegepast wat u zag?",
+    applied_yes: "Ja",
+    applied_partly: "Gedeeltelijk",
+    applied_no: "Nee",
+    changes: "Wat is er sindsdien veranderd? (niet verplicht)",
+    changes_hint: "Wat werkt nu anders, wat leverde het op, wat liep anders dan gedacht?",
 };
 
 const EN: Texts = Texts {
@@ -103,6 +117,13 @@ const EN: Texts = Texts {
     publish_named: "Yes, under our organisation's name",
     publish_pseudonymous: "Yes, without a name (only the kind and size of our organisation)",
     send: "Send",
+    followup_title: "Three months on",
+    applied: "Did you apply what you saw?",
+    applied_yes: "Yes",
+    applied_partly: "Partly",
+    applied_no: "No",
+    changes: "What has changed since? (optional)",
+    changes_hint: "What works differently now, what did it bring, what went otherwise than expected?",
 };
 
 fn texts(language: Language) -> &'static Texts {
@@ -403,6 +424,137 @@ pub async fn submit(
             }
             _ => unknown_page(&req),
         },
+        Err(ServiceError::NotFound(_)) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}
+
+/// The follow-up as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct FollowUpForm {
+    #[serde(default)]
+    applied: String,
+    #[serde(default)]
+    changes: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/followup.html")]
+struct FollowUpPage<'a> {
+    t: &'a Texts,
+    intro: String,
+    form: &'a FollowUpForm,
+    errors: &'a [FieldError],
+}
+
+impl FollowUpPage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn followup_page(
+    status: StatusCode,
+    context: &FormContext,
+    form: &FollowUpForm,
+    errors: &[FieldError],
+) -> HttpResponse {
+    let language = context.language;
+    let visit = &context.visit;
+    let day = visit
+        .date
+        .map(|d| long_date(d, language))
+        .unwrap_or_default();
+    let intro = match language {
+        Language::Nl => format!(
+            "Op {day} liep u mee bij {} over {}.",
+            visit.host_name, visit.topic_names.0
+        ),
+        Language::En => format!(
+            "On {day} you spent a day at {} on {}.",
+            visit.host_name, visit.topic_names.1
+        ),
+    };
+    page(
+        status,
+        &FollowUpPage {
+            t: texts(language),
+            intro,
+            form,
+            errors,
+        },
+    )
+}
+
+fn followup_closed(context: &FormContext, answered: bool) -> HttpResponse {
+    let nl = context.language == Language::Nl;
+    if answered {
+        message(
+            StatusCode::OK,
+            context.language,
+            if nl { "Dank u wel" } else { "Thank you" },
+            if nl {
+                "Uw antwoord is opgeslagen. Het helpt ons zien wat meeloopdagen opleveren.".into()
+            } else {
+                "Your answer is saved. It helps us see what shadow visits bring.".into()
+            },
+        )
+    } else {
+        closed_page(context, None)
+    }
+}
+
+/// GET and HEAD: show, never change.
+pub async fn followup_show(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    match lessons::followup_link(&state.pool, &token).await {
+        Ok(FollowUpLink::Open(context)) => {
+            followup_page(StatusCode::OK, &context, &FollowUpForm::default(), &[])
+        }
+        Ok(FollowUpLink::Closed(context, answer)) => followup_closed(&context, answer.is_some()),
+        Ok(FollowUpLink::Unknown) => unknown_page(&req),
+        Err(e) => failure_page(&req, &e),
+    }
+}
+
+/// POST: saves a valid answer once; otherwise the form comes back.
+pub async fn followup_submit(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form: FollowUpForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let context = match lessons::followup_link(&state.pool, &token).await {
+        Ok(FollowUpLink::Open(context)) => context,
+        Ok(FollowUpLink::Closed(context, answer)) => {
+            let mut response = followup_closed(&context, answer.is_some());
+            *response.status_mut() = StatusCode::CONFLICT;
+            return response;
+        }
+        Ok(FollowUpLink::Unknown) => return unknown_page(&req),
+        Err(e) => return failure_page(&req, &e),
+    };
+    let (applied, changes) =
+        match lesson::check_followup(&form.applied, &form.changes, context.language) {
+            Ok(answer) => answer,
+            Err(errors) => return followup_page(StatusCode::BAD_REQUEST, &context, &form, &errors),
+        };
+    match lessons::submit_followup(&state.pool, &token, applied, changes).await {
+        Ok(()) => HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
+            .finish(),
+        Err(ServiceError::Conflict(_)) => {
+            let mut response = followup_closed(&context, true);
+            *response.status_mut() = StatusCode::CONFLICT;
+            response
+        }
         Err(ServiceError::NotFound(_)) => unknown_page(&req),
         Err(e) => failure_page(&req, &e),
     }

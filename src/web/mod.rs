@@ -41,6 +41,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             })),
     )
     .service(
+        web::resource("/follow-ups/{token}")
+            .route(web::get().to(lessons::followup_show))
+            .route(web::head().to(lessons::followup_show))
+            .route(web::post().to(lessons::followup_submit))
+            .default_service(web::to(|| async {
+                HttpResponse::MethodNotAllowed()
+                    .insert_header((header::ALLOW, "GET, HEAD, POST"))
+                    .finish()
+            })),
+    )
+    .service(
         web::resource("/assets/meeloop.css").route(web::get().to(|| async {
             HttpResponse::Ok()
                 .content_type("text/css; charset=utf-8")

@@ -19,6 +19,7 @@ backend_tests!(
     a_visitors_rating_moves_the_hosts_proven_quality,
     the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word,
     the_demo_starts_with_held_visits_and_published_lessons,
+    three_months_on_the_requester_is_asked_what_came_of_it,
 );
 
 fn link_in(message: &Claimed) -> String {
@@ -675,6 +676,101 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
     let quality = zwolle["components"]["quality"].as_f64().unwrap();
     // (3 × 3 + 5 + 4) / 5 = 3.6 → 0.65, a little less for the weeks gone by.
     assert!(quality > 0.64 && quality <= 0.65, "{quality}");
+    // Best in class on cloud migration: Zwolle (5 and 4), Ymere (5),
+    // Amsterdam (4, unpublished: the rating counts, the text stays private),
+    // then everyone unrated at the prior, by level.
+    let (status, leaders) = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/topics/cloud-migration/leaders?limit=5",
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{leaders}");
+    let items = leaders["items"].as_array().unwrap();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|l| l["organisation"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(&names[..3], ["Zwolle", "Ymere", "Amsterdam"], "{leaders}");
+    assert_eq!(items.len(), 5);
+    let top = &items[0];
+    assert_eq!(
+        (
+            top["rank"].as_u64(),
+            top["ratedVisits"].as_u64(),
+            top["averageRating"].as_f64(),
+            top["hoursSaved"].as_i64(),
+            top["publishedLessons"].as_u64()
+        ),
+        (Some(1), Some(2), Some(4.5), Some(120), Some(2))
+    );
+    let score = top["score"].as_f64().unwrap();
+    assert!(score > 3.55 && score <= 3.6, "{score}");
+    assert_eq!(items[2]["publishedLessons"], 0);
+    assert_eq!(items[3]["ratedVisits"], 0);
+    assert_eq!(items[3]["averageRating"], serde_json::Value::Null);
+    assert_eq!(items[3]["score"], 3.0, "the prior");
+    let stranger = crate::matrix::partner_token(&app, "stats:read").await;
+    for (path, token, status) in [
+        ("/api/v1/topics/cloud-migration/leaders", &stranger, 403),
+        ("/api/v1/topics/no-such-topic/leaders", &reader, 404),
+        (
+            "/api/v1/topics/cloud-migration/leaders?limit=0",
+            &reader,
+            400,
+        ),
+    ] {
+        let (got, problem) = app
+            .send(reqwest::Method::GET, path, Some(token), None)
+            .await;
+        assert_eq!(got, status, "{path}: {problem}");
+    }
+
+    // Statistics over the last twelve months.
+    let counter = crate::matrix::partner_token(&app, "stats:read").await;
+    let (status, stats) = app
+        .send(reqwest::Method::GET, "/api/v1/stats", Some(&counter), None)
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    let visits: u64 = stats["visitsPerTopicPerMonth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|row| assert_eq!(row["topic"], "cloud-migration"))
+        .map(|row| row["visits"].as_u64().unwrap())
+        .sum();
+    assert_eq!(visits, 4);
+    assert_eq!(
+        stats["forms"],
+        json!({"sent": 8, "answered": 4, "responseRate": 0.5})
+    );
+    assert_eq!(
+        stats["timeSavedPerTopic"],
+        json!([{"topic": "cloud-migration", "hours": 264, "lessons": 4}])
+    );
+    for (query, token, status) in [
+        ("", &reader, 403),
+        ("?from=2020-01&to=2020-12", &counter, 200),
+        ("?from=2027-05&to=2027-04", &counter, 400),
+        ("?from=2027-13", &counter, 400),
+    ] {
+        let (got, body) = app
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/stats{query}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(got, status, "{query}: {body}");
+        if status == 200 {
+            assert_eq!(body["visitsPerTopicPerMonth"], json!([]));
+            assert_eq!(body["forms"]["responseRate"], serde_json::Value::Null);
+        }
+    }
+
     // The archived coordinators who asked cannot log in.
     let (status, _) = app
         .send(
@@ -695,4 +791,90 @@ async fn kb(app: &TestApp, query: &str, token: &str) -> (u16, serde_json::Value)
         None,
     )
     .await
+}
+
+async fn three_months_on_the_requester_is_asked_what_came_of_it(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let day = visit.proposed_dates[0];
+    let due = day.checked_add_months(chrono::Months::new(3)).unwrap();
+    let (one, two) = (scheduler(&app), scheduler(&app));
+    let early = one
+        .run_at(dutch(due - Duration::days(1), 12))
+        .await
+        .unwrap();
+    assert_eq!(early.followed_up, 0, "{early:?}");
+    let at = dutch(due, 7);
+    let (a, b) = tokio::join!(one.run_at(at), two.run_at(at));
+    assert_eq!(a.unwrap().followed_up + b.unwrap().followed_up, 1);
+    assert_eq!(one.run_at(at + Duration::days(1)).await.unwrap().total(), 0);
+    let mail = queued(&app);
+    let asks: Vec<_> = mail.iter().filter(|m| m.template == "followup").collect();
+    assert_eq!(asks.len(), 1);
+    assert_eq!(asks[0].recipient, "anne@sudwestfryslan.example");
+    let link = asks[0]
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/follow-ups/"))
+        .unwrap()
+        .to_string();
+
+    for _ in 0..2 {
+        let page = app.client.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("name=\"applied\""));
+    }
+    let blind = app
+        .client
+        .post(&link)
+        .form(&[("changes", "Het exitplan per applicatie is overgenomen.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blind.status(), 400);
+    let html = blind.text().await.unwrap();
+    assert!(html.contains("Kies ja, gedeeltelijk of nee."));
+    assert!(
+        html.contains("Het exitplan per applicatie is overgenomen."),
+        "kept"
+    );
+    let sent = app
+        .client
+        .post(&link)
+        .form(&[
+            ("applied", "partly"),
+            ("changes", "Het exitplan per applicatie is overgenomen."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let thanks = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(thanks.contains("Uw antwoord is opgeslagen"), "{thanks}");
+    let again = app
+        .client
+        .post(&link)
+        .form(&[("applied", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let stored = meeloop::db::lessons::find_followup(&mut app.db.pool.get().unwrap(), visit.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.applied.as_str(), stored.changes.as_str()),
+        ("partly", "Het exitplan per applicatie is overgenomen.")
+    );
 }

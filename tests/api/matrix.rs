@@ -161,6 +161,14 @@ fn rows() -> Vec<Row> {
             "/api/v1/lessons",
             [401, 200, 200, 200, 403, 200],
         ),
+        row(
+            Method::GET,
+            "/api/v1/topics/{slug}/leaders",
+            [401, 200, 200, 200, 403, 200],
+        ),
+        // Statistics: the "without scope" partner holds only stats:read, so
+        // here both partners may.
+        row(Method::GET, "/api/v1/stats", [401, 200, 200, 200, 200, 200]),
         // After the visit is held (the accepted one, completed by the
         // scheduler): either side writes its lessons; admins do not.
         row(

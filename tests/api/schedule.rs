@@ -670,7 +670,7 @@ async fn operators_run_the_jobs_once_from_the_command_line(backend: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("Nudged 0, expired 1, reminded 0, completed 0 visit(s); reminded 0 about lessons; 0 failed."),
+        stdout.contains("Nudged 0, expired 1, reminded 0, completed 0 visit(s); reminded 0 about lessons; followed up 0; 0 failed."),
         "{stdout}"
     );
     assert_eq!(visit_row(&app, visit.id).state, "expired");

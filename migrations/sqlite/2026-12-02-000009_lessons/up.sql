@@ -3,8 +3,10 @@
 ALTER TABLE visits ADD COLUMN completed_at TIMESTAMP;
 -- when the one reminder about the forms went out (or was found unneeded)
 ALTER TABLE visits ADD COLUMN lessons_reminded_at TIMESTAMP;
+-- when the three-month follow-up to the requester went out
+ALTER TABLE visits ADD COLUMN followed_up_at TIMESTAMP;
 -- visits completed before forms existed get none
-UPDATE visits SET completed_at = updated_at, lessons_reminded_at = updated_at WHERE state = 'completed';
+UPDATE visits SET completed_at = updated_at, lessons_reminded_at = updated_at, followed_up_at = updated_at WHERE state = 'completed';
 
 CREATE TABLE lessons (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,3 +43,28 @@ CREATE TRIGGER lessons_inserted AFTER INSERT ON lessons
 BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
 CREATE TRIGGER lessons_updated AFTER UPDATE ON lessons
 BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+
+-- Three months after the visit: did the requester apply it, what changed?
+CREATE TABLE followups (
+    visit_id    BIGINT PRIMARY KEY REFERENCES visits (id),
+    applied     TEXT NOT NULL CHECK (applied IN ('yes', 'partly', 'no')),
+    changes     TEXT NOT NULL,
+    answered_at TIMESTAMP NOT NULL
+);
+
+-- Emailed links may now also lead to the follow-up (SQLite cannot change a
+-- CHECK in place: the table is rebuilt).
+CREATE TABLE link_tokens_new (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash      TEXT NOT NULL UNIQUE,
+    purpose         TEXT NOT NULL CHECK (purpose IN ('invitation', 'lessons', 'followup')),
+    visit_id        BIGINT NOT NULL REFERENCES visits (id),
+    organisation_id BIGINT NOT NULL REFERENCES organisations (id),
+    expires_at      TIMESTAMP NOT NULL,
+    used_at         TIMESTAMP,
+    created_at      TIMESTAMP NOT NULL
+);
+INSERT INTO link_tokens_new SELECT id, token_hash, purpose, visit_id, organisation_id, expires_at, used_at, created_at FROM link_tokens;
+DROP TABLE link_tokens;
+ALTER TABLE link_tokens_new RENAME TO link_tokens;
+CREATE INDEX link_tokens_visit_idx ON link_tokens (visit_id, purpose);

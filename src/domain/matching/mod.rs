@@ -237,6 +237,52 @@ pub const RECENT_DAYS: i64 = 91;
 /// that topic.
 pub const DECLINE_MEMORY_DAYS: i64 = 180;
 
+/// A host's place among the best in class on a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leader {
+    pub host: OrganisationId,
+    pub level: u8,
+    pub reputation: Reputation,
+}
+
+/// Best in class on a topic: every active organisation with expertise on
+/// it, by reputation (the Bayesian score), then by rated visits, then by
+/// level, then by id. A host nobody rated has the prior's score, so one
+/// rated below the prior ranks under it: that is the point of the prior.
+pub fn leaders(
+    snapshot: &Snapshot,
+    topic: TopicId,
+    context: &Context,
+    rules: &ReputationRules,
+    limit: usize,
+) -> Vec<Leader> {
+    let Some(topic) = snapshot.topic(topic) else {
+        return Vec::new();
+    };
+    let mut all: Vec<Leader> = topic
+        .experts
+        .iter()
+        .map(|e| {
+            let host = snapshot.host_at(e.host).id;
+            Leader {
+                host,
+                level: e.level,
+                reputation: context.reputation(host, topic.id, rules),
+            }
+        })
+        .collect();
+    all.sort_by(|a, b| {
+        b.reputation
+            .score
+            .total_cmp(&a.reputation.score)
+            .then_with(|| b.reputation.visits.cmp(&a.reputation.visits))
+            .then_with(|| b.level.cmp(&a.level))
+            .then_with(|| a.host.cmp(&b.host))
+    });
+    all.truncate(limit);
+    all
+}
+
 /// One lesson, as matching sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LessonFact {

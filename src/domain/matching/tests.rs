@@ -458,3 +458,49 @@ fn visits_become_recent_load_bookings_and_declines() {
         .contains(&(OrganisationId(3), OrganisationId(9), CLOUD)));
     assert_eq!(context.declined.len(), 1);
 }
+
+#[test]
+fn leaders_rank_by_reputation_then_visits_then_level() {
+    use crate::domain::lesson::ReputationRules;
+    let hosts = vec![
+        host(1, M, 30_000, (52.0, 5.0), 2),
+        host(2, M, 30_000, (52.0, 5.0), 2),
+        host(3, M, 30_000, (52.0, 5.0), 2),
+        host(4, M, 30_000, (52.0, 5.0), 2),
+    ];
+    let rows = vec![
+        row(1, 5, Some(2020), true),
+        row(2, 3, Some(2020), true),
+        row(3, 4, Some(2020), false),
+        row(4, 2, Some(2020), true),
+    ];
+    let snap = snapshot(hosts, rows);
+    let rules = ReputationRules::default();
+    let lesson = |host: i64, rating: u8| LessonFact {
+        host: OrganisationId(host),
+        topic: CLOUD,
+        by_visitor: true,
+        rating,
+        hours_saved: 10,
+        on: day(),
+        published: true,
+    };
+    let mut context = Context::default();
+    // Host 2: ten visits at 4.5; host 4: one 5; host 3: one 1; host 1: none.
+    let mut facts: Vec<LessonFact> = (0..5).flat_map(|_| [lesson(2, 5), lesson(2, 4)]).collect();
+    facts.push(lesson(4, 5));
+    facts.push(lesson(3, 1));
+    context.add_lessons(&facts, &rules, day());
+    let order: Vec<i64> = leaders(&snap, CLOUD, &context, &rules, 10)
+        .iter()
+        .map(|l| l.host.0)
+        .collect();
+    // 2 (4.15) > 4 (3.5) > 1 (prior 3, level 5) > 3 (2.5).
+    assert_eq!(order, [2, 4, 1, 3]);
+    let top = &leaders(&snap, CLOUD, &context, &rules, 1)[0];
+    assert_eq!(
+        (top.reputation.visits, top.reputation.hours_saved),
+        (10, 100)
+    );
+    assert_eq!(top.reputation.published, 10);
+}
