@@ -640,3 +640,42 @@ pub async fn stats(
                 .collect(),
         }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitLessons {
+    /// The sides that have answered (none, one or both), published or not.
+    pub items: Vec<LessonResponse>,
+}
+
+/// A visit's lessons, published or not: for coordinators of its two
+/// organisations and admins.
+#[utoipa::path(
+    get,
+    path = "/api/v1/visits/{id}/lessons",
+    tag = "lessons",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 200, description = "The visit's lessons", body = VisitLessons),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn of_visit(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    QueryParams::parse(&req, &[])?;
+    let id = path("id", &id, positive_id)?;
+    let items = lessons::visit_lessons(&state.pool, user.0, id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(VisitLessons {
+            items: items.into_iter().map(LessonResponse::from).collect(),
+        }))
+}

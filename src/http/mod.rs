@@ -76,6 +76,7 @@ pub const API_VERSION: &str = "1.0.0";
         visits::cancel,
         visits::calendar,
         lessons::submit,
+        lessons::of_visit,
         lessons::list,
         lessons::leaders,
         lessons::stats,
@@ -246,7 +247,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(post_resource("/visits/{id}/decline", visits::decline))
                 .service(post_resource("/visits/{id}/cancel", visits::cancel))
                 .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
-                .service(post_resource("/visits/{id}/lessons", lessons::submit))
+                .service(
+                    web::resource("/visits/{id}/lessons")
+                        .route(web::get().to(lessons::of_visit))
+                        .route(web::head().to(lessons::of_visit))
+                        .route(web::post().to(lessons::submit))
+                        .default_service(web::to(problem::method_not_allowed("GET, HEAD, POST"))),
+                )
                 .service(get_resource("/lessons", lessons::list))
                 .service(get_resource("/topics/{slug}/leaders", lessons::leaders))
                 .service(get_resource("/stats", lessons::stats))

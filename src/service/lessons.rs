@@ -717,3 +717,29 @@ pub async fn submit_followup(
     })
     .await
 }
+
+/// A visit's lessons, published or not, for the two organisations of the
+/// visit and admins; anyone else gets the same 404 as for no visit.
+pub async fn visit_lessons(
+    pool: &DbPool,
+    user: User,
+    visit: i64,
+) -> Result<Vec<LessonView>, ServiceError> {
+    pool.run(move |conn| {
+        let not_found = || ServiceError::NotFound(format!("no visit {visit}"));
+        let row = visit_repo::find(conn, visit)?.ok_or_else(not_found)?;
+        let allowed = match (user.role, user.organisation_id) {
+            (Role::Admin, _) => true,
+            (Role::Coordinator, Some(org)) => org.0 == row.requester_id || org.0 == row.host_id,
+            _ => false,
+        };
+        if !allowed {
+            return Err(not_found());
+        }
+        repo::for_visit(conn, visit)?
+            .into_iter()
+            .map(view)
+            .collect()
+    })
+    .await
+}

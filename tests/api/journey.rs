@@ -15,7 +15,10 @@ use crate::schedule::Ics;
 use crate::smtp::{wait_until, SmtpServer};
 use crate::visits::working_days_ahead;
 
-backend_tests!(a_visit_goes_from_request_to_both_calendars_by_real_email,);
+backend_tests!(
+    a_visit_goes_from_request_to_both_calendars_by_real_email,
+    after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_base,
+);
 
 /// A received email: recipient, subject, text part and calendar attachment.
 struct Received {
@@ -267,4 +270,225 @@ async fn a_visit_goes_from_request_to_both_calendars_by_real_email(backend: Back
         .await
         .unwrap();
     assert!(page.contains("geannuleerd"), "{page}");
+}
+
+/// The link to `path` in a received email's text.
+fn link_to(message: &Received, path: &str) -> String {
+    message
+        .text
+        .split_whitespace()
+        .find(|w| w.contains(path))
+        .unwrap_or_else(|| panic!("a {path} link in: {}", message.text))
+        .to_string()
+}
+
+async fn after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_base(
+    backend: Backend,
+) {
+    let server = SmtpServer::start();
+    let app = demo_app_with_smtp(backend, &server).await;
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let day = working_days_ahead(1)[0];
+    let (status, visit) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/visits",
+            Some(&anne),
+            Some(json!({
+                "hostOrganisationId": zwolle, "topic": "cloud-migration",
+                "proposedDates": [day], "participants": 1,
+                "goal": "Hoe hebben jullie de exit uit het eigen datacenter gepland?",
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{visit}");
+    let id = visit["id"].as_i64().unwrap();
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{id}/accept"),
+            Some(&host),
+            Some(json!({"date": day})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_until(
+        Duration::from_secs(30),
+        "invitation and confirmations",
+        || server.received_count() >= 3,
+    )
+    .await;
+    let (_, before) = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={zwolle}"),
+            Some(&anne),
+            None,
+        )
+        .await;
+
+    // The day after the visit the scheduler completes it: both forms arrive.
+    let jobs = crate::schedule::scheduler(&app);
+    let done = crate::schedule::dutch(day + chrono::Duration::days(1), 6);
+    assert_eq!(jobs.run_at(done).await.unwrap().completed, 1);
+    wait_until(Duration::from_secs(30), "two forms", || {
+        server.received_count() >= 5
+    })
+    .await;
+    let mail = inbox(&server);
+    let forms: Vec<&Received> = mail
+        .iter()
+        .filter(|m| m.text.contains("/lessons-forms/"))
+        .collect();
+    assert_eq!(forms.len(), 2);
+    let to_anne = forms
+        .iter()
+        .find(|m| m.to == "anne@sudwestfryslan.example")
+        .unwrap();
+    let to_zwolle = forms
+        .iter()
+        .find(|m| m.to == "meeloop@zwolle.example")
+        .unwrap();
+    let (anne_link, zwolle_link) = (
+        link_to(to_anne, "/lessons-forms/"),
+        link_to(to_zwolle, "/lessons-forms/"),
+    );
+
+    // A scanner fetches the link; it stays valid. The visitor answers and
+    // publishes under the organisation's name.
+    for _ in 0..2 {
+        assert_eq!(
+            app.client.get(&anne_link).send().await.unwrap().status(),
+            200
+        );
+    }
+    assert_eq!(
+        app.client.head(&anne_link).send().await.unwrap().status(),
+        200
+    );
+    let sent = app
+        .client
+        .post(&anne_link)
+        .form(&[
+            (
+                "strengths",
+                "Een openbaar kostenmodel dat het college vooraf kende.",
+            ),
+            (
+                "mistakes",
+                "Vergeet de licenties niet te tellen vóór de migratie.",
+            ),
+            ("hoursSaved", "60"),
+            ("rating", "5"),
+            ("recommend", "yes"),
+            ("publish", "named"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let again = app
+        .client
+        .get(&anne_link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        again.contains("al opgeslagen"),
+        "a used link says so: {again}"
+    );
+
+    // The host's quality on the topic moved; Anne's lesson is in the
+    // knowledge base for a partner.
+    let (_, after) = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={zwolle}"),
+            Some(&anne),
+            None,
+        )
+        .await;
+    assert!(
+        after["components"]["quality"].as_f64().unwrap()
+            > before["components"]["quality"].as_f64().unwrap(),
+        "{before} → {after}"
+    );
+    assert!(after["score"].as_f64().unwrap() > before["score"].as_f64().unwrap());
+    let partner = crate::matrix::partner_token(&app, "lessons:read").await;
+    let (_, page) = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/lessons?q=licenties",
+            Some(&partner),
+            None,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["items"][0]["author"]["name"], "Súdwest-Fryslân");
+
+    // A week later only Zwolle, which has not answered, is reminded.
+    let week = done + chrono::Duration::days(7) + chrono::Duration::hours(1);
+    assert_eq!(jobs.run_at(week).await.unwrap().lessons_reminded, 1);
+    wait_until(Duration::from_secs(30), "the reminder", || {
+        server.received_count() >= 6
+    })
+    .await;
+    let mail = inbox(&server);
+    let reminders: Vec<&Received> = mail
+        .iter()
+        .filter(|m| m.subject.starts_with("Herinnering: uw lessen"))
+        .collect();
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].to, "meeloop@zwolle.example");
+    // Zwolle answers from the reminder's link, without publishing: no
+    // partner sees it.
+    let reminder_link = link_to(reminders[0], "/lessons-forms/");
+    assert_ne!(reminder_link, zwolle_link);
+    let sent = app
+        .client
+        .post(&reminder_link)
+        .form(&[
+            ("strengths", "Goede vragen over ons exitplan en de kosten."),
+            ("mistakes", "Wij hadden de planning vooraf moeten delen."),
+            ("hoursSaved", "4"),
+            ("rating", "4"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let (_, page) = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/lessons",
+            Some(&partner),
+            None,
+        )
+        .await;
+    assert!(
+        !page.to_string().contains("exitplan en de kosten"),
+        "{page}"
+    );
+    // The first link closed with it.
+    let first = app
+        .client
+        .post(&zwolle_link)
+        .form(&[("rating", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 409);
 }

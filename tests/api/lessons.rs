@@ -250,6 +250,25 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
         .unwrap();
     assert!(closed.contains("al opgeslagen"), "{closed}");
     assert_eq!(stored(&app).len(), 2);
+
+    // Both organisations (and admins) read the visit's lessons, published
+    // or not; others learn nothing.
+    for (token, status) in [(&host, 200), (&admin, 200), (&outsider, 404)] {
+        let (got, body) = app
+            .send(reqwest::Method::GET, &path, Some(token), None)
+            .await;
+        assert_eq!(got, status, "{body}");
+        if status == 200 {
+            let sides: Vec<&str> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["side"].as_str().unwrap())
+                .collect();
+            assert_eq!(sides, ["requester", "host"]);
+            assert_eq!(body["items"][1]["publish"], "no");
+        }
+    }
 }
 
 async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend) {
