@@ -146,6 +146,13 @@ pub struct LinkTokenRow {
     pub used_at: Option<NaiveDateTime>,
 }
 
+impl LinkTokenRow {
+    /// Not used yet and not expired at `now`.
+    pub fn usable(&self, now: NaiveDateTime) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
 pub fn insert_token(conn: &mut DbConn, token: &NewLinkToken) -> QueryResult<()> {
     dispatch!(conn, c => diesel::insert_into(link_tokens::table)
         .values(token)

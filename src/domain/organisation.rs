@@ -330,7 +330,9 @@ pub fn parse_name(raw: &str) -> Result<String, Invalid> {
     if name.is_empty() {
         return Err(Invalid::new("name is empty"));
     }
-    if name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+    // Control characters are refused before trimming: `trim` also removes
+    // some (U+0085), and the schema forbids them anywhere.
+    if name.chars().count() > MAX_NAME_LEN || raw.chars().any(char::is_control) {
         return Err(Invalid::new(format!(
             "name must be at most {MAX_NAME_LEN} characters without control characters"
         )));
@@ -356,6 +358,15 @@ pub fn parse_capacity(n: i64) -> Result<i32, Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_but_control_characters_are_refused_anywhere() {
+        assert_eq!(parse_name("  Zwolle ").unwrap(), "Zwolle");
+        // U+0085 (NEL) is a control character that `trim` would remove.
+        for bad in ["TKn\u{0085}", "Zwolle\t", "\nZwolle", "Zwo\u{7f}lle", "   "] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn municipality_codes_must_be_cbs_codes() {

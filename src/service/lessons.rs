@@ -3,11 +3,11 @@
 
 use chrono::NaiveDateTime;
 
-use super::visits::{local_date, queue, Parties, Recipient};
+use super::visits::{issue_link, local_date, queue, Parties, Recipient};
 use super::ServiceError;
 use crate::auth::links;
 use crate::db::lessons::{self as repo, LessonRow, NewLesson};
-use crate::db::visits::{self as visit_repo, NewLinkToken};
+use crate::db::visits as visit_repo;
 use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
@@ -69,19 +69,13 @@ fn form_token(
     side: VisitRole,
     expires_at: NaiveDateTime,
 ) -> Result<String, ServiceError> {
-    let token = links::new_token();
-    visit_repo::insert_token(
+    issue_link(
         conn,
-        &NewLinkToken {
-            token_hash: token.hash,
-            purpose: "lessons",
-            visit_id: p.row.id,
-            organisation_id: organisation_of(p, side),
-            expires_at,
-            created_at: db::now(),
-        },
-    )?;
-    Ok(token.plain)
+        "lessons",
+        p.row.id,
+        organisation_of(p, side),
+        expires_at,
+    )
 }
 
 fn form_email(p: &Parties, to: &Recipient, link: String, expires_at: NaiveDateTime) -> LessonsForm {
@@ -275,9 +269,7 @@ pub async fn form_link(pool: &DbPool, token: &str) -> Result<FormLink, ServiceEr
             .transpose()?;
         Ok(match answered {
             Some(lesson) => FormLink::Closed(context, Some(lesson)),
-            None if link.used_at.is_some() || link.expires_at <= db::now() => {
-                FormLink::Closed(context, None)
-            }
+            None if !link.usable(db::now()) => FormLink::Closed(context, None),
             None => FormLink::Open(context),
         })
     })
@@ -594,23 +586,12 @@ pub(super) fn queue_followup(
     }
     let to = p.requester_side();
     let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
-    let token = links::new_token();
-    visit_repo::insert_token(
-        conn,
-        &NewLinkToken {
-            token_hash: token.hash,
-            purpose: "followup",
-            visit_id: p.row.id,
-            organisation_id: p.row.requester_id,
-            expires_at,
-            created_at: now,
-        },
-    )?;
+    let token = issue_link(conn, "followup", p.row.id, p.row.requester_id, expires_at)?;
     let email = FollowUp {
         host: p.host.name.clone(),
         topic: p.topic(to.language),
         date: long_date(date, to.language),
-        link: format!("{base_url}/follow-ups/{}", token.plain),
+        link: format!("{base_url}/follow-ups/{token}"),
         expires_on: long_date(local_date(expires_at), to.language),
     };
     queue(
@@ -672,9 +653,7 @@ pub async fn followup_link(pool: &DbPool, token: &str) -> Result<FollowUpLink, S
             .transpose()?;
         Ok(match answer {
             Some(answer) => FollowUpLink::Closed(context, Some(answer)),
-            None if link.used_at.is_some() || link.expires_at <= db::now() => {
-                FollowUpLink::Closed(context, None)
-            }
+            None if !link.usable(db::now()) => FollowUpLink::Closed(context, None),
             None => FollowUpLink::Open(context),
         })
     })
@@ -696,7 +675,7 @@ pub async fn submit_followup(
                 .filter(|t| t.purpose == "followup")
                 .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
             let now = db::now();
-            if link.used_at.is_some() || link.expires_at <= now {
+            if !link.usable(now) {
                 return Err(ServiceError::Conflict("this link no longer works".into()));
             }
             let stored = repo::insert_followup(

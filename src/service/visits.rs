@@ -829,15 +829,33 @@ pub async fn run_job(
 /// A fresh single-use invitation link for the host, valid as long as the
 /// request; returns the secret for the email (only its hash is stored).
 fn invitation_token(conn: &mut DbConn, p: &Parties) -> Result<String, ServiceError> {
+    issue_link(
+        conn,
+        "invitation",
+        p.row.id,
+        p.row.host_id,
+        p.row.expires_at,
+    )
+}
+
+/// Stores a new emailed link of `purpose` for one organisation's side of a
+/// visit (only its hash) and returns the secret to put in the email.
+pub(super) fn issue_link(
+    conn: &mut DbConn,
+    purpose: &'static str,
+    visit: i64,
+    organisation: i64,
+    expires_at: NaiveDateTime,
+) -> Result<String, ServiceError> {
     let token = links::new_token();
     repo::insert_token(
         conn,
         &NewLinkToken {
             token_hash: token.hash,
-            purpose: "invitation",
-            visit_id: p.row.id,
-            organisation_id: p.row.host_id,
-            expires_at: p.row.expires_at,
+            purpose,
+            visit_id: visit,
+            organisation_id: organisation,
+            expires_at,
             created_at: db::now(),
         },
     )?;
@@ -880,9 +898,7 @@ pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, Se
             .map(|o| o.language)
             .unwrap_or_default();
         let visit = view(conn, row)?;
-        let open = visit.state == VisitState::Requested
-            && link.used_at.is_none()
-            && link.expires_at > db::now();
+        let open = visit.state == VisitState::Requested && link.usable(db::now());
         Ok(if open {
             InvitationLink::Open { visit, language }
         } else {
