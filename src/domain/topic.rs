@@ -67,8 +67,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 /// are fine, other control characters are not.
 pub fn parse_description(raw: &str) -> Result<String, Invalid> {
     let text = raw.trim();
+    // Checked before trimming: `trim` also removes some control characters
+    // (U+0085), which the schema forbids anywhere.
     if text.chars().count() > MAX_DESCRIPTION_CHARS
-        || text
+        || raw
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
@@ -108,6 +110,16 @@ impl MaturityLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_refuse_control_characters_even_where_trim_would_drop_them() {
+        assert_eq!(
+            parse_description(" Regels\nen kaders ").unwrap(),
+            "Regels\nen kaders"
+        );
+        assert!(parse_description("Kaders\u{0085}").is_err());
+        assert!(parse_description("Ka\u{1}ders").is_err());
+    }
 
     #[test]
     fn slugs() {
