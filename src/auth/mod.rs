@@ -33,15 +33,7 @@ impl FromRequest for CurrentUser {
                 .jwt
                 .verify_login(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-            // Counted before the database is asked anything.
-            let subject = format!("user:{}", claims.sub);
-            state
-                .api_limiter
-                .check(&subject)
-                .map_err(ApiError::too_many_requests)?;
-            let user =
-                service::accounts::authenticate(&state.pool, &state.sessions, claims).await?;
-            Ok(CurrentUser(user))
+            Ok(CurrentUser(login_user(&state, claims).await?))
         })
     }
 }
@@ -80,13 +72,7 @@ impl FromRequest for CurrentPartner {
                 .jwt
                 .verify_partner(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-            let subject = format!("partner:{}", claims.sub);
-            state
-                .api_limiter
-                .check(&subject)
-                .map_err(ApiError::too_many_requests)?;
-            let partner = service::partners::authenticate(&state.pool, claims).await?;
-            Ok(CurrentPartner(partner))
+            Ok(CurrentPartner(partner(&state, claims).await?))
         })
     }
 }
@@ -103,26 +89,37 @@ impl FromRequest for CurrentReader {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         with_token(req, |state, token| async move {
             if let Ok(claims) = state.jwt.verify_login(&token) {
-                state
-                    .api_limiter
-                    .check(&format!("user:{}", claims.sub))
-                    .map_err(ApiError::too_many_requests)?;
-                let user =
-                    service::accounts::authenticate(&state.pool, &state.sessions, claims).await?;
+                let user = login_user(&state, claims).await?;
                 return Ok(CurrentReader(service::lessons::Reader::User(user)));
             }
             let claims = state
                 .jwt
                 .verify_partner(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-            state
-                .api_limiter
-                .check(&format!("partner:{}", claims.sub))
-                .map_err(ApiError::too_many_requests)?;
-            let partner = service::partners::authenticate(&state.pool, claims).await?;
-            Ok(CurrentReader(service::lessons::Reader::Partner(partner)))
+            Ok(CurrentReader(service::lessons::Reader::Partner(
+                partner(&state, claims).await?,
+            )))
         })
     }
+}
+
+/// The user behind verified login claims; the request is counted before
+/// the database is asked anything.
+async fn login_user(state: &AppState, claims: jwt::LoginClaims) -> Result<User, ApiError> {
+    state
+        .api_limiter
+        .check(&format!("user:{}", claims.sub))
+        .map_err(ApiError::too_many_requests)?;
+    Ok(service::accounts::authenticate(&state.pool, &state.sessions, claims).await?)
+}
+
+/// The partner behind verified partner claims, counted the same way.
+async fn partner(state: &AppState, claims: jwt::PartnerClaims) -> Result<Partner, ApiError> {
+    state
+        .api_limiter
+        .check(&format!("partner:{}", claims.sub))
+        .map_err(ApiError::too_many_requests)?;
+    Ok(service::partners::authenticate(&state.pool, claims).await?)
 }
 
 /// Takes the bearer token and the application state from the request, then

@@ -705,16 +705,7 @@ pub async fn visit_lessons(
     visit: i64,
 ) -> Result<Vec<LessonView>, ServiceError> {
     pool.run(move |conn| {
-        let not_found = || ServiceError::NotFound(format!("no visit {visit}"));
-        let row = visit_repo::find(conn, visit)?.ok_or_else(not_found)?;
-        let allowed = match (user.role, user.organisation_id) {
-            (Role::Admin, _) => true,
-            (Role::Coordinator, Some(org)) => org.0 == row.requester_id || org.0 == row.host_id,
-            _ => false,
-        };
-        if !allowed {
-            return Err(not_found());
-        }
+        super::visits::visible(conn, &user, visit)?;
         repo::for_visit(conn, visit)?
             .into_iter()
             .map(view)

@@ -78,18 +78,16 @@ impl MatchIndex {
     /// process has written nothing and the last check is recent; otherwise
     /// one read of the version, and a rebuild only when it moved.
     pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
+        // One look at the clock per call: "recent" moves with the Dutch day.
+        let today = crate::service::visits::today();
         if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness)
-                && current.snapshot.day == crate::service::visits::today()
-            {
+            if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
                 return Ok(current.snapshot);
             }
         }
         let _one_at_a_time = self.rebuild.lock().await;
         if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness)
-                && current.snapshot.day == crate::service::visits::today()
-            {
+            if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
                 return Ok(current.snapshot);
             }
         }
@@ -98,9 +96,7 @@ impl MatchIndex {
             .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
             .await?;
         if let Some(current) = self.current() {
-            if current.snapshot.snapshot.version == version
-                && current.snapshot.day == crate::service::visits::today()
-            {
+            if current.snapshot.snapshot.version == version && current.snapshot.day == today {
                 self.set(Current {
                     snapshot: current.snapshot.clone(),
                     confirmed,
@@ -111,7 +107,7 @@ impl MatchIndex {
         let (horizon, rules) = (self.tuning.horizon_months, self.tuning.reputation);
         let loaded = pool
             .run(move |conn| {
-                let day = crate::service::visits::today();
+                let day = today;
                 let snapshot = db::matching::load_snapshot(conn)?;
                 let context = host_context(conn, day, horizon, &rules)?;
                 Ok::<_, ServiceError>(Loaded {

@@ -283,7 +283,7 @@ pub async fn answer_visit(
 
 /// The visit, if `user` may see it; otherwise the same 404 as for a visit
 /// that does not exist.
-fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
+pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
     let not_found = || ServiceError::NotFound(format!("no visit {id}"));
     let row = repo::find(conn, id)?.ok_or_else(not_found)?;
     if may_see(user, &row) {
