@@ -2,8 +2,10 @@
 # Installs what the test suite needs and a fresh machine may lack, and
 # nothing that is already there. Used by the README's test command and by CI.
 #
-#   scripts/setup.sh        PostgreSQL server binaries and libpq, and an SMTP
-#                           server for the mail tests (aiosmtpd, PyPI)
+#   scripts/setup.sh        PostgreSQL server binaries and libpq, an SMTP
+#                           server for the mail tests (aiosmtpd, PyPI), and
+#                           for the browser tests headless Chromium with its
+#                           chromedriver (Debian) and axe-core (npm)
 #   scripts/setup.sh --ci   also schemathesis (PyPI) and cargo-audit
 #
 # Tools that are not system packages go under $MEELOOP_TOOLS
@@ -44,6 +46,21 @@ have_pg_server || apt_install postgresql
 if ! "$tools/venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
     say "installing aiosmtpd into $tools/venv"
     "$tools/venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+fi
+
+# Browser tests: headless Chromium driven through chromedriver, and axe-core
+# injected into each page for the accessibility checks.
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    apt_install chromium chromium-driver
+fi
+axe_version="4.14.1"
+axe_pkg="$tools/axe/node_modules/axe-core"
+if [[ ! -f "$axe_pkg/axe.min.js" ]] \
+    || ! grep -q "\"version\": \"$axe_version\"" "$axe_pkg/package.json" 2>/dev/null; then
+    command -v npm >/dev/null || apt_install npm
+    say "installing axe-core $axe_version into $tools/axe"
+    npm install --prefix "$tools/axe" --no-audit --no-fund --save-exact \
+        --silent "axe-core@$axe_version"
 fi
 
 if [[ $ci == 1 ]]; then

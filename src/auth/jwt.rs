@@ -14,6 +14,11 @@ use crate::domain::account::{Role, User};
 pub const LOGIN_AUDIENCE: &str = "meeloop:login";
 /// Audience of tokens handed out to partner programs by `POST /api/v1/auth/token`.
 pub const PARTNER_AUDIENCE: &str = "meeloop:partner";
+/// Audience of the browser session cookie set by the login page. The JSON
+/// API refuses it: a cookie is never a bearer token.
+pub const WEB_AUDIENCE: &str = "meeloop:web";
+/// A browser session lasts a working day; then the login page asks again.
+pub const WEB_TTL_SECS: i64 = 8 * 3600;
 /// Partner tokens are short-lived: a program asks for a new one when needed.
 pub const PARTNER_TTL_SECS: i64 = 15 * 60;
 const ALGORITHM: Algorithm = Algorithm::HS256;
@@ -36,6 +41,19 @@ pub struct LoginClaims {
     pub org: Option<i64>,
     /// The user's token version when issued; logout raises it.
     pub ver: i32,
+    /// Browser sessions only: the token every form of this session must
+    /// carry (the cookie is HttpOnly, so another site cannot read it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
+}
+
+/// Which kind of login token to issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    /// A bearer token for the JSON API.
+    Api,
+    /// A browser session cookie, with its own CSRF token.
+    Web,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,24 +97,33 @@ impl JwtKeys {
     }
 
     pub fn issue_login(&self, user: &User) -> Result<IssuedToken, String> {
+        self.issue(user, LoginKind::Api)
+    }
+
+    pub fn issue(&self, user: &User, kind: LoginKind) -> Result<IssuedToken, String> {
         let now = Utc::now().timestamp();
+        let (aud, ttl_secs, csrf) = match kind {
+            LoginKind::Api => (LOGIN_AUDIENCE, self.ttl_secs, None),
+            LoginKind::Web => (WEB_AUDIENCE, WEB_TTL_SECS, Some(random_hex(32))),
+        };
         let claims = LoginClaims {
             iss: self.issuer.clone(),
-            aud: LOGIN_AUDIENCE.to_string(),
+            aud: aud.to_string(),
             sub: user.id.to_string(),
-            exp: now + self.ttl_secs,
+            exp: now + ttl_secs,
             iat: now,
             jti: random_hex(16),
             role: user.role,
             org: user.organisation_id.map(|o| o.0),
             ver: user.token_version,
+            csrf,
         };
         let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
             .map_err(|e| format!("cannot sign a token: {e}"))?;
         Ok(IssuedToken {
             token,
             expires_at: claims.exp,
-            ttl_secs: self.ttl_secs,
+            ttl_secs,
         })
     }
 
@@ -135,6 +162,18 @@ impl JwtKeys {
         jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &self.validation(LOGIN_AUDIENCE))
             .map(|data| data.claims)
             .map_err(|e| InvalidToken(e.to_string()))
+    }
+
+    /// As [`Self::verify_login`], for browser session cookies; a session
+    /// without its CSRF token is refused.
+    pub fn verify_web(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
+        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &self.validation(WEB_AUDIENCE))
+            .map(|data| data.claims)
+            .map_err(|e| InvalidToken(e.to_string()))
+            .and_then(|claims| match claims.csrf {
+                Some(_) => Ok(claims),
+                None => Err(InvalidToken("a session without a CSRF token".into())),
+            })
     }
 
     /// As [`Self::verify_login`], for partner tokens.

@@ -205,3 +205,11 @@ pub fn find_followup(conn: &mut DbConn, visit: i64) -> QueryResult<Option<Follow
         .first(c)
         .optional())
 }
+
+/// Which sides have answered, for these visits: (visit, side).
+pub fn sides_answered(conn: &mut DbConn, visits: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    dispatch!(conn, c => lessons::table
+        .filter(lessons::visit_id.eq_any(visits))
+        .select((lessons::visit_id, lessons::side))
+        .load(c))
+}

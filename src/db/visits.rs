@@ -477,3 +477,26 @@ pub fn set_followed_up(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryR
     .execute(c))?;
     Ok(changed == 1)
 }
+
+/// What a coordinator's dashboard shows of one organisation: open requests
+/// and bookings on either side, and visits held or closed since `since`.
+/// Newest first, at most `limit`.
+pub fn current_for(
+    conn: &mut DbConn,
+    organisation: i64,
+    since: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<VisitRow>> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::host_id.eq(organisation).or(visits::requester_id.eq(organisation)))
+        .filter(
+            visits::state
+                .eq_any(["requested", "accepted"])
+                .or(visits::visit_date.ge(since))
+                .or(visits::updated_at.ge(since.and_time(chrono::NaiveTime::MIN))),
+        )
+        .order(visits::id.desc())
+        .limit(limit)
+        .select(VisitRow::as_select())
+        .load(c))
+}

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 
 use super::calendar::{working_day, DayOff};
+use super::lesson::FieldError;
 use super::organisation::Language;
 use super::Invalid;
 
@@ -409,6 +410,90 @@ pub fn check_participants(n: i64) -> Result<i32, Invalid> {
     }
 }
 
+/// A request as typed in the web form, before any rule is applied.
+#[derive(Debug, Clone, Default)]
+pub struct RequestDraft {
+    /// Up to three dates as typed (`2027-03-02`); empty ones are ignored.
+    pub dates: Vec<String>,
+    pub goal: String,
+    pub participants: String,
+}
+
+/// The request rules with every problem reported at once, next to its
+/// field (`dates`, `goal`, `participants`), in `language`.
+pub fn check_request(
+    draft: &RequestDraft,
+    today: NaiveDate,
+    lead_days: i64,
+    language: Language,
+) -> Result<(Vec<NaiveDate>, String, i32), Vec<FieldError>> {
+    let nl = language == Language::Nl;
+    let mut errors = Vec::new();
+    let mut dates = Vec::new();
+    for raw in draft
+        .dates
+        .iter()
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())
+    {
+        match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(d) => dates.push(d),
+            Err(_) => {
+                errors.push(FieldError {
+                    field: "dates",
+                    message: if nl {
+                        format!(
+                            "'{raw}' is geen datum; gebruik de datumkiezer of schrijf 2027-03-02"
+                        )
+                    } else {
+                        format!("'{raw}' is not a date; use the date picker or write 2027-03-02")
+                    },
+                });
+                break;
+            }
+        }
+    }
+    if errors.is_empty() {
+        if let Err(e) = check_proposed_dates(&dates, today, lead_days, language) {
+            errors.push(FieldError {
+                field: "dates",
+                message: e.0,
+            });
+        }
+    }
+    let goal = draft.goal.trim();
+    let goal_chars = goal.chars().count();
+    if !(10..=MAX_GOAL_CHARS).contains(&goal_chars) {
+        errors.push(FieldError {
+            field: "goal",
+            message: match (nl, goal_chars < 10) {
+                (true, true) => "Schrijf in minstens 10 tekens wat jullie willen leren.".into(),
+                (false, true) => "Say in at least 10 characters what you want to learn.".into(),
+                (true, false) => format!("Hoogstens {MAX_GOAL_CHARS} tekens."),
+                (false, false) => format!("At most {MAX_GOAL_CHARS} characters."),
+            },
+        });
+    }
+    let participants = match draft.participants.trim().parse::<i32>() {
+        Ok(n) if (1..=MAX_PARTICIPANTS).contains(&n) => Some(n),
+        _ => {
+            errors.push(FieldError {
+                field: "participants",
+                message: if nl {
+                    format!("Een aantal van 1 tot {MAX_PARTICIPANTS} personen.")
+                } else {
+                    format!("A number from 1 to {MAX_PARTICIPANTS} people.")
+                },
+            });
+            None
+        }
+    };
+    match (errors.is_empty(), participants) {
+        (true, Some(n)) => Ok((dates, goal.to_string(), n)),
+        _ => Err(errors),
+    }
+}
+
 /// An optional reason (decline, cancel), trimmed; empty means none.
 pub fn parse_reason(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(reason) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
@@ -420,6 +505,31 @@ pub fn parse_reason(raw: Option<&str>) -> Result<Option<String>, Invalid> {
         )));
     }
     Ok(Some(reason.to_string()))
+}
+
+/// Where a visit shows on a coordinator's dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// A request to us, waiting for our answer.
+    Invitation,
+    /// Our request, and how it went.
+    Request,
+    /// A booked day, ours or theirs.
+    Upcoming,
+    /// Held, and our side's lessons form is still empty.
+    Form,
+}
+
+/// The section of a visit for one side, or none (a closed invitation to
+/// us, a visit whose form we filled in).
+pub fn section(state: VisitState, side: VisitRole, answered: bool) -> Option<Section> {
+    match (state, side) {
+        (VisitState::Requested, VisitRole::Host) => Some(Section::Invitation),
+        (VisitState::Accepted, _) => Some(Section::Upcoming),
+        (VisitState::Completed, _) if !answered => Some(Section::Form),
+        (_, VisitRole::Requester) if state != VisitState::Completed => Some(Section::Request),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -706,5 +816,64 @@ mod tests {
         assert_eq!(parse_reason(Some("   ")), Ok(None));
         assert_eq!(parse_reason(Some(" busy ")), Ok(Some("busy".into())));
         assert!(parse_reason(Some(&"x".repeat(1001))).is_err());
+    }
+
+    #[test]
+    fn dashboard_sections() {
+        use VisitRole::{Host, Requester};
+        use VisitState::*;
+        assert_eq!(section(Requested, Host, false), Some(Section::Invitation));
+        assert_eq!(section(Requested, Requester, false), Some(Section::Request));
+        assert_eq!(section(Declined, Requester, false), Some(Section::Request));
+        assert_eq!(section(Expired, Requester, false), Some(Section::Request));
+        assert_eq!(section(Declined, Host, false), None);
+        assert_eq!(section(Cancelled, Host, false), None);
+        assert_eq!(section(Accepted, Host, false), Some(Section::Upcoming));
+        assert_eq!(section(Accepted, Requester, false), Some(Section::Upcoming));
+        assert_eq!(section(Completed, Host, false), Some(Section::Form));
+        assert_eq!(section(Completed, Requester, true), None);
+    }
+
+    #[test]
+    fn a_typed_request_reports_every_field_in_its_language() {
+        let today = NaiveDate::from_ymd_opt(2027, 4, 1).unwrap();
+        let draft = RequestDraft {
+            dates: vec!["2027-04-27".into(), "".into(), "".into()],
+            goal: "kort".into(),
+            participants: "9".into(),
+        };
+        let errors = check_request(&draft, today, 5, Language::Nl).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["dates", "goal", "participants"]);
+        assert!(
+            errors[0].message.contains("Koningsdag"),
+            "{}",
+            errors[0].message
+        );
+        let errors = check_request(&draft, today, 5, Language::En).unwrap_err();
+        assert!(
+            errors[1].message.contains("at least 10"),
+            "{}",
+            errors[1].message
+        );
+
+        let bad = RequestDraft {
+            dates: vec!["2 mei".into()],
+            ..draft.clone()
+        };
+        let errors = check_request(&bad, today, 5, Language::Nl).unwrap_err();
+        assert!(errors[0].message.contains("'2 mei' is geen datum"));
+
+        let good = RequestDraft {
+            dates: vec!["2027-04-28".into(), "".into()],
+            goal: "Hoe migreren jullie de zaaksystemen?".into(),
+            participants: " 2 ".into(),
+        };
+        let (dates, goal, n) = check_request(&good, today, 5, Language::Nl).unwrap();
+        assert_eq!(dates, [NaiveDate::from_ymd_opt(2027, 4, 28).unwrap()]);
+        assert_eq!(
+            (goal.as_str(), n),
+            ("Hoe migreren jullie de zaaksystemen?", 2)
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::app::AppState;
-use crate::auth::jwt::IssuedToken;
+use crate::auth::jwt::{IssuedToken, LoginKind};
 use crate::auth::CurrentUser;
 use crate::domain::account::{Password, Role};
 use crate::service::accounts;
@@ -71,6 +71,7 @@ pub async fn login(
         address,
         body.email,
         body.password,
+        LoginKind::Api,
     )
     .await?;
     Ok(token_response(token))

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::admin::require_admin;
 use super::{audit, audit_alone, user_ref, ServiceError};
-use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims};
+use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims, LoginKind};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
@@ -380,6 +380,7 @@ pub async fn login(
     address: IpAddr,
     email: String,
     password: String,
+    kind: LoginKind,
 ) -> Result<(User, IssuedToken), ServiceError> {
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
@@ -422,16 +423,20 @@ pub async fn login(
         return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
     };
     let token = keys
-        .issue_login(&user)
+        .issue(&user, kind)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
     let id = user.id;
+    let via = match kind {
+        LoginKind::Api => "api",
+        LoginKind::Web => "web",
+    };
     audit_alone(
         pool,
         user_ref(id),
         "login.succeeded",
         Some(address),
         Some(user_ref(id)),
-        json!({}),
+        json!({ "via": via }),
     )
     .await?;
     tracing::info!(user = %user.id, "login succeeded");

@@ -307,6 +307,49 @@ pub async fn submit_by_link(
     .await
 }
 
+/// The lessons form of a logged-in coordinator's side of a held visit,
+/// and that side's lesson if it was sent already.
+pub async fn own_form(
+    pool: &DbPool,
+    user: User,
+    visit: i64,
+    language: Language,
+) -> Result<(FormContext, Option<LessonView>), ServiceError> {
+    pool.run(move |conn| {
+        let row = super::visits::visible(conn, &user, visit)?;
+        let side = match user.organisation_id.map(|o| o.0) {
+            Some(org) if user.role == Role::Coordinator && org == row.host_id => VisitRole::Host,
+            Some(org) if user.role == Role::Coordinator && org == row.requester_id => {
+                VisitRole::Requester
+            }
+            _ => {
+                return Err(ServiceError::Forbidden(
+                    "only coordinators of the two organisations fill in a visit's lessons".into(),
+                ))
+            }
+        };
+        let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
+            return Err(ServiceError::Conflict(
+                "the lessons form opens the day after the visit".into(),
+            ));
+        };
+        let p = Parties::load(conn, visit)?;
+        let context = FormContext {
+            side,
+            language,
+            visit: p.visit.clone(),
+            expires_at: crate::domain::lesson::schedule::form_expires(completed),
+        };
+        let answered = repo::for_visit(conn, visit)?
+            .into_iter()
+            .find(|l| l.side == side.as_str())
+            .map(view)
+            .transpose()?;
+        Ok((context, answered))
+    })
+    .await
+}
+
 /// A coordinator of either side sends their side's lesson over the API.
 pub async fn submit_lesson(
     pool: &DbPool,
@@ -712,4 +755,37 @@ pub async fn visit_lessons(
             .collect()
     })
     .await
+}
+
+/// The knowledge base page: the topics to choose from, a page of
+/// published lessons and, once a topic is chosen, its best in class.
+#[derive(Debug, Clone)]
+pub struct Browse {
+    pub topics: Vec<super::matching::TopicLabel>,
+    pub lessons: Vec<PublishedLesson>,
+    pub next: Option<i64>,
+    pub leaders: Option<super::matching::LeaderList>,
+}
+
+/// Lessons and leaders for a logged-in user, in one answer.
+pub async fn browse(
+    pool: &DbPool,
+    index: &super::matching::MatchIndex,
+    user: User,
+    query: KnowledgeQuery,
+    language: Language,
+) -> Result<Browse, ServiceError> {
+    let reader = Reader::User(user);
+    let leaders = match &query.topic {
+        Some(topic) => Some(super::matching::topic_leaders(pool, index, &reader, topic, 5).await?),
+        None => None,
+    };
+    let (lessons, next) = knowledge_base(pool, reader, query, Some(20), language).await?;
+    let topics = super::matching::sorted_topics(&index.snapshot(pool).await?.snapshot, language);
+    Ok(Browse {
+        topics,
+        lessons,
+        next,
+        leaders,
+    })
 }

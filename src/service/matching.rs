@@ -475,6 +475,82 @@ pub async fn explain_match(
     })
 }
 
+/// What the "find a peer" page offers and, once a topic is chosen, finds.
+#[derive(Debug, Clone)]
+pub struct PeerSearch {
+    /// Sorted by name in the asked language.
+    pub topics: Vec<TopicLabel>,
+    /// Every organisation's name, for the "why not?" field's suggestions.
+    pub names: Vec<String>,
+    pub list: Option<MatchList>,
+}
+
+/// The page behind "find a peer": the choices, and the matches when a
+/// topic is chosen.
+pub async fn find_peers(
+    pool: &DbPool,
+    index: &MatchIndex,
+    user: User,
+    request: Option<MatchRequest>,
+    lang: Language,
+) -> Result<PeerSearch, ServiceError> {
+    let loaded = index.snapshot(pool).await?;
+    let topics = sorted_topics(&loaded.snapshot, lang);
+    let mut names: Vec<String> = loaded
+        .snapshot
+        .hosts()
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
+    names.sort_by_key(|n| crate::domain::search::fold(n));
+    let list = match request {
+        Some(request) => Some(find_matches(pool, index, user, request, lang).await?),
+        None => None,
+    };
+    Ok(PeerSearch {
+        topics,
+        names,
+        list,
+    })
+}
+
+/// The active topics, by name in `lang`, for a page's choice.
+pub fn sorted_topics(snapshot: &Snapshot, lang: Language) -> Vec<TopicLabel> {
+    let mut topics: Vec<TopicLabel> = snapshot.topics().map(TopicLabel::from).collect();
+    topics.sort_by_key(|t| {
+        crate::domain::search::fold(match lang {
+            Language::Nl => &t.name_nl,
+            Language::En => &t.name_en,
+        })
+    });
+    topics
+}
+
+/// "Why not X?" with X as a person types it: a code, a name or part of one.
+pub async fn explain_named(
+    pool: &DbPool,
+    index: &MatchIndex,
+    user: User,
+    request: MatchRequest,
+    name: &str,
+    lang: Language,
+) -> Result<MatchExplanation, ServiceError> {
+    let loaded = index.snapshot(pool).await?;
+    let Some(host) = loaded.snapshot.find_by_name(name) else {
+        return Err(ServiceError::NotFound(match lang {
+            Language::Nl => format!(
+                "geen organisatie gevonden die '{}' heet; kies een naam uit de lijst",
+                name.trim()
+            ),
+            Language::En => format!(
+                "no organisation called '{}'; pick a name from the list",
+                name.trim()
+            ),
+        }));
+    };
+    explain_match(pool, index, user, request, host.id, lang).await
+}
+
 /// Best in class on a topic (docs/lessons.md).
 #[derive(Debug, Clone)]
 pub struct LeaderList {

@@ -16,7 +16,7 @@ pub use crate::domain::visit::schedule::Job;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
     check_participants, check_proposed_dates, parse_goal, parse_reason, schedule, transition,
-    TransitionError, Visit, VisitEvent, VisitRole, VisitState,
+    Section, TransitionError, Visit, VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
@@ -994,4 +994,99 @@ pub fn calendar_uid(id: i64, base_url: &str) -> String {
         .next()
         .unwrap_or("meeloop");
     format!("visit-{id}@{host}")
+}
+
+/// A coordinator's dashboard, in sections (see `domain::visit::section`).
+#[derive(Debug, Clone, Default)]
+pub struct Dashboard {
+    pub invitations: Vec<VisitView>,
+    pub requests: Vec<VisitView>,
+    /// Soonest first.
+    pub upcoming: Vec<VisitView>,
+    pub forms: Vec<VisitView>,
+}
+
+/// How far back the dashboard looks: as long as a lessons form works.
+const DASHBOARD_DAYS: i64 = crate::domain::lesson::FORM_DAYS;
+
+/// What waits for a coordinator's organisation.
+pub async fn dashboard(pool: &DbPool, user: User) -> Result<Dashboard, ServiceError> {
+    let org = match (user.role, user.organisation_id) {
+        (Role::Coordinator, Some(org)) => org.0,
+        _ => {
+            return Err(ServiceError::Forbidden(
+                "the dashboard is for coordinators of an organisation".into(),
+            ))
+        }
+    };
+    let since = today() - Duration::days(DASHBOARD_DAYS);
+    pool.run(move |conn| {
+        let rows = repo::current_for(conn, org, since, 200)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let answered = db::lessons::sides_answered(conn, &ids)?;
+        let mut board = Dashboard::default();
+        for visit in views(conn, rows)? {
+            let side = if visit.host_id == org {
+                VisitRole::Host
+            } else {
+                VisitRole::Requester
+            };
+            let done = answered
+                .iter()
+                .any(|(v, s)| *v == visit.id && s == side.as_str());
+            match crate::domain::visit::section(visit.state, side, done) {
+                Some(Section::Invitation) => board.invitations.push(visit),
+                Some(Section::Request) => board.requests.push(visit),
+                Some(Section::Upcoming) => board.upcoming.push(visit),
+                Some(Section::Form) => board.forms.push(visit),
+                None => {}
+            }
+        }
+        board.upcoming.sort_by_key(|v| v.date);
+        Ok(board)
+    })
+    .await
+}
+
+/// What the request form names: the host and the topic.
+#[derive(Debug, Clone)]
+pub struct RequestTarget {
+    pub host: OrganisationId,
+    pub host_name: String,
+    pub topic: String,
+    pub topic_names: (String, String),
+    /// The first day that may be proposed.
+    pub earliest: NaiveDate,
+}
+
+/// The host and topic of a request form, if a coordinator may ask them:
+/// the same checks as `request_visit` makes before it books anything.
+pub async fn request_target(
+    pool: &DbPool,
+    user: User,
+    rules: VisitRules,
+    host: OrganisationId,
+    topic: String,
+) -> Result<RequestTarget, ServiceError> {
+    if user.role != Role::Coordinator || user.organisation_id.is_none() {
+        return Err(ServiceError::Forbidden(
+            "only a coordinator requests visits, for their own organisation".into(),
+        ));
+    }
+    pool.run(move |conn| {
+        let org = db::organisations::find(conn, host)?
+            .filter(|h| h.active)
+            .ok_or_else(|| ServiceError::NotFound(format!("no organisation {host}")))?;
+        let t = db::topics::find_by_slug(conn, &topic)?
+            .filter(|t| t.active)
+            .ok_or_else(|| ServiceError::NotFound(format!("no topic '{topic}'")))?;
+        Ok(RequestTarget {
+            host,
+            host_name: org.name,
+            topic: t.slug.clone(),
+            topic_names: (t.name_nl.clone(), t.name_en.clone()),
+            earliest: today() + Duration::days(rules.lead_days),
+        })
+    })
+    .await
 }

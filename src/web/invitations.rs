@@ -8,7 +8,7 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::page;
+use super::{link_failure, link_message, page, unknown_link, Chrome};
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
@@ -18,9 +18,6 @@ use crate::service::ServiceError;
 
 /// Every text of these pages, per language.
 pub struct Texts {
-    pub lang: &'static str,
-    pub skip: &'static str,
-    pub footer: &'static str,
     pub title: &'static str,
     pub goal: &'static str,
     pub pick_day: &'static str,
@@ -32,9 +29,6 @@ pub struct Texts {
 }
 
 const NL: Texts = Texts {
-    lang: "nl",
-    skip: "Naar de inhoud",
-    footer: "Meeloop: publieke organisaties leren van elkaar met meeloopdagen.",
     title: "Verzoek om een meeloopdag",
     goal: "Wat zij willen leren",
     pick_day: "Kies een van de voorgestelde dagen",
@@ -46,9 +40,6 @@ const NL: Texts = Texts {
 };
 
 const EN: Texts = Texts {
-    lang: "en",
-    skip: "Skip to content",
-    footer: "Meeloop: public organisations learn from each other through shadow visits.",
     title: "Request for a shadow visit",
     goal: "What they want to learn",
     pick_day: "Pick one of the proposed days",
@@ -69,6 +60,7 @@ fn texts(language: Language) -> &'static Texts {
 #[derive(Template)]
 #[template(path = "web/invitation.html")]
 struct InvitationPage<'a> {
+    c: Chrome,
     t: &'a Texts,
     intro: String,
     goal: &'a str,
@@ -78,14 +70,6 @@ struct InvitationPage<'a> {
     date_error: bool,
     reason: &'a str,
     expires: String,
-}
-
-#[derive(Template)]
-#[template(path = "web/message.html")]
-struct MessagePage<'a> {
-    t: &'a Texts,
-    heading: &'a str,
-    message: String,
 }
 
 /// What was typed, kept when the page comes back with an error.
@@ -147,6 +131,7 @@ fn form_page(
     page(
         status,
         &InvitationPage {
+            c: Chrome::link_page(language),
             t,
             intro,
             goal: &visit.goal,
@@ -168,7 +153,6 @@ fn form_page(
 
 /// The page for a link that no longer takes answers: what happened.
 fn closed_page(visit: &VisitView, language: Language) -> HttpResponse {
-    let t = texts(language);
     let day = visit
         .date
         .map(|d| long_date(d, language))
@@ -236,62 +220,7 @@ fn closed_page(visit: &VisitView, language: Language) -> HttpResponse {
             },
         ),
     };
-    page(
-        StatusCode::OK,
-        &MessagePage {
-            t,
-            heading,
-            message,
-        },
-    )
-}
-
-fn unknown_page(req: &HttpRequest) -> HttpResponse {
-    let language = crate::http::lang::preferred(req);
-    let t = texts(language);
-    let (heading, message) = match language {
-        Language::Nl => (
-            "Link niet geldig",
-            "Deze link is niet (meer) geldig. Controleer of u de hele link uit de e-mail hebt gebruikt.".to_string(),
-        ),
-        Language::En => (
-            "Link not valid",
-            "This link is not valid. Check that you used the whole link from the email.".to_string(),
-        ),
-    };
-    page(
-        StatusCode::NOT_FOUND,
-        &MessagePage {
-            t,
-            heading,
-            message,
-        },
-    )
-}
-
-fn failure_page(req: &HttpRequest, e: &ServiceError) -> HttpResponse {
-    tracing::error!(error = ?e, "invitation page failed");
-    let language = crate::http::lang::preferred(req);
-    let t = texts(language);
-    let (heading, message) = match language {
-        Language::Nl => (
-            "Even niet beschikbaar",
-            "Er ging iets mis. Probeer het over een paar minuten opnieuw; de link blijft geldig."
-                .to_string(),
-        ),
-        Language::En => (
-            "Temporarily unavailable",
-            "Something went wrong. Try again in a few minutes; the link stays valid.".to_string(),
-        ),
-    };
-    page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &MessagePage {
-            t,
-            heading,
-            message,
-        },
-    )
+    link_message(StatusCode::OK, language, heading, message)
 }
 
 /// GET and HEAD: show, never change.
@@ -310,8 +239,8 @@ pub async fn show(
             false,
         ),
         Ok(InvitationLink::Closed { visit, language }) => closed_page(&visit, language),
-        Ok(InvitationLink::Unknown) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Ok(InvitationLink::Unknown) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
 }
 
@@ -331,8 +260,8 @@ pub async fn answer(
             *response.status_mut() = StatusCode::CONFLICT;
             return response;
         }
-        Ok(InvitationLink::Unknown) => return unknown_page(&req),
-        Err(e) => return failure_page(&req, &e),
+        Ok(InvitationLink::Unknown) => return unknown_link(&req),
+        Err(e) => return link_failure(&req, &e),
     };
     let nl = language == Language::Nl;
     let answer = match form.action.as_deref() {
@@ -422,7 +351,7 @@ pub async fn answer(
                 false,
             )
         }
-        Err(ServiceError::NotFound(_)) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
 }

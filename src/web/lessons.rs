@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::page;
+use super::{link_failure, page, unknown_link, Chrome, MessagePage, Nav, Session, WebError};
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, Draft, FieldError, Publish};
@@ -19,9 +19,6 @@ use crate::service::ServiceError;
 
 /// Every text of these pages, per language.
 pub struct Texts {
-    pub lang: &'static str,
-    pub skip: &'static str,
-    pub footer: &'static str,
     pub title: &'static str,
     pub errors_heading: &'static str,
     pub situation: &'static str,
@@ -55,9 +52,6 @@ pub struct Texts {
 }
 
 const NL: Texts = Texts {
-    lang: "nl",
-    skip: "Naar de inhoud",
-    footer: "Meeloop: publieke organisaties leren van elkaar met meeloopdagen.",
     title: "Wat heeft de meeloopdag opgeleverd?",
     errors_heading: "Nog niet alles is goed ingevuld",
     situation: "Met welke situatie kwam u? (niet verplicht)",
@@ -91,9 +85,6 @@ const NL: Texts = Texts {
 };
 
 const EN: Texts = Texts {
-    lang: "en",
-    skip: "Skip to content",
-    footer: "Meeloop: public organisations learn from each other through shadow visits.",
     title: "What did the shadow visit bring?",
     errors_heading: "Some answers need attention",
     situation: "What situation did you come with? (optional)",
@@ -138,6 +129,8 @@ fn texts(language: Language) -> &'static Texts {
 #[serde(rename_all = "camelCase")]
 pub struct Form {
     #[serde(default)]
+    csrf: String,
+    #[serde(default)]
     situation: String,
     #[serde(default)]
     strengths: String,
@@ -178,6 +171,10 @@ impl Form {
 #[derive(Template)]
 #[template(path = "web/lessons.html")]
 struct FormPage<'a> {
+    c: Chrome,
+    /// The session's CSRF token on the logged-in form; empty behind a link
+    /// (the link's token is the credential there).
+    csrf: String,
     t: &'a Texts,
     intro: String,
     ask_recommend: bool,
@@ -206,14 +203,6 @@ impl FormPage<'_> {
         }
         ids.join(" ")
     }
-}
-
-#[derive(Template)]
-#[template(path = "web/message.html")]
-struct MessagePage<'a> {
-    t: &'a Texts,
-    heading: &'a str,
-    message: String,
 }
 
 fn intro(context: &FormContext) -> String {
@@ -258,31 +247,78 @@ fn form_page(
             .date_naive(),
         language,
     );
+    let expires = match language {
+        Language::Nl => format!("Het formulier werkt tot {expires_on}."),
+        Language::En => format!("The form works until {expires_on}."),
+    };
+    render_form(
+        status,
+        Chrome::link_page(language),
+        String::new(),
+        expires,
+        context,
+        form,
+        errors,
+    )
+}
+
+fn render_form(
+    status: StatusCode,
+    c: Chrome,
+    csrf: String,
+    expires: String,
+    context: &FormContext,
+    form: &Form,
+    errors: &[FieldError],
+) -> HttpResponse {
     page(
         status,
         &FormPage {
-            t: texts(language),
+            c,
+            csrf,
+            t: texts(context.language),
             intro: intro(context),
             ask_recommend: context.side == VisitRole::Requester,
             form,
             errors,
-            expires: match language {
-                Language::Nl => format!("Het formulier werkt tot {expires_on}."),
-                Language::En => format!("The form works until {expires_on}."),
-            },
+            expires,
         },
     )
 }
 
-fn message(status: StatusCode, language: Language, heading: &str, message: String) -> HttpResponse {
-    page(
-        status,
-        &MessagePage {
-            t: texts(language),
-            heading,
-            message,
-        },
-    )
+use super::link_message as message;
+
+/// A form that takes no answers (any more): what happened.
+/// What a side that answered already is told: when, and who sees it.
+fn saved_text(context: &FormContext, lesson: &LessonView) -> (String, String) {
+    let nl = context.language == Language::Nl;
+    let on = long_date(
+        lesson
+            .submitted_at
+            .and_utc()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive(),
+        context.language,
+    );
+    let published = match (lesson.publish, nl) {
+        (Publish::No, true) => "Alleen de twee organisaties van dit bezoek zien ze.",
+        (Publish::No, false) => "Only the two organisations of this visit see them.",
+        (Publish::Named, true) => "Ze staan in de kennisbank, onder de naam van uw organisatie.",
+        (Publish::Named, false) => "They are in the knowledge base under your organisation's name.",
+        (Publish::Pseudonymous, true) => "Ze staan in de kennisbank, zonder naam.",
+        (Publish::Pseudonymous, false) => "They are in the knowledge base, without a name.",
+    };
+    if nl {
+        (
+            "Dank u wel".into(),
+            format!("Uw antwoorden zijn al opgeslagen op {on}. {published}"),
+        )
+    } else {
+        (
+            "Thank you".into(),
+            format!("Your answers were saved already on {on}. {published}"),
+        )
+    }
 }
 
 /// A form that takes no answers (any more): what happened.
@@ -290,36 +326,8 @@ fn closed_page(context: &FormContext, lesson: Option<&LessonView>) -> HttpRespon
     let nl = context.language == Language::Nl;
     match lesson {
         Some(lesson) => {
-            let on = long_date(
-                lesson
-                    .submitted_at
-                    .and_utc()
-                    .with_timezone(&chrono_tz::Europe::Amsterdam)
-                    .date_naive(),
-                context.language,
-            );
-            let published = match (lesson.publish, nl) {
-                (Publish::No, true) => "Alleen de twee organisaties van dit bezoek zien ze.",
-                (Publish::No, false) => "Only the two organisations of this visit see them.",
-                (Publish::Named, true) => {
-                    "Ze staan in de kennisbank, onder de naam van uw organisatie."
-                }
-                (Publish::Named, false) => {
-                    "They are in the knowledge base under your organisation's name."
-                }
-                (Publish::Pseudonymous, true) => "Ze staan in de kennisbank, zonder naam.",
-                (Publish::Pseudonymous, false) => "They are in the knowledge base, without a name.",
-            };
-            message(
-                StatusCode::OK,
-                context.language,
-                if nl { "Dank u wel" } else { "Thank you" },
-                if nl {
-                    format!("Uw antwoorden zijn al opgeslagen op {on}. {published}")
-                } else {
-                    format!("Your answers were saved already on {on}. {published}")
-                },
-            )
+            let (heading, text) = saved_text(context, lesson);
+            message(StatusCode::OK, context.language, &heading, text)
         }
         None => message(
             StatusCode::OK,
@@ -334,46 +342,6 @@ fn closed_page(context: &FormContext, lesson: Option<&LessonView>) -> HttpRespon
     }
 }
 
-fn unknown_page(req: &HttpRequest) -> HttpResponse {
-    let language = crate::http::lang::preferred(req);
-    let nl = language == Language::Nl;
-    message(
-        StatusCode::NOT_FOUND,
-        language,
-        if nl {
-            "Link niet geldig"
-        } else {
-            "Link not valid"
-        },
-        if nl {
-            "Deze link is niet (meer) geldig. Controleer of u de hele link uit de e-mail hebt gebruikt.".into()
-        } else {
-            "This link is not valid. Check that you used the whole link from the email.".into()
-        },
-    )
-}
-
-fn failure_page(req: &HttpRequest, e: &ServiceError) -> HttpResponse {
-    tracing::error!(error = ?e, "lessons form failed");
-    let language = crate::http::lang::preferred(req);
-    let nl = language == Language::Nl;
-    message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        language,
-        if nl {
-            "Even niet beschikbaar"
-        } else {
-            "Temporarily unavailable"
-        },
-        if nl {
-            "Er ging iets mis. Probeer het over een paar minuten opnieuw; de link blijft geldig."
-                .into()
-        } else {
-            "Something went wrong. Try again in a few minutes; the link stays valid.".into()
-        },
-    )
-}
-
 /// GET and HEAD: show, never change.
 pub async fn show(
     req: HttpRequest,
@@ -383,8 +351,8 @@ pub async fn show(
     match lessons::form_link(&state.pool, &token).await {
         Ok(FormLink::Open(context)) => form_page(StatusCode::OK, &context, &Form::default(), &[]),
         Ok(FormLink::Closed(context, lesson)) => closed_page(&context, lesson.as_ref()),
-        Ok(FormLink::Unknown) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Ok(FormLink::Unknown) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
 }
 
@@ -404,8 +372,8 @@ pub async fn submit(
             *response.status_mut() = StatusCode::CONFLICT;
             return response;
         }
-        Ok(FormLink::Unknown) => return unknown_page(&req),
-        Err(e) => return failure_page(&req, &e),
+        Ok(FormLink::Unknown) => return unknown_link(&req),
+        Err(e) => return link_failure(&req, &e),
     };
     let checked = match lesson::check(&form.draft(), context.side, context.language) {
         Ok(checked) => checked,
@@ -422,10 +390,10 @@ pub async fn submit(
                 *response.status_mut() = StatusCode::CONFLICT;
                 response
             }
-            _ => unknown_page(&req),
+            _ => unknown_link(&req),
         },
-        Err(ServiceError::NotFound(_)) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
 }
 
@@ -441,6 +409,7 @@ pub struct FollowUpForm {
 #[derive(Template)]
 #[template(path = "web/followup.html")]
 struct FollowUpPage<'a> {
+    c: Chrome,
     t: &'a Texts,
     intro: String,
     form: &'a FollowUpForm,
@@ -481,6 +450,7 @@ fn followup_page(
     page(
         status,
         &FollowUpPage {
+            c: Chrome::link_page(language),
             t: texts(language),
             intro,
             form,
@@ -518,8 +488,8 @@ pub async fn followup_show(
             followup_page(StatusCode::OK, &context, &FollowUpForm::default(), &[])
         }
         Ok(FollowUpLink::Closed(context, answer)) => followup_closed(&context, answer.is_some()),
-        Ok(FollowUpLink::Unknown) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Ok(FollowUpLink::Unknown) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
 }
 
@@ -538,8 +508,8 @@ pub async fn followup_submit(
             *response.status_mut() = StatusCode::CONFLICT;
             return response;
         }
-        Ok(FollowUpLink::Unknown) => return unknown_page(&req),
-        Err(e) => return failure_page(&req, &e),
+        Ok(FollowUpLink::Unknown) => return unknown_link(&req),
+        Err(e) => return link_failure(&req, &e),
     };
     let (applied, changes) =
         match lesson::check_followup(&form.applied, &form.changes, context.language) {
@@ -555,7 +525,87 @@ pub async fn followup_submit(
             *response.status_mut() = StatusCode::CONFLICT;
             response
         }
-        Err(ServiceError::NotFound(_)) => unknown_page(&req),
-        Err(e) => failure_page(&req, &e),
+        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        Err(e) => link_failure(&req, &e),
     }
+}
+
+/// The logged-in form's page for an answered side: what was saved.
+fn own_closed(session: &Session, context: &FormContext, lesson: &LessonView) -> HttpResponse {
+    let (heading, message) = saved_text(context, lesson);
+    page(
+        StatusCode::OK,
+        &MessagePage {
+            c: session.chrome(Nav::Dashboard),
+            heading,
+            message,
+        },
+    )
+}
+
+/// GET /visits/{id}/lessons: the form for the logged-in coordinator's side.
+pub async fn own_show(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
+    let (context, lesson) = lessons::own_form(&state.pool, session.user.clone(), id, lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    Ok(match lesson {
+        Some(lesson) => own_closed(&session, &context, &lesson),
+        None => render_form(
+            StatusCode::OK,
+            session.chrome(Nav::Dashboard),
+            session.csrf.clone(),
+            String::new(),
+            &context,
+            &Form::default(),
+            &[],
+        ),
+    })
+}
+
+/// POST /visits/{id}/lessons
+pub async fn own_submit(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
+    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    session.check(&form.csrf)?;
+    let (context, lesson) = lessons::own_form(&state.pool, session.user.clone(), id, lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    if let Some(lesson) = lesson {
+        let mut response = own_closed(&session, &context, &lesson);
+        *response.status_mut() = StatusCode::CONFLICT;
+        return Ok(response);
+    }
+    let draft = form.draft();
+    if let Err(errors) = lesson::check(&draft, context.side, lang) {
+        return Ok(render_form(
+            StatusCode::BAD_REQUEST,
+            session.chrome(Nav::Dashboard),
+            session.csrf.clone(),
+            String::new(),
+            &context,
+            &form,
+            &errors,
+        ));
+    }
+    lessons::submit_lesson(&state.pool, session.user.clone(), id, draft, lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/visits/{id}/lessons"),
+        ))
+        .finish())
 }

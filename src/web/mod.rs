@@ -3,13 +3,24 @@
 //! stylesheet. Pages call the same
 //! service functions as the JSON API.
 
+pub mod account;
 pub mod invitations;
+pub mod knowledge;
 pub mod lessons;
+pub mod peers;
+pub mod request;
+pub mod session;
+pub mod statements;
+pub mod visits;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+
+use crate::domain::account::{Role, User};
+use crate::domain::organisation::Language;
+pub use session::{Nav, Session, WebError};
 
 /// The one stylesheet, compiled in: pages load nothing from elsewhere.
 const CSS: &str = include_str!("../../assets/meeloop.css");
@@ -18,6 +29,36 @@ const CSS: &str = include_str!("../../assets/meeloop.css");
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(account::home))
+        .service(
+            web::resource("/login")
+                .route(web::get().to(account::show))
+                .route(web::post().to(account::login)),
+        )
+        .route("/logout", web::post().to(account::logout))
+        .route("/language/{code}", web::get().to(account::switch))
+        .route("/dashboard", web::get().to(visits::dashboard))
+        .route("/peers", web::get().to(peers::find))
+        .route(
+            "/toegankelijkheid",
+            web::get().to(statements::accessibility),
+        )
+        .route("/privacy", web::get().to(statements::privacy))
+        .route("/knowledge", web::get().to(knowledge::browse))
+        .service(
+            web::resource("/visits/new")
+                .route(web::get().to(request::show))
+                .route(web::post().to(request::create)),
+        )
+        .route("/visits/{id}", web::get().to(visits::show))
+        .route("/visits/{id}/answer", web::post().to(visits::answer))
+        .route("/visits/{id}/cancel", web::post().to(visits::cancel))
+        .route("/visits/{id}/calendar.ics", web::get().to(visits::calendar))
+        .service(
+            web::resource("/visits/{id}/lessons")
+                .route(web::get().to(lessons::own_show))
+                .route(web::post().to(lessons::own_submit)),
+        );
     cfg.service(
         web::resource("/invitations/{token}")
             .route(web::get().to(invitations::show))
@@ -59,6 +100,140 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .body(CSS)
         })),
     );
+}
+
+/// What every page's frame needs: the language, the menu (when someone is
+/// logged in) and where the language switch leads.
+pub struct Chrome {
+    pub lang: Language,
+    pub nav: Nav,
+    /// Name, admin?, CSRF token of the logged-in user.
+    pub user: Option<(String, bool, String)>,
+    /// The language switch's link; pages behind email links have none
+    /// (they speak the receiving organisation's language).
+    pub switch: Option<String>,
+}
+
+impl Chrome {
+    pub fn new(lang: Language, back: &str, nav: Nav) -> Self {
+        let other = match lang {
+            Language::Nl => "en",
+            Language::En => "nl",
+        };
+        let query = serde_urlencoded::to_string([("back", back)]).unwrap_or_default();
+        Chrome {
+            lang,
+            nav,
+            user: None,
+            switch: Some(format!("/language/{other}?{query}")),
+        }
+    }
+
+    /// For the pages behind email links: no menu, no switch.
+    pub fn link_page(lang: Language) -> Self {
+        Chrome {
+            lang,
+            nav: Nav::None,
+            user: None,
+            switch: None,
+        }
+    }
+
+    pub fn with_user(mut self, user: &User, csrf: &str) -> Self {
+        self.user = Some((
+            user.name.clone(),
+            user.role == Role::Admin,
+            csrf.to_string(),
+        ));
+        self
+    }
+
+    /// The text in the page's language.
+    pub fn t<'a>(&self, nl: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Language::Nl => nl,
+            Language::En => en,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.as_str()
+    }
+
+    pub fn current(&self, which: &str) -> bool {
+        let name = match self.nav {
+            Nav::None => "",
+            Nav::Dashboard => "dashboard",
+            Nav::Peers => "peers",
+            Nav::Knowledge => "knowledge",
+            Nav::Organisation => "organisation",
+            Nav::Admin => "admin",
+        };
+        name == which
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.user.as_ref().map(|u| u.2.as_str()).unwrap_or("")
+    }
+}
+
+/// A heading and a message: outcomes and failures.
+#[derive(Template)]
+#[template(path = "web/message.html")]
+pub struct MessagePage {
+    pub c: Chrome,
+    pub heading: String,
+    pub message: String,
+}
+
+/// A message page behind an email link, in the link's language.
+pub(crate) fn link_message(
+    status: StatusCode,
+    lang: Language,
+    heading: &str,
+    message: String,
+) -> HttpResponse {
+    page(
+        status,
+        &MessagePage {
+            c: Chrome::link_page(lang),
+            heading: heading.to_string(),
+            message,
+        },
+    )
+}
+
+/// An email link we do not know (or a mangled one).
+pub(crate) fn unknown_link(req: &HttpRequest) -> HttpResponse {
+    let lang = crate::http::lang::preferred(req);
+    let c = Chrome::link_page(lang);
+    link_message(
+        StatusCode::NOT_FOUND,
+        lang,
+        c.t("Link niet geldig", "Link not valid"),
+        c.t(
+            "Deze link is niet (meer) geldig. Controleer of u de hele link uit de e-mail hebt gebruikt.",
+            "This link is not valid. Check that you used the whole link from the email.",
+        )
+        .into(),
+    )
+}
+
+/// An email link's page when we fail: the link stays valid.
+pub(crate) fn link_failure(req: &HttpRequest, e: &crate::service::ServiceError) -> HttpResponse {
+    tracing::error!(error = ?e, path = "email link", "page failed");
+    let lang = crate::http::lang::preferred(req);
+    let c = Chrome::link_page(lang);
+    link_message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        lang,
+        c.t("Even niet beschikbaar", "Temporarily unavailable"),
+        c.t(
+            "Er ging iets mis. Probeer het over een paar minuten opnieuw; de link blijft geldig.",
+            "Something went wrong. Try again in a few minutes; the link stays valid.",
+        )
+        .into(),
+    )
 }
 
 /// A rendered page with the headers every page carries.

@@ -21,14 +21,14 @@ backend_tests!(
 );
 
 /// A received email: recipient, subject, text part and calendar attachment.
-struct Received {
-    to: String,
-    subject: String,
-    text: String,
-    ics: Option<(String, Ics)>,
+pub struct Received {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub ics: Option<(String, Ics)>,
 }
 
-fn inbox(server: &SmtpServer) -> Vec<Received> {
+pub fn inbox(server: &SmtpServer) -> Vec<Received> {
     server
         .received()
         .iter()
@@ -72,7 +72,7 @@ fn inbox(server: &SmtpServer) -> Vec<Received> {
         .collect()
 }
 
-async fn demo_app_with_smtp(backend: Backend, server: &SmtpServer) -> TestApp {
+pub async fn demo_app_with_smtp(backend: Backend, server: &SmtpServer) -> TestApp {
     let port = server.settings().port;
     let app = spawn_app_with(backend, |f| {
         f.merge(("mail.transport", "smtp"))

@@ -2,6 +2,7 @@
 //! (a temp file per test) and on PostgreSQL (a throwaway cluster per run, a
 //! fresh database per test).
 
+mod browser;
 mod helpers;
 mod journey;
 mod lessons;
@@ -20,6 +21,8 @@ mod matching;
 mod matrix;
 mod migrations;
 mod outbox;
+mod pages;
 mod partners;
 mod profile;
 mod schedule;
+mod web_browser;

@@ -170,12 +170,47 @@ impl Snapshot {
         self.topics.get(&id)
     }
 
+    /// The active topics, in no particular order.
+    pub fn topics(&self) -> impl Iterator<Item = &SnapshotTopic> {
+        self.topics.values()
+    }
+
     pub fn topic_by_slug(&self, slug: &str) -> Option<&SnapshotTopic> {
         self.by_slug.get(slug).and_then(|id| self.topics.get(id))
     }
 
     pub fn len(&self) -> usize {
         self.hosts.len()
+    }
+
+    /// Every organisation, in directory order.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// The organisation a person means by `raw`: its code (`GM0193`), its
+    /// name (case and accents ignored), or the one name that contains it.
+    pub fn find_by_name(&self, raw: &str) -> Option<&Host> {
+        let folded = crate::domain::search::fold(raw);
+        if folded.is_empty() {
+            return None;
+        }
+        let code = raw.trim().to_ascii_uppercase();
+        if let Some(h) = self
+            .hosts
+            .iter()
+            .find(|h| h.code == code || crate::domain::search::fold(&h.name) == folded)
+        {
+            return Some(h);
+        }
+        let mut containing = self
+            .hosts
+            .iter()
+            .filter(|h| crate::domain::search::fold(&h.name).contains(&folded));
+        match (containing.next(), containing.next()) {
+            (Some(h), None) => Some(h),
+            _ => None,
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -504,3 +504,25 @@ fn leaders_rank_by_reputation_then_visits_then_level() {
     );
     assert_eq!(top.reputation.published, 10);
 }
+
+#[test]
+fn a_host_is_found_by_code_name_or_the_one_name_containing_it() {
+    let mut zwolle = host(1, M, 130_000, (52.5, 6.1), 2);
+    zwolle.name = "Zwolle".into();
+    let mut sudwest = host(2, M, 90_000, (53.0, 5.6), 2);
+    sudwest.name = "Súdwest-Fryslân".into();
+    let mut kampen = host(3, M, 55_000, (52.55, 5.9), 2);
+    kampen.name = "Kampen".into();
+    let s = snapshot(vec![zwolle, sudwest, kampen], vec![]);
+    let found = |q: &str| s.find_by_name(q).map(|h| h.id.0);
+    assert_eq!(found("c2"), Some(2), "by code, any case");
+    assert_eq!(
+        found("sudwest-fryslan"),
+        Some(2),
+        "accents and case ignored"
+    );
+    assert_eq!(found("zwol"), Some(1), "the only name containing it");
+    assert_eq!(found("e"), None, "several names contain it: ambiguous");
+    assert_eq!(found("Utrecht"), None);
+    assert_eq!(found("  "), None);
+}

@@ -1,0 +1,232 @@
+//! Logging in and out in the browser, and the language switch.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{self, check_form_token, form_token, local_path, Nav, FORM_COOKIE};
+use super::{page, Chrome, Session, WebError};
+use crate::app::AppState;
+use crate::auth::jwt::{LoginKind, WEB_TTL_SECS};
+use crate::domain::organisation::Language;
+use crate::http::client;
+use crate::service::{accounts, ServiceError};
+
+#[derive(Template)]
+#[template(path = "web/login.html")]
+struct LoginPage {
+    c: Chrome,
+    csrf: String,
+    next: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    out: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+fn login_page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    next: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+) -> HttpResponse {
+    let lang = session::language(req);
+    let (csrf, fresh) = form_token(req);
+    let mut response = page(
+        status,
+        &LoginPage {
+            c: Chrome::new(lang, &session::here(req), Nav::None),
+            csrf: csrf.clone(),
+            next,
+            email,
+            error,
+            notice,
+        },
+    );
+    if fresh {
+        let _ = response.add_cookie(&session::cookie(state, FORM_COOKIE, csrf, WEB_TTL_SECS));
+    }
+    response
+}
+
+/// GET /login: the form (a logged-in visitor goes on to the dashboard).
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    let lang = session::language(&req);
+    let next = local_path(query.next.as_deref());
+    let notice = query.out.as_ref().map(|_| {
+        match lang {
+            Language::Nl => "Je bent uitgelogd.",
+            Language::En => "You are logged out.",
+        }
+        .to_string()
+    });
+    login_page(
+        &req,
+        &state,
+        StatusCode::OK,
+        next,
+        String::new(),
+        None,
+        notice,
+    )
+}
+
+/// POST /login: the same checks and rate limits as the API's login; the
+/// session goes into an HttpOnly cookie.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session::language(&req);
+    let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    check_form_token(&req, &form.csrf, lang)?;
+    let next = local_path(form.next.as_deref());
+    let address = client::address(&req, &state.trusted_proxies);
+    let result = accounts::login(
+        &state.pool,
+        state.jwt.clone(),
+        &state.login_limiter,
+        address,
+        form.email.clone(),
+        form.password,
+        LoginKind::Web,
+    )
+    .await;
+    let c = Chrome::new(lang, "/login", Nav::None);
+    let refused = |status, message: String| {
+        login_page(
+            &req,
+            &state,
+            status,
+            next.clone(),
+            form.email.clone(),
+            Some(message),
+            None,
+        )
+    };
+    match result {
+        Ok((_, token)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next.clone()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(session::cookie(
+                &state,
+                session::SESSION_COOKIE,
+                token.token,
+                token.ttl_secs,
+            ))
+            .finish()),
+        Err(ServiceError::Unauthorized(_)) => Ok(refused(
+            StatusCode::UNAUTHORIZED,
+            c.t(
+                "Het e-mailadres of het wachtwoord klopt niet.",
+                "The email address or password is wrong.",
+            )
+            .into(),
+        )),
+        Err(ServiceError::RateLimited(secs)) => {
+            let mut response = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                match lang {
+                    Language::Nl => {
+                        format!("Te veel pogingen. Probeer het over {secs} seconden opnieuw.")
+                    }
+                    Language::En => format!("Too many attempts. Try again in {secs} seconds."),
+                },
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(response)
+        }
+        Err(e) => Err(WebError::service(e, lang)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// POST /logout: ends every session of this account (browser and API
+/// tokens alike) and forgets the cookie.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form: CsrfOnly = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    session.check(&form.csrf)?;
+    accounts::logout(&state.pool, session.user.id)
+        .await
+        .map_err(|e| WebError::service(e, session.lang))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login?out=1"))
+        .cookie(session::removal(&state, session::SESSION_COOKIE))
+        .finish())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// GET /language/{nl|en}: remembers the choice in a cookie (a preference
+/// of this browser; nothing on the server changes) and goes back.
+pub async fn switch(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<Back>,
+) -> HttpResponse {
+    let lang: Language = code.parse().unwrap_or_default();
+    let mut remembered = session::cookie(
+        &state,
+        session::LANGUAGE_COOKIE,
+        lang.as_str().into(),
+        365 * 86400,
+    );
+    remembered.set_http_only(false);
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, local_path(query.back.as_deref())))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(remembered)
+        .finish()
+}
+
+/// GET /: the dashboard, or the login page.
+pub async fn home(req: HttpRequest) -> HttpResponse {
+    let to = if req.cookie(session::SESSION_COOKIE).is_some() {
+        "/dashboard"
+    } else {
+        "/login"
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}

@@ -1,0 +1,295 @@
+//! "Find a peer": pick a topic and filters, see the ranked peers with
+//! their reasons, ask "why not X?", and go on to request a visit.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::session::Nav;
+use super::{page, Chrome, Session, WebError};
+use crate::app::AppState;
+use crate::domain::matching::text::kind_name;
+use crate::domain::matching::{self as rules, DEFAULT_LIMIT};
+use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
+use crate::domain::topic::TopicSlug;
+use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
+use crate::service::ServiceError;
+
+/// The search form as typed (kept when it comes back with an error).
+#[derive(Debug, Default, Clone)]
+pub struct Search {
+    pub topic: String,
+    pub kinds: Vec<String>,
+    pub province: String,
+    pub distance: String,
+    pub name: String,
+}
+
+impl Search {
+    fn from_query(req: &HttpRequest) -> Search {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        let mut s = Search::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "topic" => s.topic = v,
+                "kind" => s.kinds.push(v),
+                "province" => s.province = v,
+                "distance" => s.distance = v.trim().to_string(),
+                "name" => s.name = v,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// The request, or the first thing wrong with the form, in `lang`.
+    fn request(&self, lang: Language) -> Result<Option<MatchRequest>, String> {
+        if self.topic.is_empty() {
+            return Ok(None);
+        }
+        let nl = lang == Language::Nl;
+        let topic = TopicSlug::parse(&self.topic).map_err(|_| {
+            if nl {
+                "Kies een onderwerp uit de lijst."
+            } else {
+                "Pick a topic from the list."
+            }
+            .to_string()
+        })?;
+        let kinds = self
+            .kinds
+            .iter()
+            .map(|k| k.parse::<OrganisationKind>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let province = match self.province.as_str() {
+            "" => None,
+            p => Some(parse_province(p).map_err(|e| e.to_string())?.to_string()),
+        };
+        let max_distance_km = match self.distance.as_str() {
+            "" => None,
+            d => Some(rules::parse_max_distance(d).map_err(|_| {
+                if nl {
+                    "Afstand: een getal van 1 tot 1000 (km), of leeg."
+                } else {
+                    "Distance: a number from 1 to 1000 (km), or empty."
+                }
+                .to_string()
+            })?),
+        };
+        Ok(Some(MatchRequest {
+            topic,
+            organisation: None,
+            limit: DEFAULT_LIMIT,
+            kinds,
+            province,
+            max_distance_km,
+        }))
+    }
+
+    fn has_kind(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == kind)
+    }
+}
+
+/// One peer as shown.
+pub struct Peer {
+    pub rank: usize,
+    pub id: i64,
+    pub name: String,
+    pub kind: &'static str,
+    pub province: String,
+    pub distance: String,
+    pub score: u32,
+    pub reasons: Vec<String>,
+    pub lessons: u32,
+}
+
+fn peer(rank: usize, m: &Match, lang: Language) -> Peer {
+    Peer {
+        rank,
+        id: m.host.id.0,
+        name: m.host.name.clone(),
+        kind: kind_name(m.host.kind, lang),
+        province: m.host.province.clone().unwrap_or_default(),
+        distance: match lang {
+            Language::Nl => format!("{:.0} km", m.candidate.distance_km),
+            Language::En => format!("{:.0} km", m.candidate.distance_km),
+        },
+        score: (m.candidate.score * 100.0).round() as u32,
+        reasons: m.reasons.clone(),
+        lessons: m.candidate.reputation.published,
+    }
+}
+
+fn topic_name(t: &TopicLabel, lang: Language) -> String {
+    match lang {
+        Language::Nl => t.name_nl.clone(),
+        Language::En => t.name_en.clone(),
+    }
+}
+
+/// The outcome of "why not X?".
+pub struct Why {
+    pub name: String,
+    /// "ranks 3rd of 12" or why it is left out.
+    pub summary: String,
+    pub peer: Option<Peer>,
+}
+
+#[derive(Template)]
+#[template(path = "web/peers.html")]
+struct PeersPage {
+    c: Chrome,
+    search: Search,
+    topics: Vec<(String, String)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    provinces: &'static [&'static str],
+    names: Vec<String>,
+    error: Option<String>,
+    topic: String,
+    peers: Option<Vec<Peer>>,
+    why: Option<Why>,
+    why_error: Option<String>,
+}
+
+impl PeersPage {
+    fn has_kind(&self, kind: &str) -> bool {
+        self.search.has_kind(kind)
+    }
+}
+
+const KINDS: [OrganisationKind; 5] = [
+    OrganisationKind::Municipality,
+    OrganisationKind::HousingCorporation,
+    OrganisationKind::Province,
+    OrganisationKind::WaterBoard,
+    OrganisationKind::Other,
+];
+
+/// GET /peers (and /peers?…&name=X for "why not X?")
+pub async fn find(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let search = Search::from_query(&req);
+    let (request, error) = match search.request(lang) {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(e)),
+    };
+    let found = matching::find_peers(
+        &state.pool,
+        &state.matching,
+        session.user.clone(),
+        request.clone(),
+        lang,
+    )
+    .await;
+    let (found, error) = match found {
+        Ok(f) => (f, error),
+        // An unknown topic or a coordinator without an organisation: say
+        // so on the form rather than on an error page.
+        Err(
+            e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Forbidden(_)),
+        ) => {
+            let msg = e.to_string();
+            (
+                matching::find_peers(
+                    &state.pool,
+                    &state.matching,
+                    session.user.clone(),
+                    None,
+                    lang,
+                )
+                .await
+                .map_err(|e| WebError::service(e, lang))?,
+                Some(msg),
+            )
+        }
+        Err(e) => return Err(WebError::service(e, lang)),
+    };
+    let (why, why_error) = match (&request, search.name.trim()) {
+        (Some(request), name) if !name.is_empty() => {
+            match matching::explain_named(
+                &state.pool,
+                &state.matching,
+                session.user.clone(),
+                request.clone(),
+                name,
+                lang,
+            )
+            .await
+            {
+                Ok(explanation) => {
+                    let summary_of = |rank: usize, of: usize| match lang {
+                        Language::Nl => {
+                            format!("staat op plaats {rank} van {of} voor deze zoekvraag.")
+                        }
+                        Language::En => format!("ranks {rank} of {of} for this search."),
+                    };
+                    let why = match explanation.standing {
+                        CandidateStanding::Ranked { rank, of, matched } => Why {
+                            name: matched.host.name.clone(),
+                            summary: summary_of(rank, of),
+                            peer: Some(peer(rank, &matched, lang)),
+                        },
+                        CandidateStanding::Excluded { host, sentence, .. } => Why {
+                            name: host.name,
+                            summary: sentence,
+                            peer: None,
+                        },
+                    };
+                    (Some(why), None)
+                }
+                Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
+                    (None, Some(e.to_string()))
+                }
+                Err(e) => return Err(WebError::service(e, lang)),
+            }
+        }
+        _ => (None, None),
+    };
+    let topic = found
+        .list
+        .as_ref()
+        .map(|l| topic_name(&l.topic, lang))
+        .unwrap_or_default();
+    let peers = found.list.as_ref().map(|l| {
+        l.matches
+            .iter()
+            .enumerate()
+            .map(|(i, m)| peer(i + 1, m, lang))
+            .collect()
+    });
+    let status = if error.is_some() || why_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok(page(
+        status,
+        &PeersPage {
+            c: session.chrome(Nav::Peers),
+            topics: found
+                .topics
+                .iter()
+                .map(|t| (t.slug.clone(), topic_name(t, lang)))
+                .collect(),
+            kinds: KINDS
+                .iter()
+                .map(|k| (k.as_str(), kind_name(*k, lang)))
+                .collect(),
+            provinces: &PROVINCES,
+            names: found.names,
+            error,
+            topic,
+            peers,
+            why,
+            why_error,
+            search,
+        },
+    ))
+}

@@ -1,0 +1,49 @@
+//! The accessibility statement (toegankelijkheidsverklaring) and the
+//! privacy statement: public, logged in or not.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::session::{self, here, Nav};
+use super::{page, Chrome, Session};
+
+#[derive(Template)]
+#[template(path = "web/accessibility.html")]
+struct AccessibilityPage {
+    c: Chrome,
+}
+
+#[derive(Template)]
+#[template(path = "web/privacy.html")]
+struct PrivacyPage {
+    c: Chrome,
+}
+
+/// The frame: with the menu for a logged-in user, without otherwise.
+fn chrome(req: &HttpRequest, session: Option<Session>) -> Chrome {
+    match session {
+        Some(s) => s.chrome(Nav::None),
+        None => Chrome::new(session::language(req), &here(req), Nav::None),
+    }
+}
+
+/// GET /toegankelijkheid
+pub async fn accessibility(req: HttpRequest, session: Option<Session>) -> HttpResponse {
+    page(
+        StatusCode::OK,
+        &AccessibilityPage {
+            c: chrome(&req, session),
+        },
+    )
+}
+
+/// GET /privacy
+pub async fn privacy(req: HttpRequest, session: Option<Session>) -> HttpResponse {
+    page(
+        StatusCode::OK,
+        &PrivacyPage {
+            c: chrome(&req, session),
+        },
+    )
+}

@@ -1,0 +1,380 @@
+//! The coordinator's dashboard and one visit's page: answer an invitation,
+//! cancel, download the calendar file, go to the lessons form.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::session::Nav;
+use super::{page, Chrome, Session, WebError};
+use crate::app::AppState;
+use crate::domain::calendar::long_date;
+use crate::domain::organisation::Language;
+use crate::domain::visit::{VisitRole, VisitState};
+use crate::service::visits::{self, Answer, VisitView};
+use crate::service::ServiceError;
+
+/// A visit as the pages show it, in the page's language.
+pub struct Item {
+    pub id: i64,
+    /// The other organisation.
+    pub other: String,
+    pub topic: String,
+    pub state: &'static str,
+    /// The booked day, written out.
+    pub day: String,
+    pub goal: String,
+    pub participants: i32,
+    /// (ISO date, written out) of the proposed days.
+    pub proposed: Vec<(String, String)>,
+    pub we_host: bool,
+    pub open: bool,
+    pub booked: bool,
+    /// Ours to call off: our pending request, or a booked day.
+    pub cancellable: bool,
+    pub note: String,
+}
+
+pub fn state_label(state: VisitState, lang: Language) -> &'static str {
+    let (nl, en) = match state {
+        VisitState::Requested => ("wacht op antwoord", "waiting for an answer"),
+        VisitState::Accepted => ("gepland", "scheduled"),
+        VisitState::Declined => ("afgewezen", "declined"),
+        VisitState::Expired => ("verlopen", "expired"),
+        VisitState::Cancelled => ("geannuleerd", "cancelled"),
+        VisitState::Completed => ("gehouden", "held"),
+    };
+    match lang {
+        Language::Nl => nl,
+        Language::En => en,
+    }
+}
+
+pub fn item(v: &VisitView, own: Option<i64>, lang: Language) -> Item {
+    let we_host = own == Some(v.host_id);
+    let note = match (v.state, &v.reason, v.cancelled_by) {
+        (VisitState::Cancelled, _, Some(by)) => {
+            let who = if by == VisitRole::Host {
+                &v.host_name
+            } else {
+                &v.requester_name
+            };
+            match lang {
+                Language::Nl => format!("Geannuleerd door {who}."),
+                Language::En => format!("Cancelled by {who}."),
+            }
+        }
+        (_, Some(reason), _) if !reason.is_empty() => reason.clone(),
+        _ => String::new(),
+    };
+    Item {
+        id: v.id,
+        other: if we_host {
+            v.requester_name.clone()
+        } else {
+            v.host_name.clone()
+        },
+        topic: match lang {
+            Language::Nl => v.topic_names.0.clone(),
+            Language::En => v.topic_names.1.clone(),
+        },
+        state: state_label(v.state, lang),
+        day: v.date.map(|d| long_date(d, lang)).unwrap_or_default(),
+        goal: v.goal.clone(),
+        participants: v.participants,
+        proposed: v
+            .proposed_dates
+            .iter()
+            .map(|d| (d.to_string(), long_date(*d, lang)))
+            .collect(),
+        we_host,
+        open: v.state == VisitState::Requested,
+        booked: matches!(v.state, VisitState::Accepted | VisitState::Completed),
+        cancellable: v.state == VisitState::Accepted
+            || (v.state == VisitState::Requested && !we_host),
+        note,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    csrf: String,
+    invitations: Vec<Item>,
+    requests: Vec<Item>,
+    upcoming: Vec<Item>,
+    forms: Vec<Item>,
+    admin: bool,
+}
+
+/// GET /dashboard
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let own = session.organisation();
+    let c = session.chrome(Nav::Dashboard);
+    if session.is_admin() {
+        return Ok(page(
+            StatusCode::OK,
+            &DashboardPage {
+                c,
+                csrf: session.csrf.clone(),
+                invitations: vec![],
+                requests: vec![],
+                upcoming: vec![],
+                forms: vec![],
+                admin: true,
+            },
+        ));
+    }
+    let board = visits::dashboard(&state.pool, session.user.clone())
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    let items = |list: &[VisitView]| list.iter().map(|v| item(v, own, lang)).collect();
+    Ok(page(
+        StatusCode::OK,
+        &DashboardPage {
+            c,
+            csrf: session.csrf.clone(),
+            invitations: items(&board.invitations),
+            requests: items(&board.requests),
+            upcoming: items(&board.upcoming),
+            forms: items(&board.forms),
+            admin: false,
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "web/visit.html")]
+struct VisitPage {
+    c: Chrome,
+    csrf: String,
+    v: Item,
+    /// The error of the answer or cancel form, and what was typed.
+    error: Option<String>,
+    form: ActionForm,
+    /// Our side's lessons form is still empty.
+    form_waiting: bool,
+}
+
+/// An answer or a cancellation, as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn parse_id(raw: &str, lang: Language) -> Result<i64, WebError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| WebError::not_found(lang))
+}
+
+async fn visit_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+    form: ActionForm,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let visit = visits::get_visit(&state.pool, session.user.clone(), id)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    let form_waiting = if visit.state == VisitState::Completed && !session.is_admin() {
+        crate::service::lessons::visit_lessons(&state.pool, session.user.clone(), id)
+            .await
+            .map(|lessons| {
+                let ours = if session.organisation() == Some(visit.host_id) {
+                    VisitRole::Host
+                } else {
+                    VisitRole::Requester
+                };
+                !lessons.iter().any(|l| l.side == ours)
+            })
+            .map_err(|e| WebError::service(e, lang))?
+    } else {
+        false
+    };
+    Ok(page(
+        status,
+        &VisitPage {
+            c: session.chrome(Nav::Dashboard),
+            csrf: session.csrf.clone(),
+            v: item(&visit, session.organisation(), lang),
+            error,
+            form,
+            form_waiting,
+        },
+    ))
+}
+
+/// GET /visits/{id}
+pub async fn show(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = parse_id(&id, session.lang)?;
+    visit_page(
+        &state,
+        &session,
+        id,
+        StatusCode::OK,
+        None,
+        ActionForm::default(),
+    )
+    .await
+}
+
+/// POST /visits/{id}/answer: accept on a day, or decline. Errors come
+/// back on the visit's page with what was typed.
+pub async fn answer(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let id = parse_id(&id, lang)?;
+    let form: ActionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    session.check(&form.csrf)?;
+    let c = session.chrome(Nav::Dashboard);
+    let answer = match form.action.as_str() {
+        "accept" => match form.date.parse::<NaiveDate>() {
+            Ok(day) => Answer::Accept(day),
+            Err(_) => {
+                let why = c
+                    .t("Kies een dag om te accepteren.", "Pick a day to accept.")
+                    .to_string();
+                return visit_page(
+                    &state,
+                    &session,
+                    id,
+                    StatusCode::BAD_REQUEST,
+                    Some(why),
+                    form,
+                )
+                .await;
+            }
+        },
+        "decline" => {
+            Answer::Decline(Some(form.reason.trim().to_string()).filter(|r| !r.is_empty()))
+        }
+        _ => {
+            let why = c
+                .t("Kies accepteren of afwijzen.", "Choose accept or decline.")
+                .to_string();
+            return visit_page(
+                &state,
+                &session,
+                id,
+                StatusCode::BAD_REQUEST,
+                Some(why),
+                form,
+            )
+            .await;
+        }
+    };
+    let result = visits::answer_visit(
+        &state.pool,
+        &state.matching,
+        session.user.clone(),
+        state.base_url.clone(),
+        state.visits,
+        id,
+        answer,
+    )
+    .await;
+    after_action(&state, &session, id, form, result).await
+}
+
+/// POST /visits/{id}/cancel
+pub async fn cancel(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let id = parse_id(&id, session.lang)?;
+    let form: ActionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    session.check(&form.csrf)?;
+    let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
+    let result = visits::cancel_visit(
+        &state.pool,
+        session.user.clone(),
+        state.base_url.clone(),
+        state.visits,
+        id,
+        reason,
+    )
+    .await;
+    after_action(&state, &session, id, form, result).await
+}
+
+/// Success goes (post/redirect/get) to the visit's page; a refusal the
+/// user can act on comes back on that page with its reason.
+async fn after_action(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: ActionForm,
+    result: Result<VisitView, ServiceError>,
+) -> Result<HttpResponse, WebError> {
+    match result {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/visits/{id}")))
+            .finish()),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let status = match e {
+                ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::CONFLICT,
+            };
+            visit_page(state, session, id, status, Some(e.to_string()), form).await
+        }
+        Err(e) => Err(WebError::service(e, session.lang)),
+    }
+}
+
+/// GET /visits/{id}/calendar.ics: the same file as the API's.
+pub async fn calendar(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let id = parse_id(&id, lang)?;
+    let ics = visits::calendar_file(
+        &state.pool,
+        session.user.clone(),
+        state.base_url.clone(),
+        state.visits,
+        id,
+        lang,
+    )
+    .await
+    .map_err(|e| WebError::service(e, lang))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"meeloopdag-{id}.ics\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(ics))
+}

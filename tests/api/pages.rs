@@ -1,0 +1,438 @@
+//! The coordinators' pages over plain HTTP: sessions, CSRF, the language
+//! switch, and what a page does with bad input. (The browser tests in
+//! `web_browser.rs` drive the same pages in Chromium.)
+
+use meeloop::domain::account::Role;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::visits::{coordinator, demo_app, working_days_ahead};
+
+backend_tests!(
+    login_sets_an_httponly_session_cookie_that_the_api_refuses,
+    a_form_without_its_sessions_csrf_token_is_refused_and_changes_nothing,
+    logging_out_ends_the_session,
+    a_wrong_password_comes_back_with_the_address_kept,
+    a_request_with_errors_comes_back_with_every_field_kept,
+);
+
+#[actix_web::test]
+async fn the_language_switch_is_remembered_and_only_goes_back_to_this_site() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let web = Web::new(&app);
+    let r = web
+        .get("/language/en?back=%2Flogin%3Fnext%3D%252Fpeers")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/login?next=%2Fpeers");
+    let lang = r.cookie("meeloop_lang").expect("remembered in a cookie");
+    assert!(lang.starts_with("meeloop_lang=en;"), "{lang}");
+    assert!(lang.contains("Max-Age=31536000"), "a year: {lang}");
+    let page = web.with_cookie("meeloop_lang=en").get("/login").await;
+    assert!(page.body.contains(r#"<html lang="en">"#));
+    assert!(page.body.contains("<h1>Log in</h1>"));
+    assert!(page
+        .body
+        .contains(r#"lang="nl" hreflang="nl">Nederlands</a>"#));
+    let dutch = Web::new(&app).get("/login").await;
+    assert!(
+        dutch.body.contains(r#"<html lang="nl">"#),
+        "Dutch by default"
+    );
+    for evil in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let q = serde_urlencoded::to_string([("back", evil)]).unwrap();
+        let r = web.get(&format!("/language/nl?{q}")).await;
+        assert_eq!(r.location(), "/dashboard", "{evil} is not followed");
+    }
+}
+
+#[actix_web::test]
+async fn pages_send_strangers_to_the_login_page_and_back() {
+    let app = demo_app(Backend::Sqlite).await;
+    let web = Web::new(&app);
+    for path in [
+        "/dashboard",
+        "/peers?topic=cloud-migration",
+        "/knowledge",
+        "/visits/1",
+        "/visits/new?host=1&topic=cloud-migration",
+    ] {
+        let r = web.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        let next = serde_urlencoded::to_string([("next", path)]).unwrap();
+        assert_eq!(r.location(), format!("/login?{next}"), "{path}");
+    }
+    for path in ["/toegankelijkheid", "/privacy", "/login"] {
+        assert_eq!(web.get(path).await.status, StatusCode::OK, "{path}");
+    }
+    // After logging in, the page asked for.
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let r = web.login("anne@sudwestfryslan.example", "/knowledge").await;
+    assert_eq!(r.location(), "/knowledge");
+    // A login form that names another site goes to the dashboard instead.
+    let r = web
+        .login("anne@sudwestfryslan.example", "//evil.example")
+        .await;
+    assert_eq!(r.location(), "/dashboard");
+}
+
+async fn login_sets_an_httponly_session_cookie_that_the_api_refuses(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let web = Web::new(&app);
+    let r = web.login("anne@sudwestfryslan.example", "/dashboard").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let cookie = r.cookie("meeloop_session").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=28800"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_string();
+    let page = web.with_cookie(&session).get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Anne de Boer"),
+        "the menu names the user"
+    );
+
+    // The JSON API takes bearer tokens only: not the cookie, and not the
+    // cookie's value as a bearer token.
+    let value = session.trim_start_matches("meeloop_session=");
+    let me = app
+        .client
+        .get(format!("{}/api/v1/me", app.address))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .send(reqwest::Method::GET, "/api/v1/me", Some(value), None)
+        .await;
+    assert_eq!(status, 401, "a session cookie is no bearer token");
+    // Nor is an API token a session.
+    let token = app
+        .token_for("bram@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let r = web
+        .with_cookie(&format!("meeloop_session={token}"))
+        .get("/dashboard")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "to the login page");
+}
+
+async fn a_form_without_its_sessions_csrf_token_is_refused_and_changes_nothing(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    coordinator(&app, "bram@zwolle.example", "GM0193");
+    let anne = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let bram = Web::new(&app).logged_in("bram@zwolle.example").await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let day = working_days_ahead(1)[0].to_string();
+    let request = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("host", zwolle.to_string()),
+            ("topic", "cloud-migration".to_string()),
+            ("date1", day.clone()),
+            (
+                "goal",
+                "Hoe pakten jullie de exit uit het datacenter aan?".into(),
+            ),
+            ("participants", "2".into()),
+        ]
+    };
+    let anne_csrf = anne.csrf_on("/dashboard").await;
+    let bram_csrf = bram.csrf_on("/dashboard").await;
+    for (what, csrf) in [("no token", ""), ("another session's", bram_csrf.as_str())] {
+        let r = anne.post("/visits/new", &request(csrf)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}");
+        assert!(r.body.contains("Formulier verlopen"), "{what}: {}", r.body);
+        assert!(r.body.contains("Er is niets opgeslagen"));
+    }
+    let visits = anne.get("/dashboard").await;
+    assert!(
+        visits.body.contains("Jullie verzoeken (0)"),
+        "nothing was asked"
+    );
+    let r = anne.post("/visits/new", &request(&anne_csrf)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().starts_with("/visits/"));
+    let visits = anne.get("/dashboard").await;
+    assert!(visits.body.contains("Jullie verzoeken (1)"));
+
+    // The login form has its own token, in a cookie of its own.
+    let fresh = Web::new(&app);
+    let r = fresh
+        .post(
+            "/login",
+            &[
+                ("email", "anne@sudwestfryslan.example".into()),
+                ("password", "a long enough password".into()),
+                ("csrf", "0".repeat(64)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.cookie("meeloop_session").is_none());
+}
+
+async fn logging_out_ends_the_session(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let r = anne.post("/logout", &[("csrf", String::new())]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not without the token");
+    assert_eq!(anne.get("/dashboard").await.status, StatusCode::OK);
+    let csrf = anne.csrf_on("/dashboard").await;
+    let old_cookie = anne.cookies.borrow().join("; ");
+    let r = anne.post("/logout", &[("csrf", csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/login?out=1");
+    let removed = r.cookie("meeloop_session").expect("the cookie is cleared");
+    assert!(removed.contains("Max-Age=0"), "{removed}");
+    // The old cookie, replayed, no longer works.
+    let replayed = anne.with_cookie(&old_cookie).get("/dashboard").await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER);
+    assert!(replayed.location().starts_with("/login"));
+    let page = Web::new(&app).get("/login?out=1").await;
+    assert!(page.body.contains("Je bent uitgelogd."));
+}
+
+async fn a_wrong_password_comes_back_with_the_address_kept(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let web = Web::new(&app);
+    let csrf = web.login_form().await;
+    let r = web
+        .post(
+            "/login",
+            &[
+                ("csrf", csrf),
+                ("email", "anne@sudwestfryslan.example".into()),
+                ("password", "not the password".into()),
+                ("next", "/peers".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.cookie("meeloop_session").is_none());
+    assert!(r
+        .body
+        .contains("Het e-mailadres of het wachtwoord klopt niet."));
+    assert!(r.body.contains(r#"value="anne@sudwestfryslan.example""#));
+    assert!(r
+        .body
+        .contains(r#"aria-describedby="login-error" aria-invalid="true""#));
+    assert!(r.body.contains(r#"name="next" value="/peers""#));
+}
+
+async fn a_request_with_errors_comes_back_with_every_field_kept(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let form = anne
+        .get(&format!("/visits/new?host={zwolle}&topic=cloud-migration"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("Meeloopdag aanvragen bij Zwolle"));
+    let csrf = hidden(&form.body, "csrf");
+    // A Saturday, a goal too short, too many people.
+    let mut saturday = working_days_ahead(1)[0];
+    while chrono::Datelike::weekday(&saturday) != chrono::Weekday::Sat {
+        saturday += chrono::Duration::days(1);
+    }
+    let r = anne
+        .post(
+            "/visits/new",
+            &[
+                ("csrf", csrf),
+                ("host", zwolle.to_string()),
+                ("topic", "cloud-migration".into()),
+                ("date1", saturday.to_string()),
+                ("goal", "kort <b>".into()),
+                ("participants", "9".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("valt in het weekend"), "{}", r.body);
+    assert!(r.body.contains("minstens 10 tekens"));
+    assert!(r.body.contains("1 tot 5 personen"));
+    assert!(
+        r.body.contains(&format!(r#"value="{saturday}""#)),
+        "date kept"
+    );
+    assert!(
+        r.body.contains("kort &#60;b&#62;</textarea>"),
+        "goal kept, escaped"
+    );
+    assert!(r.body.contains(r#"value="9""#), "participants kept");
+    assert!(
+        r.body.contains(r##"href="#date1""##),
+        "the summary links to the field"
+    );
+    assert!(anne
+        .get("/dashboard")
+        .await
+        .body
+        .contains("Jullie verzoeken (0)"));
+    // An unknown host or topic is a page that says so, not a crash.
+    assert_eq!(
+        anne.get("/visits/new?host=999999&topic=cloud-migration")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        anne.get("/visits/new?host=abc&topic=").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A browser without a browser: keeps cookies, posts forms.
+pub struct Web<'a> {
+    app: &'a TestApp,
+    cookies: std::cell::RefCell<Vec<String>>,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: String,
+    set_cookies: Vec<String>,
+    location: Option<String>,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.location.as_deref().unwrap_or("")
+    }
+
+    /// The whole Set-Cookie line for `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .cloned()
+    }
+}
+
+/// The value of a hidden form field.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+impl<'a> Web<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Web {
+            app,
+            cookies: Default::default(),
+        }
+    }
+
+    pub fn with_cookie(&self, cookie: &str) -> Self {
+        Web {
+            app: self.app,
+            cookies: std::cell::RefCell::new(vec![cookie.to_string()]),
+        }
+    }
+
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
+        let jar = self.cookies.borrow().join("; ");
+        let request = if jar.is_empty() {
+            request
+        } else {
+            request.header(COOKIE, jar)
+        };
+        let response = request.send().await.unwrap();
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        {
+            let mut jar = self.cookies.borrow_mut();
+            for c in &set_cookies {
+                let pair = c.split(';').next().unwrap().to_string();
+                let name = pair.split('=').next().unwrap().to_string();
+                jar.retain(|old| !old.starts_with(&format!("{name}=")));
+                if !c.contains("Max-Age=0") {
+                    jar.push(pair);
+                }
+            }
+        }
+        Answer {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(LOCATION)
+                .map(|v| v.to_str().unwrap().to_string()),
+            set_cookies,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.answer(self.app.client.get(format!("{}{path}", self.app.address)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, String)]) -> Answer {
+        self.answer(
+            self.app
+                .client
+                .post(format!("{}{path}", self.app.address))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(form).unwrap()),
+        )
+        .await
+    }
+
+    /// Shows the login form (which sets its token cookie); returns the token.
+    pub async fn login_form(&self) -> String {
+        hidden(&self.get("/login").await.body, "csrf")
+    }
+
+    pub async fn login(&self, email: &str, next: &str) -> Answer {
+        let csrf = self.login_form().await;
+        self.post(
+            "/login",
+            &[
+                ("csrf", csrf),
+                ("email", email.into()),
+                ("password", "a long enough password".into()),
+                ("next", next.into()),
+            ],
+        )
+        .await
+    }
+
+    pub async fn logged_in(self, email: &str) -> Self {
+        let r = self.login(email, "/dashboard").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login: {}", r.body);
+        self
+    }
+
+    /// The session's CSRF token, as a page's forms carry it.
+    pub async fn csrf_on(&self, path: &str) -> String {
+        hidden(&self.get(path).await.body, "csrf")
+    }
+}

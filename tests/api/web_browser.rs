@@ -1,0 +1,426 @@
+//! The coordinators' web frontend in a real headless Chromium: the whole
+//! journey by clicking, and axe-core on every page in both languages,
+//! logged in and out. (SQLite: the pages are the same on PostgreSQL, whose
+//! queries the API tests cover.)
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use meeloop::domain::account::Role;
+use meeloop::service::visits::{answer_visit, Answer};
+
+use crate::browser::{browser_available, Browser, Violation};
+use crate::helpers::Backend;
+use crate::journey::{demo_app_with_smtp, inbox};
+use crate::schedule::{ask, dutch, keyed, queued, scheduler};
+use crate::smtp::{wait_until, SmtpServer};
+use crate::visits::{coordinator, demo_app, working_days_ahead, RULES};
+
+const PASSWORD: &str = "a long enough password";
+
+async fn log_in(b: &Browser, email: &str) {
+    b.goto("/dashboard").await;
+    assert!(
+        b.path().await.starts_with("/login?next="),
+        "{}",
+        b.path().await
+    );
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.go("main form button[type=submit]").await;
+    assert_eq!(b.path().await, "/dashboard");
+}
+
+fn saturday_after(day: NaiveDate) -> NaiveDate {
+    let mut d = day;
+    while d.weekday() != chrono::Weekday::Sat {
+        d += chrono::Duration::days(1);
+    }
+    d
+}
+
+#[actix_web::test]
+async fn a_coordinator_does_the_whole_journey_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let server = SmtpServer::start();
+    let app = demo_app_with_smtp(Backend::Sqlite, &server).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let b = Browser::start(&app.address).await;
+
+    // Log in: the page asked for comes after.
+    log_in(&b, "anne@sudwestfryslan.example").await;
+    assert_eq!(b.text("h1").await, "Overzicht");
+    assert!(b.text("header").await.contains("Anne de Boer"));
+    let session = b.cookie("meeloop_session").await.expect("a session cookie");
+    assert_eq!(session.http_only(), Some(true), "scripts cannot read it");
+
+    // Find a peer on cloud migration.
+    b.go_text("main a", "Vind een collega").await;
+    assert_eq!(b.path().await, "/peers");
+    b.find("#topic")
+        .await
+        .select_by_value("cloud-migration")
+        .await
+        .unwrap();
+    b.go_text("main form button", "Zoeken").await;
+    assert!(b
+        .text("#results-h")
+        .await
+        .contains("Migratie naar de cloud"));
+    b.screenshot("peers").await;
+    let mut zwolle = None;
+    for card in b.find_all("ol.peers > li").await {
+        let name = card
+            .find(fantoccini::Locator::Css("h3"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if name == "Zwolle" {
+            zwolle = Some(card);
+        }
+    }
+    let zwolle = zwolle.expect("Zwolle is among the peers");
+    // "Why this match": the reasons open without a script.
+    let reasons = zwolle
+        .find(fantoccini::Locator::Css("details ul"))
+        .await
+        .unwrap();
+    assert!(!reasons.is_displayed().await.unwrap(), "closed at first");
+    zwolle
+        .find(fantoccini::Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(reasons.is_displayed().await.unwrap());
+    assert!(
+        reasons.text().await.unwrap().contains("Volwassenheid 5/5"),
+        "the reasons name the maturity"
+    );
+    // "Why not Amsterdam?"
+    b.fill("#name", "amsterdam").await;
+    b.go_text("main form button", "Uitleg tonen").await;
+    let why = b.text("[role=status]").await;
+    assert!(why.starts_with("Amsterdam "), "{why}");
+
+    // Request a visit from Zwolle's card: a Saturday is refused, with the
+    // reason, and what was typed stays.
+    b.goto("/peers?topic=cloud-migration").await;
+    b.go_text("ol.peers a.button", "Zwolle").await;
+    assert!(b.path().await.starts_with("/visits/new?host="));
+    assert_eq!(b.text("h1").await, "Meeloopdag aanvragen bij Zwolle");
+    let days = working_days_ahead(2);
+    let saturday = saturday_after(days[0]);
+    b.set_value("#date1", &saturday.to_string()).await;
+    b.fill(
+        "#goal",
+        "Hoe hebben jullie de exit uit het eigen datacenter gepland?",
+    )
+    .await;
+    b.fill("#participants", "2").await;
+    b.go_text("main form button", "Verzoek versturen").await;
+    assert!(b
+        .text(".error-summary")
+        .await
+        .contains("valt in het weekend"));
+    assert_eq!(
+        b.find("#goal")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Hoe hebben jullie de exit uit het eigen datacenter gepland?")
+    );
+    b.screenshot("request-errors").await;
+    b.set_value("#date1", &days[0].to_string()).await;
+    b.set_value("#date2", &days[1].to_string()).await;
+    b.go_text("main form button", "Verzoek versturen").await;
+    let visit_path = b.path().await;
+    assert!(visit_path.starts_with("/visits/"), "{visit_path}");
+    assert!(b.text("main").await.contains("wacht op antwoord"));
+
+    // The host opens the invitation from the email, in its own browser, and
+    // accepts the second day.
+    wait_until(Duration::from_secs(30), "the invitation", || {
+        server.received_count() >= 1
+    })
+    .await;
+    let invitation = &inbox(&server)[0];
+    assert_eq!(invitation.to, "meeloop@zwolle.example");
+    let link = invitation
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/"))
+        .expect("a link")
+        .to_string();
+    let host = Browser::start(&app.address).await;
+    host.goto(&link).await;
+    host.click(&format!("input[name=date][value='{}']", days[1]))
+        .await;
+    host.go_text("main form button", "Accepteren").await;
+    let long_day =
+        meeloop::domain::calendar::long_date(days[1], meeloop::domain::organisation::Language::Nl);
+    let answered = host.text("main").await;
+    assert!(
+        answered.contains(&format!("al geaccepteerd: de meeloopdag is op {long_day}")),
+        "{answered}"
+    );
+    host.close().await;
+
+    // The requester's dashboard shows the scheduled day and its calendar file.
+    b.goto("/dashboard").await;
+    let upcoming = b.text("section[aria-labelledby=upcoming-h]").await;
+    assert!(
+        upcoming.contains(&format!("{long_day}: bezoek aan Zwolle")),
+        "{upcoming}"
+    );
+    b.screenshot("dashboard").await;
+    let href = b
+        .find("section[aria-labelledby=upcoming-h] a[href$='calendar.ics']")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("a calendar link");
+    let ics = app
+        .client
+        .get(format!("{}{href}", app.address))
+        .header("Cookie", format!("meeloop_session={}", session.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = ics.text().await.unwrap();
+    let start = format!(
+        "DTSTART;TZID=Europe/Amsterdam:{}T093000",
+        days[1].format("%Y%m%d")
+    );
+    assert!(ics.contains(&start), "{ics}");
+
+    // The day after, the scheduler completes the visit; the form waits on
+    // the dashboard.
+    let jobs = scheduler(&app);
+    let done = jobs
+        .run_at(dutch(days[1] + chrono::Duration::days(1), 6))
+        .await
+        .unwrap();
+    assert_eq!(done.completed, 1);
+    b.goto("/dashboard").await;
+    b.go_text("section[aria-labelledby=forms-h] a", "Zwolle")
+        .await;
+    assert!(b.path().await.ends_with("/lessons"));
+    b.fill(
+        "#strengths",
+        "Een exit-draaiboek per applicatie, met een vaste migratiedag per week.",
+    )
+    .await;
+    b.fill(
+        "#mistakes",
+        "Licenties niet te vroeg opzeggen: de overloop duurde drie maanden.",
+    )
+    .await;
+    b.fill("#hoursSaved", "40").await;
+    b.click("input[name=rating][value='5']").await;
+    b.click("input[name=recommend][value=yes]").await;
+    b.click("input[name=publish][value=named]").await;
+    b.screenshot("lessons-form").await;
+    b.go("main form button[type=submit]").await;
+    assert!(b
+        .text("main")
+        .await
+        .contains("in de kennisbank, onder de naam van uw organisatie"));
+
+    // The lesson is in the knowledge base, under the topic.
+    b.goto("/knowledge?topic=cloud-migration").await;
+    let knowledge = b.text("main").await;
+    assert!(
+        knowledge.contains("Een exit-draaiboek per applicatie"),
+        "{knowledge}"
+    );
+    assert!(
+        knowledge.contains("Súdwest-Fryslân, bezoeker"),
+        "{knowledge}"
+    );
+    b.screenshot("knowledge").await;
+    b.close().await;
+}
+
+/// Every page in both languages, logged out and in (as a coordinator of
+/// each side and as an admin), with its error states: axe-core finds no
+/// WCAG 2.1 A/AA violation.
+#[actix_web::test]
+async fn every_page_passes_axe_core_in_both_languages() {
+    if !browser_available() {
+        return;
+    }
+    let app = demo_app(Backend::Sqlite).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let bram = coordinator(&app, "bram@zwolle.example", "GM0193");
+    app.token_for("admin@meeloop.example", Role::Admin, None)
+        .await;
+    let zwolle = app.organisation_id("GM0193").await;
+    // A visit held (with both forms to fill in), and an open request.
+    let days = working_days_ahead(1);
+    let held = ask(&app, &anne, "cloud-migration", &days).await;
+    answer_visit(
+        &app.db.pool,
+        &meeloop::service::matching::MatchIndex::new(app.db.settings.matching, Duration::ZERO),
+        bram,
+        app.address.clone(),
+        RULES,
+        held.id,
+        Answer::Accept(days[0]),
+    )
+    .await
+    .unwrap();
+    scheduler(&app)
+        .run_at(dutch(days[0] + chrono::Duration::days(1), 6))
+        .await
+        .unwrap();
+    let open = ask(&app, &anne, "cloud-migration", &working_days_ahead(2)).await;
+    let mail = queued(&app);
+    let link = |key: &str, path: &str| {
+        let m = keyed(&mail, key).unwrap_or_else(|| panic!("{key} queued"));
+        let at = m.body_text.find(path).expect("a link");
+        m.body_text[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let invitation = link(&format!("invitation:{}", open.id), "/invitations/");
+    let form = link(&format!("lessons:{}:host", held.id), "/lessons-forms/");
+
+    let mut found: Vec<(String, Vec<Violation>)> = Vec::new();
+    let b = Browser::start(&app.address).await;
+    // First, that axe does see a violation: an image without a text.
+    b.goto("/login").await;
+    b.client
+        .execute(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/assets/x.png\">');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let seen = b.axe().await;
+    assert!(
+        seen.iter().any(|v| v.id == "image-alt"),
+        "axe-core reports an image without alt: {seen:?}"
+    );
+
+    for lang in ["nl", "en"] {
+        b.goto(&format!("/language/{lang}?back=/login")).await;
+        let mut check =
+            |page: String, v: Vec<Violation>| found.push((format!("[{lang}] {page}"), v));
+
+        // Logged out.
+        for path in [
+            "/login",
+            "/toegankelijkheid",
+            "/privacy",
+            "/login?out=1",
+            &invitation,
+            &form,
+            "/invitations/unknown",
+        ] {
+            b.goto(path).await;
+            check(path.to_string(), b.axe().await);
+        }
+        b.goto("/login").await;
+        b.fill("#email", "anne@sudwestfryslan.example").await;
+        b.fill("#password", "wrong").await;
+        b.go("main form button[type=submit]").await;
+        check("login, wrong password".into(), b.axe().await);
+        // The invitation form and the emailed lessons form with errors.
+        b.goto(&invitation).await;
+        b.go("main form button.primary").await;
+        check("invitation, no day picked".into(), b.axe().await);
+        b.goto(&form).await;
+        b.go("main form button[type=submit]").await;
+        check("lessons form by link, empty".into(), b.axe().await);
+
+        // A coordinator of the requester.
+        b.goto("/login").await;
+        b.fill("#email", "anne@sudwestfryslan.example").await;
+        b.fill("#password", PASSWORD).await;
+        b.go("main form button[type=submit]").await;
+        assert_eq!(b.path().await, "/dashboard");
+        let pages = [
+            "/dashboard".to_string(),
+            "/peers".into(),
+            "/peers?topic=cloud-migration&name=Amsterdam".into(),
+            "/peers?topic=cloud-migration&distance=abc".into(),
+            format!("/visits/new?host={zwolle}&topic=cloud-migration"),
+            format!("/visits/{}", open.id),
+            format!("/visits/{}", held.id),
+            format!("/visits/{}/lessons", held.id),
+            "/knowledge".into(),
+            "/knowledge?topic=cloud-migration".into(),
+            "/knowledge?q=datacenter".into(),
+            "/toegankelijkheid".into(),
+            "/privacy".into(),
+            "/visits/999999".into(),
+        ];
+        for path in &pages {
+            b.goto(path).await;
+            check(path.clone(), b.axe().await);
+        }
+        b.goto(&format!("/visits/new?host={zwolle}&topic=cloud-migration"))
+            .await;
+        b.go("main form button[type=submit]").await;
+        check("request form, empty".into(), b.axe().await);
+        b.goto(&format!("/visits/{}/lessons", held.id)).await;
+        b.go("main form button[type=submit]").await;
+        check("lessons form, empty".into(), b.axe().await);
+        b.go("header form.logout button").await;
+        assert!(b.path().await.starts_with("/login"), "logged out");
+
+        // The host's coordinator, with an invitation on the dashboard, and an admin.
+        for email in ["bram@zwolle.example", "admin@meeloop.example"] {
+            b.goto("/login").await;
+            b.fill("#email", email).await;
+            b.fill("#password", PASSWORD).await;
+            b.go("main form button[type=submit]").await;
+            b.goto("/dashboard").await;
+            check(format!("/dashboard as {email}"), b.axe().await);
+            b.screenshot(&format!(
+                "dashboard-{lang}-{}",
+                email.split('@').next().unwrap()
+            ))
+            .await;
+            b.go("header form.logout button").await;
+        }
+    }
+    b.close().await;
+    let failures: Vec<String> = found
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .flat_map(|(page, v)| {
+            v.iter().map(move |v| {
+                format!(
+                    "{page}: {} ({}) {}: {:?}",
+                    v.id,
+                    v.impact.as_deref().unwrap_or("?"),
+                    v.help,
+                    v.nodes
+                )
+            })
+        })
+        .collect();
+    assert!(found.len() > 50, "every page was checked ({})", found.len());
+    assert!(
+        failures.is_empty(),
+        "axe-core found:\n{}",
+        failures.join("\n")
+    );
+}
