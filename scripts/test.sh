@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # Fail, rather than skip, if PostgreSQL cannot be started.
 export MEELOOP_REQUIRE_POSTGRES=1
+# Likewise the browser tests (Chromium, chromedriver and axe-core come from
+# scripts/setup.sh above).
+export MEELOOP_REQUIRE_BROWSER=1
 cargo test "$@"

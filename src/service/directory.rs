@@ -124,3 +124,14 @@ pub async fn check_database(pool: &DbPool) -> Result<(), ServiceError> {
     pool.run(|conn| conn.ping().map_err(ServiceError::Unavailable))
         .await
 }
+
+/// The id of the organisation with this code (`GM0193`), active or not:
+/// admins name organisations by code on their pages.
+pub async fn id_by_code(pool: &DbPool, code: &str) -> Result<OrganisationId, ServiceError> {
+    let code = code.trim().to_ascii_uppercase();
+    pool.run(move |conn| {
+        db::organisations::id_by_code(conn, &code)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no organisation with code '{code}'")))
+    })
+    .await
+}

@@ -83,3 +83,34 @@ pub fn import_organisations(
     );
     Ok(report)
 }
+
+/// An admin imports a file from the web page: the same rules as the CLI,
+/// on the blocking pool, and an entry in the audit log when rows changed.
+pub async fn admin_import(
+    pool: &crate::db::DbPool,
+    admin: crate::domain::account::User,
+    address: std::net::IpAddr,
+    bytes: Vec<u8>,
+    skip_invalid: bool,
+) -> Result<ImportReport, ServiceError> {
+    super::admin::require_admin(&admin)?;
+    let report = pool
+        .run(move |conn| import_organisations(conn, &bytes, skip_invalid, &mut ()))
+        .await?;
+    if report.applied && report.inserted + report.updated > 0 {
+        super::audit_alone(
+            pool,
+            super::user_ref(admin.id),
+            "organisations.imported",
+            Some(address),
+            None,
+            serde_json::json!({
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "skipped": report.invalid.len(),
+            }),
+        )
+        .await?;
+    }
+    Ok(report)
+}

@@ -228,3 +228,32 @@ fn describe(changes: &ProfileChanges) -> serde_json::Value {
     }
     serde_json::Value::Object(out)
 }
+
+/// A coordinator's own organisation as its page shows it: the profile
+/// (with the contact address), its expertise, and the topics to add.
+#[derive(Debug, Clone)]
+pub struct OwnOrganisation {
+    pub organisation: Organisation,
+    pub expertise: Vec<Expertise>,
+    pub topics: Vec<crate::domain::topic::Topic>,
+}
+
+pub async fn own_organisation(pool: &DbPool, user: User) -> Result<OwnOrganisation, ServiceError> {
+    let id = user
+        .organisation_id
+        .ok_or_else(|| ServiceError::Forbidden("this account belongs to no organisation".into()))?;
+    if !may_edit_organisation(&user, id) {
+        return Err(not_found(id));
+    }
+    pool.run(move |conn| {
+        let organisation = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
+        let expertise = db::expertise::for_organisation(conn, id)?;
+        let topics = db::topics::all(conn, false)?;
+        Ok(OwnOrganisation {
+            organisation,
+            expertise,
+            topics,
+        })
+    })
+    .await
+}

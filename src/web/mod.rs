@@ -4,9 +4,11 @@
 //! service functions as the JSON API.
 
 pub mod account;
+pub mod admin;
 pub mod invitations;
 pub mod knowledge;
 pub mod lessons;
+pub mod organisation;
 pub mod peers;
 pub mod request;
 pub mod session;
@@ -45,6 +47,54 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/privacy", web::get().to(statements::privacy))
         .route("/knowledge", web::get().to(knowledge::browse))
+        .route("/admin", web::get().to(admin::overview))
+        .route("/admin/organisations", web::get().to(admin::organisations))
+        .route(
+            "/admin/organisations/import",
+            web::post().to(admin::import_organisations),
+        )
+        .route(
+            "/admin/organisations/{id}/active",
+            web::post().to(admin::organisation_active),
+        )
+        .service(
+            web::resource("/admin/users")
+                .route(web::get().to(admin::users))
+                .route(web::post().to(admin::create_user)),
+        )
+        .route(
+            "/admin/users/{id}/active",
+            web::post().to(admin::user_active),
+        )
+        .route(
+            "/admin/users/{id}/password",
+            web::post().to(admin::reset_password),
+        )
+        .service(
+            web::resource("/admin/partners")
+                .route(web::get().to(admin::partners))
+                .route(web::post().to(admin::create_partner)),
+        )
+        .route(
+            "/admin/partners/{client_id}/active",
+            web::post().to(admin::partner_active),
+        )
+        .route("/admin/mail", web::get().to(admin::mail_queue))
+        .route("/admin/mail/{id}/requeue", web::post().to(admin::requeue))
+        .route("/admin/audit", web::get().to(admin::audit))
+        .service(
+            web::resource("/organisation")
+                .route(web::get().to(organisation::show))
+                .route(web::post().to(organisation::update)),
+        )
+        .route(
+            "/organisation/expertise",
+            web::post().to(organisation::put_expertise),
+        )
+        .route(
+            "/organisation/expertise/{slug}/delete",
+            web::post().to(organisation::delete_expertise),
+        )
         .service(
             web::resource("/visits/new")
                 .route(web::get().to(request::show))

@@ -48,7 +48,7 @@ fn axe_path() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
     /// The app's address, for relative paths.
     base: String,
 }
@@ -116,7 +116,7 @@ impl Browser {
         Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
             base: base.to_string(),
         }
     }
@@ -267,16 +267,21 @@ impl Browser {
         self.client.get_named_cookie(name).await.ok()
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test never reaches close(): do not leave a driver behind.
+        // A failed test never reaches close(): leave neither the driver nor
+        // its Chromium (which outlives the driver) behind. The profile
+        // directory names this session's processes.
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.path())
+            .status();
     }
 }

@@ -436,3 +436,274 @@ impl<'a> Web<'a> {
         hidden(&self.get(path).await.body, "csrf")
     }
 }
+
+#[actix_web::test]
+async fn a_coordinator_keeps_the_profile_and_expertise_up_to_date() {
+    let app = demo_app(Backend::Sqlite).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let page = anne.get("/organisation").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<h1>Súdwest-Fryslân</h1>"));
+    let csrf = hidden(&page.body, "csrf");
+    let profile = |email: &str, capacity: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Súdwest-Fryslân".to_string()),
+            ("contact_email", email.to_string()),
+            ("language", "nl".to_string()),
+            ("capacity", capacity.to_string()),
+            ("size", "90421".to_string()),
+        ]
+    };
+    let r = anne
+        .post("/organisation", &profile("geen adres", "99"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Dit is geen geldig e-mailadres."));
+    assert!(r.body.contains("Een heel getal van 0 tot 31"));
+    assert!(r.body.contains(r#"value="geen adres""#), "kept");
+    assert!(r.body.contains(r##"href="#contact_email""##));
+    let r = anne
+        .post(
+            "/organisation",
+            &profile("meeloop@sudwestfryslan.example", "0"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = anne.get("/organisation?saved=1").await;
+    assert!(page.body.contains("Opgeslagen."));
+    assert!(page
+        .body
+        .contains(r#"value="meeloop@sudwestfryslan.example""#));
+    let id = app.organisation_id("GM1900").await;
+    let (_, org) = app.get_json(&format!("/api/v1/organisations/{id}")).await;
+    assert_eq!(org["monthlyHostingCapacity"], 0, "{org}");
+
+    // Expertise: add a topic, then remove it.
+    let topic = "integration-platform";
+    let r = anne
+        .post(
+            "/organisation/expertise",
+            &[
+                ("csrf", csrf.clone()),
+                ("topic", topic.into()),
+                ("level", "4".into()),
+                ("since", "2021".into()),
+                ("summary", "Eigen ESB vervangen door een iPaaS.".into()),
+                ("willing", "yes".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, expertise) = app
+        .get_json(&format!("/api/v1/organisations/{id}/expertise"))
+        .await;
+    let added = expertise
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"]["slug"] == topic)
+        .cloned()
+        .unwrap_or_else(|| panic!("{topic} added: {expertise}"));
+    assert_eq!(added["level"], 4);
+    let r = anne
+        .post(
+            "/organisation/expertise",
+            &[
+                ("csrf", csrf.clone()),
+                ("topic", topic.into()),
+                ("level", "9".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("maturity level 9"), "{}", r.body);
+    let r = anne
+        .post(
+            &format!("/organisation/expertise/{topic}/delete"),
+            &[("csrf", csrf.clone())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let (_, expertise) = app
+        .get_json(&format!("/api/v1/organisations/{id}/expertise"))
+        .await;
+    assert!(!expertise.to_string().contains(topic), "{expertise}");
+    // Coordinators see no admin pages.
+    assert_eq!(anne.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(anne.get("/admin/users").await.status, StatusCode::FORBIDDEN);
+}
+
+/// A multipart body with the CSRF token, a file and the skip choice.
+fn upload(csrf: &str, file: &[u8], skip_invalid: bool) -> (String, Vec<u8>) {
+    let boundary = "meeloop-test-boundary";
+    let mut body = Vec::new();
+    let mut part = |name: &str, filename: Option<&str>, value: &[u8]| {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    };
+    part("csrf", None, csrf.as_bytes());
+    part("file", Some("organisations.csv"), file);
+    if skip_invalid {
+        part("skip_invalid", None, b"yes");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[actix_web::test]
+async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    app.token_for("admin@meeloop.example", Role::Admin, None)
+        .await;
+    let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
+    let csrf = admin.csrf_on("/admin/organisations").await;
+    let csv = std::fs::read(crate::helpers::shared_csv()).unwrap();
+    let post = |body: (String, Vec<u8>)| {
+        let jar = admin.cookies.borrow().join("; ");
+        app.client
+            .post(format!("{}/admin/organisations/import", app.address))
+            .header("Content-Type", body.0)
+            .header(COOKIE, jar)
+            .body(body.1)
+            .send()
+    };
+    let r = post(upload(&csrf, &csv, false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Geïmporteerd: 342 nieuw, 0 bijgewerkt"),
+        "{text}"
+    );
+    let r = post(upload(&csrf, &csv, false)).await.unwrap();
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("0 nieuw, 0 bijgewerkt, 342 ongewijzigd"));
+    // A bad row stops the file; nothing is written.
+    let bad = b"cbs_code,name,province,population,lat,lon,year\nGM9999,Nergens,Atlantis,10,52.0,5.0,2024\n";
+    let r = post(upload(&csrf, bad, false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("Niets geïmporteerd"), "{text}");
+    assert!(
+        text.contains("Atlantis"),
+        "the row's problem is named: {text}"
+    );
+    // Without the session's token, no import.
+    let r = post(upload("wrong", &csv, false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("organisations.imported"));
+
+    // A coordinator account: the password is shown once and works.
+    let csrf = admin.csrf_on("/admin/users").await;
+    let r = admin
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", csrf.clone()),
+                ("email", "coordinator@amsterdam.example".into()),
+                ("name", "Cor Dinator".into()),
+                ("role", "coordinator".into()),
+                ("organisation", "gm0363".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let at = r
+        .body
+        .find("coordinator@amsterdam.example: <code>")
+        .unwrap();
+    let password = r.body[at..]
+        .trim_start_matches("coordinator@amsterdam.example: <code>")
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(
+                serde_json::json!({"email": "coordinator@amsterdam.example", "password": password}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "the shown password works");
+    assert!(
+        !admin.get("/admin/users").await.body.contains(&password),
+        "shown once"
+    );
+    let r = admin
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", csrf.clone()),
+                ("email", "x@amsterdam.example".into()),
+                ("name", "X".into()),
+                ("role", "coordinator".into()),
+                ("organisation", "GM0000".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body
+            .contains("no organisation with code &#39;GM0000&#39;"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(r#"value="x@amsterdam.example""#), "kept");
+
+    // A partner client: the secret is shown once; revoking it shows.
+    let csrf = admin.csrf_on("/admin/partners").await;
+    let r = admin
+        .post(
+            "/admin/partners",
+            &[
+                ("csrf", csrf.clone()),
+                ("name", "VNG Realisatie".into()),
+                ("scope", "lessons:read".into()),
+                ("scope", "stats:read".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Geheim: <code>"));
+    let client_id = hidden_code(&r.body, "Client id: <code>");
+    let r = admin
+        .post(
+            &format!("/admin/partners/{client_id}/active"),
+            &[("csrf", csrf.clone()), ("active", "no".into())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(admin
+        .get("/admin/partners")
+        .await
+        .body
+        .contains("ingetrokken"));
+    assert_eq!(admin.get("/admin/mail").await.status, StatusCode::OK);
+    assert_eq!(admin.get("/admin").await.status, StatusCode::OK);
+}
+
+/// The text inside `<code>` after `marker`.
+fn hidden_code(html: &str, marker: &str) -> String {
+    let at = html.find(marker).unwrap_or_else(|| panic!("{marker}")) + marker.len();
+    html[at..].split('<').next().unwrap().to_string()
+}

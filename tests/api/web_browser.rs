@@ -365,6 +365,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
             format!("/visits/{}", held.id),
             format!("/visits/{}/lessons", held.id),
             "/knowledge".into(),
+            "/organisation".into(),
             "/knowledge?topic=cloud-migration".into(),
             "/knowledge?q=datacenter".into(),
             "/toegankelijkheid".into(),
@@ -382,6 +383,10 @@ async fn every_page_passes_axe_core_in_both_languages() {
         b.goto(&format!("/visits/{}/lessons", held.id)).await;
         b.go("main form button[type=submit]").await;
         check("lessons form, empty".into(), b.axe().await);
+        b.goto("/organisation").await;
+        b.fill("#contact_email", "geen adres").await;
+        b.go("#profile-h + form button[type=submit]").await;
+        check("organisation profile, bad address".into(), b.axe().await);
         b.go("header form.logout button").await;
         assert!(b.path().await.starts_with("/login"), "logged out");
 
@@ -398,6 +403,22 @@ async fn every_page_passes_axe_core_in_both_languages() {
                 email.split('@').next().unwrap()
             ))
             .await;
+            if email.starts_with("admin") {
+                for path in [
+                    "/admin",
+                    "/admin/organisations",
+                    "/admin/users",
+                    "/admin/partners",
+                    "/admin/mail",
+                    "/admin/audit",
+                ] {
+                    b.goto(path).await;
+                    check(path.to_string(), b.axe().await);
+                }
+                b.goto("/admin/users").await;
+                b.go("#new-user-h + form button[type=submit]").await;
+                check("new user, empty".into(), b.axe().await);
+            }
             b.go("header form.logout button").await;
         }
     }
