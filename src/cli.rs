@@ -253,15 +253,10 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             );
         }
         let accounts = service::demo::create_accounts(&mut conn)?;
-        if accounts.is_empty() {
-            println!(
-                "Demo accounts exist already; their passwords were printed when they were created."
-            );
-        } else {
-            println!("Demo accounts (passwords are shown only now):");
-            for (email, role, password) in accounts {
-                println!("  {role:<12} {email:<40} {password}");
-            }
+        service::demo::load_waiting_form(&mut conn)?;
+        println!("Demo accounts (new passwords at every start with --demo):");
+        for (email, role, password) in accounts {
+            println!("  {role:<12} {email:<40} {password}");
         }
     }
     actix_web::rt::System::new().block_on(async move {
@@ -269,6 +264,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", settings.bind_address()))?;
         let base = format!("http://{}:{}", settings.server.host, app.port());
         println!("Listening on {base}  (API docs: {base}/api/v1/docs/)");
+        println!("Open {base}/ in a browser and log in with an account above.");
         match (&settings.mail.transport, settings.mail.deliver) {
             (_, false) => println!("Email: not delivered by this instance (mail.deliver = false)."),
             (crate::config::MailTransport::Files, true) => println!(

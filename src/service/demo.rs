@@ -148,13 +148,14 @@ const DEMO_ACCOUNTS: [(&str, &str, Role, Option<&str>); 3] = [
     ),
 ];
 
-/// Creates the demo accounts that do not exist yet, each with a fresh random
-/// password, and returns (email, role, password) of those it created: the
-/// only moment the passwords are known.
+/// Creates the demo accounts, or gives the existing ones a fresh random
+/// password, and returns (email, role, password) of each: a newcomer who
+/// restarts the demo can always log in, and a demo password never outlives
+/// the run that printed it.
 pub fn create_accounts(
     conn: &mut DbConn,
 ) -> Result<Vec<(String, &'static str, String)>, ServiceError> {
-    let mut created = Vec::new();
+    let mut accounts = Vec::new();
     for (email, name, role, organisation) in DEMO_ACCOUNTS {
         let password = crate::auth::jwt::random_hex(10);
         let account = NewAccount {
@@ -165,12 +166,73 @@ pub fn create_accounts(
             password: Password::parse(&password)?,
         };
         match create_user(conn, &account) {
-            Ok(_) => created.push((email.to_string(), role.as_str(), password)),
-            Err(ServiceError::Conflict(_)) => {}
+            Ok(_) => {}
+            Err(ServiceError::Conflict(_)) => {
+                let (user, _, _) = db::users::find_for_login(conn, email)?.ok_or_else(|| {
+                    ServiceError::Internal(anyhow::anyhow!("demo account {email} vanished"))
+                })?;
+                let hash = crate::auth::password::hash(&account.password)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+                db::users::set_password(conn, user.id, &hash)?;
+            }
             Err(e) => return Err(e),
         }
+        accounts.push((email.to_string(), role.as_str(), password));
     }
-    Ok(created)
+    Ok(accounts)
+}
+
+/// A visit Súdwest-Fryslân's demo coordinator held at Utrecht last week,
+/// whose lessons form is still empty: the dashboard has a form waiting.
+/// Idempotent; call after [`create_accounts`].
+pub fn load_waiting_form(conn: &mut DbConn) -> Result<bool, ServiceError> {
+    use crate::db::visits::NewVisit;
+    conn.write(|conn| {
+        let (Some(requester), Some(host)) = (
+            db::organisations::id_by_code(conn, "GM1900")?,
+            db::organisations::id_by_code(conn, "GM0344")?,
+        ) else {
+            return Ok(false);
+        };
+        let Some((coordinator, _, _)) =
+            db::users::find_for_login(conn, "coordinator@sudwestfryslan.example")?
+        else {
+            return Ok(false);
+        };
+        let Some(topic) = db::topics::find_by_slug(conn, "hybrid-working")? else {
+            return Ok(false);
+        };
+        let date = crate::domain::calendar::working_days_before(super::visits::today(), 3);
+        if db::visits::booked_on(conn, host.0, date)? {
+            return Ok(false);
+        }
+        let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
+        let visit = db::visits::insert(
+            conn,
+            &NewVisit {
+                requester_id: requester.0,
+                host_id: host.0,
+                topic_id: topic.id.0,
+                requested_by: coordinator.id.0,
+                state: "requested",
+                goal: "Hoe organiseren jullie hybride werken op de publiekslocaties?".into(),
+                participants: 2,
+                proposed_dates: serde_json::to_string(&[date])
+                    .map_err(|e| ServiceError::Internal(e.into()))?,
+                expires_at: held,
+                created_at: held - chrono::Duration::days(21),
+                updated_at: held,
+            },
+        )?;
+        db::visits::set_accepted(conn, visit, date, held - chrono::Duration::days(14))?;
+        db::visits::set_completed(
+            conn,
+            visit,
+            date + chrono::Duration::days(1),
+            held + chrono::Duration::hours(14),
+        )?;
+        Ok(true)
+    })
 }
 
 /// Loads (after [`load`]) visits that took place in the weeks before today,

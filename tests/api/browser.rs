@@ -254,9 +254,22 @@ impl Browser {
     /// Saves a screenshot when `MEELOOP_SCREENSHOTS` names a directory
     /// (scripts/screenshots.sh fills docs/screenshots this way).
     pub async fn screenshot(&self, name: &str) {
+        self.screenshot_at(name, "body").await
+    }
+
+    /// As [`Self::screenshot`], with `css` scrolled to the top.
+    pub async fn screenshot_at(&self, name: &str, css: &str) {
         let Ok(dir) = std::env::var("MEELOOP_SCREENSHOTS") else {
             return;
         };
+        let target = self.find(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView();",
+                vec![serde_json::to_value(&target).unwrap()],
+            )
+            .await
+            .unwrap();
         let png = self.client.screenshot().await.unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();

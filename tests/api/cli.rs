@@ -123,15 +123,10 @@ fn migrate_then_status() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 }
 
-/// `serve` applies migrations, loads the demo data and stops cleanly on SIGTERM.
-#[actix_web::test]
-async fn serve_demo_answers_and_shuts_down_on_sigterm() {
-    let db = test_db(Backend::Sqlite);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+/// Starts `serve --demo` and returns it with what it printed up to the
+/// "Open … in a browser" line, printed once it listens (read, rather than
+/// sleeping until it is up).
+fn start_demo(db: &crate::helpers::TestDb, port: u16) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_meeloop"))
         .args(["serve", "--demo"])
         .current_dir(db.data_dir.path())
@@ -142,7 +137,6 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait for the "Listening" line rather than sleeping.
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
     let mut printed = String::new();
@@ -150,28 +144,14 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         let line = line.unwrap();
         printed.push_str(&line);
         printed.push('\n');
-        if line.starts_with("Listening on") {
+        if line.starts_with("Open ") {
             break;
         }
     }
-    assert!(printed.contains("DEMO DATA"), "{printed}");
-    assert!(
-        printed.contains("Added 4 shadow visits of the past weeks"),
-        "{printed}"
-    );
-    assert!(
-        printed.contains(&format!("http://127.0.0.1:{port}")),
-        "{printed}"
-    );
-    let topics: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{port}/api/v1/topics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(topics.as_array().unwrap().len(), 10);
+    (child, printed)
+}
+
+fn stop(mut child: std::process::Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -179,6 +159,119 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
+
+/// The password `serve --demo` printed for `email`.
+fn printed_password(printed: &str, email: &str) -> String {
+    printed
+        .lines()
+        .find(|l| l.contains(email))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("{email} printed: {printed}"))
+        .to_string()
+}
+
+/// Logs in on the web page; returns the dashboard's HTML, or None.
+async fn web_login(base: &str, email: &str, password: &str) -> Option<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = form.text().await.unwrap();
+    let csrf = crate::pages::hidden(&html, "csrf");
+    let r = client
+        .post(format!("{base}/login"))
+        .header("Cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if r.status() != 303 {
+        return None;
+    }
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = client
+        .get(format!("{base}/dashboard"))
+        .header("Cookie", session)
+        .send()
+        .await
+        .unwrap();
+    Some(page.text().await.unwrap())
+}
+
+/// `serve` applies migrations, loads the demo data and stops cleanly on
+/// SIGTERM; the demo accounts it prints log in on the web pages, also
+/// after a restart (which prints new passwords).
+#[actix_web::test]
+async fn serve_demo_answers_and_shuts_down_on_sigterm() {
+    let db = test_db(Backend::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (child, printed) = start_demo(&db, port);
+    assert!(printed.contains("DEMO DATA"), "{printed}");
+    assert!(
+        printed.contains("Added 4 shadow visits of the past weeks"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("Open {base}/ in a browser")),
+        "{printed}"
+    );
+    let topics: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/topics"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(topics.as_array().unwrap().len(), 10);
+    let email = "coordinator@sudwestfryslan.example";
+    let first = printed_password(&printed, email);
+    let dashboard = web_login(&base, email, &first)
+        .await
+        .expect("the printed password works");
+    assert!(
+        dashboard.contains("Lessen om in te vullen (1)"),
+        "a form waits: {dashboard}"
+    );
+    stop(child);
+
+    // A restart: new passwords, the old ones no longer work, nothing doubles.
+    let (child, printed) = start_demo(&db, port);
+    let second = printed_password(&printed, email);
+    assert_ne!(first, second);
+    assert!(web_login(&base, email, &first).await.is_none());
+    let dashboard = web_login(&base, email, &second)
+        .await
+        .expect("the new password works");
+    assert!(
+        dashboard.contains("Lessen om in te vullen (1)"),
+        "{dashboard}"
+    );
+    stop(child);
 }
 
 #[test]
