@@ -186,7 +186,6 @@ pub fn create_accounts(
 /// whose lessons form is still empty: the dashboard has a form waiting.
 /// Idempotent; call after [`create_accounts`].
 pub fn load_waiting_form(conn: &mut DbConn) -> Result<bool, ServiceError> {
-    use crate::db::visits::NewVisit;
     conn.write(|conn| {
         let (Some(requester), Some(host)) = (
             db::organisations::id_by_code(conn, "GM1900")?,
@@ -206,33 +205,52 @@ pub fn load_waiting_form(conn: &mut DbConn) -> Result<bool, ServiceError> {
         if db::visits::booked_on(conn, host.0, date)? {
             return Ok(false);
         }
-        let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
-        let visit = db::visits::insert(
+        held_visit(
             conn,
-            &NewVisit {
-                requester_id: requester.0,
-                host_id: host.0,
-                topic_id: topic.id.0,
-                requested_by: coordinator.id.0,
-                state: "requested",
-                goal: "Hoe organiseren jullie hybride werken op de publiekslocaties?".into(),
-                participants: 2,
-                proposed_dates: serde_json::to_string(&[date])
-                    .map_err(|e| ServiceError::Internal(e.into()))?,
-                expires_at: held,
-                created_at: held - chrono::Duration::days(21),
-                updated_at: held,
-            },
-        )?;
-        db::visits::set_accepted(conn, visit, date, held - chrono::Duration::days(14))?;
-        db::visits::set_completed(
-            conn,
-            visit,
-            date + chrono::Duration::days(1),
-            held + chrono::Duration::hours(14),
+            (requester, host, topic.id.0),
+            coordinator.id.0,
+            "Hoe organiseren jullie hybride werken op de publiekslocaties?",
+            date,
         )?;
         Ok(true)
     })
+}
+
+/// A visit asked three weeks before `date`, accepted, held on `date` and
+/// completed the next morning; returns its id and when it was completed.
+fn held_visit(
+    conn: &mut DbConn,
+    (requester, host, topic): (
+        crate::domain::organisation::OrganisationId,
+        crate::domain::organisation::OrganisationId,
+        i64,
+    ),
+    requested_by: i64,
+    goal: &str,
+    date: chrono::NaiveDate,
+) -> Result<(i64, chrono::NaiveDateTime), ServiceError> {
+    let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
+    let completed = held + chrono::Duration::hours(14);
+    let visit = db::visits::insert(
+        conn,
+        &crate::db::visits::NewVisit {
+            requester_id: requester.0,
+            host_id: host.0,
+            topic_id: topic,
+            requested_by,
+            state: "requested",
+            goal: goal.to_string(),
+            participants: 2,
+            proposed_dates: serde_json::to_string(&[date])
+                .map_err(|e| ServiceError::Internal(e.into()))?,
+            expires_at: held,
+            created_at: held - chrono::Duration::days(21),
+            updated_at: held,
+        },
+    )?;
+    db::visits::set_accepted(conn, visit, date, held - chrono::Duration::days(14))?;
+    db::visits::set_completed(conn, visit, date + chrono::Duration::days(1), completed)?;
+    Ok((visit, completed))
 }
 
 /// Loads (after [`load`]) visits that took place in the weeks before today,
@@ -248,7 +266,6 @@ pub fn load_history(conn: &mut DbConn) -> Result<usize, ServiceError> {
 
 fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceError> {
     use crate::db::lessons::NewLesson;
-    use crate::db::visits::NewVisit;
     use crate::domain::lesson::{check, Draft};
     use crate::domain::visit::VisitRole;
     let today = super::visits::today();
@@ -284,27 +301,13 @@ fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceEr
         )
         .map_err(|e| Invalid::new(format!("demo lesson is broken: {e:?}")))?;
         let coordinator = archived_coordinator(conn, &v.requester, requester)?;
-        let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
-        let completed = held + chrono::Duration::hours(14);
-        let visit = db::visits::insert(
+        let (visit, completed) = held_visit(
             conn,
-            &NewVisit {
-                requester_id: requester.0,
-                host_id: host.0,
-                topic_id: topic.id.0,
-                requested_by: coordinator,
-                state: "requested",
-                goal: v.goal.clone(),
-                participants: 2,
-                proposed_dates: serde_json::to_string(&[date])
-                    .map_err(|e| ServiceError::Internal(e.into()))?,
-                expires_at: held,
-                created_at: held - chrono::Duration::days(21),
-                updated_at: held,
-            },
+            (requester, host, topic.id.0),
+            coordinator,
+            &v.goal,
+            date,
         )?;
-        db::visits::set_accepted(conn, visit, date, held - chrono::Duration::days(14))?;
-        db::visits::set_completed(conn, visit, date + chrono::Duration::days(1), completed)?;
         db::visits::set_lessons_reminded(conn, visit, completed)?;
         let search_text = crate::domain::search::fold(&format!(
             "{} {} {} {}",

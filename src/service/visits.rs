@@ -172,29 +172,46 @@ pub async fn request_visit(
             let willing = db::expertise::for_organisation(conn, host.id)?
                 .into_iter()
                 .any(|e| e.topic.id == topic.id && e.willing_to_host);
+            // In the caller's language: the web form shows these as they are.
+            let nl = language == Language::Nl;
+            let refuse = |nl_text: String, en_text: String| {
+                Err(ServiceError::Conflict(if nl { nl_text } else { en_text }))
+            };
             if !willing {
-                return Err(ServiceError::Conflict(format!(
-                    "{} does not host visits on {}",
-                    host.name, topic.slug
-                )));
+                return refuse(
+                    format!("{} ontvangt geen bezoek over {}", host.name, topic.name_nl),
+                    format!("{} does not host visits on {}", host.name, topic.slug),
+                );
             }
             if host.monthly_capacity == 0 {
-                return Err(ServiceError::Conflict(format!(
-                    "{} hosts no visits at the moment (capacity 0)",
-                    host.name
-                )));
+                return refuse(
+                    format!("{} ontvangt op dit moment geen bezoek (capaciteit 0)", host.name),
+                    format!("{} hosts no visits at the moment (capacity 0)", host.name),
+                );
             }
             if host.contact_email.is_none() {
-                return Err(ServiceError::Conflict(format!(
-                    "{} has no contact address to invite; ask an admin to add one",
-                    host.name
-                )));
+                return refuse(
+                    format!(
+                        "{} heeft geen contactadres voor uitnodigingen; vraag een beheerder er een toe te voegen",
+                        host.name
+                    ),
+                    format!(
+                        "{} has no contact address to invite; ask an admin to add one",
+                        host.name
+                    ),
+                );
             }
             if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
-                return Err(ServiceError::Conflict(format!(
-                    "you already asked {} about {} (visit {open}); wait for the answer or cancel it",
-                    host.name, topic.slug
-                )));
+                return refuse(
+                    format!(
+                        "je hebt {} al gevraagd over {} (bezoek {open}); wacht op het antwoord of trek het verzoek in",
+                        host.name, topic.name_nl
+                    ),
+                    format!(
+                        "you already asked {} about {} (visit {open}); wait for the answer or cancel it",
+                        host.name, topic.slug
+                    ),
+                );
             }
             let now = db::now();
             let expires_at = now + Duration::days(rules.invitation_days);

@@ -168,12 +168,6 @@ pub async fn login(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// POST /logout: ends every session of this account (browser and API
 /// tokens alike) and forgets the cookie.
 pub async fn logout(
@@ -181,8 +175,7 @@ pub async fn logout(
     session: Session,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form: CsrfOnly = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    session.check_form(&body)?;
     accounts::logout(&state.pool, session.user.id)
         .await
         .map_err(|e| WebError::service(e, session.lang))?;

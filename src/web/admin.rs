@@ -46,8 +46,6 @@ fn back(to: String) -> HttpResponse {
 #[derive(Debug, Default, Deserialize)]
 pub struct Small {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     active: String,
 }
 
@@ -195,8 +193,7 @@ pub async fn organisation_active(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: Small = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: Small = session.form(&body)?;
     let id: OrganisationId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let org = admin::set_organisation_active(
         &state.pool,
@@ -330,8 +327,6 @@ pub struct UsersQuery {
 #[derive(Debug, Default, Deserialize)]
 pub struct NewUserForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     name: String,
@@ -395,8 +390,7 @@ pub async fn create_user(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: NewUserForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: NewUserForm = session.form(&body)?;
     admin_only(&session)?;
     let fields = match account_fields(&state, &session, &form).await {
         Ok(fields) => fields,
@@ -506,8 +500,7 @@ pub async fn user_active(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: Small = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: Small = session.form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let result = accounts::update_user(
         &state.pool,
@@ -547,8 +540,7 @@ pub async fn reset_password(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: Small = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    session.check_form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let (user, password) = accounts::reset_password(
         &state.pool,
@@ -632,7 +624,7 @@ pub async fn create_partner(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    session.check(&get("csrf"))?;
+    session.check_form(&body)?;
     admin_only(&session)?;
     let c = session.chrome(Nav::Admin);
     let scopes: Vec<&str> = pairs
@@ -681,8 +673,7 @@ pub async fn partner_active(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: Small = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: Small = session.form(&body)?;
     partners::update_partner(
         &state.pool,
         session.user.clone(),
@@ -764,8 +755,7 @@ pub async fn requeue(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: Small = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    session.check_form(&body)?;
     let id: i64 = id.parse().map_err(|_| WebError::not_found(lang))?;
     mail::requeue(
         &state.pool,

@@ -129,8 +129,6 @@ fn texts(language: Language) -> &'static Texts {
 #[serde(rename_all = "camelCase")]
 pub struct Form {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     situation: String,
     #[serde(default)]
     strengths: String,
@@ -577,8 +575,7 @@ pub async fn own_submit(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
-    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: Form = session.form(&body)?;
     let (context, lesson) = lessons::own_form(&state.pool, session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;

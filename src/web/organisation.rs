@@ -21,8 +21,6 @@ use crate::service::ServiceError;
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     contact_email: String,
@@ -36,8 +34,6 @@ pub struct ProfileForm {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ExpertiseForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     topic: String,
     #[serde(default)]
@@ -154,7 +150,6 @@ fn render(
         language: org.language.as_str().into(),
         capacity: org.monthly_capacity.to_string(),
         size: org.size.to_string(),
-        ..ProfileForm::default()
     });
     let rows: Vec<Row> = own
         .expertise
@@ -322,8 +317,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: ProfileForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: ProfileForm = session.form(&body)?;
     let own = own(&state, &session).await?;
     let changes = match changes(&form, lang) {
         Ok(c) => c,
@@ -361,8 +355,7 @@ pub async fn put_expertise(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: ExpertiseForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: ExpertiseForm = session.form(&body)?;
     let own = own(&state, &session).await?;
     let refuse = |own, message: String| {
         Ok(render(
@@ -430,15 +423,17 @@ pub async fn delete_expertise(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: ExpertiseForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    session.check_form(&body)?;
     let slug = TopicSlug::parse(&slug).map_err(|_| WebError::not_found(lang))?;
-    let own = own(&state, &session).await?;
+    let organisation = session
+        .user
+        .organisation_id
+        .ok_or_else(|| WebError::not_found(lang))?;
     profile::delete_expertise(
         &state.pool,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
-        own.organisation.id,
+        organisation,
         slug,
     )
     .await

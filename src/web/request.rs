@@ -29,8 +29,6 @@ pub struct Target {
 #[derive(Debug, Default, Deserialize)]
 pub struct RequestForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     host: String,
     #[serde(default)]
     topic: String,
@@ -170,8 +168,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let form: RequestForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: RequestForm = session.form(&body)?;
     let target = target(&state, &session, &form.host, &form.topic).await?;
     let draft = RequestDraft {
         dates: vec![form.date1.clone(), form.date2.clone(), form.date3.clone()],

@@ -74,6 +74,27 @@ impl Session {
         }
     }
 
+    /// A posted form, once it is known to carry this session's CSRF token
+    /// (`csrf`); fields it does not know or cannot read are left default.
+    pub fn form<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        body: &[u8],
+    ) -> Result<T, WebError> {
+        self.check_form(body)?;
+        Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    /// Refuses a posted form without this session's CSRF token (`csrf`).
+    pub fn check_form(&self, body: &[u8]) -> Result<(), WebError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let sent = pairs
+            .iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        self.check(sent)
+    }
+
     pub fn chrome(&self, nav: Nav) -> Chrome {
         Chrome::new(self.lang, &self.path, nav).with_user(&self.user, &self.csrf)
     }

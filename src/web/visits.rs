@@ -168,8 +168,6 @@ struct VisitPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub action: String,
     #[serde(default)]
     pub date: String,
@@ -252,43 +250,21 @@ pub async fn answer(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = parse_id(&id, lang)?;
-    let form: ActionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: ActionForm = session.form(&body)?;
     let c = session.chrome(Nav::Dashboard);
-    let answer = match form.action.as_str() {
-        "accept" => match form.date.parse::<NaiveDate>() {
-            Ok(day) => Answer::Accept(day),
-            Err(_) => {
-                let why = c
-                    .t("Kies een dag om te accepteren.", "Pick a day to accept.")
-                    .to_string();
-                return visit_page(
-                    &state,
-                    &session,
-                    id,
-                    StatusCode::BAD_REQUEST,
-                    Some(why),
-                    form,
-                )
-                .await;
-            }
-        },
-        "decline" => {
-            Answer::Decline(Some(form.reason.trim().to_string()).filter(|r| !r.is_empty()))
-        }
-        _ => {
-            let why = c
-                .t("Kies accepteren of afwijzen.", "Choose accept or decline.")
-                .to_string();
-            return visit_page(
-                &state,
-                &session,
-                id,
-                StatusCode::BAD_REQUEST,
-                Some(why),
-                form,
-            )
-            .await;
+    let answer = match (form.action.as_str(), form.date.parse::<NaiveDate>()) {
+        ("accept", Ok(day)) => Ok(Answer::Accept(day)),
+        ("accept", Err(_)) => Err(c.t("Kies een dag om te accepteren.", "Pick a day to accept.")),
+        ("decline", _) => Ok(Answer::Decline(
+            Some(form.reason.trim().to_string()).filter(|r| !r.is_empty()),
+        )),
+        _ => Err(c.t("Kies accepteren of afwijzen.", "Choose accept or decline.")),
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(why) => {
+            let why = Some(why.to_string());
+            return visit_page(&state, &session, id, StatusCode::BAD_REQUEST, why, form).await;
         }
     };
     let result = visits::answer_visit(
@@ -312,8 +288,7 @@ pub async fn cancel(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let id = parse_id(&id, session.lang)?;
-    let form: ActionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    session.check(&form.csrf)?;
+    let form: ActionForm = session.form(&body)?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
     let result = visits::cancel_visit(
         &state.pool,

@@ -227,6 +227,39 @@ impl Browser {
         }
     }
 
+    /// Presses keys as a person would (to whatever has the focus).
+    pub async fn press(&self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// The focused element: its tag, text or value, and whether it shows a
+    /// focus outline of at least 2 px.
+    pub async fn focused(&self) -> (String, String, bool) {
+        let v = self
+            .client
+            .execute(
+                r#"const e = document.activeElement; const s = getComputedStyle(e);
+                return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''),
+                        (e.value || e.innerText || '').trim(),
+                        s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        (
+            v[0].as_str().unwrap_or_default().to_string(),
+            v[1].as_str().unwrap_or_default().to_string(),
+            v[2].as_bool().unwrap_or(false),
+        )
+    }
+
     /// Injects axe-core and runs the WCAG 2.1 A and AA rules on the page.
     pub async fn axe(&self) -> Vec<Violation> {
         // WebDriver scripts are not subject to the page's CSP (which allows

@@ -148,6 +148,8 @@ fn start_demo(db: &crate::helpers::TestDb, port: u16) -> (std::process::Child, S
             break;
         }
     }
+    // Keep reading: with the pipe closed, the server's next line would fail.
+    std::thread::spawn(move || lines.for_each(drop));
     (child, printed)
 }
 

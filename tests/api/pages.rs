@@ -167,6 +167,16 @@ async fn a_form_without_its_sessions_csrf_token_is_refused_and_changes_nothing(b
     assert!(r.location().starts_with("/visits/"));
     let visits = anne.get("/dashboard").await;
     assert!(visits.body.contains("Jullie verzoeken (1)"));
+    // Asking again while the first is open: refused, in the page's language.
+    let again = anne.post("/visits/new", &request(&anne_csrf)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains("je hebt Zwolle al gevraagd over Migratie naar de cloud"),
+        "{}",
+        again.body
+    );
 
     // The login form has its own token, in a cookie of its own.
     let fresh = Web::new(&app);
@@ -706,4 +716,55 @@ async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
 fn hidden_code(html: &str, marker: &str) -> String {
     let at = html.find(marker).unwrap_or_else(|| panic!("{marker}")) + marker.len();
     html[at..].split('<').next().unwrap().to_string()
+}
+
+/// The login page counts against the same limits as the API's login: per
+/// address and per account, shared between the two.
+#[actix_web::test]
+async fn the_login_page_has_the_apis_rate_limits() {
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |f| {
+        f.merge(("auth.login_burst", 3))
+            .merge(("auth.login_refill_ms", 60_000))
+    })
+    .await;
+    app.token_for("bram@zwolle.example", Role::Admin, None)
+        .await;
+    let web = Web::new(&app);
+    // token_for logged in once already: two wrong attempts use up the burst.
+    for _ in 0..2 {
+        let csrf = web.login_form().await;
+        let r = web
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf),
+                    ("email", "bram@zwolle.example".into()),
+                    ("password", "wrong password!".into()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = web.login("bram@zwolle.example", "/dashboard").await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(
+        r.body.contains("Te veel pogingen. Probeer het over"),
+        "{}",
+        r.body
+    );
+    assert!(r.cookie("meeloop_session").is_none());
+    // The API's login for that account waits too.
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"email": "bram@zwolle.example", "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(status, 429);
 }

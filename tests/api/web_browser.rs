@@ -448,3 +448,55 @@ async fn every_page_passes_axe_core_in_both_languages() {
         failures.join("\n")
     );
 }
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Keyboard alone: the skip link comes first and shows its focus, Tab
+/// reaches the fields in order, Enter submits, and everything Tab reaches
+/// on the dashboard shows its focus.
+#[actix_web::test]
+async fn a_coordinator_gets_around_with_the_keyboard_alone() {
+    if !browser_available() {
+        return;
+    }
+    let app = demo_app(Backend::Sqlite).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let b = Browser::start(&app.address).await;
+    b.goto("/login").await;
+    b.press(TAB).await;
+    let (what, text, outlined) = b.focused().await;
+    assert_eq!((what.as_str(), text.as_str()), ("a", "Naar de inhoud"));
+    assert!(outlined, "the focus is visible");
+    b.press(ENTER).await;
+    assert_eq!(
+        b.focused().await.0,
+        "main#main",
+        "the skip link lands on the content"
+    );
+    b.press(TAB).await;
+    assert_eq!(b.focused().await.0, "input#email");
+    b.press("anne@sudwestfryslan.example").await;
+    b.press(TAB).await;
+    assert_eq!(b.focused().await.0, "input#password");
+    b.press(PASSWORD).await;
+    b.press(ENTER).await;
+    // Enter submitted the form: wait for the dashboard.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while b.path().await != "/dashboard" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dashboard after Enter"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(b.text("h1").await, "Overzicht");
+
+    // Every focusable element on the dashboard shows its focus.
+    for _ in 0..8 {
+        b.press(TAB).await;
+        let (what, text, outlined) = b.focused().await;
+        assert!(outlined, "{what} '{text}' shows no focus");
+    }
+    b.close().await;
+}
