@@ -108,6 +108,51 @@ pub fn working_days_before(date: NaiveDate, n: u32) -> NaiveDate {
     day
 }
 
+const MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn months(language: super::organisation::Language) -> [&'static str; 12] {
+    match language {
+        super::organisation::Language::Nl => MONTHS_NL,
+        super::organisation::Language::En => MONTHS_EN,
+    }
+}
+
+/// A month as people write it: "maart 2027", "March 2027".
+pub fn month_name(date: NaiveDate, language: super::organisation::Language) -> String {
+    format!(
+        "{} {}",
+        months(language)[date.month0() as usize],
+        date.year()
+    )
+}
+
 /// A date as people write it: "dinsdag 2 maart 2027", "Tuesday 2 March 2027".
 pub fn long_date(date: NaiveDate, language: super::organisation::Language) -> String {
     const DAYS_NL: [&str; 7] = [
@@ -128,40 +173,13 @@ pub fn long_date(date: NaiveDate, language: super::organisation::Language) -> St
         "Saturday",
         "Sunday",
     ];
-    const MONTHS_NL: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    const MONTHS_EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let weekday = date.weekday().num_days_from_monday() as usize;
     let month = date.month0() as usize;
-    let (days, months) = match language {
-        super::organisation::Language::Nl => (DAYS_NL, MONTHS_NL),
-        super::organisation::Language::En => (DAYS_EN, MONTHS_EN),
+    let days = match language {
+        super::organisation::Language::Nl => DAYS_NL,
+        super::organisation::Language::En => DAYS_EN,
     };
+    let months = months(language);
     format!(
         "{} {} {} {}",
         days[weekday],

@@ -340,6 +340,7 @@ async fn answer(
         state.visits,
         id,
         answer,
+        lang::preferred(req),
     )
     .await?;
     Ok(visit_ok(visit))
@@ -432,6 +433,7 @@ pub async fn cancel(
         state.visits,
         id,
         body.0.reason,
+        lang::preferred(&req),
     )
     .await?;
     Ok(visit_ok(visit))

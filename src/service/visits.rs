@@ -16,7 +16,7 @@ pub use crate::domain::visit::schedule::Job;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
     check_participants, check_proposed_dates, parse_goal, parse_reason, schedule, transition,
-    Section, TransitionError, Visit, VisitEvent, VisitRole, VisitState,
+    Refusal, Section, TransitionError, Visit, VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
@@ -271,6 +271,9 @@ pub enum Answer {
 }
 
 /// A coordinator of the host organisation answers over the API.
+// The caller, the visit, the answer and its language, and the instance's
+// link base and rules: all needed, none worth a struct of its own.
+#[allow(clippy::too_many_arguments)]
 pub async fn answer_visit(
     pool: &DbPool,
     index: &MatchIndex,
@@ -279,6 +282,7 @@ pub async fn answer_visit(
     rules: VisitRules,
     id: i64,
     answer: Answer,
+    language: Language,
 ) -> Result<VisitView, ServiceError> {
     if let Answer::Decline(reason) = &answer {
         parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
@@ -292,7 +296,7 @@ pub async fn answer_visit(
                     "only a coordinator of the host organisation answers a request".into(),
                 ));
             }
-            answer_in_tx(conn, &base_url, rules, &suggester, id, answer)
+            answer_in_tx(conn, &base_url, rules, &suggester, id, answer, language)
         })
     })
     .await
@@ -368,16 +372,19 @@ impl Parties {
         }
     }
 
-    /// Whether `event` may happen now, as the state machine says.
-    fn check(&self, event: VisitEvent) -> Result<VisitState, ServiceError> {
+    /// Whether `event` may happen now, as the state machine says; why not
+    /// in `language`.
+    fn check(&self, event: VisitEvent, language: Language) -> Result<VisitState, ServiceError> {
         let visit = Visit {
             state: self.visit.state,
             proposed_dates: self.visit.proposed_dates.clone(),
             date: self.visit.date,
         };
         transition(&visit, event).map_err(|e| match e {
-            TransitionError::NotProposed(_) => Invalid::new(format!("date: {e}")).into(),
-            other => ServiceError::Conflict(other.to_string()),
+            TransitionError::NotProposed(_) => {
+                Invalid::new(format!("date: {}", e.message(language))).into()
+            }
+            other => ServiceError::Conflict(other.message(language)),
         })
     }
 
@@ -532,13 +539,14 @@ fn answer_in_tx(
     suggester: &Suggester,
     id: i64,
     answer: Answer,
+    language: Language,
 ) -> Result<VisitView, ServiceError> {
     let p = Parties::lock(conn, id)?;
     let now = db::now();
     match answer {
         Answer::Accept(date) => {
-            p.check(VisitEvent::Accept(date))?;
-            book(conn, &p, date, now)?;
+            p.check(VisitEvent::Accept(date), language)?;
+            book(conn, &p, date, now, language)?;
             let p = Parties::load(conn, id)?;
             for to in p.both_sides() {
                 let confirmation = p.confirmation(date, to.language);
@@ -548,12 +556,10 @@ fn answer_in_tx(
             }
         }
         Answer::Decline(reason) => {
-            p.check(VisitEvent::Decline)?;
+            p.check(VisitEvent::Decline, language)?;
             let reason = parse_reason(reason.as_deref())?;
             if !repo::set_declined(conn, id, reason.as_deref(), now)? {
-                return Err(ServiceError::Conflict(format!(
-                    "visit {id} was answered already"
-                )));
+                return Err(ServiceError::Conflict(Refusal::Answered.message(language)));
             }
             let to = p.requester_side();
             let declined = Declined {
@@ -590,17 +596,18 @@ fn book(
     p: &Parties,
     date: NaiveDate,
     now: NaiveDateTime,
+    language: Language,
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
+    let refuse = |r: Refusal| ServiceError::Conflict(r.message(language));
     if date <= today() {
-        return Err(ServiceError::Conflict(format!(
-            "{date} has passed; the requester should propose new dates"
-        )));
+        return Err(refuse(Refusal::Passed(date)));
     }
     let taken = |who: &str| {
-        ServiceError::Conflict(format!(
-            "{who} already has a visit on {date}; pick another of the proposed dates"
-        ))
+        refuse(Refusal::Taken {
+            who: who.to_string(),
+            date,
+        })
     };
     if repo::booked_on(conn, p.row.host_id, date)? {
         return Err(taken(&p.host.name));
@@ -612,22 +619,22 @@ fn book(
     let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
     if repo::hosted_between(conn, p.row.host_id, first, last)? >= i64::from(p.host.monthly_capacity)
     {
-        return Err(ServiceError::Conflict(format!(
-            "{} is fully booked in {} ({} visits a month); pick a date in another month",
-            p.host.name,
-            date.format("%Y-%m"),
-            p.host.monthly_capacity
-        )));
+        return Err(refuse(Refusal::Full {
+            host: p.host.name.clone(),
+            date,
+            capacity: p.host.monthly_capacity,
+        }));
     }
     match repo::set_accepted(conn, id, date, now) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(ServiceError::Conflict(format!(
-            "visit {id} was answered already"
-        ))),
+        Ok(false) => Err(refuse(Refusal::Answered)),
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(taken("one of the organisations")),
+        )) => Err(taken(match language {
+            Language::Nl => "een van de organisaties",
+            Language::En => "one of the organisations",
+        })),
         Err(e) => Err(e.into()),
     }
 }
@@ -643,6 +650,7 @@ pub async fn cancel_visit(
     rules: VisitRules,
     id: i64,
     reason: Option<String>,
+    language: Language,
 ) -> Result<VisitView, ServiceError> {
     let reason =
         parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
@@ -659,7 +667,7 @@ pub async fn cancel_visit(
                 }
             };
             let p = Parties::lock(conn, id)?;
-            p.check(VisitEvent::Cancel)?;
+            p.check(VisitEvent::Cancel, language)?;
             let now = db::now();
             if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
                 return Err(ServiceError::Conflict(format!(
@@ -785,7 +793,7 @@ pub async fn run_job(
                     queue(conn, &nudge, format!("nudge:{id}"), &to, &base_url, &[])?;
                 }
                 Job::Expire => {
-                    p.check(VisitEvent::Expire)?;
+                    p.check(VisitEvent::Expire, Language::En)?;
                     if !repo::set_expired(conn, id, now)? {
                         return Ok(false);
                     }
@@ -823,7 +831,8 @@ pub async fn run_job(
                     }
                 }
                 Job::Complete => {
-                    if p.check(VisitEvent::Complete { today }).is_err()
+                    if p.check(VisitEvent::Complete { today }, Language::En)
+                        .is_err()
                         || !repo::set_completed(conn, id, today, now)?
                     {
                         return Ok(false);
@@ -934,6 +943,7 @@ pub async fn answer_invitation(
     rules: VisitRules,
     token: &str,
     answer: Answer,
+    language: Language,
 ) -> Result<VisitView, ServiceError> {
     let hash = links::hash(token)
         .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
@@ -951,7 +961,15 @@ pub async fn answer_invitation(
             if link.expires_at <= db::now() {
                 return Err(ServiceError::Conflict("this invitation has expired".into()));
             }
-            answer_in_tx(conn, &base_url, rules, &suggester, link.visit_id, answer)
+            answer_in_tx(
+                conn,
+                &base_url,
+                rules,
+                &suggester,
+                link.visit_id,
+                answer,
+                language,
+            )
         })
     })
     .await

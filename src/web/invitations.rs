@@ -328,6 +328,7 @@ pub async fn answer(
         state.visits,
         &token,
         answer,
+        language,
     )
     .await
     {
@@ -338,9 +339,9 @@ pub async fn answer(
         Err(ServiceError::Conflict(why)) => {
             // The day was taken meanwhile, or the month is full: choose again.
             let error = if nl {
-                format!("Dat lukte niet: {why}. Kies een andere dag of wijs af.")
+                format!("Dat lukte niet: {why}.")
             } else {
-                format!("That did not work: {why}. Pick another day or decline.")
+                format!("That did not work: {why}.")
             };
             form_page(
                 StatusCode::CONFLICT,

@@ -275,6 +275,7 @@ pub async fn answer(
         state.visits,
         id,
         answer,
+        session.lang,
     )
     .await;
     after_action(&state, &session, id, form, result).await
@@ -297,6 +298,7 @@ pub async fn cancel(
         state.visits,
         id,
         reason,
+        session.lang,
     )
     .await;
     after_action(&state, &session, id, form, result).await

@@ -768,3 +768,75 @@ async fn the_login_page_has_the_apis_rate_limits() {
         .await;
     assert_eq!(status, 429);
 }
+
+/// The host answers on its dashboard; a day it already gave away comes
+/// back with the reason in the page's language, and the request stays open.
+#[actix_web::test]
+async fn a_host_accepts_on_the_dashboard_and_a_taken_day_is_explained() {
+    let app = demo_app(Backend::Sqlite).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    coordinator(&app, "bram@zwolle.example", "GM0193");
+    let days = working_days_ahead(1);
+    let first = crate::schedule::ask(&app, &anne, "cloud-migration", &days).await;
+    let second = crate::schedule::ask(&app, &anne, "common-ground", &days).await;
+    let bram = Web::new(&app).logged_in("bram@zwolle.example").await;
+    let board = bram.get("/dashboard").await;
+    assert!(
+        board.body.contains("Uitnodigingen voor jullie (2)"),
+        "{}",
+        board.body
+    );
+    let csrf = hidden(&board.body, "csrf");
+    let bram = &bram;
+    let accept = |id: i64| {
+        let csrf = csrf.clone();
+        let day = days[0].to_string();
+        async move {
+            bram.post(
+                &format!("/visits/{id}/answer"),
+                &[("csrf", csrf), ("action", "accept".into()), ("date", day)],
+            )
+            .await
+        }
+    };
+    let r = accept(first.id).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), format!("/visits/{}", first.id));
+    let r = accept(second.id).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let long =
+        meeloop::domain::calendar::long_date(days[0], meeloop::domain::organisation::Language::Nl);
+    assert!(
+        r.body
+            .contains(&format!("Zwolle heeft op {long} al een meeloopdag")),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("wacht op antwoord"), "still open");
+    // Without a day: the page asks for one.
+    let r = bram
+        .post(
+            &format!("/visits/{}/answer", second.id),
+            &[("csrf", csrf.clone()), ("action", "accept".into())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Kies een dag om te accepteren."));
+    // The requester's dashboard lists the booked day.
+    let anne_web = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let board = anne_web.get("/dashboard").await;
+    assert!(
+        board.body.contains(&format!("{long}: bezoek aan Zwolle")),
+        "{}",
+        board.body
+    );
+    // A stranger's visit is not found.
+    coordinator(&app, "cas@amsterdam.example", "GM0363");
+    let cas = Web::new(&app).logged_in("cas@amsterdam.example").await;
+    assert_eq!(
+        cas.get(&format!("/visits/{}", first.id)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -281,7 +281,10 @@ async fn cancelling_tells_the_other_side_and_clears_both_calendars(backend: Back
         .send(post.clone(), &cancel, Some(&anne_token), Some(json!({})))
         .await;
     assert_eq!(status, 409);
-    assert!(problem["detail"].as_str().unwrap().contains("cancelled"));
+    assert!(
+        problem["detail"].as_str().unwrap().contains("geannuleerd"),
+        "{problem}"
+    );
 
     // An accepted visit: the host calls it off; both calendars get a
     // CANCEL for the same UID with a higher SEQUENCE.

@@ -379,10 +379,13 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
         )
         .await;
     assert_eq!(status, 400, "{problem}");
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .contains("not one of the proposed dates"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is geen van de voorgestelde dagen"),
+        "Dutch unless asked otherwise: {problem}"
+    );
 
     let (status, visit) = app
         .send(
@@ -408,7 +411,10 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
         .await;
     assert_eq!(status, 409);
     assert!(
-        problem["detail"].as_str().unwrap().contains("accepted"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("al geaccepteerd"),
         "{problem}"
     );
     let (status, _) = app
@@ -550,7 +556,7 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
     for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
         assert_eq!(*status, 409, "{body}");
         assert!(
-            body["detail"].as_str().unwrap().contains("pick another"),
+            body["detail"].as_str().unwrap().contains("kies een andere"),
             "{body}"
         );
     }

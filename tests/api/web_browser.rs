@@ -285,6 +285,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
         RULES,
         held.id,
         Answer::Accept(days[0]),
+        meeloop::domain::organisation::Language::Nl,
     )
     .await
     .unwrap();
