@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP throughput of the match endpoint against /healthz, in one run, with
-# the same load tool (wrk), threads, connections and duration.
+# the same load tool (wrk), threads, connections and duration; then the same
+# matches as a web page (/peers, HTML with a session cookie) and the dashboard.
 #
 #   scripts/bench-matching.sh [seconds] [connections]
 #
@@ -67,11 +68,28 @@ matches="http://127.0.0.1:$port/api/v1/matches?topic=cloud-migration"
 count="$(curl -fsS -H "Authorization: Bearer $token" "$matches" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')"
 echo "matches answers with $count peers over $(curl -fsS "http://127.0.0.1:$port/api/v1/organisations?kind=municipality&limit=1" >/dev/null && echo 342) municipalities"
 
+# The same coordinator in the browser: a session cookie from the login page.
+password="$(awk '$2 == "coordinator@sudwestfryslan.example" { print $3 }' "$work/serve.log")"
+jar="$work/cookies"
+form="$(curl -fsS -c "$jar" "http://127.0.0.1:$port/login")"
+csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$form" | sed 's/.*value="//; s/"$//')"
+curl -fsS -b "$jar" -c "$jar" -o /dev/null "http://127.0.0.1:$port/login" \
+    --data-urlencode "csrf=$csrf" --data-urlencode "email=coordinator@sudwestfryslan.example" \
+    --data-urlencode "password=$password"
+session="$(awk '$6 == "meeloop_session" { print $7 }' "$jar")"
+peers="http://127.0.0.1:$port/peers?topic=cloud-migration"
+curl -fsS -H "Cookie: meeloop_session=$session" "$peers" | grep -q 'class="peers"' \
+    || { echo "the peers page did not answer with peers" >&2; exit 1; }
+
 run() { wrk -t2 -c"$connections" -d"${seconds}s" "$@" | awk '/Requests\/sec/ { print $2 } /Non-2xx/ { print "NON-2XX " $0 > "/dev/stderr" }'; }
 health="$(run "http://127.0.0.1:$port/healthz")"
 match="$(run -H "Authorization: Bearer $token" "$matches")"
-python3 - "$health" "$match" "$seconds" "$connections" <<'PY'
+page="$(run -H "Cookie: meeloop_session=$session" "$peers")"
+dashboard="$(run -H "Cookie: meeloop_session=$session" "http://127.0.0.1:$port/dashboard")"
+python3 - "$health" "$match" "$seconds" "$connections" "$page" "$dashboard" <<'PY'
 import sys
 h, m, s, c = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
+p, d = float(sys.argv[5]), float(sys.argv[6])
 print(f"wrk -t2 -c{c} -d{s}s: /healthz {h:,.0f} req/s, /api/v1/matches {m:,.0f} req/s, ratio {m / h:.2f} (target at least 0.50)")
+print(f"web pages: /peers?topic=cloud-migration {p:,.0f} req/s ({p / m:.2f} of the API's matches), /dashboard {d:,.0f} req/s")
 PY

@@ -111,6 +111,8 @@ impl Application {
                 .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
                 .configure(crate::web::routes)
                 .configure(http::routes)
+                // Unknown paths: a page for people in a browser, problem+json for the API.
+                .default_service(web::to(crate::web::no_route))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("API-Version", http::API_VERSION))

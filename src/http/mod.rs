@@ -262,8 +262,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/admin/outbox/{id}/requeue",
                     admin::outbox::requeue,
                 )),
-        )
-        .default_service(web::to(problem::no_route));
+        );
 }
 
 /// A read-only resource: GET and HEAD, and 405 with `Allow` for anything else.

@@ -496,13 +496,11 @@ pub async fn find_peers(
 ) -> Result<PeerSearch, ServiceError> {
     let loaded = index.snapshot(pool).await?;
     let topics = sorted_topics(&loaded.snapshot, lang);
-    let mut names: Vec<String> = loaded
+    let names: Vec<String> = loaded
         .snapshot
-        .hosts()
-        .iter()
+        .hosts_by_name()
         .map(|h| h.name.clone())
         .collect();
-    names.sort_by_key(|n| crate::domain::search::fold(n));
     let list = match request {
         Some(request) => Some(find_matches(pool, index, user, request, lang).await?),
         None => None,
@@ -517,7 +515,7 @@ pub async fn find_peers(
 /// The active topics, by name in `lang`, for a page's choice.
 pub fn sorted_topics(snapshot: &Snapshot, lang: Language) -> Vec<TopicLabel> {
     let mut topics: Vec<TopicLabel> = snapshot.topics().map(TopicLabel::from).collect();
-    topics.sort_by_key(|t| {
+    topics.sort_by_cached_key(|t| {
         crate::domain::search::fold(match lang {
             Language::Nl => &t.name_nl,
             Language::En => &t.name_en,

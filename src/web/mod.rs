@@ -236,6 +236,24 @@ pub struct MessagePage {
     pub message: String,
 }
 
+/// Nothing at this path: a browser (asking for HTML, outside `/api/`) gets
+/// a page in its language, everyone else the API's problem+json.
+pub async fn no_route(req: HttpRequest) -> HttpResponse {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && !req.path().starts_with("/api/") {
+        actix_web::ResponseError::error_response(&WebError::not_found(session::language(&req)))
+    } else {
+        match crate::http::problem::no_route(req).await {
+            Ok(r) => r,
+            Err(e) => actix_web::ResponseError::error_response(&e),
+        }
+    }
+}
+
 /// A message page behind an email link, in the link's language.
 pub(crate) fn link_message(
     status: StatusCode,

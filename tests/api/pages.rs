@@ -840,3 +840,33 @@ async fn a_host_accepts_on_the_dashboard_and_a_taken_day_is_explained() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[actix_web::test]
+async fn an_unknown_page_is_a_page_for_browsers_and_problem_json_for_programs() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let page = app
+        .client
+        .get(format!("{}/no/such/page", app.address))
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header(COOKIE, "meeloop_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let body = page.text().await.unwrap();
+    assert!(body.contains("<h1>Not found</h1>"), "{body}");
+    let (status, code, _) = app.problem("/no/such/page").await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    let api = app
+        .client
+        .get(format!("{}/api/v1/nothing", app.address))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+}

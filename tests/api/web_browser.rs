@@ -293,6 +293,14 @@ async fn every_page_passes_axe_core_in_both_languages() {
         .run_at(dutch(days[0] + chrono::Duration::days(1), 6))
         .await
         .unwrap();
+    // Three months on: the follow-up (one job per visit and round: the
+    // first round settles the lessons reminder, the second the follow-up).
+    for _ in 0..2 {
+        scheduler(&app)
+            .run_at(dutch(days[0] + chrono::Duration::days(100), 6))
+            .await
+            .unwrap();
+    }
     let open = ask(&app, &anne, "cloud-migration", &working_days_ahead(2)).await;
     let mail = queued(&app);
     let link = |key: &str, path: &str| {
@@ -306,6 +314,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
     };
     let invitation = link(&format!("invitation:{}", open.id), "/invitations/");
     let form = link(&format!("lessons:{}:host", held.id), "/lessons-forms/");
+    let followup = link(&format!("followup:{}", held.id), "/follow-ups/");
 
     let mut found: Vec<(String, Vec<Violation>)> = Vec::new();
     let b = Browser::start(&app.address).await;
@@ -337,6 +346,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/login?out=1",
             &invitation,
             &form,
+            &followup,
             "/invitations/unknown",
         ] {
             b.goto(path).await;
@@ -354,6 +364,9 @@ async fn every_page_passes_axe_core_in_both_languages() {
         b.goto(&form).await;
         b.go("main form button[type=submit]").await;
         check("lessons form by link, empty".into(), b.axe().await);
+        b.goto(&followup).await;
+        b.go("main form button[type=submit]").await;
+        check("follow-up by link, empty".into(), b.axe().await);
 
         // A coordinator of the requester.
         b.goto("/login").await;

@@ -104,6 +104,8 @@ pub struct Snapshot {
     by_id: HashMap<OrganisationId, u32>,
     topics: HashMap<TopicId, SnapshotTopic>,
     by_slug: HashMap<String, TopicId>,
+    /// Indexes into `hosts`, by name with case and accents ignored.
+    by_name: Vec<u32>,
 }
 
 impl Snapshot {
@@ -149,12 +151,15 @@ impl Snapshot {
             });
         }
         let by_slug = topics.values().map(|t| (t.slug.clone(), t.id)).collect();
+        let mut by_name: Vec<u32> = (0..hosts.len() as u32).collect();
+        by_name.sort_by_cached_key(|&i| crate::domain::search::fold(&hosts[i as usize].name));
         Snapshot {
             version,
             hosts,
             by_id,
             topics,
             by_slug,
+            by_name,
         }
     }
 
@@ -183,9 +188,9 @@ impl Snapshot {
         self.hosts.len()
     }
 
-    /// Every organisation, in directory order.
-    pub fn hosts(&self) -> &[Host] {
-        &self.hosts
+    /// Every organisation, by name (case and accents ignored).
+    pub fn hosts_by_name(&self) -> impl Iterator<Item = &Host> {
+        self.by_name.iter().map(|&i| &self.hosts[i as usize])
     }
 
     /// The organisation a person means by `raw`: its code (`GM0193`), its

@@ -514,6 +514,8 @@ fn a_host_is_found_by_code_name_or_the_one_name_containing_it() {
     let mut kampen = host(3, M, 55_000, (52.55, 5.9), 2);
     kampen.name = "Kampen".into();
     let s = snapshot(vec![zwolle, sudwest, kampen], vec![]);
+    let names: Vec<&str> = s.hosts_by_name().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["Kampen", "Súdwest-Fryslân", "Zwolle"]);
     let found = |q: &str| s.find_by_name(q).map(|h| h.id.0);
     assert_eq!(found("c2"), Some(2), "by code, any case");
     assert_eq!(
