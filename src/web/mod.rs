@@ -30,126 +30,82 @@ const CSS: &str = include_str!("../../assets/meeloop.css");
 /// Nothing external, no scripts, no framing, forms only to ourselves.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A page's resource: GET (and HEAD, which link scanners and browsers
+/// use) shows, POST acts; any other method gets 405 with `Allow`.
+macro_rules! page {
+    ($path:expr, get: $get:expr) => {
+        web::resource($path)
+            .route(web::get().to($get))
+            .route(web::head().to($get))
+            .default_service(web::to(|| allow("GET, HEAD")))
+    };
+    ($path:expr, post: $post:expr) => {
+        web::resource($path)
+            .route(web::post().to($post))
+            .default_service(web::to(|| allow("POST")))
+    };
+    ($path:expr, get: $get:expr, post: $post:expr) => {
+        web::resource($path)
+            .route(web::get().to($get))
+            .route(web::head().to($get))
+            .route(web::post().to($post))
+            .default_service(web::to(|| allow("GET, HEAD, POST")))
+    };
+}
+
+async fn allow(methods: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, methods))
+        .finish()
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(account::home))
+    cfg.service(page!("/", get: account::home))
+        .service(page!("/login", get: account::show, post: account::login))
+        .service(page!("/logout", post: account::logout))
+        .service(page!("/language/{code}", get: account::switch))
+        .service(page!("/dashboard", get: visits::dashboard))
+        .service(page!("/peers", get: peers::find))
+        .service(page!("/toegankelijkheid", get: statements::accessibility))
+        .service(page!("/privacy", get: statements::privacy))
+        .service(page!("/knowledge", get: knowledge::browse))
+        .service(page!("/admin", get: admin::overview))
+        .service(page!("/admin/organisations", get: admin::organisations))
+        .service(page!("/admin/organisations/import", post: admin::import_organisations))
+        .service(page!("/admin/organisations/{id}/active", post: admin::organisation_active))
+        .service(page!("/admin/users", get: admin::users, post: admin::create_user))
+        .service(page!("/admin/users/{id}/active", post: admin::user_active))
+        .service(page!("/admin/users/{id}/password", post: admin::reset_password))
+        .service(page!("/admin/partners", get: admin::partners, post: admin::create_partner))
+        .service(page!("/admin/partners/{client_id}/active", post: admin::partner_active))
+        .service(page!("/admin/mail", get: admin::mail_queue))
+        .service(page!("/admin/mail/{id}/requeue", post: admin::requeue))
+        .service(page!("/admin/audit", get: admin::audit))
+        .service(page!("/organisation", get: organisation::show, post: organisation::update))
+        .service(page!("/organisation/expertise", post: organisation::put_expertise))
         .service(
-            web::resource("/login")
-                .route(web::get().to(account::show))
-                .route(web::post().to(account::login)),
+            page!("/organisation/expertise/{slug}/delete", post: organisation::delete_expertise),
         )
-        .route("/logout", web::post().to(account::logout))
-        .route("/language/{code}", web::get().to(account::switch))
-        .route("/dashboard", web::get().to(visits::dashboard))
-        .route("/peers", web::get().to(peers::find))
-        .route(
-            "/toegankelijkheid",
-            web::get().to(statements::accessibility),
-        )
-        .route("/privacy", web::get().to(statements::privacy))
-        .route("/knowledge", web::get().to(knowledge::browse))
-        .route("/admin", web::get().to(admin::overview))
-        .route("/admin/organisations", web::get().to(admin::organisations))
-        .route(
-            "/admin/organisations/import",
-            web::post().to(admin::import_organisations),
-        )
-        .route(
-            "/admin/organisations/{id}/active",
-            web::post().to(admin::organisation_active),
-        )
-        .service(
-            web::resource("/admin/users")
-                .route(web::get().to(admin::users))
-                .route(web::post().to(admin::create_user)),
-        )
-        .route(
-            "/admin/users/{id}/active",
-            web::post().to(admin::user_active),
-        )
-        .route(
-            "/admin/users/{id}/password",
-            web::post().to(admin::reset_password),
-        )
-        .service(
-            web::resource("/admin/partners")
-                .route(web::get().to(admin::partners))
-                .route(web::post().to(admin::create_partner)),
-        )
-        .route(
-            "/admin/partners/{client_id}/active",
-            web::post().to(admin::partner_active),
-        )
-        .route("/admin/mail", web::get().to(admin::mail_queue))
-        .route("/admin/mail/{id}/requeue", web::post().to(admin::requeue))
-        .route("/admin/audit", web::get().to(admin::audit))
-        .service(
-            web::resource("/organisation")
-                .route(web::get().to(organisation::show))
-                .route(web::post().to(organisation::update)),
-        )
-        .route(
-            "/organisation/expertise",
-            web::post().to(organisation::put_expertise),
-        )
-        .route(
-            "/organisation/expertise/{slug}/delete",
-            web::post().to(organisation::delete_expertise),
-        )
-        .service(
-            web::resource("/visits/new")
-                .route(web::get().to(request::show))
-                .route(web::post().to(request::create)),
-        )
-        .route("/visits/{id}", web::get().to(visits::show))
-        .route("/visits/{id}/answer", web::post().to(visits::answer))
-        .route("/visits/{id}/cancel", web::post().to(visits::cancel))
-        .route("/visits/{id}/calendar.ics", web::get().to(visits::calendar))
-        .service(
-            web::resource("/visits/{id}/lessons")
-                .route(web::get().to(lessons::own_show))
-                .route(web::post().to(lessons::own_submit)),
-        );
-    cfg.service(
-        web::resource("/invitations/{token}")
-            .route(web::get().to(invitations::show))
-            .route(web::head().to(invitations::show))
-            .route(web::post().to(invitations::answer))
-            .default_service(web::to(|| async {
-                HttpResponse::MethodNotAllowed()
-                    .insert_header((header::ALLOW, "GET, HEAD, POST"))
-                    .finish()
-            })),
-    )
-    .service(
-        web::resource("/lessons-forms/{token}")
-            .route(web::get().to(lessons::show))
-            .route(web::head().to(lessons::show))
-            .route(web::post().to(lessons::submit))
-            .default_service(web::to(|| async {
-                HttpResponse::MethodNotAllowed()
-                    .insert_header((header::ALLOW, "GET, HEAD, POST"))
-                    .finish()
-            })),
-    )
-    .service(
-        web::resource("/follow-ups/{token}")
-            .route(web::get().to(lessons::followup_show))
-            .route(web::head().to(lessons::followup_show))
-            .route(web::post().to(lessons::followup_submit))
-            .default_service(web::to(|| async {
-                HttpResponse::MethodNotAllowed()
-                    .insert_header((header::ALLOW, "GET, HEAD, POST"))
-                    .finish()
-            })),
-    )
-    .service(
-        web::resource("/assets/meeloop.css").route(web::get().to(|| async {
+        .service(page!("/visits/new", get: request::show, post: request::create))
+        .service(page!("/visits/{id}", get: visits::show))
+        .service(page!("/visits/{id}/answer", post: visits::answer))
+        .service(page!("/visits/{id}/cancel", post: visits::cancel))
+        .service(page!("/visits/{id}/calendar.ics", get: visits::calendar))
+        .service(page!("/visits/{id}/lessons", get: lessons::own_show, post: lessons::own_submit))
+        // Behind email links: GET and HEAD never change anything.
+        .service(page!("/invitations/{token}", get: invitations::show, post: invitations::answer))
+        .service(page!("/lessons-forms/{token}", get: lessons::show, post: lessons::submit))
+        .service(page!(
+            "/follow-ups/{token}",
+            get: lessons::followup_show,
+            post: lessons::followup_submit
+        ))
+        .service(page!("/assets/meeloop.css", get: || async {
             HttpResponse::Ok()
                 .content_type("text/css; charset=utf-8")
                 .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
                 .body(CSS)
-        })),
-    );
+        }));
 }
 
 /// What every page's frame needs: the language, the menu (when someone is

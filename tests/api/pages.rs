@@ -870,3 +870,41 @@ async fn an_unknown_page_is_a_page_for_browsers_and_problem_json_for_programs() 
         .unwrap();
     assert_eq!(api.headers()["content-type"], "application/problem+json");
 }
+
+#[actix_web::test]
+async fn pages_answer_head_and_name_their_methods() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let head = app
+        .client
+        .head(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let head = app
+        .client
+        .head(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::SEE_OTHER, "to the login page");
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/login", "GET, HEAD, POST"),
+        (reqwest::Method::POST, "/dashboard", "GET, HEAD"),
+        (reqwest::Method::GET, "/logout", "POST"),
+        (reqwest::Method::DELETE, "/visits/1", "GET, HEAD"),
+    ] {
+        let r = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+    }
+}
