@@ -103,14 +103,17 @@ impl FromRequest for CurrentReader {
     }
 }
 
-/// The user behind verified login claims; the request is counted before
-/// the database is asked anything.
-async fn login_user(state: &AppState, claims: jwt::LoginClaims) -> Result<User, ApiError> {
+/// The user behind verified login claims (an API token or a web session);
+/// the request is counted before the database is asked anything.
+pub(crate) async fn login_user(
+    state: &AppState,
+    claims: jwt::LoginClaims,
+) -> Result<User, service::ServiceError> {
     state
         .api_limiter
         .check(&format!("user:{}", claims.sub))
-        .map_err(ApiError::too_many_requests)?;
-    Ok(service::accounts::authenticate(&state.pool, &state.sessions, claims).await?)
+        .map_err(service::ServiceError::RateLimited)?;
+    service::accounts::authenticate(&state.pool, &state.sessions, claims).await
 }
 
 /// The partner behind verified partner claims, counted the same way.

@@ -1,5 +1,19 @@
 //! Text folding for name search that ignores case and accents.
 
+/// The longest search a person may type (the API and the pages alike).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Search words as typed, if not too long.
+pub fn parse_query(raw: &str) -> Result<String, super::Invalid> {
+    if raw.chars().count() > MAX_QUERY_CHARS {
+        Err(super::Invalid::new(format!(
+            "at most {MAX_QUERY_CHARS} characters"
+        )))
+    } else {
+        Ok(raw.to_string())
+    }
+}
+
 /// Folds a name to the form stored in `organisations.name_key` and used for
 /// search: accents removed (`Súdwest-Fryslân` → `sudwest fryslan`), lower case,
 /// every run of punctuation or white space collapsed to one space.

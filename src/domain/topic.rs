@@ -35,6 +35,16 @@ pub struct Expertise {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Topic {
+    /// The topic's name in `language`.
+    pub fn name(&self, language: super::organisation::Language) -> &str {
+        match language {
+            super::organisation::Language::Nl => &self.name_nl,
+            super::organisation::Language::En => &self.name_en,
+        }
+    }
+}
+
 /// URL-safe topic identifier such as `cloud-migration`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TopicSlug(String);

@@ -297,13 +297,7 @@ pub async fn list(
     let query = lessons::KnowledgeQuery {
         topic: params.get("topic", TopicSlug::parse)?,
         kind: params.get("kind", str::parse::<OrganisationKind>)?,
-        q: params.get("q", |q: &str| {
-            if q.chars().count() > 200 {
-                Err(crate::domain::Invalid::new("at most 200 characters"))
-            } else {
-                Ok(q.to_string())
-            }
-        })?,
+        q: params.get("q", crate::domain::search::parse_query)?,
         before: params.get("before", positive_id)?,
     };
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);

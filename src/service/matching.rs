@@ -416,6 +416,16 @@ pub struct TopicLabel {
     pub name_en: String,
 }
 
+impl TopicLabel {
+    /// The topic's name in `lang`.
+    pub fn name(&self, lang: Language) -> &str {
+        match lang {
+            Language::Nl => &self.name_nl,
+            Language::En => &self.name_en,
+        }
+    }
+}
+
 impl From<&SnapshotTopic> for TopicLabel {
     fn from(t: &SnapshotTopic) -> Self {
         TopicLabel {
@@ -515,12 +525,7 @@ pub async fn find_peers(
 /// The active topics, by name in `lang`, for a page's choice.
 pub fn sorted_topics(snapshot: &Snapshot, lang: Language) -> Vec<TopicLabel> {
     let mut topics: Vec<TopicLabel> = snapshot.topics().map(TopicLabel::from).collect();
-    topics.sort_by_cached_key(|t| {
-        crate::domain::search::fold(match lang {
-            Language::Nl => &t.name_nl,
-            Language::En => &t.name_en,
-        })
-    });
+    topics.sort_by_cached_key(|t| crate::domain::search::fold(t.name(lang)));
     topics
 }
 

@@ -58,6 +58,16 @@ pub struct VisitView {
     pub created_at: NaiveDateTime,
 }
 
+impl VisitView {
+    /// The topic's name in `language`.
+    pub fn topic_name(&self, language: Language) -> &str {
+        match language {
+            Language::Nl => &self.topic_names.0,
+            Language::En => &self.topic_names.1,
+        }
+    }
+}
+
 fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
     Ok(views(conn, vec![row])?.remove(0))
 }
@@ -365,11 +375,7 @@ impl Parties {
     }
 
     pub(super) fn topic(&self, language: Language) -> String {
-        let (nl, en) = &self.visit.topic_names;
-        match language {
-            Language::Nl => nl.clone(),
-            Language::En => en.clone(),
-        }
+        self.visit.topic_name(language).to_string()
     }
 
     /// Whether `event` may happen now, as the state machine says; why not
@@ -1088,8 +1094,7 @@ pub async fn dashboard(pool: &DbPool, user: User) -> Result<Dashboard, ServiceEr
 pub struct RequestTarget {
     pub host: OrganisationId,
     pub host_name: String,
-    pub topic: String,
-    pub topic_names: (String, String),
+    pub topic: crate::domain::topic::Topic,
     /// The first day that may be proposed.
     pub earliest: NaiveDate,
 }
@@ -1118,8 +1123,7 @@ pub async fn request_target(
         Ok(RequestTarget {
             host,
             host_name: org.name,
-            topic: t.slug.clone(),
-            topic_names: (t.name_nl.clone(), t.name_en.clone()),
+            topic: t,
             earliest: today() + Duration::days(rules.lead_days),
         })
     })

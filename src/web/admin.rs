@@ -50,14 +50,7 @@ pub struct Small {
 }
 
 fn admin_only(session: &Session) -> Result<(), WebError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(WebError::service(
-            ServiceError::Forbidden("this needs an admin account".into()),
-            session.lang,
-        ))
-    }
+    admin::require_admin(&session.user).map_err(fail(session.lang))
 }
 
 #[derive(Template)]

@@ -89,10 +89,7 @@ fn form_page(
     date_error: bool,
 ) -> HttpResponse {
     let t = texts(language);
-    let topic = match language {
-        Language::Nl => &visit.topic_names.0,
-        Language::En => &visit.topic_names.1,
-    };
+    let topic = visit.topic_name(language);
     let intro = match language {
         Language::Nl => format!(
             "{} wil graag met {} {} bij {} meelopen over {}.",

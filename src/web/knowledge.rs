@@ -10,13 +10,11 @@ use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::Language;
+use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, KnowledgeQuery};
 use crate::service::ServiceError;
-
-/// The most a search may be (the API allows the same).
-const MAX_Q_CHARS: usize = 200;
 
 pub struct LessonItem {
     pub id: i64,
@@ -88,11 +86,11 @@ pub async fn browse(
             }
         },
     };
-    if q.chars().count() > MAX_Q_CHARS {
+    if parse_query(&q).is_err() {
         error = Some(if nl {
-            format!("Zoek met hoogstens {MAX_Q_CHARS} tekens.")
+            format!("Zoek met hoogstens {MAX_QUERY_CHARS} tekens.")
         } else {
-            format!("Search with at most {MAX_Q_CHARS} characters.")
+            format!("Search with at most {MAX_QUERY_CHARS} characters.")
         });
     }
     let query = KnowledgeQuery {
@@ -125,10 +123,7 @@ pub async fn browse(
         }
         Err(e) => return Err(WebError::service(e, lang)),
     };
-    let name = |t: &crate::service::matching::TopicLabel| match lang {
-        Language::Nl => t.name_nl.clone(),
-        Language::En => t.name_en.clone(),
-    };
+    let name = |t: &crate::service::matching::TopicLabel| t.name(lang).to_string();
     let lessons = found
         .lessons
         .iter()

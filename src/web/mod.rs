@@ -177,10 +177,6 @@ impl Chrome {
         };
         name == which
     }
-
-    pub fn csrf(&self) -> &str {
-        self.user.as_ref().map(|u| u.2.as_str()).unwrap_or("")
-    }
 }
 
 /// A heading and a message: outcomes and failures.

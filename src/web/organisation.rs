@@ -126,13 +126,6 @@ impl OrganisationPage {
     }
 }
 
-fn topic_name(t: &crate::domain::topic::Topic, lang: Language) -> String {
-    match lang {
-        Language::Nl => t.name_nl.clone(),
-        Language::En => t.name_en.clone(),
-    }
-}
-
 fn render(
     session: &Session,
     status: StatusCode,
@@ -156,7 +149,7 @@ fn render(
         .iter()
         .map(|e| Row {
             slug: e.topic.slug.clone(),
-            topic: topic_name(&e.topic, lang),
+            topic: e.topic.name(lang).to_string(),
             level: e.level.get().to_string(),
             since: e.since_year.map(|y| y.to_string()).unwrap_or_default(),
             summary: e.summary.clone(),
@@ -167,7 +160,7 @@ fn render(
         .topics
         .iter()
         .filter(|t| !own.expertise.iter().any(|e| e.topic.slug == t.slug))
-        .map(|t| (t.slug.clone(), topic_name(t, lang)))
+        .map(|t| (t.slug.clone(), t.name(lang).to_string()))
         .collect();
     page(
         status,

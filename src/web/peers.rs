@@ -12,7 +12,7 @@ use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{self as rules, DEFAULT_LIMIT};
 use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
 use crate::domain::topic::TopicSlug;
-use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
+use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
 use crate::service::ServiceError;
 
 /// The search form as typed (kept when it comes back with an error).
@@ -120,13 +120,6 @@ fn peer(rank: usize, m: &Match, lang: Language) -> Peer {
         score: (m.candidate.score * 100.0).round() as u32,
         reasons: m.reasons.clone(),
         lessons: m.candidate.reputation.published,
-    }
-}
-
-fn topic_name(t: &TopicLabel, lang: Language) -> String {
-    match lang {
-        Language::Nl => t.name_nl.clone(),
-        Language::En => t.name_en.clone(),
     }
 }
 
@@ -255,7 +248,7 @@ pub async fn find(
     let topic = found
         .list
         .as_ref()
-        .map(|l| topic_name(&l.topic, lang))
+        .map(|l| l.topic.name(lang).to_string())
         .unwrap_or_default();
     let peers = found.list.as_ref().map(|l| {
         l.matches
@@ -276,7 +269,7 @@ pub async fn find(
             topics: found
                 .topics
                 .iter()
-                .map(|t| (t.slug.clone(), topic_name(t, lang)))
+                .map(|t| (t.slug.clone(), t.name(lang).to_string()))
                 .collect(),
             kinds: KINDS
                 .iter()

@@ -13,7 +13,7 @@ use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::FieldError;
-use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::organisation::OrganisationId;
 use crate::domain::visit::{check_request, RequestDraft};
 use crate::service::visits::{self, RequestTarget, VisitRequest};
 use crate::service::ServiceError;
@@ -108,10 +108,7 @@ fn render(
             c: session.chrome(Nav::Peers),
             csrf: session.csrf.clone(),
             target,
-            topic_name: match lang {
-                Language::Nl => target.topic_names.0.clone(),
-                Language::En => target.topic_names.1.clone(),
-            },
+            topic_name: target.topic.name(lang).to_string(),
             earliest: long_date(target.earliest, lang),
             earliest_iso: target.earliest.to_string(),
             form,
@@ -197,7 +194,7 @@ pub async fn create(
         lang,
         VisitRequest {
             host: target.host,
-            topic: target.topic.clone(),
+            topic: target.topic.slug.clone(),
             proposed_dates: dates,
             goal,
             participants: participants.into(),

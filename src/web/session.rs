@@ -15,9 +15,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use super::{page, Chrome, MessagePage};
 use crate::app::AppState;
 use crate::auth::jwt::random_hex;
-use crate::domain::account::{Role, User};
+use crate::domain::account::User;
 use crate::domain::organisation::Language;
-use crate::service::{self, ServiceError};
+use crate::service::ServiceError;
 
 pub const SESSION_COOKIE: &str = "meeloop_session";
 /// The CSRF token of forms shown before logging in (the login form).
@@ -104,7 +104,7 @@ impl Session {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.user.role == Role::Admin
+        crate::domain::account::is_admin(&self.user)
     }
 }
 
@@ -169,11 +169,7 @@ impl FromRequest for Session {
             };
             let claims = state.jwt.verify_web(&token).map_err(|_| login())?;
             let csrf = claims.csrf.clone().unwrap_or_default();
-            state
-                .api_limiter
-                .check(&format!("user:{}", claims.sub))
-                .map_err(|secs| WebError::service(ServiceError::RateLimited(secs), lang))?;
-            let user = service::accounts::authenticate(&state.pool, &state.sessions, claims)
+            let user = crate::auth::login_user(&state, claims)
                 .await
                 .map_err(|e| match e {
                     ServiceError::Unauthorized(_) => login(),

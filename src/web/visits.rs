@@ -77,10 +77,7 @@ pub fn item(v: &VisitView, own: Option<i64>, lang: Language) -> Item {
         } else {
             v.host_name.clone()
         },
-        topic: match lang {
-            Language::Nl => v.topic_names.0.clone(),
-            Language::En => v.topic_names.1.clone(),
-        },
+        topic: v.topic_name(lang).to_string(),
         state: state_label(v.state, lang),
         day: v.date.map(|d| long_date(d, lang)).unwrap_or_default(),
         goal: v.goal.clone(),
