@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use meeloop::domain::matching::{
-    rank, Context, ExpertiseRow, Host, MatchQuery, Snapshot, Tuning, DEFAULT_LIMIT,
+    rank, Context, ExpertiseRow, Host, LessonFact, MatchQuery, Preference, Snapshot, Tuning,
+    DEFAULT_LIMIT,
 };
 use meeloop::domain::organisation::{OrganisationId, OrganisationKind};
 use meeloop::domain::topic::TopicId;
@@ -87,16 +88,44 @@ fn query(requester: i64) -> MatchQuery {
         kinds: Vec::new(),
         province: None,
         max_distance_km: None,
+        preference: Preference::Best,
         today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
     }
+}
+
+/// One in ten experts has been rated by a few visitors, so reputation
+/// lookups hit as well as miss.
+fn rated(rows: &[ExpertiseRow]) -> Context {
+    let mut rng = StdRng::seed_from_u64(7);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let mut lessons = Vec::new();
+    for r in rows {
+        if !rng.random_bool(0.1) {
+            continue;
+        }
+        for _ in 0..rng.random_range(1..6) {
+            lessons.push(LessonFact {
+                host: r.organisation,
+                topic: r.topic,
+                by_visitor: true,
+                rating: rng.random_range(1..=5),
+                hours_saved: 16,
+                on: today - chrono::Duration::days(rng.random_range(0..1000)),
+                published: rng.random_bool(0.5),
+            });
+        }
+    }
+    let mut context = Context::default();
+    context.add_lessons(&lessons, &Tuning::default().reputation, today);
+    context
 }
 
 fn ranking(c: &mut Criterion) {
     let mut group = c.benchmark_group("top 10");
     let tuning = Tuning::default();
-    let context = Context::default();
     for n in [1_000, 10_000, 100_000] {
         let (hosts, topics, rows) = directory(n);
+        let context = rated(&rows);
         let snapshot = Snapshot::build(1, hosts, topics, rows);
         let q = query(n as i64 / 2);
         group.bench_with_input(BenchmarkId::from_parameter(n), &q, |b, q| {

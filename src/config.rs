@@ -399,9 +399,9 @@ mod tests {
             assert_eq!(s.matching.proximity_half_km, 25.0);
             assert_eq!(s.matching.weights.fairness, 0.3);
             assert_eq!(s.matching.weights.proximity, 0.5);
-            assert_eq!(s.matching.weights.maturity, 0.30);
+            assert_eq!(s.matching.weights.mastery, 0.45);
             assert!(s.matching.validate().is_ok());
-            jail.set_env("MEELOOP_MATCHING__WEIGHTS__MATURITY", "-1");
+            jail.set_env("MEELOOP_MATCHING__WEIGHTS__MASTERY", "-1");
             let s = Settings::load(None).map_err(|e| *e)?;
             assert!(s.matching.validate().is_err());
             Ok(())

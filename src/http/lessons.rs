@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Json};
 use super::lang;
-use super::matches::{round, MatchOrganisation, MatchTopic};
+use super::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::app::AppState;
@@ -421,6 +421,13 @@ pub struct LeaderView {
     pub organisation: MatchOrganisation,
     /// Its maturity level on the topic (0 to 5), as it says itself.
     pub level: u8,
+    /// Since when it is at that level, when it said so.
+    pub since_year: Option<i32>,
+    /// Level, recent experience and visitors' ratings together (0 to 1; a
+    /// level is about 0.19): what orders this list and matching's `best` order.
+    #[schema(example = 0.93)]
+    pub mastery: f64,
+    pub standing: Standing,
     /// The reputation: a Bayesian average of the visitors' ratings (1 to 5)
     /// with the configured prior and decay.
     #[schema(example = 4.15)]
@@ -451,7 +458,8 @@ struct LeaderParams {
 }
 
 /// Best in class on a topic: the organisations with expertise on it by
-/// their visitors' ratings (docs/lessons.md). Coordinators, admins, and
+/// mastery — level, recent experience and their visitors' ratings
+/// (docs/matching.md, docs/lessons.md). Coordinators, admins, and
 /// partners with `lessons:read`.
 #[utoipa::path(
     get,
@@ -506,6 +514,9 @@ pub async fn leaders(
                     rank: i + 1,
                     organisation: MatchOrganisation::from(&host),
                     level: l.level,
+                    since_year: l.since_year,
+                    mastery: round(l.mastery, 4),
+                    standing: l.class.into(),
                     score: round(l.reputation.score, 2),
                     rated_visits: l.reputation.visits,
                     average_rating: (l.reputation.visits > 0)

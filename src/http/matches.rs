@@ -11,7 +11,9 @@ use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::domain::matching::{self as matching_rules, Components, Host, DEFAULT_LIMIT};
+use crate::domain::matching::{
+    self as matching_rules, Class, Components, Host, Preference, DEFAULT_LIMIT,
+};
 use crate::domain::organisation::{
     parse_province, Language, OrganisationId, OrganisationKind, SizeUnit,
 };
@@ -70,7 +72,7 @@ impl From<&TopicLabel> for MatchTopic {
     }
 }
 
-/// The six parts of the score, each 0 to 1 (docs/matching.md).
+/// The parts of the score, each 0 to 1 (docs/matching.md).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScoreComponents {
@@ -78,6 +80,9 @@ pub struct ScoreComponents {
     pub maturity: f64,
     /// Ratings by earlier visitors; 0.5 (neutral) until there are some.
     pub quality: f64,
+    /// Level, recent experience and ratings together: what leads the
+    /// `best` order (a level is about 0.19).
+    pub mastery: f64,
     /// Same kind of organisation and a similar size.
     pub similarity: f64,
     /// Nearer is better; halves every `matching.proximity_half_km`.
@@ -98,10 +103,52 @@ impl From<Components> for ScoreComponents {
         ScoreComponents {
             maturity: round(c.maturity, 4),
             quality: round(c.quality, 4),
+            mastery: round(c.mastery, 4),
             similarity: round(c.similarity, 4),
             proximity: round(c.proximity, 4),
             availability: round(c.availability, 4),
             fairness: round(c.fairness, 4),
+        }
+    }
+}
+
+/// Where a host stands among everyone with expertise on the topic.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The only one within half a level of mastery of the top.
+    BestInClass,
+    /// One of several within half a level of mastery of the top.
+    AmongBestInClass,
+    /// Further along than the requester, below the best.
+    Ahead,
+}
+
+impl From<Class> for Standing {
+    fn from(c: Class) -> Self {
+        match c {
+            Class::Best => Standing::BestInClass,
+            Class::AmongBest => Standing::AmongBestInClass,
+            Class::Ahead => Standing::Ahead,
+        }
+    }
+}
+
+/// What leads the order of a match list.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PreferenceView {
+    Best,
+    Near,
+    Similar,
+}
+
+impl From<Preference> for PreferenceView {
+    fn from(p: Preference) -> Self {
+        match p {
+            Preference::Best => PreferenceView::Best,
+            Preference::Near => PreferenceView::Near,
+            Preference::Similar => PreferenceView::Similar,
         }
     }
 }
@@ -113,13 +160,20 @@ pub struct MatchView {
     #[schema(example = 1)]
     pub rank: usize,
     pub organisation: MatchOrganisation,
-    /// Weighted mean of the components, 0 to 1.
+    /// The ordering key, 0 to 1: the component the preference puts first,
+    /// plus a band in which the others order comparable hosts.
     #[schema(example = 0.8123)]
     pub score: f64,
+    pub standing: Standing,
     pub components: ScoreComponents,
     #[schema(example = 32.4)]
     pub distance_km: f64,
-    /// One sentence per component, in the response's language.
+    /// Estimated travel time by road, in minutes (a quarter hour at least).
+    #[schema(example = 90)]
+    pub travel_minutes: u32,
+    /// In the response's language: first the headline (how good the host
+    /// is at the topic, on what record, how far), then the order that
+    /// placed it, then one sentence per component.
     pub reasons: Vec<String>,
     /// Lessons about this host on this topic in the knowledge base.
     #[schema(example = 2)]
@@ -131,8 +185,10 @@ fn view(rank: usize, m: Match) -> MatchView {
         rank,
         organisation: MatchOrganisation::from(&m.host),
         score: round(m.candidate.score, 4),
+        standing: m.candidate.class.into(),
         components: ScoreComponents::from(m.candidate.components),
         distance_km: round(m.candidate.distance_km, 1),
+        travel_minutes: matching_rules::text::travel_minutes(m.candidate.distance_km),
         published_lessons: m.candidate.reputation.published,
         reasons: m.reasons,
     }
@@ -145,7 +201,11 @@ pub struct MatchListView {
     /// The organisation the peers were found for.
     pub requester: MatchOrganisation,
     pub language: Language,
-    /// Best first; ties are broken by recent load, distance, then id.
+    /// What ordered the list (`prefer`, `best` by default).
+    pub preference: PreferenceView,
+    /// The order in a sentence, in the response's language.
+    pub ordering: String,
+    /// In that order; ties are broken by recent load, distance, then id.
     pub items: Vec<MatchView>,
 }
 
@@ -177,6 +237,11 @@ struct MatchParams {
     /// Only hosts at most this far away (km), 1 to 1000.
     #[param(minimum = 1, maximum = 1000, example = 50)]
     max_distance_km: Option<f64>,
+    /// What comes first: `best` (default; the organisations best at the
+    /// topic), `near` (the shortest journey) or `similar` (the same kind
+    /// and size). The others order hosts that are comparable on it.
+    #[param(inline)]
+    prefer: Option<PreferenceView>,
 }
 
 #[derive(IntoParams)]
@@ -197,12 +262,13 @@ struct CandidateParam {
     candidate: i64,
 }
 
-const FILTERS: [&str; 5] = [
+const FILTERS: [&str; 6] = [
     "topic",
     "organisation",
     "kinds",
     "province",
     "maxDistanceKm",
+    "prefer",
 ];
 
 fn request(params: &QueryParams) -> Result<MatchRequest, ApiError> {
@@ -219,6 +285,9 @@ fn request(params: &QueryParams) -> Result<MatchRequest, ApiError> {
             .unwrap_or_default(),
         province: params.get("province", parse_province)?.map(str::to_string),
         max_distance_km: params.get("maxDistanceKm", matching_rules::parse_max_distance)?,
+        preference: params
+            .get("prefer", str::parse::<Preference>)?
+            .unwrap_or_default(),
     })
 }
 
@@ -266,6 +335,8 @@ pub async fn list(
         topic: MatchTopic::from(&list.topic),
         requester: MatchOrganisation::from(&list.requester),
         language,
+        preference: list.preference.into(),
+        ordering: list.ordering.to_string(),
         items: list
             .matches
             .into_iter()
@@ -293,6 +364,9 @@ pub struct ExplanationView {
     pub topic: MatchTopic,
     pub requester: MatchOrganisation,
     pub language: Language,
+    /// The order the rank is in (`prefer`, `best` by default).
+    pub preference: PreferenceView,
+    pub ordering: String,
     pub candidate: MatchOrganisation,
     /// `ranked` or `excluded`.
     #[schema(example = "ranked")]
@@ -303,8 +377,10 @@ pub struct ExplanationView {
     /// How many candidates pass the filters.
     pub of: Option<usize>,
     pub score: Option<f64>,
+    pub standing: Option<Standing>,
     pub components: Option<ScoreComponents>,
     pub distance_km: Option<f64>,
+    pub travel_minutes: Option<u32>,
     pub reasons: Vec<String>,
     pub exclusion: Option<ExclusionView>,
 }
@@ -353,6 +429,10 @@ pub async fn explain(
         MatchTopic::from(&explained.topic),
         MatchOrganisation::from(&explained.requester),
     );
+    let (preference, ordering) = (
+        PreferenceView::from(explained.preference),
+        explained.ordering.to_string(),
+    );
     let body = match explained.standing {
         CandidateStanding::Ranked { rank, of, matched } => {
             let v = view(rank, matched);
@@ -360,13 +440,17 @@ pub async fn explain(
                 topic,
                 requester,
                 language,
+                preference,
+                ordering,
                 candidate: v.organisation,
                 status: "ranked",
                 rank: Some(rank),
                 of: Some(of),
                 score: Some(v.score),
+                standing: Some(v.standing),
                 components: Some(v.components),
                 distance_km: Some(v.distance_km),
+                travel_minutes: Some(v.travel_minutes),
                 reasons: v.reasons,
                 exclusion: None,
             }
@@ -380,13 +464,17 @@ pub async fn explain(
             topic,
             requester,
             language,
+            preference,
+            ordering,
             candidate: MatchOrganisation::from(&host),
             status: "excluded",
             rank: None,
             of: None,
             score: None,
+            standing: None,
             components: None,
             distance_km: distance_km.map(|d| round(d, 1)),
+            travel_minutes: distance_km.map(matching_rules::text::travel_minutes),
             reasons: Vec::new(),
             exclusion: Some(ExclusionView {
                 code: reason.code(),

@@ -18,7 +18,7 @@ use crate::db::{self, DbConn, DbPool, Freshness};
 use crate::domain::account::User;
 use crate::domain::matching::{
     self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery,
-    RequesterError, Snapshot, SnapshotTopic, Tuning,
+    Preference, RequesterError, Snapshot, SnapshotTopic, Tuning,
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
 use crate::domain::topic::TopicSlug;
@@ -162,7 +162,7 @@ impl Suggester {
         lang: Language,
     ) -> Vec<Suggestion> {
         let snapshot = &self.loaded.snapshot;
-        let (Some(topic), Some(asker)) = (snapshot.topic_by_slug(topic), snapshot.host(requester))
+        let (Some(topic), Some(_)) = (snapshot.topic_by_slug(topic), snapshot.host(requester))
         else {
             return Vec::new();
         };
@@ -173,6 +173,8 @@ impl Suggester {
             kinds: Vec::new(),
             province: None,
             max_distance_km: None,
+            // The same order a coordinator sees by default.
+            preference: Preference::Best,
             today: self.loaded.day,
         };
         let Ok(ranked) = matching::rank(snapshot, &query, &self.loaded.context, &self.tuning)
@@ -185,11 +187,9 @@ impl Suggester {
             .take(ALTERNATIVES)
             .filter_map(|c| {
                 let host = snapshot.host(c.host)?;
-                let reasons =
-                    text::reasons(&c, asker, host, topic, self.tuning.horizon_months, lang);
                 Some(Suggestion {
                     name: host.name.clone(),
-                    reason: reasons.into_iter().next().unwrap_or_default(),
+                    reason: text::headline(&c, host, topic, lang),
                 })
             })
             .collect()
@@ -206,6 +206,8 @@ pub struct MatchRequest {
     pub kinds: Vec<OrganisationKind>,
     pub province: Option<String>,
     pub max_distance_km: Option<f64>,
+    /// What leads the order (`best` unless the coordinator chose otherwise).
+    pub preference: Preference,
 }
 
 /// A proposed host with its reasons.
@@ -220,6 +222,9 @@ pub struct Match {
 pub struct MatchList {
     pub topic: TopicLabel,
     pub requester: Host,
+    /// What ordered the list, and the same in a sentence.
+    pub preference: Preference,
+    pub ordering: &'static str,
     pub matches: Vec<Match>,
 }
 
@@ -243,6 +248,8 @@ pub enum CandidateStanding {
 pub struct MatchExplanation {
     pub topic: TopicLabel,
     pub requester: Host,
+    pub preference: Preference,
+    pub ordering: &'static str,
     pub standing: CandidateStanding,
 }
 
@@ -337,20 +344,22 @@ async fn prepare(
         kinds: request.kinds.clone(),
         province: request.province.clone(),
         max_distance_km: request.max_distance_km,
+        preference: request.preference,
         today: Utc::now().with_timezone(&Amsterdam).date_naive(),
     };
     Ok(Prepared { loaded, query })
 }
 
 fn matched(
-    snapshot: &Snapshot,
-    topic: &SnapshotTopic,
-    requester: &Host,
+    p: &Prepared,
     candidate: Candidate,
     tuning: &Tuning,
     lang: Language,
 ) -> Result<Match, ServiceError> {
-    let host = snapshot
+    let (topic, requester) = parts(p)?;
+    let host = p
+        .loaded
+        .snapshot
         .host(candidate.host)
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("ranked host not in snapshot")))?
         .clone();
@@ -360,6 +369,7 @@ fn matched(
         &host,
         topic,
         tuning.horizon_months,
+        p.query.preference,
         lang,
     );
     Ok(Match {
@@ -383,17 +393,22 @@ pub async fn find_matches(
     lang: Language,
 ) -> Result<MatchList, ServiceError> {
     let p = prepare(pool, index, &user, &request).await?;
-    let tuning = index.tuning();
-    let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
-    let ranked = matching::rank(snapshot, &p.query, context, tuning).map_err(domain_error)?;
-    let (topic, requester) = parts(&p)?;
+    ranked(&p, index.tuning(), lang)
+}
+
+fn ranked(p: &Prepared, tuning: &Tuning, lang: Language) -> Result<MatchList, ServiceError> {
+    let ranked = matching::rank(&p.loaded.snapshot, &p.query, &p.loaded.context, tuning)
+        .map_err(domain_error)?;
     let matches = ranked
         .into_iter()
-        .map(|c| matched(snapshot, topic, requester, c, tuning, lang))
+        .map(|c| matched(p, c, tuning, lang))
         .collect::<Result<_, _>>()?;
+    let (topic, requester) = parts(p)?;
     Ok(MatchList {
         topic: TopicLabel::from(topic),
         requester: requester.clone(),
+        preference: p.query.preference,
+        ordering: text::ordering(p.query.preference, lang),
         matches,
     })
 }
@@ -466,7 +481,7 @@ pub async fn explain_match(
         } => CandidateStanding::Ranked {
             rank,
             of,
-            matched: matched(snapshot, topic, requester, candidate, tuning, lang)?,
+            matched: matched(&p, candidate, tuning, lang)?,
         },
         Explanation::Excluded {
             reason,
@@ -481,6 +496,8 @@ pub async fn explain_match(
     Ok(MatchExplanation {
         topic: TopicLabel::from(topic),
         requester: requester.clone(),
+        preference: p.query.preference,
+        ordering: text::ordering(p.query.preference, lang),
         standing,
     })
 }
@@ -493,7 +510,25 @@ pub struct PeerSearch {
     /// Every organisation's name, for the "why not?" field's suggestions.
     pub names: Vec<String>,
     pub list: Option<MatchList>,
+    /// Both at a glance, whatever order the list has.
+    pub glance: Option<Glance>,
 }
+
+/// The best in class and good peers nearby, side by side.
+#[derive(Debug, Clone)]
+pub struct Glance {
+    /// Up to [`GLANCE`] of the best in class who can have the requester,
+    /// in the `best` order; when none of them can, the first in that order.
+    pub best: Vec<Match>,
+    /// Whether `best` holds the best in class (or only the furthest along
+    /// of those the requester can visit).
+    pub best_in_class: bool,
+    /// The first [`GLANCE`] in the `near` order that are not in `best`.
+    pub near: Vec<Match>,
+}
+
+/// How many hosts each half of the glance shows.
+pub const GLANCE: usize = 3;
 
 /// The page behind "find a peer": the choices, and the matches when a
 /// topic is chosen.
@@ -511,14 +546,45 @@ pub async fn find_peers(
         .hosts_by_name()
         .map(|h| h.name.clone())
         .collect();
-    let list = match request {
-        Some(request) => Some(find_matches(pool, index, user, request, lang).await?),
-        None => None,
+    let Some(request) = request else {
+        return Ok(PeerSearch {
+            topics,
+            names,
+            list: None,
+            glance: None,
+        });
     };
+    let mut p = prepare(pool, index, &user, &request).await?;
+    let tuning = index.tuning();
+    let list = ranked(&p, tuning, lang)?;
+    p.query.limit = GLANCE;
+    p.query.preference = Preference::Best;
+    let mut best = ranked(&p, tuning, lang)?.matches;
+    let best_in_class = best
+        .first()
+        .is_some_and(|m| m.candidate.class != matching::Class::Ahead);
+    if best_in_class {
+        best.retain(|m| m.candidate.class != matching::Class::Ahead);
+    } else {
+        best.truncate(1);
+    }
+    p.query.limit = GLANCE * 2;
+    p.query.preference = Preference::Near;
+    let near = ranked(&p, tuning, lang)?
+        .matches
+        .into_iter()
+        .filter(|m| best.iter().all(|b| b.host.id != m.host.id))
+        .take(GLANCE)
+        .collect();
     Ok(PeerSearch {
         topics,
         names,
-        list,
+        list: Some(list),
+        glance: Some(Glance {
+            best,
+            best_in_class,
+            near,
+        }),
     })
 }
 
@@ -584,7 +650,8 @@ pub async fn topic_leaders(
         snapshot,
         label.id,
         &loaded.context,
-        &index.tuning().reputation,
+        index.tuning(),
+        loaded.day,
         limit,
     )
     .into_iter()

@@ -30,6 +30,8 @@ pub struct LessonItem {
 
 pub struct LeaderItem {
     pub name: String,
+    /// "5 (sinds 2019)"
+    pub level: String,
     pub score: String,
     pub visits: u32,
     pub hours: i64,
@@ -174,6 +176,11 @@ pub async fn browse(
                 .iter()
                 .map(|(host, leader)| LeaderItem {
                     name: host.name.clone(),
+                    level: match (leader.since_year, nl) {
+                        (Some(y), true) => format!("{} (sinds {y})", leader.level),
+                        (Some(y), false) => format!("{} (since {y})", leader.level),
+                        (None, _) => leader.level.to_string(),
+                    },
                     score: {
                         let s = format!("{:.1}", leader.reputation.score);
                         if nl {

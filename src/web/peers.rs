@@ -9,7 +9,7 @@ use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
-use crate::domain::matching::{self as rules, DEFAULT_LIMIT};
+use crate::domain::matching::{self as rules, Preference, DEFAULT_LIMIT};
 use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
 use crate::domain::topic::TopicSlug;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
@@ -23,6 +23,7 @@ pub struct Search {
     pub province: String,
     pub distance: String,
     pub name: String,
+    pub prefer: String,
 }
 
 impl Search {
@@ -37,6 +38,7 @@ impl Search {
                 "province" => s.province = v,
                 "distance" => s.distance = v.trim().to_string(),
                 "name" => s.name = v,
+                "prefer" => s.prefer = v,
                 _ => {}
             }
         }
@@ -78,6 +80,17 @@ impl Search {
                 .to_string()
             })?),
         };
+        let preference = match self.prefer.as_str() {
+            "" => Preference::Best,
+            p => p.parse().map_err(|_| {
+                if nl {
+                    "Kies wat voorgaat: de besten, dichtbij of vergelijkbaar."
+                } else {
+                    "Choose what comes first: the best, nearby or similar."
+                }
+                .to_string()
+            })?,
+        };
         Ok(Some(MatchRequest {
             topic,
             organisation: None,
@@ -85,11 +98,20 @@ impl Search {
             kinds,
             province,
             max_distance_km,
+            preference,
         }))
     }
 
     fn has_kind(&self, kind: &str) -> bool {
         self.kinds.iter().any(|k| k == kind)
+    }
+
+    /// The chosen preference's value; `best` when none (or a bad one) was given.
+    fn prefers(&self, value: &str) -> bool {
+        match self.prefer.parse::<Preference>() {
+            Ok(p) => p.as_str() == value,
+            Err(_) => value == Preference::Best.as_str(),
+        }
     }
 }
 
@@ -101,7 +123,9 @@ pub struct Peer {
     pub kind: &'static str,
     pub province: String,
     pub distance: String,
-    pub score: u32,
+    /// How good it is at the topic, its record and the journey.
+    pub headline: String,
+    /// The rest of the reasons, under "why this match?".
     pub reasons: Vec<String>,
     pub lessons: u32,
 }
@@ -113,12 +137,9 @@ fn peer(rank: usize, m: &Match, lang: Language) -> Peer {
         name: m.host.name.clone(),
         kind: kind_name(m.host.kind, lang),
         province: m.host.province.clone().unwrap_or_default(),
-        distance: match lang {
-            Language::Nl => format!("{:.0} km", m.candidate.distance_km),
-            Language::En => format!("{:.0} km", m.candidate.distance_km),
-        },
-        score: (m.candidate.score * 100.0).round() as u32,
-        reasons: m.reasons.clone(),
+        distance: format!("{:.0} km", m.candidate.distance_km),
+        headline: m.reasons.first().cloned().unwrap_or_default(),
+        reasons: m.reasons.iter().skip(1).cloned().collect(),
         lessons: m.candidate.reputation.published,
     }
 }
@@ -142,7 +163,12 @@ struct PeersPage {
     names: Vec<String>,
     error: Option<String>,
     topic: String,
+    preferences: Vec<(&'static str, &'static str)>,
+    ordering: String,
     peers: Option<Vec<Peer>>,
+    best: Vec<Peer>,
+    best_in_class: bool,
+    near: Vec<Peer>,
     why: Option<Why>,
     why_error: Option<String>,
 }
@@ -150,6 +176,21 @@ struct PeersPage {
 impl PeersPage {
     fn has_kind(&self, kind: &str) -> bool {
         self.search.has_kind(kind)
+    }
+
+    fn prefers(&self, value: &str) -> bool {
+        self.search.prefers(value)
+    }
+}
+
+fn preference_label(p: Preference, lang: Language) -> &'static str {
+    match (p, lang) {
+        (Preference::Best, Language::Nl) => "De besten eerst",
+        (Preference::Best, Language::En) => "The best first",
+        (Preference::Near, Language::Nl) => "Dichtbij eerst",
+        (Preference::Near, Language::En) => "Nearby first",
+        (Preference::Similar, Language::Nl) => "Vergelijkbare organisaties eerst",
+        (Preference::Similar, Language::En) => "Similar organisations first",
     }
 }
 
@@ -257,6 +298,25 @@ pub async fn find(
             .map(|(i, m)| peer(i + 1, m, lang))
             .collect()
     });
+    let ordering = found
+        .list
+        .as_ref()
+        .map(|l| l.ordering.to_string())
+        .unwrap_or_default();
+    let glance = |pick: fn(&matching::Glance) -> &Vec<Match>| -> Vec<Peer> {
+        found
+            .glance
+            .as_ref()
+            .map(|g| {
+                pick(g)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| peer(i + 1, m, lang))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (best, near) = (glance(|g| &g.best), glance(|g| &g.near));
     let status = if error.is_some() || why_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -279,7 +339,15 @@ pub async fn find(
             names: found.names,
             error,
             topic,
+            preferences: Preference::ALL
+                .iter()
+                .map(|p| (p.as_str(), preference_label(*p, lang)))
+                .collect(),
+            ordering,
             peers,
+            best,
+            best_in_class: found.glance.as_ref().is_some_and(|g| g.best_in_class),
+            near,
             why,
             why_error,
             search,

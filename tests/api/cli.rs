@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::{shared_csv, test_db, Backend, TestDb};
+use crate::helpers::{municipalities_csv, test_db, Backend, TestDb};
 
 fn meeloop(db: &TestDb, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_meeloop"))
@@ -17,7 +17,7 @@ fn meeloop(db: &TestDb, args: &[&str]) -> Output {
 
 fn import_from_the_command_line(backend: Backend) {
     let db = test_db(backend);
-    let csv = shared_csv();
+    let csv = municipalities_csv();
     let out = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

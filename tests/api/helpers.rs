@@ -41,8 +41,8 @@ pub enum Backend {
     Postgres,
 }
 
-pub fn shared_csv() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nl_municipalities.csv")
+pub fn municipalities_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nl_municipalities.csv")
 }
 
 fn init_logging() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use meeloop::domain::import::FileFormat;
 
 use crate::backend_tests;
-use crate::helpers::{shared_csv, spawn_app, Backend};
+use crate::helpers::{municipalities_csv, spawn_app, Backend};
 
 backend_tests!(
     imports_all_342_municipalities_and_reimports_unchanged,
@@ -16,7 +16,7 @@ backend_tests!(
 );
 
 fn cbs_file() -> Vec<u8> {
-    std::fs::read(shared_csv()).expect("../shared/data/nl_municipalities.csv")
+    std::fs::read(municipalities_csv()).expect("tests/data/nl_municipalities.csv")
 }
 
 /// Per-province counts read straight from the file, independently of the importer.

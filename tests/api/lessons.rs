@@ -457,7 +457,7 @@ async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
     let before = zwolle_in_matches(&app, &anne_token).await;
     assert_eq!(before["components"]["quality"], 0.5, "the neutral prior");
     assert_eq!(before["publishedLessons"], 0);
-    assert!(before["reasons"][1]
+    assert!(before["reasons"][2]
         .as_str()
         .unwrap()
         .starts_with("Nog geen beoordelingen"));
@@ -502,7 +502,7 @@ async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
     assert!(after["score"].as_f64().unwrap() > before["score"].as_f64().unwrap());
     assert!(after["rank"].as_u64().unwrap() <= before["rank"].as_u64().unwrap());
     assert_eq!(
-        after["reasons"][1],
+        after["reasons"][2],
         "Beoordeeld met 5,0/5 door 1 eerdere bezoeker (1 gepubliceerde les)"
     );
 }
@@ -695,9 +695,10 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
     let quality = zwolle["components"]["quality"].as_f64().unwrap();
     // (3 × 3 + 5 + 4) / 5 = 3.6 → 0.65, a little less for the weeks gone by.
     assert!(quality > 0.64 && quality <= 0.65, "{quality}");
-    // Best in class on cloud migration: Zwolle (5 and 4), Ymere (5),
-    // Amsterdam (4, unpublished: the rating counts, the text stays private),
-    // then everyone unrated at the prior, by level.
+    // Best in class on cloud migration, by mastery: the level 5s first —
+    // Zwolle (rated 5 and 4), Amsterdam (rated 4, unpublished: the rating
+    // counts, the text stays private), Groningen (unrated) — then the
+    // level 4s, Ymere (rated 5) first among them.
     let (status, leaders) = app
         .send(
             reqwest::Method::GET,
@@ -712,7 +713,15 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
         .iter()
         .map(|l| l["organisation"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(&names[..3], ["Zwolle", "Ymere", "Amsterdam"], "{leaders}");
+    assert_eq!(
+        &names[..4],
+        ["Zwolle", "Amsterdam", "Groningen", "Ymere"],
+        "{leaders}"
+    );
+    for leader in &items[..3] {
+        assert_eq!(leader["standing"], "among_best_in_class", "{leader}");
+    }
+    assert_eq!(items[3]["standing"], "ahead");
     assert_eq!(items.len(), 5);
     let top = &items[0];
     assert_eq!(
@@ -727,10 +736,12 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
     );
     let score = top["score"].as_f64().unwrap();
     assert!(score > 3.55 && score <= 3.6, "{score}");
-    assert_eq!(items[2]["publishedLessons"], 0);
-    assert_eq!(items[3]["ratedVisits"], 0);
-    assert_eq!(items[3]["averageRating"], serde_json::Value::Null);
-    assert_eq!(items[3]["score"], 3.0, "the prior");
+    assert_eq!(items[1]["publishedLessons"], 0);
+    assert_eq!(items[1]["ratedVisits"], 1);
+    assert_eq!(items[2]["ratedVisits"], 0);
+    assert_eq!(items[2]["averageRating"], serde_json::Value::Null);
+    assert_eq!(items[2]["score"], 3.0, "the prior");
+    assert_eq!(items[3]["averageRating"], 5.0);
     let stranger = crate::matrix::partner_token(&app, "stats:read").await;
     for (path, token, status) in [
         ("/api/v1/topics/cloud-migration/leaders", &stranger, 403),

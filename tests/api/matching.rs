@@ -15,6 +15,7 @@ backend_tests!(
     changes_to_the_directory_show_in_the_next_match,
     changes_by_another_process_show_within_the_staleness_bound,
     on_real_data_a_near_similar_peer_beats_a_distant_big_city,
+    the_founding_case_puts_the_best_in_class_first_and_near_puts_a_neighbour_first,
 );
 
 async fn get(
@@ -89,19 +90,53 @@ async fn a_demo_coordinator_gets_an_explained_top_ten_in_both_languages(backend:
             .iter()
             .map(|r| r.as_str().unwrap())
             .collect();
-        assert_eq!(reasons.len(), 6);
-        assert!(reasons[0].starts_with("Volwassenheid "), "{reasons:?}");
-        assert!(reasons[0].contains("Migratie naar de cloud"), "{reasons:?}");
-        assert!(reasons[3].ends_with(" km verderop"), "{reasons:?}");
-        assert_eq!(reasons[5], "0 bezoeken ontvangen dit kwartaal");
+        assert_eq!(reasons.len(), 7);
+        let name = m["organisation"]["name"].as_str().unwrap();
+        assert!(reasons[0].starts_with(name), "{reasons:?}");
+        assert!(
+            reasons[0].contains(" op Migratie naar de cloud (niveau "),
+            "{reasons:?}"
+        );
+        assert!(reasons[0].contains(" km, ongeveer "), "{reasons:?}");
+        assert_eq!(reasons[1], "Volgorde: de besten eerst");
+        assert!(
+            reasons[4].contains(" km verderop, ongeveer "),
+            "{reasons:?}"
+        );
+        assert!(reasons[6].ends_with(" dit kwartaal"), "{reasons:?}");
+        assert!(m["travelMinutes"].as_u64().unwrap() >= 15, "{m}");
     }
-    // The nearby, similar-sized northern peers come before the far capital.
+    assert_eq!(nl["preference"], "best");
+    assert!(nl["ordering"]
+        .as_str()
+        .unwrap()
+        .starts_with("De besten eerst"));
+    // Best first: the three hosts at level 5 lead, far as they are (the
+    // nearest of them 68 km) and big as Amsterdam is; Leeuwarden, level 4
+    // and 23 km away, comes after them.
     let ranked = names(&nl);
-    let position = |name: &str| ranked.iter().position(|n| n == name);
-    assert!(
-        position("Leeuwarden").unwrap() < position("Amsterdam").unwrap(),
-        "{ranked:?}"
-    );
+    let mut top: Vec<&str> = ranked[..3].iter().map(String::as_str).collect();
+    top.sort();
+    assert_eq!(top, ["Amsterdam", "Groningen", "Zwolle"], "{ranked:?}");
+    for m in &items[..3] {
+        assert_eq!(m["standing"], "among_best_in_class", "{m}");
+    }
+    assert_eq!(ranked[3], "Leeuwarden", "{ranked:?}");
+    assert_eq!(items[3]["standing"], "ahead", "{nl}");
+    // Nearby first: the Frisian neighbour leads and the capital is still listed.
+    let (status, near, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&prefer=near&limit=50",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{near}");
+    assert_eq!(near["preference"], "near");
+    let nearby = names(&near);
+    assert_eq!(nearby[0], "Leeuwarden", "{nearby:?}");
+    assert!(nearby.contains(&"Amsterdam".to_string()), "{nearby:?}");
+    assert_eq!(near["items"][0]["reasons"][1], "Volgorde: dichtbij eerst");
 
     let (status, en, headers) = get(
         &app,
@@ -119,15 +154,20 @@ async fn a_demo_coordinator_gets_an_explained_top_ten_in_both_languages(backend:
     );
     let first = &en["items"][0];
     let reasons = first["reasons"].as_array().unwrap();
-    assert!(
-        reasons[0].as_str().unwrap().starts_with("Maturity "),
-        "{first}"
+    let headline = format!(
+        "{} is among the best in class on Cloud migration (level 5 since ",
+        ranked[0]
     );
     assert!(
-        reasons[3].as_str().unwrap().ends_with(" km away"),
+        reasons[0].as_str().unwrap().starts_with(&headline),
         "{first}"
     );
-    assert_eq!(reasons[5], "Hosted 0 visits this quarter");
+    assert_eq!(reasons[1], "Order: best first");
+    assert!(
+        reasons[4].as_str().unwrap().contains(" km away, about "),
+        "{first}"
+    );
+    assert!(en["ordering"].as_str().unwrap().starts_with("Best first"));
 
     // Limit and filters.
     let (_, three, _) = get(
@@ -473,7 +513,7 @@ async fn changes_by_another_process_show_within_the_staleness_bound(backend: Bac
         .await;
     let path = "/api/v1/matches?topic=cloud-migration&limit=50&province=fryslan";
     let leeuwarden_size =
-        |list: &Value| list["items"][0]["reasons"][2].as_str().unwrap().to_string();
+        |list: &Value| list["items"][0]["reasons"][3].as_str().unwrap().to_string();
     let (_, before, _) = get(&app, path, &token, None).await;
     assert_eq!(before["items"][0]["organisation"]["code"], "GM0080");
     assert!(leeuwarden_size(&before).contains("128.810"), "{before}");
@@ -507,8 +547,7 @@ async fn changes_by_another_process_show_within_the_staleness_bound(backend: Bac
 
 async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Backend) {
     let app = spawn_app(backend).await;
-    let csv =
-        std::fs::read("../shared/data/nl_municipalities.csv").expect("shared municipality data");
+    let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
     let report = app.import(&csv, false);
     assert_eq!(report.inserted, 342);
     let admin = app
@@ -546,9 +585,10 @@ async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Back
     .await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(names(&list), ["Veendam", "Amsterdam"]);
+    // Equal in mastery, so proximity and similarity decide.
     let veendam_match = &list["items"][0];
     assert_eq!(
-        veendam_match["reasons"][2],
+        veendam_match["reasons"][3],
         "Similar size: 27,520 vs 32,013 inhabitants"
     );
     // Centroid distances (CBS/PDOK coordinates), against commonly quoted
@@ -579,4 +619,202 @@ async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Back
             "{from}–{to}: {d} km, quoted {quoted}"
         );
     }
+}
+
+/// The story Meeloop exists for (docs/matching.md): Waddinxveen wants to
+/// move to the cloud; Veere, in Zeeland, is the best of the class; five
+/// neighbours are at levels 4 and 3. On the real CBS data.
+async fn the_founding_case_puts_the_best_in_class_first_and_near_puts_a_neighbour_first(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
+    assert_eq!(app.import(&csv, false).inserted, 342);
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/topics",
+            Some(&admin),
+            Some(json!({"slug": "cloud-migration", "nameNl": "Migratie naar de cloud", "nameEn": "Cloud migration"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let expertise = [
+        ("Waddinxveen", "GM0627", 1, 2026, false),
+        ("Veere", "GM0717", 5, 2019, true),
+        ("Gouda", "GM0513", 4, 2021, true),
+        ("Krimpenerwaard", "GM1931", 4, 2021, true),
+        ("Zuidplas", "GM1892", 3, 2021, true),
+        ("Bodegraven-Reeuwijk", "GM1901", 3, 2021, true),
+        ("Alphen aan den Rijn", "GM0484", 3, 2021, true),
+    ];
+    for (name, code, level, since, willing) in expertise {
+        let id = app.organisation_id_by_name(name, code).await;
+        let (status, body) = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/organisations/{id}/expertise/cloud-migration"),
+                Some(&admin),
+                Some(json!({"level": level, "sinceYear": since, "willingToHost": willing})),
+            )
+            .await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    let email = "automatisering@waddinxveen.example";
+    let coordinator = app
+        .token_for(email, Role::Coordinator, Some("GM0627"))
+        .await;
+    let list = |prefer: &'static str| {
+        let (app, coordinator) = (&app, &coordinator);
+        async move {
+            let (status, list, _) = get(
+                app,
+                &format!("/api/v1/matches?topic=cloud-migration{prefer}"),
+                coordinator,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{list}");
+            list
+        }
+    };
+
+    // Best first, by default: Veere, then the level 4s, then the level 3s.
+    let best = list("").await;
+    let ranked = names(&best);
+    assert_eq!(ranked[0], "Veere", "{ranked:?}");
+    let mut fours: Vec<&str> = ranked[1..3].iter().map(String::as_str).collect();
+    fours.sort();
+    assert_eq!(fours, ["Gouda", "Krimpenerwaard"]);
+    assert_eq!(ranked.len(), 6);
+    let veere = &best["items"][0];
+    assert_eq!(veere["standing"], "best_in_class");
+    assert_eq!(
+        veere["reasons"][0],
+        "Veere is de beste van de klas op Migratie naar de cloud (niveau 5 sinds 2019; \
+         nog geen beoordelingen) — 93 km, ongeveer een uur en een kwartier reizen"
+    );
+    assert_eq!(veere["travelMinutes"], 75);
+    assert_eq!(best["preference"], "best");
+    assert!(best["items"][1]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains(" is verder dan u op Migratie naar de cloud (niveau 4 sinds 2021; "));
+    // The same with `prefer=best` spelled out.
+    assert_eq!(names(&list("&prefer=best").await), ranked);
+
+    // Nearby first: a neighbour leads; Veere is still there, last.
+    let near = list("&prefer=near").await;
+    let nearby = names(&near);
+    assert_ne!(nearby[0], "Veere");
+    assert!(
+        near["items"][0]["distanceKm"].as_f64().unwrap() < 15.0,
+        "{near}"
+    );
+    assert_eq!(
+        nearby.last().map(String::as_str),
+        Some("Veere"),
+        "{nearby:?}"
+    );
+    assert_eq!(near["preference"], "near");
+    assert_eq!(near["items"][0]["reasons"][1], "Volgorde: dichtbij eerst");
+    assert!(near["ordering"]
+        .as_str()
+        .unwrap()
+        .starts_with("Dichtbij eerst"));
+
+    // Similar first: the neighbour nearest Waddinxveen's size (34,000).
+    let similar = list("&prefer=similar").await;
+    assert_eq!(names(&similar)[0], "Bodegraven-Reeuwijk", "{similar}");
+    assert_eq!(
+        similar["items"][0]["reasons"][1],
+        "Volgorde: vergelijkbare organisaties eerst"
+    );
+
+    // Explain agrees with each order.
+    let veere_id = veere["organisation"]["id"].as_i64().unwrap();
+    for (prefer, rank) in [("", 1), ("&prefer=near", 6)] {
+        let (status, why, _) = get(
+            &app,
+            &format!("/api/v1/matches/explain?topic=cloud-migration&candidate={veere_id}{prefer}"),
+            &coordinator,
+            Some("en"),
+        )
+        .await;
+        assert_eq!(status, 200, "{why}");
+        assert_eq!(
+            (why["rank"].as_u64(), why["of"].as_u64()),
+            (Some(rank), Some(6)),
+            "{why}"
+        );
+        assert_eq!(why["standing"], "best_in_class");
+    }
+
+    // An unknown preference is a clear 400 naming the parameter.
+    let (status, problem, _) = get(
+        &app,
+        "/api/v1/matches?topic=cloud-migration&prefer=closest",
+        &coordinator,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("prefer"),
+        "{problem}"
+    );
+
+    // The peers page shows both at a glance: the best in class, and good
+    // peers nearby, each in its own labelled section.
+    let web = crate::pages::Web::new(&app).logged_in(email).await;
+    let page = web.get("/peers?topic=cloud-migration").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let section = |from: &str, to: &str| -> String {
+        let start = page.body.find(from).unwrap_or_else(|| panic!("no {from}"));
+        let end = start + page.body[start..].find(to).unwrap();
+        page.body[start..end].to_string()
+    };
+    let best_section = section(r#"id="best-h""#, r#"id="near-h""#);
+    let near_section = section(r#"id="near-h""#, r#"id="results-h""#);
+    assert!(
+        best_section.contains("De besten van de klas"),
+        "{best_section}"
+    );
+    assert!(
+        best_section.contains("<strong>Veere</strong><br>Veere is de beste van de klas"),
+        "{best_section}"
+    );
+    // Only Veere is in its class; the nearby section has the three
+    // nearest in the `near` order.
+    assert_eq!(
+        best_section.matches("<strong>").count(),
+        1,
+        "{best_section}"
+    );
+    assert!(near_section.contains("dichtbij"), "{near_section}");
+    let shown: Vec<&str> = near_section
+        .split("<strong>")
+        .skip(1)
+        .map(|s| s.split("</strong>").next().unwrap())
+        .collect();
+    assert_eq!(shown, nearby[..3], "{near_section}");
+    // The whole list in the chosen order, and the choice kept on the form.
+    let page = web.get("/peers?topic=cloud-migration&prefer=near").await;
+    let list_part = section_of(&page.body, r#"id="results-h""#);
+    assert!(
+        list_part.find(&nearby[0]).unwrap() < list_part.find("Veere").unwrap(),
+        "{list_part}"
+    );
+    assert!(
+        page.body.contains(r#"value="near" checked"#),
+        "{}",
+        page.body
+    );
+}
+
+fn section_of<'a>(html: &'a str, from: &str) -> &'a str {
+    &html[html.find(from).unwrap_or_else(|| panic!("no {from}"))..]
 }

@@ -580,7 +580,7 @@ async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
         .await;
     let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
     let csrf = admin.csrf_on("/admin/organisations").await;
-    let csv = std::fs::read(crate::helpers::shared_csv()).unwrap();
+    let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
     let post = |body: (String, Vec<u8>)| {
         let jar = admin.cookies.borrow().join("; ");
         app.client

@@ -501,7 +501,10 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
 
 async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend: Backend) {
     let app = spawn_app_with(backend, |f| f.merge(("mail.deliver", false))).await;
-    app.import(&std::fs::read(crate::helpers::shared_csv()).unwrap(), false);
+    app.import(
+        &std::fs::read(crate::helpers::municipalities_csv()).unwrap(),
+        false,
+    );
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let zwolle = OrganisationId(app.organisation_id("GM0193").await);
     let day = working_days_ahead(1);

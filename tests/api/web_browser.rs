@@ -70,7 +70,14 @@ async fn a_coordinator_does_the_whole_journey_in_chromium() {
         .text("#results-h")
         .await
         .contains("Migratie naar de cloud"));
-    b.screenshot_at("peers", "#results-h").await;
+    // At a glance: the best in class beside good peers nearby.
+    assert_eq!(b.text("#best-h").await, "De besten van de klas");
+    assert_eq!(b.text("#near-h").await, "Goede collega's dichtbij");
+    assert!(
+        b.text(".glance-near").await.contains("Leeuwarden"),
+        "the Frisian neighbour is nearby"
+    );
+    b.screenshot_at("peers", "#glance-h").await;
     // On a phone the same page, one column.
     b.client.set_window_size(390, 844).await.unwrap();
     b.screenshot_at("peers-phone", "#results-h").await;
@@ -104,8 +111,12 @@ async fn a_coordinator_does_the_whole_journey_in_chromium() {
         .unwrap();
     assert!(reasons.is_displayed().await.unwrap());
     assert!(
-        reasons.text().await.unwrap().contains("Volwassenheid 5/5"),
-        "the reasons name the maturity"
+        reasons
+            .text()
+            .await
+            .unwrap()
+            .contains("Volgorde: de besten eerst"),
+        "the reasons say what ordered the list"
     );
     // "Why not Amsterdam?"
     b.fill("#name", "amsterdam").await;

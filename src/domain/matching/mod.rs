@@ -4,8 +4,10 @@
 //!
 //! The model (documented for operators in `docs/matching.md`):
 //! 1. hard filters drop candidates that must never be proposed;
-//! 2. six components in 0..1 ([`Components`]) are combined as a weighted
-//!    mean with the configured [`Weights`];
+//! 2. components in 0..1 ([`Components`]); one of them leads, chosen by the
+//!    requester's [`Preference`] (by default [`mastery`]: the best first),
+//!    and the weighted mean of the others ([`Weights`]) orders candidates
+//!    only within a band of the leading one;
 //! 3. candidates are ordered by score, then by the lower recent load, then
 //!    by distance, then by id: equal inputs always give equal output.
 
@@ -24,17 +26,18 @@ use super::topic::TopicId;
 use super::Invalid;
 
 pub use score::{
-    availability, distance_km, fairness, maturity, proven_quality, proximity, similarity,
+    availability, distance_km, fairness, mastery, maturity, proven_quality, proximity, recency,
+    similarity, LEVEL, MASTERY_SCALE, QUALITY_LEVELS, RECENCY_LEVELS,
 };
 pub use snapshot::{Expert, ExpertiseRow, Host, Snapshot, SnapshotTopic};
 
-/// How much each component counts. Any non-negative numbers with a positive
-/// sum: the score divides by the sum, so only the proportions matter.
+/// How much each component counts among those that do not lead (the
+/// leading one is chosen by the [`Preference`]). Any non-negative numbers:
+/// only the proportions matter.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Weights {
-    pub maturity: f64,
-    pub quality: f64,
+    pub mastery: f64,
     pub similarity: f64,
     pub proximity: f64,
     pub availability: f64,
@@ -44,8 +47,7 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Weights {
-            maturity: 0.30,
-            quality: 0.15,
+            mastery: 0.45,
             similarity: 0.15,
             proximity: 0.20,
             availability: 0.10,
@@ -55,10 +57,9 @@ impl Default for Weights {
 }
 
 impl Weights {
-    fn as_array(&self) -> [f64; 6] {
+    fn as_array(&self) -> [f64; 5] {
         [
-            self.maturity,
-            self.quality,
+            self.mastery,
             self.similarity,
             self.proximity,
             self.availability,
@@ -67,16 +68,64 @@ impl Weights {
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {
-        let all = self.as_array();
-        if all.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        if self.as_array().iter().any(|w| !w.is_finite() || *w < 0.0) {
             return Err(Invalid::new(
                 "matching weights must be finite numbers of at least 0",
             ));
         }
-        if all.iter().sum::<f64>() <= 0.0 {
-            return Err(Invalid::new("at least one matching weight must be above 0"));
-        }
         Ok(())
+    }
+}
+
+/// What the coordinator wants first; the other components order hosts
+/// only within [`Preference::band`] of the leading one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Preference {
+    /// The organisations best at the topic ([`mastery`]: level, recent
+    /// experience and visitors' ratings).
+    #[default]
+    Best,
+    /// The nearest ([`proximity`]), for whom cannot travel far.
+    Near,
+    /// The same kind and size of organisation ([`similarity`]).
+    Similar,
+}
+
+impl Preference {
+    pub const ALL: [Preference; 3] = [Preference::Best, Preference::Near, Preference::Similar];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preference::Best => "best",
+            Preference::Near => "near",
+            Preference::Similar => "similar",
+        }
+    }
+
+    /// How far, in units of the leading component, the others can move a
+    /// host. For `best` half a level of mastery: a host more than half a
+    /// level ahead is never overtaken, whatever the distance or size.
+    pub fn band(self) -> f64 {
+        match self {
+            Preference::Best => BEST_BAND,
+            Preference::Near | Preference::Similar => 0.25,
+        }
+    }
+}
+
+/// Half a level of mastery.
+pub const BEST_BAND: f64 = 0.5 * LEVEL;
+
+impl std::str::FromStr for Preference {
+    type Err = Invalid;
+
+    fn from_str(raw: &str) -> Result<Self, Invalid> {
+        Preference::ALL
+            .into_iter()
+            .find(|p| p.as_str() == raw)
+            .ok_or_else(|| {
+                Invalid::new(format!("prefer must be best, near or similar, not '{raw}'"))
+            })
     }
 }
 
@@ -242,41 +291,50 @@ pub const DECLINE_MEMORY_DAYS: i64 = 180;
 pub struct Leader {
     pub host: OrganisationId,
     pub level: u8,
+    pub since_year: Option<i32>,
+    /// Level, recency and visitors' ratings together (0..1), as matching's
+    /// `best` order uses it.
+    pub mastery: f64,
+    pub class: Class,
     pub reputation: Reputation,
 }
 
 /// Best in class on a topic: every active organisation with expertise on
-/// it, by reputation (the Bayesian score), then by rated visits, then by
-/// level, then by id. A host nobody rated has the prior's score, so one
-/// rated below the prior ranks under it: that is the point of the prior.
+/// it, by mastery (level, recent experience and visitors' ratings: the
+/// order of `best` matches), then by reputation, rated visits and id.
 pub fn leaders(
     snapshot: &Snapshot,
     topic: TopicId,
     context: &Context,
-    rules: &ReputationRules,
+    tuning: &Tuning,
+    today: NaiveDate,
     limit: usize,
 ) -> Vec<Leader> {
     let Some(topic) = snapshot.topic(topic) else {
         return Vec::new();
     };
+    let top = top_of_class(snapshot, topic, context, tuning, today);
     let mut all: Vec<Leader> = topic
         .experts
         .iter()
         .map(|e| {
             let host = snapshot.host_at(e.host).id;
+            let (mastery, reputation) = standing(host, e, topic.id, context, tuning, today);
             Leader {
                 host,
                 level: e.level,
-                reputation: context.reputation(host, topic.id, rules),
+                since_year: e.since_year,
+                mastery,
+                class: top.class(mastery),
+                reputation,
             }
         })
         .collect();
     all.sort_by(|a, b| {
-        b.reputation
-            .score
-            .total_cmp(&a.reputation.score)
+        b.mastery
+            .total_cmp(&a.mastery)
+            .then_with(|| b.reputation.score.total_cmp(&a.reputation.score))
             .then_with(|| b.reputation.visits.cmp(&a.reputation.visits))
-            .then_with(|| b.level.cmp(&a.level))
             .then_with(|| a.host.cmp(&b.host))
     });
     all.truncate(limit);
@@ -319,6 +377,8 @@ pub struct MatchQuery {
     pub kinds: Vec<OrganisationKind>,
     pub province: Option<String>,
     pub max_distance_km: Option<f64>,
+    /// What leads the order.
+    pub preference: Preference,
     /// Maturity counts recent experience more; "recent" is relative to this day.
     pub today: NaiveDate,
 }
@@ -326,11 +386,15 @@ pub struct MatchQuery {
 pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 50;
 
-/// The six components, each in 0..1.
+/// The components, each in 0..1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Components {
+    /// Level and recency together (shown; [`Components::mastery`] orders).
     pub maturity: f64,
+    /// Visitors' ratings (0.5 until there are some).
     pub quality: f64,
+    /// Level, recency and quality: how good the host is at the topic.
+    pub mastery: f64,
     pub similarity: f64,
     pub proximity: f64,
     pub availability: f64,
@@ -338,24 +402,59 @@ pub struct Components {
 }
 
 impl Components {
-    fn as_array(&self) -> [f64; 6] {
-        [
-            self.maturity,
-            self.quality,
-            self.similarity,
-            self.proximity,
-            self.availability,
-            self.fairness,
-        ]
+    /// The leading component plus [`Preference::band`] times the weighted
+    /// mean of the others, scaled to 0..1.
+    pub fn score(&self, preference: Preference, weights: &Weights) -> f64 {
+        let w = weights;
+        let (lead, others) = match preference {
+            Preference::Best => (
+                self.mastery,
+                [
+                    (self.similarity, w.similarity),
+                    (self.proximity, w.proximity),
+                    (self.availability, w.availability),
+                    (self.fairness, w.fairness),
+                ],
+            ),
+            Preference::Near => (
+                self.proximity,
+                [
+                    (self.mastery, w.mastery),
+                    (self.similarity, w.similarity),
+                    (self.availability, w.availability),
+                    (self.fairness, w.fairness),
+                ],
+            ),
+            Preference::Similar => (
+                self.similarity,
+                [
+                    (self.mastery, w.mastery),
+                    (self.proximity, w.proximity),
+                    (self.availability, w.availability),
+                    (self.fairness, w.fairness),
+                ],
+            ),
+        };
+        let total: f64 = others.iter().map(|(_, w)| w).sum();
+        let support = if total > 0.0 {
+            others.iter().map(|(c, w)| c * w).sum::<f64>() / total
+        } else {
+            0.0
+        };
+        let band = preference.band();
+        (lead + band * support) / (1.0 + band)
     }
+}
 
-    /// The weighted mean: 0..1.
-    pub fn score(&self, weights: &Weights) -> f64 {
-        let w = weights.as_array();
-        let total: f64 = w.iter().sum();
-        let sum: f64 = self.as_array().iter().zip(w).map(|(c, w)| c * w).sum();
-        sum / total
-    }
+/// Where a host stands among everyone with expertise on the topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// The only one within half a level of the top mastery.
+    Best,
+    /// One of several within half a level of the top mastery.
+    AmongBest,
+    /// Ahead of the requester, below the best.
+    Ahead,
 }
 
 /// One proposed host, with what it was scored on.
@@ -367,6 +466,8 @@ pub struct Candidate {
     pub distance_km: f64,
     /// The host's level and since-year on the topic.
     pub level: u8,
+    /// Among the best in class on the topic, or only ahead of the requester.
+    pub class: Class,
     pub since_year: Option<i32>,
     pub activity: Activity,
     /// Its standing on the topic from earlier visitors' lessons.
@@ -545,15 +646,15 @@ pub fn explain(
     let distance = distance_km(requester, candidate_host);
     let requester_level = topic.level_of(query.requester);
     let expert = topic.expert(host);
-    match assess(
+    let asked = Asked {
         requester,
         requester_level,
-        candidate_host,
-        expert,
+        top: top_of_class(snapshot, topic, context, tuning, query.today),
         query,
         context,
         tuning,
-    ) {
+    };
+    match asked.assess(candidate_host, expert) {
         Err(reason) => Ok(Explanation::Excluded {
             reason,
             distance_km: Some(distance),
@@ -586,101 +687,190 @@ fn candidates(
     let topic = snapshot
         .topic(query.topic)
         .ok_or(MatchError::UnknownTopic)?;
-    let requester_level = topic.level_of(query.requester);
+    let asked = Asked {
+        requester,
+        requester_level: topic.level_of(query.requester),
+        top: top_of_class(snapshot, topic, context, tuning, query.today),
+        query,
+        context,
+        tuning,
+    };
     Ok(topic
         .experts
         .iter()
         .filter_map(|expert| {
-            let host = snapshot.host_at(expert.host);
-            assess(
-                requester,
-                requester_level,
-                host,
-                Some(expert),
-                query,
-                context,
-                tuning,
-            )
-            .ok()
+            asked
+                .assess(snapshot.host_at(expert.host), Some(expert))
+                .ok()
         })
         .collect())
 }
 
-/// Applies the hard filters in a fixed order and scores what passes.
-fn assess(
-    requester: &Host,
-    requester_level: u8,
-    host: &Host,
-    expert: Option<&Expert>,
-    query: &MatchQuery,
+/// The highest mastery on a topic among everyone with expertise on it,
+/// and how many are within [`BEST_BAND`] of it: the best in class.
+#[derive(Debug, Clone, Copy)]
+struct Top {
+    mastery: f64,
+    within: usize,
+}
+
+impl Top {
+    fn class(&self, mastery: f64) -> Class {
+        // A hair of slack so that equal masteries computed in another
+        // order never fall out of the band.
+        if mastery >= self.mastery - BEST_BAND - 1e-12 {
+            if self.within > 1 {
+                Class::AmongBest
+            } else {
+                Class::Best
+            }
+        } else {
+            Class::Ahead
+        }
+    }
+}
+
+/// A host's mastery on a topic and the reputation it came from.
+fn standing(
+    host: OrganisationId,
+    expert: &Expert,
+    topic: TopicId,
     context: &Context,
     tuning: &Tuning,
-) -> Result<Candidate, Exclusion> {
-    if host.id == requester.id {
-        return Err(Exclusion::Requester);
+    today: NaiveDate,
+) -> (f64, Reputation) {
+    let reputation = context.reputation(host, topic, &tuning.reputation);
+    let m = mastery(
+        expert.level,
+        recency(expert.since_year, today),
+        proven_quality(&reputation),
+    );
+    (m, reputation)
+}
+
+fn top_of_class(
+    snapshot: &Snapshot,
+    topic: &SnapshotTopic,
+    context: &Context,
+    tuning: &Tuning,
+    today: NaiveDate,
+) -> Top {
+    let all: Vec<f64> = topic
+        .experts
+        .iter()
+        .map(|e| {
+            standing(
+                snapshot.host_at(e.host).id,
+                e,
+                topic.id,
+                context,
+                tuning,
+                today,
+            )
+            .0
+        })
+        .collect();
+    let best = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Top {
+        mastery: best,
+        within: all
+            .iter()
+            .filter(|&&m| m >= best - BEST_BAND - 1e-12)
+            .count(),
     }
-    let expert = expert.ok_or(Exclusion::NoExpertise)?;
-    if !expert.willing_to_host {
-        return Err(Exclusion::NotWillingToHost);
-    }
-    if expert.level <= requester_level {
-        return Err(Exclusion::NotAhead {
-            host_level: expert.level,
+}
+
+/// One match request against one topic, with what every candidate is
+/// measured against.
+struct Asked<'a> {
+    requester: &'a Host,
+    requester_level: u8,
+    top: Top,
+    query: &'a MatchQuery,
+    context: &'a Context,
+    tuning: &'a Tuning,
+}
+
+impl Asked<'_> {
+    /// Applies the hard filters in a fixed order and scores what passes.
+    fn assess(&self, host: &Host, expert: Option<&Expert>) -> Result<Candidate, Exclusion> {
+        let Asked {
+            requester,
             requester_level,
-        });
-    }
-    if context
-        .declined
-        .contains(&(host.id, requester.id, query.topic))
-    {
-        return Err(Exclusion::DeclinedRecently);
-    }
-    let activity = context.activity(host.id);
-    let standing = context.reputation(host.id, query.topic, &tuning.reputation);
-    let capacity = (host.monthly_capacity.max(0) as u32).saturating_mul(tuning.horizon_months);
-    let capacity_left = capacity.saturating_sub(activity.booked_ahead);
-    if capacity_left == 0 {
-        return Err(Exclusion::NoCapacity);
-    }
-    if !query.kinds.is_empty() && !query.kinds.contains(&host.kind) {
-        return Err(Exclusion::KindNotAsked { kind: host.kind });
-    }
-    if let Some(province) = &query.province {
-        if host.province.as_deref() != Some(province.as_str()) {
-            return Err(Exclusion::ProvinceNotAsked {
-                province: host.province.clone(),
+            query,
+            context,
+            tuning,
+            ..
+        } = *self;
+        if host.id == requester.id {
+            return Err(Exclusion::Requester);
+        }
+        let expert = expert.ok_or(Exclusion::NoExpertise)?;
+        if !expert.willing_to_host {
+            return Err(Exclusion::NotWillingToHost);
+        }
+        if expert.level <= requester_level {
+            return Err(Exclusion::NotAhead {
+                host_level: expert.level,
+                requester_level,
             });
         }
-    }
-    let distance = distance_km(requester, host);
-    if let Some(max_km) = query.max_distance_km {
-        if distance > max_km {
-            return Err(Exclusion::TooFar {
-                distance_km: distance,
-                max_km,
-            });
+        if context
+            .declined
+            .contains(&(host.id, requester.id, query.topic))
+        {
+            return Err(Exclusion::DeclinedRecently);
         }
+        let activity = context.activity(host.id);
+        let capacity = (host.monthly_capacity.max(0) as u32).saturating_mul(tuning.horizon_months);
+        let capacity_left = capacity.saturating_sub(activity.booked_ahead);
+        if capacity_left == 0 {
+            return Err(Exclusion::NoCapacity);
+        }
+        if !query.kinds.is_empty() && !query.kinds.contains(&host.kind) {
+            return Err(Exclusion::KindNotAsked { kind: host.kind });
+        }
+        if let Some(province) = &query.province {
+            if host.province.as_deref() != Some(province.as_str()) {
+                return Err(Exclusion::ProvinceNotAsked {
+                    province: host.province.clone(),
+                });
+            }
+        }
+        let distance = distance_km(requester, host);
+        if let Some(max_km) = query.max_distance_km {
+            if distance > max_km {
+                return Err(Exclusion::TooFar {
+                    distance_km: distance,
+                    max_km,
+                });
+            }
+        }
+        let (mastery, reputation) =
+            standing(host.id, expert, query.topic, context, tuning, query.today);
+        let components = Components {
+            maturity: maturity(expert.level, expert.since_year, query.today),
+            quality: proven_quality(&reputation),
+            mastery,
+            similarity: similarity(requester, host),
+            proximity: proximity(distance, tuning.proximity_half_km),
+            availability: availability(capacity, capacity_left),
+            fairness: fairness(activity.hosted_recently, tuning.fairness_half_visits),
+        };
+        Ok(Candidate {
+            host: host.id,
+            score: components.score(query.preference, &tuning.weights),
+            components,
+            distance_km: distance,
+            level: expert.level,
+            class: self.top.class(mastery),
+            since_year: expert.since_year,
+            activity,
+            reputation,
+            capacity,
+            capacity_left,
+        })
     }
-    let components = Components {
-        maturity: maturity(expert.level, expert.since_year, query.today),
-        quality: proven_quality(&standing),
-        similarity: similarity(requester, host),
-        proximity: proximity(distance, tuning.proximity_half_km),
-        availability: availability(capacity, capacity_left),
-        fairness: fairness(activity.hosted_recently, tuning.fairness_half_visits),
-    };
-    Ok(Candidate {
-        host: host.id,
-        score: components.score(&tuning.weights),
-        components,
-        distance_km: distance,
-        level: expert.level,
-        since_year: expert.since_year,
-        activity,
-        reputation: standing,
-        capacity,
-        capacity_left,
-    })
 }
 
 /// Best first: higher score, then the less busy host (so near-equal hosts

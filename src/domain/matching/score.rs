@@ -1,4 +1,4 @@
-//! The six components, each a pure function into 0..1.
+//! The components, each a pure function into 0..1.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -15,19 +15,50 @@ pub fn distance_km(a: &Host, b: &Host) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
-/// Level counts most (level / 5); recent experience a quarter more than
-/// old: full within two years of `since_year`, fading to nothing over the
-/// ten years after that. An unknown year counts as half-recent.
-pub fn maturity(level: u8, since_year: Option<i32>, today: NaiveDate) -> f64 {
-    let base = f64::from(level.min(5)) / 5.0;
-    let recency = match since_year {
+/// How recent the experience is: 1 within two years of `since_year`,
+/// fading to 0 over the ten years after that; 0.5 when the year is unknown.
+pub fn recency(since_year: Option<i32>, today: NaiveDate) -> f64 {
+    match since_year {
         None => 0.5,
         Some(year) => {
             let years = f64::from(today.year() - year);
             (1.0 - (years - 2.0).max(0.0) / 10.0).clamp(0.0, 1.0)
         }
-    };
-    base * (0.75 + 0.25 * recency)
+    }
+}
+
+/// Level counts most (level / 5); recent experience a quarter more than
+/// old. Shown as a component; [`mastery`] is what orders.
+pub fn maturity(level: u8, since_year: Option<i32>, today: NaiveDate) -> f64 {
+    let base = f64::from(level.min(5)) / 5.0;
+    base * (0.75 + 0.25 * recency(since_year, today))
+}
+
+/// Weight of recency in [`mastery`], in levels: old experience loses up to
+/// a quarter of a level.
+pub const RECENCY_LEVELS: f64 = 0.25;
+/// Weight of proven quality in [`mastery`], in levels: from the worst
+/// ratings to the best is one level; an unrated host sits in the middle.
+pub const QUALITY_LEVELS: f64 = 1.0;
+/// The highest mastery in levels (level 5, recent, best rated), which
+/// [`mastery`] divides by to stay within 0..1.
+pub const MASTERY_SCALE: f64 = 4.0 + RECENCY_LEVELS + QUALITY_LEVELS;
+/// One level of mastery on the 0..1 scale (about 0.19).
+pub const LEVEL: f64 = 1.0 / MASTERY_SCALE;
+
+/// How good a host is at the topic, 0..1 (docs/matching.md): on the level
+/// scale, the level above 1, plus up to a quarter level for recent
+/// experience and up to a level for visitors' ratings (`quality`, 0..1),
+/// divided by [`MASTERY_SCALE`].
+///
+/// A host a level ahead with ratings at least as good is therefore at
+/// least three quarters of a level ahead, two levels ahead at least three
+/// quarters of a level too: both more than the half level within which
+/// hosts count as comparable.
+pub fn mastery(level: u8, recency: f64, quality: f64) -> f64 {
+    let level = f64::from(level.clamp(1, 5)) - 1.0;
+    (level + RECENCY_LEVELS * recency.clamp(0.0, 1.0) + QUALITY_LEVELS * quality.clamp(0.0, 1.0))
+        / MASTERY_SCALE
 }
 
 /// Visitors' standing for the host on the topic (a Bayesian average from

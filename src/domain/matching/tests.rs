@@ -51,6 +51,7 @@ fn query(requester: i64) -> MatchQuery {
         kinds: Vec::new(),
         province: None,
         max_distance_km: None,
+        preference: Preference::Best,
         today: day(),
     }
 }
@@ -66,6 +67,28 @@ fn maturity_rises_with_level_and_recency() {
     // Twelve years ago: only the level counts, at three quarters.
     assert!((maturity(4, Some(2014), d) - 0.8 * 0.75).abs() < 1e-9);
     assert!(maturity(3, None, d) < maturity(3, Some(2026), d));
+}
+
+#[test]
+fn mastery_is_level_first_then_recency_and_ratings() {
+    // On the level scale: level 5, recent, best rated is the top.
+    assert!((mastery(5, 1.0, 1.0) - 1.0).abs() < 1e-9);
+    assert_eq!(mastery(1, 0.0, 0.0), 0.0);
+    // A level is worth a level, recency a quarter, ratings one from worst to best.
+    assert!((mastery(4, 0.5, 0.5) - mastery(3, 0.5, 0.5) - LEVEL).abs() < 1e-9);
+    assert!((mastery(4, 1.0, 0.5) - mastery(4, 0.0, 0.5) - 0.25 * LEVEL).abs() < 1e-9);
+    assert!((mastery(4, 0.5, 1.0) - mastery(4, 0.5, 0.0) - LEVEL).abs() < 1e-9);
+    // A level ahead with ratings as good, however old the experience: more
+    // than the half level of the best order's band.
+    assert!(mastery(4, 0.0, 0.3) - mastery(3, 1.0, 0.3) > BEST_BAND);
+    // Two levels ahead with the worst ratings against the best: still more.
+    assert!(mastery(5, 0.0, 0.0) - mastery(3, 1.0, 1.0) > BEST_BAND);
+    // Recency: full within two years, nothing after twelve, half when unknown.
+    let d = day();
+    assert_eq!(recency(Some(2025), d), 1.0);
+    assert_eq!(recency(Some(2014), d), 0.0);
+    assert!((recency(Some(2019), d) - 0.5).abs() < 1e-9);
+    assert_eq!(recency(None, d), 0.5);
 }
 
 #[test]
@@ -226,7 +249,7 @@ fn query_filters_kind_province_and_distance() {
 }
 
 #[test]
-fn a_near_similar_peer_beats_a_far_big_city_with_equal_expertise() {
+fn at_equal_mastery_a_near_similar_peer_beats_a_far_big_city() {
     let hosts = vec![
         host(1, M, 28_000, (52.95, 5.95), 2),  // requester: a small town
         host(2, M, 31_000, (52.90, 6.10), 2),  // a neighbour of similar size
@@ -236,27 +259,139 @@ fn a_near_similar_peer_beats_a_far_big_city_with_equal_expertise() {
     let snap = snapshot(hosts, rows);
     let ranked = rank(&snap, &query(1), &Context::default(), &Tuning::default()).unwrap();
     assert_eq!(ranked.iter().map(|c| c.host.0).collect::<Vec<_>>(), [2, 3]);
-    let reasons = text::reasons(
-        &ranked[0],
-        snap.host(OrganisationId(1)).unwrap(),
-        snap.host(OrganisationId(2)).unwrap(),
-        snap.topic(CLOUD).unwrap(),
-        3,
-        Language::En,
+    let reasons = |lang| {
+        text::reasons(
+            &ranked[0],
+            snap.host(OrganisationId(1)).unwrap(),
+            snap.host(OrganisationId(2)).unwrap(),
+            snap.topic(CLOUD).unwrap(),
+            3,
+            Preference::Best,
+            lang,
+        )
+    };
+    let en = reasons(Language::En);
+    assert_eq!(
+        en[0],
+        "Organisatie 2 is among the best in class on Cloud migration (level 5 since 2023; \
+         no ratings yet) — 11 km, about a quarter of an hour of travel"
     );
-    assert_eq!(reasons[0], "Maturity 5/5 on Cloud migration (since 2023)");
-    assert_eq!(reasons[2], "Similar size: 31,000 vs 28,000 inhabitants");
-    assert_eq!(reasons[3], "11 km away");
-    assert_eq!(reasons[5], "Hosted 0 visits this quarter");
-    let nl = text::reasons(
+    assert_eq!(en[1], "Order: best first");
+    assert_eq!(en[2], "No ratings from earlier visits yet");
+    assert_eq!(en[3], "Similar size: 31,000 vs 28,000 inhabitants");
+    assert_eq!(en[4], "11 km away, about a quarter of an hour of travel");
+    assert_eq!(en[6], "Hosted 0 visits this quarter");
+    let nl = reasons(Language::Nl);
+    assert_eq!(
+        nl[0],
+        "Organisatie 2 hoort bij de besten van de klas op Migratie naar de cloud (niveau 5 \
+         sinds 2023; nog geen beoordelingen) — 11 km, ongeveer een kwartier reizen"
+    );
+    assert_eq!(nl[1], "Volgorde: de besten eerst");
+    assert_eq!(nl[3], "Vergelijkbare omvang: 31.000 tegen 28.000 inwoners");
+}
+
+/// The founding case in miniature: the best in class far away, good
+/// neighbours close by. `best` puts the best first, `near` a neighbour,
+/// `similar` the one of the requester's size; nobody disappears.
+#[test]
+fn the_preference_decides_what_leads() {
+    use crate::domain::lesson::ReputationRules;
+    let hosts = vec![
+        host(1, M, 34_000, (52.04, 4.64), 2),  // requester (Waddinxveen)
+        host(2, M, 22_000, (51.54, 3.56), 2),  // the best, far away (Veere)
+        host(3, M, 76_000, (52.02, 4.71), 2),  // level 4 next door (Gouda)
+        host(4, M, 37_000, (52.07, 4.77), 2),  // level 3 next door, same size
+        host(5, M, 115_000, (52.11, 4.64), 2), // level 3, a bigger neighbour
+    ];
+    let rows = vec![
+        row(1, 1, Some(2025), false),
+        row(2, 5, Some(2019), true),
+        row(3, 4, Some(2021), true),
+        row(4, 3, Some(2021), true),
+        row(5, 3, Some(2021), true),
+    ];
+    let snap = snapshot(hosts, rows);
+    let mut context = Context::default();
+    let rated: Vec<LessonFact> = [5, 5, 4, 5, 4, 5, 4]
+        .iter()
+        .map(|&rating| LessonFact {
+            host: OrganisationId(2),
+            topic: CLOUD,
+            by_visitor: true,
+            rating,
+            hours_saved: 40,
+            on: day(),
+            published: true,
+        })
+        .collect();
+    let tuning = Tuning::default();
+    context.add_lessons(&rated, &ReputationRules::default(), day());
+    let order = |preference| {
+        let mut q = query(1);
+        q.preference = preference;
+        rank(&snap, &q, &context, &tuning)
+            .unwrap()
+            .iter()
+            .map(|c| c.host.0)
+            .collect::<Vec<_>>()
+    };
+    let best = order(Preference::Best);
+    assert_eq!(best, [2, 3, 4, 5]);
+    let near = order(Preference::Near);
+    assert_eq!(near[0], 3, "{near:?}");
+    assert_eq!(near.last(), Some(&2), "{near:?}");
+    let similar = order(Preference::Similar);
+    assert_eq!(similar[0], 4, "{similar:?}");
+    assert_eq!(similar.len(), 4);
+    // The best is the only one of its class; the others are ahead of the
+    // requester.
+    let mut q = query(1);
+    let ranked = rank(&snap, &q, &context, &tuning).unwrap();
+    assert_eq!(ranked[0].class, Class::Best);
+    assert!(ranked[1..].iter().all(|c| c.class == Class::Ahead));
+    let headline = text::headline(
         &ranked[0],
-        snap.host(OrganisationId(1)).unwrap(),
         snap.host(OrganisationId(2)).unwrap(),
         snap.topic(CLOUD).unwrap(),
-        3,
         Language::Nl,
     );
-    assert_eq!(nl[2], "Vergelijkbare omvang: 31.000 tegen 28.000 inwoners");
+    assert_eq!(
+        headline,
+        "Organisatie 2 is de beste van de klas op Migratie naar de cloud (niveau 5 sinds 2019; \
+         4,6 uit 5 van 7 bezoekers) — 93 km, ongeveer een uur en een kwartier reizen"
+    );
+    // Explain agrees with each order.
+    for preference in Preference::ALL {
+        q.preference = preference;
+        let ranked = rank(&snap, &q, &context, &tuning).unwrap();
+        for (i, c) in ranked.iter().enumerate() {
+            match explain(&snap, &q, &context, &tuning, c.host).unwrap() {
+                Explanation::Ranked { rank, .. } => assert_eq!(rank, i + 1),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn preferences_parse_and_say_what_they_are() {
+    assert_eq!("best".parse::<Preference>().unwrap(), Preference::Best);
+    assert_eq!("near".parse::<Preference>().unwrap(), Preference::Near);
+    assert_eq!(
+        "similar".parse::<Preference>().unwrap(),
+        Preference::Similar
+    );
+    let e = "nearest".parse::<Preference>().unwrap_err();
+    assert_eq!(e.0, "prefer must be best, near or similar, not 'nearest'");
+    assert_eq!(Preference::default(), Preference::Best);
+    for p in Preference::ALL {
+        assert_eq!(p.as_str().parse::<Preference>().unwrap(), p);
+        assert_ne!(
+            text::ordering(p, Language::Nl),
+            text::ordering(p, Language::En)
+        );
+    }
 }
 
 #[test]
@@ -265,15 +400,17 @@ fn weights_and_tuning_are_validated() {
     let mut t = Tuning::default();
     t.weights.fairness = -1.0;
     assert!(t.validate().is_err());
+    t.weights.fairness = f64::NAN;
+    assert!(t.validate().is_err());
+    // All zero is allowed: then only the leading component orders.
     let zero = Weights {
-        maturity: 0.0,
-        quality: 0.0,
+        mastery: 0.0,
         similarity: 0.0,
         proximity: 0.0,
         availability: 0.0,
         fairness: 0.0,
     };
-    assert!(zero.validate().is_err());
+    assert!(zero.validate().is_ok());
     let t = Tuning {
         proximity_half_km: 0.0,
         ..Tuning::default()
@@ -334,6 +471,7 @@ fn world() -> impl Strategy<Value = World> {
         0u32..5,
         0u32..8,
         any::<bool>(),
+        prop::collection::vec(1u8..=5, 0..6),
     );
     prop::collection::vec(one, 2..40).prop_map(|specs| {
         let kinds = [M, OrganisationKind::Province, OrganisationKind::WaterBoard];
@@ -342,7 +480,8 @@ fn world() -> impl Strategy<Value = World> {
             rows: Vec::new(),
             context: Context::default(),
         };
-        for (i, (kind, size, lat, lon, cap, expertise, hosted, booked, declined)) in
+        let mut lessons = Vec::new();
+        for (i, (kind, size, lat, lon, cap, expertise, hosted, booked, declined, ratings)) in
             specs.into_iter().enumerate()
         {
             let id = i as i64 + 1;
@@ -365,18 +504,58 @@ fn world() -> impl Strategy<Value = World> {
                     .declined
                     .insert((OrganisationId(id), OrganisationId(1), CLOUD));
             }
+            lessons.extend(ratings.into_iter().map(|rating| rated(id, rating)));
         }
+        world
+            .context
+            .add_lessons(&lessons, &Default::default(), day());
         world
     })
 }
 
+/// A visitor's rating of `host` on the topic, today.
+fn rated(host: i64, rating: u8) -> LessonFact {
+    LessonFact {
+        host: OrganisationId(host),
+        topic: CLOUD,
+        by_visitor: true,
+        rating,
+        hours_saved: 8,
+        on: day(),
+        published: false,
+    }
+}
+
+fn ranked_all(
+    w: &World,
+    rows: Vec<ExpertiseRow>,
+    context: &Context,
+    p: Preference,
+) -> Vec<Candidate> {
+    let mut q = query(1);
+    q.limit = MAX_LIMIT;
+    q.preference = p;
+    rank(
+        &snapshot(w.hosts.clone(), rows),
+        &q,
+        context,
+        &Tuning::default(),
+    )
+    .unwrap()
+}
+
+fn preference() -> impl Strategy<Value = Preference> {
+    prop::sample::select(Preference::ALL.to_vec())
+}
+
 proptest! {
     #[test]
-    fn results_are_sorted_deterministic_and_never_excluded(w in world()) {
+    fn results_are_sorted_deterministic_and_never_excluded(w in world(), p in preference()) {
         let snap = snapshot(w.hosts.clone(), w.rows.clone());
         let tuning = Tuning::default();
         let mut q = query(1);
         q.limit = MAX_LIMIT;
+        q.preference = p;
         let ranked = rank(&snap, &q, &w.context, &tuning).unwrap();
         // Same input in another order: same output.
         let mut reversed = w.rows.clone();
@@ -402,13 +581,35 @@ proptest! {
         }
     }
 
+    /// Under `best`, a host clearly ahead in mastery — two levels, or one
+    /// level with a reputation at least as good — is never ranked below the
+    /// weaker one, wherever in the Netherlands either of them is, whatever
+    /// their size, free slots or recent visits.
     #[test]
-    fn raising_a_hosts_maturity_never_lowers_its_rank(w in world(), pick in 0usize..40) {
-        let tuning = Tuning::default();
-        let mut q = query(1);
-        q.limit = MAX_LIMIT;
-        let snap = snapshot(w.hosts.clone(), w.rows.clone());
-        let ranked = rank(&snap, &q, &w.context, &tuning).unwrap();
+    fn under_best_a_clearly_stronger_host_never_ranks_below_a_weaker_one(w in world()) {
+        let ranked = ranked_all(&w, w.rows.clone(), &w.context, Preference::Best);
+        for (i, above) in ranked.iter().enumerate() {
+            for below in &ranked[i + 1..] {
+                let two_levels = below.level >= above.level + 2;
+                let level_and_reputation = below.level > above.level
+                    && below.reputation.score >= above.reputation.score;
+                prop_assert!(
+                    !(two_levels || level_and_reputation),
+                    "{:?} (level {}, reputation {:.2}) above {:?} (level {}, reputation {:.2})",
+                    above.host, above.level, above.reputation.score,
+                    below.host, below.level, below.reputation.score
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raising_a_hosts_level_never_lowers_its_rank(
+        w in world(),
+        pick in 0usize..40,
+        p in preference(),
+    ) {
+        let ranked = ranked_all(&w, w.rows.clone(), &w.context, p);
         prop_assume!(!ranked.is_empty());
         let target = ranked[pick % ranked.len()].host;
         let before = ranked.iter().position(|c| c.host == target).unwrap();
@@ -416,10 +617,76 @@ proptest! {
         let r = rows.iter_mut().find(|r| r.organisation == target).unwrap();
         prop_assume!(r.level < 5);
         r.level += 1;
-        let after = rank(&snapshot(w.hosts.clone(), rows), &q, &w.context, &tuning).unwrap();
+        let after = ranked_all(&w, rows, &w.context, p);
         let after = after.iter().position(|c| c.host == target).unwrap();
         prop_assert!(after <= before, "rank {} -> {}", before + 1, after + 1);
     }
+
+    #[test]
+    fn a_better_rating_never_lowers_a_hosts_rank(
+        w in world(),
+        pick in 0usize..40,
+        p in preference(),
+        ratings in prop::collection::vec(1u8..=5, 0..6),
+    ) {
+        // The same hosts with and without one more top rating for one of
+        // them (on top of some ratings of its own).
+        let ranked = ranked_all(&w, w.rows.clone(), &w.context, p);
+        prop_assume!(!ranked.is_empty());
+        let target = ranked[pick % ranked.len()].host;
+        let mut lessons: Vec<LessonFact> = ratings.iter().map(|&r| rated(target.0, r)).collect();
+        let mut before_ctx = w.context.clone();
+        before_ctx.add_lessons(&lessons, &Default::default(), day());
+        lessons.push(rated(target.0, 5));
+        let mut after_ctx = w.context.clone();
+        after_ctx.add_lessons(&lessons, &Default::default(), day());
+        let position = |ctx: &Context| {
+            ranked_all(&w, w.rows.clone(), ctx, p)
+                .iter()
+                .position(|c| c.host == target)
+                .unwrap()
+        };
+        let (before, after) = (position(&before_ctx), position(&after_ctx));
+        prop_assert!(after <= before, "rank {} -> {}", before + 1, after + 1);
+    }
+}
+
+/// Hosts equal in mastery are ordered by the other components: the nearer
+/// first, then, once the nearer has had visits, the others in turn.
+#[test]
+fn equals_in_mastery_are_ordered_by_proximity_and_take_turns() {
+    let hosts = vec![
+        host(1, M, 30_000, (52.0, 5.0), 2),
+        host(2, M, 30_000, (52.30, 5.0), 4), // 33 km
+        host(3, M, 30_000, (52.10, 5.0), 4), // 11 km
+        host(4, M, 30_000, (53.00, 5.0), 4), // 111 km, and level 5
+    ];
+    let rows = vec![
+        row(2, 4, Some(2024), true),
+        row(3, 4, Some(2024), true),
+        row(4, 5, Some(2024), true),
+    ];
+    let snap = snapshot(hosts, rows);
+    let tuning = Tuning::default();
+    let mut context = Context::default();
+    let ids = |context: &Context| -> Vec<i64> {
+        rank(&snap, &query(1), context, &tuning)
+            .unwrap()
+            .iter()
+            .map(|c| c.host.0)
+            .collect()
+    };
+    assert_eq!(ids(&context), [4, 3, 2]);
+    // The level-5 host stays first however busy; the equals swap places
+    // once the nearer one has hosted visits.
+    for id in [4, 3] {
+        context
+            .activity
+            .entry(OrganisationId(id))
+            .or_default()
+            .hosted_recently = 3;
+    }
+    assert_eq!(ids(&context), [4, 2, 3]);
 }
 
 #[test]
@@ -459,8 +726,10 @@ fn visits_become_recent_load_bookings_and_declines() {
     assert_eq!(context.declined.len(), 1);
 }
 
+/// Best in class is the `best` order's mastery: level first, ratings and
+/// recency within it.
 #[test]
-fn leaders_rank_by_reputation_then_visits_then_level() {
+fn leaders_rank_by_mastery() {
     use crate::domain::lesson::ReputationRules;
     let hosts = vec![
         host(1, M, 30_000, (52.0, 5.0), 2),
@@ -491,18 +760,34 @@ fn leaders_rank_by_reputation_then_visits_then_level() {
     facts.push(lesson(4, 5));
     facts.push(lesson(3, 1));
     context.add_lessons(&facts, &rules, day());
-    let order: Vec<i64> = leaders(&snap, CLOUD, &context, &rules, 10)
+    let tuning = Tuning::default();
+    let all = leaders(&snap, CLOUD, &context, &tuning, day(), 10);
+    let order: Vec<i64> = all.iter().map(|l| l.host.0).collect();
+    // Level 5 unrated > level 4 rated 2.5 > level 3 rated 4.15 > level 2 rated 3.5.
+    assert_eq!(order, [1, 3, 2, 4]);
+    assert_eq!(all[0].class, Class::Best);
+    assert!(all[1..].iter().all(|l| l.class == Class::Ahead));
+    let rated = all.iter().find(|l| l.host.0 == 2).unwrap();
+    assert_eq!(
+        (rated.reputation.visits, rated.reputation.hours_saved),
+        (10, 100)
+    );
+    assert_eq!(rated.reputation.published, 10);
+    // At equal level the better rated leads: 4.15 > 3.5 > unrated > 2.5.
+    let level = |l: u8| {
+        (1..=4)
+            .map(|id| row(id, l, Some(2020), true))
+            .collect::<Vec<_>>()
+    };
+    let hosts: Vec<Host> = (1..=4)
+        .map(|id| host(id, M, 30_000, (52.0, 5.0), 2))
+        .collect();
+    let same = snapshot(hosts, level(4));
+    let order: Vec<i64> = leaders(&same, CLOUD, &context, &tuning, day(), 10)
         .iter()
         .map(|l| l.host.0)
         .collect();
-    // 2 (4.15) > 4 (3.5) > 1 (prior 3, level 5) > 3 (2.5).
     assert_eq!(order, [2, 4, 1, 3]);
-    let top = &leaders(&snap, CLOUD, &context, &rules, 1)[0];
-    assert_eq!(
-        (top.reputation.visits, top.reputation.hours_saved),
-        (10, 100)
-    );
-    assert_eq!(top.reputation.published, 10);
 }
 
 #[test]
