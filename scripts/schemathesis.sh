@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Property-based API tests: starts `meeloop serve --demo` on a fresh SQLite
+# Property-based API tests: starts `meeloop serve --demo` on a fresh
 # database and runs schemathesis with all its checks against the published
 # OpenAPI document. Any failure fails the script.
-#   scripts/schemathesis.sh [extra st options]
+#   scripts/schemathesis.sh [sqlite|postgres] [extra st options]
+# On `postgres` it starts a throwaway PostgreSQL cluster of its own (the
+# server binaries come from scripts/setup.sh): what one backend stores and
+# the other cannot (U+0000 in text) only shows there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+backend=sqlite
+case "${1:-}" in
+    sqlite|postgres) backend="$1"; shift ;;
+esac
 tools="${MEELOOP_TOOLS:-$HOME/.cache/meeloop}"
 st="$tools/venv/bin/st"
 [[ -x "$st" ]] || scripts/setup.sh --ci
@@ -12,12 +19,38 @@ st="$tools/venv/bin/st"
 cargo build --quiet --bin meeloop
 bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/meeloop"
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-MEELOOP_DATA_DIR="$work" MEELOOP_SERVER__PORT="$port" MEELOOP_LOG__FILTER=warn \
+port="$(free_port)"
+export MEELOOP_DATA_DIR="$work"
+pgdir=""
+pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_all() {
+    kill "${pid:-}" 2>/dev/null || true
+    wait "${pid:-}" 2>/dev/null || true
+    if [[ -n "$pgdir" ]]; then
+        as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$pgdir"
+    fi
+    rm -rf "$work"
+}
+trap stop_all EXIT
+if [[ $backend == postgres ]]; then
+    [[ -x "$pgbin/initdb" ]] || { echo "no PostgreSQL server binaries; run scripts/setup.sh" >&2; exit 1; }
+    pgdir="$(mktemp -d /tmp/meeloop-st-pg.XXXXXX)"
+    pgport="$(free_port)"
+    [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$pgdir"
+    as_postgres "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+    as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+        -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    as_postgres "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres meeloop
+    export MEELOOP_DATABASE__URL="postgres://postgres@127.0.0.1:$pgport/meeloop"
+fi
+echo "--- schemathesis on $backend"
+MEELOOP_SERVER__PORT="$port" MEELOOP_LOG__FILTER=warn \
     "$bin" serve --demo >"$work/serve.log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Wait until the service says it is ready (bounded: 60 s).
 for _ in $(seq 1 600); do
@@ -46,7 +79,7 @@ token="$(login coordinator@zwolle.example)"
 admin_token="$(login admin@meeloop.example)"
 
 # A partner program, created the way an operator would, with every scope.
-partner="$(MEELOOP_DATA_DIR="$work" "$bin" partner create --name Schemathesis \
+partner="$("$bin" partner create --name Schemathesis \
     --scopes organisations:read,lessons:read,stats:read)"
 client_id="$(awk '$1 == "client_id:" { print $2 }' <<<"$partner")"
 client_secret="$(awk '$1 == "client_secret:" { print $2 }' <<<"$partner")"

@@ -11,7 +11,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
+use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::limits::{ApiLimiter, LoginLimiter};
@@ -71,6 +71,17 @@ impl Application {
         }
         let base_url = mailer.base_url.clone();
         let worker = mailer.deliver.then(|| (pool.clone(), mailer));
+        if !(1..=3600).contains(&settings.server.body_timeout_secs) {
+            return Err(std::io::Error::other(
+                "configuration: server.body_timeout_secs must be 1 to 3600",
+            ));
+        }
+        if settings.server.max_connections < 16 {
+            return Err(std::io::Error::other(
+                "configuration: server.max_connections must be at least 16",
+            ));
+        }
+        raise_open_files_limit(settings.server.max_connections);
         if !(1..=86_400).contains(&settings.jobs.interval_secs) {
             return Err(std::io::Error::other(
                 "configuration: jobs.interval_secs must be 1 to 86400",
@@ -105,7 +116,19 @@ impl Application {
             base_url,
             visits: settings.visits,
         });
-        let mut server = HttpServer::new(move || {
+        let body_timeout = Duration::from_secs(settings.server.body_timeout_secs);
+        // Behind https, browsers are told to stay on https (HSTS).
+        let https = settings
+            .server
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        let workers = settings
+            .server
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
@@ -117,8 +140,18 @@ impl Application {
                     DefaultHeaders::new()
                         .add(("API-Version", http::API_VERSION))
                         .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer")),
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
                 )
+                .wrap_fn(move |req, srv| {
+                    let docs = req.path().starts_with("/api/v1/docs");
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        security_headers(response.headers_mut(), docs, https);
+                        Ok(response)
+                    }
+                })
                 // Echo the request id so a user can quote it and we can find the log lines.
                 .wrap_fn(|req, srv| {
                     let request_id = req.extensions().get::<RequestId>().copied();
@@ -136,12 +169,16 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::<RedactedSpans>::new())
+                .wrap_fn(move |mut req, srv| {
+                    let payload = req.take_payload();
+                    req.set_payload(body_deadline(payload, body_timeout));
+                    srv.call(req)
+                })
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
-        .client_request_timeout(Duration::from_secs(10));
-        if let Some(workers) = settings.server.workers {
-            server = server.workers(workers.max(1));
-        }
+        .client_request_timeout(Duration::from_secs(10))
+        .workers(workers)
+        .max_connections(settings.server.max_connections.div_ceil(workers));
         let server = server.listen(listener)?.run();
         Ok(Application {
             port,
@@ -186,6 +223,84 @@ impl Application {
     }
 }
 
+/// Swagger UI runs its own scripts and inline styles, from this server only.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// Everything that is not a page or the docs (JSON, problem+json, calendar
+/// files, CSV, the stylesheet): nothing may run or frame it.
+const NOTHING_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The headers by family of response: pages set their own strict CSP
+/// (`web::page`), Swagger UI gets the one it needs, everything else one
+/// that allows nothing; all of them HSTS when served over https.
+fn security_headers(headers: &mut actix_web::http::header::HeaderMap, docs: bool, https: bool) {
+    use actix_web::http::header::{CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY};
+    if docs {
+        headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
+    } else if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NOTHING_CSP),
+        );
+    }
+    if https {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+}
+
+/// A request body must arrive whole within `limit` of the request being
+/// read: a client that sends its headers and then trickles (or stops) the
+/// body is answered 408 and its connection closed, instead of holding a
+/// file descriptor for as long as it likes.
+fn body_deadline(payload: actix_web::dev::Payload, limit: Duration) -> actix_web::dev::Payload {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + limit;
+    let stream = futures_util::stream::unfold(Some(payload), move |payload| async move {
+        let mut payload = payload?;
+        match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => Some((chunk, Some(payload))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(actix_web::error::PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    BODY_TIMED_OUT,
+                ))),
+                None,
+            )),
+        }
+    });
+    actix_web::dev::Payload::Stream {
+        // Readers such as multipart poll again after the end: fused, that
+        // is one more `None`.
+        payload: Box::pin(stream.fuse()),
+    }
+}
+
+/// What a body that did not arrive in time is told.
+pub const BODY_TIMED_OUT: &str = "the request body did not arrive in time";
+
+/// Every connection holds a file descriptor: raise the soft limit on open
+/// files to the hard limit, and say so when even that leaves too little
+/// room for `max_connections`.
+fn raise_open_files_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            // The database pool, logs and mail files need some too.
+            if limit < max_connections as u64 + 64 {
+                tracing::warn!(
+                    limit,
+                    max_connections,
+                    "the open-file limit is below server.max_connections: raise it (LimitNOFILE) or lower max_connections"
+                );
+            } else {
+                tracing::debug!(limit, "open-file limit");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+}
+
 /// Request spans as tracing-actix-web's default, except that the path is
 /// logged with the secret part of email links (`/invitations/{token}`,
 /// `/lessons-forms/{token}`, `/follow-ups/{token}`) replaced: whoever reads the logs must not be able to answer for a host.
@@ -199,33 +314,65 @@ impl RootSpanBuilder for RedactedSpans {
             .map(|id| id.to_string())
             .unwrap_or_default();
         let route = request.match_pattern().unwrap_or_else(|| "default".into());
-        let target = redact_path(request.path());
-        let client_ip = request
-            .connection_info()
-            .realip_remote_addr()
-            .unwrap_or("")
-            .to_string();
+        let target = log_safe(&redact_path(request.path()));
+        // The same rule as rate limits and the audit log: X-Forwarded-For
+        // only from a trusted proxy, or anyone could write any address here.
+        let trusted = request
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        let client_ip = http::client::address(request.request(), trusted);
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %route,
+            http.route = %log_safe(&route),
             http.target = %target,
             http.client_ip = %client_ip,
             http.status_code = tracing::field::Empty,
             otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
             request_id = %request_id,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
         )
     }
 
+    /// One line per request, with the span's fields (method, route, path
+    /// without its query, client, request id) and the status. Never the
+    /// error's own text: it can quote what the client sent. A redirect is
+    /// not an error; failures are logged with their causes where they
+    /// happen (`http::problem`, `web::session`).
     fn on_request_end<B: MessageBody>(
         span: Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let status = match outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        span.record("http.status_code", status.as_u16());
+        span.in_scope(|| {
+            if status.is_server_error() {
+                tracing::error!(status = status.as_u16(), "request failed");
+            } else {
+                tracing::info!(status = status.as_u16(), "request");
+            }
+        });
     }
+}
+
+/// Text from a request as it may go into a log line: control characters
+/// (a decoded `%0A` would start a line of its own) written as escapes.
+pub fn log_safe(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `/invitations/<token>` → `/invitations/***`; the query string is dropped
@@ -257,5 +404,14 @@ mod tests {
         assert_eq!(super::redact_path("/follow-ups/x"), "/follow-ups/***");
         assert_eq!(super::redact_path("/api/v1/visits/3"), "/api/v1/visits/3");
         assert_eq!(super::redact_path("/invitations/"), "/invitations/");
+    }
+
+    #[test]
+    fn control_characters_cannot_start_a_log_line() {
+        assert_eq!(
+            super::log_safe("/x\nINFO fake line\r\u{1b}[31m"),
+            "/x\\nINFO fake line\\r\\u{1b}[31m"
+        );
+        assert_eq!(super::log_safe("/api/v1/gewoon"), "/api/v1/gewoon");
     }
 }

@@ -168,6 +168,7 @@ pub fn main() -> ExitCode {
         Command::Serve { .. } | Command::Mail(MailCommand::Deliver { once: false })
     );
     init_tracing(&settings, long_running);
+    keep_files_private(&settings.data_dir);
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { status } => migrate(&settings, status),
@@ -198,6 +199,25 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The database (password hashes, personal data), the signing key and the
+/// mail files (working single-use links) are for this user alone: every
+/// file and folder created from here on is 600/700 (umask 077), and an
+/// existing data directory is closed to others (700), which also hides
+/// files an earlier version left readable.
+fn keep_files_private(data_dir: &Path) {
+    // SAFETY: umask only sets the process's file creation mask; it cannot
+    // fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
+    if data_dir.is_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!(error = %e, dir = %data_dir.display(), "cannot close the data directory to other users");
+        }
+    }
+}
+
 /// Logs go to stderr. `RUST_LOG` overrides the configured filter; commands
 /// other than `serve` only log warnings unless asked, to keep their output clean.
 fn init_tracing(settings: &Settings, serving: bool) {
@@ -207,8 +227,11 @@ fn init_tracing(settings: &Settings, serving: bool) {
         "warn"
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Colours only for a person at a terminal: in a log file or journal
+    // they are escape sequences in the middle of every line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
@@ -344,6 +367,10 @@ fn import_organisations(
         &bytes,
         skip_invalid,
         &mut progress,
+        Some(&service::import::Importer {
+            actor: "cli".into(),
+            address: None,
+        }),
     )?;
     progress.0.finish_and_clear();
     for error in &report.invalid {

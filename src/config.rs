@@ -136,6 +136,13 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` header is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Time a client has to send its whole request body, once the headers
+    /// are in (those have 10 s): slow or stalled bodies get 408 and their
+    /// connection closed.
+    pub body_timeout_secs: u64,
+    /// Open connections this instance accepts at once, over all workers;
+    /// more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -126,6 +126,24 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Organisat
     rows.into_iter().map(OrganisationRow::into_domain).collect()
 }
 
+/// Locks the organisation's row until the transaction ends, for a
+/// read-modify-write (PostgreSQL: `SELECT … FOR UPDATE`, which at READ
+/// COMMITTED waits for a concurrent writer and then sees its change;
+/// SQLite's immediate transaction already lets one writer in at a time).
+/// Whether the row exists.
+pub fn lock(conn: &mut DbConn, id: OrganisationId) -> QueryResult<bool> {
+    match conn {
+        DbConn::Pg(c) => Ok(organisations::table
+            .find(id.0)
+            .select(organisations::id)
+            .for_update()
+            .first::<i64>(&mut **c)
+            .optional()?
+            .is_some()),
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
 pub fn find(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Option<Organisation>> {
     let row: Option<OrganisationRow> = dispatch!(conn, c => organisations::table
         .find(id.0)

@@ -38,6 +38,20 @@ impl UserRow {
     }
 }
 
+/// Locks the account's row until the transaction ends, for a
+/// read-modify-write (see `organisations::lock`).
+pub fn lock(conn: &mut DbConn, id: UserId) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        users::table
+            .find(id.0)
+            .select(users::id)
+            .for_update()
+            .first::<i64>(&mut **c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
     let row: Option<UserRow> = dispatch!(conn, c => users::table
         .find(id.0)

@@ -65,19 +65,11 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<VisitRow>> {
         .optional())
 }
 
-/// Serialises bookings for one organisation: on PostgreSQL the
-/// organisation's row stays locked until the transaction ends (SQLite's
-/// immediate transaction already lets one writer in at a time). Lock hosts
-/// before anything else, always in the same order, to avoid deadlocks.
+/// Serialises bookings for one organisation: see
+/// [`super::organisations::lock`]. Lock hosts before anything else, always
+/// in the same order, to avoid deadlocks.
 pub fn lock_organisation(conn: &mut DbConn, id: i64) -> QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        organisations::table
-            .find(id)
-            .select(organisations::id)
-            .for_update()
-            .first::<i64>(&mut **c)?;
-    }
-    Ok(())
+    super::organisations::lock(conn, crate::domain::organisation::OrganisationId(id)).map(|_| ())
 }
 
 /// Whether `organisation` already has a visit (as host or as requester) on `date`.

@@ -11,6 +11,7 @@ pub mod organisation;
 pub mod pagination;
 pub mod partner;
 pub mod search;
+pub mod spreadsheet;
 pub mod stats;
 pub mod topic;
 pub mod visit;
@@ -24,5 +25,17 @@ pub struct Invalid(pub String);
 impl Invalid {
     pub fn new(msg: impl Into<String>) -> Self {
         Invalid(msg.into())
+    }
+}
+
+/// U+0000 (NUL): PostgreSQL cannot store it in text, so every text input
+/// refuses it at the edge, on every backend alike, naming the field.
+pub fn storable(text: &str) -> Result<(), Invalid> {
+    if text.contains('\0') {
+        Err(Invalid::new(
+            "contains U+0000 (a NUL character), which cannot be stored; remove it",
+        ))
+    } else {
+        Ok(())
     }
 }

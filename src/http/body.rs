@@ -9,6 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
+use crate::domain::{storable, Invalid};
 
 /// Largest JSON body we read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -23,11 +24,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                ApiError::bad_request("invalid_body", format!("cannot read the body: {e}"))
-            })?;
+            let bytes = bytes.await.map_err(unreadable)?;
             parse(&bytes).map(Json)
         })
+    }
+}
+
+/// A body that could not be read: too slow (408, see `app::body_deadline`)
+/// or broken (400).
+fn unreadable(e: actix_web::Error) -> ApiError {
+    use actix_web::error::PayloadError;
+    let timed_out = matches!(
+        e.as_error::<PayloadError>(),
+        Some(PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut
+    );
+    if timed_out {
+        ApiError::request_timeout(format!(
+            "{}; send it faster, or in one go",
+            crate::app::BODY_TIMED_OUT
+        ))
+    } else {
+        ApiError::bad_request("invalid_body", format!("cannot read the body: {e}"))
     }
 }
 
@@ -46,6 +63,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object ({…})",
         ));
     }
+    // JSON can carry U+0000 only as the escape \u0000: look closer only then.
+    if bytes.windows(5).any(|w| w == b"u0000") {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            if let Some((path, why)) = unstorable(&value, String::new()) {
+                return Err(ApiError::invalid_field(&path, &why));
+            }
+        }
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -59,9 +84,77 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The first text in a JSON value (a key or a string) that cannot be
+/// stored, with its path as serde_path_to_error writes it (`a.b[0]`).
+fn unstorable(value: &serde_json::Value, path: String) -> Option<(String, Invalid)> {
+    use serde_json::Value;
+    let here = || {
+        if path.is_empty() {
+            ".".to_string()
+        } else {
+            path.clone()
+        }
+    };
+    match value {
+        Value::String(s) => storable(s).err().map(|e| (here(), e)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| unstorable(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match storable(k) {
+                Err(e) => Some((at.escape_default().to_string(), e)),
+                Ok(()) => unstorable(v, at),
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body: refused whole when a value
+/// cannot be stored, naming the field.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        ApiError::bad_request("invalid_body", format!("the form is not valid: {e}"))
+    })?;
+    for (name, value) in &pairs {
+        storable(name)
+            .and_then(|()| storable(value))
+            .map_err(|e| ApiError::invalid_field(&name.escape_default().to_string(), &e))?;
+    }
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| ApiError::bad_request("invalid_body", format!("the form is not valid: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_cannot_be_stored_is_refused_naming_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Token {
+            client_id: String,
+            nested: Option<Vec<String>>,
+        }
+        let err = parse::<Token>(br#"{"client_id": "mp_\u0000"}"#).unwrap_err();
+        assert!(err.to_string().contains("field 'client_id'"), "{err}");
+        assert!(err.to_string().contains("U+0000"), "{err}");
+        let err =
+            parse::<Token>(br#"{"client_id": "a", "nested": ["ok", "x\u0000"]}"#).unwrap_err();
+        assert!(err.to_string().contains("field 'nested[1]'"), "{err}");
+        // A backslash followed by "u0000" is text, not NUL.
+        assert!(parse::<Token>(br#"{"client_id": "\\u0000"}"#).is_ok());
+        let err = parse_form::<Token>(b"client_id=mp_%00").unwrap_err();
+        assert!(err.to_string().contains("field 'client_id'"), "{err}");
+        assert!(parse_form::<Token>(b"client_id=mp_1").is_ok());
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -135,10 +228,6 @@ impl FromRequest for Raw {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            bytes.await.map(Raw).map_err(|e| {
-                ApiError::bad_request("invalid_body", format!("cannot read the body: {e}"))
-            })
-        })
+        Box::pin(async move { bytes.await.map(Raw).map_err(unreadable) })
     }
 }

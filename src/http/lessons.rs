@@ -363,11 +363,11 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .unwrap_or(false)
 }
 
-/// One row per lesson, a header row first; texts as typed (the csv crate
-/// quotes what needs quoting).
+/// One row per lesson, a header row first, through the service's one CSV
+/// writer (quoting, and no cell a spreadsheet would run as a formula).
 fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
+    use crate::domain::spreadsheet::{Cell, CsvTable};
+    let mut table = CsvTable::new(&[
         "id",
         "topic",
         "visit_month",
@@ -386,30 +386,31 @@ fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error>
         "submitted_at",
     ])?;
     for l in items {
-        out.write_record([
-            l.id.to_string(),
-            l.topic,
-            l.visit_month,
-            l.side.as_str().to_string(),
-            l.author_name.unwrap_or_default(),
-            l.author_kind.as_str().to_string(),
-            l.author_size_class,
-            l.host.map(|h| h.1).unwrap_or_default(),
-            l.situation,
-            l.strengths,
-            l.mistakes,
-            l.recommendations,
-            l.hours_saved.to_string(),
-            l.rating.to_string(),
+        table.row([
+            Cell::from(l.id),
+            l.topic.into(),
+            l.visit_month.into(),
+            l.side.as_str().into(),
+            l.author_name.unwrap_or_default().into(),
+            l.author_kind.as_str().into(),
+            l.author_size_class.into(),
+            l.host.map(|h| h.1).unwrap_or_default().into(),
+            l.situation.into(),
+            l.strengths.into(),
+            l.mistakes.into(),
+            l.recommendations.into(),
+            i64::from(l.hours_saved).into(),
+            i64::from(l.rating).into(),
             match l.recommend {
-                Some(true) => "yes".into(),
-                Some(false) => "no".into(),
-                None => String::new(),
-            },
-            l.submitted_at.and_utc().to_rfc3339(),
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "",
+            }
+            .into(),
+            l.submitted_at.and_utc().to_rfc3339().into(),
         ])?;
     }
-    Ok(String::from_utf8(out.into_inner()?)?)
+    Ok(table.finish()?)
 }
 
 /// One of the best in class on a topic.

@@ -77,9 +77,7 @@ pub async fn token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let request: TokenRequest = if form {
-        serde_urlencoded::from_bytes(&raw.0).map_err(|e| {
-            ApiError::bad_request("invalid_body", format!("the form is not valid: {e}"))
-        })?
+        body::parse_form(&raw.0)?
     } else {
         body::parse(&raw.0)?
     };

@@ -52,6 +52,15 @@ impl ApiError {
         }
     }
 
+    /// 408: the body did not arrive in time; the connection is closed
+    /// after the answer (what is left of the body is never read).
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", detail);
+        e.headers
+            .push((header::CONNECTION, HeaderValue::from_static("close")));
+        e
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }

@@ -19,7 +19,7 @@ impl QueryParams {
                     format!("cannot read the query string: {e}"),
                 )
             })?;
-        for (i, (name, _)) in pairs.iter().enumerate() {
+        for (i, (name, value)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
                 let allowed = if allowed.is_empty() {
                     "this endpoint takes no query parameters".to_string()
@@ -37,6 +37,7 @@ impl QueryParams {
                     format!("query parameter '{name}' is given more than once"),
                 ));
             }
+            crate::domain::storable(value).map_err(|e| ApiError::invalid_parameter(name, &e))?;
         }
         Ok(QueryParams { pairs })
     }

@@ -76,9 +76,31 @@ pub struct CalendarEntry {
     pub stamp: DateTime<Utc>,
 }
 
+/// A parameter value (RFC 5545 §3.1): it may be quoted, but nothing can
+/// escape a DQUOTE or a line break inside it, so a name such as
+/// `Zwolle";SENT-BY="mailto:x@evil.example` could otherwise close the quote
+/// and add parameters of its own. Double quotes become single ones and
+/// control characters spaces.
+fn parameter_text(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A text value: icalendar escapes `\n`, `,`, `;` and `\`, but not a bare
+/// CR, which would end the line for a parser. Every line break becomes LF.
+fn text(value: &str) -> String {
+    value.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 fn person(key: &str, p: &Person, attendee: bool) -> Property {
     let mut property = Property::new(key, format!("mailto:{}", p.email));
-    property.add_parameter("CN", &p.name);
+    property.add_parameter("CN", &parameter_text(&p.name));
     if attendee {
         property.add_parameter("ROLE", "REQ-PARTICIPANT");
         property.add_parameter("PARTSTAT", "ACCEPTED");
@@ -107,9 +129,9 @@ pub fn render(event: &CalendarEntry) -> String {
         .uid(&event.uid)
         .sequence(event.sequence)
         .timestamp(event.stamp)
-        .summary(&event.summary)
-        .location(&event.location)
-        .description(&event.description)
+        .summary(&text(&event.summary))
+        .location(&text(&event.location))
+        .description(&text(&event.description))
         .append_property(start)
         .append_property(end)
         .append_property(person("ORGANIZER", &event.organizer, false))
@@ -240,6 +262,70 @@ mod tests {
         assert!(
             text.contains("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU")
                 && text.contains("TZOFFSETTO:+0200")
+        );
+    }
+
+    /// Hostile names and multi-line text, read back by a real parser:
+    /// exactly the parameters we wrote, and the text as typed.
+    #[test]
+    fn names_and_texts_cannot_add_parameters_or_lines() {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
+        let mut e = event(day, Method::Request, 0);
+        let hostile = r#""Zwolle";SENT-BY="mailto:attacker@evil.example";X-INJ="1""#;
+        e.attendees[0].name = hostile.into();
+        e.organizer.name = "Anne\r\nX-INJ:1".into();
+        e.summary = "Meeloopdag\rX-INJ:1".into();
+        e.description = "Eerste regel\r\nTweede regel\rDerde: \"citaat\"; tot slot".into();
+        let text = render(&e);
+        // No line starts with anything we did not write.
+        for line in text.split("\r\n") {
+            assert!(!line.contains('\r') && !line.contains('\n'), "{line:?}");
+            assert!(!line.starts_with("X-INJ"), "{line:?}");
+        }
+        let unfolded = icalendar::parser::unfold(&text);
+        let calendar = icalendar::parser::read_calendar(&unfolded).unwrap();
+        let vevent = calendar
+            .components
+            .iter()
+            .find(|c| c.name == "VEVENT")
+            .unwrap();
+        let params = |key: &str| -> Vec<(String, String)> {
+            let p = vevent.properties.iter().find(|p| p.name == key).unwrap();
+            p.params
+                .iter()
+                .map(|p| {
+                    (
+                        p.key.to_string(),
+                        p.val.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        let attendee = params("ATTENDEE");
+        let mut keys: Vec<&str> = attendee.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort();
+        assert_eq!(keys, ["CN", "PARTSTAT", "ROLE"], "{attendee:?}");
+        let cn = attendee.iter().find(|(k, _)| k == "CN").unwrap();
+        assert_eq!(
+            cn.1,
+            "'Zwolle';SENT-BY='mailto:attacker@evil.example';X-INJ='1'"
+        );
+        let organizer = params("ORGANIZER");
+        assert_eq!(organizer.len(), 1, "{organizer:?}");
+        assert_eq!(organizer[0].1, "Anne  X-INJ:1");
+        assert!(vevent.properties.iter().all(|p| p.name != "X-INJ"));
+        let value = |key: &str| {
+            vevent
+                .properties
+                .iter()
+                .find(|p| p.name == key)
+                .map(|p| p.val.to_string())
+                .unwrap()
+        };
+        assert_eq!(value("SUMMARY"), "Meeloopdag\nX-INJ:1");
+        assert_eq!(
+            value("DESCRIPTION"),
+            "Eerste regel\nTweede regel\nDerde: \"citaat\"; tot slot"
         );
     }
 

@@ -221,6 +221,9 @@ pub async fn update_user(
     }
     pool.run(move |conn| {
         conn.write(|conn| {
+            // Role and organisation are checked against what is stored:
+            // lock the row so concurrent changes cannot combine badly.
+            db::users::lock(conn, id)?;
             let current = db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))?;
             let role = changes.role.unwrap_or(current.role);
             let organisation = changes.organisation.unwrap_or(current.organisation_id);

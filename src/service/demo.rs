@@ -95,7 +95,8 @@ pub fn load(conn: &mut DbConn) -> Result<DemoReport, ServiceError> {
             .collect::<Result<_, Invalid>>()?;
         db::topics::upsert(conn, &new_topics)?;
 
-        let organisations = import_organisations(conn, ORGANISATIONS.as_bytes(), false, &mut ())?;
+        let organisations =
+            import_organisations(conn, ORGANISATIONS.as_bytes(), false, &mut (), None)?;
         if !organisations.invalid.is_empty() {
             let first = &organisations.invalid[0];
             return Err(Invalid::new(format!("demo organisations are broken: {first}")).into());

@@ -27,15 +27,26 @@ pub struct ImportReport {
     pub applied: bool,
 }
 
+/// Who imports, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Importer {
+    /// `user:ID`, or `cli` for the command line.
+    pub actor: String,
+    pub address: Option<std::net::IpAddr>,
+}
+
 /// Validates every row first; with any invalid row nothing is written unless
 /// `skip_invalid`. Valid rows are upserted by code in one write transaction,
 /// so a re-import of the same file changes nothing and reports it unchanged.
+/// When rows change and `by` says who did it, the `organisations.imported`
+/// audit entry is written in that same transaction: both or neither.
 #[instrument(skip_all, fields(bytes = bytes.len(), skip_invalid))]
 pub fn import_organisations(
     conn: &mut DbConn,
     bytes: &[u8],
     skip_invalid: bool,
     progress: &mut dyn Progress,
+    by: Option<&Importer>,
 ) -> Result<ImportReport, ServiceError> {
     let parsed = import::parse(bytes)?;
     let mut report = ImportReport {
@@ -71,6 +82,20 @@ pub fn import_organisations(
         // change these codes before we commit.
         db::organisations::insert(conn, &new, &mut |n| progress.advance(n))?;
         db::organisations::update(conn, &changed, &mut |n| progress.advance(n))?;
+        if let Some(by) = by.filter(|_| report.inserted + report.updated > 0) {
+            super::audit(
+                conn,
+                by.actor.clone(),
+                "organisations.imported",
+                by.address,
+                None,
+                serde_json::json!({
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "skipped": report.invalid.len(),
+                }),
+            )?;
+        }
         Ok::<_, ServiceError>(())
     })?;
     report.applied = true;
@@ -94,23 +119,10 @@ pub async fn admin_import(
     skip_invalid: bool,
 ) -> Result<ImportReport, ServiceError> {
     super::admin::require_admin(&admin)?;
-    let report = pool
-        .run(move |conn| import_organisations(conn, &bytes, skip_invalid, &mut ()))
-        .await?;
-    if report.applied && report.inserted + report.updated > 0 {
-        super::audit_alone(
-            pool,
-            super::user_ref(admin.id),
-            "organisations.imported",
-            Some(address),
-            None,
-            serde_json::json!({
-                "inserted": report.inserted,
-                "updated": report.updated,
-                "skipped": report.invalid.len(),
-            }),
-        )
-        .await?;
-    }
-    Ok(report)
+    let by = Importer {
+        actor: super::user_ref(admin.id),
+        address: Some(address),
+    };
+    pool.run(move |conn| import_organisations(conn, &bytes, skip_invalid, &mut (), Some(&by)))
+        .await
 }

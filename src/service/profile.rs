@@ -36,6 +36,9 @@ pub async fn update_organisation(
     }
     pool.run(move |conn| {
         conn.write(|conn| {
+            // Latitude and longitude are read, combined and written back:
+            // lock the row so a concurrent change of the other half lands.
+            db::organisations::lock(conn, id)?;
             let current = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
             if changes.latitude.is_some() || changes.longitude.is_some() {
                 let position = Coordinates::new(

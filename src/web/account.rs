@@ -104,7 +104,7 @@ pub async fn login(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session::language(&req);
-    let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: LoginForm = super::decode(&body, lang)?;
     check_form_token(&req, &form.csrf, lang)?;
     let next = local_path(form.next.as_deref());
     let address = client::address(&req, &state.trusted_proxies);

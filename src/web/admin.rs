@@ -211,15 +211,19 @@ pub async fn import_organisations(
     let lang = session.lang;
     let c = session.chrome(Nav::Admin);
     let (mut csrf, mut file, mut skip_invalid) = (String::new(), Vec::new(), false);
-    let mut too_big = false;
+    // A stream that breaks off (or is cut off after server.body_timeout_secs)
+    // must not import the part that arrived.
+    let (mut too_big, mut broken) = (false, false);
     while let Some(field) = form.next().await {
         let Ok(mut field) = field else {
+            broken = true;
             break;
         };
         let name = field.name().unwrap_or_default().to_string();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
             let Ok(chunk) = chunk else {
+                broken = true;
                 break;
             };
             if value.len() + chunk.len() > MAX_UPLOAD {
@@ -238,6 +242,21 @@ pub async fn import_organisations(
     session.check(&csrf)?;
     let query = OrgQuery::default();
     let refuse = |message: &str| message.to_string();
+    if broken {
+        let msg = refuse(c.t(
+            "Het bestand kwam niet helemaal aan. Er is niets geïmporteerd; probeer het opnieuw.",
+            "The file did not arrive whole. Nothing was imported; try again.",
+        ));
+        return organisations_page(
+            &state,
+            &session,
+            &query,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(msg),
+        )
+        .await;
+    }
     if too_big {
         let msg = refuse(c.t(
             "Het bestand is groter dan 5 MB.",
@@ -609,7 +628,7 @@ pub async fn create_partner(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let pairs: Vec<(String, String)> = super::decode(&body, lang)?;
     let get = |k: &str| {
         pairs
             .iter()

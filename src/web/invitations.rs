@@ -249,7 +249,10 @@ pub async fn answer(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: Form = match super::decode(&body, super::session::language(&req)) {
+        Ok(form) => form,
+        Err(refused) => return actix_web::ResponseError::error_response(&refused),
+    };
     let (visit, language) = match visits::invitation(&state.pool, &token).await {
         Ok(InvitationLink::Open { visit, language }) => (visit, language),
         Ok(InvitationLink::Closed { visit, language }) => {

@@ -60,8 +60,7 @@ pub async fn browse(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let nl = lang == Language::Nl;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let pairs: Vec<(String, String)> = super::decode(req.query_string().as_bytes(), lang)?;
     let get = |name: &str| {
         pairs
             .iter()

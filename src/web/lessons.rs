@@ -362,7 +362,10 @@ pub async fn submit(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: Form = match super::decode(&body, super::session::language(&req)) {
+        Ok(form) => form,
+        Err(refused) => return actix_web::ResponseError::error_response(&refused),
+    };
     let context = match lessons::form_link(&state.pool, &token).await {
         Ok(FormLink::Open(context)) => context,
         Ok(FormLink::Closed(context, lesson)) => {
@@ -498,7 +501,10 @@ pub async fn followup_submit(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form: FollowUpForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: FollowUpForm = match super::decode(&body, super::session::language(&req)) {
+        Ok(form) => form,
+        Err(refused) => return actix_web::ResponseError::error_response(&refused),
+    };
     let context = match lessons::followup_link(&state.pool, &token).await {
         Ok(FollowUpLink::Open(context)) => context,
         Ok(FollowUpLink::Closed(context, answer)) => {

@@ -24,6 +24,32 @@ use crate::domain::account::{Role, User};
 use crate::domain::organisation::Language;
 pub use session::{Nav, Session, WebError};
 
+/// A posted form or a query string as `T` (fields it cannot read are left
+/// default). A value that cannot be stored (U+0000) refuses the whole form
+/// with a 400 page naming the field: nothing reaches the services.
+pub fn decode<T: serde::de::DeserializeOwned + Default>(
+    bytes: &[u8],
+    lang: Language,
+) -> Result<T, WebError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
+    let bad = pairs.iter().find(|(name, value)| {
+        crate::domain::storable(name).is_err() || crate::domain::storable(value).is_err()
+    });
+    if let Some((name, _)) = bad {
+        let name = name.escape_default();
+        return Err(WebError::page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            ("Dat gaat niet", "That does not work"),
+            match lang {
+                Language::Nl => format!("Het veld '{name}' bevat een teken dat niet kan worden opgeslagen (U+0000, een NUL-teken). Er is niets opgeslagen; ga terug en haal het weg."),
+                Language::En => format!("The field '{name}' contains a character that cannot be stored (U+0000, a NUL character). Nothing was saved; go back and remove it."),
+            },
+        ));
+    }
+    Ok(serde_urlencoded::from_bytes(bytes).unwrap_or_default())
+}
+
 /// The one stylesheet, compiled in: pages load nothing from elsewhere.
 const CSS: &str = include_str!("../../assets/meeloop.css");
 

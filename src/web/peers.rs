@@ -27,9 +27,8 @@ pub struct Search {
 }
 
 impl Search {
-    fn from_query(req: &HttpRequest) -> Search {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    fn from_query(req: &HttpRequest, lang: Language) -> Result<Search, WebError> {
+        let pairs: Vec<(String, String)> = super::decode(req.query_string().as_bytes(), lang)?;
         let mut s = Search::default();
         for (k, v) in pairs {
             match k.as_str() {
@@ -42,7 +41,7 @@ impl Search {
                 _ => {}
             }
         }
-        s
+        Ok(s)
     }
 
     /// The request, or the first thing wrong with the form, in `lang`.
@@ -209,7 +208,7 @@ pub async fn find(
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let search = Search::from_query(&req);
+    let search = Search::from_query(&req, lang)?;
     let (request, error) = match search.request(lang) {
         Ok(r) => (r, None),
         Err(e) => (None, Some(e)),

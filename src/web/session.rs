@@ -81,7 +81,7 @@ impl Session {
         body: &[u8],
     ) -> Result<T, WebError> {
         self.check_form(body)?;
-        Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
+        super::decode(body, self.lang)
     }
 
     /// Refuses a posted form without this session's CSRF token (`csrf`).

