@@ -163,8 +163,9 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
     let mut errors = Vec::new();
     let mut first_seen: HashMap<OrganisationCode, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
+    let lines = Lines::of(bytes);
     loop {
-        let line = reader.position().line();
+        let line = lines.at(reader.position().byte());
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -176,7 +177,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
                 break;
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record.position().map_or(line, |p| lines.at(p.byte()));
         if record.len() != header.len() {
             errors.push(RowError {
                 line,
@@ -223,6 +224,40 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
         rows,
         errors,
     })
+}
+
+/// Line numbers as a text editor shows them, counted from the bytes: the
+/// csv reader's own count is one short after every CRLF line end, which
+/// is what Excel and browser uploads produce. A line ends at LF, at CRLF,
+/// or at a CR alone.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Byte offsets at which a new line starts (after its line end).
+    starts: Vec<u64>,
+}
+
+impl<'a> Lines<'a> {
+    fn of(bytes: &'a [u8]) -> Lines<'a> {
+        let mut starts = Vec::new();
+        for (i, &b) in bytes.iter().enumerate() {
+            let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            if ends_line {
+                starts.push(i as u64 + 1);
+            }
+        }
+        Lines { bytes, starts }
+    }
+
+    /// The 1-based line of the record that starts at `offset`. (The csv
+    /// reader may give the offset of the line end before it, the LF of a
+    /// CRLF: a record never starts with a line end, so those are skipped.)
+    fn at(&self, offset: u64) -> u64 {
+        let mut offset = offset;
+        while matches!(self.bytes.get(offset as usize), Some(b'\r' | b'\n')) {
+            offset += 1;
+        }
+        self.starts.partition_point(|&start| start <= offset) as u64 + 1
+    }
 }
 
 type Row = (OrganisationFields, Option<ContactFields>);
@@ -421,6 +456,42 @@ mod tests {
         assert!(parsed.errors[1].message.contains("latitude"));
         assert!(parsed.errors[2].message.contains("line 2"));
         assert_eq!(parsed.rows.len(), 1);
+    }
+
+    /// The same file with LF, CRLF (Excel, browser uploads), CRLF and a
+    /// byte order mark, and a quoted field running over two lines: a bad
+    /// row is named on the line a text editor shows it on.
+    #[test]
+    fn line_numbers_are_right_whatever_the_line_ends() {
+        let lf = "cbs_code,name,province,population,lat,lon,year\n\
+            GM0363,Amsterdam,Noord-Holland,931298,52.37,4.89,2024\n\
+            XX0001,Bad code,Utrecht,10,52,5,2024\n\
+            GM0363,Amsterdam again,Noord-Holland,1,52.37,4.89,2024\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let bom = format!("\u{feff}{crlf}");
+        for file in [lf.to_string(), crlf, bom] {
+            let parsed = parse(file.as_bytes()).unwrap();
+            let lines: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [3, 4], "{file:?}");
+            assert!(
+                parsed.errors[1]
+                    .message
+                    .contains("already appears on line 2"),
+                "{}",
+                parsed.errors[1].message
+            );
+        }
+        // A quoted name over two lines (refused: names hold no line
+        // breaks) is named on the line it starts on; the next row starts on
+        // line 4.
+        let quoted = "cbs_code,name,province,population,lat,lon,year\r\n\
+            GM0363,\"Amster\r\ndam\",Noord-Holland,931298,52.37,4.89,2024\r\n\
+            XX0001,Bad code,Utrecht,10,52,5,2024\r\n\
+            GM0344,Utrecht,Utrecht,374238,52.09,5.07,2024\r\n";
+        let parsed = parse(quoted.as_bytes()).unwrap();
+        let lines: Vec<u64> = parsed.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4], "{:?}", parsed.errors);
+        assert_eq!(parsed.rows[0].line, 5);
     }
 
     #[test]

@@ -450,17 +450,21 @@ pub fn check_proposed_dates(
         }));
     }
     let earliest = today + chrono::Duration::days(lead_days);
+    // Dates as people write them, the same way in both languages.
+    let day = |d: NaiveDate| super::calendar::long_date(d, language);
     for &date in &sorted {
         if date < earliest {
             return Err(Invalid::new(if nl {
                 format!(
                     "{} is te vroeg: kies een datum vanaf {} ({lead_days} dagen vooruit)",
-                    date.format("%d-%m-%Y"),
-                    earliest.format("%d-%m-%Y")
+                    day(date),
+                    day(earliest)
                 )
             } else {
                 format!(
-                    "{date} is too soon: choose a date from {earliest} on ({lead_days} days ahead)"
+                    "{} is too soon: choose a date from {} on ({lead_days} days ahead)",
+                    day(date),
+                    day(earliest)
                 )
             }));
         }
@@ -472,9 +476,9 @@ pub fn check_proposed_dates(
                 (DayOff::Holiday(h), false) => format!("is a public holiday ({})", h.names().1),
             };
             return Err(Invalid::new(if nl {
-                format!("{} {why}: kies een werkdag", date.format("%d-%m-%Y"))
+                format!("{} {why}: kies een werkdag", day(date))
             } else {
-                format!("{date} {why}: choose a working day")
+                format!("{} {why}: choose a working day", day(date))
             }));
         }
     }
@@ -872,19 +876,27 @@ mod tests {
         assert_eq!(ok, Ok(vec![d(2027, 4, 26), d(2027, 4, 28)]));
         let err =
             |dates: &[NaiveDate], lang| check_proposed_dates(dates, today, 7, lang).unwrap_err().0;
+        // Dates written out the same human way in both languages.
         assert_eq!(
             err(&[d(2027, 4, 27)], Language::En),
-            "2027-04-27 is a public holiday (King's Day): choose a working day"
+            "Tuesday 27 April 2027 is a public holiday (King's Day): choose a working day"
         );
         assert_eq!(
             err(&[d(2027, 4, 27)], Language::Nl),
-            "27-04-2027 is een feestdag (Koningsdag): kies een werkdag"
+            "dinsdag 27 april 2027 is een feestdag (Koningsdag): kies een werkdag"
         );
         assert_eq!(
             err(&[d(2027, 4, 24)], Language::En),
-            "2027-04-24 is in a weekend: choose a working day"
+            "Saturday 24 April 2027 is in a weekend: choose a working day"
         );
-        assert!(err(&[d(2027, 4, 5)], Language::En).contains("too soon"));
+        assert_eq!(
+            err(&[d(2027, 4, 24)], Language::Nl),
+            "zaterdag 24 april 2027 valt in het weekend: kies een werkdag"
+        );
+        assert_eq!(
+            err(&[d(2027, 4, 5)], Language::En),
+            "Monday 5 April 2027 is too soon: choose a date from Thursday 8 April 2027 on (7 days ahead)"
+        );
         assert!(err(&[], Language::En).contains("1 to 3"));
         assert!(err(&[d(2027, 4, 26); 2], Language::En).contains("twice"));
         assert!(err(

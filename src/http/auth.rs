@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::Json;
+use super::body::Body;
 use super::client;
 use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
@@ -59,10 +59,10 @@ pub struct TokenResponse {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let body = body.admitted()?;
     let address = client::address(&req, &state.trusted_proxies);
     let (_, token) = accounts::login(
         &state.pool,
@@ -119,10 +119,10 @@ pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<PasswordChange>,
+    body: Body<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let body = body.admitted()?;
     let new = Password::parse(&body.new_password)
         .map_err(|e| ApiError::invalid_field("newPassword", &e))?;
     let token = accounts::change_password(

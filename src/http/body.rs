@@ -30,6 +30,46 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A JSON body that is looked at only once the caller is known to be
+/// allowed to act: whoever may not (a stranger to a visit, a coordinator on
+/// an admin route) gets the same 403 or 404 whatever they send, so a body
+/// tells nobody whether the resource exists or what would pass. Handlers
+/// take it as `body.after(access check).await?`, then validate its fields.
+pub struct Body<T>(Result<T, ApiError>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            Ok(Body(match bytes.await {
+                Ok(bytes) => parse(&bytes),
+                Err(e) => Err(unreadable(e)),
+            }))
+        })
+    }
+}
+
+impl<T> Body<T> {
+    /// The refusal of `access` if there is one, else the body or its problem.
+    pub async fn after<E>(self, access: impl Future<Output = Result<(), E>>) -> Result<T, ApiError>
+    where
+        ApiError: From<E>,
+    {
+        access.await?;
+        self.0
+    }
+
+    /// The body or its problem, for a handler whose extractors (such as
+    /// `AdminUser`) already refused everyone who may not act. (With
+    /// [`Json`] the two would race: which error comes first is not fixed.)
+    pub fn admitted(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
 /// A body that could not be read: too slow (408, see `app::body_deadline`)
 /// or broken (400).
 fn unreadable(e: actix_web::Error) -> ApiError {

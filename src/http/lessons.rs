@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::{integer, Json};
+use super::body::{integer, Body};
 use super::lang;
 use super::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use super::problem::{ApiError, Problem};
@@ -134,11 +134,18 @@ pub async fn submit(
     id: web::Path<String>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<LessonBody>,
+    body: Body<LessonBody>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
-    let body = body.0;
+    let body = body
+        .after(crate::service::visits::may_act(
+            &state.pool,
+            &user.0,
+            id,
+            crate::service::visits::Act::WriteLessons,
+        ))
+        .await?;
     let publish = match body.publish.as_deref() {
         None => Publish::No,
         Some(p) => p.parse::<Publish>().map_err(|e| {

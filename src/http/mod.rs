@@ -81,7 +81,7 @@ pub const API_VERSION: &str = "1.0.0";
         lessons::leaders,
         lessons::stats,
     ),
-    modifiers(&ApiVersionHeader, &BearerAuth),
+    modifiers(&ApiVersionHeader, &BearerAuth, &StorableText),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "matching", description = "Finding the peers most worth visiting"),
@@ -110,6 +110,48 @@ impl utoipa::Modify for BearerAuth {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Says in the document what every text input refuses: U+0000, which
+/// PostgreSQL cannot store (`domain::storable`). Each free string schema
+/// (no pattern, enum or format of its own) gets the pattern `^[^\u0000]*$`,
+/// so clients and schemathesis know before they send.
+struct StorableText;
+
+impl utoipa::Modify for StorableText {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        fn walk(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    let string = match map.get("type") {
+                        Some(serde_json::Value::String(t)) => t == "string",
+                        Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                        _ => false,
+                    };
+                    let free = ["pattern", "enum", "format", "const"]
+                        .iter()
+                        .all(|k| !map.contains_key(*k));
+                    if string && free {
+                        map.insert("pattern".into(), "^[^\\u0000]*$".into());
+                    }
+                    map.values_mut().for_each(walk);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        let Ok(mut document) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        for part in ["components", "paths"] {
+            if let Some(v) = document.get_mut(part) {
+                walk(v);
+            }
+        }
+        if let Ok(done) = serde_json::from_value(document) {
+            *openapi = done;
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::{integer, Json};
+use super::body::{integer, Body};
 use super::client;
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
@@ -362,11 +362,14 @@ pub async fn patch(
     id: web::Path<String>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<OrganisationPatch>,
+    body: Body<OrganisationPatch>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
-    let changes = body.0.parse()?;
+    let changes = body
+        .after(async { profile::may_edit(&user.0, id) })
+        .await?
+        .parse()?;
     let organisation = profile::update_organisation(
         &state.pool,
         user.0,
@@ -422,13 +425,13 @@ pub async fn put_expertise(
     params: web::Path<(String, String)>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<ExpertiseBody>,
+    body: Body<ExpertiseBody>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;
     let topic = path("topic", &topic, TopicSlug::parse)?;
-    let body = body.0;
+    let body = body.after(async { profile::may_edit(&user.0, id) }).await?;
     let input = ExpertiseInput::new(
         body.level,
         &body.summary,

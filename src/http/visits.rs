@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::{integer, Json};
+use super::body::{integer, Body};
 use super::lang;
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
@@ -216,10 +216,12 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<CreateVisit>,
+    body: Body<CreateVisit>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let body = body
+        .after(async { visits::may_request(&user.0).map(|_| ()) })
+        .await?;
     let host = OrganisationId::try_from(body.host_organisation_id)
         .map_err(ApiError::field("hostOrganisationId"))?;
     let visit = visits::request_visit(
@@ -317,21 +319,34 @@ pub async fn accept(
     id: web::Path<String>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<AcceptVisit>,
+    body: Body<AcceptVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(&req, &id, &state, user, visits::Answer::Accept(body.0.date)).await
+    let id = visit_id(&req, &id)?;
+    let body = body
+        .after(visits::may_act(
+            &state.pool,
+            &user.0,
+            id,
+            visits::Act::Answer,
+        ))
+        .await?;
+    answer(&req, id, &state, user, visits::Answer::Accept(body.date)).await
+}
+
+/// The visit's id from the path; no query parameters.
+fn visit_id(req: &HttpRequest, id: &str) -> Result<i64, ApiError> {
+    QueryParams::parse(req, &[])?;
+    path("id", id, positive_id)
 }
 
 /// What accepting and declining share: one service call, the visit back.
 async fn answer(
     req: &HttpRequest,
-    id: &str,
+    id: i64,
     state: &AppState,
     user: CurrentUser,
     answer: visits::Answer,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(req, &[])?;
-    let id = path("id", id, positive_id)?;
     let visit = visits::answer_visit(
         &state.pool,
         &state.matching,
@@ -372,16 +387,18 @@ pub async fn decline(
     id: web::Path<String>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<DeclineVisit>,
+    body: Body<DeclineVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(
-        &req,
-        &id,
-        &state,
-        user,
-        visits::Answer::Decline(body.0.reason),
-    )
-    .await
+    let id = visit_id(&req, &id)?;
+    let body = body
+        .after(visits::may_act(
+            &state.pool,
+            &user.0,
+            id,
+            visits::Act::Answer,
+        ))
+        .await?;
+    answer(&req, id, &state, user, visits::Answer::Decline(body.reason)).await
 }
 
 /// Call a visit off.
@@ -422,17 +439,24 @@ pub async fn cancel(
     id: web::Path<String>,
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Json<CancelVisit>,
+    body: Body<CancelVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, positive_id)?;
+    let id = visit_id(&req, &id)?;
+    let body = body
+        .after(visits::may_act(
+            &state.pool,
+            &user.0,
+            id,
+            visits::Act::Cancel,
+        ))
+        .await?;
     let visit = visits::cancel_visit(
         &state.pool,
         user.0,
         state.base_url.clone(),
         state.visits,
         id,
-        body.0.reason,
+        body.reason,
         lang::preferred(&req),
     )
     .await?;

@@ -360,24 +360,8 @@ pub async fn submit_lesson(
 ) -> Result<LessonView, ServiceError> {
     pool.run(move |conn| {
         conn.write(|conn| {
-            let not_found = || ServiceError::NotFound(format!("no visit {visit}"));
-            let row = visit_repo::find(conn, visit)?.ok_or_else(not_found)?;
-            let org = match (user.role, user.organisation_id) {
-                (Role::Coordinator, Some(org)) => org.0,
-                _ => {
-                    return Err(ServiceError::Forbidden(
-                        "only coordinators of the two organisations fill in a visit's lessons"
-                            .into(),
-                    ))
-                }
-            };
-            let side = if org == row.requester_id {
-                VisitRole::Requester
-            } else if org == row.host_id {
-                VisitRole::Host
-            } else {
-                return Err(not_found());
-            };
+            let (_, side) =
+                super::visits::authorise(conn, &user, visit, super::visits::Act::WriteLessons)?;
             let lesson = lesson::check(&draft, side, language).map_err(|errors| {
                 Invalid::new(
                     errors

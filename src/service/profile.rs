@@ -21,6 +21,17 @@ fn not_found(id: OrganisationId) -> ServiceError {
     ServiceError::NotFound(format!("organisation {id} does not exist"))
 }
 
+/// Who may change an organisation's profile and expertise: its own
+/// coordinators and admins. Anyone else gets the 404 of an organisation
+/// that does not exist, before anything they sent is looked at.
+pub fn may_edit(user: &User, id: OrganisationId) -> Result<(), ServiceError> {
+    if may_edit_organisation(user, id) {
+        Ok(())
+    } else {
+        Err(not_found(id))
+    }
+}
+
 /// Applies the given changes. Latitude and longitude may come alone: the
 /// other half is the stored one.
 #[instrument(skip(pool, user, changes), fields(user = %user.id))]

@@ -150,14 +150,7 @@ pub async fn request_visit(
     language: Language,
     request: VisitRequest,
 ) -> Result<VisitView, ServiceError> {
-    let requester = match (user.role, user.organisation_id) {
-        (Role::Coordinator, Some(org)) => org,
-        _ => {
-            return Err(ServiceError::Forbidden(
-                "only a coordinator requests visits, for their own organisation".into(),
-            ))
-        }
-    };
+    let requester = may_request(&user)?;
     if requester == request.host {
         return Err(
             Invalid::new("hostOrganisationId: you cannot visit your own organisation").into(),
@@ -294,22 +287,92 @@ pub async fn answer_visit(
     answer: Answer,
     language: Language,
 ) -> Result<VisitView, ServiceError> {
-    if let Answer::Decline(reason) = &answer {
-        parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
-    }
     let suggester = index.suggester(pool).await?;
     pool.run(move |conn| {
         conn.write(|conn| {
-            let row = visible(conn, &user, id)?;
-            if user.organisation_id.map(|o| o.0) != Some(row.host_id) {
-                return Err(ServiceError::Forbidden(
-                    "only a coordinator of the host organisation answers a request".into(),
-                ));
+            authorise(conn, &user, id, Act::Answer)?;
+            if let Answer::Decline(reason) = &answer {
+                parse_reason(reason.as_deref())
+                    .map_err(|e| Invalid::new(format!("reason: {e}")))?;
             }
             answer_in_tx(conn, &base_url, rules, &suggester, id, answer, language)
         })
     })
     .await
+}
+
+/// Who may request a visit: a coordinator, for their own organisation.
+pub fn may_request(user: &User) -> Result<OrganisationId, ServiceError> {
+    match (user.role, user.organisation_id) {
+        (Role::Coordinator, Some(org)) => Ok(org),
+        _ => Err(ServiceError::Forbidden(
+            "only a coordinator requests visits, for their own organisation".into(),
+        )),
+    }
+}
+
+/// What a caller wants to do with a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// Accept or decline: the host's coordinators.
+    Answer,
+    /// Call it off: either side's coordinators.
+    Cancel,
+    /// Fill in the lessons: either side's coordinators.
+    WriteLessons,
+}
+
+/// Whether `user` may do `act` on visit `id`, with the refusal the use case
+/// itself gives: 404 to whoever may not see the visit (as for one that does
+/// not exist), 403 to whoever sees it but may not do this. Returns the
+/// visit and the caller's side.
+pub(super) fn authorise(
+    conn: &mut DbConn,
+    user: &User,
+    id: i64,
+    act: Act,
+) -> Result<(VisitRow, VisitRole), ServiceError> {
+    let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+    if act == Act::WriteLessons {
+        let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+        let Some(org) = user
+            .organisation_id
+            .filter(|_| user.role == Role::Coordinator)
+        else {
+            return Err(ServiceError::Forbidden(
+                "only coordinators of the two organisations fill in a visit's lessons".into(),
+            ));
+        };
+        return match org.0 {
+            o if o == row.requester_id => Ok((row, VisitRole::Requester)),
+            o if o == row.host_id => Ok((row, VisitRole::Host)),
+            _ => Err(not_found()),
+        };
+    }
+    let row = visible(conn, user, id)?;
+    let side = match user.organisation_id.map(|o| o.0) {
+        Some(org) if org == row.host_id => Some(VisitRole::Host),
+        Some(org) if org == row.requester_id => Some(VisitRole::Requester),
+        _ => None,
+    };
+    match (act, side) {
+        (Act::Answer, Some(VisitRole::Host)) => Ok((row, VisitRole::Host)),
+        (Act::Answer, _) => Err(ServiceError::Forbidden(
+            "only a coordinator of the host organisation answers a request".into(),
+        )),
+        (_, Some(side)) => Ok((row, side)),
+        (_, None) => Err(ServiceError::Forbidden(
+            "only coordinators of the two organisations cancel a visit".into(),
+        )),
+    }
+}
+
+/// [`authorise`] alone, for an edge that must refuse a caller before it
+/// looks at what they sent.
+pub async fn may_act(pool: &DbPool, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
+    let user = user.clone();
+    pool.run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
+        .await
 }
 
 /// The visit, if `user` may see it; otherwise the same 404 as for a visit
@@ -658,20 +721,11 @@ pub async fn cancel_visit(
     reason: Option<String>,
     language: Language,
 ) -> Result<VisitView, ServiceError> {
-    let reason =
-        parse_reason(reason.as_deref()).map_err(|e| Invalid::new(format!("reason: {e}")))?;
     pool.run(move |conn| {
         conn.write(|conn| {
-            let row = visible(conn, &user, id)?;
-            let by = match user.organisation_id.map(|o| o.0) {
-                Some(org) if org == row.requester_id => VisitRole::Requester,
-                Some(org) if org == row.host_id => VisitRole::Host,
-                _ => {
-                    return Err(ServiceError::Forbidden(
-                        "only coordinators of the two organisations cancel a visit".into(),
-                    ))
-                }
-            };
+            let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
+            let reason = parse_reason(reason.as_deref())
+                .map_err(|e| Invalid::new(format!("reason: {e}")))?;
             let p = Parties::lock(conn, id)?;
             p.check(VisitEvent::Cancel, language)?;
             let now = db::now();

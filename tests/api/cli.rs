@@ -50,6 +50,22 @@ fn import_from_the_command_line(backend: Backend) {
     assert!(stderr.contains("nothing was imported"), "{stderr}");
     // No progress bar or log noise when not on a terminal.
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+
+    // The same as Excel saves it (CRLF line ends, a byte order mark, a name
+    // over two lines): the lines are the ones a text editor shows.
+    std::fs::write(
+        &broken,
+        "\u{feff}cbs_code,name,province,population,lat,lon,year\r\nGM9997,Een,Utrecht,5,52,5,2024\r\nGM9996,\"Twee\r\nregels\",Utrecht,5,52,5,2024\r\nGM9999,Nergens,Utrecht,-5,52,5,2024\r\nGM9997,Nog eens,Utrecht,5,52,5,2024\r\n",
+    )
+    .unwrap();
+    let out = meeloop(&db, &["import", "organisations", broken.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3: "), "the two-line name: {stderr}");
+    assert!(stderr.contains("line 5: population '-5'"), "{stderr}");
+    assert!(
+        stderr.contains("line 6: duplicate code GM9997: it already appears on line 2"),
+        "{stderr}"
+    );
 }
 
 #[test]

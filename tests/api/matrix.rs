@@ -449,6 +449,25 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 })),
                 _ => None,
             };
+            // Whoever may not act gets the same answer whatever they send:
+            // an empty object, an unknown field, or not an object at all.
+            if body.is_some() && [401, 403, 404].contains(&expected) {
+                for bad in [json!({}), json!({"nonsense": true}), json!([1])] {
+                    let (status, response) = app
+                        .send(
+                            row.method.clone(),
+                            &path,
+                            token.as_deref(),
+                            Some(bad.clone()),
+                        )
+                        .await;
+                    assert_eq!(
+                        status, expected,
+                        "{} {} as {} with {bad}: {response}",
+                        row.method, row.template, CALLERS[caller]
+                    );
+                }
+            }
             let (status, response) = app
                 .send(row.method.clone(), &path, token.as_deref(), body)
                 .await;

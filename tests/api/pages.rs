@@ -647,6 +647,14 @@ async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
         .await
         .unwrap()
         .contains("0 nieuw, 0 bijgewerkt, 342 ongewijzigd"));
+    // As a browser uploads what Excel saved (CRLF): the line a text editor shows.
+    let crlf = b"cbs_code,name,province,population,lat,lon,year\r\nGM0363,Amsterdam,Noord-Holland,931298,52.37,4.89,2024\r\nGM9999,Nergens,Atlantis,10,52.0,5.0,2024\r\n";
+    let r = post(upload(&csrf, crlf, false)).await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Regel 3") || text.contains("line 3"),
+        "{text}"
+    );
     // A bad row stops the file; nothing is written.
     let bad = b"cbs_code,name,province,population,lat,lon,year\nGM9999,Nergens,Atlantis,10,52.0,5.0,2024\n";
     let r = post(upload(&csrf, bad, false)).await.unwrap();

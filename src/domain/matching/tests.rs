@@ -634,11 +634,15 @@ proptest! {
         let ranked = ranked_all(&w, w.rows.clone(), &w.context, p);
         prop_assume!(!ranked.is_empty());
         let target = ranked[pick % ranked.len()].host;
+        // The target's standing comes from `ratings` alone (add_lessons
+        // replaces a host's reputation with what the lessons given say).
+        let mut base = w.context.clone();
+        base.reputation.retain(|(host, _), _| *host != target);
         let mut lessons: Vec<LessonFact> = ratings.iter().map(|&r| rated(target.0, r)).collect();
-        let mut before_ctx = w.context.clone();
+        let mut before_ctx = base.clone();
         before_ctx.add_lessons(&lessons, &Default::default(), day());
         lessons.push(rated(target.0, 5));
-        let mut after_ctx = w.context.clone();
+        let mut after_ctx = base;
         after_ctx.add_lessons(&lessons, &Default::default(), day());
         let position = |ctx: &Context| {
             ranked_all(&w, w.rows.clone(), ctx, p)

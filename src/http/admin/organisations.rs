@@ -15,7 +15,7 @@ use crate::domain::organisation::{
     Organisation, OrganisationCode, OrganisationId, OrganisationKind, DEFAULT_MONTHLY_CAPACITY,
 };
 use crate::domain::Invalid;
-use crate::http::body::{integer, Json};
+use crate::http::body::{integer, Body};
 use crate::http::client;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province, LIST_PARAMS};
 use crate::http::problem::{ApiError, Problem};
@@ -211,10 +211,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<CreateOrganisation>,
+    body: Body<CreateOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let new = body.0.parse()?;
+    let new = body.admitted()?.parse()?;
     let organisation = admin::create_organisation(
         &state.pool,
         admin.0,
@@ -263,7 +263,7 @@ pub async fn set_status(
     id: web::Path<String>,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<OrganisationStatus>,
+    body: Body<OrganisationStatus>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
@@ -272,7 +272,7 @@ pub async fn set_status(
         admin.0,
         client::address(&req, &state.trusted_proxies),
         id,
-        body.0.active,
+        body.admitted()?.active,
     )
     .await?;
     Ok(HttpResponse::Ok().json(AdminOrganisationView::from(organisation)))

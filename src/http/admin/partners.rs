@@ -11,7 +11,7 @@ use crate::auth::AdminUser;
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scopes};
 use crate::domain::Invalid;
-use crate::http::body::Json;
+use crate::http::body::Body;
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
@@ -136,10 +136,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<CreatePartner>,
+    body: Body<CreatePartner>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let body = body.admitted()?;
     let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
     let scopes = parse_scopes(&body.scopes)?;
     let (client, secret) = partners::admin_create_partner(
@@ -207,11 +207,11 @@ pub async fn update(
     client_id: web::Path<String>,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<PartnerPatch>,
+    body: Body<PartnerPatch>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let client_id = path("clientId", &client_id, parse_client_id)?;
-    let body = body.0;
+    let body = body.admitted()?;
     let update = PartnerUpdate {
         name: body
             .name

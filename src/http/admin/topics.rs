@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::AdminUser;
 use crate::domain::organisation::parse_name;
 use crate::domain::topic::{parse_description, Topic, TopicSlug};
-use crate::http::body::Json;
+use crate::http::body::Body;
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
@@ -123,10 +123,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<CreateTopic>,
+    body: Body<CreateTopic>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let body = body.0;
+    let body = body.admitted()?;
     let slug = TopicSlug::parse(&body.slug).map_err(ApiError::field("slug"))?;
     let names = TopicChanges {
         name_nl: Some(parse_name(&body.name_nl).map_err(ApiError::field("nameNl"))?),
@@ -216,11 +216,11 @@ pub async fn update(
     slug: web::Path<String>,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<TopicPatch>,
+    body: Body<TopicPatch>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let slug = path("slug", &slug, TopicSlug::parse)?;
-    let body = body.0;
+    let body = body.admitted()?;
     let changes = TopicChanges {
         name_nl: body
             .name_nl

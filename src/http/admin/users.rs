@@ -11,7 +11,7 @@ use crate::auth::AdminUser;
 use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, OrganisationId};
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
-use crate::http::body::Json;
+use crate::http::body::Body;
 use crate::http::client;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
@@ -186,10 +186,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<CreateUser>,
+    body: Body<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let (email, name, role, organisation_id) = match body.0 {
+    let (email, name, role, organisation_id) = match body.admitted()? {
         CreateUser::Admin { email, name } => (email, name, Role::Admin, None),
         CreateUser::Coordinator {
             email,
@@ -274,11 +274,11 @@ pub async fn update(
     id: web::Path<String>,
     state: web::Data<AppState>,
     admin: AdminUser,
-    body: Json<UserPatch>,
+    body: Body<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: UserId = path("id", &id, str::parse)?;
-    let body = body.0;
+    let body = body.admitted()?;
     let changes = AccountChanges {
         name: body
             .name
