@@ -116,12 +116,29 @@ impl utoipa::Modify for BearerAuth {
 
 /// Says in the document what every text input refuses: U+0000, which
 /// PostgreSQL cannot store (`domain::storable`). Each free string schema
-/// (no pattern, enum or format of its own) gets the pattern `^[^\u0000]*$`,
-/// so clients and schemathesis know before they send.
+/// (no pattern, enum or format of its own) of a parameter or a request body
+/// gets the pattern `^[^\u0000]*$`, so clients and schemathesis know before
+/// they send. (Answers are left alone: a problem's `detail` may quote what
+/// was sent.)
 struct StorableText;
 
 impl utoipa::Modify for StorableText {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        /// Component names a part of the document refers to (`$ref`).
+        fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                        if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                            found.push(name.to_string());
+                        }
+                    }
+                    map.values().for_each(|v| refs(v, found));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+                _ => {}
+            }
+        }
         fn walk(value: &mut serde_json::Value) {
             match value {
                 serde_json::Value::Object(map) => {
@@ -145,9 +162,28 @@ impl utoipa::Modify for StorableText {
         let Ok(mut document) = serde_json::to_value(&*openapi) else {
             return;
         };
-        for part in ["components", "paths"] {
-            if let Some(v) = document.get_mut(part) {
-                walk(v);
+        // Parameters and request bodies, and every component they lead to.
+        let mut wanted = Vec::new();
+        if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
+            for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+                for operation in item.values_mut().filter_map(|o| o.as_object_mut()) {
+                    for part in ["parameters", "requestBody"] {
+                        if let Some(v) = operation.get_mut(part) {
+                            refs(v, &mut wanted);
+                            walk(v);
+                        }
+                    }
+                }
+            }
+        }
+        let mut done = std::collections::BTreeSet::new();
+        while let Some(name) = wanted.pop() {
+            if !done.insert(name.clone()) {
+                continue;
+            }
+            if let Some(schema) = document.pointer_mut(&format!("/components/schemas/{name}")) {
+                refs(schema, &mut wanted);
+                walk(schema);
             }
         }
         if let Ok(done) = serde_json::from_value(document) {

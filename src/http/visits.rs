@@ -321,16 +321,10 @@ pub async fn accept(
     user: CurrentUser,
     body: Body<AcceptVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = visit_id(&req, &id)?;
-    let body = body
-        .after(visits::may_act(
-            &state.pool,
-            &user.0,
-            id,
-            visits::Act::Answer,
-        ))
-        .await?;
-    answer(&req, id, &state, user, visits::Answer::Accept(body.date)).await
+    answer(&req, &id, &state, user, body, |b| {
+        visits::Answer::Accept(b.date)
+    })
+    .await
 }
 
 /// The visit's id from the path; no query parameters.
@@ -339,14 +333,25 @@ fn visit_id(req: &HttpRequest, id: &str) -> Result<i64, ApiError> {
     path("id", id, positive_id)
 }
 
-/// What accepting and declining share: one service call, the visit back.
-async fn answer(
+/// What accepting and declining share: the host's access first, then the
+/// body, one service call, the visit back.
+async fn answer<T>(
     req: &HttpRequest,
-    id: i64,
+    id: &str,
     state: &AppState,
     user: CurrentUser,
-    answer: visits::Answer,
+    body: Body<T>,
+    answer: impl FnOnce(T) -> visits::Answer,
 ) -> Result<HttpResponse, ApiError> {
+    let id = visit_id(req, id)?;
+    let body = body
+        .after(visits::may_act(
+            &state.pool,
+            &user.0,
+            id,
+            visits::Act::Answer,
+        ))
+        .await?;
     let visit = visits::answer_visit(
         &state.pool,
         &state.matching,
@@ -354,7 +359,7 @@ async fn answer(
         state.base_url.clone(),
         state.visits,
         id,
-        answer,
+        answer(body),
         lang::preferred(req),
     )
     .await?;
@@ -389,16 +394,10 @@ pub async fn decline(
     user: CurrentUser,
     body: Body<DeclineVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = visit_id(&req, &id)?;
-    let body = body
-        .after(visits::may_act(
-            &state.pool,
-            &user.0,
-            id,
-            visits::Act::Answer,
-        ))
-        .await?;
-    answer(&req, id, &state, user, visits::Answer::Decline(body.reason)).await
+    answer(&req, &id, &state, user, body, |b| {
+        visits::Answer::Decline(b.reason)
+    })
+    .await
 }
 
 /// Call a visit off.

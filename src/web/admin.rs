@@ -242,47 +242,33 @@ pub async fn import_organisations(
     session.check(&csrf)?;
     let query = OrgQuery::default();
     let refuse = |message: &str| message.to_string();
-    if broken {
-        let msg = refuse(c.t(
-            "Het bestand kwam niet helemaal aan. Er is niets geïmporteerd; probeer het opnieuw.",
-            "The file did not arrive whole. Nothing was imported; try again.",
-        ));
-        return organisations_page(
-            &state,
-            &session,
-            &query,
+    let refused = if broken {
+        Some((
             StatusCode::BAD_REQUEST,
-            None,
-            Some(msg),
-        )
-        .await;
-    }
-    if too_big {
-        let msg = refuse(c.t(
-            "Het bestand is groter dan 5 MB.",
-            "The file is larger than 5 MB.",
-        ));
-        return organisations_page(
-            &state,
-            &session,
-            &query,
+            c.t(
+                "Het bestand kwam niet helemaal aan. Er is niets geïmporteerd; probeer het opnieuw.",
+                "The file did not arrive whole. Nothing was imported; try again.",
+            ),
+        ))
+    } else if too_big {
+        Some((
             StatusCode::PAYLOAD_TOO_LARGE,
-            None,
-            Some(msg),
-        )
-        .await;
-    }
-    if file.is_empty() {
-        let msg = refuse(c.t("Kies een CSV-bestand.", "Choose a CSV file."));
-        return organisations_page(
-            &state,
-            &session,
-            &query,
+            c.t(
+                "Het bestand is groter dan 5 MB.",
+                "The file is larger than 5 MB.",
+            ),
+        ))
+    } else if file.is_empty() {
+        Some((
             StatusCode::BAD_REQUEST,
-            None,
-            Some(msg),
-        )
-        .await;
+            c.t("Kies een CSV-bestand.", "Choose a CSV file."),
+        ))
+    } else {
+        None
+    };
+    if let Some((status, message)) = refused {
+        let msg = refuse(message);
+        return organisations_page(&state, &session, &query, status, None, Some(msg)).await;
     }
     match import::admin_import(
         &state.pool,

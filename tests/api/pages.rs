@@ -31,15 +31,7 @@ async fn an_import_and_its_audit_entry_commit_together(backend: Backend) {
     let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
     let csrf = admin.csrf_on("/admin/organisations").await;
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
-    let post = |body: (String, Vec<u8>)| {
-        let jar = admin.cookies.borrow().join("; ");
-        app.client
-            .post(format!("{}/admin/organisations/import", app.address))
-            .header("Content-Type", body.0)
-            .header(COOKIE, jar)
-            .body(body.1)
-            .send()
-    };
+    let post = |body: (String, Vec<u8>)| admin.upload(body);
     // The audit log cannot take entries any more (as if the disk filled up
     // between the rows and the entry).
     let mut conn = app.db.pool.get().unwrap();
@@ -485,6 +477,21 @@ impl<'a> Web<'a> {
         self
     }
 
+    /// Posts a multipart body (see [`upload`]) to the admin's CSV import.
+    pub fn upload(
+        &self,
+        (content_type, body): (String, Vec<u8>),
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        let jar = self.cookies.borrow().join("; ");
+        self.app
+            .client
+            .post(format!("{}/admin/organisations/import", self.app.address))
+            .header("Content-Type", content_type)
+            .header(COOKIE, jar)
+            .body(body)
+            .send()
+    }
+
     /// The session's CSRF token, as a page's forms carry it.
     pub async fn csrf_on(&self, path: &str) -> String {
         hidden(&self.get(path).await.body, "csrf")
@@ -625,15 +632,7 @@ async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
     let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
     let csrf = admin.csrf_on("/admin/organisations").await;
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
-    let post = |body: (String, Vec<u8>)| {
-        let jar = admin.cookies.borrow().join("; ");
-        app.client
-            .post(format!("{}/admin/organisations/import", app.address))
-            .header("Content-Type", body.0)
-            .header(COOKIE, jar)
-            .body(body.1)
-            .send()
-    };
+    let post = |body: (String, Vec<u8>)| admin.upload(body);
     let r = post(upload(&csrf, &csv, false)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
