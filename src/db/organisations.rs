@@ -126,6 +126,21 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Organisat
     rows.into_iter().map(OrganisationRow::into_domain).collect()
 }
 
+/// Every active organisation's id, name and contact address (where one is
+/// set), by name.
+pub fn contacts(conn: &mut DbConn) -> QueryResult<Vec<(OrganisationId, String, String)>> {
+    let rows: Vec<(i64, String, Option<String>)> = dispatch!(conn, c => organisations::table
+        .filter(organisations::active.eq(true))
+        .filter(organisations::contact_email.is_not_null())
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name, organisations::contact_email))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, name, email)| email.map(|e| (OrganisationId(id), name, e)))
+        .collect())
+}
+
 /// Locks the organisation's row until the transaction ends, for a
 /// read-modify-write (PostgreSQL: `SELECT … FOR UPDATE`, which at READ
 /// COMMITTED waits for a concurrent writer and then sees its change;

@@ -290,7 +290,7 @@ pub struct OrganisationPatch {
     /// Where invitations go. Never shown publicly.
     #[schema(
         max_length = 254,
-        pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
         example = "meeloop@zwolle.nl"
     )]
     pub contact_email: Option<String>,

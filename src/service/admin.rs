@@ -141,6 +141,39 @@ pub async fn set_organisation_active(
     .await
 }
 
+/// An organisation whose stored contact address mail cannot be delivered
+/// to (it was accepted before addresses were checked with the mail
+/// library's parser): invitations to it would die.
+#[derive(Debug, Clone)]
+pub struct Undeliverable {
+    pub id: OrganisationId,
+    pub name: String,
+    pub contact_email: String,
+}
+
+/// The active organisations with an undeliverable contact address, for
+/// admins to fix.
+pub async fn undeliverable_contacts(
+    pool: &DbPool,
+    user: User,
+) -> Result<Vec<Undeliverable>, ServiceError> {
+    require_admin(&user)?;
+    pool.run(|conn| {
+        Ok(db::organisations::contacts(conn)?
+            .into_iter()
+            .filter(|(_, _, email)| {
+                crate::domain::organisation::ContactEmail::parse(email).is_err()
+            })
+            .map(|(id, name, contact_email)| Undeliverable {
+                id,
+                name,
+                contact_email,
+            })
+            .collect())
+    })
+    .await
+}
+
 /// Every topic, retired ones included.
 pub async fn list_topics(pool: &DbPool, user: User) -> Result<Vec<Topic>, ServiceError> {
     require_admin(&user)?;

@@ -59,6 +59,7 @@ struct OverviewPage {
     c: Chrome,
     counts: Vec<(&'static str, i64)>,
     entries: Vec<AuditEntry>,
+    undeliverable: Vec<admin::Undeliverable>,
 }
 
 /// GET /admin
@@ -74,12 +75,16 @@ pub async fn overview(
     let (entries, _) = admin::audit_log(&state.pool, session.user.clone(), None, 10)
         .await
         .map_err(fail(lang))?;
+    let undeliverable = admin::undeliverable_contacts(&state.pool, session.user.clone())
+        .await
+        .map_err(fail(lang))?;
     Ok(page(
         StatusCode::OK,
         &OverviewPage {
             c: session.chrome(Nav::Admin),
             counts: counts(&status),
             entries,
+            undeliverable,
         },
     ))
 }

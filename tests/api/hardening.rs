@@ -13,7 +13,71 @@ use crate::visits::{demo_app, working_days_ahead};
 backend_tests!(
     text_that_cannot_be_stored_is_refused_naming_the_field,
     concurrent_changes_of_different_fields_all_land,
+    contact_addresses_are_ones_mail_can_reach,
 );
+
+/// An address the mail library would refuse is refused when it is given,
+/// not when the invitation dies; addresses stored before are shown to admins.
+async fn contact_addresses_are_ones_mail_can_reach(backend: Backend) {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let app = demo_app(backend).await;
+    let swf = app.organisation_id("GM1900").await;
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    for bad in [
+        "<svg/onload=alert(3)>@swf.example",
+        "\"quoted\"@swf.example",
+        "a,b@swf.example",
+    ] {
+        let (status, body) = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/organisations/{swf}"),
+                Some(&anne),
+                Some(json!({"contactEmail": bad})),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("contactEmail"),
+            "{body}"
+        );
+    }
+    // One stored before the mail library's parser decided.
+    let zwolle = app.organisation_id("GM0193").await;
+    let mut conn = app.db.pool.get().unwrap();
+    meeloop::db::dispatch!(&mut conn, c => diesel::update(
+        meeloop::db::schema::organisations::table.find(zwolle),
+    )
+    .set(meeloop::db::schema::organisations::contact_email.eq("<b>host</b>@zwolle.example"))
+    .execute(c))
+    .unwrap();
+    app.token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let admin = Web::new(&app).logged_in("beheer@meeloop.example").await;
+    let overview = admin.get("/admin").await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(
+        overview
+            .body
+            .contains("Contactadressen waar geen e-mail aankomt (1)"),
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview
+            .body
+            .contains("&#60;b&#62;host&#60;/b&#62;@zwolle.example"),
+        "shown, escaped: {}",
+        overview.body
+    );
+    assert!(!overview.body.contains("<b>host"));
+}
 
 /// Two people change different fields of the same record at the same
 /// moment: both changes land, every time (PostgreSQL runs READ COMMITTED,

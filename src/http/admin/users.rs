@@ -117,7 +117,7 @@ pub enum CreateUser {
     Admin {
         #[schema(
             max_length = 254,
-            pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+            pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
             example = "beheer@meeloop.nl"
         )]
         email: String,
@@ -133,7 +133,7 @@ pub enum CreateUser {
     Coordinator {
         #[schema(
             max_length = 254,
-            pattern = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+            pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
             example = "coordinator@zwolle.nl"
         )]
         email: String,
