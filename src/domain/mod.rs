@@ -39,3 +39,14 @@ pub fn storable(text: &str) -> Result<(), Invalid> {
         Ok(())
     }
 }
+
+/// The first field of a form (name = value pairs) that cannot be stored,
+/// with why; `None` when all can.
+pub fn unstorable_field(pairs: &[(String, String)]) -> Option<(&str, Invalid)> {
+    pairs.iter().find_map(|(name, value)| {
+        storable(name)
+            .and_then(|()| storable(value))
+            .err()
+            .map(|why| (name.as_str(), why))
+    })
+}

@@ -162,10 +162,11 @@ pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
         ApiError::bad_request("invalid_body", format!("the form is not valid: {e}"))
     })?;
-    for (name, value) in &pairs {
-        storable(name)
-            .and_then(|()| storable(value))
-            .map_err(|e| ApiError::invalid_field(&name.escape_default().to_string(), &e))?;
+    if let Some((name, why)) = crate::domain::unstorable_field(&pairs) {
+        return Err(ApiError::invalid_field(
+            &name.escape_default().to_string(),
+            &why,
+        ));
     }
     serde_urlencoded::from_bytes(bytes)
         .map_err(|e| ApiError::bad_request("invalid_body", format!("the form is not valid: {e}")))

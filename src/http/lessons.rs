@@ -136,16 +136,15 @@ pub async fn submit(
     user: CurrentUser,
     body: Body<LessonBody>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, positive_id)?;
-    let body = body
-        .after(crate::service::visits::may_act(
-            &state.pool,
-            &user.0,
-            id,
-            crate::service::visits::Act::WriteLessons,
-        ))
-        .await?;
+    let (id, body) = super::visits::visit_and_body(
+        &req,
+        &id,
+        &state,
+        &user,
+        body,
+        crate::service::visits::Act::WriteLessons,
+    )
+    .await?;
     let publish = match body.publish.as_deref() {
         None => Publish::No,
         Some(p) => p.parse::<Publish>().map_err(|e| {

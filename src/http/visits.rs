@@ -327,10 +327,23 @@ pub async fn accept(
     .await
 }
 
-/// The visit's id from the path; no query parameters.
-fn visit_id(req: &HttpRequest, id: &str) -> Result<i64, ApiError> {
+/// The visit's id from the path (no query parameters), then the body once
+/// the caller may do `act` on that visit (a stranger learns nothing from
+/// what it sent).
+pub(super) async fn visit_and_body<T>(
+    req: &HttpRequest,
+    id: &str,
+    state: &AppState,
+    user: &CurrentUser,
+    body: Body<T>,
+    act: visits::Act,
+) -> Result<(i64, T), ApiError> {
     QueryParams::parse(req, &[])?;
-    path("id", id, positive_id)
+    let id = path("id", id, positive_id)?;
+    let body = body
+        .after(visits::may_act(&state.pool, &user.0, id, act))
+        .await?;
+    Ok((id, body))
 }
 
 /// What accepting and declining share: the host's access first, then the
@@ -343,15 +356,7 @@ async fn answer<T>(
     body: Body<T>,
     answer: impl FnOnce(T) -> visits::Answer,
 ) -> Result<HttpResponse, ApiError> {
-    let id = visit_id(req, id)?;
-    let body = body
-        .after(visits::may_act(
-            &state.pool,
-            &user.0,
-            id,
-            visits::Act::Answer,
-        ))
-        .await?;
+    let (id, body) = visit_and_body(req, id, state, &user, body, visits::Act::Answer).await?;
     let visit = visits::answer_visit(
         &state.pool,
         &state.matching,
@@ -440,15 +445,7 @@ pub async fn cancel(
     user: CurrentUser,
     body: Body<CancelVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = visit_id(&req, &id)?;
-    let body = body
-        .after(visits::may_act(
-            &state.pool,
-            &user.0,
-            id,
-            visits::Act::Cancel,
-        ))
-        .await?;
+    let (id, body) = visit_and_body(&req, &id, &state, &user, body, visits::Act::Cancel).await?;
     let visit = visits::cancel_visit(
         &state.pool,
         user.0,

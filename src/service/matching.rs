@@ -557,32 +557,31 @@ pub async fn find_peers(
     let mut p = prepare(pool, index, &user, &request).await?;
     let tuning = index.tuning();
     let list = ranked(&p, tuning, lang)?;
-    p.query.limit = GLANCE;
-    p.query.preference = Preference::Best;
-    let mut best = ranked(&p, tuning, lang)?.matches;
-    let best_in_class = best
-        .first()
-        .is_some_and(|m| m.candidate.class != matching::Class::Ahead);
-    if best_in_class {
-        best.retain(|m| m.candidate.class != matching::Class::Ahead);
-    } else {
-        best.truncate(1);
-    }
-    p.query.limit = GLANCE * 2;
-    p.query.preference = Preference::Near;
-    let near = ranked(&p, tuning, lang)?
-        .matches
-        .into_iter()
-        .filter(|m| best.iter().all(|b| b.host.id != m.host.id))
-        .take(GLANCE)
-        .collect();
+    let glance = matching::glance(
+        &p.loaded.snapshot,
+        &p.query,
+        &p.loaded.context,
+        tuning,
+        GLANCE,
+    )
+    .map_err(domain_error)?;
+    // Each half's reasons name the order that placed it.
+    let mut matches = |preference, candidates: Vec<Candidate>| {
+        p.query.preference = preference;
+        candidates
+            .into_iter()
+            .map(|c| matched(&p, c, tuning, lang))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let best = matches(Preference::Best, glance.best)?;
+    let near = matches(Preference::Near, glance.near)?;
     Ok(PeerSearch {
         topics,
         names,
         list: Some(list),
         glance: Some(Glance {
             best,
-            best_in_class,
+            best_in_class: glance.best_in_class,
             near,
         }),
     })

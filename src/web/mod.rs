@@ -32,10 +32,7 @@ pub fn decode<T: serde::de::DeserializeOwned + Default>(
     lang: Language,
 ) -> Result<T, WebError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
-    let bad = pairs.iter().find(|(name, value)| {
-        crate::domain::storable(name).is_err() || crate::domain::storable(value).is_err()
-    });
-    if let Some((name, _)) = bad {
+    if let Some((name, _)) = crate::domain::unstorable_field(&pairs) {
         let name = name.escape_default();
         return Err(WebError::page(
             StatusCode::BAD_REQUEST,

@@ -609,10 +609,17 @@ pub fn rank(
     context: &Context,
     tuning: &Tuning,
 ) -> Result<Vec<Candidate>, MatchError> {
-    let mut all = candidates(snapshot, query, context, tuning)?;
-    let k = query.limit.min(all.len());
+    Ok(best(
+        candidates(snapshot, query, context, tuning)?,
+        query.limit,
+    ))
+}
+
+/// The best `k` of `all`, best first.
+fn best(mut all: Vec<Candidate>, k: usize) -> Vec<Candidate> {
+    let k = k.min(all.len());
     if k == 0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     // Partition around the k-th best, then sort only the top k.
     if k < all.len() {
@@ -620,7 +627,59 @@ pub fn rank(
         all.truncate(k);
     }
     all.sort_unstable_by(order);
-    Ok(all)
+    all
+}
+
+/// The best in class and good peers nearby, side by side, whatever order
+/// the request asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glance {
+    /// Up to `size` of the best in class who can have the requester, in
+    /// the `best` order; when none of them can, the first in that order.
+    pub best: Vec<Candidate>,
+    /// Whether `best` holds the best in class (or only the furthest along
+    /// of those the requester can visit).
+    pub best_in_class: bool,
+    /// The first `size` in the `near` order that are not in `best`.
+    pub near: Vec<Candidate>,
+}
+
+/// Both halves of a [`Glance`] from one pass over the candidates, each
+/// scored in its own order (the query's `preference` and `limit` are not
+/// used).
+pub fn glance(
+    snapshot: &Snapshot,
+    query: &MatchQuery,
+    context: &Context,
+    tuning: &Tuning,
+    size: usize,
+) -> Result<Glance, MatchError> {
+    let all = candidates(snapshot, query, context, tuning)?;
+    let scored = |preference| -> Vec<Candidate> {
+        all.iter()
+            .map(|c| Candidate {
+                score: c.components.score(preference, &tuning.weights),
+                ..c.clone()
+            })
+            .collect()
+    };
+    let mut top = best(scored(Preference::Best), size);
+    let best_in_class = top.first().is_some_and(|c| c.class != Class::Ahead);
+    if best_in_class {
+        top.retain(|c| c.class != Class::Ahead);
+    } else {
+        top.truncate(1);
+    }
+    let near = best(scored(Preference::Near), size + top.len())
+        .into_iter()
+        .filter(|c| top.iter().all(|b| b.host != c.host))
+        .take(size)
+        .collect();
+    Ok(Glance {
+        best: top,
+        best_in_class,
+        near,
+    })
 }
 
 /// Where `host` ranks for this query, or which filter excluded it.

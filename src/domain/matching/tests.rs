@@ -361,6 +361,12 @@ fn the_preference_decides_what_leads() {
         "Organisatie 2 is de beste van de klas op Migratie naar de cloud (niveau 5 sinds 2019; \
          4,6 uit 5 van 7 bezoekers) — 93 km, ongeveer een uur en een kwartier reizen"
     );
+    // At a glance: the best in class alone beside the three nearest others.
+    let g = glance(&snap, &q, &context, &tuning, 3).unwrap();
+    assert!(g.best_in_class);
+    assert_eq!(g.best.iter().map(|c| c.host.0).collect::<Vec<_>>(), [2]);
+    let nearby: Vec<i64> = g.near.iter().map(|c| c.host.0).collect();
+    assert_eq!(nearby, near[..3], "{nearby:?}");
     // Explain agrees with each order.
     for preference in Preference::ALL {
         q.preference = preference;
