@@ -470,8 +470,9 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
     let scheduler = crate::jobs::Scheduler::new(pool, index, base_url, settings.visits);
     let report = actix_web::rt::System::new().block_on(scheduler.run_once())?;
     println!(
-        "Nudged {}, expired {}, reminded {}, completed {} visit(s); reminded {} about lessons; followed up {}; {} failed.",
-        report.nudged, report.expired, report.reminded, report.completed, report.lessons_reminded, report.followed_up, report.failed
+        "Nudged {}, expired {}, reminded {}, completed {} visit(s); reminded {} about lessons; followed up {}; closed {} request(s) nobody can answer; {} failed.",
+        report.nudged, report.expired, report.reminded, report.completed, report.lessons_reminded, report.followed_up,
+        report.closed_undeliverable + report.closed_no_days_left, report.failed
     );
     println!("Emails are queued; `meeloop mail deliver --once` or `serve` sends them.");
     Ok(if report.failed > 0 {

@@ -266,6 +266,22 @@ pub fn recent_errors(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Summary>>
         .load(c))
 }
 
+/// Which of the messages with these idempotency keys are dead.
+pub fn dead_among(conn: &mut DbConn, keys: &[String]) -> QueryResult<Vec<String>> {
+    use outbox::dsl as o;
+    let mut dead = Vec::new();
+    // Well below either backend's limit on bound parameters.
+    for chunk in keys.chunks(500) {
+        let found: Vec<String> = dispatch!(conn, c => o::outbox
+            .filter(o::state.eq(MessageState::Dead.as_str()))
+            .filter(o::idempotency_key.eq_any(chunk))
+            .select(o::idempotency_key)
+            .load(c))?;
+        dead.extend(found);
+    }
+    Ok(dead)
+}
+
 /// Dead messages (all, or one) back to pending, due at `now`, with a fresh
 /// count of attempts; returns how many. The last error stays for the record
 /// until the next attempt.

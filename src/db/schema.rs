@@ -159,6 +159,7 @@ diesel::table! {
         completed_at -> Nullable<Timestamp>,
         lessons_reminded_at -> Nullable<Timestamp>,
         followed_up_at -> Nullable<Timestamp>,
+        closed_because -> Nullable<Text>,
     }
 }
 

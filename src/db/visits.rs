@@ -32,6 +32,8 @@ pub struct VisitRow {
     pub completed_at: Option<NaiveDateTime>,
     pub lessons_reminded_at: Option<NaiveDateTime>,
     pub followed_up_at: Option<NaiveDateTime>,
+    /// Why Meeloop closed it (cancelled_by 'meeloop').
+    pub closed_because: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -311,6 +313,69 @@ pub fn set_cancelled(
     ))
     .execute(c))?;
     Ok(changed == 1)
+}
+
+/// Meeloop closes a request nobody can answer any more. `false` if it was
+/// answered or withdrawn meanwhile.
+pub fn set_closed(
+    conn: &mut DbConn,
+    id: i64,
+    because: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = dispatch!(conn, c => diesel::update(
+        visits::table
+            .filter(visits::id.eq(id))
+            .filter(visits::state.eq("requested")),
+    )
+    .set((
+        visits::state.eq("cancelled"),
+        visits::cancelled_by.eq(Some("meeloop")),
+        visits::closed_because.eq(Some(because)),
+        visits::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(changed == 1)
+}
+
+/// (host, requester, day) of every visit booked on or after `from`.
+pub fn booked_from(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(i64, i64, NaiveDate)>> {
+    let rows: Vec<(i64, i64, Option<NaiveDate>)> = dispatch!(conn, c => visits::table
+        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::visit_date.ge(from))
+        .select((visits::host_id, visits::requester_id, visits::visit_date))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(host, requester, day)| Some((host, requester, day?)))
+        .collect())
+}
+
+/// (organisation, monthly capacity) of `ids`.
+pub fn capacities(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32)>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, i32)> = dispatch!(conn, c => organisations::table
+            .filter(organisations::id.eq_any(chunk))
+            .select((organisations::id, organisations::monthly_capacity))
+            .load(c))?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Unanswered requests with any of `organisations` on either side, oldest first.
+pub fn requested_involving(conn: &mut DbConn, organisations: &[i64]) -> QueryResult<Vec<i64>> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::state.eq("requested"))
+        .filter(
+            visits::host_id
+                .eq_any(organisations)
+                .or(visits::requester_id.eq_any(organisations)),
+        )
+        .order(visits::id.asc())
+        .select(visits::id)
+        .load(c))
 }
 
 /// The unanswered request ran out. `false` if it was answered meanwhile

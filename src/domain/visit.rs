@@ -5,13 +5,18 @@
 //! requested ──accept(date)──▶ accepted ──complete (after the day)──▶ completed
 //!     │  ╲──decline──▶ declined        │
 //!     │   ╲─expire──▶ expired          └──cancel──▶ cancelled
-//!     └──cancel──▶ cancelled
+//!     └──cancel, close──▶ cancelled
 //! ```
+//!
+//! `close` is Meeloop's own: a request nobody can answer any more (the
+//! invitation could not be delivered, or none of the proposed days can
+//! still be booked) is called off, with a [`Closure`] saying why.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::calendar::{working_day, DayOff};
 use super::lesson::FieldError;
@@ -120,6 +125,8 @@ pub enum VisitEvent {
     Expire,
     /// Either side calls it off.
     Cancel,
+    /// Meeloop calls off a request that can no longer be answered.
+    Close,
     /// The day has passed (`today` is after the visit's date).
     Complete {
         today: NaiveDate,
@@ -133,6 +140,7 @@ impl VisitEvent {
             VisitEvent::Decline => "decline",
             VisitEvent::Expire => "expire",
             VisitEvent::Cancel => "cancel",
+            VisitEvent::Close => "close",
             VisitEvent::Complete { .. } => "complete",
         }
     }
@@ -171,7 +179,7 @@ impl TransitionError {
                 let event = match *event {
                     "accept" => "meer geaccepteerd worden",
                     "decline" => "meer afgewezen worden",
-                    "cancel" => "meer geannuleerd worden",
+                    "cancel" | "close" => "meer geannuleerd worden",
                     "expire" => "meer verlopen",
                     _ => "als gehouden gelden",
                 };
@@ -232,20 +240,32 @@ impl Refusal {
                 date,
                 capacity,
             } if nl => format!(
-                "{host} zit in {} vol ({capacity} meeloopdagen per maand); kies een dag in een andere maand",
-                super::calendar::month_name(*date, language)
+                "{host} zit in {} vol ({}); kies een dag in een andere maand",
+                super::calendar::month_name(*date, language),
+                per_month(*capacity, language)
             ),
             Refusal::Full {
                 host,
                 date,
                 capacity,
             } => format!(
-                "{host} is fully booked in {} ({capacity} visits a month); pick a date in another month",
-                super::calendar::month_name(*date, language)
+                "{host} is fully booked in {} ({}); pick a date in another month",
+                super::calendar::month_name(*date, language),
+                per_month(*capacity, language)
             ),
             Refusal::Answered if nl => "deze uitnodiging is intussen al beantwoord".into(),
             Refusal::Answered => "this invitation was answered in the meantime".into(),
         }
+    }
+}
+
+/// "1 meeloopdag per maand", "3 visits a month".
+fn per_month(capacity: i32, language: Language) -> String {
+    match (language, capacity) {
+        (Language::Nl, 1) => "1 meeloopdag per maand".into(),
+        (Language::Nl, n) => format!("{n} meeloopdagen per maand"),
+        (Language::En, 1) => "1 visit a month".into(),
+        (Language::En, n) => format!("{n} visits a month"),
     }
 }
 
@@ -276,12 +296,216 @@ pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, Transi
         (S::Requested, E::Decline) => Ok(S::Declined),
         (S::Requested, E::Expire) => Ok(S::Expired),
         (S::Requested | S::Accepted, E::Cancel) => Ok(S::Cancelled),
+        (S::Requested, E::Close) => Ok(S::Cancelled),
         (S::Accepted, E::Complete { today }) => match visit.date {
             Some(date) if today > date => Ok(S::Completed),
             Some(date) => Err(TransitionError::NotYetHappened(date)),
             None => Err(not_allowed()),
         },
         _ => Err(not_allowed()),
+    }
+}
+
+/// Why Meeloop closed a request itself (the visit is then `cancelled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Closure {
+    /// The invitation could not be delivered to the host's contact address.
+    Undeliverable,
+    /// None of the proposed days can be booked any more.
+    NoDaysLeft,
+}
+
+impl Closure {
+    pub const ALL: [Closure; 2] = [Closure::Undeliverable, Closure::NoDaysLeft];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closure::Undeliverable => "invitation_undeliverable",
+            Closure::NoDaysLeft => "no_days_left",
+        }
+    }
+}
+
+impl Closure {
+    /// What happened, for either side: "Gesloten door Meeloop: …".
+    pub fn message(self, host: &str, language: Language) -> String {
+        match (self, language) {
+            (Closure::Undeliverable, Language::Nl) => {
+                format!("Gesloten door Meeloop: de uitnodiging kon niet worden bezorgd bij {host}.")
+            }
+            (Closure::Undeliverable, Language::En) => {
+                format!("Closed by Meeloop: the invitation could not be delivered to {host}.")
+            }
+            (Closure::NoDaysLeft, Language::Nl) => {
+                "Gesloten door Meeloop: geen van de voorgestelde dagen is nog vrij.".into()
+            }
+            (Closure::NoDaysLeft, Language::En) => {
+                "Closed by Meeloop: none of the proposed days is free any more.".into()
+            }
+        }
+    }
+}
+
+impl FromStr for Closure {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        Closure::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Invalid::new(format!("unknown closure '{s}'")))
+    }
+}
+
+/// What the calendars say about one proposed day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayFacts {
+    /// The host has another visit that day (as host or as visitor).
+    pub host_busy: bool,
+    /// So has the requester.
+    pub requester_busy: bool,
+    /// Visits the host hosts in that day's month.
+    pub hosted_that_month: i64,
+}
+
+/// What keeps a proposed day from being booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obstacle {
+    /// Today or earlier: a host cannot accept a day that has begun.
+    Passed,
+    HostBusy,
+    RequesterBusy,
+    /// The host's visits that month reached its capacity.
+    HostFull {
+        capacity: i32,
+    },
+}
+
+/// Whether `date` can still be booked, and if not, the first reason why
+/// (the order the host's answer is refused in).
+pub fn obstacle(
+    date: NaiveDate,
+    today: NaiveDate,
+    capacity: i32,
+    facts: DayFacts,
+) -> Option<Obstacle> {
+    if date <= today {
+        Some(Obstacle::Passed)
+    } else if facts.host_busy {
+        Some(Obstacle::HostBusy)
+    } else if facts.requester_busy {
+        Some(Obstacle::RequesterBusy)
+    } else if facts.hosted_that_month >= i64::from(capacity) {
+        Some(Obstacle::HostFull { capacity })
+    } else {
+        None
+    }
+}
+
+impl Obstacle {
+    /// The refusal a host gets who picks this day.
+    pub fn refusal(self, date: NaiveDate, host: &str, requester: &str) -> Refusal {
+        match self {
+            Obstacle::Passed => Refusal::Passed(date),
+            Obstacle::HostBusy => Refusal::Taken {
+                who: host.to_string(),
+                date,
+            },
+            Obstacle::RequesterBusy => Refusal::Taken {
+                who: requester.to_string(),
+                date,
+            },
+            Obstacle::HostFull { capacity } => Refusal::Full {
+                host: host.to_string(),
+                date,
+                capacity,
+            },
+        }
+    }
+
+    /// Why the day is gone, as the requester is told: "dinsdag 2 maart
+    /// 2027: Veere heeft die dag al een meeloopdag".
+    pub fn to_requester(self, date: NaiveDate, host: &str, language: Language) -> String {
+        let day = super::calendar::long_date(date, language);
+        let nl = language == Language::Nl;
+        let why = match (self, nl) {
+            (Obstacle::Passed, true) => "die dag is voorbij".to_string(),
+            (Obstacle::Passed, false) => "that day has passed".to_string(),
+            (Obstacle::HostBusy, true) => format!("{host} heeft die dag al een meeloopdag"),
+            (Obstacle::HostBusy, false) => format!("{host} already has a visit that day"),
+            (Obstacle::RequesterBusy, true) => {
+                "uw organisatie heeft die dag al een meeloopdag".into()
+            }
+            (Obstacle::RequesterBusy, false) => {
+                "your organisation already has a visit that day".into()
+            }
+            (Obstacle::HostFull { capacity: 0 }, true) => {
+                format!("{host} ontvangt op dit moment geen bezoek")
+            }
+            (Obstacle::HostFull { capacity: 0 }, false) => {
+                format!("{host} hosts no visits at the moment")
+            }
+            (Obstacle::HostFull { capacity }, true) => format!(
+                "{host} zit in {} vol ({})",
+                super::calendar::month_name(date, language),
+                per_month(capacity, language)
+            ),
+            (Obstacle::HostFull { capacity }, false) => format!(
+                "{host} is fully booked in {} ({})",
+                super::calendar::month_name(date, language),
+                per_month(capacity, language)
+            ),
+        };
+        format!("{day}: {why}")
+    }
+}
+
+/// Every booked day at once (accepted and held visits), for checking many
+/// requests without a query each: the scheduler's view.
+#[derive(Debug, Clone, Default)]
+pub struct Bookings {
+    busy: HashSet<(i64, NaiveDate)>,
+    hosted: HashMap<(i64, i32, u32), i64>,
+}
+
+impl Bookings {
+    /// From (host, requester, day) of each booked visit.
+    pub fn new(booked: impl IntoIterator<Item = (i64, i64, NaiveDate)>) -> Self {
+        let mut bookings = Bookings::default();
+        for (host, requester, date) in booked {
+            bookings.busy.insert((host, date));
+            bookings.busy.insert((requester, date));
+            *bookings
+                .hosted
+                .entry((host, date.year(), date.month()))
+                .or_default() += 1;
+        }
+        bookings
+    }
+
+    pub fn facts(&self, host: i64, requester: i64, date: NaiveDate) -> DayFacts {
+        DayFacts {
+            host_busy: self.busy.contains(&(host, date)),
+            requester_busy: self.busy.contains(&(requester, date)),
+            hosted_that_month: self
+                .hosted
+                .get(&(host, date.year(), date.month()))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Whether any of `proposed` can still be booked.
+    pub fn any_open(
+        &self,
+        host: i64,
+        requester: i64,
+        capacity: i32,
+        proposed: &[NaiveDate],
+        today: NaiveDate,
+    ) -> bool {
+        proposed
+            .iter()
+            .any(|&d| obstacle(d, today, capacity, self.facts(host, requester, d)).is_none())
     }
 }
 
@@ -328,6 +552,8 @@ pub mod schedule {
         RemindLessons,
         /// Three months after the visit: ask the requester what came of it.
         FollowUp,
+        /// Call off a request nobody can answer any more, and tell the requester.
+        Close(super::Closure),
     }
 
     impl Job {
@@ -339,6 +565,7 @@ pub mod schedule {
                 Job::Complete => "complete",
                 Job::RemindLessons => "remind-lessons",
                 Job::FollowUp => "follow-up",
+                Job::Close(_) => "close",
             }
         }
     }
@@ -355,15 +582,24 @@ pub mod schedule {
         pub completed_at: Option<NaiveDateTime>,
         pub lessons_reminded: bool,
         pub followed_up: bool,
+        /// Why a request can no longer be answered, if it cannot.
+        pub stuck: Option<super::Closure>,
     }
 
-    /// The job due now, if any. Expiry beats the nudge; completion beats
-    /// a reminder that was never sent (a scheduler down for days does not
-    /// remind after the fact).
+    /// The job due now, if any. An undeliverable invitation beats expiry
+    /// (the host never had a chance); expiry beats days that are gone, and
+    /// those beat the nudge (a host is never nudged about a request it
+    /// cannot accept); completion beats a reminder that was never sent (a
+    /// scheduler down for days does not remind after the fact).
     pub fn next_job(t: &Timing, now: NaiveDateTime, today: NaiveDate) -> Option<Job> {
+        use super::Closure;
         use super::VisitState as S;
         match (t.state, t.date) {
+            (S::Requested, _) if t.stuck == Some(Closure::Undeliverable) => {
+                Some(Job::Close(Closure::Undeliverable))
+            }
             (S::Requested, _) if expired(t.expires_at, now) => Some(Job::Expire),
+            (S::Requested, _) if t.stuck.is_some() => t.stuck.map(Job::Close),
             (S::Requested, _) if !t.nudged && nudge_due(t.requested_at, t.expires_at, now) => {
                 Some(Job::Nudge)
             }
@@ -681,6 +917,7 @@ mod tests {
             completed_at: None,
             lessons_reminded: false,
             followed_up: false,
+            stuck: None,
         };
         let at = |days: i64| asked + Duration::days(days);
         assert_eq!(next_job(&requested, at(1), at(1).date()), None);
@@ -765,6 +1002,143 @@ mod tests {
             ..done
         };
         assert_eq!(next_job(&asked, june(9).0, june(9).1), None);
+    }
+
+    #[test]
+    fn a_request_nobody_can_answer_is_closed_never_nudged() {
+        use chrono::Duration;
+        use schedule::{next_job, Job, Timing};
+        let asked = d(2027, 3, 1).and_hms_opt(10, 0, 0).unwrap();
+        let at = |days: i64| asked + Duration::days(days);
+        let stuck = Timing {
+            state: VisitState::Requested,
+            requested_at: asked,
+            expires_at: at(14),
+            nudged: false,
+            date: None,
+            reminded: false,
+            completed_at: None,
+            lessons_reminded: false,
+            followed_up: false,
+            stuck: Some(Closure::NoDaysLeft),
+        };
+        // At once, and at the halfway point: closed, not nudged.
+        for day in [0, 8] {
+            assert_eq!(
+                next_job(&stuck, at(day), at(day).date()),
+                Some(Job::Close(Closure::NoDaysLeft))
+            );
+        }
+        // Ran out anyway: the requester hears it expired.
+        assert_eq!(next_job(&stuck, at(14), at(14).date()), Some(Job::Expire));
+        // An invitation that never arrived: closed, even past expiry.
+        let lost = Timing {
+            stuck: Some(Closure::Undeliverable),
+            ..stuck
+        };
+        assert_eq!(
+            next_job(&lost, at(20), at(20).date()),
+            Some(Job::Close(Closure::Undeliverable))
+        );
+        // Only requests are closed.
+        let accepted = Timing {
+            state: VisitState::Accepted,
+            date: Some(d(2027, 3, 9)),
+            ..lost
+        };
+        assert_eq!(next_job(&accepted, at(1), at(1).date()), None);
+        // The state machine agrees: close only what waits for an answer.
+        let request = Visit {
+            state: VisitState::Requested,
+            proposed_dates: vec![d(2027, 3, 9)],
+            date: None,
+        };
+        assert_eq!(
+            transition(&request, VisitEvent::Close),
+            Ok(VisitState::Cancelled)
+        );
+        for state in VisitState::ALL {
+            if state != VisitState::Requested {
+                let other = Visit {
+                    state,
+                    date: Some(d(2027, 3, 9)),
+                    ..request.clone()
+                };
+                assert!(transition(&other, VisitEvent::Close).is_err(), "{state}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_day_is_open_unless_passed_taken_or_full() {
+        let today = d(2027, 3, 1);
+        let day = d(2027, 3, 9);
+        let free = DayFacts::default();
+        assert_eq!(obstacle(day, today, 2, free), None);
+        assert_eq!(obstacle(today, today, 2, free), Some(Obstacle::Passed));
+        let host_busy = DayFacts {
+            host_busy: true,
+            requester_busy: true,
+            hosted_that_month: 9,
+        };
+        // The first reason, in the order the host's answer is refused in.
+        assert_eq!(obstacle(day, today, 2, host_busy), Some(Obstacle::HostBusy));
+        let requester_busy = DayFacts {
+            requester_busy: true,
+            ..free
+        };
+        assert_eq!(
+            obstacle(day, today, 2, requester_busy),
+            Some(Obstacle::RequesterBusy)
+        );
+        let full = DayFacts {
+            hosted_that_month: 2,
+            ..free
+        };
+        assert_eq!(
+            obstacle(day, today, 2, full),
+            Some(Obstacle::HostFull { capacity: 2 })
+        );
+        assert_eq!(obstacle(day, today, 3, full), None);
+    }
+
+    #[test]
+    fn bookings_know_busy_days_and_full_months() {
+        // Host 1 hosts 2 on 9 March; 3 visits 1 on 10 March.
+        let bookings = Bookings::new([(1, 2, d(2027, 3, 9)), (1, 3, d(2027, 3, 10))]);
+        let today = d(2027, 3, 1);
+        let f = bookings.facts(1, 4, d(2027, 3, 9));
+        assert!(f.host_busy && !f.requester_busy);
+        assert_eq!(f.hosted_that_month, 2);
+        // The visitor of that day is busy too, whoever hosts it.
+        assert!(bookings.facts(5, 2, d(2027, 3, 9)).requester_busy);
+        assert!(bookings.facts(2, 5, d(2027, 3, 9)).host_busy);
+        assert_eq!(bookings.facts(1, 4, d(2027, 4, 9)).hosted_that_month, 0);
+        // Capacity 2: March is full for host 1, April is not.
+        assert!(!bookings.any_open(1, 4, 2, &[d(2027, 3, 11), d(2027, 3, 12)], today));
+        assert!(bookings.any_open(1, 4, 2, &[d(2027, 3, 11), d(2027, 4, 1)], today));
+        assert!(bookings.any_open(1, 4, 3, &[d(2027, 3, 11)], today));
+        assert!(!bookings.any_open(1, 4, 3, &[d(2027, 3, 9), d(2027, 2, 26)], today));
+    }
+
+    #[test]
+    fn the_requester_reads_why_each_day_is_gone() {
+        let day = d(2027, 3, 9);
+        assert_eq!(
+            Obstacle::HostBusy.to_requester(day, "Veere", Language::Nl),
+            "dinsdag 9 maart 2027: Veere heeft die dag al een meeloopdag"
+        );
+        assert_eq!(
+            Obstacle::HostFull { capacity: 2 }.to_requester(day, "Veere", Language::En),
+            "Tuesday 9 March 2027: Veere is fully booked in March 2027 (2 visits a month)"
+        );
+        assert_eq!(
+            Obstacle::RequesterBusy.refusal(day, "Veere", "Zwolle"),
+            Refusal::Taken {
+                who: "Zwolle".into(),
+                date: day
+            }
+        );
     }
 
     #[test]

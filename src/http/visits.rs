@@ -73,9 +73,16 @@ pub struct VisitResponse {
     pub date: Option<NaiveDate>,
     /// Why it was declined or cancelled.
     pub reason: Option<String>,
-    /// Who called it off: `requester` or `host`; absent unless cancelled.
+    /// Who called it off: `requester`, `host`, or `meeloop` for a request
+    /// nobody could answer any more (see `closedBecause`); absent unless
+    /// cancelled.
     #[schema(example = "requester")]
     pub cancelled_by: Option<String>,
+    /// Why Meeloop closed the request: `invitation_undeliverable` (the
+    /// host's contact address refused the invitation) or `no_days_left`
+    /// (none of the proposed days can be booked any more); absent otherwise.
+    #[schema(example = "no_days_left")]
+    pub closed_because: Option<String>,
     /// Until when the host can answer.
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -100,7 +107,12 @@ impl From<VisitView> for VisitResponse {
             proposed_dates: v.proposed_dates,
             date: v.date,
             reason: v.reason,
-            cancelled_by: v.cancelled_by.map(|r| r.as_str().to_string()),
+            cancelled_by: match (v.cancelled_by, v.closed) {
+                (Some(side), _) => Some(side.as_str().to_string()),
+                (None, Some(_)) => Some(visits::MEELOOP.to_string()),
+                (None, None) => None,
+            },
+            closed_because: v.closed.map(|c| c.as_str().to_string()),
             expires_at: v.expires_at.and_utc(),
             created_at: v.created_at.and_utc(),
         }

@@ -1,9 +1,9 @@
 //! The scheduler: what happens to visits because time passes (a nudge to
 //! the host halfway to expiry, expiry, a reminder two working days before
 //! the day, completion the day after with the lessons forms, one
-//! reminder about the forms a week later, and a follow-up to the requester
-//! three months after the visit). It runs inside `serve` and as
-//! `meeloop jobs run-once`.
+//! reminder about the forms a week later, a follow-up to the requester
+//! three months after the visit, and closing requests nobody can answer
+//! any more). It runs inside `serve` and as `meeloop jobs run-once`.
 //!
 //! Several instances may run it at once: each job is a conditional update
 //! in its own transaction (the host's row locked first), so only one
@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::db::DbPool;
 use crate::service::matching::MatchIndex;
-use crate::service::visits::{self, Job, VisitRules};
+use crate::service::visits::{self, Closure, Job, VisitRules};
 use crate::service::ServiceError;
 
 /// What one round did.
@@ -31,6 +31,10 @@ pub struct Report {
     pub lessons_reminded: usize,
     /// Requesters asked, three months on, what came of their visit.
     pub followed_up: usize,
+    /// Requests closed because the invitation could not be delivered.
+    pub closed_undeliverable: usize,
+    /// Requests closed because none of their proposed days is left.
+    pub closed_no_days_left: usize,
     /// Jobs that failed this round; they are tried again next round.
     pub failed: usize,
 }
@@ -43,6 +47,8 @@ impl Report {
             + self.completed
             + self.lessons_reminded
             + self.followed_up
+            + self.closed_undeliverable
+            + self.closed_no_days_left
     }
 }
 
@@ -89,16 +95,18 @@ impl Scheduler {
             )
             .await
             {
-                Ok(false) => {}
-                Ok(true) => {
-                    tracing::info!(visit = id, job = job.as_str(), "scheduled job done");
-                    match job {
+                Ok(None) => {}
+                Ok(Some(done)) => {
+                    tracing::info!(visit = id, job = done.as_str(), "scheduled job done");
+                    match done {
                         Job::Nudge => report.nudged += 1,
                         Job::Expire => report.expired += 1,
                         Job::Remind => report.reminded += 1,
                         Job::Complete => report.completed += 1,
                         Job::RemindLessons => report.lessons_reminded += 1,
                         Job::FollowUp => report.followed_up += 1,
+                        Job::Close(Closure::Undeliverable) => report.closed_undeliverable += 1,
+                        Job::Close(Closure::NoDaysLeft) => report.closed_no_days_left += 1,
                     }
                 }
                 Err(e) => {

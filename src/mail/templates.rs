@@ -263,6 +263,28 @@ email!(Expired, "expired",
     text: ["mail/expired/nl/body.txt", "mail/expired/en/body.txt"],
     html: ["mail/expired/nl/body.html", "mail/expired/en/body.html"]);
 
+/// To the requesting coordinator: Meeloop closed the request, because the
+/// invitation could not be delivered or none of the proposed days can be
+/// booked any more.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub host: String,
+    pub coordinator: String,
+    pub topic: String,
+    /// The invitation never reached the host (else: the days are gone).
+    pub undeliverable: bool,
+    /// Each proposed day that is gone, written out with why.
+    pub days: Vec<String>,
+    /// The request form for the same host and topic, to propose other days.
+    pub again: String,
+    pub alternatives: Vec<Suggestion>,
+}
+
+email!(Closed, "closed",
+    subject: ["mail/closed/nl/subject.txt", "mail/closed/en/subject.txt"],
+    text: ["mail/closed/nl/body.txt", "mail/closed/en/body.txt"],
+    html: ["mail/closed/nl/body.html", "mail/closed/en/body.html"]);
+
 /// To the other side (and, for a visit with a date, to both, with a
 /// calendar cancellation): the visit is off.
 #[derive(Debug, Clone)]
@@ -450,6 +472,20 @@ mod tests {
                     coordinator: "Anne de Boer".into(),
                     topic: "Cloudmigratie".into(),
                     days: 14,
+                    alternatives: Vec::new(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                Closed::NAME,
+                Closed {
+                    host: "Gemeente Zwolle".into(),
+                    coordinator: "Anne de Boer".into(),
+                    topic: "Cloudmigratie".into(),
+                    undeliverable: false,
+                    days: vec!["dinsdag 2 maart 2027: die dag is voorbij".into()],
+                    again: "https://meeloop.example/visits/new?host=7&topic=cloud-migration".into(),
                     alternatives: Vec::new(),
                 }
                 .render(language, common)

@@ -13,16 +13,18 @@ use crate::domain::account::{Role, User, UserId};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
 pub use crate::domain::visit::schedule::Job;
+pub use crate::domain::visit::Closure;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
-    check_participants, check_proposed_dates, parse_goal, parse_reason, schedule, transition,
-    Refusal, Section, TransitionError, Visit, VisitEvent, VisitRole, VisitState,
+    check_participants, check_proposed_dates, obstacle, parse_goal, parse_reason, schedule,
+    transition, Bookings, DayFacts, Obstacle, Refusal, Section, TransitionError, Visit, VisitEvent,
+    VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
 use crate::mail::templates::{
-    compose, Attachment, Cancelled, Confirmation, Declined, Email, Expired, Invitation, Nudge,
-    Reminder,
+    compose, Attachment, Cancelled, Closed, Confirmation, Declined, Email, Expired, Invitation,
+    Nudge, Reminder,
 };
 
 /// What a coordinator asks for.
@@ -52,8 +54,10 @@ pub struct VisitView {
     pub proposed_dates: Vec<NaiveDate>,
     pub date: Option<NaiveDate>,
     pub reason: Option<String>,
-    /// Which side called it off.
+    /// Which side called it off (neither: Meeloop closed it, see `closed`).
     pub cancelled_by: Option<VisitRole>,
+    /// Why Meeloop closed the request itself.
+    pub closed: Option<Closure>,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
 }
@@ -122,6 +126,13 @@ fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, Servi
                 cancelled_by: row
                     .cancelled_by
                     .as_deref()
+                    .filter(|by| *by != MEELOOP)
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                closed: row
+                    .closed_because
+                    .as_deref()
                     .map(str::parse)
                     .transpose()
                     .map_err(|e: Invalid| corrupt(e.0))?,
@@ -131,6 +142,9 @@ fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, Servi
         })
         .collect()
 }
+
+/// `cancelled_by` of a request Meeloop closed itself.
+pub const MEELOOP: &str = "meeloop";
 
 /// Dutch "today".
 pub fn today() -> NaiveDate {
@@ -192,14 +206,19 @@ pub async fn request_visit(
                     format!("{} hosts no visits at the moment (capacity 0)", host.name),
                 );
             }
-            if host.contact_email.is_none() {
+            // An address stored before addresses were checked as the mail
+            // layer checks them would bury the invitation (issue 16).
+            let reachable = host.contact_email.as_deref().is_some_and(|a| {
+                crate::domain::organisation::ContactEmail::parse(a).is_ok()
+            });
+            if !reachable {
                 return refuse(
                     format!(
-                        "{} heeft geen contactadres voor uitnodigingen; vraag een beheerder er een toe te voegen",
+                        "{} heeft geen bruikbaar contactadres voor uitnodigingen; vraag een beheerder er een toe te voegen",
                         host.name
                     ),
                     format!(
-                        "{} has no contact address to invite; ask an admin to add one",
+                        "{} has no contact address that can receive invitations; ask an admin to add one",
                         host.name
                     ),
                 );
@@ -239,7 +258,7 @@ pub async fn request_visit(
             let token = invitation_token(conn, &p)?;
             if let Some(to) = p.host_side() {
                 let invitation = p.invitation(format!("{base_url}/invitations/{token}"), to.language);
-                queue(conn, &invitation, format!("invitation:{id}"), &to, &base_url, &[])?;
+                queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
             }
             Ok(p.visit)
         })
@@ -288,17 +307,65 @@ pub async fn answer_visit(
     language: Language,
 ) -> Result<VisitView, ServiceError> {
     let suggester = index.suggester(pool).await?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            authorise(conn, &user, id, Act::Answer)?;
-            if let Answer::Decline(reason) = &answer {
-                parse_reason(reason.as_deref())
-                    .map_err(|e| Invalid::new(format!("reason: {e}")))?;
-            }
-            answer_in_tx(conn, &base_url, rules, &suggester, id, answer, language)
+    let (sweeper, link_base) = (suggester.clone(), base_url.clone());
+    let visit = pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                authorise(conn, &user, id, Act::Answer)?;
+                if let Answer::Decline(reason) = &answer {
+                    parse_reason(reason.as_deref())
+                        .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+                }
+                answer_in_tx(conn, &base_url, rules, &suggester, id, answer, language)
+            })
         })
-    })
-    .await
+        .await?;
+    close_stuck_after(pool, &sweeper, &link_base, rules, &visit).await;
+    Ok(visit)
+}
+
+/// After a booking: the requests it left without a day that can still be
+/// booked (the host's and the requester's, on either side) are closed at
+/// once, each in its own transaction with its host locked, so that a
+/// host is never asked, or nudged, about a request it cannot accept. Runs
+/// after the booking committed: the booking stands whatever happens here,
+/// and what is left undone (a crash, an error) the scheduler's next round
+/// finds too.
+async fn close_stuck_after(
+    pool: &DbPool,
+    suggester: &Suggester,
+    base_url: &str,
+    rules: VisitRules,
+    booked: &VisitView,
+) {
+    if booked.state != VisitState::Accepted {
+        return;
+    }
+    let involved = [booked.host_id, booked.requester_id];
+    let ids = match pool
+        .run(move |conn| Ok::<_, ServiceError>(repo::requested_involving(conn, &involved)?))
+        .await
+    {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(visit = booked.id, error = %e, "could not look for requests the booking closed; the scheduler will");
+            return;
+        }
+    };
+    for id in ids {
+        let job = Job::Close(Closure::NoDaysLeft);
+        match run_job(pool, suggester, base_url, rules, id, job, db::now()).await {
+            Ok(Some(_)) => tracing::info!(
+                visit = id,
+                booked = booked.id,
+                "request closed: no proposed day left"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(visit = id, error = %e, "could not close a request; the scheduler will")
+            }
+        }
+    }
 }
 
 /// Who may request a visit: a coordinator, for their own organisation.
@@ -449,11 +516,15 @@ impl Parties {
             proposed_dates: self.visit.proposed_dates.clone(),
             date: self.visit.date,
         };
-        transition(&visit, event).map_err(|e| match e {
-            TransitionError::NotProposed(_) => {
+        transition(&visit, event).map_err(|e| match (e, self.visit.closed) {
+            (e @ TransitionError::NotProposed(_), _) => {
                 Invalid::new(format!("date: {}", e.message(language))).into()
             }
-            other => ServiceError::Conflict(other.message(language)),
+            // Say why Meeloop closed it rather than just "cancelled".
+            (_, Some(closure)) => {
+                ServiceError::Conflict(closure.message(&self.host.name, language))
+            }
+            (other, None) => ServiceError::Conflict(other.message(language)),
         })
     }
 
@@ -669,30 +740,13 @@ fn book(
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
     let refuse = |r: Refusal| ServiceError::Conflict(r.message(language));
-    if date <= today() {
-        return Err(refuse(Refusal::Passed(date)));
-    }
-    let taken = |who: &str| {
-        refuse(Refusal::Taken {
-            who: who.to_string(),
-            date,
-        })
+    let facts = if date <= today() {
+        DayFacts::default()
+    } else {
+        day_facts(conn, &p.row, date)?
     };
-    if repo::booked_on(conn, p.row.host_id, date)? {
-        return Err(taken(&p.host.name));
-    }
-    if repo::booked_on(conn, p.row.requester_id, date)? {
-        return Err(taken(&p.requester.name));
-    }
-    let first = date.with_day(1).unwrap_or(date);
-    let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
-    if repo::hosted_between(conn, p.row.host_id, first, last)? >= i64::from(p.host.monthly_capacity)
-    {
-        return Err(refuse(Refusal::Full {
-            host: p.host.name.clone(),
-            date,
-            capacity: p.host.monthly_capacity,
-        }));
+    if let Some(o) = obstacle(date, today(), p.host.monthly_capacity, facts) {
+        return Err(refuse(o.refusal(date, &p.host.name, &p.requester.name)));
     }
     match repo::set_accepted(conn, id, date, now) {
         Ok(true) => Ok(()),
@@ -700,12 +754,103 @@ fn book(
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(taken(match language {
-            Language::Nl => "een van de organisaties",
-            Language::En => "one of the organisations",
+        )) => Err(refuse(Refusal::Taken {
+            who: match language {
+                Language::Nl => "een van de organisaties",
+                Language::En => "one of the organisations",
+            }
+            .to_string(),
+            date,
         })),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What the calendars say about `date` for this visit's two sides.
+fn day_facts(conn: &mut DbConn, row: &VisitRow, date: NaiveDate) -> Result<DayFacts, ServiceError> {
+    let first = date.with_day(1).unwrap_or(date);
+    let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
+    Ok(DayFacts {
+        host_busy: repo::booked_on(conn, row.host_id, date)?,
+        requester_busy: repo::booked_on(conn, row.requester_id, date)?,
+        hosted_that_month: repo::hosted_between(conn, row.host_id, first, last)?,
+    })
+}
+
+/// Each proposed day with what keeps it from being booked, if anything.
+fn proposed_days(
+    conn: &mut DbConn,
+    p: &Parties,
+    today: NaiveDate,
+) -> Result<Vec<(NaiveDate, Option<Obstacle>)>, ServiceError> {
+    p.visit
+        .proposed_dates
+        .iter()
+        .map(|&date| {
+            let facts = if date <= today {
+                DayFacts::default()
+            } else {
+                day_facts(conn, &p.row, date)?
+            };
+            Ok((date, obstacle(date, today, p.host.monthly_capacity, facts)))
+        })
+        .collect()
+}
+
+/// The idempotency key of a visit's invitation email.
+fn invitation_key(id: i64) -> String {
+    format!("invitation:{id}")
+}
+
+/// Meeloop closes a request nobody can answer any more, if that is still
+/// so with the host locked: `closure` is checked again (the scheduler's
+/// list may be old). The requester is told why, day by day, and whom else
+/// to ask; the host's invitation link stops working. `false` if there was
+/// nothing to close.
+fn close_request(
+    conn: &mut DbConn,
+    p: &Parties,
+    closure: Closure,
+    suggester: &Suggester,
+    base_url: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let id = p.row.id;
+    if p.check(VisitEvent::Close, Language::En).is_err() {
+        return Ok(false);
+    }
+    let days = proposed_days(conn, p, local_date(now))?;
+    let still = match closure {
+        Closure::NoDaysLeft => days.iter().all(|(_, o)| o.is_some()),
+        Closure::Undeliverable => !outbox::dead_among(conn, &[invitation_key(id)])?.is_empty(),
+    };
+    if !still || !repo::set_closed(conn, id, closure.as_str(), now)? {
+        return Ok(false);
+    }
+    repo::use_tokens_of(conn, id, "invitation", now)?;
+    let to = p.requester_side();
+    let closed = Closed {
+        host: p.host.name.clone(),
+        coordinator: p.coordinator.name.clone(),
+        topic: p.topic(to.language),
+        undeliverable: closure == Closure::Undeliverable,
+        days: days
+            .iter()
+            .filter_map(|(date, o)| o.map(|o| o.to_requester(*date, &p.host.name, to.language)))
+            .collect(),
+        again: format!(
+            "{base_url}/visits/new?host={}&topic={}",
+            p.row.host_id, p.visit.topic
+        ),
+        alternatives: suggester.alternatives(
+            OrganisationId(p.row.requester_id),
+            &p.visit.topic,
+            OrganisationId(p.row.host_id),
+            to.language,
+        ),
+    };
+    queue(conn, &closed, format!("closed:{id}"), &to, base_url, &[])?;
+    Ok(true)
 }
 
 /// Either side calls a visit off. For a visit with a day, both sides get a
@@ -797,10 +942,35 @@ pub async fn calendar_file(
 
 /// What the scheduler found to do (docs/visits.md, "Scheduler").
 pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
+    use std::collections::{HashMap, HashSet};
     pool.run(move |conn| {
         let today = local_date(now);
-        Ok(repo::open(conn)?
-            .into_iter()
+        let open = repo::open(conn)?;
+        // Which requests can no longer be answered, from three queries for
+        // the lot: dead invitations, booked days, hosts' capacities.
+        let requested: Vec<&VisitRow> = open.iter().filter(|r| r.state == "requested").collect();
+        let keys: Vec<String> = requested.iter().map(|r| invitation_key(r.id)).collect();
+        let dead: HashSet<String> = outbox::dead_among(conn, &keys)?.into_iter().collect();
+        let bookings = Bookings::new(repo::booked_from(conn, today.with_day(1).unwrap_or(today))?);
+        let mut hosts: Vec<i64> = requested.iter().map(|r| r.host_id).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let capacity: HashMap<i64, i32> = repo::capacities(conn, &hosts)?.into_iter().collect();
+        let stuck = |row: &VisitRow| {
+            if row.state != "requested" {
+                return None;
+            }
+            if dead.contains(&invitation_key(row.id)) {
+                return Some(Closure::Undeliverable);
+            }
+            // Unreadable days or a vanished host: not ours to judge here.
+            let proposed: Vec<NaiveDate> = serde_json::from_str(&row.proposed_dates).ok()?;
+            let capacity = *capacity.get(&row.host_id)?;
+            (!bookings.any_open(row.host_id, row.requester_id, capacity, &proposed, today))
+                .then_some(Closure::NoDaysLeft)
+        };
+        Ok(open
+            .iter()
             .filter_map(|row| {
                 let timing = schedule::Timing {
                     state: row.state.parse().ok()?,
@@ -812,6 +982,7 @@ pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job
                     completed_at: row.completed_at,
                     lessons_reminded: row.lessons_reminded_at.is_some(),
                     followed_up: row.followed_up_at.is_some(),
+                    stuck: stuck(row),
                 };
                 schedule::next_job(&timing, now, today).map(|job| (row.id, job))
             })
@@ -820,9 +991,10 @@ pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job
     .await
 }
 
-/// Does one scheduled job for one visit, in one transaction. `false` when
-/// there was nothing (left) to do: another instance did it first, or the
-/// visit changed since it was listed.
+/// Does one scheduled job for one visit, in one transaction, and says
+/// which job it did: `None` when there was nothing (left) to do (another
+/// instance did it first, or the visit changed since it was listed). A
+/// nudge about a request with no day left closes it instead.
 pub async fn run_job(
     pool: &DbPool,
     suggester: &Suggester,
@@ -831,19 +1003,28 @@ pub async fn run_job(
     id: i64,
     job: Job,
     now: NaiveDateTime,
-) -> Result<bool, ServiceError> {
+) -> Result<Option<Job>, ServiceError> {
     let (suggester, base_url) = (suggester.clone(), base_url.to_string());
     pool.run(move |conn| {
         conn.write(|conn| {
             let p = Parties::lock(conn, id)?;
+            let done = |did: bool, job: Job| did.then_some(job);
             let today = local_date(now);
             match job {
+                Job::Close(closure) => {
+                    let closed = close_request(conn, &p, closure, &suggester, &base_url, now)?;
+                    return Ok(done(closed, job));
+                }
                 Job::Nudge => {
+                    let instead = Job::Close(Closure::NoDaysLeft);
+                    if close_request(conn, &p, Closure::NoDaysLeft, &suggester, &base_url, now)? {
+                        return Ok(Some(instead));
+                    }
                     if !repo::set_nudged(conn, id, now)? {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     let Some(to) = p.host_side() else {
-                        return Ok(true);
+                        return Ok(Some(job));
                     };
                     let token = invitation_token(conn, &p)?;
                     let nudge = Nudge {
@@ -855,7 +1036,7 @@ pub async fn run_job(
                 Job::Expire => {
                     p.check(VisitEvent::Expire, Language::En)?;
                     if !repo::set_expired(conn, id, now)? {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     repo::use_tokens_of(conn, id, "invitation", now)?;
                     let to = p.requester_side();
@@ -875,10 +1056,10 @@ pub async fn run_job(
                 }
                 Job::Remind => {
                     let Some(date) = p.visit.date else {
-                        return Ok(false);
+                        return Ok(None);
                     };
                     if !schedule::reminder_due(date, today) || !repo::set_reminded(conn, id, now)? {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     for to in p.both_sides() {
                         let reminder = Reminder {
@@ -895,18 +1076,20 @@ pub async fn run_job(
                         .is_err()
                         || !repo::set_completed(conn, id, today, now)?
                     {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     super::lessons::queue_forms(conn, &p, &base_url, now)?;
                 }
                 Job::RemindLessons => {
-                    return super::lessons::queue_reminders(conn, &p, &base_url, now);
+                    let did = super::lessons::queue_reminders(conn, &p, &base_url, now)?;
+                    return Ok(done(did, job));
                 }
                 Job::FollowUp => {
-                    return super::lessons::queue_followup(conn, &p, &base_url, now);
+                    let did = super::lessons::queue_followup(conn, &p, &base_url, now)?;
+                    return Ok(done(did, job));
                 }
             }
-            Ok(true)
+            Ok(Some(job))
         })
     })
     .await
@@ -1008,31 +1191,37 @@ pub async fn answer_invitation(
     let hash = links::hash(token)
         .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
     let suggester = index.suggester(pool).await?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let link = repo::find_token(conn, &hash)?
-                .filter(|t| t.purpose == "invitation")
-                .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
-            if link.used_at.is_some() {
-                return Err(ServiceError::Conflict(
-                    "this invitation was answered already".into(),
-                ));
-            }
-            if link.expires_at <= db::now() {
-                return Err(ServiceError::Conflict("this invitation has expired".into()));
-            }
-            answer_in_tx(
-                conn,
-                &base_url,
-                rules,
-                &suggester,
-                link.visit_id,
-                answer,
-                language,
-            )
+    let (sweeper, link_base) = (suggester.clone(), base_url.clone());
+    let visit = pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let link = repo::find_token(conn, &hash)?
+                    .filter(|t| t.purpose == "invitation")
+                    .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+                if link.used_at.is_some() {
+                    let closed = Parties::load(conn, link.visit_id)?;
+                    return Err(ServiceError::Conflict(match closed.visit.closed {
+                        Some(c) => c.message(&closed.host.name, language),
+                        None => "this invitation was answered already".into(),
+                    }));
+                }
+                if link.expires_at <= db::now() {
+                    return Err(ServiceError::Conflict("this invitation has expired".into()));
+                }
+                answer_in_tx(
+                    conn,
+                    &base_url,
+                    rules,
+                    &suggester,
+                    link.visit_id,
+                    answer,
+                    language,
+                )
+            })
         })
-    })
-    .await
+        .await?;
+    close_stuck_after(pool, &sweeper, &link_base, rules, &visit).await;
+    Ok(visit)
 }
 
 /// A page of visits, newest first: a coordinator's organisation's (as

@@ -192,6 +192,21 @@ fn closed_page(visit: &VisitView, language: Language) -> HttpResponse {
                 "This invitation was declined already. The requester knows.".to_string()
             },
         ),
+        VisitState::Cancelled if visit.closed.is_some() => (
+            if nl { "Gesloten" } else { "Closed" },
+            format!(
+                "{} {}",
+                visit
+                    .closed
+                    .map(|c| c.message(&visit.host_name, language))
+                    .unwrap_or_default(),
+                if nl {
+                    "De aanvrager is op de hoogte en kan andere dagen voorstellen. U hoeft niets te doen."
+                } else {
+                    "The requester knows and can propose other days. There is nothing you need to do."
+                }
+            ),
+        ),
         VisitState::Cancelled => {
             let by = match visit.cancelled_by {
                 Some(VisitRole::Host) => &visit.host_name,

@@ -56,6 +56,10 @@ pub fn state_label(state: VisitState, lang: Language) -> &'static str {
 pub fn item(v: &VisitView, own: Option<i64>, lang: Language) -> Item {
     let we_host = own == Some(v.host_id);
     let note = match (v.state, &v.reason, v.cancelled_by) {
+        (VisitState::Cancelled, _, None) if v.closed.is_some() => v
+            .closed
+            .map(|c| c.message(&v.host_name, lang))
+            .unwrap_or_default(),
         (VisitState::Cancelled, _, Some(by)) => {
             let who = if by == VisitRole::Host {
                 &v.host_name

@@ -14,7 +14,405 @@ backend_tests!(
     text_that_cannot_be_stored_is_refused_naming_the_field,
     concurrent_changes_of_different_fields_all_land,
     contact_addresses_are_ones_mail_can_reach,
+    an_invitation_that_cannot_be_delivered_closes_the_request,
+    a_booking_closes_the_requests_it_leaves_without_a_day,
+    the_scheduler_closes_requests_without_a_day_instead_of_nudging,
 );
+
+fn request(host: i64, dates: &[chrono::NaiveDate]) -> Value {
+    json!({
+        "hostOrganisationId": host,
+        "topic": "cloud-migration",
+        "proposedDates": dates,
+        "goal": "Hoe hebben jullie de exit uit het eigen datacenter gepland?",
+        "participants": 2,
+    })
+}
+
+/// The visit as its requester sees it over the API.
+async fn visit(app: &crate::helpers::TestApp, token: &str, id: i64) -> Value {
+    let (status, body) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/visits/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn closed_by_meeloop(visit: &Value, because: &str) {
+    assert_eq!(
+        (
+            &visit["state"],
+            &visit["cancelledBy"],
+            &visit["closedBecause"]
+        ),
+        (&json!("cancelled"), &json!("meeloop"), &json!(because)),
+        "{visit}"
+    );
+}
+
+/// A host address the mail server refuses for good: the request is closed
+/// by the next scheduler round (one of two instances), the requester is
+/// told with whom else to ask, and may ask again.
+async fn an_invitation_that_cannot_be_delivered_closes_the_request(backend: Backend) {
+    use crate::schedule::{keyed, queued, scheduler};
+    use meeloop::mail::transport::Transport;
+    use meeloop::mail::worker::deliver_once;
+    let app = demo_app(backend).await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let piet = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    // Valid to every parser, but nobody receives it there.
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/organisations/{zwolle}"),
+            Some(&piet),
+            Some(json!({"contactEmail": "rejected@zwolle.example"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let ask = request(zwolle, &working_days_ahead(2));
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&anne),
+            Some(ask.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    // While it waits, Anne cannot ask Zwolle again.
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&anne),
+            Some(ask.clone()),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    let server = crate::smtp::SmtpServer::start();
+    let transport = Transport::smtp(&server.settings()).unwrap();
+    let round = deliver_once(&app.db.pool, &transport, &crate::mail::sender())
+        .await
+        .unwrap();
+    assert_eq!(round.dead, 1, "{round:?}");
+    assert_eq!(visit(&app, &anne, id).await["state"], "requested");
+
+    let (one, two) = (scheduler(&app), scheduler(&app));
+    let now = meeloop::db::now();
+    let (a, b) = tokio::join!(one.run_at(now), two.run_at(now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.closed_undeliverable + b.closed_undeliverable,
+        1,
+        "{a:?} {b:?}"
+    );
+    assert_eq!(a.total() + b.total(), 1, "nothing else: {a:?} {b:?}");
+    assert_eq!(one.run_at(now).await.unwrap().total(), 0);
+    closed_by_meeloop(&visit(&app, &anne, id).await, "invitation_undeliverable");
+
+    let mail = queued(&app);
+    let told = keyed(&mail, &format!("closed:{id}")).expect("the requester is told");
+    assert_eq!(told.recipient, "anne@sudwestfryslan.example");
+    assert_eq!(told.subject, "Uw uitnodiging kwam niet aan bij Zwolle");
+    assert!(
+        told.body_text.contains("kon niet worden bezorgd"),
+        "{}",
+        told.body_text
+    );
+    assert!(
+        told.body_text.contains("3. "),
+        "three others to ask: {}",
+        told.body_text
+    );
+    assert!(
+        told.body_text
+            .contains(&format!("/visits/new?host={zwolle}&topic=cloud-migration")),
+        "{}",
+        told.body_text
+    );
+    // The one-open-request rule no longer blocks her.
+    let (status, body) = app
+        .send(Method::POST, "/api/v1/visits", Some(&anne), Some(ask))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Zwolle (one visit a month) books a day: every open request that now
+/// has no day left — Zwolle's full month, the visitor's busy day, on
+/// either side — is closed at once and its requester told in their
+/// language; one with a day left stays; the host is asked about none of
+/// the closed ones, by link, by API or by a nudge.
+async fn a_booking_closes_the_requests_it_leaves_without_a_day(backend: Backend) {
+    use crate::schedule::{keyed, queued, scheduler};
+    use chrono::Datelike;
+    let app = demo_app(backend).await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let utrecht = app.organisation_id("GM0344").await;
+    let amsterdam = app.organisation_id("GM0363").await;
+    let piet = app
+        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
+        .await;
+    let anne = app
+        .token_for(
+            "anne@sudwestfryslan.example",
+            Role::Coordinator,
+            Some("GM1900"),
+        )
+        .await;
+    let kees = app
+        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .await;
+    let ute = app
+        .token_for("ute@utrecht.example", Role::Coordinator, Some("GM0344"))
+        .await;
+    for (token, org, change) in [
+        (&piet, zwolle, json!({"monthlyHostingCapacity": 1})),
+        (&kees, amsterdam, json!({"language": "en"})),
+    ] {
+        let (status, body) = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/organisations/{org}"),
+                Some(token),
+                Some(change),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Two days in one month, and one in the month after.
+    let ahead = working_days_ahead(45);
+    let (d1, d2) = ahead
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .find(|(a, b)| a.month() == b.month())
+        .unwrap();
+    let d3 = *ahead
+        .iter()
+        .find(|d| **d > d2 && d.month() != d2.month())
+        .unwrap();
+    let mut ids = Vec::new();
+    for (token, host, days) in [
+        (&anne, zwolle, vec![d1]),    // booked below
+        (&kees, zwolle, vec![d2]),    // Zwolle is then full that month
+        (&ute, zwolle, vec![d1, d3]), // the month after is still free
+        (&anne, utrecht, vec![d1]),   // Súdwest-Fryslân is busy that day
+    ] {
+        let (status, body) = app
+            .send(
+                Method::POST,
+                "/api/v1/visits",
+                Some(token),
+                Some(request(host, &days)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let [booked, full, open, busy] = ids[..] else {
+        unreachable!()
+    };
+
+    let (status, body) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/visits/{booked}/accept"),
+            Some(&piet),
+            Some(json!({"date": d1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // At once, before any scheduler round.
+    closed_by_meeloop(&visit(&app, &kees, full).await, "no_days_left");
+    closed_by_meeloop(&visit(&app, &anne, busy).await, "no_days_left");
+    assert_eq!(visit(&app, &ute, open).await["state"], "requested");
+
+    let mail = queued(&app);
+    let to_kees = keyed(&mail, &format!("closed:{full}")).unwrap();
+    assert_eq!(to_kees.recipient, "kees@amsterdam.example");
+    assert_eq!(
+        to_kees.subject,
+        "The days you proposed to Zwolle are no longer free"
+    );
+    let month =
+        meeloop::domain::calendar::month_name(d2, meeloop::domain::organisation::Language::En);
+    for expected in [
+        format!("Zwolle is fully booked in {month} (1 visit a month)"),
+        "Propose other days".to_string(),
+        format!("/visits/new?host={zwolle}&topic=cloud-migration"),
+    ] {
+        assert!(
+            to_kees.body_text.contains(&expected),
+            "{expected}: {}",
+            to_kees.body_text
+        );
+    }
+    let to_anne = keyed(&mail, &format!("closed:{busy}")).unwrap();
+    assert!(
+        to_anne
+            .body_text
+            .contains("uw organisatie heeft die dag al een meeloopdag"),
+        "{}",
+        to_anne.body_text
+    );
+    assert!(
+        to_anne.body_text.contains("1. "),
+        "whom else to ask: {}",
+        to_anne.body_text
+    );
+    assert!(keyed(&mail, &format!("closed:{open}")).is_none());
+
+    // The host's link says what happened and takes no answer.
+    let link = keyed(&mail, &format!("invitation:{full}"))
+        .unwrap()
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/"))
+        .unwrap()
+        .to_string();
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Gesloten door Meeloop"), "{page}");
+    let post = app
+        .client
+        .post(&link)
+        .form(&[("action", "accept"), ("date", &d2.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 409);
+    let (status, body) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/visits/{full}/accept"),
+            Some(&piet),
+            Some(json!({"date": d2})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Gesloten door Meeloop"),
+        "{body}"
+    );
+
+    // Halfway: one nudge, about the request Zwolle can still accept.
+    let halfway = meeloop::db::now() + chrono::Duration::days(7) + chrono::Duration::minutes(1);
+    let report = scheduler(&app).run_at(halfway).await.unwrap();
+    assert_eq!((report.nudged, report.total()), (1, 1), "{report:?}");
+    let nudges: Vec<_> = queued(&app)
+        .into_iter()
+        .filter(|m| m.template == "nudge")
+        .map(|m| m.idempotency_key)
+        .collect();
+    assert_eq!(nudges, [format!("nudge:{open}")]);
+}
+
+/// What the moment after a booking missed (a crash) and days that simply
+/// passed: the scheduler closes such requests, and never nudges about them.
+async fn the_scheduler_closes_requests_without_a_day_instead_of_nudging(backend: Backend) {
+    use crate::schedule::{ask, dutch, keyed, queued, scheduler, visit_row};
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let app = demo_app(backend).await;
+    let zwolle = app.organisation_id("GM0193").await;
+    let anne = crate::visits::coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let ute = app
+        .token_for("ute@utrecht.example", Role::Coordinator, Some("GM0344"))
+        .await;
+    let days = working_days_ahead(2);
+    let (d1, d2) = (days[0], days[1]);
+    let annes = ask(&app, &anne, "cloud-migration", &[d1, d2]).await;
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&ute),
+            Some(request(zwolle, &[d2])),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let utes = body["id"].as_i64().unwrap();
+    // Zwolle's booking of d2 committed, and the process died before it
+    // closed anything.
+    let mut conn = app.db.pool.get().unwrap();
+    meeloop::db::dispatch!(&mut conn, c => diesel::update(
+        meeloop::db::schema::visits::table.find(annes.id),
+    )
+    .set((
+        meeloop::db::schema::visits::state.eq("accepted"),
+        meeloop::db::schema::visits::visit_date.eq(Some(d2)),
+    ))
+    .execute(c))
+    .unwrap();
+    drop(conn);
+    let now = meeloop::db::now();
+    let report = scheduler(&app).run_at(now).await.unwrap();
+    assert_eq!(
+        (report.closed_no_days_left, report.total()),
+        (1, 1),
+        "{report:?}"
+    );
+    closed_by_meeloop(&visit(&app, &ute, utes).await, "no_days_left");
+
+    // Ute asks again for d1 only; nobody answers, and d1 passes before the
+    // request would expire (and after the nudge was due).
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&ute),
+            Some(request(zwolle, &[d1])),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let again = body["id"].as_i64().unwrap();
+    let after = dutch(d1 + chrono::Duration::days(1), 12);
+    let row = visit_row(&app, again);
+    assert!(after < row.expires_at && after > row.created_at + chrono::Duration::days(7));
+    let report = scheduler(&app).run_at(after).await.unwrap();
+    assert_eq!(
+        (report.closed_no_days_left, report.nudged),
+        (1, 0),
+        "{report:?}"
+    );
+    closed_by_meeloop(&visit(&app, &ute, again).await, "no_days_left");
+    let mail = queued(&app);
+    let told = keyed(&mail, &format!("closed:{again}")).unwrap();
+    assert!(
+        told.body_text.contains(&format!(
+            "{}: die dag is voorbij",
+            meeloop::domain::calendar::long_date(d1, meeloop::domain::organisation::Language::Nl)
+        )),
+        "{}",
+        told.body_text
+    );
+    assert!(mail.iter().all(|m| m.template != "nudge"));
+}
 
 /// An address the mail library would refuse is refused when it is given,
 /// not when the invitation dies; addresses stored before are shown to admins.
