@@ -24,7 +24,7 @@ use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
 use crate::mail::templates::{
     compose, Attachment, Cancelled, Closed, Confirmation, Declined, Email, Expired, Invitation,
-    Nudge, Reminder,
+    Nudge, Reminder, Suggestion,
 };
 
 /// What a coordinator asks for.
@@ -528,6 +528,16 @@ impl Parties {
         })
     }
 
+    /// The next hosts to suggest to the requester instead of this one.
+    fn alternatives(&self, suggester: &Suggester, language: Language) -> Vec<Suggestion> {
+        suggester.alternatives(
+            OrganisationId(self.row.requester_id),
+            &self.visit.topic,
+            OrganisationId(self.row.host_id),
+            language,
+        )
+    }
+
     pub(super) fn requester_side(&self) -> Recipient {
         Recipient {
             side: VisitRole::Requester,
@@ -707,12 +717,7 @@ fn answer_in_tx(
                 coordinator: p.coordinator.name.clone(),
                 topic: p.topic(to.language),
                 reason,
-                alternatives: suggester.alternatives(
-                    OrganisationId(p.row.requester_id),
-                    &p.visit.topic,
-                    OrganisationId(p.row.host_id),
-                    to.language,
-                ),
+                alternatives: p.alternatives(suggester, to.language),
             };
             queue(
                 conn,
@@ -842,12 +847,7 @@ fn close_request(
             "{base_url}/visits/new?host={}&topic={}",
             p.row.host_id, p.visit.topic
         ),
-        alternatives: suggester.alternatives(
-            OrganisationId(p.row.requester_id),
-            &p.visit.topic,
-            OrganisationId(p.row.host_id),
-            to.language,
-        ),
+        alternatives: p.alternatives(suggester, to.language),
     };
     queue(conn, &closed, format!("closed:{id}"), &to, base_url, &[])?;
     Ok(true)
@@ -1045,12 +1045,7 @@ pub async fn run_job(
                         coordinator: p.coordinator.name.clone(),
                         topic: p.topic(to.language),
                         days: (p.row.expires_at - p.row.created_at).num_days().max(1),
-                        alternatives: suggester.alternatives(
-                            OrganisationId(p.row.requester_id),
-                            &p.visit.topic,
-                            OrganisationId(p.row.host_id),
-                            to.language,
-                        ),
+                        alternatives: p.alternatives(&suggester, to.language),
                     };
                     queue(conn, &expired, format!("expired:{id}"), &to, &base_url, &[])?;
                 }

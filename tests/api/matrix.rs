@@ -327,13 +327,19 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
 
     // Two requests to Zwolle, for its coordinator to accept and to decline.
     let mut to_zwolle = Vec::new();
-    for (email, code) in [
+    // Days no other request here proposes: a request left without a day
+    // by a booking is closed, and could not be declined or cancelled.
+    for (i, (email, code)) in [
         ("a@amsterdam.example", "GM0363"),
         ("u@utrecht.example", "GM0344"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let token = app.token_for(email, Role::Coordinator, Some(code)).await;
         let mut body = visit_body.clone();
         body["hostOrganisationId"] = json!(zwolle);
+        body["proposedDates"] = json!([crate::visits::working_days_ahead(4)[1 + i * 2]]);
         let (status, visit) = app
             .send(Method::POST, "/api/v1/visits", Some(&token), Some(body))
             .await;

@@ -827,8 +827,9 @@ async fn a_host_accepts_on_the_dashboard_and_a_taken_day_is_explained() {
     let app = demo_app(Backend::Sqlite).await;
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     coordinator(&app, "bram@zwolle.example", "GM0193");
-    let days = working_days_ahead(1);
-    let first = crate::schedule::ask(&app, &anne, "cloud-migration", &days).await;
+    let days = working_days_ahead(2);
+    let first = crate::schedule::ask(&app, &anne, "cloud-migration", &days[..1]).await;
+    // A second day keeps the second request open once the first is booked.
     let second = crate::schedule::ask(&app, &anne, "common-ground", &days).await;
     let bram = Web::new(&app).logged_in("bram@zwolle.example").await;
     let board = bram.get("/dashboard").await;
