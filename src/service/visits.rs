@@ -745,12 +745,7 @@ fn book(
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
     let refuse = |r: Refusal| ServiceError::Conflict(r.message(language));
-    let facts = if date <= today() {
-        DayFacts::default()
-    } else {
-        day_facts(conn, &p.row, date)?
-    };
-    if let Some(o) = obstacle(date, today(), p.host.monthly_capacity, facts) {
+    if let Some(o) = obstacle_on(conn, p, date, today())? {
         return Err(refuse(o.refusal(date, &p.host.name, &p.requester.name)));
     }
     match repo::set_accepted(conn, id, date, now) {
@@ -771,35 +766,26 @@ fn book(
     }
 }
 
-/// What the calendars say about `date` for this visit's two sides.
-fn day_facts(conn: &mut DbConn, row: &VisitRow, date: NaiveDate) -> Result<DayFacts, ServiceError> {
-    let first = date.with_day(1).unwrap_or(date);
-    let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
-    Ok(DayFacts {
-        host_busy: repo::booked_on(conn, row.host_id, date)?,
-        requester_busy: repo::booked_on(conn, row.requester_id, date)?,
-        hosted_that_month: repo::hosted_between(conn, row.host_id, first, last)?,
-    })
-}
-
-/// Each proposed day with what keeps it from being booked, if anything.
-fn proposed_days(
+/// What keeps `date` from being booked for this visit, if anything: the
+/// domain's rule on what the calendars say (no query for a day gone by).
+fn obstacle_on(
     conn: &mut DbConn,
     p: &Parties,
+    date: NaiveDate,
     today: NaiveDate,
-) -> Result<Vec<(NaiveDate, Option<Obstacle>)>, ServiceError> {
-    p.visit
-        .proposed_dates
-        .iter()
-        .map(|&date| {
-            let facts = if date <= today {
-                DayFacts::default()
-            } else {
-                day_facts(conn, &p.row, date)?
-            };
-            Ok((date, obstacle(date, today, p.host.monthly_capacity, facts)))
-        })
-        .collect()
+) -> Result<Option<Obstacle>, ServiceError> {
+    let facts = if date <= today {
+        DayFacts::default()
+    } else {
+        let first = date.with_day(1).unwrap_or(date);
+        let last = (first + chrono::Months::new(1)).pred_opt().unwrap_or(date);
+        DayFacts {
+            host_busy: repo::booked_on(conn, p.row.host_id, date)?,
+            requester_busy: repo::booked_on(conn, p.row.requester_id, date)?,
+            hosted_that_month: repo::hosted_between(conn, p.row.host_id, first, last)?,
+        }
+    };
+    Ok(obstacle(date, today, p.host.monthly_capacity, facts))
 }
 
 /// The idempotency key of a visit's invitation email.
@@ -824,9 +810,19 @@ fn close_request(
     if p.check(VisitEvent::Close, Language::En).is_err() {
         return Ok(false);
     }
-    let days = proposed_days(conn, p, local_date(now))?;
+    // Each proposed day that is gone, with why (only a closure for that
+    // reason looks at the days).
+    let mut gone = Vec::new();
     let still = match closure {
-        Closure::NoDaysLeft => days.iter().all(|(_, o)| o.is_some()),
+        Closure::NoDaysLeft => {
+            for &date in &p.visit.proposed_dates {
+                match obstacle_on(conn, p, date, local_date(now))? {
+                    Some(o) => gone.push((date, o)),
+                    None => return Ok(false),
+                }
+            }
+            true
+        }
         Closure::Undeliverable => !outbox::dead_among(conn, &[invitation_key(id)])?.is_empty(),
     };
     if !still || !repo::set_closed(conn, id, closure.as_str(), now)? {
@@ -839,9 +835,9 @@ fn close_request(
         coordinator: p.coordinator.name.clone(),
         topic: p.topic(to.language),
         undeliverable: closure == Closure::Undeliverable,
-        days: days
+        days: gone
             .iter()
-            .filter_map(|(date, o)| o.map(|o| o.to_requester(*date, &p.host.name, to.language)))
+            .map(|(date, o)| o.to_requester(*date, &p.host.name, to.language))
             .collect(),
         again: format!(
             "{base_url}/visits/new?host={}&topic={}",
