@@ -136,6 +136,7 @@ impl Application {
                 .configure(http::routes)
                 // Unknown paths: a page for people in a browser, problem+json for the API.
                 .default_service(web::to(crate::web::no_route))
+                .wrap(actix_web::middleware::from_fn(http::problem::localise))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("API-Version", http::API_VERSION))

@@ -10,6 +10,7 @@ pub mod matching;
 pub mod organisation;
 pub mod pagination;
 pub mod partner;
+pub mod refusal;
 pub mod search;
 pub mod spreadsheet;
 pub mod stats;

@@ -21,6 +21,7 @@ use chrono::{Datelike, NaiveDate};
 use super::calendar::{working_day, DayOff};
 use super::lesson::FieldError;
 use super::organisation::Language;
+use super::refusal::VisitRefusal;
 use super::Invalid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,107 +161,8 @@ pub enum TransitionError {
     NotYetHappened(NaiveDate),
 }
 
-impl TransitionError {
-    /// What to tell a person, in `language` (the `Display` form is English).
-    pub fn message(&self, language: Language) -> String {
-        if language == Language::En {
-            return self.to_string();
-        }
-        match self {
-            TransitionError::NotAllowed { state, event } => {
-                let state = match state {
-                    VisitState::Requested => "nog niet beantwoord",
-                    VisitState::Accepted => "al geaccepteerd",
-                    VisitState::Declined => "afgewezen",
-                    VisitState::Expired => "verlopen",
-                    VisitState::Cancelled => "geannuleerd",
-                    VisitState::Completed => "al gehouden",
-                };
-                let event = match *event {
-                    "accept" => "meer geaccepteerd worden",
-                    "decline" => "meer afgewezen worden",
-                    "cancel" | "close" => "meer geannuleerd worden",
-                    "expire" => "meer verlopen",
-                    _ => "als gehouden gelden",
-                };
-                format!("deze meeloopdag is {state} en kan niet {event}")
-            }
-            TransitionError::NotProposed(date) => format!(
-                "{} is geen van de voorgestelde dagen",
-                super::calendar::long_date(*date, language)
-            ),
-            TransitionError::NotYetHappened(date) => format!(
-                "de meeloopdag van {} heeft nog niet plaatsgevonden",
-                super::calendar::long_date(*date, language)
-            ),
-        }
-    }
-}
-
-/// Why a proposed day cannot be booked, although the state allows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The day is today or past.
-    Passed(NaiveDate),
-    /// `who` has another visit that day.
-    Taken { who: String, date: NaiveDate },
-    /// The host's visits that month reached its capacity.
-    Full {
-        host: String,
-        date: NaiveDate,
-        capacity: i32,
-    },
-    /// Someone answered in the meantime.
-    Answered,
-}
-
-impl Refusal {
-    pub fn message(&self, language: Language) -> String {
-        let day = |d: &NaiveDate| super::calendar::long_date(*d, language);
-        let nl = language == Language::Nl;
-        match self {
-            Refusal::Passed(d) if nl => format!(
-                "{} is al voorbij; de aanvrager moet nieuwe dagen voorstellen",
-                day(d)
-            ),
-            Refusal::Passed(d) => format!(
-                "{} has passed; the requester should propose new dates",
-                day(d)
-            ),
-            Refusal::Taken { who, date } if nl => format!(
-                "{who} heeft op {} al een meeloopdag; kies een andere voorgestelde dag",
-                day(date)
-            ),
-            Refusal::Taken { who, date } => format!(
-                "{who} already has a visit on {}; pick another of the proposed dates",
-                day(date)
-            ),
-            Refusal::Full {
-                host,
-                date,
-                capacity,
-            } if nl => format!(
-                "{host} zit in {} vol ({}); kies een dag in een andere maand",
-                super::calendar::month_name(*date, language),
-                per_month(*capacity, language)
-            ),
-            Refusal::Full {
-                host,
-                date,
-                capacity,
-            } => format!(
-                "{host} is fully booked in {} ({}); pick a date in another month",
-                super::calendar::month_name(*date, language),
-                per_month(*capacity, language)
-            ),
-            Refusal::Answered if nl => "deze uitnodiging is intussen al beantwoord".into(),
-            Refusal::Answered => "this invitation was answered in the meantime".into(),
-        }
-    }
-}
-
 /// "1 meeloopdag per maand", "3 visits a month".
-fn per_month(capacity: i32, language: Language) -> String {
+pub(crate) fn per_month(capacity: i32, language: Language) -> String {
     match (language, capacity) {
         (Language::Nl, 1) => "1 meeloopdag per maand".into(),
         (Language::Nl, n) => format!("{n} meeloopdagen per maand"),
@@ -403,18 +305,18 @@ pub fn obstacle(
 
 impl Obstacle {
     /// The refusal a host gets who picks this day.
-    pub fn refusal(self, date: NaiveDate, host: &str, requester: &str) -> Refusal {
+    pub fn refusal(self, date: NaiveDate, host: &str, requester: &str) -> VisitRefusal {
         match self {
-            Obstacle::Passed => Refusal::Passed(date),
-            Obstacle::HostBusy => Refusal::Taken {
-                who: host.to_string(),
+            Obstacle::Passed => VisitRefusal::DayPassed { date },
+            Obstacle::HostBusy => VisitRefusal::DayTaken {
+                who: Some(host.to_string()),
                 date,
             },
-            Obstacle::RequesterBusy => Refusal::Taken {
-                who: requester.to_string(),
+            Obstacle::RequesterBusy => VisitRefusal::DayTaken {
+                who: Some(requester.to_string()),
                 date,
             },
-            Obstacle::HostFull { capacity } => Refusal::Full {
+            Obstacle::HostFull { capacity } => VisitRefusal::MonthFull {
                 host: host.to_string(),
                 date,
                 capacity,
@@ -1134,8 +1036,8 @@ mod tests {
         );
         assert_eq!(
             Obstacle::RequesterBusy.refusal(day, "Veere", "Zwolle"),
-            Refusal::Taken {
-                who: "Zwolle".into(),
+            VisitRefusal::DayTaken {
+                who: Some("Zwolle".into()),
                 date: day
             }
         );
@@ -1358,38 +1260,5 @@ mod tests {
             (goal.as_str(), n),
             ("Hoe migreren jullie de zaaksystemen?", 2)
         );
-    }
-
-    #[test]
-    fn refusals_and_transition_errors_speak_both_languages() {
-        let d = NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
-        let full = Refusal::Full {
-            host: "Zwolle".into(),
-            date: d,
-            capacity: 2,
-        };
-        assert_eq!(
-            full.message(Language::Nl),
-            "Zwolle zit in maart 2027 vol (2 meeloopdagen per maand); kies een dag in een andere maand"
-        );
-        assert!(full
-            .message(Language::En)
-            .contains("fully booked in March 2027"));
-        let taken = Refusal::Taken {
-            who: "Zwolle".into(),
-            date: d,
-        };
-        assert!(taken
-            .message(Language::Nl)
-            .contains("op dinsdag 2 maart 2027 al een meeloopdag"));
-        let twice = TransitionError::NotAllowed {
-            state: VisitState::Accepted,
-            event: "accept",
-        };
-        assert_eq!(
-            twice.message(Language::Nl),
-            "deze meeloopdag is al geaccepteerd en kan niet meer geaccepteerd worden"
-        );
-        assert_eq!(twice.message(Language::En), twice.to_string());
     }
 }

@@ -81,7 +81,7 @@ pub const API_VERSION: &str = "1.0.0";
         lessons::leaders,
         lessons::stats,
     ),
-    modifiers(&ApiVersionHeader, &BearerAuth, &StorableText),
+    modifiers(&ApiVersionHeader, &BearerAuth, &StorableText, &ProblemTypes),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "matching", description = "Finding the peers most worth visiting"),
@@ -185,6 +185,28 @@ impl utoipa::Modify for StorableText {
                 refs(schema, &mut wanted);
                 walk(schema);
             }
+        }
+        if let Ok(done) = serde_json::from_value(document) {
+            *openapi = done;
+        }
+    }
+}
+
+/// Lists every problem type in the problem schema's `type` (an enum, so a
+/// client generator and schemathesis both know them all).
+struct ProblemTypes;
+
+impl utoipa::Modify for ProblemTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut document) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        let types: Vec<serde_json::Value> = problem::problem_types()
+            .iter()
+            .map(|t| crate::domain::refusal::type_path(t.code).into())
+            .collect();
+        if let Some(member) = document.pointer_mut("/components/schemas/Problem/properties/type") {
+            member["enum"] = types.into();
         }
         if let Ok(done) = serde_json::from_value(document) {
             *openapi = done;

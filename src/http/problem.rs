@@ -1,5 +1,8 @@
 //! The error edge: every failure leaves as `application/problem+json`
-//! (RFC 9457) with a stable machine-readable `code`.
+//! (RFC 9457). Its `type` names the kind of problem (`/problems#day_taken`,
+//! explained on that page); the `code` extension member repeats the
+//! fragment for clients that read it. A refusal's `detail` is in the
+//! language `Accept-Language` prefers ([`localise`]).
 
 use std::fmt;
 
@@ -9,6 +12,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::organisation::Language;
+use crate::domain::refusal::{type_path, Explain, Kind, Refusal};
 use crate::domain::Invalid;
 use crate::service::ServiceError;
 
@@ -17,10 +22,11 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
-    /// Always `about:blank`: `code` identifies the problem.
+    /// The kind of problem: a reference to its explanation on the
+    /// `/problems` page, one per code.
     #[serde(rename = "type")]
-    #[schema(example = "about:blank")]
-    pub problem_type: &'static str,
+    #[schema(example = "/problems#day_taken")]
+    pub problem_type: String,
     /// The HTTP status phrase.
     #[schema(example = "Bad Request")]
     pub title: String,
@@ -29,8 +35,10 @@ pub struct Problem {
     /// What went wrong, for a person.
     #[schema(example = "limit must be a whole number from 1 to 100, not 'ten'")]
     pub detail: String,
-    /// Stable identifier for programs, e.g. `invalid_parameter`.
-    #[schema(example = "invalid_parameter")]
+    /// The fragment of `type` (an RFC 9457 extension member, kept for
+    /// clients of the first version; not in the schema, whose members the
+    /// NL API Design Rules fix).
+    #[schema(ignore)]
     pub code: &'static str,
 }
 
@@ -40,6 +48,8 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// Kept to render `detail` again in the caller's language.
+    refusal: Option<Box<Refusal>>,
 }
 
 impl ApiError {
@@ -49,7 +59,51 @@ impl ApiError {
             code,
             detail: detail.into(),
             headers: Vec::new(),
+            refusal: None,
         }
+    }
+
+    /// A use case's refusal; `detail` in Dutch until [`localise`] renders
+    /// it in the caller's language.
+    pub fn refused(refusal: Refusal) -> Self {
+        let status =
+            StatusCode::from_u16(refusal.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut e = Self::new(status, refusal.code(), refusal.message(Language::Nl));
+        if refusal.kind() == Kind::Unauthorized {
+            e.headers.push(challenge());
+        }
+        e.refusal = Some(Box::new(refusal));
+        e
+    }
+
+    /// The stable code, for tests and logs.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn response(&self, detail: String, language: Option<Language>) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(language) = language {
+            response.insert_header((header::CONTENT_LANGUAGE, language.as_str()));
+        }
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.body(
+            serde_json::to_string(&Problem {
+                problem_type: type_path(self.code),
+                title: self
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Error")
+                    .to_string(),
+                status: self.status.as_u16(),
+                detail,
+                code: self.code,
+            })
+            .unwrap_or_default(),
+        )
     }
 
     /// 408: the body did not arrive in time; the connection is closed
@@ -81,10 +135,7 @@ impl ApiError {
     /// 401 with the `WWW-Authenticate` challenge RFC 6750 asks for.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-        e.headers.push((
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"meeloop\""),
-        ));
+        e.headers.push(challenge());
         e
     }
 
@@ -119,36 +170,59 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        for (name, value) in &self.headers {
-            response.insert_header((name.clone(), value.clone()));
-        }
-        response.body(
-            serde_json::to_string(&Problem {
-                problem_type: "about:blank",
-                title: self
-                    .status
-                    .canonical_reason()
-                    .unwrap_or("Error")
-                    .to_string(),
-                status: self.status.as_u16(),
-                detail: self.detail.clone(),
-                code: self.code,
-            })
-            .unwrap_or_default(),
-        )
+        let language = self.refusal.as_ref().map(|_| Language::Nl);
+        self.response(self.detail.clone(), language)
     }
+}
+
+/// RFC 6750's challenge on every 401.
+fn challenge() -> (header::HeaderName, HeaderValue) {
+    (
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"meeloop\""),
+    )
+}
+
+/// Middleware: renders a refusal's `detail` again in the language the
+/// request's `Accept-Language` prefers (Dutch when it names neither). The
+/// headers other middleware added stay.
+pub async fn localise<B>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error>
+where
+    B: actix_web::body::MessageBody + 'static,
+{
+    let language = super::lang::preferred(req.request());
+    let response = next.call(req).await?;
+    let again = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .and_then(|e| {
+            let refusal = e.refusal.as_ref()?;
+            (language != Language::Nl)
+                .then(|| e.response(refusal.message(language), Some(language)))
+        });
+    Ok(match again {
+        Some(mut localised) => {
+            // Keep what middleware inside this one added (rate-limit headers).
+            for (name, value) in response.headers() {
+                if !localised.headers().contains_key(name) && name != header::CONTENT_LENGTH {
+                    localised.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            response.into_response(localised).map_into_right_body()
+        }
+        None => response.map_into_left_body(),
+    })
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(invalid) => ApiError::bad_request("invalid_request", invalid.0),
-            ServiceError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", what),
-            ServiceError::Unauthorized(why) => ApiError::unauthorized(why),
-            ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
-            ServiceError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            ServiceError::Refused(refusal) => ApiError::refused(refusal),
             ServiceError::RateLimited(secs) => ApiError::too_many_requests(secs),
             ServiceError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
@@ -197,5 +271,152 @@ pub fn method_not_allowed(
         e.headers
             .push((header::ALLOW, HeaderValue::from_static(allow)));
         std::future::ready(Err(e))
+    }
+}
+
+/// The problems the HTTP edge itself reports (the refusals come from
+/// `domain::refusal`): code, status, and what it means in Dutch and English.
+pub const EDGE_PROBLEMS: &[(&str, u16, &str, &str)] = &[
+    (
+        "invalid_request",
+        400,
+        "Een veld heeft een waarde die niet kan; de uitleg noemt het veld.",
+        "A field's value is not acceptable; the detail names the field.",
+    ),
+    (
+        "invalid_body",
+        400,
+        "De inhoud is geen JSON (of formulier) van de goede vorm.",
+        "The body is not JSON (or form data) of the right shape.",
+    ),
+    (
+        "invalid_field",
+        400,
+        "Een genoemd veld ontbreekt of klopt niet.",
+        "A named body field is missing or malformed.",
+    ),
+    (
+        "invalid_parameter",
+        400,
+        "Een genoemde queryparameter klopt niet of staat er twee keer.",
+        "A named query parameter is malformed or repeated.",
+    ),
+    (
+        "invalid_query",
+        400,
+        "De querystring is niet te lezen.",
+        "The query string cannot be read.",
+    ),
+    (
+        "missing_parameter",
+        400,
+        "Een verplichte queryparameter ontbreekt.",
+        "A required query parameter is absent.",
+    ),
+    (
+        "unknown_parameter",
+        400,
+        "Een queryparameter die deze route niet kent.",
+        "A query parameter the route does not know.",
+    ),
+    (
+        "unsupported_grant_type",
+        400,
+        "Het tokenendpoint kent alleen client_credentials.",
+        "The token endpoint only knows client_credentials.",
+    ),
+    (
+        "unauthorized",
+        401,
+        "Geen token, of een dat niet te controleren is.",
+        "No token, or one that cannot be verified.",
+    ),
+    (
+        "not_found",
+        404,
+        "Op dit pad staat niets.",
+        "There is nothing at this path.",
+    ),
+    (
+        "method_not_allowed",
+        405,
+        "Dit pad bestaat, maar niet met deze methode (Allow noemt ze).",
+        "The path exists without this method (Allow lists them).",
+    ),
+    (
+        "request_timeout",
+        408,
+        "De inhoud kwam niet op tijd binnen.",
+        "The body did not arrive in time.",
+    ),
+    (
+        "too_many_requests",
+        429,
+        "Te veel verzoeken; Retry-After zegt hoe lang te wachten.",
+        "Too many requests; Retry-After says how long to wait.",
+    ),
+    (
+        "internal_error",
+        500,
+        "Onze fout; hij staat in het log bij het request-id.",
+        "Our fault; it is logged with the request id.",
+    ),
+    (
+        "unavailable",
+        503,
+        "De database is even niet bereikbaar; probeer het zo opnieuw.",
+        "The database is briefly out of reach; try again shortly.",
+    ),
+];
+
+/// One kind of problem, as the `/problems` page and the OpenAPI document
+/// list it.
+pub struct ProblemType {
+    pub code: &'static str,
+    pub status: u16,
+    /// What it means (edge problems) or an example (refusals).
+    pub nl: String,
+    pub en: String,
+}
+
+/// Every problem type the API can answer with: the edge's, then every
+/// refusal's (with an example message).
+pub fn problem_types() -> Vec<ProblemType> {
+    let edge = EDGE_PROBLEMS
+        .iter()
+        .map(|&(code, status, nl, en)| ProblemType {
+            code,
+            status,
+            nl: nl.into(),
+            en: en.into(),
+        });
+    let refusals = Refusal::examples().into_iter().map(|r| ProblemType {
+        code: r.code(),
+        status: r.kind().status(),
+        nl: r.message(Language::Nl),
+        en: r.message(Language::En),
+    });
+    edge.chain(refusals).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documentation_lists_every_problem_type_with_its_status() {
+        let doc = include_str!("../../docs/problems.md");
+        let mut seen = std::collections::HashSet::new();
+        for t in problem_types() {
+            assert!(seen.insert(t.code), "{} twice", t.code);
+            let row = format!("| `{}` | {} |", t.code, t.status);
+            assert!(doc.contains(&row), "docs/problems.md lacks the row {row}");
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(
+            rows,
+            seen.len(),
+            "docs/problems.md lists a code that does not exist"
+        );
     }
 }

@@ -377,7 +377,6 @@ async fn answer<T>(
         state.visits,
         id,
         answer(body),
-        lang::preferred(req),
     )
     .await?;
     Ok(visit_ok(visit))
@@ -465,7 +464,6 @@ pub async fn cancel(
         state.visits,
         id,
         body.reason,
-        lang::preferred(&req),
     )
     .await?;
     Ok(visit_ok(visit))

@@ -18,6 +18,7 @@ use crate::db::users::{NewUser, UserChanges};
 use crate::db::{self, DbConn, DbPool, Freshness};
 use crate::domain::account::{check_membership, LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
+use crate::domain::refusal::{AccountRefusal, DirectoryRefusal, Membership};
 use crate::domain::Invalid;
 
 /// What `meeloop user create` (and the demo set) asks for.
@@ -92,9 +93,7 @@ fn insert_user(
     check_membership(account.role, account.organisation)?;
     if let Some(org) = account.organisation {
         if db::organisations::find(conn, org)?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "organisation {org} does not exist"
-            )));
+            return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
         }
     }
     let now = db::now();
@@ -113,10 +112,9 @@ fn insert_user(
         },
     )?
     .ok_or_else(|| {
-        ServiceError::Conflict(format!(
-            "a user with email {} already exists",
-            account.email.as_str()
-        ))
+        ServiceError::from(AccountRefusal::EmailInUse {
+            email: account.email.as_str().to_string(),
+        })
     })?;
     audit(
         conn,
@@ -130,7 +128,8 @@ fn insert_user(
             "organisation": account.organisation.map(|o| o.0),
         }),
     )?;
-    db::users::find(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("user {id} vanished")))
+    db::users::find(conn, id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("user {id} vanished")))
 }
 
 /// An admin creates an account; returns it with a generated password that
@@ -185,15 +184,26 @@ pub struct AccountChanges {
     pub active: Option<bool>,
 }
 
-fn describe(user: &User) -> String {
-    match user.organisation_id {
-        Some(org) => format!("a {} of organisation {org}", user.role.as_str()),
-        None => format!("an {}", user.role.as_str()),
+/// Whether `role` and `organisation` fit, as a refusal naming what the
+/// account is now.
+fn membership(
+    role: Role,
+    organisation: Option<OrganisationId>,
+    current: &User,
+) -> Result<(), AccountRefusal> {
+    let current = Membership {
+        admin: current.role == Role::Admin,
+        organisation: current.organisation_id.map(|o| o.0),
+    };
+    match check_membership(role, organisation) {
+        Ok(()) => Ok(()),
+        Err(_) if role == Role::Admin => Err(AccountRefusal::AdminInOrganisation { current }),
+        Err(_) => Err(AccountRefusal::CoordinatorNeedsOrganisation { current }),
     }
 }
 
 fn user_not_found(id: UserId) -> ServiceError {
-    ServiceError::NotFound(format!("user {id} does not exist"))
+    AccountRefusal::UnknownUser { id: id.0 }.into()
 }
 
 /// An admin renames, moves, promotes, demotes, deactivates or reactivates an
@@ -211,9 +221,7 @@ pub async fn update_user(
     require_admin(&admin)?;
     if id == admin.id && (changes.active == Some(false) || changes.role == Some(Role::Coordinator))
     {
-        return Err(ServiceError::Conflict(
-            "you cannot demote or deactivate your own account; ask another admin".into(),
-        ));
+        return Err(AccountRefusal::OwnAccount.into());
     }
     // Promoting to admin leaves the organisation, unless the request says otherwise.
     if changes.role == Some(Role::Admin) && changes.organisation.is_none() {
@@ -229,14 +237,10 @@ pub async fn update_user(
             let organisation = changes.organisation.unwrap_or(current.organisation_id);
             // Whether role and organisation fit depends on what is stored:
             // a conflict with the account's state, not a malformed request.
-            check_membership(role, organisation).map_err(|e| {
-                ServiceError::Conflict(format!("{}; this account is {}", e.0, describe(&current)))
-            })?;
+            membership(role, organisation, &current)?;
             if let Some(org) = changes.organisation.flatten() {
                 if db::organisations::find(conn, org)?.is_none() {
-                    return Err(ServiceError::NotFound(format!(
-                        "organisation {org} does not exist"
-                    )));
+                    return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
                 }
             }
             db::users::update(
@@ -346,9 +350,7 @@ pub async fn change_password(
             json!({}),
         )
         .await?;
-        return Err(ServiceError::Forbidden(
-            "currentPassword is not your current password".into(),
-        ));
+        return Err(AccountRefusal::WrongCurrentPassword.into());
     };
     let user = pool
         .run(move |conn| {
@@ -370,11 +372,9 @@ pub async fn change_password(
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))
 }
 
-/// One answer for an unknown address, a wrong password and a deactivated
-/// account, so the API never tells which addresses have an account.
-const BAD_CREDENTIALS: &str = "the email address or password is wrong";
-
-/// Checks the credentials and issues a login token.
+/// Checks the credentials and issues a login token: one answer for an
+/// unknown address, a wrong password and a deactivated account, so the API
+/// never tells which addresses have an account.
 #[instrument(skip_all)]
 pub async fn login(
     pool: &DbPool,
@@ -423,7 +423,7 @@ pub async fn login(
             json!({"email": attempted}),
         )
         .await?;
-        return Err(ServiceError::Unauthorized(BAD_CREDENTIALS.into()));
+        return Err(AccountRefusal::BadCredentials.into());
     };
     let token = keys
         .issue(&user, kind)
@@ -492,8 +492,7 @@ pub async fn authenticate(
     cache: &SessionCache,
     claims: LoginClaims,
 ) -> Result<User, ServiceError> {
-    let revoked =
-        || ServiceError::Unauthorized("the access token is no longer valid; log in again".into());
+    let revoked = || ServiceError::from(AccountRefusal::SessionEnded);
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
     let user = match cache.get(id) {
         Some(user) => user,

@@ -16,15 +16,14 @@ use crate::db::{self, DbPool};
 use crate::domain::account::{is_admin, User};
 use crate::domain::import::Stored;
 use crate::domain::organisation::{Organisation, OrganisationCode, OrganisationId};
+use crate::domain::refusal::{AccountRefusal, DirectoryRefusal};
 use crate::domain::topic::{Topic, TopicSlug};
 
 pub(crate) fn require_admin(user: &User) -> Result<(), ServiceError> {
     if is_admin(user) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(
-            "this needs an admin account".into(),
-        ))
+        Err(AccountRefusal::AdminsOnly.into())
     }
 }
 
@@ -86,10 +85,9 @@ pub async fn create_organisation(
                 new.monthly_capacity,
             )?
             .ok_or_else(|| {
-                ServiceError::Conflict(format!(
-                    "an organisation with code {} already exists",
-                    new.code.as_str()
-                ))
+                ServiceError::from(DirectoryRefusal::OrganisationCodeInUse {
+                    code: new.code.as_str().to_string(),
+                })
             })?;
             audit(
                 conn,
@@ -100,7 +98,7 @@ pub async fn create_organisation(
                 json!({"code": new.code.as_str(), "kind": new.fields.kind.as_str(), "name": new.fields.name}),
             )?;
             db::organisations::find(conn, id)?
-                .ok_or_else(|| ServiceError::NotFound(format!("organisation {id} vanished")))
+                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("organisation {id} vanished")))
         })
     })
     .await
@@ -117,7 +115,7 @@ pub async fn set_organisation_active(
     active: bool,
 ) -> Result<Organisation, ServiceError> {
     require_admin(&user)?;
-    let missing = move || ServiceError::NotFound(format!("organisation {id} does not exist"));
+    let missing = move || ServiceError::from(DirectoryRefusal::UnknownOrganisation { id: id.0 });
     pool.run(move |conn| {
         conn.write(|conn| {
             if !db::organisations::set_active(conn, id, active)? {
@@ -200,7 +198,9 @@ pub async fn create_topic(
     pool.run(move |conn| {
         conn.write(|conn| {
             let topic = db::topics::insert_one(conn, &new)?.ok_or_else(|| {
-                ServiceError::Conflict(format!("a topic '{}' already exists", slug.as_str()))
+                ServiceError::from(DirectoryRefusal::TopicInUse {
+                    slug: slug.as_str().to_string(),
+                })
             })?;
             audit(
                 conn,
@@ -229,7 +229,9 @@ pub async fn update_topic(
     pool.run(move |conn| {
         conn.write(|conn| {
             let topic = db::topics::update(conn, slug.as_str(), &changes)?.ok_or_else(|| {
-                ServiceError::NotFound(format!("no topic '{}'", slug.as_str()))
+                ServiceError::from(DirectoryRefusal::UnknownTopic {
+                    slug: slug.as_str().to_string(),
+                })
             })?;
             audit(
                 conn,

@@ -14,6 +14,7 @@ use crate::db::expertise::NewExpertise;
 use crate::db::topics::NewTopic;
 use crate::db::{self, DbConn};
 use crate::domain::account::{Password, Role};
+use crate::domain::refusal::{AccountRefusal, Refusal};
 use crate::domain::topic::{MaturityLevel, TopicSlug};
 use crate::domain::Invalid;
 
@@ -168,7 +169,7 @@ pub fn create_accounts(
         };
         match create_user(conn, &account) {
             Ok(_) => {}
-            Err(ServiceError::Conflict(_)) => {
+            Err(ServiceError::Refused(Refusal::Account(AccountRefusal::EmailInUse { .. }))) => {
                 let (user, _, _) = db::users::find_for_login(conn, email)?.ok_or_else(|| {
                     ServiceError::Internal(anyhow::anyhow!("demo account {email} vanished"))
                 })?;

@@ -6,6 +6,7 @@ use super::ServiceError;
 use crate::db::{self, DbPool};
 use crate::domain::organisation::{Organisation, OrganisationId, OrganisationKind};
 use crate::domain::pagination::Cursor;
+use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::search;
 use crate::domain::topic::{Expertise, Topic, TopicSlug};
 
@@ -46,10 +47,9 @@ pub async fn list_organisations(
                 db::topics::find_by_slug(conn, slug.as_str())?
                     .filter(|t| t.active)
                     .ok_or_else(|| {
-                        ServiceError::NotFound(format!(
-                            "unknown topic '{}'; GET /api/v1/topics lists them",
-                            slug.as_str()
-                        ))
+                        ServiceError::from(DirectoryRefusal::UnknownTopic {
+                            slug: slug.as_str().to_string(),
+                        })
                     })?
                     .id
                     .0,
@@ -84,7 +84,7 @@ pub async fn list_organisations(
 }
 
 fn not_found(id: OrganisationId) -> ServiceError {
-    ServiceError::NotFound(format!("organisation {id} does not exist"))
+    DirectoryRefusal::UnknownOrganisation { id: id.0 }.into()
 }
 
 #[instrument(skip(pool))]
@@ -131,7 +131,7 @@ pub async fn id_by_code(pool: &DbPool, code: &str) -> Result<OrganisationId, Ser
     let code = code.trim().to_ascii_uppercase();
     pool.run(move |conn| {
         db::organisations::id_by_code(conn, &code)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no organisation with code '{code}'")))
+            .ok_or_else(|| DirectoryRefusal::UnknownOrganisationCode { code: code.clone() }.into())
     })
     .await
 }

@@ -13,6 +13,9 @@ use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
 use crate::domain::organisation::Language;
+use crate::domain::refusal::{
+    DirectoryRefusal, LessonRefusal, LinkRefusal, PartnerRefusal, VisitRefusal,
+};
 use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
@@ -171,10 +174,10 @@ fn store(
 ) -> Result<LessonView, ServiceError> {
     let id = p.row.id;
     if p.visit.state != VisitState::Completed {
-        return Err(ServiceError::Conflict(format!(
-            "visit {id} is {}: lessons are asked for after the visit has taken place",
-            p.visit.state
-        )));
+        return Err(LessonRefusal::VisitNotHeld {
+            state: p.visit.state,
+        }
+        .into());
     }
     let date = p.visit.date.ok_or_else(|| {
         ServiceError::Internal(anyhow::anyhow!("completed visit {id} has no day"))
@@ -207,10 +210,7 @@ fn store(
         },
     )?;
     if stored.is_none() {
-        return Err(ServiceError::Conflict(format!(
-            "the {} of visit {id} has answered already",
-            side.as_str()
-        )));
+        return Err(LessonRefusal::LessonsSent { side }.into());
     }
     visit_repo::use_tokens_for(conn, id, "lessons", organisation_of(p, side), now)?;
     let row = repo::for_visit(conn, id)?
@@ -282,18 +282,17 @@ pub async fn submit_by_link(
     token: &str,
     lesson: Lesson,
 ) -> Result<LessonView, ServiceError> {
-    let hash = links::hash(token)
-        .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
         conn.write(|conn| {
             let link = visit_repo::find_token(conn, &hash)?
                 .filter(|t| t.purpose == "lessons")
-                .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+                .ok_or(LinkRefusal::InvalidLink)?;
             if link.used_at.is_some() {
-                return Err(ServiceError::Conflict("this form was sent already".into()));
+                return Err(LinkRefusal::FormSent.into());
             }
             if link.expires_at <= db::now() {
-                return Err(ServiceError::Conflict("this form link has expired".into()));
+                return Err(LinkRefusal::LinkExpired.into());
             }
             let p = Parties::lock(conn, link.visit_id)?;
             let side = if link.organisation_id == p.row.host_id {
@@ -322,16 +321,10 @@ pub async fn own_form(
             Some(org) if user.role == Role::Coordinator && org == row.requester_id => {
                 VisitRole::Requester
             }
-            _ => {
-                return Err(ServiceError::Forbidden(
-                    "only coordinators of the two organisations fill in a visit's lessons".into(),
-                ))
-            }
+            _ => return Err(VisitRefusal::PartiesWriteLessons.into()),
         };
         let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
-            return Err(ServiceError::Conflict(
-                "the lessons form opens the day after the visit".into(),
-            ));
+            return Err(LessonRefusal::FormNotOpen.into());
         };
         let p = Parties::load(conn, visit)?;
         let context = FormContext {
@@ -391,10 +384,11 @@ impl Reader {
         match self {
             Reader::User(_) => Ok(()),
             Reader::Partner(p) if p.may(scope) => Ok(()),
-            Reader::Partner(_) => Err(ServiceError::Forbidden(format!(
-                "this client lacks the {} scope",
-                scope.as_str()
-            ))),
+            Reader::Partner(p) => Err(PartnerRefusal::MissingScope {
+                needed: scope.to_string(),
+                has: p.scopes.to_string(),
+            }
+            .into()),
         }
     }
 }
@@ -461,10 +455,9 @@ pub async fn knowledge_base(
             None => None,
             Some(slug) => Some(db::topics::find_by_slug(conn, slug.as_str())?.ok_or_else(
                 || {
-                    ServiceError::NotFound(format!(
-                        "unknown topic '{}'; GET /api/v1/topics lists them",
-                        slug.as_str()
-                    ))
+                    ServiceError::from(DirectoryRefusal::UnknownTopic {
+                        slug: slug.as_str().to_string(),
+                    })
                 },
             )?),
         };
@@ -694,16 +687,15 @@ pub async fn submit_followup(
     applied: lesson::Applied,
     changes: String,
 ) -> Result<(), ServiceError> {
-    let hash = links::hash(token)
-        .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
         conn.write(|conn| {
             let link = visit_repo::find_token(conn, &hash)?
                 .filter(|t| t.purpose == "followup")
-                .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+                .ok_or(LinkRefusal::InvalidLink)?;
             let now = db::now();
             if !link.usable(now) {
-                return Err(ServiceError::Conflict("this link no longer works".into()));
+                return Err(LinkRefusal::LinkUsed.into());
             }
             let stored = repo::insert_followup(
                 conn,
@@ -715,7 +707,7 @@ pub async fn submit_followup(
                 },
             )?;
             if !stored {
-                return Err(ServiceError::Conflict("answered already".into()));
+                return Err(LessonRefusal::FollowupAnswered.into());
             }
             visit_repo::use_tokens_for(conn, link.visit_id, "followup", link.organisation_id, now)?;
             Ok(())

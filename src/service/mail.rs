@@ -14,6 +14,7 @@ use crate::db::{self, DbPool};
 use crate::domain::account::User;
 use crate::domain::mail::MessageState;
 use crate::domain::organisation::Language;
+use crate::domain::refusal::OutboxRefusal;
 use crate::domain::Invalid;
 use crate::mail::templates::{compose, TestMessage};
 
@@ -121,8 +122,7 @@ pub async fn status(pool: &DbPool) -> Result<QueueStatus, ServiceError> {
 /// One message, for `meeloop mail send-test` to report on.
 pub async fn message(pool: &DbPool, id: i64) -> Result<Summary, ServiceError> {
     pool.run(move |conn| {
-        outbox::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no message {id} in the outbox")))
+        outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
     })
     .await
 }
@@ -185,15 +185,14 @@ pub async fn requeue(
     pool.run(move |conn| {
         conn.write(|conn| {
             let Some(message) = outbox::find(conn, id)? else {
-                return Err(ServiceError::NotFound(format!(
-                    "no message {id} in the outbox"
-                )));
+                return Err(OutboxRefusal::UnknownMessage { id }.into());
             };
             if message.state != MessageState::Dead.as_str() {
-                return Err(ServiceError::Conflict(format!(
-                    "message {id} is {}; only dead messages can be requeued",
-                    message.state
-                )));
+                return Err(OutboxRefusal::NotDead {
+                    id,
+                    state: message.state,
+                }
+                .into());
             }
             outbox::requeue_dead(conn, Some(id), db::now())?;
             audit(
@@ -204,8 +203,7 @@ pub async fn requeue(
                 Some(format!("outbox:{id}")),
                 json!({"messages": 1}),
             )?;
-            outbox::find(conn, id)?
-                .ok_or_else(|| ServiceError::NotFound(format!("no message {id} in the outbox")))
+            outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
         })
     })
     .await

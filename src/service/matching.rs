@@ -21,6 +21,7 @@ use crate::domain::matching::{
     Preference, RequesterError, Snapshot, SnapshotTopic, Tuning,
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
+use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::TopicSlug;
 use crate::mail::templates::Suggestion;
 
@@ -255,12 +256,8 @@ pub struct MatchExplanation {
 
 fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationId, ServiceError> {
     matching::requester(user, asked).map_err(|e| match e {
-        RequesterError::NotYours => ServiceError::Forbidden(
-            "coordinators find peers for their own organisation; leave out 'organisation'".into(),
-        ),
-        RequesterError::MustName => {
-            crate::domain::Invalid::new("admins say whom to match for: add organisation=ID").into()
-        }
+        RequesterError::NotYours => DirectoryRefusal::OwnOrganisationOnly.into(),
+        RequesterError::MustName => DirectoryRefusal::NameTheOrganisation.into(),
     })
 }
 
@@ -325,17 +322,14 @@ async fn prepare(
     let loaded = index.snapshot(pool).await?;
     let snapshot = &loaded.snapshot;
     if snapshot.host(requester_id).is_none() {
-        return Err(ServiceError::NotFound(format!(
-            "organisation {requester_id} does not exist"
-        )));
+        return Err(DirectoryRefusal::UnknownOrganisation { id: requester_id.0 }.into());
     }
     let topic = snapshot
         .topic_by_slug(request.topic.as_str())
         .ok_or_else(|| {
-            ServiceError::NotFound(format!(
-                "unknown topic '{}'; GET /api/v1/topics lists them",
-                request.topic.as_str()
-            ))
+            ServiceError::from(DirectoryRefusal::UnknownTopic {
+                slug: request.topic.as_str().to_string(),
+            })
         })?;
     let query = MatchQuery {
         requester: requester_id,
@@ -379,8 +373,10 @@ fn matched(
     })
 }
 
+/// `prepare` checked requester and topic against the same snapshot: if the
+/// domain does not find them, that is our bug.
 fn domain_error(e: MatchError) -> ServiceError {
-    ServiceError::NotFound(e.to_string())
+    ServiceError::Internal(anyhow::anyhow!("after prepare: {e}"))
 }
 
 /// The best peers to visit on a topic, best first, with reasons.
@@ -466,9 +462,7 @@ pub async fn explain_match(
     let tuning = index.tuning();
     let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
     let Some(host) = snapshot.host(candidate).cloned() else {
-        return Err(ServiceError::NotFound(format!(
-            "organisation {candidate} does not exist"
-        )));
+        return Err(DirectoryRefusal::UnknownOrganisation { id: candidate.0 }.into());
     };
     let (topic, requester) = parts(&p)?;
     let explanation =
@@ -605,16 +599,10 @@ pub async fn explain_named(
 ) -> Result<MatchExplanation, ServiceError> {
     let loaded = index.snapshot(pool).await?;
     let Some(host) = loaded.snapshot.find_by_name(name) else {
-        return Err(ServiceError::NotFound(match lang {
-            Language::Nl => format!(
-                "geen organisatie gevonden die '{}' heet; kies een naam uit de lijst",
-                name.trim()
-            ),
-            Language::En => format!(
-                "no organisation called '{}'; pick a name from the list",
-                name.trim()
-            ),
-        }));
+        return Err(DirectoryRefusal::UnknownOrganisationName {
+            name: name.trim().to_string(),
+        }
+        .into());
     };
     explain_match(pool, index, user, request, host.id, lang).await
 }
@@ -640,10 +628,9 @@ pub async fn topic_leaders(
     let loaded = index.snapshot(pool).await?;
     let snapshot = &loaded.snapshot;
     let label = snapshot.topic_by_slug(topic.as_str()).ok_or_else(|| {
-        ServiceError::NotFound(format!(
-            "unknown topic '{}'; GET /api/v1/topics lists them",
-            topic.as_str()
-        ))
+        ServiceError::from(DirectoryRefusal::UnknownTopic {
+            slug: topic.as_str().to_string(),
+        })
     })?;
     let leaders = matching::leaders(
         snapshot,

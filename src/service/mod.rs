@@ -14,28 +14,23 @@ pub mod profile;
 pub mod visits;
 
 use crate::db::DbError;
+use crate::domain::organisation::Language;
+use crate::domain::refusal::{Explain, Kind, Refusal};
 use crate::domain::Invalid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The caller sent something invalid; the message says what.
+    /// A field the caller sent is malformed; the message names it (the
+    /// parsers that make these speak the language they were given).
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// The resource does not exist (or the caller may not know it does).
+    /// The use case says no, for a reason each edge renders in its
+    /// caller's language (see `domain::refusal`).
     #[error("{0}")]
-    NotFound(String),
-    /// Missing or wrong credentials; the message never says which part was wrong.
-    #[error("{0}")]
-    Unauthorized(String),
-    /// Authenticated, but this needs another role.
-    #[error("{0}")]
-    Forbidden(String),
+    Refused(Refusal),
     /// Too many attempts; try again after this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     RateLimited(u64),
-    /// The request conflicts with what exists (e.g. an email address in use).
-    #[error("{0}")]
-    Conflict(String),
     /// The database could not be reached in time.
     #[error("database unavailable")]
     Unavailable(#[source] DbError),
@@ -83,6 +78,47 @@ pub(crate) async fn audit_alone(
 pub(crate) fn user_ref(id: crate::domain::account::UserId) -> String {
     format!("user:{id}")
 }
+
+impl ServiceError {
+    /// What kind of refusal this is; `None` for failures on our side.
+    pub fn kind(&self) -> Option<Kind> {
+        match self {
+            ServiceError::Invalid(_) => Some(Kind::Invalid),
+            ServiceError::Refused(r) => Some(r.kind()),
+            _ => None,
+        }
+    }
+
+    /// The refusal or invalid field in `language`; the English text of
+    /// anything else (which edges replace by their own words).
+    pub fn message(&self, language: Language) -> String {
+        match self {
+            ServiceError::Refused(r) => r.message(language),
+            other => other.to_string(),
+        }
+    }
+}
+
+macro_rules! refused_from {
+    ($($ty:ident),+) => {
+        $(impl From<crate::domain::refusal::$ty> for ServiceError {
+            fn from(r: crate::domain::refusal::$ty) -> Self {
+                ServiceError::Refused(r.into())
+            }
+        })+
+    };
+}
+
+refused_from!(
+    Refusal,
+    DirectoryRefusal,
+    VisitRefusal,
+    LinkRefusal,
+    LessonRefusal,
+    AccountRefusal,
+    PartnerRefusal,
+    OutboxRefusal
+);
 
 impl From<DbError> for ServiceError {
     fn from(e: DbError) -> Self {

@@ -17,8 +17,7 @@ use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{Password, User};
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scope, Scopes};
-
-const BAD_CLIENT: &str = "the client id or secret is wrong, or the client was revoked";
+use crate::domain::refusal::PartnerRefusal;
 
 fn partner_ref(client_id: &str) -> String {
     format!("partner:{client_id}")
@@ -65,7 +64,7 @@ fn insert_partner(
             json!({"name": name, "scopes": scopes.to_string()}),
         )?;
         db::partners::find(conn, client_id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("partner {client_id} vanished")))
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("partner {client_id} vanished")))
     })
 }
 
@@ -145,7 +144,11 @@ pub async fn update_partner(
     update: PartnerUpdate,
 ) -> Result<Partner, ServiceError> {
     require_admin(&admin)?;
-    let missing = |id: &str| ServiceError::NotFound(format!("no partner with client id '{id}'"));
+    let missing = |id: &str| {
+        ServiceError::from(PartnerRefusal::UnknownPartner {
+            client_id: id.to_string(),
+        })
+    };
     pool.run(move |conn| {
         conn.write(|conn| {
             let changes = PartnerChanges {
@@ -178,9 +181,10 @@ pub async fn update_partner(
 pub fn revoke_partner(conn: &mut DbConn, client_id: &str) -> Result<(), ServiceError> {
     conn.write(|conn| {
         if !db::partners::revoke(conn, client_id)? {
-            return Err(ServiceError::NotFound(format!(
-                "no active partner with client id '{client_id}'"
-            )));
+            return Err(PartnerRefusal::UnknownPartner {
+                client_id: client_id.to_string(),
+            }
+            .into());
         }
         audit(
             conn,
@@ -235,14 +239,15 @@ pub async fn issue_token(
             json!({"clientId": attempted}),
         )
         .await?;
-        return Err(ServiceError::Unauthorized(BAD_CLIENT.into()));
+        return Err(PartnerRefusal::BadClient.into());
     };
     let scopes = match requested {
         Some(requested) if !partner.scopes.covers(&requested) => {
-            return Err(ServiceError::Invalid(crate::domain::Invalid::new(format!(
-                "scope '{requested}' is more than this client has ('{}')",
-                partner.scopes
-            ))))
+            return Err(PartnerRefusal::ScopeTooWide {
+                requested: requested.to_string(),
+                has: partner.scopes.to_string(),
+            }
+            .into())
         }
         Some(requested) => requested,
         None => partner.scopes.clone(),
@@ -266,9 +271,7 @@ pub async fn issue_token(
 /// The partner behind verified token claims, with the token's scopes, as
 /// long as the client is still active and still holds them.
 pub async fn authenticate(pool: &DbPool, claims: PartnerClaims) -> Result<Partner, ServiceError> {
-    let revoked = || {
-        ServiceError::Unauthorized("the access token is no longer valid; request a new one".into())
-    };
+    let revoked = || ServiceError::from(PartnerRefusal::TokenEnded);
     let scopes = Scopes::parse(&claims.scope).map_err(|_| revoked())?;
     let client_id = claims.sub;
     let partner = pool
@@ -289,9 +292,10 @@ pub fn require_scope(partner: &Partner, scope: Scope) -> Result<(), ServiceError
     if partner.may(scope) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!(
-            "this needs the '{scope}' scope; the token has '{}'",
-            partner.scopes
-        )))
+        Err(PartnerRefusal::MissingScope {
+            needed: scope.to_string(),
+            has: partner.scopes.to_string(),
+        }
+        .into())
     }
 }

@@ -11,6 +11,7 @@ use super::{audit, user_ref, ServiceError};
 use crate::db::{self, DbPool};
 use crate::domain::account::{may_edit_organisation, User};
 use crate::domain::organisation::{Coordinates, Organisation, OrganisationId};
+use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::{Expertise, MaturityLevel, TopicSlug};
 use crate::domain::Invalid;
 
@@ -18,7 +19,7 @@ pub use crate::db::organisations::ProfileChanges;
 
 /// Someone else's organisation looks exactly like one that does not exist.
 fn not_found(id: OrganisationId) -> ServiceError {
-    ServiceError::NotFound(format!("organisation {id} does not exist"))
+    DirectoryRefusal::UnknownOrganisation { id: id.0 }.into()
 }
 
 /// Who may change an organisation's profile and expertise: its own
@@ -117,10 +118,10 @@ impl ExpertiseInput {
 }
 
 fn unknown_topic(slug: &TopicSlug) -> ServiceError {
-    ServiceError::NotFound(format!(
-        "unknown topic '{}'; GET /api/v1/topics lists them",
-        slug.as_str()
-    ))
+    DirectoryRefusal::UnknownTopic {
+        slug: slug.as_str().to_string(),
+    }
+    .into()
 }
 
 /// Creates or replaces the organisation's expertise on a topic.
@@ -192,10 +193,11 @@ pub async fn delete_expertise(
                 .filter(|t| t.active)
                 .ok_or_else(|| unknown_topic(&slug))?;
             match db::expertise::delete(conn, id, topic.id)? {
-                0 => Err(ServiceError::NotFound(format!(
-                    "organisation {id} has no expertise on '{}'",
-                    slug.as_str()
-                ))),
+                0 => Err(DirectoryRefusal::NoExpertise {
+                    organisation: id.0,
+                    topic: slug.as_str().to_string(),
+                }
+                .into()),
                 _ => audit(
                     conn,
                     user_ref(user.id),
@@ -255,7 +257,7 @@ pub struct OwnOrganisation {
 pub async fn own_organisation(pool: &DbPool, user: User) -> Result<OwnOrganisation, ServiceError> {
     let id = user
         .organisation_id
-        .ok_or_else(|| ServiceError::Forbidden("this account belongs to no organisation".into()))?;
+        .ok_or(DirectoryRefusal::NoOrganisation)?;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }

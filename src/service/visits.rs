@@ -12,12 +12,13 @@ use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::{Role, User, UserId};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
+use crate::domain::refusal::{DirectoryRefusal, LinkRefusal, Named, VisitRefusal};
 pub use crate::domain::visit::schedule::Job;
 pub use crate::domain::visit::Closure;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
     check_participants, check_proposed_dates, obstacle, parse_goal, parse_reason, schedule,
-    transition, Bookings, DayFacts, Obstacle, Refusal, Section, TransitionError, Visit, VisitEvent,
+    transition, Bookings, DayFacts, Obstacle, Section, TransitionError, Visit, VisitEvent,
     VisitRole, VisitState,
 };
 use crate::domain::Invalid;
@@ -166,9 +167,7 @@ pub async fn request_visit(
 ) -> Result<VisitView, ServiceError> {
     let requester = may_request(&user)?;
     if requester == request.host {
-        return Err(
-            Invalid::new("hostOrganisationId: you cannot visit your own organisation").into(),
-        );
+        return Err(VisitRefusal::OwnOrganisation.into());
     }
     let goal = parse_goal(&request.goal)?;
     let participants = check_participants(request.participants)?;
@@ -176,64 +175,51 @@ pub async fn request_visit(
         .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
     pool.run(move |conn| {
         conn.write(|conn| {
-            let not_found = || ServiceError::NotFound(format!("no organisation {}", request.host));
+            let not_found = || DirectoryRefusal::UnknownOrganisation { id: request.host.0 };
             let host = db::organisations::find(conn, request.host)?
                 .filter(|h| h.active)
                 .ok_or_else(not_found)?;
             if db::organisations::find(conn, requester)?.is_none() {
-                return Err(ServiceError::Forbidden("your organisation is not active".into()));
+                return Err(DirectoryRefusal::OrganisationInactive.into());
             }
             let topic = db::topics::find_by_slug(conn, &request.topic)?
                 .filter(|t| t.active)
-                .ok_or_else(|| ServiceError::NotFound(format!("no topic '{}'", request.topic)))?;
+                .ok_or_else(|| DirectoryRefusal::UnknownTopic {
+                    slug: request.topic.clone(),
+                })?;
             let willing = db::expertise::for_organisation(conn, host.id)?
                 .into_iter()
                 .any(|e| e.topic.id == topic.id && e.willing_to_host);
-            // In the caller's language: the web form shows these as they are.
-            let nl = language == Language::Nl;
-            let refuse = |nl_text: String, en_text: String| {
-                Err(ServiceError::Conflict(if nl { nl_text } else { en_text }))
+            let topic_name = || Named {
+                nl: topic.name_nl.clone(),
+                en: topic.name_en.clone(),
             };
             if !willing {
-                return refuse(
-                    format!("{} ontvangt geen bezoek over {}", host.name, topic.name_nl),
-                    format!("{} does not host visits on {}", host.name, topic.slug),
-                );
+                return Err(VisitRefusal::NotHosting {
+                    host: host.name,
+                    topic: topic_name(),
+                }
+                .into());
             }
             if host.monthly_capacity == 0 {
-                return refuse(
-                    format!("{} ontvangt op dit moment geen bezoek (capaciteit 0)", host.name),
-                    format!("{} hosts no visits at the moment (capacity 0)", host.name),
-                );
+                return Err(VisitRefusal::HostsNone { host: host.name }.into());
             }
             // An address stored before addresses were checked as the mail
             // layer checks them would bury the invitation (issue 16).
-            let reachable = host.contact_email.as_deref().is_some_and(|a| {
-                crate::domain::organisation::ContactEmail::parse(a).is_ok()
-            });
+            let reachable = host
+                .contact_email
+                .as_deref()
+                .is_some_and(|a| crate::domain::organisation::ContactEmail::parse(a).is_ok());
             if !reachable {
-                return refuse(
-                    format!(
-                        "{} heeft geen bruikbaar contactadres voor uitnodigingen; vraag een beheerder er een toe te voegen",
-                        host.name
-                    ),
-                    format!(
-                        "{} has no contact address that can receive invitations; ask an admin to add one",
-                        host.name
-                    ),
-                );
+                return Err(VisitRefusal::HostUnreachable { host: host.name }.into());
             }
             if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
-                return refuse(
-                    format!(
-                        "je hebt {} al gevraagd over {} (bezoek {open}); wacht op het antwoord of trek het verzoek in",
-                        host.name, topic.name_nl
-                    ),
-                    format!(
-                        "you already asked {} about {} (visit {open}); wait for the answer or cancel it",
-                        host.name, topic.slug
-                    ),
-                );
+                return Err(VisitRefusal::AlreadyAsked {
+                    host: host.name,
+                    topic: topic_name(),
+                    visit: open,
+                }
+                .into());
             }
             let now = db::now();
             let expires_at = now + Duration::days(rules.invitation_days);
@@ -257,7 +243,8 @@ pub async fn request_visit(
             let p = Parties::load(conn, id)?;
             let token = invitation_token(conn, &p)?;
             if let Some(to) = p.host_side() {
-                let invitation = p.invitation(format!("{base_url}/invitations/{token}"), to.language);
+                let invitation =
+                    p.invitation(format!("{base_url}/invitations/{token}"), to.language);
                 queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
             }
             Ok(p.visit)
@@ -293,9 +280,6 @@ pub enum Answer {
 }
 
 /// A coordinator of the host organisation answers over the API.
-// The caller, the visit, the answer and its language, and the instance's
-// link base and rules: all needed, none worth a struct of its own.
-#[allow(clippy::too_many_arguments)]
 pub async fn answer_visit(
     pool: &DbPool,
     index: &MatchIndex,
@@ -304,7 +288,6 @@ pub async fn answer_visit(
     rules: VisitRules,
     id: i64,
     answer: Answer,
-    language: Language,
 ) -> Result<VisitView, ServiceError> {
     let suggester = index.suggester(pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());
@@ -316,7 +299,7 @@ pub async fn answer_visit(
                     parse_reason(reason.as_deref())
                         .map_err(|e| Invalid::new(format!("reason: {e}")))?;
                 }
-                answer_in_tx(conn, &base_url, rules, &suggester, id, answer, language)
+                answer_in_tx(conn, &base_url, rules, &suggester, id, answer)
             })
         })
         .await?;
@@ -372,9 +355,7 @@ async fn close_stuck_after(
 pub fn may_request(user: &User) -> Result<OrganisationId, ServiceError> {
     match (user.role, user.organisation_id) {
         (Role::Coordinator, Some(org)) => Ok(org),
-        _ => Err(ServiceError::Forbidden(
-            "only a coordinator requests visits, for their own organisation".into(),
-        )),
+        _ => Err(VisitRefusal::CoordinatorsRequest.into()),
     }
 }
 
@@ -399,16 +380,14 @@ pub(super) fn authorise(
     id: i64,
     act: Act,
 ) -> Result<(VisitRow, VisitRole), ServiceError> {
-    let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+    let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
     if act == Act::WriteLessons {
         let row = repo::find(conn, id)?.ok_or_else(not_found)?;
         let Some(org) = user
             .organisation_id
             .filter(|_| user.role == Role::Coordinator)
         else {
-            return Err(ServiceError::Forbidden(
-                "only coordinators of the two organisations fill in a visit's lessons".into(),
-            ));
+            return Err(VisitRefusal::PartiesWriteLessons.into());
         };
         return match org.0 {
             o if o == row.requester_id => Ok((row, VisitRole::Requester)),
@@ -424,13 +403,9 @@ pub(super) fn authorise(
     };
     match (act, side) {
         (Act::Answer, Some(VisitRole::Host)) => Ok((row, VisitRole::Host)),
-        (Act::Answer, _) => Err(ServiceError::Forbidden(
-            "only a coordinator of the host organisation answers a request".into(),
-        )),
+        (Act::Answer, _) => Err(VisitRefusal::HostAnswers.into()),
         (_, Some(side)) => Ok((row, side)),
-        (_, None) => Err(ServiceError::Forbidden(
-            "only coordinators of the two organisations cancel a visit".into(),
-        )),
+        (_, None) => Err(VisitRefusal::PartiesCancel.into()),
     }
 }
 
@@ -445,7 +420,7 @@ pub async fn may_act(pool: &DbPool, user: &User, id: i64, act: Act) -> Result<()
 /// The visit, if `user` may see it; otherwise the same 404 as for a visit
 /// that does not exist.
 pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
-    let not_found = || ServiceError::NotFound(format!("no visit {id}"));
+    let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
     let row = repo::find(conn, id)?.ok_or_else(not_found)?;
     if may_see(user, &row) {
         Ok(row)
@@ -474,8 +449,7 @@ pub(super) struct Recipient {
 
 impl Parties {
     pub(super) fn load(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
-        let row = repo::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
+        let row = repo::find(conn, id)?.ok_or(VisitRefusal::UnknownVisit { id })?;
         let vanished = |what: &str| {
             ServiceError::Internal(anyhow::anyhow!("the {what} of visit {id} vanished"))
         };
@@ -498,8 +472,7 @@ impl Parties {
     /// Loads the visit after locking its host (bookings for one host are
     /// serialised; see `db::visits::lock_organisation`).
     pub(super) fn lock(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
-        let row = repo::find(conn, id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no visit {id}")))?;
+        let row = repo::find(conn, id)?.ok_or(VisitRefusal::UnknownVisit { id })?;
         repo::lock_organisation(conn, row.host_id)?;
         Parties::load(conn, id)
     }
@@ -510,21 +483,21 @@ impl Parties {
 
     /// Whether `event` may happen now, as the state machine says; why not
     /// in `language`.
-    fn check(&self, event: VisitEvent, language: Language) -> Result<VisitState, ServiceError> {
+    fn check(&self, event: VisitEvent) -> Result<VisitState, ServiceError> {
         let visit = Visit {
             state: self.visit.state,
             proposed_dates: self.visit.proposed_dates.clone(),
             date: self.visit.date,
         };
         transition(&visit, event).map_err(|e| match (e, self.visit.closed) {
-            (e @ TransitionError::NotProposed(_), _) => {
-                Invalid::new(format!("date: {}", e.message(language))).into()
-            }
+            (e @ TransitionError::NotProposed(_), _) => VisitRefusal::from(e).into(),
             // Say why Meeloop closed it rather than just "cancelled".
-            (_, Some(closure)) => {
-                ServiceError::Conflict(closure.message(&self.host.name, language))
+            (_, Some(closure)) => VisitRefusal::ClosedByMeeloop {
+                host: self.host.name.clone(),
+                closure,
             }
-            (other, None) => ServiceError::Conflict(other.message(language)),
+            .into(),
+            (other, None) => VisitRefusal::from(other).into(),
         })
     }
 
@@ -689,14 +662,13 @@ fn answer_in_tx(
     suggester: &Suggester,
     id: i64,
     answer: Answer,
-    language: Language,
 ) -> Result<VisitView, ServiceError> {
     let p = Parties::lock(conn, id)?;
     let now = db::now();
     match answer {
         Answer::Accept(date) => {
-            p.check(VisitEvent::Accept(date), language)?;
-            book(conn, &p, date, now, language)?;
+            p.check(VisitEvent::Accept(date))?;
+            book(conn, &p, date, now)?;
             let p = Parties::load(conn, id)?;
             for to in p.both_sides() {
                 let confirmation = p.confirmation(date, to.language);
@@ -706,10 +678,10 @@ fn answer_in_tx(
             }
         }
         Answer::Decline(reason) => {
-            p.check(VisitEvent::Decline, language)?;
+            p.check(VisitEvent::Decline)?;
             let reason = parse_reason(reason.as_deref())?;
             if !repo::set_declined(conn, id, reason.as_deref(), now)? {
-                return Err(ServiceError::Conflict(Refusal::Answered.message(language)));
+                return Err(VisitRefusal::AlreadyAnswered.into());
             }
             let to = p.requester_side();
             let declined = Declined {
@@ -741,27 +713,18 @@ fn book(
     p: &Parties,
     date: NaiveDate,
     now: NaiveDateTime,
-    language: Language,
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
-    let refuse = |r: Refusal| ServiceError::Conflict(r.message(language));
     if let Some(o) = obstacle_on(conn, p, date, today())? {
-        return Err(refuse(o.refusal(date, &p.host.name, &p.requester.name)));
+        return Err(o.refusal(date, &p.host.name, &p.requester.name).into());
     }
     match repo::set_accepted(conn, id, date, now) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(refuse(Refusal::Answered)),
+        Ok(false) => Err(VisitRefusal::AlreadyAnswered.into()),
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(refuse(Refusal::Taken {
-            who: match language {
-                Language::Nl => "een van de organisaties",
-                Language::En => "one of the organisations",
-            }
-            .to_string(),
-            date,
-        })),
+        )) => Err(VisitRefusal::DayTaken { who: None, date }.into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -807,7 +770,7 @@ fn close_request(
     now: NaiveDateTime,
 ) -> Result<bool, ServiceError> {
     let id = p.row.id;
-    if p.check(VisitEvent::Close, Language::En).is_err() {
+    if p.check(VisitEvent::Close).is_err() {
         return Ok(false);
     }
     // Each proposed day that is gone, with why (only a closure for that
@@ -860,7 +823,6 @@ pub async fn cancel_visit(
     rules: VisitRules,
     id: i64,
     reason: Option<String>,
-    language: Language,
 ) -> Result<VisitView, ServiceError> {
     pool.run(move |conn| {
         conn.write(|conn| {
@@ -868,12 +830,10 @@ pub async fn cancel_visit(
             let reason = parse_reason(reason.as_deref())
                 .map_err(|e| Invalid::new(format!("reason: {e}")))?;
             let p = Parties::lock(conn, id)?;
-            p.check(VisitEvent::Cancel, language)?;
+            p.check(VisitEvent::Cancel)?;
             let now = db::now();
             if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
-                return Err(ServiceError::Conflict(format!(
-                    "visit {id} changed meanwhile; try again"
-                )));
+                return Err(VisitRefusal::ChangedMeanwhile { id }.into());
             }
             repo::use_tokens_of(conn, id, "invitation", now)?;
             let p = Parties::load(conn, id)?;
@@ -922,10 +882,11 @@ pub async fn calendar_file(
     pool.run(move |conn| {
         let row = visible(conn, &user, id)?;
         if !matches!(row.state.as_str(), "accepted" | "completed") {
-            return Err(ServiceError::Conflict(format!(
-                "visit {id} is {}: only an accepted or held visit is in calendars",
-                row.state
-            )));
+            let state = row
+                .state
+                .parse()
+                .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!("visit {id}: {e}")))?;
+            return Err(VisitRefusal::NotInCalendar { state }.into());
         }
         let p = Parties::load(conn, id)?;
         let entry = p
@@ -1030,7 +991,7 @@ pub async fn run_job(
                     queue(conn, &nudge, format!("nudge:{id}"), &to, &base_url, &[])?;
                 }
                 Job::Expire => {
-                    p.check(VisitEvent::Expire, Language::En)?;
+                    p.check(VisitEvent::Expire)?;
                     if !repo::set_expired(conn, id, now)? {
                         return Ok(None);
                     }
@@ -1063,8 +1024,7 @@ pub async fn run_job(
                     }
                 }
                 Job::Complete => {
-                    if p.check(VisitEvent::Complete { today }, Language::En)
-                        .is_err()
+                    if p.check(VisitEvent::Complete { today }).is_err()
                         || !repo::set_completed(conn, id, today, now)?
                     {
                         return Ok(None);
@@ -1177,10 +1137,8 @@ pub async fn answer_invitation(
     rules: VisitRules,
     token: &str,
     answer: Answer,
-    language: Language,
 ) -> Result<VisitView, ServiceError> {
-    let hash = links::hash(token)
-        .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+    let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     let suggester = index.suggester(pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());
     let visit = pool
@@ -1188,26 +1146,22 @@ pub async fn answer_invitation(
             conn.write(|conn| {
                 let link = repo::find_token(conn, &hash)?
                     .filter(|t| t.purpose == "invitation")
-                    .ok_or_else(|| ServiceError::NotFound("this link is not valid".into()))?;
+                    .ok_or(LinkRefusal::InvalidLink)?;
                 if link.used_at.is_some() {
                     let closed = Parties::load(conn, link.visit_id)?;
-                    return Err(ServiceError::Conflict(match closed.visit.closed {
-                        Some(c) => c.message(&closed.host.name, language),
-                        None => "this invitation was answered already".into(),
-                    }));
+                    return Err(match closed.visit.closed {
+                        Some(closure) => VisitRefusal::ClosedByMeeloop {
+                            host: closed.host.name,
+                            closure,
+                        }
+                        .into(),
+                        None => VisitRefusal::AlreadyAnswered.into(),
+                    });
                 }
                 if link.expires_at <= db::now() {
-                    return Err(ServiceError::Conflict("this invitation has expired".into()));
+                    return Err(LinkRefusal::LinkExpired.into());
                 }
-                answer_in_tx(
-                    conn,
-                    &base_url,
-                    rules,
-                    &suggester,
-                    link.visit_id,
-                    answer,
-                    language,
-                )
+                answer_in_tx(conn, &base_url, rules, &suggester, link.visit_id, answer)
             })
         })
         .await?;
@@ -1230,14 +1184,10 @@ pub async fn list_visits(
         (Role::Admin, _, chosen) => chosen,
         (Role::Coordinator, Some(own), None) => Some(own),
         (Role::Coordinator, Some(own), Some(chosen)) if chosen == own => Some(own),
-        (Role::Coordinator, _, _) => {
-            return Err(ServiceError::Forbidden(
-                "coordinators list the visits of their own organisation".into(),
-            ))
-        }
+        (Role::Coordinator, _, _) => return Err(VisitRefusal::OwnVisitsOnly.into()),
     };
     if organisation.is_none() && role.is_some() {
-        return Err(Invalid::new("role: name an organisation to filter by its role").into());
+        return Err(VisitRefusal::RoleNeedsOrganisation.into());
     }
     pool.run(move |conn| {
         let filter = repo::VisitFilter {
@@ -1288,11 +1238,7 @@ const DASHBOARD_DAYS: i64 = crate::domain::lesson::FORM_DAYS;
 pub async fn dashboard(pool: &DbPool, user: User) -> Result<Dashboard, ServiceError> {
     let org = match (user.role, user.organisation_id) {
         (Role::Coordinator, Some(org)) => org.0,
-        _ => {
-            return Err(ServiceError::Forbidden(
-                "the dashboard is for coordinators of an organisation".into(),
-            ))
-        }
+        _ => return Err(VisitRefusal::CoordinatorsDashboard.into()),
     };
     let since = today() - Duration::days(DASHBOARD_DAYS);
     pool.run(move |conn| {
@@ -1343,17 +1289,17 @@ pub async fn request_target(
     topic: String,
 ) -> Result<RequestTarget, ServiceError> {
     if user.role != Role::Coordinator || user.organisation_id.is_none() {
-        return Err(ServiceError::Forbidden(
-            "only a coordinator requests visits, for their own organisation".into(),
-        ));
+        return Err(VisitRefusal::CoordinatorsRequest.into());
     }
     pool.run(move |conn| {
         let org = db::organisations::find(conn, host)?
             .filter(|h| h.active)
-            .ok_or_else(|| ServiceError::NotFound(format!("no organisation {host}")))?;
+            .ok_or(DirectoryRefusal::UnknownOrganisation { id: host.0 })?;
         let t = db::topics::find_by_slug(conn, &topic)?
             .filter(|t| t.active)
-            .ok_or_else(|| ServiceError::NotFound(format!("no topic '{topic}'")))?;
+            .ok_or_else(|| DirectoryRefusal::UnknownTopic {
+                slug: topic.clone(),
+            })?;
         Ok(RequestTarget {
             host,
             host_name: org.name,

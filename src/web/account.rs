@@ -11,6 +11,7 @@ use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::auth::jwt::{LoginKind, WEB_TTL_SECS};
 use crate::domain::organisation::Language;
+use crate::domain::refusal::Kind;
 use crate::http::client;
 use crate::service::{accounts, ServiceError};
 
@@ -141,7 +142,7 @@ pub async fn login(
                 token.ttl_secs,
             ))
             .finish()),
-        Err(ServiceError::Unauthorized(_)) => Ok(refused(
+        Err(e) if e.kind() == Some(Kind::Unauthorized) => Ok(refused(
             StatusCode::UNAUTHORIZED,
             c.t(
                 "Het e-mailadres of het wachtwoord klopt niet.",

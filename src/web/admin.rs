@@ -20,6 +20,7 @@ use crate::domain::mail::MessageState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::partner::{Partner, Scope, Scopes};
+use crate::domain::refusal::Kind;
 use crate::http::client;
 use crate::service::accounts::{self, AccountChanges, AccountFields};
 use crate::service::directory::{self, OrganisationQuery};
@@ -431,16 +432,14 @@ pub async fn create_user(
             )
             .await
         }
-        Err(
-            e @ (ServiceError::Conflict(_) | ServiceError::Invalid(_) | ServiceError::NotFound(_)),
-        ) => {
+        Err(e) if e.kind().is_some() => {
             users_page(
                 &state,
                 &session,
                 None,
                 StatusCode::BAD_REQUEST,
                 form,
-                Some(e.to_string()),
+                Some(e.message(session.lang)),
                 None,
             )
             .await
@@ -482,7 +481,7 @@ async fn account_fields(
         }
         (Role::Coordinator, code) => match directory::id_by_code(&state.pool, code).await {
             Ok(id) => Some(id),
-            Err(ServiceError::NotFound(msg)) => return Err(Ok(msg)),
+            Err(e) if e.kind() == Some(Kind::NotFound) => return Err(Ok(e.message(session.lang))),
             Err(e) => return Err(Err(WebError::service(e, session.lang))),
         },
     };
@@ -518,14 +517,14 @@ pub async fn user_active(
     .await;
     match result {
         Ok(_) => Ok(back("/admin/users".into())),
-        Err(e @ ServiceError::Conflict(_)) => {
+        Err(e) if e.kind() == Some(Kind::Conflict) => {
             users_page(
                 &state,
                 &session,
                 None,
                 StatusCode::CONFLICT,
                 NewUserForm::default(),
-                Some(e.to_string()),
+                Some(e.message(session.lang)),
                 None,
             )
             .await

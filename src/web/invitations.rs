@@ -12,9 +12,9 @@ use super::{link_failure, link_message, page, unknown_link, Chrome};
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
+use crate::domain::refusal::Kind;
 use crate::domain::visit::{parse_reason, VisitRole, VisitState};
 use crate::service::visits::{self, Answer, InvitationLink, VisitView};
-use crate::service::ServiceError;
 
 /// Every text of these pages, per language.
 pub struct Texts {
@@ -343,7 +343,6 @@ pub async fn answer(
         state.visits,
         &token,
         answer,
-        language,
     )
     .await
     {
@@ -351,8 +350,9 @@ pub async fn answer(
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
             .finish(),
-        Err(ServiceError::Conflict(why)) => {
+        Err(e) if e.kind() == Some(Kind::Conflict) => {
             // The day was taken meanwhile, or the month is full: choose again.
+            let why = e.message(language);
             let error = if nl {
                 format!("Dat lukte niet: {why}.")
             } else {
@@ -367,7 +367,7 @@ pub async fn answer(
                 false,
             )
         }
-        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        Err(e) if e.kind() == Some(Kind::NotFound) => unknown_link(&req),
         Err(e) => link_failure(&req, &e),
     }
 }

@@ -10,11 +10,11 @@ use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::Language;
+use crate::domain::refusal::Kind;
 use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, KnowledgeQuery};
-use crate::service::ServiceError;
 
 pub struct LessonItem {
     pub id: i64,
@@ -110,8 +110,8 @@ pub async fn browse(
     .await;
     let found = match result {
         Ok(found) => found,
-        Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
-            error = Some(e.to_string());
+        Err(e) if matches!(e.kind(), Some(Kind::NotFound | Kind::Invalid)) => {
+            error = Some(e.message(lang));
             lessons::browse(
                 &state.pool,
                 &state.matching,

@@ -13,9 +13,9 @@ use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, Draft, FieldError, Publish};
 use crate::domain::organisation::Language;
+use crate::domain::refusal::Kind;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, FollowUpLink, FormContext, FormLink, LessonView};
-use crate::service::ServiceError;
 
 /// Every text of these pages, per language.
 pub struct Texts {
@@ -385,15 +385,17 @@ pub async fn submit(
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
             .finish(),
-        Err(ServiceError::Conflict(_)) => match lessons::form_link(&state.pool, &token).await {
-            Ok(FormLink::Closed(context, lesson)) => {
-                let mut response = closed_page(&context, lesson.as_ref());
-                *response.status_mut() = StatusCode::CONFLICT;
-                response
+        Err(e) if e.kind() == Some(Kind::Conflict) => {
+            match lessons::form_link(&state.pool, &token).await {
+                Ok(FormLink::Closed(context, lesson)) => {
+                    let mut response = closed_page(&context, lesson.as_ref());
+                    *response.status_mut() = StatusCode::CONFLICT;
+                    response
+                }
+                _ => unknown_link(&req),
             }
-            _ => unknown_link(&req),
-        },
-        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        }
+        Err(e) if e.kind() == Some(Kind::NotFound) => unknown_link(&req),
         Err(e) => link_failure(&req, &e),
     }
 }
@@ -524,12 +526,12 @@ pub async fn followup_submit(
         Ok(()) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
             .finish(),
-        Err(ServiceError::Conflict(_)) => {
+        Err(e) if e.kind() == Some(Kind::Conflict) => {
             let mut response = followup_closed(&context, true);
             *response.status_mut() = StatusCode::CONFLICT;
             response
         }
-        Err(ServiceError::NotFound(_)) => unknown_link(&req),
+        Err(e) if e.kind() == Some(Kind::NotFound) => unknown_link(&req),
         Err(e) => link_failure(&req, &e),
     }
 }

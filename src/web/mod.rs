@@ -91,6 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/peers", get: peers::find))
         .service(page!("/toegankelijkheid", get: statements::accessibility))
         .service(page!("/privacy", get: statements::privacy))
+        .service(page!("/problems", get: statements::problems))
         .service(page!("/knowledge", get: knowledge::browse))
         .service(page!("/admin", get: admin::overview))
         .service(page!("/admin/organisations", get: admin::organisations))

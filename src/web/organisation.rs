@@ -13,10 +13,10 @@ use crate::app::AppState;
 use crate::domain::lesson::FieldError;
 use crate::domain::matching::text::{kind_name, unit};
 use crate::domain::organisation::{parse_capacity, parse_name, parse_size, ContactEmail, Language};
+use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
 use crate::http::client;
 use crate::service::profile::{self, ExpertiseInput, OwnOrganisation, ProfileChanges};
-use crate::service::ServiceError;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
@@ -400,8 +400,8 @@ pub async fn put_expertise(
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/organisation?saved=1#expertise-h"))
             .finish()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::NotFound(_))) => {
-            refuse(own, e.to_string())
+        Err(e) if matches!(e.kind(), Some(Kind::Invalid | Kind::NotFound)) => {
+            refuse(own, e.message(lang))
         }
         Err(e) => Err(WebError::service(e, lang)),
     }

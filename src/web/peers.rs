@@ -11,9 +11,9 @@ use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{self as rules, Preference, DEFAULT_LIMIT};
 use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
+use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
-use crate::service::ServiceError;
 
 /// The search form as typed (kept when it comes back with an error).
 #[derive(Debug, Default, Clone)]
@@ -225,10 +225,13 @@ pub async fn find(
         Ok(f) => (f, error),
         // An unknown topic or a coordinator without an organisation: say
         // so on the form rather than on an error page.
-        Err(
-            e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Forbidden(_)),
-        ) => {
-            let msg = e.to_string();
+        Err(e)
+            if matches!(
+                e.kind(),
+                Some(Kind::NotFound | Kind::Invalid | Kind::Forbidden)
+            ) =>
+        {
+            let msg = e.message(lang);
             (
                 matching::find_peers(
                     &state.pool,
@@ -277,8 +280,8 @@ pub async fn find(
                     };
                     (Some(why), None)
                 }
-                Err(e @ (ServiceError::NotFound(_) | ServiceError::Invalid(_))) => {
-                    (None, Some(e.to_string()))
+                Err(e) if matches!(e.kind(), Some(Kind::NotFound | Kind::Invalid)) => {
+                    (None, Some(e.message(lang)))
                 }
                 Err(e) => return Err(WebError::service(e, lang)),
             }

@@ -14,9 +14,9 @@ use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::FieldError;
 use crate::domain::organisation::OrganisationId;
+use crate::domain::refusal::Kind;
 use crate::domain::visit::{check_request, RequestDraft};
 use crate::service::visits::{self, RequestTarget, VisitRequest};
-use crate::service::ServiceError;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Target {
@@ -205,9 +205,9 @@ pub async fn create(
         Ok(visit) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/visits/{}", visit.id)))
             .finish()),
-        Err(e @ (ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
-            let status = match e {
-                ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        Err(e) if matches!(e.kind(), Some(Kind::Conflict | Kind::Invalid)) => {
+            let status = match e.kind() {
+                Some(Kind::Conflict) => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             };
             Ok(render(
@@ -216,7 +216,7 @@ pub async fn create(
                 &target,
                 &form,
                 vec![],
-                Some(e.to_string()),
+                Some(e.message(lang)),
             ))
         }
         Err(e) => Err(WebError::service(e, lang)),

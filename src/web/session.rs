@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::jwt::random_hex;
 use crate::domain::account::User;
 use crate::domain::organisation::Language;
+use crate::domain::refusal::{Explain, Kind};
 use crate::service::ServiceError;
 
 pub const SESSION_COOKIE: &str = "meeloop_session";
@@ -172,7 +173,7 @@ impl FromRequest for Session {
             let user = crate::auth::login_user(&state, claims)
                 .await
                 .map_err(|e| match e {
-                    ServiceError::Unauthorized(_) => login(),
+                    e if e.kind() == Some(Kind::Unauthorized) => login(),
                     other => WebError::service(other, lang),
                 })?;
             Ok(Session {
@@ -265,15 +266,21 @@ impl WebError {
                 StatusCode::BAD_REQUEST,
                 ("Dat gaat niet", "That does not work"),
             ),
-            ServiceError::NotFound(_) => return Self::not_found(lang),
-            ServiceError::Unauthorized(_) => {
-                (StatusCode::UNAUTHORIZED, ("Log opnieuw in", "Log in again"))
-            }
-            ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, ("Geen toegang", "No access")),
-            ServiceError::Conflict(_) => (
-                StatusCode::CONFLICT,
-                ("Dat gaat niet", "That does not work"),
-            ),
+            ServiceError::Refused(r) => match r.kind() {
+                Kind::NotFound => return Self::not_found(lang),
+                Kind::Unauthorized => {
+                    (StatusCode::UNAUTHORIZED, ("Log opnieuw in", "Log in again"))
+                }
+                Kind::Forbidden => (StatusCode::FORBIDDEN, ("Geen toegang", "No access")),
+                Kind::Conflict => (
+                    StatusCode::CONFLICT,
+                    ("Dat gaat niet", "That does not work"),
+                ),
+                Kind::Invalid => (
+                    StatusCode::BAD_REQUEST,
+                    ("Dat gaat niet", "That does not work"),
+                ),
+            },
             ServiceError::RateLimited(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ("Even wachten", "Please wait"),
@@ -303,7 +310,7 @@ impl WebError {
                     Language::En => "Something went wrong on our side. Nothing was saved.".into(),
                 }
             }
-            other => other.to_string(),
+            other => other.message(lang),
         };
         WebError::Page {
             status,

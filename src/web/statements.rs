@@ -1,5 +1,5 @@
-//! The accessibility statement (toegankelijkheidsverklaring) and the
-//! privacy statement: public, logged in or not.
+//! The accessibility statement (toegankelijkheidsverklaring), the
+//! privacy statement and the API's problem types: public, logged in or not.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -18,6 +18,13 @@ struct AccessibilityPage {
 #[template(path = "web/privacy.html")]
 struct PrivacyPage {
     c: Chrome,
+}
+
+#[derive(Template)]
+#[template(path = "web/problems.html")]
+struct ProblemsPage {
+    c: Chrome,
+    types: Vec<crate::http::problem::ProblemType>,
 }
 
 /// The frame: with the menu for a logged-in user, without otherwise.
@@ -44,6 +51,18 @@ pub async fn privacy(req: HttpRequest, session: Option<Session>) -> HttpResponse
         StatusCode::OK,
         &PrivacyPage {
             c: chrome(&req, session),
+        },
+    )
+}
+
+/// GET /problems: what each problem `type` of the API means (RFC 9457
+/// §3.1.1: a type URI should lead to its explanation).
+pub async fn problems(req: HttpRequest, session: Option<Session>) -> HttpResponse {
+    page(
+        StatusCode::OK,
+        &ProblemsPage {
+            c: chrome(&req, session),
+            types: crate::http::problem::problem_types(),
         },
     )
 }

@@ -13,6 +13,7 @@ use super::{page, Chrome, Session, WebError};
 use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
+use crate::domain::refusal::Kind;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::service::visits::{self, Answer, VisitView};
 use crate::service::ServiceError;
@@ -276,7 +277,6 @@ pub async fn answer(
         state.visits,
         id,
         answer,
-        session.lang,
     )
     .await;
     after_action(&state, &session, id, form, result).await
@@ -299,7 +299,6 @@ pub async fn cancel(
         state.visits,
         id,
         reason,
-        session.lang,
     )
     .await;
     after_action(&state, &session, id, form, result).await
@@ -318,12 +317,13 @@ async fn after_action(
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/visits/{id}")))
             .finish()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
-            let status = match e {
-                ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+        Err(e) if matches!(e.kind(), Some(Kind::Invalid | Kind::Conflict)) => {
+            let status = match e.kind() {
+                Some(Kind::Invalid) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::CONFLICT,
             };
-            visit_page(state, session, id, status, Some(e.to_string()), form).await
+            let message = e.message(session.lang);
+            visit_page(state, session, id, status, Some(message), form).await
         }
         Err(e) => Err(WebError::service(e, session.lang)),
     }

@@ -63,7 +63,7 @@ async fn security_events_are_recorded_for_admins_only(backend: Backend) {
     let (status, body) = app
         .send(Method::GET, "/api/v1/admin/audit", Some(&other), None)
         .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!((status, body["code"].as_str()), (403, Some("admins_only")));
 
     let response = app
         .client

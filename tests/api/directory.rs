@@ -196,7 +196,7 @@ async fn one_organisation_and_its_expertise(backend: Backend) {
     assert_eq!(cloud["willingToHost"], true);
 
     let (status, code, detail) = app.problem("/api/v1/organisations/999999").await;
-    assert_eq!((status, code.as_str()), (404, "not_found"));
+    assert_eq!((status, code.as_str()), (404, "unknown_organisation"));
     assert!(detail.contains("999999"));
     let (status, _, _) = app.problem("/api/v1/organisations/999999/expertise").await;
     assert_eq!(status, 404);
@@ -271,8 +271,8 @@ async fn bad_input_gets_a_problem_that_names_it(backend: Backend) {
     }
     // A well-formed topic that does not exist is a missing resource.
     let (status, code, detail) = app.problem("/api/v1/organisations?topic=knitting").await;
-    assert_eq!((status, code.as_str()), (404, "not_found"));
-    assert!(detail.contains("unknown topic 'knitting'"), "{detail}");
+    assert_eq!((status, code.as_str()), (404, "unknown_topic"));
+    assert!(detail.contains("onbekend onderwerp 'knitting'"), "{detail}");
 }
 
 async fn methods_and_paths_that_do_not_exist(backend: Backend) {

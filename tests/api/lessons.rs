@@ -235,11 +235,14 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
     let (status, problem) = app
         .send(reqwest::Method::POST, &path, Some(&host), Some(body))
         .await;
-    assert_eq!(status, 409);
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("lessons_sent"))
+    );
     assert!(problem["detail"]
         .as_str()
         .unwrap()
-        .contains("answered already"));
+        .contains("heeft de lessen al ingevuld"));
     let closed = app
         .client
         .get(&host_link)

@@ -104,7 +104,7 @@ async fn pages_send_strangers_to_the_login_page_and_back() {
         let next = serde_urlencoded::to_string([("next", path)]).unwrap();
         assert_eq!(r.location(), format!("/login?{next}"), "{path}");
     }
-    for path in ["/toegankelijkheid", "/privacy", "/login"] {
+    for path in ["/toegankelijkheid", "/privacy", "/problems", "/login"] {
         assert_eq!(web.get(path).await.status, StatusCode::OK, "{path}");
     }
     // After logging in, the page asked for.
@@ -725,7 +725,7 @@ async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
         r.body
-            .contains("no organisation with code &#39;GM0000&#39;"),
+            .contains("geen organisatie heeft code &#39;GM0000&#39;"),
         "{}",
         r.body
     );

@@ -366,7 +366,30 @@ async fn participants_download_the_calendar_file(backend: Backend) {
         pending.headers()["content-type"],
         "application/problem+json"
     );
-    assert!(pending.text().await.unwrap().contains("requested"));
+    let problem: serde_json::Value = pending.json().await.unwrap();
+    assert_eq!(problem["code"], "not_in_calendar");
+    assert_eq!(problem["type"], "/problems#not_in_calendar");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nog niet beantwoord"),
+        "{problem}"
+    );
+    // The same refusal for a client that prefers English, and says so.
+    let english = get(&anne_token, "en-GB, nl;q=0.5").await.unwrap();
+    assert_eq!(english.status(), 409);
+    assert_eq!(english.headers()["content-language"], "en");
+    assert_eq!(english.headers()["api-version"], "1.0.0");
+    let problem: serde_json::Value = english.json().await.unwrap();
+    assert_eq!(problem["code"], "not_in_calendar");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("this visit is requested"),
+        "{problem}"
+    );
     let (status, _) = app
         .send(
             reqwest::Method::POST,

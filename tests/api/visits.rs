@@ -5,6 +5,7 @@ use meeloop::db::outbox;
 use meeloop::domain::account::{Password, Role, User};
 use meeloop::domain::calendar::is_working_day;
 use meeloop::domain::organisation::{Language, OrganisationId};
+use meeloop::domain::refusal::Explain;
 use meeloop::service::accounts::{create_user, NewAccount};
 use meeloop::service::visits::{request_visit, today, VisitRequest, VisitRules};
 use meeloop::service::ServiceError;
@@ -156,11 +157,11 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
     let cases: [(VisitRequest, &str); 5] = [
         (
             request(zwolle, "cloud-migration", dates.clone()),
-            "conflict: you already asked",
+            "already_asked: you already asked",
         ),
         (
             request(own, "cloud-migration", dates.clone()),
-            "invalid: own organisation",
+            "own_organisation: own organisation",
         ),
         (
             request(zwolle, "data-quality", vec![saturday]),
@@ -168,11 +169,11 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
         ),
         (
             request(zwolle, "no-such-topic", dates.clone()),
-            "not found: no topic",
+            "unknown_topic: unknown topic",
         ),
         (
             request(amsterdam, "common-ground", dates.clone()),
-            "conflict: does not host",
+            "not_hosting: does not host",
         ),
     ];
     for (refused, expected) in cases {
@@ -187,9 +188,8 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
         .await
         .unwrap_err();
         let got = match &err {
-            ServiceError::Conflict(m) => format!("conflict: {m}"),
+            ServiceError::Refused(r) => format!("{}: {}", r.code(), r.message(Language::En)),
             ServiceError::Invalid(e) => format!("invalid: {}", e.0),
-            ServiceError::NotFound(m) => format!("not found: {m}"),
             other => format!("{other:?}"),
         };
         let (kind, words) = expected.split_once(": ").unwrap();

@@ -296,7 +296,6 @@ async fn every_page_passes_axe_core_in_both_languages() {
         RULES,
         held.id,
         Answer::Accept(days[0]),
-        meeloop::domain::organisation::Language::Nl,
     )
     .await
     .unwrap();
@@ -328,6 +327,33 @@ async fn every_page_passes_axe_core_in_both_languages() {
     let followup = link(&format!("followup:{}", held.id), "/follow-ups/");
 
     let mut found: Vec<(String, Vec<Violation>)> = Vec::new();
+    // Dutch error states that show a refusal, with English words found there.
+    let mut english: Vec<String> = Vec::new();
+    let mut dutch_only = |state: &str, text: &str, expected: &str| {
+        assert!(
+            text.contains(expected),
+            "{state}: no '{expected}' in {text}"
+        );
+        let padded = format!(
+            " {} ",
+            text.to_lowercase().replace(['\n', '.', ',', ';', ':'], " ")
+        );
+        for word in [
+            " the ",
+            " you ",
+            " your ",
+            " not ",
+            " already ",
+            " only ",
+            " does ",
+            " must ",
+            " this ",
+        ] {
+            if padded.contains(word) {
+                english.push(format!("{state}: '{}' in {text}", word.trim()));
+            }
+        }
+    };
     let b = Browser::start(&app.address).await;
     // First, that axe does see a violation: an image without a text.
     b.goto("/login").await;
@@ -354,6 +380,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/login",
             "/toegankelijkheid",
             "/privacy",
+            "/problems",
             "/login?out=1",
             &invitation,
             &form,
@@ -400,11 +427,24 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/knowledge?q=datacenter".into(),
             "/toegankelijkheid".into(),
             "/privacy".into(),
+            "/problems".into(),
             "/visits/999999".into(),
         ];
         for path in &pages {
             b.goto(path).await;
             check(path.clone(), b.axe().await);
+        }
+        if lang == "nl" {
+            for (path, says) in [
+                ("/peers?topic=knitting", "onbekend onderwerp 'knitting'"),
+                (
+                    "/peers?topic=cloud-migration&name=Atlantis",
+                    "geen organisatie gevonden die 'Atlantis' heet",
+                ),
+            ] {
+                b.goto(path).await;
+                dutch_only(path, &b.text("main").await, says);
+            }
         }
         b.goto(&format!("/visits/new?host={zwolle}&topic=cloud-migration"))
             .await;
@@ -446,6 +486,18 @@ async fn every_page_passes_axe_core_in_both_languages() {
                 b.goto("/admin/users").await;
                 b.go("#new-user-h + form button[type=submit]").await;
                 check("new user, empty".into(), b.axe().await);
+                if lang == "nl" {
+                    b.fill("#email", "x@zwolle.example").await;
+                    b.fill("#name", "X").await;
+                    b.fill("#organisation", "GM0000").await;
+                    b.go("#new-user-h + form button[type=submit]").await;
+                    let text = b.text("main").await;
+                    dutch_only(
+                        "new user, unknown code",
+                        &text,
+                        "geen organisatie heeft code 'GM0000'",
+                    );
+                }
             }
             b.go("header form.logout button").await;
         }
@@ -467,6 +519,11 @@ async fn every_page_passes_axe_core_in_both_languages() {
         })
         .collect();
     assert!(found.len() > 50, "every page was checked ({})", found.len());
+    assert!(
+        english.is_empty(),
+        "English on Dutch pages:\n{}",
+        english.join("\n")
+    );
     assert!(
         failures.is_empty(),
         "axe-core found:\n{}",

@@ -1,0 +1,294 @@
+//! Accounts, partners and the admin's outbox.
+
+use super::{area, Explain, Kind};
+use crate::domain::organisation::Language;
+
+/// An account as a refusal describes it: "a coordinator of organisation 3".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub admin: bool,
+    pub organisation: Option<i64>,
+}
+
+impl Membership {
+    fn describe(&self, language: Language) -> String {
+        match (self.admin, self.organisation, language) {
+            (true, _, Language::Nl) => "een beheerder".into(),
+            (true, _, Language::En) => "an admin".into(),
+            (false, Some(o), Language::Nl) => format!("een coördinator van organisatie {o}"),
+            (false, Some(o), Language::En) => format!("a coordinator of organisation {o}"),
+            (false, None, Language::Nl) => "een coördinator".into(),
+            (false, None, Language::En) => "a coordinator".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::EnumCount)]
+#[strum(serialize_all = "snake_case")]
+pub enum AccountRefusal {
+    UnknownUser {
+        id: i64,
+    },
+    EmailInUse {
+        email: String,
+    },
+    /// An admin cannot demote or deactivate themselves.
+    OwnAccount,
+    /// The change would leave a coordinator without an organisation.
+    CoordinatorNeedsOrganisation {
+        current: Membership,
+    },
+    /// The change would put an admin in an organisation.
+    AdminInOrganisation {
+        current: Membership,
+    },
+    WrongCurrentPassword,
+    /// Never says which part was wrong.
+    BadCredentials,
+    /// Logged out, changed by an admin, or deactivated since the token.
+    SessionEnded,
+    AdminsOnly,
+}
+
+area!(AccountRefusal);
+
+impl Explain for AccountRefusal {
+    fn code(&self) -> &'static str {
+        self.variant()
+    }
+
+    fn kind(&self) -> Kind {
+        use AccountRefusal as R;
+        match self {
+            R::UnknownUser { .. } => Kind::NotFound,
+            R::EmailInUse { .. }
+            | R::OwnAccount
+            | R::CoordinatorNeedsOrganisation { .. }
+            | R::AdminInOrganisation { .. } => Kind::Conflict,
+            R::WrongCurrentPassword | R::AdminsOnly => Kind::Forbidden,
+            R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
+        }
+    }
+
+    fn message(&self, language: Language) -> String {
+        use AccountRefusal as R;
+        let nl = language == Language::Nl;
+        match self {
+            R::UnknownUser { id } if nl => format!("gebruiker {id} bestaat niet"),
+            R::UnknownUser { id } => format!("user {id} does not exist"),
+            R::EmailInUse { email } if nl => {
+                format!("er bestaat al een gebruiker met e-mailadres {email}")
+            }
+            R::EmailInUse { email } => format!("a user with email {email} already exists"),
+            R::OwnAccount if nl => {
+                "je kunt je eigen account niet degraderen of uitschakelen; vraag een andere beheerder"
+                    .into()
+            }
+            R::OwnAccount => {
+                "you cannot demote or deactivate your own account; ask another admin".into()
+            }
+            R::CoordinatorNeedsOrganisation { current } if nl => format!(
+                "een coördinator hoort bij een organisatie; dit account is {}",
+                current.describe(language)
+            ),
+            R::CoordinatorNeedsOrganisation { current } => format!(
+                "a coordinator belongs to an organisation; this account is {}",
+                current.describe(language)
+            ),
+            R::AdminInOrganisation { current } if nl => format!(
+                "een beheerder hoort bij geen organisatie; dit account is {}",
+                current.describe(language)
+            ),
+            R::AdminInOrganisation { current } => format!(
+                "an admin belongs to no organisation; this account is {}",
+                current.describe(language)
+            ),
+            R::WrongCurrentPassword if nl => "currentPassword is niet je huidige wachtwoord".into(),
+            R::WrongCurrentPassword => "currentPassword is not your current password".into(),
+            R::BadCredentials if nl => "het e-mailadres of het wachtwoord klopt niet".into(),
+            R::BadCredentials => "the email address or password is wrong".into(),
+            R::SessionEnded if nl => {
+                "het toegangstoken is niet meer geldig; log opnieuw in".into()
+            }
+            R::SessionEnded => "the access token is no longer valid; log in again".into(),
+            R::AdminsOnly if nl => "hiervoor is een beheerdersaccount nodig".into(),
+            R::AdminsOnly => "this needs an admin account".into(),
+        }
+    }
+}
+
+impl AccountRefusal {
+    pub(super) fn examples() -> Vec<Self> {
+        use AccountRefusal as R;
+        let current = Membership {
+            admin: false,
+            organisation: Some(3),
+        };
+        vec![
+            R::UnknownUser { id: 7 },
+            R::EmailInUse {
+                email: "a@example.nl".into(),
+            },
+            R::OwnAccount,
+            R::CoordinatorNeedsOrganisation {
+                current: current.clone(),
+            },
+            R::AdminInOrganisation { current },
+            R::WrongCurrentPassword,
+            R::BadCredentials,
+            R::SessionEnded,
+            R::AdminsOnly,
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::EnumCount)]
+#[strum(serialize_all = "snake_case")]
+pub enum PartnerRefusal {
+    UnknownPartner {
+        client_id: String,
+    },
+    /// Never says whether the id or the secret was wrong.
+    BadClient,
+    /// Revoked or changed since the token was issued.
+    TokenEnded,
+    /// OAuth2's insufficient_scope.
+    MissingScope {
+        needed: String,
+        has: String,
+    },
+    /// A token asked for more than the client has.
+    ScopeTooWide {
+        requested: String,
+        has: String,
+    },
+}
+
+area!(PartnerRefusal);
+
+impl Explain for PartnerRefusal {
+    fn code(&self) -> &'static str {
+        self.variant()
+    }
+
+    fn kind(&self) -> Kind {
+        use PartnerRefusal as R;
+        match self {
+            R::UnknownPartner { .. } => Kind::NotFound,
+            R::BadClient | R::TokenEnded => Kind::Unauthorized,
+            R::MissingScope { .. } => Kind::Forbidden,
+            R::ScopeTooWide { .. } => Kind::Invalid,
+        }
+    }
+
+    fn message(&self, language: Language) -> String {
+        use PartnerRefusal as R;
+        let nl = language == Language::Nl;
+        match self {
+            R::UnknownPartner { client_id } if nl => {
+                format!("geen actieve partner met client id '{client_id}'")
+            }
+            R::UnknownPartner { client_id } => {
+                format!("no active partner with client id '{client_id}'")
+            }
+            R::BadClient if nl => {
+                "de client id of het secret klopt niet, of de client is ingetrokken".into()
+            }
+            R::BadClient => "the client id or secret is wrong, or the client was revoked".into(),
+            R::TokenEnded if nl => {
+                "het toegangstoken is niet meer geldig; vraag een nieuw aan".into()
+            }
+            R::TokenEnded => "the access token is no longer valid; request a new one".into(),
+            R::MissingScope { needed, has } if nl => {
+                format!("hiervoor is scope '{needed}' nodig; het token heeft '{has}'")
+            }
+            R::MissingScope { needed, has } => {
+                format!("this needs the '{needed}' scope; the token has '{has}'")
+            }
+            R::ScopeTooWide { requested, has } if nl => {
+                format!("scope '{requested}' is meer dan deze client heeft ('{has}')")
+            }
+            R::ScopeTooWide { requested, has } => {
+                format!("scope '{requested}' is more than this client has ('{has}')")
+            }
+        }
+    }
+}
+
+impl PartnerRefusal {
+    pub(super) fn examples() -> Vec<Self> {
+        use PartnerRefusal as R;
+        vec![
+            R::UnknownPartner {
+                client_id: "vng".into(),
+            },
+            R::BadClient,
+            R::TokenEnded,
+            R::MissingScope {
+                needed: "lessons:read".into(),
+                has: "directory:read".into(),
+            },
+            R::ScopeTooWide {
+                requested: "lessons:read".into(),
+                has: "directory:read".into(),
+            },
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::EnumCount)]
+#[strum(serialize_all = "snake_case")]
+pub enum OutboxRefusal {
+    UnknownMessage {
+        id: i64,
+    },
+    /// Only dead messages can be requeued.
+    NotDead {
+        id: i64,
+        state: String,
+    },
+}
+
+area!(OutboxRefusal);
+
+impl Explain for OutboxRefusal {
+    fn code(&self) -> &'static str {
+        self.variant()
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            OutboxRefusal::UnknownMessage { .. } => Kind::NotFound,
+            OutboxRefusal::NotDead { .. } => Kind::Conflict,
+        }
+    }
+
+    fn message(&self, language: Language) -> String {
+        match (self, language) {
+            (OutboxRefusal::UnknownMessage { id }, Language::Nl) => {
+                format!("bericht {id} staat niet in de wachtrij")
+            }
+            (OutboxRefusal::UnknownMessage { id }, Language::En) => {
+                format!("no message {id} in the outbox")
+            }
+            (OutboxRefusal::NotDead { id, state }, Language::Nl) => format!(
+                "bericht {id} is {state}; alleen onbestelbare berichten kunnen opnieuw in de wachtrij"
+            ),
+            (OutboxRefusal::NotDead { id, state }, Language::En) => {
+                format!("message {id} is {state}; only dead messages can be requeued")
+            }
+        }
+    }
+}
+
+impl OutboxRefusal {
+    pub(super) fn examples() -> Vec<Self> {
+        vec![
+            OutboxRefusal::UnknownMessage { id: 7 },
+            OutboxRefusal::NotDead {
+                id: 7,
+                state: "pending".into(),
+            },
+        ]
+    }
+}
