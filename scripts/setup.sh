@@ -6,7 +6,7 @@
 #                           server for the mail tests (aiosmtpd, PyPI), and
 #                           for the browser tests headless Chromium with its
 #                           chromedriver (Debian) and axe-core (npm)
-#   scripts/setup.sh --ci   also schemathesis (PyPI) and cargo-audit
+#   scripts/setup.sh --ci   also schemathesis (PyPI), Spectral (npm) and cargo-audit
 #
 # Tools that are not system packages go under $MEELOOP_TOOLS
 # (default ~/.cache/meeloop), never into the repository.
@@ -68,6 +68,15 @@ if [[ $ci == 1 ]]; then
     if [[ ! -x "$tools/venv/bin/st" ]]; then
         say "installing schemathesis into $tools/venv"
         "$tools/venv/bin/pip" install -q --disable-pip-version-check schemathesis
+    fi
+    # The NL API Design Rules linter (scripts/lint-api.sh).
+    spectral_version="6.16.3"
+    if ! grep -q "\"version\": \"$spectral_version\"" \
+        "$tools/spectral/node_modules/@stoplight/spectral-cli/package.json" 2>/dev/null; then
+        command -v npm >/dev/null || apt_install npm
+        say "installing Spectral $spectral_version into $tools/spectral"
+        npm install --prefix "$tools/spectral" --no-audit --no-fund --save-exact \
+            --silent "@stoplight/spectral-cli@$spectral_version"
     fi
     if ! command -v cargo-audit >/dev/null; then
         say "installing cargo-audit (takes a few minutes once)"

@@ -99,6 +99,7 @@ impl Application {
                 Duration::from_secs(settings.jobs.interval_secs),
             )
         });
+        let doc = http::openapi(&base_url, &settings.mail.from);
         let state = web::Data::new(AppState {
             pool,
             jwt,
@@ -133,7 +134,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
                 .configure(crate::web::routes)
-                .configure(http::routes)
+                .configure(|cfg| http::routes(cfg, doc.clone()))
                 // Unknown paths: a page for people in a browser, problem+json for the API.
                 .default_service(web::to(crate::web::no_route))
                 .wrap(actix_web::middleware::from_fn(http::problem::localise))

@@ -60,6 +60,9 @@ enum Command {
     /// The visit scheduler (nudges, expiry, reminders, completion).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Print the OpenAPI document (JSON) that `serve` publishes at
+    /// /api/v1/openapi.json, for code generators and linters.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +173,12 @@ pub fn main() -> ExitCode {
     init_tracing(&settings, long_running);
     keep_files_private(&settings.data_dir);
     let result = match cli.command {
+        Command::Openapi => {
+            let base = settings.base_url().unwrap_or_default();
+            let doc = crate::http::openapi(&base, &settings.mail.from);
+            println!("{}", doc.to_pretty_json().unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { status } => migrate(&settings, status),
         Command::Import(ImportCommand::Organisations { file, skip_invalid }) => {

@@ -42,7 +42,12 @@ pub struct TokenResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Log in with email and password; returns a bearer token valid for about an hour.
+/// Log in
+///
+/// Exchanges email address and password for a bearer token valid for about an
+/// hour. One answer (`bad_credentials`) for an unknown address, a wrong
+/// password and a deactivated account; rate-limited per client address and per
+/// account (429 with `Retry-After`); audited.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -98,8 +103,11 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// Change your own password. Every token issued so far stops working; the
-/// answer carries a fresh one.
+/// Change your password
+///
+/// Changes the caller's own password. Every token issued so far stops working;
+/// the answer carries a fresh one. Refused with `wrong_current_password` when
+/// `currentPassword` is wrong; rate-limited; audited.
 #[utoipa::path(
     put,
     path = "/api/v1/me/password",
@@ -138,7 +146,10 @@ pub async fn change_password(
     Ok(token_response(token))
 }
 
-/// Log out everywhere: every token issued to this user so far stops working.
+/// Log out everywhere
+///
+/// Every token issued to this user so far stops working, on every device.
+/// Audited.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -174,7 +185,10 @@ pub struct MeView {
     pub organisation: Option<OrganisationView>,
 }
 
-/// The logged-in user.
+/// The logged-in user
+///
+/// The account behind the bearer token: name, email address, role and
+/// organisation.
 #[utoipa::path(
     get,
     path = "/api/v1/me",

@@ -15,7 +15,10 @@ pub struct Health {
     pub status: &'static str,
 }
 
-/// The process is up.
+/// Liveness probe
+///
+/// Answers 200 as long as the process runs; it does not look at the database.
+/// For load balancers and process supervisors.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -30,7 +33,10 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
-/// The service can reach its database.
+/// Readiness probe
+///
+/// Answers 200 when the service can reach its database, 503 otherwise. For load
+/// balancers: send traffic only to ready instances.
 #[utoipa::path(
     get,
     path = "/readyz",

@@ -106,9 +106,13 @@ impl From<LessonView> for LessonResponse {
     }
 }
 
-/// Send your side's lessons from a held visit (coordinators of either
-/// side; once per side). The same as the form behind the emailed link,
-/// which stops working. Messages follow `Accept-Language`.
+/// Send your side's lessons
+///
+/// Coordinators of either organisation send their side's lessons from a held
+/// visit: what to copy, what to avoid, hours saved and whether they would
+/// recommend the host. Once per side (`lessons_sent`); the same as the form
+/// behind the emailed link, which then stops working. Messages follow
+/// `Accept-Language`.
 #[utoipa::path(
     post,
     path = "/api/v1/visits/{id}/lessons",
@@ -275,9 +279,12 @@ struct LessonListParams {
     format: Option<String>,
 }
 
-/// The knowledge base: published lessons, newest first (coordinators,
-/// admins, and partners with `lessons:read`). Unpublished lessons never
-/// appear here. As CSV with `format=csv` or `Accept: text/csv`.
+/// The knowledge base
+///
+/// Published lessons newest first, searchable by topic and text; unpublished
+/// lessons never appear here, anonymous ones without the organisation's name.
+/// For coordinators, admins and partners with `lessons:read`. As CSV with
+/// `format=csv` or `Accept: text/csv`.
 #[utoipa::path(
     get,
     path = "/api/v1/lessons",
@@ -464,10 +471,12 @@ struct LeaderParams {
     limit: Option<i64>,
 }
 
-/// Best in class on a topic: the organisations with expertise on it by
-/// mastery — level, recent experience and their visitors' ratings
-/// (docs/matching.md, docs/lessons.md). Coordinators, admins, and
-/// partners with `lessons:read`.
+/// Best in class on a topic
+///
+/// The organisations with expertise on the topic ranked by mastery: level,
+/// recent experience and their visitors' ratings (docs/matching.md,
+/// docs/lessons.md). For coordinators, admins and partners with
+/// `organisations:read`.
 #[utoipa::path(
     get,
     path = "/api/v1/topics/{slug}/leaders",
@@ -591,9 +600,11 @@ struct StatsParams {
     to: Option<String>,
 }
 
-/// Statistics: visits per topic per month, the response rate of the lessons
-/// forms and the time saved per topic. Coordinators, admins, and partners
-/// with `stats:read`.
+/// Statistics
+///
+/// Visits per topic per month, the response rate of the lessons forms and the
+/// hours saved per topic, for a range of months. For coordinators, admins and
+/// partners with `stats:read`.
 #[utoipa::path(
     get,
     path = "/api/v1/stats",
@@ -659,8 +670,10 @@ pub struct VisitLessons {
     pub items: Vec<LessonResponse>,
 }
 
-/// A visit's lessons, published or not: for coordinators of its two
-/// organisations and admins.
+/// A visit's lessons
+///
+/// Both sides' lessons of one visit, published or not. For coordinators of its
+/// two organisations and admins; anyone else gets `unknown_visit`.
 #[utoipa::path(
     get,
     path = "/api/v1/visits/{id}/lessons",

@@ -300,9 +300,13 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
     response
 }
 
-/// The organisations most worth visiting on a topic, best first, each with
-/// its score, the parts of the score and the reasons in Dutch or English
-/// (`Accept-Language`; Dutch by default).
+/// Peers most worth visiting
+///
+/// The organisations most worth visiting on a topic, best first, each with its
+/// score, the parts of the score and the reasons in Dutch or English
+/// (`Accept-Language`; Dutch by default). Coordinators match for their own
+/// organisation; admins name one (`organisation`). `prefer` puts the best in
+/// class, the nearest or the most similar first.
 #[utoipa::path(
     get,
     path = "/api/v1/matches",
@@ -385,8 +389,10 @@ pub struct ExplanationView {
     pub exclusion: Option<ExclusionView>,
 }
 
-/// "Why not?": where a candidate ranks for this request and every part of
-/// its score, or which hard filter excluded it.
+/// Why (not) this peer
+///
+/// Where a candidate ranks for this request and every part of its score, or
+/// which hard filter excluded it (not willing to host, no expertise, inactive).
 #[utoipa::path(
     get,
     path = "/api/v1/matches/explain",

@@ -254,7 +254,7 @@ impl utoipa::Modify for ApiVersionHeader {
 }
 
 /// The single route table of the application.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, doc: utoipa::openapi::OpenApi) {
     cfg.service(get_resource("/healthz", health::healthz))
         .service(get_resource("/readyz", health::readyz))
         // Before the /api/v1 scope, which would otherwise claim these paths.
@@ -263,9 +263,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .insert_header((header::LOCATION, "/api/v1/docs/"))
                 .finish()
         }))
-        .service(
-            SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()),
-        )
+        .service(SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", doc))
         .service(
             web::scope("/api/v1")
                 .service(get_resource("/organisations", organisations::list))
@@ -417,4 +415,64 @@ where
     web::resource(path)
         .route(web::patch().to(handler))
         .default_service(web::to(problem::method_not_allowed("PATCH")))
+}
+
+/// The OpenAPI document of this installation, as the NL API Design Rules
+/// want it: the server's URL carries the major version (`…/api/v1`) and the
+/// paths are relative to it (the probes outside it name their own server);
+/// a contact (who runs this installation: the mail sender); an operationId
+/// per operation that no other shares (from method and path, so it never
+/// changes while the route does not).
+pub fn openapi(base: &str, sender: &str) -> utoipa::openapi::OpenApi {
+    let doc = ApiDoc::openapi();
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    value["servers"] = serde_json::json!([{
+        "url": format!("{base}/api/v1"),
+        "description": "This installation's API, version 1",
+    }]);
+    let email = sender
+        .rsplit_once('<')
+        .map_or(sender, |(_, rest)| rest.trim_end_matches('>'))
+        .trim();
+    value["info"]["contact"] = serde_json::json!({
+        "name": "Beheer van deze Meeloop-installatie",
+        "email": email,
+        "url": base,
+    });
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let old = std::mem::take(paths);
+        for (path, mut item) in old {
+            let relative = match path.strip_prefix("/api/v1") {
+                Some(rest) => rest.to_string(),
+                None => {
+                    item["servers"] = serde_json::json!([{ "url": base }]);
+                    path
+                }
+            };
+            if let Some(operations) = item.as_object_mut() {
+                for (method, operation) in operations.iter_mut() {
+                    if operation.get("responses").is_some() {
+                        operation["operationId"] = operation_id(method, &relative).into();
+                    }
+                }
+            }
+            paths.insert(relative, item);
+        }
+    }
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// `GET /visits/{id}/calendar.ics` → `getVisitsIdCalendarIcs`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_ascii_lowercase();
+    for word in path.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
 }

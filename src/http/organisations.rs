@@ -151,7 +151,11 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
     })
 }
 
-/// List organisations in the directory, by name.
+/// The directory
+///
+/// Organisations in the directory by name, filtered by kind, province, topic
+/// and text, a page at a time (`limit`, `after`). Public; contact addresses are
+/// left out.
 #[utoipa::path(
     get,
     path = "/api/v1/organisations",
@@ -184,7 +188,10 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
     }
 }
 
-/// One organisation.
+/// One organisation
+///
+/// One organisation of the directory with its profile. Public; the contact
+/// address is left out.
 #[utoipa::path(
     get,
     path = "/api/v1/organisations/{id}",
@@ -238,7 +245,10 @@ impl From<Expertise> for ExpertiseView {
     }
 }
 
-/// An organisation's expertise per topic.
+/// An organisation's expertise
+///
+/// Its expertise per topic: maturity level (1 to 5), since when, a summary and
+/// whether it hosts visits on it. Public.
 #[utoipa::path(
     get,
     path = "/api/v1/organisations/{id}/expertise",
@@ -340,7 +350,11 @@ impl OrganisationPatch {
     }
 }
 
-/// Edit an organisation's profile: coordinators their own, admins any.
+/// Edit an organisation's profile
+///
+/// Changes name, contact address, size, monthly capacity and the like.
+/// Coordinators their own organisation, admins any; for anyone else the
+/// organisation does not exist (`unknown_organisation`). Audited.
 #[utoipa::path(
     patch,
     path = "/api/v1/organisations/{id}",
@@ -400,7 +414,11 @@ pub struct ExpertiseBody {
     pub willing_to_host: bool,
 }
 
-/// Set an organisation's expertise on a topic (coordinators their own, admins any).
+/// Set expertise on a topic
+///
+/// Creates or replaces the organisation's expertise on a topic. Coordinators
+/// their own organisation, admins any. Refused with `unknown_topic` for a topic
+/// not in the catalogue. Audited.
 #[utoipa::path(
     put,
     path = "/api/v1/organisations/{id}/expertise/{topic}",
@@ -451,7 +469,10 @@ pub async fn put_expertise(
     Ok(HttpResponse::Ok().json(ExpertiseView::from(expertise)))
 }
 
-/// Remove an organisation's expertise on a topic (coordinators their own, admins any).
+/// Remove expertise on a topic
+///
+/// Removes the organisation's expertise on a topic (`no_expertise` when it had
+/// none). Coordinators their own organisation, admins any. Audited.
 #[utoipa::path(
     delete,
     path = "/api/v1/organisations/{id}/expertise/{topic}",

@@ -48,7 +48,12 @@ pub struct PartnerTokenResponse {
     pub scope: String,
 }
 
-/// Exchange partner client credentials for a short-lived scoped token.
+/// Partner token
+///
+/// OAuth 2.0 client credentials grant (RFC 6749 §4.4): exchanges a partner's
+/// client id and secret for a short-lived bearer token with the client's
+/// scopes, or fewer (`scope`). Form-encoded or JSON; errors in the OAuth shape.
+/// Rate-limited; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/token",
@@ -126,7 +131,9 @@ pub struct PartnerView {
     pub scopes: Vec<String>,
 }
 
-/// The partner behind a partner token, and the token's scopes.
+/// The calling partner
+///
+/// The partner client behind a partner token and the scopes the token carries.
 #[utoipa::path(
     get,
     path = "/api/v1/partner",

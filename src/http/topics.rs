@@ -58,7 +58,10 @@ impl From<Topic> for TopicSummary {
     }
 }
 
-/// All topics, by slug.
+/// The topic catalogue
+///
+/// Every active topic by slug, with Dutch and English names and descriptions.
+/// Public.
 #[utoipa::path(
     get,
     path = "/api/v1/topics",

@@ -157,8 +157,11 @@ struct VisitListParams {
     limit: Option<i64>,
 }
 
-/// Visits of the caller's organisation, newest first (admins: all, or one
-/// organisation's).
+/// Visits
+///
+/// Visits of the caller's organisation newest first, as requester, host or both
+/// (`role`); admins see all or one organisation's. A page at a time (`before`,
+/// `limit`).
 #[utoipa::path(
     get,
     path = "/api/v1/visits",
@@ -203,8 +206,13 @@ pub async fn list(
         }))
 }
 
-/// Request a shadow visit. The host's contact address gets an invitation
-/// with a link to answer; error details follow `Accept-Language`.
+/// Request a shadow visit
+///
+/// A coordinator asks a host for a meeloopdag on a topic with a goal,
+/// participants and up to five proposed working days. The host's contact
+/// address gets an invitation with a single-use link to answer. Refused, among
+/// others, with `not_hosting`, `hosts_none`, `host_unreachable`,
+/// `already_asked` and `own_organisation`; error details follow `Accept-Language`.
 #[utoipa::path(
     post,
     path = "/api/v1/visits",
@@ -257,7 +265,10 @@ pub async fn create(
         .json(VisitResponse::from(visit)))
 }
 
-/// One visit, for coordinators of its two organisations and admins.
+/// One visit
+///
+/// One visit with its state, days and both organisations. For coordinators of
+/// its two organisations and admins; anyone else gets `unknown_visit`.
 #[utoipa::path(
     get,
     path = "/api/v1/visits/{id}",
@@ -304,8 +315,12 @@ pub struct DeclineVisit {
     pub reason: Option<String>,
 }
 
-/// Accept a requested visit on one of its proposed days (coordinators of
-/// the host). Both sides get a confirmation.
+/// Accept a visit
+///
+/// Coordinators of the host accept a requested visit on one of its proposed
+/// days; both sides get a confirmation with a calendar invitation. Refused with
+/// `day_taken`, `month_full`, `day_passed`, `not_proposed` or
+/// `already_answered` when the day cannot be booked.
 #[utoipa::path(
     post,
     path = "/api/v1/visits/{id}/accept",
@@ -382,7 +397,10 @@ async fn answer<T>(
     Ok(visit_ok(visit))
 }
 
-/// Decline a requested visit (coordinators of the host). The requester is told.
+/// Decline a visit
+///
+/// Coordinators of the host decline a requested visit, with an optional reason;
+/// the requester is told and offered the next three hosts.
 #[utoipa::path(
     post,
     path = "/api/v1/visits/{id}/decline",
@@ -426,9 +444,11 @@ pub struct CancelVisit {
     pub reason: Option<String>,
 }
 
-/// Cancel a requested or accepted visit (coordinators of either side). For
-/// a visit with a day both sides get a calendar cancellation; a request
-/// still waiting is withdrawn and the host is told.
+/// Cancel a visit
+///
+/// Coordinators of either side cancel a requested or accepted visit. For a
+/// visit with a day both sides get a calendar cancellation; a request still
+/// waiting is withdrawn and the host is told.
 #[utoipa::path(
     post,
     path = "/api/v1/visits/{id}/cancel",
@@ -469,10 +489,12 @@ pub async fn cancel(
     Ok(visit_ok(visit))
 }
 
-/// The visit as an iCalendar file (RFC 5545) to import, for its
-/// participants and admins: the same UID and SEQUENCE as the emailed
-/// invitations, so it never makes a second entry. `Accept-Language` picks
-/// the language of its title.
+/// The visit as a calendar file
+///
+/// The visit as an iCalendar file (RFC 5545) to import, for its participants
+/// and admins, with the same UID and SEQUENCE as the emailed invitations so it
+/// never makes a second entry; `Accept-Language` picks the language. Only
+/// accepted and held visits (`not_in_calendar`).
 #[utoipa::path(
     get,
     path = "/api/v1/visits/{id}/calendar.ics",

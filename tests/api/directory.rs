@@ -329,11 +329,19 @@ async fn probes_and_openapi(backend: Backend) {
 
     let (status, spec) = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
+    // The NL API Design Rules' shape: the server carries the major version,
+    // paths are relative to it (the probes name their own server).
+    assert_eq!(spec["servers"][0]["url"], format!("{}/api/v1", app.address));
+    assert!(
+        spec["info"]["contact"]["email"].is_string(),
+        "{}",
+        spec["info"]
+    );
     for path in [
-        "/api/v1/organisations",
-        "/api/v1/organisations/{id}",
-        "/api/v1/organisations/{id}/expertise",
-        "/api/v1/topics",
+        "/organisations",
+        "/organisations/{id}",
+        "/organisations/{id}/expertise",
+        "/topics",
         "/healthz",
         "/readyz",
     ] {
@@ -343,7 +351,32 @@ async fn probes_and_openapi(backend: Backend) {
             get["responses"]["200"]["headers"]["API-Version"].is_object(),
             "{path} declares API-Version"
         );
+        assert!(get["description"].is_string(), "{path} described");
     }
+    assert_eq!(spec["paths"]["/healthz"]["servers"][0]["url"], app.address);
+    let mut ids = std::collections::BTreeSet::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for (_, operation) in item
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "servers")
+        {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_string()), "operationId {id} twice");
+        }
+    }
+    assert!(ids.contains("getVisitsIdCalendarIcs"), "{ids:?}");
+    // Every problem type is listed, refusals and the edge's own.
+    let types = &spec["components"]["schemas"]["Problem"]["properties"]["type"]["enum"];
+    for t in [
+        "/problems#day_taken",
+        "/problems#invalid_parameter",
+        "/problems#not_found",
+    ] {
+        assert!(types.as_array().unwrap().iter().any(|v| v == t), "{t}");
+    }
+    assert!(spec["components"]["schemas"]["Problem"]["properties"]["code"].is_null());
     let docs = app.get("/api/v1/docs/").await;
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));

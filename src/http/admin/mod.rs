@@ -69,7 +69,12 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
     }
 }
 
-/// The audit log, newest first (admins only).
+/// The audit log
+///
+/// Security events newest first: logins and failed logins, token requests,
+/// account, partner, organisation and topic changes, with actor, subject,
+/// client address and details. Admins only; pages with `before` (the `next`
+/// cursor of the previous page).
 #[utoipa::path(
     get,
     path = "/api/v1/admin/audit",

@@ -68,7 +68,10 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
     }
 }
 
-/// The whole directory, deactivated organisations and contact addresses included.
+/// The whole directory, for admins
+///
+/// Every organisation, deactivated ones included, with contact addresses (which
+/// the public directory leaves out). Admins only.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/organisations",
@@ -190,7 +193,12 @@ impl CreateOrganisation {
     }
 }
 
-/// Add one organisation (for many, use `meeloop import organisations`).
+/// Add one organisation
+///
+/// Adds an organisation to the directory; for many at once use `meeloop import
+/// organisations` or the admin page's CSV upload. A municipality's code is its
+/// CBS code (`GM0363`). Refused with `organisation_code_in_use` when the code
+/// exists. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/organisations",
@@ -240,7 +248,10 @@ pub struct OrganisationStatus {
     pub active: bool,
 }
 
-/// Deactivate or reactivate an organisation.
+/// Deactivate or reactivate an organisation
+///
+/// A deactivated organisation leaves the public directory and matching, and its
+/// coordinators can no longer log in; its history stays. Admins only; audited.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/organisations/{id}",

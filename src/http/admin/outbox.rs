@@ -100,7 +100,10 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
 
-/// The mail queue: counts per state and the messages, newest first.
+/// The mail queue
+///
+/// Counts per state (pending, sending, sent, dead) and the messages newest
+/// first, without their bodies. Filter with `state`. Admins only.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/outbox",
@@ -142,7 +145,10 @@ pub async fn list(
         }))
 }
 
-/// Give a dead message a fresh set of attempts, due now.
+/// Requeue a dead message
+///
+/// Gives a dead message a fresh set of delivery attempts, due now. Refused with
+/// `not_dead` for a message in any other state. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/outbox/{id}/requeue",

@@ -62,7 +62,10 @@ pub struct PartnerClientWithSecret {
     pub client_secret: String,
 }
 
-/// Every partner client, revoked ones included.
+/// Every partner client
+///
+/// Partner clients with their scopes, revoked ones included; never their
+/// secrets. Admins only.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/partners",
@@ -116,7 +119,11 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
     Scopes::parse(&names.join(" ")).map_err(ApiError::field("scopes"))
 }
 
-/// Create a partner client; the answer carries its secret, once.
+/// Create a partner client
+///
+/// Creates a client for a partner program (an umbrella body, a researcher) with
+/// read-only scopes. The answer carries its `client_secret`, this once: only a
+/// hash is stored. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/partners",
@@ -184,7 +191,11 @@ pub struct PartnerPatch {
     pub active: Option<bool>,
 }
 
-/// Rename a partner client, change its scopes, revoke or restore it.
+/// Change a partner client
+///
+/// Renames a partner client, changes its scopes, revokes or restores it. A
+/// revoked client's tokens stop working at once (`token_ended`). Admins only;
+/// audited.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/partners/{clientId}",

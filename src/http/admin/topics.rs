@@ -35,7 +35,9 @@ impl From<Topic> for AdminTopicView {
     }
 }
 
-/// Every topic, retired ones included.
+/// Every topic, for admins
+///
+/// The topic catalogue with retired topics included. Admins only.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/topics",
@@ -102,7 +104,10 @@ pub struct CreateTopic {
     pub description_en: String,
 }
 
-/// Add a topic to the catalogue.
+/// Add a topic
+///
+/// Adds a topic to the catalogue with Dutch and English names and descriptions.
+/// Refused with `topic_in_use` when the slug exists. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/topics",
@@ -193,7 +198,10 @@ pub struct TopicPatch {
     pub active: Option<bool>,
 }
 
-/// Rename, redescribe, retire or restore a topic.
+/// Change a topic
+///
+/// Renames, redescribes, retires or restores a topic. A retired topic leaves
+/// the catalogue and matching; expertise on it is kept. Admins only; audited.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/topics/{slug}",

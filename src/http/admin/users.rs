@@ -76,7 +76,10 @@ struct UserListParams {
     limit: Option<i64>,
 }
 
-/// Accounts in the order they were made.
+/// Every account
+///
+/// Accounts in the order they were made, with role, organisation and status;
+/// never password hashes. Admins only.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/users",
@@ -164,7 +167,11 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
     }
 }
 
-/// Create an account; the answer carries its first password, once.
+/// Create an account
+///
+/// Creates a coordinator (of an organisation) or an admin (of none). The answer
+/// carries the first password, this once. Refused with `email_in_use` when the
+/// address has an account. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users",
@@ -249,8 +256,12 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
     crate::http::body::integer::optional(d).map(Some)
 }
 
-/// Rename an account, move it, change its role, deactivate or reactivate it.
-/// A change of role, organisation or status ends its sessions.
+/// Change an account
+///
+/// Renames an account, moves it to another organisation, changes its role,
+/// deactivates or reactivates it. A change of role, organisation or status ends
+/// its sessions. An admin cannot demote or deactivate themselves
+/// (`own_account`). Admins only; audited.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/users/{id}",
@@ -304,7 +315,10 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
-/// Give an account a new password (shown once) and end its sessions.
+/// Reset an account's password
+///
+/// Gives the account a new generated password, shown this once, and ends its
+/// sessions. Admins only; audited.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users/{id}/password-reset",
