@@ -1,6 +1,6 @@
 //! Building the application: state, middleware and the HTTP server.
 
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,21 +21,7 @@ use crate::http;
 use crate::mail::Mailer;
 use crate::service::accounts::SessionCache;
 use crate::service::matching::MatchIndex;
-
-/// Shared by every request handler.
-pub struct AppState {
-    pub pool: DbPool,
-    pub jwt: Arc<JwtKeys>,
-    pub login_limiter: LoginLimiter,
-    pub api_limiter: ApiLimiter,
-    pub trusted_proxies: Vec<IpAddr>,
-    pub matching: Arc<MatchIndex>,
-    pub sessions: SessionCache,
-    /// Base of links in emails, without a trailing slash. (The transport
-    /// belongs to the delivery worker alone: handlers only queue.)
-    pub base_url: String,
-    pub visits: crate::domain::visit::VisitRules,
-}
+use crate::state::AppState;
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
 /// so tests can ask for port 0 and read the real port before running.
@@ -51,7 +37,7 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
-        let jwt = Arc::new(settings.jwt_keys().map_err(std::io::Error::other)?);
+        let jwt = Arc::new(JwtKeys::from_settings(settings).map_err(std::io::Error::other)?);
         settings
             .matching
             .validate()
@@ -266,7 +252,7 @@ fn body_deadline(payload: actix_web::dev::Payload, limit: Duration) -> actix_web
             Err(_) => Some((
                 Err(actix_web::error::PayloadError::Io(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    BODY_TIMED_OUT,
+                    http::body::BODY_TIMED_OUT,
                 ))),
                 None,
             )),
@@ -278,9 +264,6 @@ fn body_deadline(payload: actix_web::dev::Payload, limit: Duration) -> actix_web
         payload: Box::pin(stream.fuse()),
     }
 }
-
-/// What a body that did not arrive in time is told.
-pub const BODY_TIMED_OUT: &str = "the request body did not arrive in time";
 
 /// Every connection holds a file descriptor: raise the soft limit on open
 /// files to the hard limit, and say so when even that leaves too little

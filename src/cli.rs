@@ -576,7 +576,7 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 let mut failed = 0;
                 for &id in &ids {
                     let message = service::mail::message(&pool, id).await?;
-                    if message.state != "sent" {
+                    if message.state != crate::domain::mail::MessageState::Sent {
                         failed += 1;
                         println!(
                             "Test message {id} to {to} is {}: {}",

@@ -92,7 +92,7 @@ pub enum MailTransport {
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
-    pub security: crate::mail::transport::SmtpSecurity,
+    pub security: SmtpSecurity,
     pub username: Option<String>,
     pub password: Option<SecretString>,
     /// Extra CA certificate (PEM) to trust, for a relay with a private CA.
@@ -258,29 +258,6 @@ impl Settings {
         self.database.target(&self.data_dir)
     }
 
-    /// The token signing keys: the configured secret, or the key kept in the
-    /// data directory (created on first use, mode 600).
-    pub fn jwt_keys(&self) -> Result<crate::auth::jwt::JwtKeys, String> {
-        let secret = match &self.auth.jwt_secret {
-            Some(secret) if secret.expose_secret().len() >= 32 => {
-                secret.expose_secret().as_bytes().to_vec()
-            }
-            Some(_) => return Err("auth.jwt_secret must be at least 32 characters".into()),
-            None => crate::auth::jwt::load_or_create_key(&self.data_dir).map_err(|e| {
-                format!(
-                    "cannot read or create the signing key in {}: {e}",
-                    self.data_dir.display()
-                )
-            })?,
-        };
-        let ttl = self.auth.token_ttl_secs.clamp(60, 24 * 3600);
-        Ok(crate::auth::jwt::JwtKeys::new(
-            &secret,
-            &self.auth.issuer,
-            ttl,
-        ))
-    }
-
     /// The socket address to bind, e.g. `127.0.0.1:8080`.
     pub fn bind_address(&self) -> String {
         format!("{}:{}", self.server.host, self.server.port)
@@ -414,4 +391,16 @@ mod tests {
             Ok(())
         });
     }
+}
+
+/// How to reach an SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain, then upgraded with STARTTLS (required).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or network.
+    None,
 }

@@ -15,4 +15,5 @@ pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod service;
+pub mod state;
 pub mod web;

@@ -222,3 +222,25 @@ pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) => Err(e),
     }
 }
+
+impl JwtKeys {
+    /// The token signing keys: the configured secret, or the key kept in the
+    /// data directory (created on first use, mode 600).
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<JwtKeys, String> {
+        use secrecy::ExposeSecret;
+        let secret = match &settings.auth.jwt_secret {
+            Some(secret) if secret.expose_secret().len() >= 32 => {
+                secret.expose_secret().as_bytes().to_vec()
+            }
+            Some(_) => return Err("auth.jwt_secret must be at least 32 characters".into()),
+            None => load_or_create_key(&settings.data_dir).map_err(|e| {
+                format!(
+                    "cannot read or create the signing key in {}: {e}",
+                    settings.data_dir.display()
+                )
+            })?,
+        };
+        let ttl = settings.auth.token_ttl_secs.clamp(60, 24 * 3600);
+        Ok(JwtKeys::new(&secret, &settings.auth.issuer, ttl))
+    }
+}

@@ -1,10 +1,10 @@
 //! The append-only audit log of security events.
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::audit_log;
 use super::{dispatch, DbConn};
+pub use crate::domain::audit::AuditEntry;
 
 /// One event to record.
 #[derive(Debug, Clone)]
@@ -51,18 +51,6 @@ struct EntryRow {
     address: Option<String>,
     subject: Option<String>,
     details: String,
-}
-
-/// A recorded event.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub address: Option<String>,
-    pub subject: Option<String>,
-    pub details: serde_json::Value,
 }
 
 /// Newest first; `before` is the id of the last entry of the previous page.

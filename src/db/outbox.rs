@@ -6,7 +6,9 @@ use diesel::prelude::*;
 
 use super::schema::outbox;
 use super::{dispatch, DbConn};
-use crate::domain::mail::MessageState;
+use diesel::result::Error::DeserializationError;
+
+use crate::domain::mail::{MessageState, MessageSummary};
 
 /// An email to queue, rendered.
 #[derive(Debug, Clone, Insertable)]
@@ -195,10 +197,9 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
         .load(c))
 }
 
-/// A message as admins see it: never its body, which may hold single-use links.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct Summary {
+struct SummaryRow {
     pub id: i64,
     pub recipient: String,
     pub language: String,
@@ -212,34 +213,61 @@ pub struct Summary {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+impl SummaryRow {
+    fn into_summary(self) -> QueryResult<MessageSummary> {
+        Ok(MessageSummary {
+            id: self.id,
+            recipient: self.recipient,
+            language: self.language,
+            template: self.template,
+            subject: self.subject,
+            state: self
+                .state
+                .parse()
+                .map_err(|e: crate::domain::Invalid| DeserializationError(e.0.into()))?,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            last_error: self.last_error,
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+        })
+    }
+}
+
+fn summaries(rows: Vec<SummaryRow>) -> QueryResult<Vec<MessageSummary>> {
+    rows.into_iter().map(SummaryRow::into_summary).collect()
+}
+
 /// Newest first: messages with an id below `before`, optionally in one state.
 pub fn page(
     conn: &mut DbConn,
     state: Option<MessageState>,
     before: Option<i64>,
     limit: i64,
-) -> QueryResult<Vec<Summary>> {
+) -> QueryResult<Vec<MessageSummary>> {
     use outbox::dsl as o;
-    dispatch!(conn, c => {
+    let rows: Vec<SummaryRow> = dispatch!(conn, c => {
         let mut query = o::outbox
             .filter(o::id.lt(before.unwrap_or(i64::MAX)))
             .order(o::id.desc())
             .limit(limit)
-            .select(Summary::as_select())
+            .select(SummaryRow::as_select())
             .into_boxed();
         if let Some(state) = state {
             query = query.filter(o::state.eq(state.as_str()));
         }
         query.load(c)
-    })
+    })?;
+    summaries(rows)
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Summary>> {
-    dispatch!(conn, c => outbox::table
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<MessageSummary>> {
+    let row: Option<SummaryRow> = dispatch!(conn, c => outbox::table
         .find(id)
-        .select(Summary::as_select())
+        .select(SummaryRow::as_select())
         .first(c)
-        .optional())
+        .optional())?;
+    row.map(SummaryRow::into_summary).transpose()
 }
 
 /// The oldest message still waiting (pending or sending): when it was
@@ -255,15 +283,16 @@ pub fn oldest_waiting(conn: &mut DbConn) -> QueryResult<Option<(NaiveDateTime, N
 }
 
 /// The latest failures: dead messages and pending ones that failed before.
-pub fn recent_errors(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Summary>> {
+pub fn recent_errors(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<MessageSummary>> {
     use outbox::dsl as o;
-    dispatch!(conn, c => o::outbox
+    let rows: Vec<SummaryRow> = dispatch!(conn, c => o::outbox
         .filter(o::last_error.is_not_null())
         .filter(o::state.ne(MessageState::Sent.as_str()))
         .order(o::id.desc())
         .limit(limit)
-        .select(Summary::as_select())
-        .load(c))
+        .select(SummaryRow::as_select())
+        .load(c))?;
+    summaries(rows)
 }
 
 /// Which of the messages with these idempotency keys are dead.

@@ -98,13 +98,7 @@ pub struct Lesson {
     pub publish: Publish,
 }
 
-/// One field's problem, for the message next to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// The form field's name (the API's camelCase name).
-    pub field: &'static str,
-    pub message: String,
-}
+pub use super::FieldError;
 
 /// Checks a form for one side of a visit. Every problem is reported at
 /// once, in `language`, so the form can show them all next to their fields.
@@ -276,8 +270,8 @@ pub fn check_followup(
 /// What a pseudonymised lesson says about its author: the kind and a size
 /// class ("gemeente, 20.000–50.000 inwoners"), never the name.
 pub fn size_class(kind: OrganisationKind, size: i64, language: Language) -> String {
-    use super::matching::text::{kind_name, thousands, unit};
     use super::organisation::SizeUnit;
+    use super::organisation::{kind_name, thousands, unit};
     let bounds: &[i64] = match kind.size_unit() {
         SizeUnit::Inhabitants => &[20_000, 50_000, 100_000, 250_000],
         SizeUnit::RentalHomes => &[5_000, 15_000, 40_000],

@@ -129,6 +129,23 @@ pub fn message_id(outbox_id: i64, domain: &str) -> String {
     format!("<outbox-{outbox_id}@{domain}>")
 }
 
+/// A queued message as admins see it: never its body, which may hold
+/// single-use links.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageSummary {
+    pub id: i64,
+    pub recipient: String,
+    pub language: String,
+    pub template: String,
+    pub subject: String,
+    pub state: MessageState,
+    pub attempts: i32,
+    pub next_attempt_at: chrono::NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub sent_at: Option<chrono::NaiveDateTime>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

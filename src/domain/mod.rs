@@ -2,6 +2,7 @@
 //! knows about actix or diesel, so every rule can be tested in isolation.
 
 pub mod account;
+pub mod audit;
 pub mod calendar;
 pub mod import;
 pub mod lesson;
@@ -11,6 +12,7 @@ pub mod organisation;
 pub mod pagination;
 pub mod partner;
 pub mod refusal;
+pub mod schedule;
 pub mod search;
 pub mod spreadsheet;
 pub mod stats;
@@ -50,4 +52,12 @@ pub fn unstorable_field(pairs: &[(String, String)]) -> Option<(&str, Invalid)> {
             .err()
             .map(|why| (name.as_str(), why))
     })
+}
+
+/// One field's problem, for the message next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name (the API's camelCase name).
+    pub field: &'static str,
+    pub message: String,
 }

@@ -10,11 +10,11 @@ use super::client;
 use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
 use crate::auth::jwt::{IssuedToken, LoginKind};
-use crate::auth::CurrentUser;
 use crate::domain::account::{Password, Role};
+use crate::http::extract::CurrentUser;
 use crate::service::accounts;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

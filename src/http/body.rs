@@ -14,6 +14,10 @@ use crate::domain::{storable, Invalid};
 /// Largest JSON body we read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What a body that did not arrive in time is told (the body deadline in
+/// `app` fails the payload with this; the extractors answer 408).
+pub const BODY_TIMED_OUT: &str = "the request body did not arrive in time";
+
 /// A JSON body, parsed strictly; use instead of `web::Json`.
 pub struct Json<T>(pub T);
 
@@ -79,10 +83,7 @@ fn unreadable(e: actix_web::Error) -> ApiError {
         Some(PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut
     );
     if timed_out {
-        ApiError::request_timeout(format!(
-            "{}; send it faster, or in one go",
-            crate::app::BODY_TIMED_OUT
-        ))
+        ApiError::request_timeout(format!("{}; send it faster, or in one go", BODY_TIMED_OUT))
     } else {
         ApiError::bad_request("invalid_body", format!("cannot read the body: {e}"))
     }

@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
 use crate::service::directory;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {

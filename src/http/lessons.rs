@@ -10,13 +10,13 @@ use super::lang;
 use super::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
-use crate::app::AppState;
-use crate::auth::{CurrentReader, CurrentUser};
 use crate::domain::lesson::{Draft, Publish};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::topic::TopicSlug;
+use crate::http::extract::{CurrentReader, CurrentUser};
 use crate::service::lessons::{self, LessonView};
+use crate::state::AppState;
 
 /// One side's lessons from a visit. Texts are trimmed before their length
 /// is checked.

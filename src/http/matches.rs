@@ -9,8 +9,6 @@ use super::lang;
 use super::organisations::Province;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::domain::matching::{
     self as matching_rules, Class, Components, Host, Preference, DEFAULT_LIMIT,
 };
@@ -18,7 +16,9 @@ use crate::domain::organisation::{
     parse_province, Language, OrganisationId, OrganisationKind, SizeUnit,
 };
 use crate::domain::topic::TopicSlug;
+use crate::http::extract::CurrentUser;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
+use crate::state::AppState;
 
 /// The organisation a match is about.
 #[derive(Debug, Serialize, ToSchema)]

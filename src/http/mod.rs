@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod client;
+pub mod extract;
 pub mod health;
 pub mod lang;
 pub mod lessons;

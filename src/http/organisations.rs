@@ -10,8 +10,6 @@ use super::client;
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
 use super::topics::TopicSummary;
-use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::domain::organisation::{
     parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Language, Organisation,
     OrganisationId, OrganisationKind, SizeUnit,
@@ -19,8 +17,10 @@ use crate::domain::organisation::{
 use crate::domain::pagination::{parse_limit, Cursor, DEFAULT_LIMIT};
 use crate::domain::topic::{Expertise, TopicSlug};
 use crate::domain::Invalid;
+use crate::http::extract::CurrentUser;
 use crate::service::directory::{self, OrganisationQuery};
 use crate::service::profile::{self, ExpertiseInput, ProfileChanges};
+use crate::state::AppState;
 
 /// An organisation as the public sees it: no contact details.
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,10 +9,10 @@ use super::body::{self, Raw};
 use super::client;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
-use crate::auth::CurrentPartner;
 use crate::domain::partner::Scopes;
+use crate::http::extract::CurrentPartner;
 use crate::service::partners;
+use crate::state::AppState;
 
 /// OAuth2 client-credentials request (RFC 6749 §4.4), as JSON or as
 /// `application/x-www-form-urlencoded`; field names follow OAuth2.

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
 use crate::domain::topic::Topic;
 use crate::service::directory;
+use crate::state::AppState;
 
 /// A topic, named in Dutch and English.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,12 +10,12 @@ use super::body::{integer, Body};
 use super::lang;
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
-use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::domain::organisation::OrganisationId;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::visit::{VisitRole, VisitState};
+use crate::http::extract::CurrentUser;
 use crate::service::visits::{self, VisitRequest, VisitView};
+use crate::state::AppState;
 
 /// A request for a shadow visit, for the caller's own organisation.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -17,7 +17,8 @@ use tokio::sync::watch;
 
 use crate::db::DbPool;
 use crate::service::matching::MatchIndex;
-use crate::service::visits::{self, Closure, Job, VisitRules};
+use crate::service::schedule::{self, Job};
+use crate::service::visits::{Closure, VisitRules};
 use crate::service::ServiceError;
 
 /// What one round did.
@@ -77,14 +78,14 @@ impl Scheduler {
 
     /// One round as if it were `now` (UTC). Tests move time with it.
     pub async fn run_at(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
-        let due = visits::due_jobs(&self.pool, now).await?;
+        let due = schedule::due_jobs(&self.pool, now).await?;
         let mut report = Report::default();
         if due.is_empty() {
             return Ok(report);
         }
         let suggester = self.index.suggester(&self.pool).await?;
         for (id, job) in due {
-            match visits::run_job(
+            match schedule::run_job(
                 &self.pool,
                 &suggester,
                 &self.base_url,

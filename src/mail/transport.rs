@@ -13,6 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use secrecy::ExposeSecret;
 
+pub use crate::config::SmtpSecurity;
 use crate::config::SmtpSettings;
 use crate::domain::mail::SendFailure;
 
@@ -22,18 +23,6 @@ pub struct Delivered {
     pub to: Vec<String>,
     /// The whole message as sent (RFC 5322).
     pub raw: Vec<u8>,
-}
-
-/// How to reach an SMTP relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Plain, then upgraded with STARTTLS (required).
-    StartTls,
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// No encryption: only for a relay on the same machine or network.
-    None,
 }
 
 #[derive(Clone)]

@@ -9,11 +9,11 @@ use tracing::instrument;
 
 use super::directory::{self, OrganisationQuery, Page};
 use super::{audit, user_ref, ServiceError};
-use crate::db::audit::AuditEntry;
 use crate::db::topics::NewTopic;
 pub use crate::db::topics::TopicChanges;
 use crate::db::{self, DbPool};
 use crate::domain::account::{is_admin, User};
+use crate::domain::audit::AuditEntry;
 use crate::domain::import::Stored;
 use crate::domain::organisation::{Organisation, OrganisationCode, OrganisationId};
 use crate::domain::refusal::{AccountRefusal, DirectoryRefusal};

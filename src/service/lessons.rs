@@ -13,9 +13,7 @@ use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
 use crate::domain::organisation::Language;
-use crate::domain::refusal::{
-    DirectoryRefusal, LessonRefusal, LinkRefusal, PartnerRefusal, VisitRefusal,
-};
+use crate::domain::refusal::{DirectoryRefusal, LessonRefusal, LinkRefusal, VisitRefusal};
 use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
@@ -371,27 +369,7 @@ pub async fn submit_lesson(
     .await
 }
 
-/// Who reads the knowledge base: a logged-in user, or a partner program
-/// (which needs the `lessons:read` scope).
-#[derive(Debug, Clone)]
-pub enum Reader {
-    User(User),
-    Partner(crate::domain::partner::Partner),
-}
-
-impl Reader {
-    pub fn require(&self, scope: crate::domain::partner::Scope) -> Result<(), ServiceError> {
-        match self {
-            Reader::User(_) => Ok(()),
-            Reader::Partner(p) if p.may(scope) => Ok(()),
-            Reader::Partner(p) => Err(PartnerRefusal::MissingScope {
-                needed: scope.to_string(),
-                has: p.scopes.to_string(),
-            }
-            .into()),
-        }
-    }
-}
+pub use super::reader::Reader;
 
 /// What the knowledge base asks for.
 #[derive(Debug, Clone, Default)]

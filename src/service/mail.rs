@@ -9,10 +9,11 @@ use serde_json::json;
 
 use super::admin::require_admin;
 use super::{audit, user_ref, ServiceError};
-use crate::db::outbox::{self, Enqueued, Summary};
+use crate::db::outbox::{self, Enqueued};
 use crate::db::{self, DbPool};
 use crate::domain::account::User;
 use crate::domain::mail::MessageState;
+use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::OutboxRefusal;
 use crate::domain::Invalid;
@@ -187,10 +188,10 @@ pub async fn requeue(
             let Some(message) = outbox::find(conn, id)? else {
                 return Err(OutboxRefusal::UnknownMessage { id }.into());
             };
-            if message.state != MessageState::Dead.as_str() {
+            if message.state != MessageState::Dead {
                 return Err(OutboxRefusal::NotDead {
                     id,
-                    state: message.state,
+                    state: message.state.to_string(),
                 }
                 .into());
             }

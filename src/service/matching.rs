@@ -80,7 +80,7 @@ impl MatchIndex {
     /// one read of the version, and a rebuild only when it moved.
     pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
         // One look at the clock per call: "recent" moves with the Dutch day.
-        let today = crate::service::visits::today();
+        let today = super::clock::today();
         if let Some(current) = self.current() {
             if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
                 return Ok(current.snapshot);
@@ -620,7 +620,7 @@ pub struct LeaderList {
 pub async fn topic_leaders(
     pool: &DbPool,
     index: &MatchIndex,
-    reader: &super::lessons::Reader,
+    reader: &super::reader::Reader,
     topic: &TopicSlug,
     limit: usize,
 ) -> Result<LeaderList, ServiceError> {

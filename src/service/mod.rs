@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod clock;
 pub mod demo;
 pub mod directory;
 pub mod import;
@@ -11,6 +12,8 @@ pub mod mail;
 pub mod matching;
 pub mod partners;
 pub mod profile;
+pub mod reader;
+pub mod schedule;
 pub mod visits;
 
 use crate::db::DbError;

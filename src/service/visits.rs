@@ -13,19 +13,17 @@ use crate::domain::account::{Role, User, UserId};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
 use crate::domain::refusal::{DirectoryRefusal, LinkRefusal, Named, VisitRefusal};
-pub use crate::domain::visit::schedule::Job;
+pub use crate::domain::schedule::Job;
 pub use crate::domain::visit::Closure;
 pub use crate::domain::visit::VisitRules;
 use crate::domain::visit::{
-    check_participants, check_proposed_dates, obstacle, parse_goal, parse_reason, schedule,
-    transition, Bookings, DayFacts, Obstacle, Section, TransitionError, Visit, VisitEvent,
-    VisitRole, VisitState,
+    check_participants, check_proposed_dates, obstacle, parse_goal, parse_reason, transition,
+    DayFacts, Obstacle, Section, TransitionError, Visit, VisitEvent, VisitRole, VisitState,
 };
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
 use crate::mail::templates::{
-    compose, Attachment, Cancelled, Closed, Confirmation, Declined, Email, Expired, Invitation,
-    Nudge, Reminder, Suggestion,
+    compose, Attachment, Cancelled, Closed, Confirmation, Declined, Email, Invitation, Suggestion,
 };
 
 /// What a coordinator asks for.
@@ -147,12 +145,7 @@ fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, Servi
 /// `cancelled_by` of a request Meeloop closed itself.
 pub const MEELOOP: &str = "meeloop";
 
-/// Dutch "today".
-pub fn today() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Amsterdam)
-        .date_naive()
-}
+pub use super::clock::today;
 
 /// A coordinator requests a visit for their own organisation. The
 /// invitation to the host's contact address is queued in the same
@@ -303,7 +296,7 @@ pub async fn answer_visit(
             })
         })
         .await?;
-    close_stuck_after(pool, &sweeper, &link_base, rules, &visit).await;
+    close_stuck_after(pool, &sweeper, &link_base, &visit).await;
     Ok(visit)
 }
 
@@ -318,7 +311,6 @@ async fn close_stuck_after(
     pool: &DbPool,
     suggester: &Suggester,
     base_url: &str,
-    rules: VisitRules,
     booked: &VisitView,
 ) {
     if booked.state != VisitState::Accepted {
@@ -336,8 +328,24 @@ async fn close_stuck_after(
         }
     };
     for id in ids {
-        let job = Job::Close(Closure::NoDaysLeft);
-        match run_job(pool, suggester, base_url, rules, id, job, db::now()).await {
+        let (suggester, base_url) = (suggester.clone(), base_url.to_string());
+        let closed = pool
+            .run(move |conn| {
+                conn.write(|conn| {
+                    let p = Parties::lock(conn, id)?;
+                    let closed = close_request(
+                        conn,
+                        &p,
+                        Closure::NoDaysLeft,
+                        &suggester,
+                        &base_url,
+                        db::now(),
+                    )?;
+                    Ok::<_, ServiceError>(closed.then_some(()))
+                })
+            })
+            .await;
+        match closed {
             Ok(Some(_)) => tracing::info!(
                 visit = id,
                 booked = booked.id,
@@ -483,7 +491,7 @@ impl Parties {
 
     /// Whether `event` may happen now, as the state machine says; why not
     /// in `language`.
-    fn check(&self, event: VisitEvent) -> Result<VisitState, ServiceError> {
+    pub(super) fn check(&self, event: VisitEvent) -> Result<VisitState, ServiceError> {
         let visit = Visit {
             state: self.visit.state,
             proposed_dates: self.visit.proposed_dates.clone(),
@@ -502,7 +510,11 @@ impl Parties {
     }
 
     /// The next hosts to suggest to the requester instead of this one.
-    fn alternatives(&self, suggester: &Suggester, language: Language) -> Vec<Suggestion> {
+    pub(super) fn alternatives(
+        &self,
+        suggester: &Suggester,
+        language: Language,
+    ) -> Vec<Suggestion> {
         suggester.alternatives(
             OrganisationId(self.row.requester_id),
             &self.visit.topic,
@@ -534,7 +546,7 @@ impl Parties {
             .collect()
     }
 
-    fn invitation(&self, link: String, language: Language) -> Invitation {
+    pub(super) fn invitation(&self, link: String, language: Language) -> Invitation {
         Invitation {
             host: self.host.name.clone(),
             requester: self.requester.name.clone(),
@@ -556,7 +568,7 @@ impl Parties {
 
     /// The visit's day and who is involved, as the confirmation and the
     /// reminder tell it.
-    fn confirmation(&self, date: NaiveDate, language: Language) -> Confirmation {
+    pub(super) fn confirmation(&self, date: NaiveDate, language: Language) -> Confirmation {
         Confirmation {
             host: self.host.name.clone(),
             requester: self.requester.name.clone(),
@@ -611,7 +623,7 @@ impl Parties {
     }
 
     /// The calendar entry as an email attachment.
-    fn calendar_file(
+    pub(super) fn calendar_file(
         &self,
         base_url: &str,
         rules: VisitRules,
@@ -644,12 +656,7 @@ pub(super) fn queue<E: Email>(
     Ok(())
 }
 
-/// A UTC timestamp's day in the Netherlands.
-pub(super) fn local_date(at: NaiveDateTime) -> NaiveDate {
-    at.and_utc()
-        .with_timezone(&chrono_tz::Europe::Amsterdam)
-        .date_naive()
-}
+pub(super) use super::clock::local_date;
 
 /// The answer, inside the caller's transaction: the state machine decides
 /// whether it may happen; the host's row lock (PostgreSQL) or the write
@@ -716,7 +723,7 @@ fn book(
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
     if let Some(o) = obstacle_on(conn, p, date, today())? {
-        return Err(o.refusal(date, &p.host.name, &p.requester.name).into());
+        return Err(VisitRefusal::day(o, date, &p.host.name, &p.requester.name).into());
     }
     match repo::set_accepted(conn, id, date, now) {
         Ok(true) => Ok(()),
@@ -752,7 +759,7 @@ fn obstacle_on(
 }
 
 /// The idempotency key of a visit's invitation email.
-fn invitation_key(id: i64) -> String {
+pub(super) fn invitation_key(id: i64) -> String {
     format!("invitation:{id}")
 }
 
@@ -761,7 +768,7 @@ fn invitation_key(id: i64) -> String {
 /// list may be old). The requester is told why, day by day, and whom else
 /// to ask; the host's invitation link stops working. `false` if there was
 /// nothing to close.
-fn close_request(
+pub(super) fn close_request(
     conn: &mut DbConn,
     p: &Parties,
     closure: Closure,
@@ -897,158 +904,9 @@ pub async fn calendar_file(
     .await
 }
 
-/// What the scheduler found to do (docs/visits.md, "Scheduler").
-pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
-    use std::collections::{HashMap, HashSet};
-    pool.run(move |conn| {
-        let today = local_date(now);
-        let open = repo::open(conn)?;
-        // Which requests can no longer be answered, from three queries for
-        // the lot: dead invitations, booked days, hosts' capacities.
-        let requested: Vec<&VisitRow> = open.iter().filter(|r| r.state == "requested").collect();
-        let keys: Vec<String> = requested.iter().map(|r| invitation_key(r.id)).collect();
-        let dead: HashSet<String> = outbox::dead_among(conn, &keys)?.into_iter().collect();
-        let bookings = Bookings::new(repo::booked_from(conn, today.with_day(1).unwrap_or(today))?);
-        let mut hosts: Vec<i64> = requested.iter().map(|r| r.host_id).collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        let capacity: HashMap<i64, i32> = repo::capacities(conn, &hosts)?.into_iter().collect();
-        let stuck = |row: &VisitRow| {
-            if row.state != "requested" {
-                return None;
-            }
-            if dead.contains(&invitation_key(row.id)) {
-                return Some(Closure::Undeliverable);
-            }
-            // Unreadable days or a vanished host: not ours to judge here.
-            let proposed: Vec<NaiveDate> = serde_json::from_str(&row.proposed_dates).ok()?;
-            let capacity = *capacity.get(&row.host_id)?;
-            (!bookings.any_open(row.host_id, row.requester_id, capacity, &proposed, today))
-                .then_some(Closure::NoDaysLeft)
-        };
-        Ok(open
-            .iter()
-            .filter_map(|row| {
-                let timing = schedule::Timing {
-                    state: row.state.parse().ok()?,
-                    requested_at: row.created_at,
-                    expires_at: row.expires_at,
-                    nudged: row.nudged_at.is_some(),
-                    date: row.visit_date,
-                    reminded: row.reminded_at.is_some(),
-                    completed_at: row.completed_at,
-                    lessons_reminded: row.lessons_reminded_at.is_some(),
-                    followed_up: row.followed_up_at.is_some(),
-                    stuck: stuck(row),
-                };
-                schedule::next_job(&timing, now, today).map(|job| (row.id, job))
-            })
-            .collect())
-    })
-    .await
-}
-
-/// Does one scheduled job for one visit, in one transaction, and says
-/// which job it did: `None` when there was nothing (left) to do (another
-/// instance did it first, or the visit changed since it was listed). A
-/// nudge about a request with no day left closes it instead.
-pub async fn run_job(
-    pool: &DbPool,
-    suggester: &Suggester,
-    base_url: &str,
-    rules: VisitRules,
-    id: i64,
-    job: Job,
-    now: NaiveDateTime,
-) -> Result<Option<Job>, ServiceError> {
-    let (suggester, base_url) = (suggester.clone(), base_url.to_string());
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let p = Parties::lock(conn, id)?;
-            let done = |did: bool, job: Job| did.then_some(job);
-            let today = local_date(now);
-            match job {
-                Job::Close(closure) => {
-                    let closed = close_request(conn, &p, closure, &suggester, &base_url, now)?;
-                    return Ok(done(closed, job));
-                }
-                Job::Nudge => {
-                    let instead = Job::Close(Closure::NoDaysLeft);
-                    if close_request(conn, &p, Closure::NoDaysLeft, &suggester, &base_url, now)? {
-                        return Ok(Some(instead));
-                    }
-                    if !repo::set_nudged(conn, id, now)? {
-                        return Ok(None);
-                    }
-                    let Some(to) = p.host_side() else {
-                        return Ok(Some(job));
-                    };
-                    let token = invitation_token(conn, &p)?;
-                    let nudge = Nudge {
-                        invitation: p
-                            .invitation(format!("{base_url}/invitations/{token}"), to.language),
-                    };
-                    queue(conn, &nudge, format!("nudge:{id}"), &to, &base_url, &[])?;
-                }
-                Job::Expire => {
-                    p.check(VisitEvent::Expire)?;
-                    if !repo::set_expired(conn, id, now)? {
-                        return Ok(None);
-                    }
-                    repo::use_tokens_of(conn, id, "invitation", now)?;
-                    let to = p.requester_side();
-                    let expired = Expired {
-                        host: p.host.name.clone(),
-                        coordinator: p.coordinator.name.clone(),
-                        topic: p.topic(to.language),
-                        days: (p.row.expires_at - p.row.created_at).num_days().max(1),
-                        alternatives: p.alternatives(&suggester, to.language),
-                    };
-                    queue(conn, &expired, format!("expired:{id}"), &to, &base_url, &[])?;
-                }
-                Job::Remind => {
-                    let Some(date) = p.visit.date else {
-                        return Ok(None);
-                    };
-                    if !schedule::reminder_due(date, today) || !repo::set_reminded(conn, id, now)? {
-                        return Ok(None);
-                    }
-                    for to in p.both_sides() {
-                        let reminder = Reminder {
-                            visit: p.confirmation(date, to.language),
-                            start: rules.day_start.format("%H:%M").to_string(),
-                            end: rules.day_end.format("%H:%M").to_string(),
-                        };
-                        let key = format!("reminder:{id}:{}", to.side.as_str());
-                        queue(conn, &reminder, key, &to, &base_url, &[])?;
-                    }
-                }
-                Job::Complete => {
-                    if p.check(VisitEvent::Complete { today }).is_err()
-                        || !repo::set_completed(conn, id, today, now)?
-                    {
-                        return Ok(None);
-                    }
-                    super::lessons::queue_forms(conn, &p, &base_url, now)?;
-                }
-                Job::RemindLessons => {
-                    let did = super::lessons::queue_reminders(conn, &p, &base_url, now)?;
-                    return Ok(done(did, job));
-                }
-                Job::FollowUp => {
-                    let did = super::lessons::queue_followup(conn, &p, &base_url, now)?;
-                    return Ok(done(did, job));
-                }
-            }
-            Ok(Some(job))
-        })
-    })
-    .await
-}
-
 /// A fresh single-use invitation link for the host, valid as long as the
 /// request; returns the secret for the email (only its hash is stored).
-fn invitation_token(conn: &mut DbConn, p: &Parties) -> Result<String, ServiceError> {
+pub(super) fn invitation_token(conn: &mut DbConn, p: &Parties) -> Result<String, ServiceError> {
     issue_link(
         conn,
         "invitation",
@@ -1165,7 +1023,7 @@ pub async fn answer_invitation(
             })
         })
         .await?;
-    close_stuck_after(pool, &sweeper, &link_base, rules, &visit).await;
+    close_stuck_after(pool, &sweeper, &link_base, &visit).await;
     Ok(visit)
 }
 

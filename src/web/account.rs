@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 use super::session::{self, check_form_token, form_token, local_path, Nav, FORM_COOKIE};
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::auth::jwt::{LoginKind, WEB_TTL_SECS};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
 use crate::http::client;
 use crate::service::{accounts, ServiceError};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "web/login.html")]

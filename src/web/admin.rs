@@ -12,11 +12,10 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
-use crate::db::audit::AuditEntry;
-use crate::db::outbox::Summary;
 use crate::domain::account::{LoginEmail, Role, UserId};
+use crate::domain::audit::AuditEntry;
 use crate::domain::mail::MessageState;
+use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::partner::{Partner, Scope, Scopes};
@@ -28,6 +27,7 @@ use crate::service::import::ImportReport;
 use crate::service::mail::QueueStatus;
 use crate::service::partners::{self, PartnerUpdate};
 use crate::service::{admin, import, mail, ServiceError};
+use crate::state::AppState;
 
 /// The largest CSV the page takes (the whole country is about 40 kB).
 const MAX_UPLOAD: usize = 5 * 1024 * 1024;

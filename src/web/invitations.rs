@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{link_failure, link_message, page, unknown_link, Chrome};
-use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
 use crate::domain::visit::{parse_reason, VisitRole, VisitState};
 use crate::service::visits::{self, Answer, InvitationLink, VisitView};
+use crate::state::AppState;
 
 /// Every text of these pages, per language.
 pub struct Texts {

@@ -7,7 +7,6 @@ use askama::Template;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
@@ -15,6 +14,7 @@ use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, KnowledgeQuery};
+use crate::state::AppState;
 
 pub struct LessonItem {
     pub id: i64,

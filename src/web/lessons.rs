@@ -9,13 +9,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{link_failure, page, unknown_link, Chrome, MessagePage, Nav, Session, WebError};
-use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, Draft, FieldError, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, FollowUpLink, FormContext, FormLink, LessonView};
+use crate::state::AppState;
 
 /// Every text of these pages, per language.
 pub struct Texts {

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::domain::lesson::FieldError;
 use crate::domain::matching::text::{kind_name, unit};
 use crate::domain::organisation::{parse_capacity, parse_name, parse_size, ContactEmail, Language};
@@ -17,6 +16,7 @@ use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
 use crate::http::client;
 use crate::service::profile::{self, ExpertiseInput, OwnOrganisation, ProfileChanges};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {

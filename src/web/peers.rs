@@ -7,13 +7,13 @@ use askama::Template;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{self as rules, Preference, DEFAULT_LIMIT};
 use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
 use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
+use crate::state::AppState;
 
 /// The search form as typed (kept when it comes back with an error).
 #[derive(Debug, Default, Clone)]

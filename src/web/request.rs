@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::FieldError;
 use crate::domain::organisation::OrganisationId;
 use crate::domain::refusal::Kind;
 use crate::domain::visit::{check_request, RequestDraft};
 use crate::service::visits::{self, RequestTarget, VisitRequest};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Target {

@@ -13,12 +13,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 use super::{page, Chrome, MessagePage};
-use crate::app::AppState;
 use crate::auth::jwt::random_hex;
 use crate::domain::account::User;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{Explain, Kind};
 use crate::service::ServiceError;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "meeloop_session";
 /// The CSRF token of forms shown before logging in (the login form).
@@ -170,7 +170,7 @@ impl FromRequest for Session {
             };
             let claims = state.jwt.verify_web(&token).map_err(|_| login())?;
             let csrf = claims.csrf.clone().unwrap_or_default();
-            let user = crate::auth::login_user(&state, claims)
+            let user = crate::http::extract::login_user(&state, claims)
                 .await
                 .map_err(|e| match e {
                     e if e.kind() == Some(Kind::Unauthorized) => login(),

@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
-use crate::app::AppState;
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::service::visits::{self, Answer, VisitView};
 use crate::service::ServiceError;
+use crate::state::AppState;
 
 /// A visit as the pages show it, in the page's language.
 pub struct Item {

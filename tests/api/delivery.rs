@@ -100,7 +100,7 @@ async fn a_451_is_retried_and_then_delivered_once(backend: Backend) {
     let waiting = outbox::find(&mut db.pool.get().unwrap(), ids[0])
         .unwrap()
         .unwrap();
-    assert_eq!(waiting.state, "pending");
+    assert_eq!(waiting.state.as_str(), "pending");
     assert!(
         waiting
             .last_error
@@ -146,7 +146,7 @@ async fn a_550_is_dead_with_the_reason_and_can_be_requeued(backend: Backend) {
     let dead = outbox::find(&mut db.pool.get().unwrap(), ids[0])
         .unwrap()
         .unwrap();
-    assert_eq!(dead.state, "dead");
+    assert_eq!(dead.state.as_str(), "dead");
     let reason = dead.last_error.unwrap();
     assert!(
         reason.contains("550") && reason.contains("no such mailbox"),

@@ -552,7 +552,7 @@ async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
     .unwrap()[0];
     crate::smtp::wait_until(std::time::Duration::from_secs(20), "the delivery", || {
         let mut conn = app.db.pool.get().unwrap();
-        outbox::find(&mut conn, id).unwrap().unwrap().state == "sent"
+        outbox::find(&mut conn, id).unwrap().unwrap().state.as_str() == "sent"
     })
     .await;
     let ids = server.received_ids();

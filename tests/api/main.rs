@@ -10,6 +10,7 @@ mod smtp;
 mod visits;
 
 mod admin;
+mod architecture;
 mod audit;
 mod auth;
 mod cli;

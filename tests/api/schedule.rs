@@ -10,7 +10,7 @@ use meeloop::db::outbox::{self, Claimed};
 use meeloop::db::DbConn;
 use meeloop::domain::account::{Role, User};
 use meeloop::domain::organisation::{Language, OrganisationId};
-use meeloop::domain::visit::schedule::reminder_day;
+use meeloop::domain::schedule::reminder_day;
 use meeloop::jobs::{Report, Scheduler};
 use meeloop::service::matching::MatchIndex;
 use meeloop::service::visits::{request_visit, VisitRequest, VisitView};

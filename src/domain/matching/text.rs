@@ -1,27 +1,8 @@
 //! Reasons in plain Dutch or English: why a host is proposed, or why not.
 
 use super::{Candidate, Class, Exclusion, Host, Preference, SnapshotTopic};
-use crate::domain::organisation::{Language, OrganisationKind, SizeUnit};
-
-/// `28000` → `28,000` (en) or `28.000` (nl).
-pub fn thousands(n: i64, lang: Language) -> String {
-    let sep = match lang {
-        Language::En => ',',
-        Language::Nl => '.',
-    };
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(sep);
-        }
-        out.push(d);
-    }
-    out
-}
+use crate::domain::organisation::Language;
+pub use crate::domain::organisation::{kind_name, thousands, unit};
 
 /// Whole kilometres, "less than 1 km" below one.
 fn km(distance: f64, lang: Language) -> String {
@@ -38,33 +19,6 @@ fn decimal(x: f64, lang: Language) -> String {
     match lang {
         Language::En => s,
         Language::Nl => s.replace('.', ","),
-    }
-}
-
-pub fn kind_name(kind: OrganisationKind, lang: Language) -> &'static str {
-    use OrganisationKind::*;
-    match (kind, lang) {
-        (Municipality, Language::En) => "municipality",
-        (Municipality, Language::Nl) => "gemeente",
-        (HousingCorporation, Language::En) => "housing corporation",
-        (HousingCorporation, Language::Nl) => "woningcorporatie",
-        (Province, Language::En) => "province",
-        (Province, Language::Nl) => "provincie",
-        (WaterBoard, Language::En) => "water board",
-        (WaterBoard, Language::Nl) => "waterschap",
-        (Other, Language::En) => "other organisation",
-        (Other, Language::Nl) => "andere organisatie",
-    }
-}
-
-pub fn unit(kind: OrganisationKind, lang: Language) -> &'static str {
-    match (kind.size_unit(), lang) {
-        (SizeUnit::Inhabitants, Language::En) => "inhabitants",
-        (SizeUnit::Inhabitants, Language::Nl) => "inwoners",
-        (SizeUnit::RentalHomes, Language::En) => "rental homes",
-        (SizeUnit::RentalHomes, Language::Nl) => "huurwoningen",
-        (SizeUnit::Employees, Language::En) => "employees",
-        (SizeUnit::Employees, Language::Nl) => "medewerkers",
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use super::{area, Explain, Kind, Named};
 use crate::domain::calendar::{long_date, month_name};
 use crate::domain::organisation::Language;
-use crate::domain::visit::{per_month, Closure, TransitionError, VisitState};
+use crate::domain::visit::{per_month, Closure, Obstacle, TransitionError, VisitState};
 
 #[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::EnumCount)]
 #[strum(serialize_all = "snake_case")]
@@ -93,6 +93,28 @@ pub enum VisitRefusal {
 }
 
 area!(VisitRefusal);
+
+impl VisitRefusal {
+    /// The refusal a host gets who picks a day with this obstacle.
+    pub fn day(obstacle: Obstacle, date: NaiveDate, host: &str, requester: &str) -> Self {
+        match obstacle {
+            Obstacle::Passed => VisitRefusal::DayPassed { date },
+            Obstacle::HostBusy => VisitRefusal::DayTaken {
+                who: Some(host.to_string()),
+                date,
+            },
+            Obstacle::RequesterBusy => VisitRefusal::DayTaken {
+                who: Some(requester.to_string()),
+                date,
+            },
+            Obstacle::HostFull { capacity } => VisitRefusal::MonthFull {
+                host: host.to_string(),
+                date,
+                capacity,
+            },
+        }
+    }
+}
 
 impl From<TransitionError> for VisitRefusal {
     fn from(e: TransitionError) -> Self {
@@ -400,5 +422,12 @@ mod tests {
             "a visit that is accepted cannot accept"
         );
         assert_eq!(twice.code(), "not_allowed_now");
+        assert_eq!(
+            VisitRefusal::day(Obstacle::RequesterBusy, d, "Veere", "Zwolle"),
+            VisitRefusal::DayTaken {
+                who: Some("Zwolle".into()),
+                date: d
+            }
+        );
     }
 }

@@ -14,11 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
-use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::Invalid;
+use crate::http::extract::CurrentUser;
 use crate::service::admin;
+use crate::state::AppState;
 
 /// A security event.
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,8 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::auth::AdminUser;
 use crate::domain::import::Stored;
 use crate::domain::organisation::{
     parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Coordinates, Language,
@@ -17,10 +15,12 @@ use crate::domain::organisation::{
 use crate::domain::Invalid;
 use crate::http::body::{integer, Body};
 use crate::http::client;
+use crate::http::extract::AdminUser;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province, LIST_PARAMS};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
 use crate::service::admin::{self, NewOrganisation};
+use crate::state::AppState;
 
 /// An organisation as admins see it: with its contact address and status.
 #[derive(Debug, Serialize, ToSchema)]

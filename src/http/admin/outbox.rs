@@ -7,15 +7,15 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::parse_before;
-use crate::app::AppState;
-use crate::auth::AdminUser;
-use crate::db::outbox::Summary;
 use crate::domain::mail::MessageState;
+use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::client;
+use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id, QueryParams};
 use crate::service::mail;
+use crate::state::AppState;
 
 /// A queued, sent or dead email.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,7 +50,7 @@ impl From<Summary> for OutboxMessageView {
             language: m.language,
             template: m.template,
             subject: m.subject,
-            state: m.state,
+            state: m.state.to_string(),
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at.and_utc(),
             last_error: m.last_error,

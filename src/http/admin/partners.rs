@@ -6,16 +6,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::AdminUser;
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scopes};
 use crate::domain::Invalid;
 use crate::http::body::Body;
 use crate::http::client;
+use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
 use crate::service::partners::{self, PartnerUpdate};
+use crate::state::AppState;
 
 /// What a partner token may read.
 #[derive(ToSchema)]

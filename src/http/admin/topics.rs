@@ -5,16 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::AdminUser;
 use crate::domain::organisation::parse_name;
 use crate::domain::topic::{parse_description, Topic, TopicSlug};
 use crate::http::body::Body;
 use crate::http::client;
+use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
 use crate::http::topics::TopicView;
 use crate::service::admin::{self, TopicChanges};
+use crate::state::AppState;
 
 /// A topic with its status, as admins see it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,16 +6,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::auth::AdminUser;
 use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, OrganisationId};
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::body::Body;
 use crate::http::client;
+use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
 use crate::service::accounts::{self, AccountChanges, AccountFields};
+use crate::state::AppState;
 
 /// An account as admins see it (never its password or hash).
 #[derive(Debug, Serialize, ToSchema)]

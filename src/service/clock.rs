@@ -1,0 +1,18 @@
+//! The Dutch calendar day of a moment: what "today" and "that day" mean to
+//! the people Meeloop serves (Europe/Amsterdam), whatever the server's zone.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Dutch "today".
+pub fn today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive()
+}
+
+/// A UTC timestamp's day in the Netherlands.
+pub fn local_date(at: NaiveDateTime) -> NaiveDate {
+    at.and_utc()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive()
+}
