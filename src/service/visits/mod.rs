@@ -1,0 +1,488 @@
+//! Shadow visits: a coordinator asks, the host answers from its inbox (or
+//! the API), both get it in their calendar. docs/visits.md.
+
+mod answer;
+mod dashboard;
+mod parties;
+
+pub(crate) use answer::close_request;
+pub use answer::{answer_invitation, answer_visit, invitation, Answer, InvitationLink};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+pub use dashboard::{dashboard, request_target, Dashboard, RequestTarget};
+pub(crate) use parties::{
+    invitation_key, invitation_token, issue_link, local_date, queue, Parties, Recipient,
+};
+
+use super::ServiceError;
+use crate::db::visits::{self as repo, NewVisit, VisitRow};
+use crate::db::{self, DbConn, DbPool};
+use crate::domain::account::{Role, User};
+use crate::domain::calendar::long_date;
+use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::refusal::{DirectoryRefusal, Named, VisitRefusal};
+pub use crate::domain::schedule::Job;
+pub use crate::domain::visit::Closure;
+pub use crate::domain::visit::VisitRules;
+use crate::domain::visit::{
+    check_participants, check_proposed_dates, parse_goal, parse_reason, VisitEvent, VisitRole,
+    VisitState,
+};
+use crate::domain::Invalid;
+use crate::mail::ics::Method;
+use crate::mail::templates::Cancelled;
+
+/// What a coordinator asks for.
+#[derive(Debug, Clone)]
+pub struct VisitRequest {
+    pub host: OrganisationId,
+    pub topic: String,
+    pub proposed_dates: Vec<NaiveDate>,
+    pub goal: String,
+    pub participants: i64,
+}
+
+/// A visit as its participants see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitView {
+    pub id: i64,
+    pub state: VisitState,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub host_id: i64,
+    pub host_name: String,
+    pub topic: String,
+    /// The topic's name in Dutch and in English.
+    pub topic_names: (String, String),
+    pub goal: String,
+    pub participants: i32,
+    pub proposed_dates: Vec<NaiveDate>,
+    pub date: Option<NaiveDate>,
+    pub reason: Option<String>,
+    /// Which side called it off (neither: Meeloop closed it, see `closed`).
+    pub cancelled_by: Option<VisitRole>,
+    /// Why Meeloop closed the request itself.
+    pub closed: Option<Closure>,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl VisitView {
+    /// The topic's name in `language`.
+    pub fn topic_name(&self, language: Language) -> &str {
+        match language {
+            Language::Nl => &self.topic_names.0,
+            Language::En => &self.topic_names.1,
+        }
+    }
+}
+
+fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
+    Ok(views(conn, vec![row])?.remove(0))
+}
+
+/// Visits as shown, with their names looked up in two queries for the lot.
+fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, ServiceError> {
+    use std::collections::HashMap;
+    let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+    let mut organisations: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [r.requester_id, r.host_id])
+        .collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let mut topics: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
+        .into_iter()
+        .collect();
+    let topic_names: HashMap<i64, (String, String, String)> = repo::topic_names(conn, &topics)?
+        .into_iter()
+        .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let name = |id: i64| {
+                names
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("visit {}: organisation {id} vanished", row.id)))
+            };
+            let (topic, name_nl, name_en) = topic_names
+                .get(&row.topic_id)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("visit {}: topic vanished", row.id)))?;
+            Ok(VisitView {
+                id: row.id,
+                state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
+                requester_id: row.requester_id,
+                requester_name: name(row.requester_id)?,
+                host_id: row.host_id,
+                host_name: name(row.host_id)?,
+                topic,
+                topic_names: (name_nl, name_en),
+                goal: row.goal,
+                participants: row.participants,
+                proposed_dates: serde_json::from_str(&row.proposed_dates)
+                    .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
+                date: row.visit_date,
+                reason: row.reason,
+                cancelled_by: row
+                    .cancelled_by
+                    .as_deref()
+                    .filter(|by| *by != MEELOOP)
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                closed: row
+                    .closed_because
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                expires_at: row.expires_at,
+                created_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
+/// `cancelled_by` of a request Meeloop closed itself.
+pub const MEELOOP: &str = "meeloop";
+
+pub use super::clock::today;
+
+/// A coordinator requests a visit for their own organisation. The
+/// invitation to the host's contact address is queued in the same
+/// transaction, with a single-use link.
+pub async fn request_visit(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    rules: VisitRules,
+    language: Language,
+    request: VisitRequest,
+) -> Result<VisitView, ServiceError> {
+    let requester = may_request(&user)?;
+    if requester == request.host {
+        return Err(VisitRefusal::OwnOrganisation.into());
+    }
+    let goal = parse_goal(&request.goal)?;
+    let participants = check_participants(request.participants)?;
+    let dates = check_proposed_dates(&request.proposed_dates, today(), rules.lead_days, language)
+        .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let not_found = || DirectoryRefusal::UnknownOrganisation { id: request.host.0 };
+            let host = db::organisations::find(conn, request.host)?
+                .filter(|h| h.active)
+                .ok_or_else(not_found)?;
+            if db::organisations::find(conn, requester)?.is_none() {
+                return Err(DirectoryRefusal::OrganisationInactive.into());
+            }
+            let topic = db::topics::find_by_slug(conn, &request.topic)?
+                .filter(|t| t.active)
+                .ok_or_else(|| DirectoryRefusal::UnknownTopic {
+                    slug: request.topic.clone(),
+                })?;
+            let willing = db::expertise::for_organisation(conn, host.id)?
+                .into_iter()
+                .any(|e| e.topic.id == topic.id && e.willing_to_host);
+            let topic_name = || Named {
+                nl: topic.name_nl.clone(),
+                en: topic.name_en.clone(),
+            };
+            if !willing {
+                return Err(VisitRefusal::NotHosting {
+                    host: host.name,
+                    topic: topic_name(),
+                }
+                .into());
+            }
+            if host.monthly_capacity == 0 {
+                return Err(VisitRefusal::HostsNone { host: host.name }.into());
+            }
+            // An address stored before addresses were checked as the mail
+            // layer checks them would bury the invitation (issue 16).
+            let reachable = host
+                .contact_email
+                .as_deref()
+                .is_some_and(|a| crate::domain::organisation::ContactEmail::parse(a).is_ok());
+            if !reachable {
+                return Err(VisitRefusal::HostUnreachable { host: host.name }.into());
+            }
+            if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
+                return Err(VisitRefusal::AlreadyAsked {
+                    host: host.name,
+                    topic: topic_name(),
+                    visit: open,
+                }
+                .into());
+            }
+            let now = db::now();
+            let expires_at = now + Duration::days(rules.invitation_days);
+            let id = repo::insert(
+                conn,
+                &NewVisit {
+                    requester_id: requester.0,
+                    host_id: host.id.0,
+                    topic_id: topic.id.0,
+                    requested_by: user.id.0,
+                    state: VisitState::Requested.as_str(),
+                    goal: goal.clone(),
+                    participants,
+                    proposed_dates: serde_json::to_string(&dates)
+                        .map_err(|e| ServiceError::Internal(e.into()))?,
+                    expires_at,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            let p = Parties::load(conn, id)?;
+            let token = invitation_token(conn, &p)?;
+            if let Some(to) = p.host_side() {
+                let invitation =
+                    p.invitation(format!("{base_url}/invitations/{token}"), to.language);
+                queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
+            }
+            Ok(p.visit)
+        })
+    })
+    .await
+}
+
+/// One visit, for coordinators of its two organisations and for admins;
+/// anyone else learns nothing (404, as for a visit that does not exist).
+pub async fn get_visit(pool: &DbPool, user: User, id: i64) -> Result<VisitView, ServiceError> {
+    pool.run(move |conn| {
+        let row = visible(conn, &user, id)?;
+        view(conn, row)
+    })
+    .await
+}
+
+fn may_see(user: &User, row: &VisitRow) -> bool {
+    match (user.role, user.organisation_id) {
+        (Role::Admin, _) => true,
+        (Role::Coordinator, Some(org)) => org.0 == row.requester_id || org.0 == row.host_id,
+        _ => false,
+    }
+}
+
+/// Who may request a visit: a coordinator, for their own organisation.
+pub fn may_request(user: &User) -> Result<OrganisationId, ServiceError> {
+    match (user.role, user.organisation_id) {
+        (Role::Coordinator, Some(org)) => Ok(org),
+        _ => Err(VisitRefusal::CoordinatorsRequest.into()),
+    }
+}
+
+/// What a caller wants to do with a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// Accept or decline: the host's coordinators.
+    Answer,
+    /// Call it off: either side's coordinators.
+    Cancel,
+    /// Fill in the lessons: either side's coordinators.
+    WriteLessons,
+}
+
+/// Whether `user` may do `act` on visit `id`, with the refusal the use case
+/// itself gives: 404 to whoever may not see the visit (as for one that does
+/// not exist), 403 to whoever sees it but may not do this. Returns the
+/// visit and the caller's side.
+pub(super) fn authorise(
+    conn: &mut DbConn,
+    user: &User,
+    id: i64,
+    act: Act,
+) -> Result<(VisitRow, VisitRole), ServiceError> {
+    let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
+    if act == Act::WriteLessons {
+        let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+        let Some(org) = user
+            .organisation_id
+            .filter(|_| user.role == Role::Coordinator)
+        else {
+            return Err(VisitRefusal::PartiesWriteLessons.into());
+        };
+        return match org.0 {
+            o if o == row.requester_id => Ok((row, VisitRole::Requester)),
+            o if o == row.host_id => Ok((row, VisitRole::Host)),
+            _ => Err(not_found()),
+        };
+    }
+    let row = visible(conn, user, id)?;
+    let side = match user.organisation_id.map(|o| o.0) {
+        Some(org) if org == row.host_id => Some(VisitRole::Host),
+        Some(org) if org == row.requester_id => Some(VisitRole::Requester),
+        _ => None,
+    };
+    match (act, side) {
+        (Act::Answer, Some(VisitRole::Host)) => Ok((row, VisitRole::Host)),
+        (Act::Answer, _) => Err(VisitRefusal::HostAnswers.into()),
+        (_, Some(side)) => Ok((row, side)),
+        (_, None) => Err(VisitRefusal::PartiesCancel.into()),
+    }
+}
+
+/// [`authorise`] alone, for an edge that must refuse a caller before it
+/// looks at what they sent.
+pub async fn may_act(pool: &DbPool, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
+    let user = user.clone();
+    pool.run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
+        .await
+}
+
+/// The visit, if `user` may see it; otherwise the same 404 as for a visit
+/// that does not exist.
+pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
+    let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
+    let row = repo::find(conn, id)?.ok_or_else(not_found)?;
+    if may_see(user, &row) {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Either side calls a visit off. For a visit with a day, both sides get a
+/// calendar cancellation (METHOD:CANCEL, a higher SEQUENCE) so the entry
+/// leaves every calendar; a request still waiting is only withdrawn, and
+/// the other side is told.
+pub async fn cancel_visit(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    rules: VisitRules,
+    id: i64,
+    reason: Option<String>,
+) -> Result<VisitView, ServiceError> {
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
+            let reason = parse_reason(reason.as_deref())
+                .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+            let p = Parties::lock(conn, id)?;
+            p.check(VisitEvent::Cancel)?;
+            let now = db::now();
+            if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
+                return Err(VisitRefusal::ChangedMeanwhile { id }.into());
+            }
+            repo::use_tokens_of(conn, id, "invitation", now)?;
+            let p = Parties::load(conn, id)?;
+            let by_name = match by {
+                VisitRole::Requester => p.requester.name.clone(),
+                VisitRole::Host => p.host.name.clone(),
+            };
+            let told: Vec<Recipient> = if p.visit.date.is_some() {
+                p.both_sides()
+            } else {
+                p.both_sides()
+                    .into_iter()
+                    .filter(|r| r.side != by)
+                    .collect()
+            };
+            for to in told {
+                let cancelled = Cancelled {
+                    host: p.host.name.clone(),
+                    requester: p.requester.name.clone(),
+                    by: by_name.clone(),
+                    topic: p.topic(to.language),
+                    date: p.visit.date.map(|d| long_date(d, to.language)),
+                    reason: reason.clone(),
+                };
+                let file = p.calendar_file(&base_url, rules, Method::Cancel, to.language);
+                let key = format!("cancelled:{id}:{}", to.side.as_str());
+                queue(conn, &cancelled, key, &to, &base_url, &file)?;
+            }
+            Ok(p.visit)
+        })
+    })
+    .await
+}
+
+/// The visit's calendar file for its participants (and admins): a visit
+/// with a day, as an entry to import (METHOD:PUBLISH, same UID and
+/// SEQUENCE as the emailed ones).
+pub async fn calendar_file(
+    pool: &DbPool,
+    user: User,
+    base_url: String,
+    rules: VisitRules,
+    id: i64,
+    language: Language,
+) -> Result<String, ServiceError> {
+    pool.run(move |conn| {
+        let row = visible(conn, &user, id)?;
+        if !matches!(row.state.as_str(), "accepted" | "completed") {
+            let state = row
+                .state
+                .parse()
+                .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!("visit {id}: {e}")))?;
+            return Err(VisitRefusal::NotInCalendar { state }.into());
+        }
+        let p = Parties::load(conn, id)?;
+        let entry = p
+            .calendar(&base_url, rules, Method::Publish, language)
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} has no day")))?;
+        Ok(crate::mail::ics::render(&entry))
+    })
+    .await
+}
+
+/// A page of visits, newest first: a coordinator's organisation's (as
+/// requester, host or both); for admins all, or one organisation's.
+pub async fn list_visits(
+    pool: &DbPool,
+    user: User,
+    organisation: Option<OrganisationId>,
+    role: Option<VisitRole>,
+    state: Option<VisitState>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<VisitView>, Option<i64>), ServiceError> {
+    let organisation = match (user.role, user.organisation_id, organisation) {
+        (Role::Admin, _, chosen) => chosen,
+        (Role::Coordinator, Some(own), None) => Some(own),
+        (Role::Coordinator, Some(own), Some(chosen)) if chosen == own => Some(own),
+        (Role::Coordinator, _, _) => return Err(VisitRefusal::OwnVisitsOnly.into()),
+    };
+    if organisation.is_none() && role.is_some() {
+        return Err(VisitRefusal::RoleNeedsOrganisation.into());
+    }
+    pool.run(move |conn| {
+        let filter = repo::VisitFilter {
+            organisation: organisation.map(|o| o.0),
+            as_host: role.map(|r| r == VisitRole::Host),
+            state: state.map(VisitState::as_str),
+        };
+        let mut rows = repo::page(conn, filter, before, limit + 1)?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        let visits = views(conn, rows)?;
+        Ok((visits, next))
+    })
+    .await
+}
+
+/// The calendar UID of a visit: stable, so updates and cancellations
+/// replace the same entry. The domain is the instance's.
+pub fn calendar_uid(id: i64, base_url: &str) -> String {
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(base_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("meeloop");
+    format!("visit-{id}@{host}")
+}
+
+/// How far back the dashboard looks: as long as a lessons form works.
+const DASHBOARD_DAYS: i64 = crate::domain::lesson::FORM_DAYS;

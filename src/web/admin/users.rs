@@ -1,0 +1,274 @@
+//! Accounts: create (the password shown once), deactivate, reset.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::account::{LoginEmail, Role, UserId};
+use crate::domain::organisation::parse_name;
+use crate::domain::refusal::Kind;
+use crate::http::client;
+use crate::service::accounts::{self, AccountChanges, AccountFields};
+use crate::service::directory::{self};
+use crate::state::AppState;
+use crate::web::session::Nav;
+use crate::web::{page, Chrome, Session, WebError};
+
+use super::{admin_only, back, fail, Small, PAGE};
+
+#[derive(Template)]
+#[template(path = "web/admin/users.html")]
+struct UsersPage {
+    c: Chrome,
+    csrf: String,
+    users: Vec<crate::domain::account::User>,
+    next: Option<i64>,
+    form: NewUserForm,
+    error: Option<String>,
+    /// (email, password) right after creating or resetting: shown once.
+    secret: Option<(String, String)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UsersQuery {
+    after: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    organisation: String,
+}
+
+async fn users_page(
+    state: &AppState,
+    session: &Session,
+    after: Option<i64>,
+    status: StatusCode,
+    form: NewUserForm,
+    error: Option<String>,
+    secret: Option<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (users, next) =
+        accounts::list_users(&state.pool, session.user.clone(), after.map(UserId), PAGE)
+            .await
+            .map_err(fail(session.lang))?;
+    Ok(page(
+        status,
+        &UsersPage {
+            c: session.chrome(Nav::Admin),
+            csrf: session.csrf.clone(),
+            users,
+            next: next.map(|u| u.0),
+            form,
+            error,
+            secret,
+        },
+    ))
+}
+
+/// GET /admin/users
+pub async fn users(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, WebError> {
+    admin_only(&session)?;
+    users_page(
+        &state,
+        &session,
+        query.after,
+        StatusCode::OK,
+        NewUserForm::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+/// POST /admin/users: a new account; its password is shown once.
+pub async fn create_user(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let form: NewUserForm = session.form(&body)?;
+    admin_only(&session)?;
+    let fields = match account_fields(&state, &session, &form).await {
+        Ok(fields) => fields,
+        Err(Ok(msg)) => {
+            return users_page(
+                &state,
+                &session,
+                None,
+                StatusCode::BAD_REQUEST,
+                form,
+                Some(msg),
+                None,
+            )
+            .await
+        }
+        Err(Err(e)) => return Err(e),
+    };
+    let result = accounts::admin_create_user(
+        &state.pool,
+        session.user.clone(),
+        client::address(&req, &state.trusted_proxies),
+        fields,
+    )
+    .await;
+    match result {
+        Ok((user, password)) => {
+            users_page(
+                &state,
+                &session,
+                None,
+                StatusCode::OK,
+                NewUserForm::default(),
+                None,
+                Some((user.email, password.expose().to_string())),
+            )
+            .await
+        }
+        Err(e) if e.kind().is_some() => {
+            users_page(
+                &state,
+                &session,
+                None,
+                StatusCode::BAD_REQUEST,
+                form,
+                Some(e.message(session.lang)),
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(WebError::service(e, lang)),
+    }
+}
+
+/// The new-account form checked: the account, or what to tell the admin
+/// (`Err(Ok)`), or a failure (`Err(Err)`).
+async fn account_fields(
+    state: &AppState,
+    session: &Session,
+    form: &NewUserForm,
+) -> Result<AccountFields, Result<String, WebError>> {
+    let c = session.chrome(Nav::Admin);
+    let say = |nl: &str, en: &str| Err(Ok(c.t(nl, en).to_string()));
+    let Ok(email) = LoginEmail::parse(&form.email) else {
+        return say(
+            "Vul een geldig e-mailadres in.",
+            "Enter a valid email address.",
+        );
+    };
+    let Ok(name) = parse_name(&form.name) else {
+        return say("Vul een naam in.", "Enter a name.");
+    };
+    let role = if form.role == "admin" {
+        Role::Admin
+    } else {
+        Role::Coordinator
+    };
+    let organisation = match (role, form.organisation.trim()) {
+        (Role::Admin, _) => None,
+        (Role::Coordinator, "") => {
+            return say(
+                "Een coördinator hoort bij een organisatie: vul haar code in.",
+                "A coordinator belongs to an organisation: enter its code.",
+            )
+        }
+        (Role::Coordinator, code) => match directory::id_by_code(&state.pool, code).await {
+            Ok(id) => Some(id),
+            Err(e) if e.kind() == Some(Kind::NotFound) => return Err(Ok(e.message(session.lang))),
+            Err(e) => return Err(Err(WebError::service(e, session.lang))),
+        },
+    };
+    Ok(AccountFields {
+        email,
+        name,
+        role,
+        organisation,
+    })
+}
+
+/// POST /admin/users/{id}/active (active=yes|no)
+pub async fn user_active(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    let form: Small = session.form(&body)?;
+    let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
+    let result = accounts::update_user(
+        &state.pool,
+        session.user.clone(),
+        client::address(&req, &state.trusted_proxies),
+        id,
+        AccountChanges {
+            active: Some(form.active == "yes"),
+            ..AccountChanges::default()
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(back("/admin/users".into())),
+        Err(e) if e.kind() == Some(Kind::Conflict) => {
+            users_page(
+                &state,
+                &session,
+                None,
+                StatusCode::CONFLICT,
+                NewUserForm::default(),
+                Some(e.message(session.lang)),
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(WebError::service(e, lang)),
+    }
+}
+
+/// POST /admin/users/{id}/password: a new password, shown once.
+pub async fn reset_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let lang = session.lang;
+    session.check_form(&body)?;
+    let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
+    let (user, password) = accounts::reset_password(
+        &state.pool,
+        session.user.clone(),
+        client::address(&req, &state.trusted_proxies),
+        id,
+    )
+    .await
+    .map_err(fail(lang))?;
+    users_page(
+        &state,
+        &session,
+        None,
+        StatusCode::OK,
+        NewUserForm::default(),
+        None,
+        Some((user.email, password.expose().to_string())),
+    )
+    .await
+}
+
+// ---- partners ---------------------------------------------------------
