@@ -1,0 +1,146 @@
+//! Three months on: what came of a visit, asked of the requester.
+
+use chrono::NaiveDateTime;
+
+use super::*;
+use crate::auth::links;
+use crate::db::lessons::{self as repo};
+use crate::db::visits as visit_repo;
+use crate::db::{self, DbConn, DbPool};
+use crate::domain::calendar::long_date;
+use crate::domain::lesson::{self, schedule};
+use crate::domain::refusal::{LessonRefusal, LinkRefusal};
+use crate::domain::visit::VisitRole;
+use crate::domain::Invalid;
+use crate::mail::templates::FollowUp;
+use crate::service::visits::{issue_link, local_date, queue, Parties};
+use crate::service::ServiceError;
+
+/// Inside the scheduler's transaction: three months after the visit, the
+/// requesting coordinator is asked what came of it (once). `false` when
+/// it is not due or another instance sent it.
+pub(crate) fn queue_followup(
+    conn: &mut DbConn,
+    p: &Parties,
+    base_url: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let Some(date) = p.visit.date else {
+        return Ok(false);
+    };
+    if !schedule::followup_due(date, local_date(now))
+        || !visit_repo::set_followed_up(conn, p.row.id, now)?
+    {
+        return Ok(false);
+    }
+    let to = p.requester_side();
+    let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
+    let token = issue_link(conn, "followup", p.row.id, p.row.requester_id, expires_at)?;
+    let email = FollowUp {
+        host: p.host.name.clone(),
+        topic: p.topic(to.language),
+        date: long_date(date, to.language),
+        link: format!("{base_url}/follow-ups/{token}"),
+        expires_on: long_date(local_date(expires_at), to.language),
+    };
+    queue(
+        conn,
+        &email,
+        format!("followup:{}", p.row.id),
+        &to,
+        base_url,
+        &[],
+    )?;
+    Ok(true)
+}
+
+/// The requester's answer to the follow-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpAnswer {
+    pub applied: lesson::Applied,
+    pub changes: String,
+    pub answered_at: NaiveDateTime,
+}
+
+/// What a follow-up link leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FollowUpLink {
+    Open(FormContext),
+    /// Answered (with the answer), or the link ran out (`None`).
+    Closed(FormContext, Option<FollowUpAnswer>),
+    Unknown,
+}
+
+/// Reads what a follow-up link is about; changes nothing.
+pub async fn followup_link(pool: &DbPool, token: &str) -> Result<FollowUpLink, ServiceError> {
+    let Some(hash) = links::hash(token) else {
+        return Ok(FollowUpLink::Unknown);
+    };
+    pool.run(move |conn| {
+        let Some(link) = visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "followup")
+        else {
+            return Ok(FollowUpLink::Unknown);
+        };
+        let p = Parties::load(conn, link.visit_id)?;
+        let context = FormContext {
+            side: VisitRole::Requester,
+            language: p.requester.language,
+            visit: p.visit.clone(),
+            expires_at: link.expires_at,
+        };
+        let answer = repo::find_followup(conn, p.row.id)?
+            .map(|row| {
+                Ok::<_, ServiceError>(FollowUpAnswer {
+                    applied: row
+                        .applied
+                        .parse()
+                        .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!(e.0)))?,
+                    changes: row.changes,
+                    answered_at: row.answered_at,
+                })
+            })
+            .transpose()?;
+        Ok(match answer {
+            Some(answer) => FollowUpLink::Closed(context, Some(answer)),
+            None if !link.usable(db::now()) => FollowUpLink::Closed(context, None),
+            None => FollowUpLink::Open(context),
+        })
+    })
+    .await
+}
+
+/// Saves the follow-up from its link, once.
+pub async fn submit_followup(
+    pool: &DbPool,
+    token: &str,
+    applied: lesson::Applied,
+    changes: String,
+) -> Result<(), ServiceError> {
+    let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let link = visit_repo::find_token(conn, &hash)?
+                .filter(|t| t.purpose == "followup")
+                .ok_or(LinkRefusal::InvalidLink)?;
+            let now = db::now();
+            if !link.usable(now) {
+                return Err(LinkRefusal::LinkUsed.into());
+            }
+            let stored = repo::insert_followup(
+                conn,
+                &repo::FollowUpRow {
+                    visit_id: link.visit_id,
+                    applied: applied.as_str().to_string(),
+                    changes,
+                    answered_at: now,
+                },
+            )?;
+            if !stored {
+                return Err(LessonRefusal::FollowupAnswered.into());
+            }
+            visit_repo::use_tokens_for(conn, link.visit_id, "followup", link.organisation_id, now)?;
+            Ok(())
+        })
+    })
+    .await
+}

@@ -1,0 +1,248 @@
+//! The knowledge base: published lessons as anyone allowed may read them,
+//! the page that shows them with a topic's leaders, and statistics.
+
+use chrono::NaiveDateTime;
+
+use crate::db::lessons::{self as repo};
+use crate::db::visits as visit_repo;
+use crate::db::{self, DbPool};
+use crate::domain::account::User;
+use crate::domain::lesson::{self, Publish};
+use crate::domain::organisation::Language;
+use crate::domain::refusal::DirectoryRefusal;
+use crate::domain::search::fold;
+use crate::domain::visit::VisitRole;
+use crate::domain::Invalid;
+use crate::service::ServiceError;
+
+pub use crate::service::reader::Reader;
+
+/// What the knowledge base asks for.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeQuery {
+    pub topic: Option<crate::domain::topic::TopicSlug>,
+    /// The kind of the organisation that wrote the lesson.
+    pub kind: Option<crate::domain::organisation::OrganisationKind>,
+    /// Words to find (case and accents do not matter).
+    pub q: Option<String>,
+    pub before: Option<i64>,
+}
+
+/// A published lesson as anyone allowed may read it: the author's name only
+/// when it chose so, otherwise its kind and size class; the host is left
+/// out when it is the pseudonymous author itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedLesson {
+    pub id: i64,
+    pub topic: String,
+    pub topic_name: String,
+    /// The visit's month ("2027-03"): a day would say more than needed.
+    pub visit_month: String,
+    pub side: VisitRole,
+    pub author_name: Option<String>,
+    pub author_kind: crate::domain::organisation::OrganisationKind,
+    pub author_size_class: String,
+    pub host: Option<(i64, String)>,
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    pub recommend: Option<bool>,
+    pub submitted_at: NaiveDateTime,
+}
+
+/// The knowledge base: published lessons, newest first, `limit` per page
+/// (`None` for all, as the CSV export wants).
+pub async fn knowledge_base(
+    pool: &DbPool,
+    reader: Reader,
+    query: KnowledgeQuery,
+    limit: Option<i64>,
+    language: Language,
+) -> Result<(Vec<PublishedLesson>, Option<i64>), ServiceError> {
+    use std::collections::HashMap;
+    reader.require(crate::domain::partner::Scope::LessonsRead)?;
+    let words: Vec<String> = query
+        .q
+        .as_deref()
+        .map(fold)
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .take(10)
+        .map(str::to_string)
+        .collect();
+    pool.run(move |conn| {
+        let topic = match &query.topic {
+            None => None,
+            Some(slug) => Some(db::topics::find_by_slug(conn, slug.as_str())?.ok_or_else(
+                || {
+                    ServiceError::from(DirectoryRefusal::UnknownTopic {
+                        slug: slug.as_str().to_string(),
+                    })
+                },
+            )?),
+        };
+        let filter = repo::Published {
+            topic: topic.as_ref().map(|t| t.id.0),
+            kind: query.kind.map(|k| k.as_str()),
+            words,
+            before: query.before,
+        };
+        let page = limit.unwrap_or(i64::MAX - 1);
+        let mut rows = repo::published(conn, &filter, page.saturating_add(1))?;
+        let next = if rows.len() as i64 > page {
+            rows.truncate(page as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| [r.organisation_id, r.host_id])
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let organisations: HashMap<i64, (String, String, i64)> = repo::organisations(conn, &ids)?
+            .into_iter()
+            .map(|(id, name, kind, size)| (id, (name, kind, size)))
+            .collect();
+        let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+        topic_ids.sort_unstable();
+        topic_ids.dedup();
+        let topics: HashMap<i64, (String, String, String)> =
+            visit_repo::topic_names(conn, &topic_ids)?
+                .into_iter()
+                .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+                .collect();
+        let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+        let lessons = rows
+            .into_iter()
+            .map(|row| {
+                let (author, kind, size) = organisations
+                    .get(&row.organisation_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
+                let kind: crate::domain::organisation::OrganisationKind =
+                    kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let (slug, nl, en) = topics
+                    .get(&row.topic_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
+                let publish: Publish = row.publish.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let side: VisitRole = row.side.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                let named = publish == Publish::Named;
+                // A host writing without a name must not be named as the host.
+                let host = (named || side == VisitRole::Requester)
+                    .then(|| {
+                        organisations
+                            .get(&row.host_id)
+                            .map(|h| (row.host_id, h.0.clone()))
+                    })
+                    .flatten();
+                Ok(PublishedLesson {
+                    id: row.id,
+                    topic: slug,
+                    topic_name: match language {
+                        Language::Nl => nl,
+                        Language::En => en,
+                    },
+                    visit_month: row.visit_date.format("%Y-%m").to_string(),
+                    side,
+                    author_name: named.then_some(author),
+                    author_kind: kind,
+                    author_size_class: lesson::size_class(kind, size, language),
+                    host,
+                    situation: row.situation,
+                    strengths: row.strengths,
+                    mistakes: row.mistakes,
+                    recommendations: row.recommendations,
+                    hours_saved: row.hours_saved,
+                    rating: row.rating,
+                    recommend: row.recommend,
+                    submitted_at: row.submitted_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        Ok((lessons, next))
+    })
+    .await
+}
+
+/// Figures over the visits between the first day of `from` and the last of
+/// `to` (docs/lessons.md): for logged-in users and partners with `stats:read`.
+pub async fn statistics(
+    pool: &DbPool,
+    reader: Reader,
+    from: crate::domain::stats::Month,
+    to: crate::domain::stats::Month,
+) -> Result<crate::domain::stats::Stats, ServiceError> {
+    use crate::domain::stats::{summarise, LessonFact, VisitFact};
+    reader.require(crate::domain::partner::Scope::StatsRead)?;
+    if from > to {
+        return Err(Invalid::new("from: must not be after to").into());
+    }
+    let (Some(first), Some(last)) = (from.first_day(), to.last_day()) else {
+        return Err(Invalid::new("from, to: not a month").into());
+    };
+    pool.run(move |conn| {
+        let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
+            .into_iter()
+            .filter_map(|(id, topic, date, state)| {
+                Some(VisitFact {
+                    id,
+                    topic,
+                    date: date?,
+                    held: state == "completed",
+                })
+            })
+            .collect();
+        let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
+            .into_iter()
+            .map(|(visit, hours)| LessonFact {
+                visit,
+                hours_saved: i64::from(hours),
+            })
+            .collect();
+        Ok(summarise(&visits, &lessons))
+    })
+    .await
+}
+
+/// The knowledge base page: the topics to choose from, a page of
+/// published lessons and, once a topic is chosen, its best in class.
+#[derive(Debug, Clone)]
+pub struct Browse {
+    pub topics: Vec<crate::service::matching::TopicLabel>,
+    pub lessons: Vec<PublishedLesson>,
+    pub next: Option<i64>,
+    pub leaders: Option<crate::service::matching::LeaderList>,
+}
+
+/// Lessons and leaders for a logged-in user, in one answer.
+pub async fn browse(
+    pool: &DbPool,
+    index: &crate::service::matching::MatchIndex,
+    user: User,
+    query: KnowledgeQuery,
+    language: Language,
+) -> Result<Browse, ServiceError> {
+    let reader = Reader::User(user);
+    let leaders = match &query.topic {
+        Some(topic) => {
+            Some(crate::service::matching::topic_leaders(pool, index, &reader, topic, 5).await?)
+        }
+        None => None,
+    };
+    let (lessons, next) = knowledge_base(pool, reader, query, Some(20), language).await?;
+    let topics =
+        crate::service::matching::sorted_topics(&index.snapshot(pool).await?.snapshot, language);
+    Ok(Browse {
+        topics,
+        lessons,
+        next,
+        leaders,
+    })
+}

@@ -1,0 +1,396 @@
+//! Lessons learned: the forms after a visit, from the emailed link or the
+//! API (docs/lessons.md).
+
+mod followup;
+mod knowledge;
+
+pub(crate) use followup::queue_followup;
+pub use followup::{followup_link, submit_followup, FollowUpAnswer, FollowUpLink};
+pub use knowledge::{
+    browse, knowledge_base, statistics, Browse, KnowledgeQuery, PublishedLesson, Reader,
+};
+
+use chrono::NaiveDateTime;
+
+use super::visits::{issue_link, local_date, queue, Parties, Recipient};
+use super::ServiceError;
+use crate::auth::links;
+use crate::db::lessons::{self as repo, LessonRow, NewLesson};
+use crate::db::visits as visit_repo;
+use crate::db::{self, DbConn, DbPool};
+use crate::domain::account::{Role, User};
+use crate::domain::calendar::long_date;
+use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
+use crate::domain::organisation::Language;
+use crate::domain::refusal::{LessonRefusal, LinkRefusal, VisitRefusal};
+use crate::domain::search::fold;
+use crate::domain::visit::{VisitRole, VisitState};
+use crate::domain::Invalid;
+use crate::mail::templates::{LessonsForm, LessonsReminder};
+
+/// A side's lesson as shown to the two organisations and admins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LessonView {
+    pub id: i64,
+    pub visit_id: i64,
+    pub side: VisitRole,
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    pub recommend: Option<bool>,
+    pub publish: Publish,
+    pub submitted_at: NaiveDateTime,
+}
+
+fn view(row: LessonRow) -> Result<LessonView, ServiceError> {
+    let corrupt =
+        |e: Invalid| ServiceError::Internal(anyhow::anyhow!("lesson {}: {}", row.id, e.0));
+    Ok(LessonView {
+        id: row.id,
+        visit_id: row.visit_id,
+        side: row.side.parse().map_err(corrupt)?,
+        situation: row.situation,
+        strengths: row.strengths,
+        mistakes: row.mistakes,
+        recommendations: row.recommendations,
+        hours_saved: row.hours_saved,
+        rating: row.rating,
+        recommend: row.recommend,
+        publish: row.publish.parse().map_err(corrupt)?,
+        submitted_at: row.submitted_at,
+    })
+}
+
+/// The organisation whose form a side fills in.
+fn organisation_of(p: &Parties, side: VisitRole) -> i64 {
+    match side {
+        VisitRole::Requester => p.row.requester_id,
+        VisitRole::Host => p.row.host_id,
+    }
+}
+
+/// A fresh single-use form link for one side; the secret for the email.
+fn form_token(
+    conn: &mut DbConn,
+    p: &Parties,
+    side: VisitRole,
+    expires_at: NaiveDateTime,
+) -> Result<String, ServiceError> {
+    issue_link(
+        conn,
+        "lessons",
+        p.row.id,
+        organisation_of(p, side),
+        expires_at,
+    )
+}
+
+fn form_email(p: &Parties, to: &Recipient, link: String, expires_at: NaiveDateTime) -> LessonsForm {
+    LessonsForm {
+        host: p.host.name.clone(),
+        requester: p.requester.name.clone(),
+        topic: p.topic(to.language),
+        date: p
+            .visit
+            .date
+            .map(|d| long_date(d, to.language))
+            .unwrap_or_default(),
+        to_host: to.side == VisitRole::Host,
+        link,
+        expires_on: long_date(local_date(expires_at), to.language),
+    }
+}
+
+/// Inside the completion's transaction: both sides get their form.
+pub(super) fn queue_forms(
+    conn: &mut DbConn,
+    p: &Parties,
+    base_url: &str,
+    completed_at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let expires_at = schedule::form_expires(completed_at);
+    for to in p.both_sides() {
+        let token = form_token(conn, p, to.side, expires_at)?;
+        let email = form_email(
+            p,
+            &to,
+            format!("{base_url}/lessons-forms/{token}"),
+            expires_at,
+        );
+        let key = format!("lessons:{}:{}", p.row.id, to.side.as_str());
+        queue(conn, &email, key, &to, base_url, &[])?;
+    }
+    Ok(())
+}
+
+/// Inside the scheduler's transaction: the one reminder, to the sides that
+/// have not answered, with a fresh link (only hashes of the first exist).
+/// `false` when another instance dealt with it first.
+pub(super) fn queue_reminders(
+    conn: &mut DbConn,
+    p: &Parties,
+    base_url: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let Some(completed_at) = p.row.completed_at else {
+        return Ok(false);
+    };
+    if now < completed_at + chrono::Duration::days(lesson::REMINDER_DAYS)
+        || !visit_repo::set_lessons_reminded(conn, p.row.id, now)?
+    {
+        return Ok(false);
+    }
+    if !schedule::reminder_due(completed_at, now) {
+        // The links ran out while the scheduler was down: too late to remind.
+        return Ok(false);
+    }
+    let answered: Vec<String> = repo::for_visit(conn, p.row.id)?
+        .into_iter()
+        .map(|l| l.side)
+        .collect();
+    let expires_at = schedule::form_expires(completed_at);
+    for to in p.both_sides() {
+        if answered.iter().any(|s| s == to.side.as_str()) {
+            continue;
+        }
+        let token = form_token(conn, p, to.side, expires_at)?;
+        let email = LessonsReminder {
+            form: form_email(
+                p,
+                &to,
+                format!("{base_url}/lessons-forms/{token}"),
+                expires_at,
+            ),
+        };
+        let key = format!("lessons-reminder:{}:{}", p.row.id, to.side.as_str());
+        queue(conn, &email, key, &to, base_url, &[])?;
+    }
+    Ok(true)
+}
+
+/// Stores one side's lesson, once; uses up that side's form links.
+fn store(
+    conn: &mut DbConn,
+    p: &Parties,
+    side: VisitRole,
+    lesson: Lesson,
+    author: Option<i64>,
+) -> Result<LessonView, ServiceError> {
+    let id = p.row.id;
+    if p.visit.state != VisitState::Completed {
+        return Err(LessonRefusal::VisitNotHeld {
+            state: p.visit.state,
+        }
+        .into());
+    }
+    let date = p.visit.date.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("completed visit {id} has no day"))
+    })?;
+    let now = db::now();
+    let search_text = fold(&format!(
+        "{} {} {} {}",
+        lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
+    ));
+    let stored = repo::insert(
+        conn,
+        &NewLesson {
+            visit_id: id,
+            side: side.as_str(),
+            organisation_id: organisation_of(p, side),
+            host_id: p.row.host_id,
+            topic_id: p.row.topic_id,
+            visit_date: date,
+            author_id: author,
+            situation: lesson.situation,
+            strengths: lesson.strengths,
+            mistakes: lesson.mistakes,
+            recommendations: lesson.recommendations,
+            hours_saved: lesson.hours_saved,
+            rating: lesson.rating,
+            recommend: lesson.recommend,
+            publish: lesson.publish.as_str(),
+            search_text,
+            submitted_at: now,
+        },
+    )?;
+    if stored.is_none() {
+        return Err(LessonRefusal::LessonsSent { side }.into());
+    }
+    visit_repo::use_tokens_for(conn, id, "lessons", organisation_of(p, side), now)?;
+    let row = repo::for_visit(conn, id)?
+        .into_iter()
+        .find(|l| l.side == side.as_str())
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("lesson of visit {id} vanished")))?;
+    view(row)
+}
+
+/// What a form link leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormLink {
+    /// Waiting for this side's answer.
+    Open(FormContext),
+    /// This side answered already (the lesson), or the link ran out (`None`).
+    Closed(FormContext, Option<LessonView>),
+    Unknown,
+}
+
+/// Who fills in which form about which visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormContext {
+    pub side: VisitRole,
+    pub language: Language,
+    pub visit: super::visits::VisitView,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Reads what a form link is about. Changes nothing, however often a link
+/// scanner fetches it.
+pub async fn form_link(pool: &DbPool, token: &str) -> Result<FormLink, ServiceError> {
+    let Some(hash) = links::hash(token) else {
+        return Ok(FormLink::Unknown);
+    };
+    pool.run(move |conn| {
+        let Some(link) = visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "lessons")
+        else {
+            return Ok(FormLink::Unknown);
+        };
+        let p = Parties::load(conn, link.visit_id)?;
+        let (side, language) = if link.organisation_id == p.row.host_id {
+            (VisitRole::Host, p.host.language)
+        } else {
+            (VisitRole::Requester, p.requester.language)
+        };
+        let context = FormContext {
+            side,
+            language,
+            visit: p.visit.clone(),
+            expires_at: link.expires_at,
+        };
+        let answered = repo::for_visit(conn, p.row.id)?
+            .into_iter()
+            .find(|l| l.side == side.as_str())
+            .map(view)
+            .transpose()?;
+        Ok(match answered {
+            Some(lesson) => FormLink::Closed(context, Some(lesson)),
+            None if !link.usable(db::now()) => FormLink::Closed(context, None),
+            None => FormLink::Open(context),
+        })
+    })
+    .await
+}
+
+/// The form sent from its emailed link (checked by the page first).
+pub async fn submit_by_link(
+    pool: &DbPool,
+    token: &str,
+    lesson: Lesson,
+) -> Result<LessonView, ServiceError> {
+    let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let link = visit_repo::find_token(conn, &hash)?
+                .filter(|t| t.purpose == "lessons")
+                .ok_or(LinkRefusal::InvalidLink)?;
+            if link.used_at.is_some() {
+                return Err(LinkRefusal::FormSent.into());
+            }
+            if link.expires_at <= db::now() {
+                return Err(LinkRefusal::LinkExpired.into());
+            }
+            let p = Parties::lock(conn, link.visit_id)?;
+            let side = if link.organisation_id == p.row.host_id {
+                VisitRole::Host
+            } else {
+                VisitRole::Requester
+            };
+            store(conn, &p, side, lesson, None)
+        })
+    })
+    .await
+}
+
+/// The lessons form of a logged-in coordinator's side of a held visit,
+/// and that side's lesson if it was sent already.
+pub async fn own_form(
+    pool: &DbPool,
+    user: User,
+    visit: i64,
+    language: Language,
+) -> Result<(FormContext, Option<LessonView>), ServiceError> {
+    pool.run(move |conn| {
+        let row = super::visits::visible(conn, &user, visit)?;
+        let side = match user.organisation_id.map(|o| o.0) {
+            Some(org) if user.role == Role::Coordinator && org == row.host_id => VisitRole::Host,
+            Some(org) if user.role == Role::Coordinator && org == row.requester_id => {
+                VisitRole::Requester
+            }
+            _ => return Err(VisitRefusal::PartiesWriteLessons.into()),
+        };
+        let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
+            return Err(LessonRefusal::FormNotOpen.into());
+        };
+        let p = Parties::load(conn, visit)?;
+        let context = FormContext {
+            side,
+            language,
+            visit: p.visit.clone(),
+            expires_at: crate::domain::lesson::schedule::form_expires(completed),
+        };
+        let answered = repo::for_visit(conn, visit)?
+            .into_iter()
+            .find(|l| l.side == side.as_str())
+            .map(view)
+            .transpose()?;
+        Ok((context, answered))
+    })
+    .await
+}
+
+/// A coordinator of either side sends their side's lesson over the API.
+pub async fn submit_lesson(
+    pool: &DbPool,
+    user: User,
+    visit: i64,
+    draft: Draft,
+    language: Language,
+) -> Result<LessonView, ServiceError> {
+    pool.run(move |conn| {
+        conn.write(|conn| {
+            let (_, side) =
+                super::visits::authorise(conn, &user, visit, super::visits::Act::WriteLessons)?;
+            let lesson = lesson::check(&draft, side, language).map_err(|errors| {
+                Invalid::new(
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+            let p = Parties::lock(conn, visit)?;
+            store(conn, &p, side, lesson, Some(user.id.0))
+        })
+    })
+    .await
+}
+
+/// A visit's lessons, published or not, for the two organisations of the
+/// visit and admins; anyone else gets the same 404 as for no visit.
+pub async fn visit_lessons(
+    pool: &DbPool,
+    user: User,
+    visit: i64,
+) -> Result<Vec<LessonView>, ServiceError> {
+    pool.run(move |conn| {
+        super::visits::visible(conn, &user, visit)?;
+        repo::for_visit(conn, visit)?
+            .into_iter()
+            .map(view)
+            .collect()
+    })
+    .await
+}
