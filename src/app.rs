@@ -20,6 +20,7 @@ use crate::db::DbPool;
 use crate::http;
 use crate::mail::Mailer;
 use crate::service::accounts::SessionCache;
+use crate::service::context::Context;
 use crate::service::matching::MatchIndex;
 use crate::state::AppState;
 
@@ -74,20 +75,16 @@ impl Application {
             ));
         }
         let matching = Arc::new(MatchIndex::new(settings.matching, max_staleness));
+        let ctx = Context::new(pool, base_url.clone(), settings.visits, matching);
         let scheduler = settings.jobs.run.then(|| {
             (
-                crate::jobs::Scheduler::new(
-                    pool.clone(),
-                    matching.clone(),
-                    base_url.clone(),
-                    settings.visits,
-                ),
+                crate::jobs::Scheduler::new(ctx.clone()),
                 Duration::from_secs(settings.jobs.interval_secs),
             )
         });
         let doc = http::openapi(&base_url, &settings.mail.from);
         let state = web::Data::new(AppState {
-            pool,
+            ctx,
             jwt,
             login_limiter: LoginLimiter::new(
                 settings.auth.login_burst,
@@ -98,10 +95,7 @@ impl Application {
                 Duration::from_millis(settings.auth.api_refill_ms),
             ),
             trusted_proxies: settings.server.trusted_proxies.clone(),
-            matching,
             sessions: SessionCache::new(max_staleness),
-            base_url,
-            visits: settings.visits,
         });
         let body_timeout = Duration::from_secs(settings.server.body_timeout_secs);
         // Behind https, browsers are told to stay on https (HSTS).

@@ -476,7 +476,8 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
         settings.matching,
         std::time::Duration::ZERO,
     ));
-    let scheduler = crate::jobs::Scheduler::new(pool, index, base_url, settings.visits);
+    let ctx = crate::service::context::Context::new(pool, base_url, settings.visits, index);
+    let scheduler = crate::jobs::Scheduler::new(ctx);
     let report = actix_web::rt::System::new().block_on(scheduler.run_once())?;
     println!(
         "Nudged {}, expired {}, reminded {}, completed {} visit(s); reminded {} about lessons; followed up {}; closed {} request(s) nobody can answer; {} failed.",
@@ -496,6 +497,15 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         // Inside the runtime: the SMTP pool starts a background task.
         let mailer = crate::mail::Mailer::from_settings(settings).map_err(anyhow::Error::msg)?;
+        let ctx = crate::service::context::Context::new(
+            pool.clone(),
+            mailer.base_url.clone(),
+            settings.visits,
+            std::sync::Arc::new(crate::service::matching::MatchIndex::new(
+                settings.matching,
+                std::time::Duration::ZERO,
+            )),
+        );
         match command {
             MailCommand::Deliver { once: true } => {
                 let round =
@@ -525,7 +535,7 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             MailCommand::Status => {
-                let status = service::mail::status(&pool).await?;
+                let status = service::mail::status(&ctx).await?;
                 for (state, n) in &status.counts {
                     println!("{:<8} {n:>8}", state.as_str());
                 }
@@ -554,7 +564,7 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             MailCommand::Requeue { dead: _, id } => {
-                let n = service::mail::requeue_dead(&pool, id).await?;
+                let n = service::mail::requeue_dead(&ctx, id).await?;
                 println!("Requeued {n} dead message(s); they are due now.");
                 Ok(ExitCode::SUCCESS)
             }
@@ -564,8 +574,7 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 queue_only,
                 count,
             } => {
-                let ids = service::mail::queue_test(&pool, &mailer.base_url, &to, language, count)
-                    .await?;
+                let ids = service::mail::queue_test(&ctx, &to, language, count).await?;
                 if queue_only {
                     println!("Queued {} test message(s) to {to}.", ids.len());
                     return Ok(ExitCode::SUCCESS);
@@ -575,7 +584,7 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
                 let elapsed = started.elapsed();
                 let mut failed = 0;
                 for &id in &ids {
-                    let message = service::mail::message(&pool, id).await?;
+                    let message = service::mail::message(&ctx, id).await?;
                     if message.state != crate::domain::mail::MessageState::Sent {
                         failed += 1;
                         println!(

@@ -70,7 +70,7 @@ pub async fn login(
     let body = body.admitted()?;
     let address = client::address(&req, &state.trusted_proxies);
     let (_, token) = accounts::login(
-        &state.pool,
+        &state.ctx,
         state.jwt.clone(),
         &state.login_limiter,
         address,
@@ -134,7 +134,7 @@ pub async fn change_password(
     let new = Password::parse(&body.new_password)
         .map_err(|e| ApiError::invalid_field("newPassword", &e))?;
     let token = accounts::change_password(
-        &state.pool,
+        &state.ctx,
         state.jwt.clone(),
         &state.login_limiter,
         user.0,
@@ -169,7 +169,7 @@ pub async fn logout(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    accounts::logout(&state.pool, user.0.id).await?;
+    accounts::logout(&state.ctx, user.0.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -208,7 +208,7 @@ pub async fn me(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let (user, organisation) = accounts::me(&state.pool, user.0).await?;
+    let (user, organisation) = accounts::me(&state.ctx, user.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(MeView {

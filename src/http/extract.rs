@@ -108,7 +108,7 @@ pub(crate) async fn login_user(
         .api_limiter
         .check(&format!("user:{}", claims.sub))
         .map_err(service::ServiceError::RateLimited)?;
-    service::accounts::authenticate(&state.pool, &state.sessions, claims).await
+    service::accounts::authenticate(&state.ctx, &state.sessions, claims).await
 }
 
 /// The partner behind verified partner claims, counted the same way.
@@ -120,7 +120,7 @@ async fn partner(
         .api_limiter
         .check(&format!("partner:{}", claims.sub))
         .map_err(ApiError::too_many_requests)?;
-    Ok(service::partners::authenticate(&state.pool, claims).await?)
+    Ok(service::partners::authenticate(&state.ctx, claims).await?)
 }
 
 /// Takes the bearer token and the application state from the request, then

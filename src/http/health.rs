@@ -52,6 +52,6 @@ pub async fn readyz(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    directory::check_database(&state.pool).await?;
+    directory::check_database(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

@@ -166,7 +166,7 @@ pub async fn submit(
         publish,
     };
     let lesson =
-        lessons::submit_lesson(&state.pool, user.0, id, draft, lang::preferred(&req)).await?;
+        lessons::submit_lesson(&state.ctx, user.0, id, draft, lang::preferred(&req)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(LessonResponse::from(lesson)))
@@ -324,7 +324,7 @@ pub async fn list(
     };
     let language = lang::preferred(&req);
     let (items, next_before) = lessons::knowledge_base(
-        &state.pool,
+        &state.ctx,
         reader.0,
         query,
         (!csv).then_some(limit),
@@ -510,14 +510,8 @@ pub async fn leaders(
             _ => Err(crate::domain::Invalid::new("a whole number from 1 to 50")),
         })?
         .unwrap_or(10);
-    let list = crate::service::matching::topic_leaders(
-        &state.pool,
-        &state.matching,
-        &reader.0,
-        &topic,
-        limit,
-    )
-    .await?;
+    let list =
+        crate::service::matching::topic_leaders(&state.ctx, &reader.0, &topic, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LeaderListView {
@@ -631,7 +625,7 @@ pub async fn stats(
         .get("to", Month::parse)?
         .unwrap_or_else(|| Month::of(crate::service::visits::today()));
     let from = params.get("from", Month::parse)?.unwrap_or(to.minus(11));
-    let stats = lessons::statistics(&state.pool, reader.0, from, to).await?;
+    let stats = lessons::statistics(&state.ctx, reader.0, from, to).await?;
     let response_rate = stats.response_rate().map(|r| round(r, 4));
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -697,7 +691,7 @@ pub async fn of_visit(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
-    let items = lessons::visit_lessons(&state.pool, user.0, id).await?;
+    let items = lessons::visit_lessons(&state.ctx, user.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(VisitLessons {

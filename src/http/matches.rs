@@ -333,8 +333,7 @@ pub async fn list(
     let params = QueryParams::parse(&req, &allowed)?;
     let request = request(&params)?;
     let language = lang::preferred(&req);
-    let list =
-        matching::find_matches(&state.pool, &state.matching, user.0, request, language).await?;
+    let list = matching::find_matches(&state.ctx, user.0, request, language).await?;
     Ok(localised(language).json(MatchListView {
         topic: MatchTopic::from(&list.topic),
         requester: MatchOrganisation::from(&list.requester),
@@ -422,15 +421,8 @@ pub async fn explain(
         .get("candidate", str::parse::<OrganisationId>)?
         .ok_or_else(|| ApiError::bad_request("missing_parameter", "add candidate=ID"))?;
     let language = lang::preferred(&req);
-    let explained = matching::explain_match(
-        &state.pool,
-        &state.matching,
-        user.0,
-        request,
-        candidate,
-        language,
-    )
-    .await?;
+    let explained =
+        matching::explain_match(&state.ctx, user.0, request, candidate, language).await?;
     let (topic, requester) = (
         MatchTopic::from(&explained.topic),
         MatchOrganisation::from(&explained.requester),

@@ -171,7 +171,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let params = QueryParams::parse(&req, &LIST_PARAMS)?;
     let query = list_query(&params)?;
-    let page = directory::list_organisations(&state.pool, query).await?;
+    let page = directory::list_organisations(&state.ctx, query).await?;
     Ok(HttpResponse::Ok().json(OrganisationPage {
         items: page.items.into_iter().map(OrganisationView::from).collect(),
         next_cursor: page.next_cursor,
@@ -211,7 +211,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
-    let organisation = directory::get_organisation(&state.pool, id).await?;
+    let organisation = directory::get_organisation(&state.ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
 }
 
@@ -268,7 +268,7 @@ pub async fn expertise(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
-    let expertise = directory::organisation_expertise(&state.pool, id).await?;
+    let expertise = directory::organisation_expertise(&state.ctx, id).await?;
     Ok(HttpResponse::Ok().json(
         expertise
             .into_iter()
@@ -385,7 +385,7 @@ pub async fn patch(
         .await?
         .parse()?;
     let organisation = profile::update_organisation(
-        &state.pool,
+        &state.ctx,
         user.0,
         client::address(&req, &state.trusted_proxies),
         id,
@@ -458,7 +458,7 @@ pub async fn put_expertise(
     )
     .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
     let expertise = profile::put_expertise(
-        &state.pool,
+        &state.ctx,
         user.0,
         client::address(&req, &state.trusted_proxies),
         id,
@@ -502,7 +502,7 @@ pub async fn delete_expertise(
     let id: OrganisationId = path("id", &id, str::parse)?;
     let topic = path("topic", &topic, TopicSlug::parse)?;
     profile::delete_expertise(
-        &state.pool,
+        &state.ctx,
         user.0,
         client::address(&req, &state.trusted_proxies),
         id,

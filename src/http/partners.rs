@@ -102,7 +102,7 @@ pub async fn token(
         .transpose()
         .map_err(|e| ApiError::invalid_field("scope", &e))?;
     let (token, scopes) = partners::issue_token(
-        &state.pool,
+        &state.ctx,
         state.jwt.clone(),
         &state.login_limiter,
         client::address(&req, &state.trusted_proxies),

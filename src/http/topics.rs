@@ -74,6 +74,6 @@ impl From<Topic> for TopicSummary {
 )]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let topics = directory::list_topics(&state.pool).await?;
+    let topics = directory::list_topics(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(topics.into_iter().map(TopicView::from).collect::<Vec<_>>()))
 }

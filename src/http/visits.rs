@@ -189,7 +189,7 @@ pub async fn list(
     let before = params.get("before", positive_id)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (visits, next_before) = visits::list_visits(
-        &state.pool,
+        &state.ctx,
         user.0,
         organisation,
         role,
@@ -245,10 +245,8 @@ pub async fn create(
     let host = OrganisationId::try_from(body.host_organisation_id)
         .map_err(ApiError::field("hostOrganisationId"))?;
     let visit = visits::request_visit(
-        &state.pool,
+        &state.ctx,
         user.0,
-        state.base_url.clone(),
-        state.visits,
         lang::preferred(&req),
         VisitRequest {
             host,
@@ -292,7 +290,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
-    let visit = visits::get_visit(&state.pool, user.0, id).await?;
+    let visit = visits::get_visit(&state.ctx, user.0, id).await?;
     Ok(visit_ok(visit))
 }
 
@@ -368,7 +366,7 @@ pub(super) async fn visit_and_body<T>(
     QueryParams::parse(req, &[])?;
     let id = path("id", id, positive_id)?;
     let body = body
-        .after(visits::may_act(&state.pool, &user.0, id, act))
+        .after(visits::may_act(&state.ctx, &user.0, id, act))
         .await?;
     Ok((id, body))
 }
@@ -384,16 +382,7 @@ async fn answer<T>(
     answer: impl FnOnce(T) -> visits::Answer,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = visit_and_body(req, id, state, &user, body, visits::Act::Answer).await?;
-    let visit = visits::answer_visit(
-        &state.pool,
-        &state.matching,
-        user.0,
-        state.base_url.clone(),
-        state.visits,
-        id,
-        answer(body),
-    )
-    .await?;
+    let visit = visits::answer_visit(&state.ctx, user.0, id, answer(body)).await?;
     Ok(visit_ok(visit))
 }
 
@@ -477,15 +466,7 @@ pub async fn cancel(
     body: Body<CancelVisit>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = visit_and_body(&req, &id, &state, &user, body, visits::Act::Cancel).await?;
-    let visit = visits::cancel_visit(
-        &state.pool,
-        user.0,
-        state.base_url.clone(),
-        state.visits,
-        id,
-        body.reason,
-    )
-    .await?;
+    let visit = visits::cancel_visit(&state.ctx, user.0, id, body.reason).await?;
     Ok(visit_ok(visit))
 }
 
@@ -520,15 +501,7 @@ pub async fn calendar(
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
     let language = lang::preferred(&req);
-    let ics = visits::calendar_file(
-        &state.pool,
-        user.0,
-        state.base_url.clone(),
-        state.visits,
-        id,
-        language,
-    )
-    .await?;
+    let ics = visits::calendar_file(&state.ctx, user.0, id, language).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header((

@@ -9,16 +9,14 @@
 //! in its own transaction (the host's row locked first), so only one
 //! instance finds work to do, and its emails carry idempotency keys.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use tokio::sync::watch;
 
-use crate::db::DbPool;
-use crate::service::matching::MatchIndex;
+use crate::service::context::Context;
 use crate::service::schedule::{self, Job};
-use crate::service::visits::{Closure, VisitRules};
+use crate::service::visits::Closure;
 use crate::service::ServiceError;
 
 /// What one round did.
@@ -55,47 +53,29 @@ impl Report {
 
 #[derive(Clone)]
 pub struct Scheduler {
-    pool: DbPool,
-    index: Arc<MatchIndex>,
-    base_url: String,
-    rules: VisitRules,
+    ctx: Context,
 }
 
 impl Scheduler {
-    pub fn new(pool: DbPool, index: Arc<MatchIndex>, base_url: String, rules: VisitRules) -> Self {
-        Scheduler {
-            pool,
-            index,
-            base_url,
-            rules,
-        }
+    pub fn new(ctx: Context) -> Self {
+        Scheduler { ctx }
     }
 
-    /// One round now.
+    /// One round now (by the context's clock).
     pub async fn run_once(&self) -> Result<Report, ServiceError> {
-        self.run_at(crate::db::now()).await
+        self.run_at(self.ctx.now()).await
     }
 
     /// One round as if it were `now` (UTC). Tests move time with it.
     pub async fn run_at(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
-        let due = schedule::due_jobs(&self.pool, now).await?;
+        let due = schedule::due_jobs(&self.ctx, now).await?;
         let mut report = Report::default();
         if due.is_empty() {
             return Ok(report);
         }
-        let suggester = self.index.suggester(&self.pool).await?;
+        let suggester = self.ctx.matching.suggester(&self.ctx.pool).await?;
         for (id, job) in due {
-            match schedule::run_job(
-                &self.pool,
-                &suggester,
-                &self.base_url,
-                self.rules,
-                id,
-                job,
-                now,
-            )
-            .await
-            {
+            match schedule::run_job(&self.ctx, &suggester, id, job, now).await {
                 Ok(None) => {}
                 Ok(Some(done)) => {
                     tracing::info!(visit = id, job = done.as_str(), "scheduled job done");

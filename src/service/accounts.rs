@@ -1,5 +1,6 @@
 //! Accounts: creating users, logging in and out, knowing who is calling.
 
+use crate::service::context::Context;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims, LoginKind}
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
-use crate::db::{self, DbConn, DbPool, Freshness};
+use crate::db::{self, DbConn, Freshness};
 use crate::domain::account::{check_membership, LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::refusal::{AccountRefusal, DirectoryRefusal, Membership};
@@ -136,11 +137,12 @@ fn insert_user(
 /// is shown this once.
 #[instrument(skip_all, fields(user = %admin.id))]
 pub async fn admin_create_user(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     account: AccountFields,
 ) -> Result<(User, Password), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     let password = generated_password();
     let hash = hash_off_workers(password.clone()).await?;
@@ -155,11 +157,12 @@ pub async fn admin_create_user(
 /// A page of accounts in id order; returns the users and, when more follow,
 /// the cursor (`after`) for the next page.
 pub async fn list_users(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     after: Option<UserId>,
     limit: i64,
 ) -> Result<(Vec<User>, Option<UserId>), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     pool.run(move |conn| {
         let mut users = db::users::page(conn, after, limit + 1)?;
@@ -212,12 +215,13 @@ fn user_not_found(id: UserId) -> ServiceError {
 /// service never loses its last admin by accident.
 #[instrument(skip_all, fields(user = %admin.id, subject = %id))]
 pub async fn update_user(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     id: UserId,
     mut changes: AccountChanges,
 ) -> Result<User, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     if id == admin.id && (changes.active == Some(false) || changes.role == Some(Role::Coordinator))
     {
@@ -283,11 +287,12 @@ pub async fn update_user(
 /// revokes its tokens: for someone who forgot theirs.
 #[instrument(skip_all, fields(user = %admin.id, subject = %id))]
 pub async fn reset_password(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     id: UserId,
 ) -> Result<(User, Password), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     let password = generated_password();
     let hash = hash_off_workers(password.clone()).await?;
@@ -317,7 +322,7 @@ pub async fn reset_password(
 /// one. Every other token of theirs stops working; they get a fresh one.
 #[instrument(skip_all, fields(user = %user.id))]
 pub async fn change_password(
-    pool: &DbPool,
+    ctx: &Context,
     keys: Arc<JwtKeys>,
     limiter: &LoginLimiter,
     user: User,
@@ -325,6 +330,7 @@ pub async fn change_password(
     current: String,
     new: Password,
 ) -> Result<IssuedToken, ServiceError> {
+    let pool = &ctx.pool;
     // Guessing the current password here is as limited as at login.
     limiter
         .check(address, &user.email)
@@ -377,7 +383,7 @@ pub async fn change_password(
 /// never tells which addresses have an account.
 #[instrument(skip_all)]
 pub async fn login(
-    pool: &DbPool,
+    ctx: &Context,
     keys: Arc<JwtKeys>,
     limiter: &LoginLimiter,
     address: IpAddr,
@@ -385,6 +391,7 @@ pub async fn login(
     password: String,
     kind: LoginKind,
 ) -> Result<(User, IssuedToken), ServiceError> {
+    let pool = &ctx.pool;
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
         tracing::warn!(%address, "login rate limit reached");
@@ -488,10 +495,11 @@ impl SessionCache {
 /// account exists, it and its organisation are active, and it has not
 /// logged out (or been changed by an admin) since.
 pub async fn authenticate(
-    pool: &DbPool,
+    ctx: &Context,
     cache: &SessionCache,
     claims: LoginClaims,
 ) -> Result<User, ServiceError> {
+    let pool = &ctx.pool;
     let revoked = || ServiceError::from(AccountRefusal::SessionEnded);
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
     let user = match cache.get(id) {
@@ -514,8 +522,9 @@ pub async fn authenticate(
 }
 
 /// Revokes every token of this user.
-#[instrument(skip(pool))]
-pub async fn logout(pool: &DbPool, user: UserId) -> Result<(), ServiceError> {
+#[instrument(skip(ctx))]
+pub async fn logout(ctx: &Context, user: UserId) -> Result<(), ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         conn.write(|conn| {
             db::users::bump_token_version(conn, user)?;
@@ -533,7 +542,8 @@ pub async fn logout(pool: &DbPool, user: UserId) -> Result<(), ServiceError> {
 }
 
 /// The caller and their organisation.
-pub async fn me(pool: &DbPool, user: User) -> Result<(User, Option<Organisation>), ServiceError> {
+pub async fn me(ctx: &Context, user: User) -> Result<(User, Option<Organisation>), ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         let organisation = match user.organisation_id {
             Some(id) => db::organisations::find(conn, id)?,

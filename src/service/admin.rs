@@ -2,6 +2,7 @@
 //! organisations, keep the topic catalogue. Accounts and partner clients
 //! live in `accounts` and `partners`; all of them start with [`require_admin`].
 
+use crate::service::context::Context;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -11,7 +12,7 @@ use super::directory::{self, OrganisationQuery, Page};
 use super::{audit, user_ref, ServiceError};
 use crate::db::topics::NewTopic;
 pub use crate::db::topics::TopicChanges;
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::account::{is_admin, User};
 use crate::domain::audit::AuditEntry;
 use crate::domain::import::Stored;
@@ -30,11 +31,12 @@ pub(crate) fn require_admin(user: &User) -> Result<(), ServiceError> {
 /// A page of the audit log, newest first. Returns the entries and, when more
 /// follow, the cursor (`before`) for the next page.
 pub async fn audit_log(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<AuditEntry>, Option<i64>), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     pool.run(move |conn| {
         let mut entries = db::audit::page(conn, before, limit + 1)?;
@@ -52,12 +54,13 @@ pub async fn audit_log(
 /// The directory as admins see it: with contact addresses, and deactivated
 /// organisations too unless the query filters on `active`.
 pub async fn list_organisations(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     query: OrganisationQuery,
 ) -> Result<Page<Organisation>, ServiceError> {
+    let _pool = &ctx.pool;
     require_admin(&user)?;
-    directory::list_organisations(pool, query).await
+    directory::list_organisations(ctx, query).await
 }
 
 /// A new organisation, as an admin enters it.
@@ -70,11 +73,12 @@ pub struct NewOrganisation {
 
 #[instrument(skip_all, fields(user = %user.id))]
 pub async fn create_organisation(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     new: NewOrganisation,
 ) -> Result<Organisation, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     pool.run(move |conn| {
         conn.write(|conn| {
@@ -106,14 +110,15 @@ pub async fn create_organisation(
 
 /// Deactivates or reactivates an organisation. A deactivated one leaves the
 /// directory and matching, and its coordinators' tokens stop working.
-#[instrument(skip(pool, user), fields(user = %user.id))]
+#[instrument(skip(ctx, user), fields(user = %user.id))]
 pub async fn set_organisation_active(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     id: OrganisationId,
     active: bool,
 ) -> Result<Organisation, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     let missing = move || ServiceError::from(DirectoryRefusal::UnknownOrganisation { id: id.0 });
     pool.run(move |conn| {
@@ -152,9 +157,10 @@ pub struct Undeliverable {
 /// The active organisations with an undeliverable contact address, for
 /// admins to fix.
 pub async fn undeliverable_contacts(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
 ) -> Result<Vec<Undeliverable>, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     pool.run(|conn| {
         Ok(db::organisations::contacts(conn)?
@@ -173,19 +179,21 @@ pub async fn undeliverable_contacts(
 }
 
 /// Every topic, retired ones included.
-pub async fn list_topics(pool: &DbPool, user: User) -> Result<Vec<Topic>, ServiceError> {
+pub async fn list_topics(ctx: &Context, user: User) -> Result<Vec<Topic>, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     pool.run(|conn| Ok(db::topics::all(conn, true)?)).await
 }
 
 #[instrument(skip_all, fields(user = %user.id))]
 pub async fn create_topic(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     slug: TopicSlug,
     names: TopicChanges,
 ) -> Result<Topic, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let new = NewTopic::new(
@@ -219,12 +227,13 @@ pub async fn create_topic(
 /// Renames, redescribes, retires or restores a topic.
 #[instrument(skip_all, fields(user = %user.id))]
 pub async fn update_topic(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     slug: TopicSlug,
     changes: TopicChanges,
 ) -> Result<Topic, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&user)?;
     pool.run(move |conn| {
         conn.write(|conn| {

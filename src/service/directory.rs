@@ -1,9 +1,10 @@
 //! Reading the organisation directory.
 
+use crate::service::context::Context;
 use tracing::instrument;
 
 use super::ServiceError;
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::organisation::{Organisation, OrganisationId, OrganisationKind};
 use crate::domain::pagination::Cursor;
 use crate::domain::refusal::DirectoryRefusal;
@@ -31,9 +32,10 @@ pub struct Page<T> {
 
 #[instrument(skip_all)]
 pub async fn list_organisations(
-    pool: &DbPool,
+    ctx: &Context,
     query: OrganisationQuery,
 ) -> Result<Page<Organisation>, ServiceError> {
+    let pool = &ctx.pool;
     // Punctuation and accents are ignored, so a query of only punctuation
     // matches every name, just as an absent one does.
     let name_contains = query
@@ -87,11 +89,12 @@ fn not_found(id: OrganisationId) -> ServiceError {
     DirectoryRefusal::UnknownOrganisation { id: id.0 }.into()
 }
 
-#[instrument(skip(pool))]
+#[instrument(skip(ctx))]
 pub async fn get_organisation(
-    pool: &DbPool,
+    ctx: &Context,
     id: OrganisationId,
 ) -> Result<Organisation, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         db::organisations::find(conn, id)?
             .filter(|o| o.active)
@@ -100,11 +103,12 @@ pub async fn get_organisation(
     .await
 }
 
-#[instrument(skip(pool))]
+#[instrument(skip(ctx))]
 pub async fn organisation_expertise(
-    pool: &DbPool,
+    ctx: &Context,
     id: OrganisationId,
 ) -> Result<Vec<Expertise>, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         if !db::organisations::is_active(conn, id)? {
             return Err(not_found(id));
@@ -115,19 +119,22 @@ pub async fn organisation_expertise(
 }
 
 #[instrument(skip_all)]
-pub async fn list_topics(pool: &DbPool) -> Result<Vec<Topic>, ServiceError> {
+pub async fn list_topics(ctx: &Context) -> Result<Vec<Topic>, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(|conn| Ok(db::topics::all(conn, false)?)).await
 }
 
 /// Readiness: can we reach the database right now?
-pub async fn check_database(pool: &DbPool) -> Result<(), ServiceError> {
+pub async fn check_database(ctx: &Context) -> Result<(), ServiceError> {
+    let pool = &ctx.pool;
     pool.run(|conn| conn.ping().map_err(ServiceError::Unavailable))
         .await
 }
 
 /// The id of the organisation with this code (`GM0193`), active or not:
 /// admins name organisations by code on their pages.
-pub async fn id_by_code(pool: &DbPool, code: &str) -> Result<OrganisationId, ServiceError> {
+pub async fn id_by_code(ctx: &Context, code: &str) -> Result<OrganisationId, ServiceError> {
+    let pool = &ctx.pool;
     let code = code.trim().to_ascii_uppercase();
     pool.run(move |conn| {
         db::organisations::id_by_code(conn, &code)?

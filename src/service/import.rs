@@ -112,7 +112,7 @@ pub fn import_organisations(
 /// An admin imports a file from the web page: the same rules as the CLI,
 /// on the blocking pool, and an entry in the audit log when rows changed.
 pub async fn admin_import(
-    pool: &crate::db::DbPool,
+    ctx: &crate::service::context::Context,
     admin: crate::domain::account::User,
     address: std::net::IpAddr,
     bytes: Vec<u8>,
@@ -123,6 +123,7 @@ pub async fn admin_import(
         actor: super::user_ref(admin.id),
         address: Some(address),
     };
-    pool.run(move |conn| import_organisations(conn, &bytes, skip_invalid, &mut (), Some(&by)))
+    ctx.pool
+        .run(move |conn| import_organisations(conn, &bytes, skip_invalid, &mut (), Some(&by)))
         .await
 }

@@ -2,6 +2,7 @@
 //! queue, requeue dead messages. Other use cases queue their own emails
 //! inside their own transactions (`mail::templates::compose` + `db::outbox::enqueue`).
 
+use crate::service::context::Context;
 use std::net::IpAddr;
 
 use chrono::NaiveDateTime;
@@ -10,7 +11,7 @@ use serde_json::json;
 use super::admin::require_admin;
 use super::{audit, user_ref, ServiceError};
 use crate::db::outbox::{self, Enqueued};
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::account::User;
 use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
@@ -41,12 +42,13 @@ impl QueueStatus {
 /// Queues `count` test messages to `to` (each call new ones, one
 /// transaction); returns their ids. More than one checks a relay's pace.
 pub async fn queue_test(
-    pool: &DbPool,
-    base_url: &str,
+    ctx: &Context,
     to: &str,
     language: Language,
     count: u32,
 ) -> Result<Vec<i64>, ServiceError> {
+    let pool = &ctx.pool;
+    let base_url = ctx.base_url.as_str();
     let to = to.trim().to_string();
     if to.parse::<lettre::Address>().is_err() {
         return Err(Invalid::new(format!("'{to}' is not an email address")).into());
@@ -96,7 +98,8 @@ fn uuid_like() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-pub async fn status(pool: &DbPool) -> Result<QueueStatus, ServiceError> {
+pub async fn status(ctx: &Context) -> Result<QueueStatus, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(|conn| {
         conn.read_consistent(|conn| {
             let counts = outbox::counts(conn)?;
@@ -121,7 +124,8 @@ pub async fn status(pool: &DbPool) -> Result<QueueStatus, ServiceError> {
 }
 
 /// One message, for `meeloop mail send-test` to report on.
-pub async fn message(pool: &DbPool, id: i64) -> Result<Summary, ServiceError> {
+pub async fn message(ctx: &Context, id: i64) -> Result<Summary, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
     })
@@ -130,7 +134,8 @@ pub async fn message(pool: &DbPool, id: i64) -> Result<Summary, ServiceError> {
 
 /// `meeloop mail requeue --dead`: every dead message (or one) gets a fresh
 /// set of attempts, due now. Returns how many.
-pub async fn requeue_dead(pool: &DbPool, only: Option<i64>) -> Result<usize, ServiceError> {
+pub async fn requeue_dead(ctx: &Context, only: Option<i64>) -> Result<usize, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         conn.write(|conn| {
             let n = outbox::requeue_dead(conn, only, db::now())?;
@@ -152,14 +157,15 @@ pub async fn requeue_dead(pool: &DbPool, only: Option<i64>) -> Result<usize, Ser
 
 /// A page of the queue for an admin, newest first, and its status.
 pub async fn outbox_page(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     state: Option<MessageState>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(QueueStatus, Vec<Summary>, Option<i64>), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
-    let status = status(pool).await?;
+    let status = status(ctx).await?;
     let (items, next) = pool
         .run(move |conn| {
             let mut items = outbox::page(conn, state, before, limit + 1)?;
@@ -177,11 +183,12 @@ pub async fn outbox_page(
 
 /// An admin requeues one dead message.
 pub async fn requeue(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     id: i64,
 ) -> Result<Summary, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     pool.run(move |conn| {
         conn.write(|conn| {

@@ -1,201 +1,24 @@
-//! Finding peers: the match list and "why not?" for one candidate.
-//!
-//! Ranking works on an in-memory [`Snapshot`] of the directory. Triggers
-//! raise a directory version on every change; the snapshot is rebuilt when
-//! it moved. The version is read again after any write by this process, and
-//! otherwise at most every `database.max_staleness_ms`, so a request usually
-//! touches no database at all.
+//! Finding peers: the match list and "why not?" for one candidate, ranked
+//! on the in-memory snapshot of `service::index`.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+pub use super::index::{Loaded, MatchIndex, Suggester, ALTERNATIVES};
+use crate::service::context::Context as Ctx;
+use std::sync::Arc;
 
 use chrono::Utc;
 use chrono_tz::Europe::Amsterdam;
 use tracing::instrument;
 
 use super::ServiceError;
-use crate::db::{self, DbConn, DbPool, Freshness};
+use crate::db::DbPool;
 use crate::domain::account::User;
 use crate::domain::matching::{
-    self, text, Candidate, Context, Exclusion, Explanation, Host, MatchError, MatchQuery,
-    Preference, RequesterError, Snapshot, SnapshotTopic, Tuning,
+    self, text, Candidate, Exclusion, Explanation, Host, MatchError, MatchQuery, Preference,
+    RequesterError, Snapshot, SnapshotTopic, Tuning,
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
 use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::TopicSlug;
-use crate::mail::templates::Suggestion;
-
-/// The current snapshot, shared by all workers of one instance.
-pub struct MatchIndex {
-    tuning: Tuning,
-    max_staleness: Duration,
-    current: RwLock<Option<Current>>,
-    // One rebuild at a time; the others wait for it instead of repeating it.
-    rebuild: tokio::sync::Mutex<()>,
-}
-
-/// A snapshot and when its version was last confirmed against the database.
-#[derive(Clone)]
-struct Current {
-    snapshot: Arc<Loaded>,
-    confirmed: Freshness,
-}
-
-/// The directory and what is known about hosts, loaded together.
-pub struct Loaded {
-    pub snapshot: Snapshot,
-    pub context: Context,
-    /// The Dutch day the context was computed for: "recent" and "ahead"
-    /// move with the calendar even when no data changes.
-    pub day: chrono::NaiveDate,
-}
-
-impl MatchIndex {
-    pub fn new(tuning: Tuning, max_staleness: Duration) -> Self {
-        MatchIndex {
-            tuning,
-            max_staleness,
-            current: RwLock::new(None),
-            rebuild: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    pub fn tuning(&self) -> &Tuning {
-        &self.tuning
-    }
-
-    fn current(&self) -> Option<Current> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn set(&self, current: Current) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(current);
-    }
-
-    /// The directory as it is now. Without asking the database while this
-    /// process has written nothing and the last check is recent; otherwise
-    /// one read of the version, and a rebuild only when it moved.
-    pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
-        // One look at the clock per call: "recent" moves with the Dutch day.
-        let today = super::clock::today();
-        if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
-                return Ok(current.snapshot);
-            }
-        }
-        let _one_at_a_time = self.rebuild.lock().await;
-        if let Some(current) = self.current() {
-            if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
-                return Ok(current.snapshot);
-            }
-        }
-        let confirmed = Freshness::now();
-        let version = pool
-            .run(|conn| Ok::<_, ServiceError>(db::matching::version(conn)?))
-            .await?;
-        if let Some(current) = self.current() {
-            if current.snapshot.snapshot.version == version && current.snapshot.day == today {
-                self.set(Current {
-                    snapshot: current.snapshot.clone(),
-                    confirmed,
-                });
-                return Ok(current.snapshot);
-            }
-        }
-        let (horizon, rules) = (self.tuning.horizon_months, self.tuning.reputation);
-        let loaded = pool
-            .run(move |conn| {
-                let day = today;
-                let snapshot = db::matching::load_snapshot(conn)?;
-                let context = host_context(conn, day, horizon, &rules)?;
-                Ok::<_, ServiceError>(Loaded {
-                    snapshot,
-                    context,
-                    day,
-                })
-            })
-            .await?;
-        tracing::info!(
-            version = loaded.snapshot.version,
-            organisations = loaded.snapshot.len(),
-            "matching snapshot rebuilt"
-        );
-        let loaded = Arc::new(loaded);
-        self.set(Current {
-            snapshot: loaded.clone(),
-            confirmed,
-        });
-        Ok(loaded)
-    }
-}
-
-/// How many other hosts a decline or expiry email proposes.
-pub const ALTERNATIVES: usize = 3;
-
-/// Ranking on one snapshot, for emails that propose other hosts.
-#[derive(Clone)]
-pub struct Suggester {
-    loaded: Arc<Loaded>,
-    tuning: Tuning,
-}
-
-impl MatchIndex {
-    pub async fn suggester(&self, pool: &DbPool) -> Result<Suggester, ServiceError> {
-        Ok(Suggester {
-            loaded: self.snapshot(pool).await?,
-            tuning: self.tuning,
-        })
-    }
-}
-
-impl Suggester {
-    /// The best [`ALTERNATIVES`] hosts for `requester` on `topic` other than
-    /// `not` (who just declined or did not answer), each with its first
-    /// reason. Empty when the requester or the topic left the directory.
-    pub fn alternatives(
-        &self,
-        requester: OrganisationId,
-        topic: &str,
-        not: OrganisationId,
-        lang: Language,
-    ) -> Vec<Suggestion> {
-        let snapshot = &self.loaded.snapshot;
-        let (Some(topic), Some(_)) = (snapshot.topic_by_slug(topic), snapshot.host(requester))
-        else {
-            return Vec::new();
-        };
-        let query = MatchQuery {
-            requester,
-            topic: topic.id,
-            limit: ALTERNATIVES + 1,
-            kinds: Vec::new(),
-            province: None,
-            max_distance_km: None,
-            // The same order a coordinator sees by default.
-            preference: Preference::Best,
-            today: self.loaded.day,
-        };
-        let Ok(ranked) = matching::rank(snapshot, &query, &self.loaded.context, &self.tuning)
-        else {
-            return Vec::new();
-        };
-        ranked
-            .into_iter()
-            .filter(|c| c.host != not)
-            .take(ALTERNATIVES)
-            .filter_map(|c| {
-                let host = snapshot.host(c.host)?;
-                Some(Suggestion {
-                    name: host.name.clone(),
-                    reason: text::headline(&c, host, topic, lang),
-                })
-            })
-            .collect()
-    }
-}
 
 /// A match request as parsed at the edge.
 #[derive(Debug, Clone)]
@@ -259,52 +82,6 @@ fn requester(user: &User, asked: Option<OrganisationId>) -> Result<OrganisationI
         RequesterError::NotYours => DirectoryRefusal::OwnOrganisationOnly.into(),
         RequesterError::MustName => DirectoryRefusal::NameTheOrganisation.into(),
     })
-}
-
-/// What the visits and lessons know about hosts: recent visits, bookings,
-/// declines, reputation per topic and published lessons.
-fn host_context(
-    conn: &mut DbConn,
-    today: chrono::NaiveDate,
-    horizon_months: u32,
-    rules: &crate::domain::lesson::ReputationRules,
-) -> Result<Context, ServiceError> {
-    let since =
-        today - chrono::Duration::days(matching::RECENT_DAYS.max(matching::DECLINE_MEMORY_DAYS));
-    let facts = db::visits::facts_since(conn, since)?
-        .into_iter()
-        .map(|(host, requester, topic, state, date, answered_at)| {
-            Ok(matching::VisitFact {
-                host: OrganisationId(host),
-                requester: OrganisationId(requester),
-                topic: crate::domain::topic::TopicId(topic),
-                state: state
-                    .parse()
-                    .map_err(|e: crate::domain::Invalid| anyhow::anyhow!(e.0))?,
-                date,
-                answered_on: answered_at
-                    .map(|at| at.and_utc().with_timezone(&Amsterdam).date_naive()),
-            })
-        })
-        .collect::<Result<Vec<_>, anyhow::Error>>()
-        .map_err(ServiceError::Internal)?;
-    let mut context = Context::from_visits(&facts, today, horizon_months);
-    let lessons = db::lessons::facts(conn)?
-        .into_iter()
-        .map(
-            |(host, topic, side, rating, hours_saved, on, publish)| matching::LessonFact {
-                host: OrganisationId(host),
-                topic: crate::domain::topic::TopicId(topic),
-                by_visitor: side == "requester",
-                rating: rating.clamp(1, 5) as u8,
-                hours_saved,
-                on,
-                published: publish != "no",
-            },
-        )
-        .collect::<Vec<_>>();
-    context.add_lessons(&lessons, rules, today);
-    Ok(context)
 }
 
 struct Prepared {
@@ -382,12 +159,13 @@ fn domain_error(e: MatchError) -> ServiceError {
 /// The best peers to visit on a topic, best first, with reasons.
 #[instrument(skip_all, fields(user = %user.id, topic = request.topic.as_str()))]
 pub async fn find_matches(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Ctx,
     user: User,
     request: MatchRequest,
     lang: Language,
 ) -> Result<MatchList, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
     let p = prepare(pool, index, &user, &request).await?;
     ranked(&p, index.tuning(), lang)
 }
@@ -451,13 +229,14 @@ impl From<&SnapshotTopic> for TopicLabel {
 /// component, or the hard filter that excluded it.
 #[instrument(skip_all, fields(user = %user.id, topic = request.topic.as_str(), candidate = %candidate))]
 pub async fn explain_match(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Ctx,
     user: User,
     request: MatchRequest,
     candidate: OrganisationId,
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
     let p = prepare(pool, index, &user, &request).await?;
     let tuning = index.tuning();
     let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
@@ -527,12 +306,13 @@ pub const GLANCE: usize = 3;
 /// The page behind "find a peer": the choices, and the matches when a
 /// topic is chosen.
 pub async fn find_peers(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Ctx,
     user: User,
     request: Option<MatchRequest>,
     lang: Language,
 ) -> Result<PeerSearch, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
     let loaded = index.snapshot(pool).await?;
     let topics = sorted_topics(&loaded.snapshot, lang);
     let names: Vec<String> = loaded
@@ -590,13 +370,14 @@ pub fn sorted_topics(snapshot: &Snapshot, lang: Language) -> Vec<TopicLabel> {
 
 /// "Why not X?" with X as a person types it: a code, a name or part of one.
 pub async fn explain_named(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Ctx,
     user: User,
     request: MatchRequest,
     name: &str,
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
     let loaded = index.snapshot(pool).await?;
     let Some(host) = loaded.snapshot.find_by_name(name) else {
         return Err(DirectoryRefusal::UnknownOrganisationName {
@@ -604,7 +385,7 @@ pub async fn explain_named(
         }
         .into());
     };
-    explain_match(pool, index, user, request, host.id, lang).await
+    explain_match(ctx, user, request, host.id, lang).await
 }
 
 /// Best in class on a topic (docs/lessons.md).
@@ -618,12 +399,13 @@ pub struct LeaderList {
 /// Who leads on a topic by their visitors' lessons: for logged-in users
 /// and partners with `lessons:read`.
 pub async fn topic_leaders(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Ctx,
     reader: &super::reader::Reader,
     topic: &TopicSlug,
     limit: usize,
 ) -> Result<LeaderList, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
     let loaded = index.snapshot(pool).await?;
     let snapshot = &loaded.snapshot;

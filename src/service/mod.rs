@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod admin;
 pub mod clock;
+pub mod context;
 pub mod demo;
 pub mod directory;
 pub mod import;
+pub mod index;
 pub mod lessons;
 pub mod mail;
 pub mod matching;

@@ -1,6 +1,7 @@
 //! Partner clients: created and revoked by operators (command line or admin API),
 //! exchanging their credentials for short-lived scoped tokens.
 
+use crate::service::context::Context;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, PartnerClaims};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::partners::{NewPartner, PartnerChanges};
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn};
 use crate::domain::account::{Password, User};
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scope, Scopes};
@@ -93,12 +94,13 @@ pub fn create_partner(
 /// this once.
 #[instrument(skip_all, fields(user = %admin.id))]
 pub async fn admin_create_partner(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     name: String,
     scopes: Scopes,
 ) -> Result<(Partner, String), ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     let (client_id, secret, hash) = tokio::task::spawn_blocking(new_credentials)
         .await
@@ -119,7 +121,8 @@ pub async fn admin_create_partner(
 }
 
 /// Every partner client, revoked ones included.
-pub async fn list_partners(pool: &DbPool, admin: User) -> Result<Vec<Partner>, ServiceError> {
+pub async fn list_partners(ctx: &Context, admin: User) -> Result<Vec<Partner>, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     pool.run(|conn| Ok(db::partners::all(conn)?)).await
 }
@@ -137,12 +140,13 @@ pub struct PartnerUpdate {
 /// against the client on every request).
 #[instrument(skip_all, fields(user = %admin.id))]
 pub async fn update_partner(
-    pool: &DbPool,
+    ctx: &Context,
     admin: User,
     address: IpAddr,
     client_id: String,
     update: PartnerUpdate,
 ) -> Result<Partner, ServiceError> {
+    let pool = &ctx.pool;
     require_admin(&admin)?;
     let missing = |id: &str| {
         ServiceError::from(PartnerRefusal::UnknownPartner {
@@ -201,7 +205,7 @@ pub fn revoke_partner(conn: &mut DbConn, client_id: &str) -> Result<(), ServiceE
 /// for the requested scopes (all of the client's when none are asked for).
 #[instrument(skip_all)]
 pub async fn issue_token(
-    pool: &DbPool,
+    ctx: &Context,
     keys: Arc<JwtKeys>,
     limiter: &LoginLimiter,
     address: IpAddr,
@@ -209,6 +213,7 @@ pub async fn issue_token(
     secret: String,
     requested: Option<Scopes>,
 ) -> Result<(IssuedToken, Scopes), ServiceError> {
+    let pool = &ctx.pool;
     limiter
         .check(address, &client_id)
         .map_err(ServiceError::RateLimited)?;
@@ -270,7 +275,8 @@ pub async fn issue_token(
 
 /// The partner behind verified token claims, with the token's scopes, as
 /// long as the client is still active and still holds them.
-pub async fn authenticate(pool: &DbPool, claims: PartnerClaims) -> Result<Partner, ServiceError> {
+pub async fn authenticate(ctx: &Context, claims: PartnerClaims) -> Result<Partner, ServiceError> {
+    let pool = &ctx.pool;
     let revoked = || ServiceError::from(PartnerRefusal::TokenEnded);
     let scopes = Scopes::parse(&claims.scope).map_err(|_| revoked())?;
     let client_id = claims.sub;

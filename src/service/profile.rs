@@ -1,6 +1,7 @@
 //! Coordinators keep their own organisation's profile and expertise up to
 //! date; admins may edit any organisation.
 
+use crate::service::context::Context;
 use tracing::instrument;
 
 use std::net::IpAddr;
@@ -8,7 +9,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::{audit, user_ref, ServiceError};
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::account::{may_edit_organisation, User};
 use crate::domain::organisation::{Coordinates, Organisation, OrganisationId};
 use crate::domain::refusal::DirectoryRefusal;
@@ -35,14 +36,15 @@ pub fn may_edit(user: &User, id: OrganisationId) -> Result<(), ServiceError> {
 
 /// Applies the given changes. Latitude and longitude may come alone: the
 /// other half is the stored one.
-#[instrument(skip(pool, user, changes), fields(user = %user.id))]
+#[instrument(skip(ctx, user, changes), fields(user = %user.id))]
 pub async fn update_organisation(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     id: OrganisationId,
     mut changes: ProfileChanges,
 ) -> Result<Organisation, ServiceError> {
+    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
@@ -125,15 +127,16 @@ fn unknown_topic(slug: &TopicSlug) -> ServiceError {
 }
 
 /// Creates or replaces the organisation's expertise on a topic.
-#[instrument(skip(pool, user, input), fields(user = %user.id))]
+#[instrument(skip(ctx, user, input), fields(user = %user.id))]
 pub async fn put_expertise(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     id: OrganisationId,
     slug: TopicSlug,
     input: ExpertiseInput,
 ) -> Result<Expertise, ServiceError> {
+    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
@@ -176,14 +179,15 @@ pub async fn put_expertise(
 }
 
 /// Removes the organisation's expertise on a topic.
-#[instrument(skip(pool, user), fields(user = %user.id))]
+#[instrument(skip(ctx, user), fields(user = %user.id))]
 pub async fn delete_expertise(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     address: IpAddr,
     id: OrganisationId,
     slug: TopicSlug,
 ) -> Result<(), ServiceError> {
+    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
@@ -254,7 +258,8 @@ pub struct OwnOrganisation {
     pub topics: Vec<crate::domain::topic::Topic>,
 }
 
-pub async fn own_organisation(pool: &DbPool, user: User) -> Result<OwnOrganisation, ServiceError> {
+pub async fn own_organisation(ctx: &Context, user: User) -> Result<OwnOrganisation, ServiceError> {
+    let pool = &ctx.pool;
     let id = user
         .organisation_id
         .ok_or(DirectoryRefusal::NoOrganisation)?;

@@ -2,24 +2,23 @@
 //! and doing one job for one visit. Above `visits` and `lessons`, whose
 //! emails the jobs send.
 
+use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::lessons;
 use super::matching::Suggester;
-use super::visits::{
-    close_request, invitation_key, invitation_token, local_date, queue, Parties, VisitRules,
-};
+use super::visits::{close_request, invitation_key, invitation_token, local_date, queue, Parties};
 use super::ServiceError;
 use crate::db::outbox;
 use crate::db::visits::{self as repo, VisitRow};
-use crate::db::DbPool;
 use crate::domain::schedule;
 pub use crate::domain::schedule::Job;
 use crate::domain::visit::{Bookings, Closure, VisitEvent};
 use crate::mail::templates::{Expired, Nudge, Reminder};
 
 /// What the scheduler found to do (docs/visits.md, "Scheduler").
-pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
+pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
+    let pool = &ctx.pool;
     use std::collections::{HashMap, HashSet};
     pool.run(move |conn| {
         let today = local_date(now);
@@ -74,14 +73,15 @@ pub async fn due_jobs(pool: &DbPool, now: NaiveDateTime) -> Result<Vec<(i64, Job
 /// instance did it first, or the visit changed since it was listed). A
 /// nudge about a request with no day left closes it instead.
 pub async fn run_job(
-    pool: &DbPool,
+    ctx: &Context,
     suggester: &Suggester,
-    base_url: &str,
-    rules: VisitRules,
     id: i64,
     job: Job,
     now: NaiveDateTime,
 ) -> Result<Option<Job>, ServiceError> {
+    let pool = &ctx.pool;
+    let base_url = ctx.base_url.as_str();
+    let rules = ctx.rules;
     let (suggester, base_url) = (suggester.clone(), base_url.to_string());
     pool.run(move |conn| {
         conn.write(|conn| {

@@ -110,7 +110,7 @@ pub async fn login(
     let next = local_path(form.next.as_deref());
     let address = client::address(&req, &state.trusted_proxies);
     let result = accounts::login(
-        &state.pool,
+        &state.ctx,
         state.jwt.clone(),
         &state.login_limiter,
         address,
@@ -177,7 +177,7 @@ pub async fn logout(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     session.check_form(&body)?;
-    accounts::logout(&state.pool, session.user.id)
+    accounts::logout(&state.ctx, session.user.id)
         .await
         .map_err(|e| WebError::service(e, session.lang))?;
     Ok(HttpResponse::SeeOther()

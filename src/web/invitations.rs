@@ -241,7 +241,7 @@ pub async fn show(
     token: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match visits::invitation(&state.pool, &token).await {
+    match visits::invitation(&state.ctx, &token).await {
         Ok(InvitationLink::Open { visit, language }) => form_page(
             StatusCode::OK,
             &visit,
@@ -268,7 +268,7 @@ pub async fn answer(
         Ok(form) => form,
         Err(refused) => return actix_web::ResponseError::error_response(&refused),
     };
-    let (visit, language) = match visits::invitation(&state.pool, &token).await {
+    let (visit, language) = match visits::invitation(&state.ctx, &token).await {
         Ok(InvitationLink::Open { visit, language }) => (visit, language),
         Ok(InvitationLink::Closed { visit, language }) => {
             let mut response = closed_page(&visit, language);
@@ -336,16 +336,7 @@ pub async fn answer(
             );
         }
     };
-    match visits::answer_invitation(
-        &state.pool,
-        &state.matching,
-        state.base_url.clone(),
-        state.visits,
-        &token,
-        answer,
-    )
-    .await
-    {
+    match visits::answer_invitation(&state.ctx, &token, answer).await {
         // Post/redirect/get: the page now says what was decided.
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))

@@ -100,21 +100,13 @@ pub async fn browse(
         q: Some(q.clone()).filter(|q| !q.is_empty() && error.is_none()),
         before: before.parse().ok().filter(|b: &i64| *b > 0),
     };
-    let result = lessons::browse(
-        &state.pool,
-        &state.matching,
-        session.user.clone(),
-        query,
-        lang,
-    )
-    .await;
+    let result = lessons::browse(&state.ctx, session.user.clone(), query, lang).await;
     let found = match result {
         Ok(found) => found,
         Err(e) if matches!(e.kind(), Some(Kind::NotFound | Kind::Invalid)) => {
             error = Some(e.message(lang));
             lessons::browse(
-                &state.pool,
-                &state.matching,
+                &state.ctx,
                 session.user.clone(),
                 KnowledgeQuery::default(),
                 lang,

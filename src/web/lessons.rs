@@ -346,7 +346,7 @@ pub async fn show(
     token: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match lessons::form_link(&state.pool, &token).await {
+    match lessons::form_link(&state.ctx, &token).await {
         Ok(FormLink::Open(context)) => form_page(StatusCode::OK, &context, &Form::default(), &[]),
         Ok(FormLink::Closed(context, lesson)) => closed_page(&context, lesson.as_ref()),
         Ok(FormLink::Unknown) => unknown_link(&req),
@@ -366,7 +366,7 @@ pub async fn submit(
         Ok(form) => form,
         Err(refused) => return actix_web::ResponseError::error_response(&refused),
     };
-    let context = match lessons::form_link(&state.pool, &token).await {
+    let context = match lessons::form_link(&state.ctx, &token).await {
         Ok(FormLink::Open(context)) => context,
         Ok(FormLink::Closed(context, lesson)) => {
             let mut response = closed_page(&context, lesson.as_ref());
@@ -380,13 +380,13 @@ pub async fn submit(
         Ok(checked) => checked,
         Err(errors) => return form_page(StatusCode::BAD_REQUEST, &context, &form, &errors),
     };
-    match lessons::submit_by_link(&state.pool, &token, checked).await {
+    match lessons::submit_by_link(&state.ctx, &token, checked).await {
         // Post/redirect/get: the page now thanks and says who sees it.
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
             .finish(),
         Err(e) if e.kind() == Some(Kind::Conflict) => {
-            match lessons::form_link(&state.pool, &token).await {
+            match lessons::form_link(&state.ctx, &token).await {
                 Ok(FormLink::Closed(context, lesson)) => {
                     let mut response = closed_page(&context, lesson.as_ref());
                     *response.status_mut() = StatusCode::CONFLICT;
@@ -486,7 +486,7 @@ pub async fn followup_show(
     token: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match lessons::followup_link(&state.pool, &token).await {
+    match lessons::followup_link(&state.ctx, &token).await {
         Ok(FollowUpLink::Open(context)) => {
             followup_page(StatusCode::OK, &context, &FollowUpForm::default(), &[])
         }
@@ -507,7 +507,7 @@ pub async fn followup_submit(
         Ok(form) => form,
         Err(refused) => return actix_web::ResponseError::error_response(&refused),
     };
-    let context = match lessons::followup_link(&state.pool, &token).await {
+    let context = match lessons::followup_link(&state.ctx, &token).await {
         Ok(FollowUpLink::Open(context)) => context,
         Ok(FollowUpLink::Closed(context, answer)) => {
             let mut response = followup_closed(&context, answer.is_some());
@@ -522,7 +522,7 @@ pub async fn followup_submit(
             Ok(answer) => answer,
             Err(errors) => return followup_page(StatusCode::BAD_REQUEST, &context, &form, &errors),
         };
-    match lessons::submit_followup(&state.pool, &token, applied, changes).await {
+    match lessons::submit_followup(&state.ctx, &token, applied, changes).await {
         Ok(()) => HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, req.path().to_string()))
             .finish(),
@@ -557,7 +557,7 @@ pub async fn own_show(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
-    let (context, lesson) = lessons::own_form(&state.pool, session.user.clone(), id, lang)
+    let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(match lesson {
@@ -584,7 +584,7 @@ pub async fn own_submit(
     let lang = session.lang;
     let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
     let form: Form = session.form(&body)?;
-    let (context, lesson) = lessons::own_form(&state.pool, session.user.clone(), id, lang)
+    let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     if let Some(lesson) = lesson {
@@ -604,7 +604,7 @@ pub async fn own_submit(
             &errors,
         ));
     }
-    lessons::submit_lesson(&state.pool, session.user.clone(), id, draft, lang)
+    lessons::submit_lesson(&state.ctx, session.user.clone(), id, draft, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(HttpResponse::SeeOther()

@@ -185,7 +185,7 @@ fn render(
 }
 
 async fn own(state: &AppState, session: &Session) -> Result<OwnOrganisation, WebError> {
-    profile::own_organisation(&state.pool, session.user.clone())
+    profile::own_organisation(&state.ctx, session.user.clone())
         .await
         .map_err(|e| WebError::service(e, session.lang))
 }
@@ -327,7 +327,7 @@ pub async fn update(
         }
     };
     profile::update_organisation(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         own.organisation.id,
@@ -388,7 +388,7 @@ pub async fn put_expertise(
         Err(e) => return refuse(own, e.to_string()),
     };
     match profile::put_expertise(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         own.organisation.id,
@@ -423,7 +423,7 @@ pub async fn delete_expertise(
         .organisation_id
         .ok_or_else(|| WebError::not_found(lang))?;
     profile::delete_expertise(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         organisation,

@@ -213,14 +213,7 @@ pub async fn find(
         Ok(r) => (r, None),
         Err(e) => (None, Some(e)),
     };
-    let found = matching::find_peers(
-        &state.pool,
-        &state.matching,
-        session.user.clone(),
-        request.clone(),
-        lang,
-    )
-    .await;
+    let found = matching::find_peers(&state.ctx, session.user.clone(), request.clone(), lang).await;
     let (found, error) = match found {
         Ok(f) => (f, error),
         // An unknown topic or a coordinator without an organisation: say
@@ -233,15 +226,9 @@ pub async fn find(
         {
             let msg = e.message(lang);
             (
-                matching::find_peers(
-                    &state.pool,
-                    &state.matching,
-                    session.user.clone(),
-                    None,
-                    lang,
-                )
-                .await
-                .map_err(|e| WebError::service(e, lang))?,
+                matching::find_peers(&state.ctx, session.user.clone(), None, lang)
+                    .await
+                    .map_err(|e| WebError::service(e, lang))?,
                 Some(msg),
             )
         }
@@ -250,8 +237,7 @@ pub async fn find(
     let (why, why_error) = match (&request, search.name.trim()) {
         (Some(request), name) if !name.is_empty() => {
             match matching::explain_named(
-                &state.pool,
-                &state.matching,
+                &state.ctx,
                 session.user.clone(),
                 request.clone(),
                 name,

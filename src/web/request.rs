@@ -126,15 +126,9 @@ async fn target(
 ) -> Result<RequestTarget, WebError> {
     let lang = session.lang;
     let host: OrganisationId = host.parse().map_err(|_| WebError::not_found(lang))?;
-    visits::request_target(
-        &state.pool,
-        session.user.clone(),
-        state.visits,
-        host,
-        topic.to_string(),
-    )
-    .await
-    .map_err(|e| WebError::service(e, lang))
+    visits::request_target(&state.ctx, session.user.clone(), host, topic.to_string())
+        .await
+        .map_err(|e| WebError::service(e, lang))
 }
 
 /// GET /visits/new?host=ID&topic=SLUG
@@ -173,7 +167,7 @@ pub async fn create(
         participants: form.participants.clone(),
     };
     let (dates, goal, participants) =
-        match check_request(&draft, visits::today(), state.visits.lead_days, lang) {
+        match check_request(&draft, visits::today(), state.ctx.rules.lead_days, lang) {
             Ok(checked) => checked,
             Err(errors) => {
                 return Ok(render(
@@ -187,10 +181,8 @@ pub async fn create(
             }
         };
     let result = visits::request_visit(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
-        state.base_url.clone(),
-        state.visits,
         lang,
         VisitRequest {
             host: target.host,

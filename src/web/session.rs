@@ -43,7 +43,7 @@ pub fn cookie(
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
-        .secure(state.base_url.starts_with("https://"))
+        .secure(state.ctx.base_url.starts_with("https://"))
         .same_site(SameSite::Lax)
         .max_age(time::Duration::seconds(max_age_secs))
         .finish()

@@ -135,7 +135,7 @@ pub async fn dashboard(
             },
         ));
     }
-    let board = visits::dashboard(&state.pool, session.user.clone())
+    let board = visits::dashboard(&state.ctx, session.user.clone())
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let items = |list: &[VisitView]| list.iter().map(|v| item(v, own, lang)).collect();
@@ -193,11 +193,11 @@ async fn visit_page(
     form: ActionForm,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let visit = visits::get_visit(&state.pool, session.user.clone(), id)
+    let visit = visits::get_visit(&state.ctx, session.user.clone(), id)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let form_waiting = if visit.state == VisitState::Completed && !session.is_admin() {
-        crate::service::lessons::visit_lessons(&state.pool, session.user.clone(), id)
+        crate::service::lessons::visit_lessons(&state.ctx, session.user.clone(), id)
             .await
             .map(|lessons| {
                 let ours = if session.organisation() == Some(visit.host_id) {
@@ -269,16 +269,7 @@ pub async fn answer(
             return visit_page(&state, &session, id, StatusCode::BAD_REQUEST, why, form).await;
         }
     };
-    let result = visits::answer_visit(
-        &state.pool,
-        &state.matching,
-        session.user.clone(),
-        state.base_url.clone(),
-        state.visits,
-        id,
-        answer,
-    )
-    .await;
+    let result = visits::answer_visit(&state.ctx, session.user.clone(), id, answer).await;
     after_action(&state, &session, id, form, result).await
 }
 
@@ -292,15 +283,7 @@ pub async fn cancel(
     let id = parse_id(&id, session.lang)?;
     let form: ActionForm = session.form(&body)?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let result = visits::cancel_visit(
-        &state.pool,
-        session.user.clone(),
-        state.base_url.clone(),
-        state.visits,
-        id,
-        reason,
-    )
-    .await;
+    let result = visits::cancel_visit(&state.ctx, session.user.clone(), id, reason).await;
     after_action(&state, &session, id, form, result).await
 }
 
@@ -337,16 +320,9 @@ pub async fn calendar(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = parse_id(&id, lang)?;
-    let ics = visits::calendar_file(
-        &state.pool,
-        session.user.clone(),
-        state.base_url.clone(),
-        state.visits,
-        id,
-        lang,
-    )
-    .await
-    .map_err(|e| WebError::service(e, lang))?;
+    let ics = visits::calendar_file(&state.ctx, session.user.clone(), id, lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header((

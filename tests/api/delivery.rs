@@ -164,7 +164,7 @@ async fn a_550_is_dead_with_the_reason_and_can_be_requeued(backend: Backend) {
     );
     // ...until an operator requeues it (here it fails again, permanently).
     assert_eq!(
-        meeloop::service::mail::requeue_dead(&db.pool, None)
+        meeloop::service::mail::requeue_dead(&db.ctx("http://localhost"), None)
             .await
             .unwrap(),
         1

@@ -65,6 +65,28 @@ pub struct TestDb {
     pub data_dir: TempDir,
 }
 
+impl TestDb {
+    /// The use cases' context on this database, links pointing at `base_url`.
+    pub fn ctx(&self, base_url: &str) -> service::context::Context {
+        service::context::Context::new(
+            self.pool.clone(),
+            base_url.to_string(),
+            self.settings.visits,
+            std::sync::Arc::new(service::matching::MatchIndex::new(
+                self.settings.matching,
+                std::time::Duration::ZERO,
+            )),
+        )
+    }
+}
+
+impl TestApp {
+    /// The use cases' context of this app's database and address.
+    pub fn ctx(&self) -> service::context::Context {
+        self.db.ctx(&self.address)
+    }
+}
+
 pub fn test_db(backend: Backend) -> TestDb {
     test_db_with(backend, |f| f)
 }

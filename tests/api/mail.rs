@@ -542,8 +542,7 @@ async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
     })
     .await;
     let id = meeloop::service::mail::queue_test(
-        &app.db.pool,
-        "http://localhost",
+        &app.db.ctx("http://localhost"),
         "anne@zwolle.example",
         meeloop::domain::organisation::Language::Nl,
         1,

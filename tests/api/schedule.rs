@@ -2,8 +2,6 @@
 //! files, alternatives after a decline, and the scheduler (nudge, expiry,
 //! reminder, completion), on both databases.
 
-use std::sync::Arc;
-
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use meeloop::db::outbox::{self, Claimed};
@@ -12,7 +10,6 @@ use meeloop::domain::account::{Role, User};
 use meeloop::domain::organisation::{Language, OrganisationId};
 use meeloop::domain::schedule::reminder_day;
 use meeloop::jobs::{Report, Scheduler};
-use meeloop::service::matching::MatchIndex;
 use meeloop::service::visits::{request_visit, VisitRequest, VisitView};
 use serde_json::{json, Value};
 
@@ -120,15 +117,7 @@ fn attached_ics(message: &Claimed) -> Option<(String, Ics)> {
 }
 
 pub fn scheduler(app: &TestApp) -> Scheduler {
-    Scheduler::new(
-        app.db.pool.clone(),
-        Arc::new(MatchIndex::new(
-            app.db.settings.matching,
-            std::time::Duration::ZERO,
-        )),
-        app.address.clone(),
-        RULES,
-    )
+    Scheduler::new(app.ctx())
 }
 
 /// The app's host name, as in calendar UIDs.
@@ -141,10 +130,8 @@ fn domain(app: &TestApp) -> String {
 pub async fn ask(app: &TestApp, anne: &User, topic: &str, dates: &[NaiveDate]) -> VisitView {
     let zwolle = OrganisationId(app.organisation_id("GM0193").await);
     request_visit(
-        &app.db.pool,
+        &app.ctx(),
         anne.clone(),
-        app.address.clone(),
-        RULES,
         Language::Nl,
         VisitRequest {
             host: zwolle,

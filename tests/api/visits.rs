@@ -76,10 +76,8 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
         participants: 2,
     };
     let visit = request_visit(
-        &app.db.pool,
+        &app.db.ctx("https://meeloop.example.nl"),
         anne.clone(),
-        "https://meeloop.example.nl".into(),
-        RULES,
         Language::En,
         request(zwolle, "cloud-migration", dates.clone()),
     )
@@ -178,10 +176,8 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
     ];
     for (refused, expected) in cases {
         let err = request_visit(
-            &app.db.pool,
+            &app.db.ctx("https://x"),
             anne.clone(),
-            "https://x".into(),
-            RULES,
             Language::En,
             refused,
         )
@@ -348,10 +344,8 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
         participants: 1,
     };
     let first = request_visit(
-        &app.db.pool,
+        &app.db.ctx("https://m.example"),
         anne.clone(),
-        "https://m.example".into(),
-        RULES,
         Language::Nl,
         ask("cloud-migration"),
     )
@@ -454,10 +448,8 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
 
     // A decline, with a reason the requester reads.
     let second = request_visit(
-        &app.db.pool,
+        &app.db.ctx("https://m.example"),
         anne.clone(),
-        "https://m.example".into(),
-        RULES,
         Language::Nl,
         ask("common-ground"),
     )
@@ -521,10 +513,8 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
     for (i, code) in requesters.iter().enumerate() {
         let user = coordinator(&app, &format!("c{i}@requester.example"), code);
         let visit = request_visit(
-            &app.db.pool,
+            &app.db.ctx("https://m.example"),
             user,
-            "https://m.example".into(),
-            RULES,
             Language::Nl,
             VisitRequest {
                 host: zwolle,
@@ -630,10 +620,8 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
     let zwolle = OrganisationId(app.organisation_id("GM0193").await);
     let dates = working_days_ahead(2);
     let visit = request_visit(
-        &app.db.pool,
+        &app.ctx(),
         anne,
-        app.address.clone(),
-        RULES,
         Language::En,
         VisitRequest {
             host: zwolle,
@@ -870,10 +858,8 @@ async fn each_organisation_lists_its_own_visits(backend: Backend) {
     ] {
         let host = OrganisationId(app.organisation_id(code).await);
         let visit = request_visit(
-            &app.db.pool,
+            &app.db.ctx("https://m.example"),
             anne.clone(),
-            "https://m.example".into(),
-            RULES,
             Language::Nl,
             VisitRequest {
                 host,

@@ -14,7 +14,7 @@ use crate::helpers::Backend;
 use crate::journey::{demo_app_with_smtp, inbox};
 use crate::schedule::{ask, dutch, keyed, queued, scheduler};
 use crate::smtp::{wait_until, SmtpServer};
-use crate::visits::{coordinator, demo_app, working_days_ahead, RULES};
+use crate::visits::{coordinator, demo_app, working_days_ahead};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -288,17 +288,9 @@ async fn every_page_passes_axe_core_in_both_languages() {
     // A visit held (with both forms to fill in), and an open request.
     let days = working_days_ahead(1);
     let held = ask(&app, &anne, "cloud-migration", &days).await;
-    answer_visit(
-        &app.db.pool,
-        &meeloop::service::matching::MatchIndex::new(app.db.settings.matching, Duration::ZERO),
-        bram,
-        app.address.clone(),
-        RULES,
-        held.id,
-        Answer::Accept(days[0]),
-    )
-    .await
-    .unwrap();
+    answer_visit(&app.ctx(), bram, held.id, Answer::Accept(days[0]))
+        .await
+        .unwrap();
     scheduler(&app)
         .run_at(dutch(days[0] + chrono::Duration::days(1), 6))
         .await

@@ -98,7 +98,7 @@ pub async fn audit(
     let params = QueryParams::parse(&req, &["before", "limit"])?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
-    let (entries, next_before) = admin::audit_log(&state.pool, user.0, before, limit).await?;
+    let (entries, next_before) = admin::audit_log(&state.ctx, user.0, before, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(AuditPage {

@@ -98,7 +98,7 @@ pub async fn list(
     let params = QueryParams::parse(&req, &allowed)?;
     let mut query = list_query(&params)?;
     query.active = params.get("active", parse_bool)?;
-    let page = admin::list_organisations(&state.pool, admin.0, query).await?;
+    let page = admin::list_organisations(&state.ctx, admin.0, query).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(AdminOrganisationPage {
@@ -224,7 +224,7 @@ pub async fn create(
     QueryParams::parse(&req, &[])?;
     let new = body.admitted()?.parse()?;
     let organisation = admin::create_organisation(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         new,
@@ -279,7 +279,7 @@ pub async fn set_status(
     QueryParams::parse(&req, &[])?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let organisation = admin::set_organisation_active(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         id,

@@ -129,7 +129,7 @@ pub async fn list(
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (status, items, next_before) =
-        mail::outbox_page(&state.pool, admin.0, message_state, before, limit).await?;
+        mail::outbox_page(&state.ctx, admin.0, message_state, before, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(OutboxPage {
@@ -175,7 +175,7 @@ pub async fn requeue(
     QueryParams::parse(&req, &[])?;
     let id = path("id", &id, positive_id)?;
     let message = mail::requeue(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         id,

@@ -86,7 +86,7 @@ pub async fn list(
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let clients = partners::list_partners(&state.pool, admin.0).await?;
+    let clients = partners::list_partners(&state.ctx, admin.0).await?;
     Ok(HttpResponse::Ok().json(
         clients
             .into_iter()
@@ -150,7 +150,7 @@ pub async fn create(
     let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
     let scopes = parse_scopes(&body.scopes)?;
     let (client, secret) = partners::admin_create_partner(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         name,
@@ -234,7 +234,7 @@ pub async fn update(
         active: body.active,
     };
     let client = partners::update_partner(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         client_id,

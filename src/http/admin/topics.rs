@@ -58,7 +58,7 @@ pub async fn list(
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let topics = admin::list_topics(&state.pool, admin.0).await?;
+    let topics = admin::list_topics(&state.ctx, admin.0).await?;
     Ok(HttpResponse::Ok().json(
         topics
             .into_iter()
@@ -145,7 +145,7 @@ pub async fn create(
         active: None,
     };
     let topic = admin::create_topic(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         slug,
@@ -257,7 +257,7 @@ pub async fn update(
         active: body.active,
     };
     let topic = admin::update_topic(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         slug,

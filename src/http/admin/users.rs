@@ -103,7 +103,7 @@ pub async fn list(
     let params = QueryParams::parse(&req, &["after", "limit"])?;
     let after = params.get("after", |raw| raw.parse::<UserId>())?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
-    let (users, next) = accounts::list_users(&state.pool, admin.0, after, limit).await?;
+    let (users, next) = accounts::list_users(&state.ctx, admin.0, after, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(UserPage {
@@ -211,7 +211,7 @@ pub async fn create(
         organisation: organisation_id.map(organisation).transpose()?,
     };
     let (user, password) = accounts::admin_create_user(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         account,
@@ -305,7 +305,7 @@ pub async fn update(
         active: body.active,
     };
     let user = accounts::update_user(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         id,
@@ -344,7 +344,7 @@ pub async fn reset_password(
     QueryParams::parse(&req, &[])?;
     let id: UserId = path("id", &id, str::parse)?;
     let (user, password) = accounts::reset_password(
-        &state.pool,
+        &state.ctx,
         admin.0,
         client::address(&req, &state.trusted_proxies),
         id,

@@ -1,12 +1,13 @@
 //! Three months on: what came of a visit, asked of the requester.
 
+use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
 use super::*;
 use crate::auth::links;
 use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule};
 use crate::domain::refusal::{LessonRefusal, LinkRefusal};
@@ -72,7 +73,8 @@ pub enum FollowUpLink {
 }
 
 /// Reads what a follow-up link is about; changes nothing.
-pub async fn followup_link(pool: &DbPool, token: &str) -> Result<FollowUpLink, ServiceError> {
+pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, ServiceError> {
+    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FollowUpLink::Unknown);
     };
@@ -111,11 +113,12 @@ pub async fn followup_link(pool: &DbPool, token: &str) -> Result<FollowUpLink, S
 
 /// Saves the follow-up from its link, once.
 pub async fn submit_followup(
-    pool: &DbPool,
+    ctx: &Context,
     token: &str,
     applied: lesson::Applied,
     changes: String,
 ) -> Result<(), ServiceError> {
+    let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
         conn.write(|conn| {

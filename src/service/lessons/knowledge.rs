@@ -1,11 +1,12 @@
 //! The knowledge base: published lessons as anyone allowed may read them,
 //! the page that shows them with a topic's leaders, and statistics.
 
+use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
 use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::account::User;
 use crate::domain::lesson::{self, Publish};
 use crate::domain::organisation::Language;
@@ -56,12 +57,13 @@ pub struct PublishedLesson {
 /// The knowledge base: published lessons, newest first, `limit` per page
 /// (`None` for all, as the CSV export wants).
 pub async fn knowledge_base(
-    pool: &DbPool,
+    ctx: &Context,
     reader: Reader,
     query: KnowledgeQuery,
     limit: Option<i64>,
     language: Language,
 ) -> Result<(Vec<PublishedLesson>, Option<i64>), ServiceError> {
+    let pool = &ctx.pool;
     use std::collections::HashMap;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
     let words: Vec<String> = query
@@ -174,11 +176,12 @@ pub async fn knowledge_base(
 /// Figures over the visits between the first day of `from` and the last of
 /// `to` (docs/lessons.md): for logged-in users and partners with `stats:read`.
 pub async fn statistics(
-    pool: &DbPool,
+    ctx: &Context,
     reader: Reader,
     from: crate::domain::stats::Month,
     to: crate::domain::stats::Month,
 ) -> Result<crate::domain::stats::Stats, ServiceError> {
+    let pool = &ctx.pool;
     use crate::domain::stats::{summarise, LessonFact, VisitFact};
     reader.require(crate::domain::partner::Scope::StatsRead)?;
     if from > to {
@@ -223,20 +226,18 @@ pub struct Browse {
 
 /// Lessons and leaders for a logged-in user, in one answer.
 pub async fn browse(
-    pool: &DbPool,
-    index: &crate::service::matching::MatchIndex,
+    ctx: &Context,
     user: User,
     query: KnowledgeQuery,
     language: Language,
 ) -> Result<Browse, ServiceError> {
+    let (pool, index) = (&ctx.pool, &*ctx.matching);
     let reader = Reader::User(user);
     let leaders = match &query.topic {
-        Some(topic) => {
-            Some(crate::service::matching::topic_leaders(pool, index, &reader, topic, 5).await?)
-        }
+        Some(topic) => Some(crate::service::matching::topic_leaders(ctx, &reader, topic, 5).await?),
         None => None,
     };
-    let (lessons, next) = knowledge_base(pool, reader, query, Some(20), language).await?;
+    let (lessons, next) = knowledge_base(ctx, reader, query, Some(20), language).await?;
     let topics =
         crate::service::matching::sorted_topics(&index.snapshot(pool).await?.snapshot, language);
     Ok(Browse {

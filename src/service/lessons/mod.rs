@@ -10,6 +10,7 @@ pub use knowledge::{
     browse, knowledge_base, statistics, Browse, KnowledgeQuery, PublishedLesson, Reader,
 };
 
+use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
 use super::visits::{issue_link, local_date, queue, Parties, Recipient};
@@ -17,7 +18,7 @@ use super::ServiceError;
 use crate::auth::links;
 use crate::db::lessons::{self as repo, LessonRow, NewLesson};
 use crate::db::visits as visit_repo;
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn};
 use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
@@ -248,7 +249,8 @@ pub struct FormContext {
 
 /// Reads what a form link is about. Changes nothing, however often a link
 /// scanner fetches it.
-pub async fn form_link(pool: &DbPool, token: &str) -> Result<FormLink, ServiceError> {
+pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceError> {
+    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FormLink::Unknown);
     };
@@ -285,10 +287,11 @@ pub async fn form_link(pool: &DbPool, token: &str) -> Result<FormLink, ServiceEr
 
 /// The form sent from its emailed link (checked by the page first).
 pub async fn submit_by_link(
-    pool: &DbPool,
+    ctx: &Context,
     token: &str,
     lesson: Lesson,
 ) -> Result<LessonView, ServiceError> {
+    let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
         conn.write(|conn| {
@@ -316,11 +319,12 @@ pub async fn submit_by_link(
 /// The lessons form of a logged-in coordinator's side of a held visit,
 /// and that side's lesson if it was sent already.
 pub async fn own_form(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     visit: i64,
     language: Language,
 ) -> Result<(FormContext, Option<LessonView>), ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         let row = super::visits::visible(conn, &user, visit)?;
         let side = match user.organisation_id.map(|o| o.0) {
@@ -352,12 +356,13 @@ pub async fn own_form(
 
 /// A coordinator of either side sends their side's lesson over the API.
 pub async fn submit_lesson(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     visit: i64,
     draft: Draft,
     language: Language,
 ) -> Result<LessonView, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         conn.write(|conn| {
             let (_, side) =
@@ -381,10 +386,11 @@ pub async fn submit_lesson(
 /// A visit's lessons, published or not, for the two organisations of the
 /// visit and admins; anyone else gets the same 404 as for no visit.
 pub async fn visit_lessons(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     visit: i64,
 ) -> Result<Vec<LessonView>, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         super::visits::visible(conn, &user, visit)?;
         repo::for_visit(conn, visit)?

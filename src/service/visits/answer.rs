@@ -1,6 +1,7 @@
 //! The host's answer (API, dashboard and email link) and what a booking
 //! does to the requests it leaves without a day.
 
+use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::auth::links;
@@ -14,7 +15,7 @@ use crate::domain::visit::{obstacle, parse_reason, DayFacts, Obstacle, VisitEven
 use crate::domain::Invalid;
 use crate::mail::ics::Method;
 use crate::mail::templates::{Closed, Declined};
-use crate::service::matching::{MatchIndex, Suggester};
+use crate::service::matching::Suggester;
 use crate::service::ServiceError;
 
 use super::*;
@@ -29,14 +30,15 @@ pub enum Answer {
 
 /// A coordinator of the host organisation answers over the API.
 pub async fn answer_visit(
-    pool: &DbPool,
-    index: &MatchIndex,
+    ctx: &Context,
     user: User,
-    base_url: String,
-    rules: VisitRules,
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
+    let base_url = ctx.base_url.clone();
+    let rules = ctx.rules;
     let suggester = index.suggester(pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());
     let visit = pool
@@ -290,7 +292,8 @@ pub enum InvitationLink {
 
 /// Reads what a link is about. Changes nothing, however often a link
 /// scanner fetches it.
-pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, ServiceError> {
+pub async fn invitation(ctx: &Context, token: &str) -> Result<InvitationLink, ServiceError> {
+    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(InvitationLink::Unknown);
     };
@@ -319,13 +322,14 @@ pub async fn invitation(pool: &DbPool, token: &str) -> Result<InvitationLink, Se
 /// The host answers through the invitation link: valid, unused and
 /// unexpired, or the answer is refused (409) and nothing changes.
 pub async fn answer_invitation(
-    pool: &DbPool,
-    index: &MatchIndex,
-    base_url: String,
-    rules: VisitRules,
+    ctx: &Context,
     token: &str,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
+    let pool = &ctx.pool;
+    let index = &*ctx.matching;
+    let base_url = ctx.base_url.clone();
+    let rules = ctx.rules;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     let suggester = index.suggester(pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());

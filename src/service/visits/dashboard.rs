@@ -1,9 +1,10 @@
 //! What waits for a coordinator's organisation, and the request form's target.
 
+use crate::service::context::Context;
 use chrono::{Duration, NaiveDate};
 
 use crate::db::visits::{self as repo};
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::account::{Role, User};
 use crate::domain::organisation::OrganisationId;
 use crate::domain::refusal::{DirectoryRefusal, VisitRefusal};
@@ -23,7 +24,8 @@ pub struct Dashboard {
 }
 
 /// What waits for a coordinator's organisation.
-pub async fn dashboard(pool: &DbPool, user: User) -> Result<Dashboard, ServiceError> {
+pub async fn dashboard(ctx: &Context, user: User) -> Result<Dashboard, ServiceError> {
+    let pool = &ctx.pool;
     let org = match (user.role, user.organisation_id) {
         (Role::Coordinator, Some(org)) => org.0,
         _ => return Err(VisitRefusal::CoordinatorsDashboard.into()),
@@ -70,12 +72,13 @@ pub struct RequestTarget {
 /// The host and topic of a request form, if a coordinator may ask them:
 /// the same checks as `request_visit` makes before it books anything.
 pub async fn request_target(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
-    rules: VisitRules,
     host: OrganisationId,
     topic: String,
 ) -> Result<RequestTarget, ServiceError> {
+    let pool = &ctx.pool;
+    let rules = ctx.rules;
     if user.role != Role::Coordinator || user.organisation_id.is_none() {
         return Err(VisitRefusal::CoordinatorsRequest.into());
     }

@@ -5,6 +5,7 @@ mod answer;
 mod dashboard;
 mod parties;
 
+use crate::service::context::Context;
 pub(crate) use answer::close_request;
 pub use answer::{answer_invitation, answer_visit, invitation, Answer, InvitationLink};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
@@ -15,7 +16,7 @@ pub(crate) use parties::{
 
 use super::ServiceError;
 use crate::db::visits::{self as repo, NewVisit, VisitRow};
-use crate::db::{self, DbConn, DbPool};
+use crate::db::{self, DbConn};
 use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, OrganisationId};
@@ -156,13 +157,14 @@ pub use super::clock::today;
 /// invitation to the host's contact address is queued in the same
 /// transaction, with a single-use link.
 pub async fn request_visit(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
-    base_url: String,
-    rules: VisitRules,
     language: Language,
     request: VisitRequest,
 ) -> Result<VisitView, ServiceError> {
+    let pool = &ctx.pool;
+    let base_url = ctx.base_url.clone();
+    let rules = ctx.rules;
     let requester = may_request(&user)?;
     if requester == request.host {
         return Err(VisitRefusal::OwnOrganisation.into());
@@ -253,7 +255,8 @@ pub async fn request_visit(
 
 /// One visit, for coordinators of its two organisations and for admins;
 /// anyone else learns nothing (404, as for a visit that does not exist).
-pub async fn get_visit(pool: &DbPool, user: User, id: i64) -> Result<VisitView, ServiceError> {
+pub async fn get_visit(ctx: &Context, user: User, id: i64) -> Result<VisitView, ServiceError> {
+    let pool = &ctx.pool;
     pool.run(move |conn| {
         let row = visible(conn, &user, id)?;
         view(conn, row)
@@ -329,7 +332,8 @@ pub(super) fn authorise(
 
 /// [`authorise`] alone, for an edge that must refuse a caller before it
 /// looks at what they sent.
-pub async fn may_act(pool: &DbPool, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
+pub async fn may_act(ctx: &Context, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
+    let pool = &ctx.pool;
     let user = user.clone();
     pool.run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
         .await
@@ -352,13 +356,14 @@ pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRo
 /// leaves every calendar; a request still waiting is only withdrawn, and
 /// the other side is told.
 pub async fn cancel_visit(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
-    base_url: String,
-    rules: VisitRules,
     id: i64,
     reason: Option<String>,
 ) -> Result<VisitView, ServiceError> {
+    let pool = &ctx.pool;
+    let base_url = ctx.base_url.clone();
+    let rules = ctx.rules;
     pool.run(move |conn| {
         conn.write(|conn| {
             let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
@@ -407,13 +412,14 @@ pub async fn cancel_visit(
 /// with a day, as an entry to import (METHOD:PUBLISH, same UID and
 /// SEQUENCE as the emailed ones).
 pub async fn calendar_file(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
-    base_url: String,
-    rules: VisitRules,
     id: i64,
     language: Language,
 ) -> Result<String, ServiceError> {
+    let pool = &ctx.pool;
+    let base_url = ctx.base_url.clone();
+    let rules = ctx.rules;
     pool.run(move |conn| {
         let row = visible(conn, &user, id)?;
         if !matches!(row.state.as_str(), "accepted" | "completed") {
@@ -435,7 +441,7 @@ pub async fn calendar_file(
 /// A page of visits, newest first: a coordinator's organisation's (as
 /// requester, host or both); for admins all, or one organisation's.
 pub async fn list_visits(
-    pool: &DbPool,
+    ctx: &Context,
     user: User,
     organisation: Option<OrganisationId>,
     role: Option<VisitRole>,
@@ -443,6 +449,7 @@ pub async fn list_visits(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<VisitView>, Option<i64>), ServiceError> {
+    let pool = &ctx.pool;
     let organisation = match (user.role, user.organisation_id, organisation) {
         (Role::Admin, _, chosen) => chosen,
         (Role::Coordinator, Some(own), None) => Some(own),

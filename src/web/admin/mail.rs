@@ -47,15 +47,10 @@ pub async fn mail_queue(
                 .map_err(|_| WebError::not_found(lang))?,
         ),
     };
-    let (status, messages, next) = mail::outbox_page(
-        &state.pool,
-        session.user.clone(),
-        filter,
-        query.before,
-        PAGE,
-    )
-    .await
-    .map_err(fail(lang))?;
+    let (status, messages, next) =
+        mail::outbox_page(&state.ctx, session.user.clone(), filter, query.before, PAGE)
+            .await
+            .map_err(fail(lang))?;
     let shown = filter.map(|s| s.as_str()).unwrap_or("");
     Ok(page(
         StatusCode::OK,
@@ -82,7 +77,7 @@ pub async fn requeue(
     session.check_form(&body)?;
     let id: i64 = id.parse().map_err(|_| WebError::not_found(lang))?;
     mail::requeue(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         id,

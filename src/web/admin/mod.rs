@@ -69,13 +69,13 @@ pub async fn overview(
     admin_only(&session)?;
     let lang = session.lang;
     let (status, _, _) =
-        crate::service::mail::outbox_page(&state.pool, session.user.clone(), None, None, 1)
+        crate::service::mail::outbox_page(&state.ctx, session.user.clone(), None, None, 1)
             .await
             .map_err(fail(lang))?;
-    let (entries, _) = admin::audit_log(&state.pool, session.user.clone(), None, 10)
+    let (entries, _) = admin::audit_log(&state.ctx, session.user.clone(), None, 10)
         .await
         .map_err(fail(lang))?;
-    let undeliverable = admin::undeliverable_contacts(&state.pool, session.user.clone())
+    let undeliverable = admin::undeliverable_contacts(&state.ctx, session.user.clone())
         .await
         .map_err(fail(lang))?;
     Ok(page(
@@ -119,7 +119,7 @@ pub async fn audit(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
-    let (entries, next) = admin::audit_log(&state.pool, session.user.clone(), query.before, PAGE)
+    let (entries, next) = admin::audit_log(&state.ctx, session.user.clone(), query.before, PAGE)
         .await
         .map_err(fail(session.lang))?;
     Ok(page(

@@ -55,7 +55,7 @@ async fn organisations_page(
         None => None,
     };
     let found = admin::list_organisations(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         OrganisationQuery {
             q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
@@ -114,7 +114,7 @@ pub async fn organisation_active(
     let form: Small = session.form(&body)?;
     let id: OrganisationId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let org = admin::set_organisation_active(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         id,
@@ -196,7 +196,7 @@ pub async fn import_organisations(
         return organisations_page(&state, &session, &query, status, None, Some(msg)).await;
     }
     match import::admin_import(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         file,

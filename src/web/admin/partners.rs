@@ -33,7 +33,7 @@ async fn partners_page(
     error: Option<String>,
     secret: Option<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let partners = partners::list_partners(&state.pool, session.user.clone())
+    let partners = partners::list_partners(&state.ctx, session.user.clone())
         .await
         .map_err(fail(session.lang))?;
     Ok(page(
@@ -96,7 +96,7 @@ pub async fn create_partner(
         return partners_page(&state, &session, StatusCode::BAD_REQUEST, Some(msg), None).await;
     };
     let (partner, secret) = partners::admin_create_partner(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         name,
@@ -125,7 +125,7 @@ pub async fn partner_active(
     let lang = session.lang;
     let form: Small = session.form(&body)?;
     partners::update_partner(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         client_id.into_inner(),

@@ -57,7 +57,7 @@ async fn users_page(
     secret: Option<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (users, next) =
-        accounts::list_users(&state.pool, session.user.clone(), after.map(UserId), PAGE)
+        accounts::list_users(&state.ctx, session.user.clone(), after.map(UserId), PAGE)
             .await
             .map_err(fail(session.lang))?;
     Ok(page(
@@ -120,7 +120,7 @@ pub async fn create_user(
         Err(Err(e)) => return Err(e),
     };
     let result = accounts::admin_create_user(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         fields,
@@ -186,7 +186,7 @@ async fn account_fields(
                 "A coordinator belongs to an organisation: enter its code.",
             )
         }
-        (Role::Coordinator, code) => match directory::id_by_code(&state.pool, code).await {
+        (Role::Coordinator, code) => match directory::id_by_code(&state.ctx, code).await {
             Ok(id) => Some(id),
             Err(e) if e.kind() == Some(Kind::NotFound) => return Err(Ok(e.message(session.lang))),
             Err(e) => return Err(Err(WebError::service(e, session.lang))),
@@ -212,7 +212,7 @@ pub async fn user_active(
     let form: Small = session.form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let result = accounts::update_user(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         id,
@@ -252,7 +252,7 @@ pub async fn reset_password(
     session.check_form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let (user, password) = accounts::reset_password(
-        &state.pool,
+        &state.ctx,
         session.user.clone(),
         client::address(&req, &state.trusted_proxies),
         id,

@@ -1,0 +1,104 @@
+//! What every use case may need besides what its caller sends: the
+//! database, where links in emails point, the visit rules, the matching
+//! index and the clock. Built once (by `app`, the command line or a test)
+//! and passed as one value, as Lemmy's `LemmyContext`.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::index::MatchIndex;
+use crate::db::DbPool;
+use crate::domain::visit::VisitRules;
+
+#[derive(Clone)]
+pub struct Context {
+    pub pool: DbPool,
+    /// Base of links in emails, without a trailing slash.
+    pub base_url: String,
+    pub rules: VisitRules,
+    pub matching: Arc<MatchIndex>,
+    pub clock: Clock,
+}
+
+impl Context {
+    pub fn new(
+        pool: DbPool,
+        base_url: String,
+        rules: VisitRules,
+        matching: Arc<MatchIndex>,
+    ) -> Self {
+        Context {
+            pool,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            rules,
+            matching,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The same context on another clock (tests).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Context { clock, ..self }
+    }
+
+    /// Now, as the use cases see it (UTC, microseconds).
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now()
+    }
+
+    /// The Dutch day of [`Context::now`].
+    pub fn today(&self) -> NaiveDate {
+        super::clock::local_date(self.now())
+    }
+}
+
+/// The time the use cases go by: the system's, or one a test sets and moves.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<Mutex<NaiveDateTime>>>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Clock(None)
+    }
+
+    /// A clock that stands at `at` until it is set again.
+    pub fn manual(at: NaiveDateTime) -> Self {
+        Clock(Some(Arc::new(Mutex::new(at))))
+    }
+
+    /// Moves a manual clock; the system clock cannot be moved.
+    pub fn set(&self, at: NaiveDateTime) {
+        if let Some(m) = &self.0 {
+            *m.lock().unwrap_or_else(|e| e.into_inner()) = at;
+        }
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        match &self.0 {
+            None => crate::db::now(),
+            Some(m) => *m.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_stands_still_until_moved() {
+        let start = NaiveDate::from_ymd_opt(2027, 3, 1)
+            .unwrap()
+            .and_hms_opt(23, 30, 0)
+            .unwrap();
+        let clock = Clock::manual(start);
+        assert_eq!(clock.now(), start);
+        clock.set(start + chrono::Duration::hours(1));
+        assert_eq!(clock.now(), start + chrono::Duration::hours(1));
+        // The system clock moves by itself and ignores `set`.
+        let system = Clock::system();
+        system.set(start);
+        assert_ne!(system.now(), start);
+    }
+}
