@@ -11,7 +11,6 @@ use serde_json::json;
 use super::admin::require_admin;
 use super::{audit, user_ref, ServiceError};
 use crate::db::outbox::{self, Enqueued};
-use crate::db::{self};
 use crate::domain::account::User;
 use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
@@ -135,10 +134,11 @@ pub async fn message(ctx: &Context, id: i64) -> Result<Summary, ServiceError> {
 /// `meeloop mail requeue --dead`: every dead message (or one) gets a fresh
 /// set of attempts, due now. Returns how many.
 pub async fn requeue_dead(ctx: &Context, only: Option<i64>) -> Result<usize, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     pool.run(move |conn| {
         conn.write(|conn| {
-            let n = outbox::requeue_dead(conn, only, db::now())?;
+            let n = outbox::requeue_dead(conn, only, now)?;
             if n > 0 {
                 audit(
                     conn,
@@ -188,6 +188,7 @@ pub async fn requeue(
     address: IpAddr,
     id: i64,
 ) -> Result<Summary, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     require_admin(&admin)?;
     pool.run(move |conn| {
@@ -202,7 +203,7 @@ pub async fn requeue(
                 }
                 .into());
             }
-            outbox::requeue_dead(conn, Some(id), db::now())?;
+            outbox::requeue_dead(conn, Some(id), now)?;
             audit(
                 conn,
                 user_ref(admin.id),

@@ -7,6 +7,7 @@ use meeloop::domain::calendar::is_working_day;
 use meeloop::domain::organisation::{Language, OrganisationId};
 use meeloop::domain::refusal::Explain;
 use meeloop::service::accounts::{create_user, NewAccount};
+use meeloop::service::context::Clock;
 use meeloop::service::visits::{request_visit, today, VisitRequest, VisitRules};
 use meeloop::service::ServiceError;
 
@@ -14,6 +15,7 @@ use crate::backend_tests;
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 backend_tests!(
+    a_request_goes_by_the_contexts_clock,
     a_request_queues_one_invitation_with_a_single_use_link,
     the_api_requests_and_shows_visits_to_their_parties_only,
     the_host_accepts_or_declines_once_and_both_sides_hear_of_it,
@@ -61,6 +63,58 @@ pub fn coordinator(app: &TestApp, email: &str, code: &str) -> User {
         },
     )
     .unwrap()
+}
+
+/// A use case goes by its context's clock, not the wall's: with the clock in
+/// 2030, days that are weeks ahead by the wall clock have passed.
+async fn a_request_goes_by_the_contexts_clock(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let zwolle = OrganisationId(app.organisation_id("GM0193").await);
+    let request = |dates: Vec<NaiveDate>| VisitRequest {
+        host: zwolle,
+        topic: "cloud-migration".into(),
+        proposed_dates: dates,
+        goal: "Hoe hebben jullie de exit uit het eigen datacenter gepland?".into(),
+        participants: 2,
+    };
+    let in_2030 = NaiveDate::from_ymd_opt(2030, 1, 7)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let clock = Clock::manual(in_2030);
+    let ctx = app.ctx().with_clock(clock.clone());
+    let refused = request_visit(
+        &ctx,
+        anne.clone(),
+        Language::En,
+        request(working_days_ahead(1)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&refused, ServiceError::Invalid(e) if e.0.contains("proposedDates")),
+        "{refused:?}"
+    );
+    // Two weeks on in 2030: a Monday three weeks ahead is fine, and the
+    // request is stamped with the clock's time.
+    clock.set(in_2030 + Duration::days(14));
+    let visit = request_visit(
+        &ctx,
+        anne,
+        Language::En,
+        request(vec![NaiveDate::from_ymd_opt(2030, 2, 11).unwrap()]),
+    )
+    .await
+    .unwrap();
+    let row = meeloop::db::visits::find(&mut app.db.pool.get().unwrap(), visit.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.created_at, in_2030 + Duration::days(14));
+    assert_eq!(
+        row.expires_at,
+        row.created_at + Duration::days(RULES.invitation_days)
+    );
 }
 
 async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend) {

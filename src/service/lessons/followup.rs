@@ -7,7 +7,7 @@ use super::*;
 use crate::auth::links;
 use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule};
 use crate::domain::refusal::{LessonRefusal, LinkRefusal};
@@ -74,6 +74,7 @@ pub enum FollowUpLink {
 
 /// Reads what a follow-up link is about; changes nothing.
 pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FollowUpLink::Unknown);
@@ -104,7 +105,7 @@ pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, S
             .transpose()?;
         Ok(match answer {
             Some(answer) => FollowUpLink::Closed(context, Some(answer)),
-            None if !link.usable(db::now()) => FollowUpLink::Closed(context, None),
+            None if !link.usable(now) => FollowUpLink::Closed(context, None),
             None => FollowUpLink::Open(context),
         })
     })
@@ -118,6 +119,7 @@ pub async fn submit_followup(
     applied: lesson::Applied,
     changes: String,
 ) -> Result<(), ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
@@ -125,7 +127,6 @@ pub async fn submit_followup(
             let link = visit_repo::find_token(conn, &hash)?
                 .filter(|t| t.purpose == "followup")
                 .ok_or(LinkRefusal::InvalidLink)?;
-            let now = db::now();
             if !link.usable(now) {
                 return Err(LinkRefusal::LinkUsed.into());
             }

@@ -250,6 +250,7 @@ pub struct FormContext {
 /// Reads what a form link is about. Changes nothing, however often a link
 /// scanner fetches it.
 pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FormLink::Unknown);
@@ -278,7 +279,7 @@ pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceEr
             .transpose()?;
         Ok(match answered {
             Some(lesson) => FormLink::Closed(context, Some(lesson)),
-            None if !link.usable(db::now()) => FormLink::Closed(context, None),
+            None if !link.usable(now) => FormLink::Closed(context, None),
             None => FormLink::Open(context),
         })
     })
@@ -291,6 +292,7 @@ pub async fn submit_by_link(
     token: &str,
     lesson: Lesson,
 ) -> Result<LessonView, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
     pool.run(move |conn| {
@@ -301,7 +303,7 @@ pub async fn submit_by_link(
             if link.used_at.is_some() {
                 return Err(LinkRefusal::FormSent.into());
             }
-            if link.expires_at <= db::now() {
+            if link.expires_at <= now {
                 return Err(LinkRefusal::LinkExpired.into());
             }
             let p = Parties::lock(conn, link.visit_id)?;

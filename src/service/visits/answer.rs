@@ -293,6 +293,7 @@ pub enum InvitationLink {
 /// Reads what a link is about. Changes nothing, however often a link
 /// scanner fetches it.
 pub async fn invitation(ctx: &Context, token: &str) -> Result<InvitationLink, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(InvitationLink::Unknown);
@@ -309,7 +310,7 @@ pub async fn invitation(ctx: &Context, token: &str) -> Result<InvitationLink, Se
             .map(|o| o.language)
             .unwrap_or_default();
         let visit = view(conn, row)?;
-        let open = visit.state == VisitState::Requested && link.usable(db::now());
+        let open = visit.state == VisitState::Requested && link.usable(now);
         Ok(if open {
             InvitationLink::Open { visit, language }
         } else {
@@ -326,6 +327,7 @@ pub async fn answer_invitation(
     token: &str,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let index = &*ctx.matching;
     let base_url = ctx.base_url.clone();
@@ -350,7 +352,7 @@ pub async fn answer_invitation(
                         None => VisitRefusal::AlreadyAnswered.into(),
                     });
                 }
-                if link.expires_at <= db::now() {
+                if link.expires_at <= now {
                     return Err(LinkRefusal::LinkExpired.into());
                 }
                 answer_in_tx(conn, &base_url, rules, &suggester, link.visit_id, answer)

@@ -25,12 +25,13 @@ pub struct Dashboard {
 
 /// What waits for a coordinator's organisation.
 pub async fn dashboard(ctx: &Context, user: User) -> Result<Dashboard, ServiceError> {
+    let today = ctx.today();
     let pool = &ctx.pool;
     let org = match (user.role, user.organisation_id) {
         (Role::Coordinator, Some(org)) => org.0,
         _ => return Err(VisitRefusal::CoordinatorsDashboard.into()),
     };
-    let since = today() - Duration::days(DASHBOARD_DAYS);
+    let since = today - Duration::days(DASHBOARD_DAYS);
     pool.run(move |conn| {
         let rows = repo::current_for(conn, org, since, 200)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -77,6 +78,7 @@ pub async fn request_target(
     host: OrganisationId,
     topic: String,
 ) -> Result<RequestTarget, ServiceError> {
+    let today = ctx.today();
     let pool = &ctx.pool;
     let rules = ctx.rules;
     if user.role != Role::Coordinator || user.organisation_id.is_none() {
@@ -95,7 +97,7 @@ pub async fn request_target(
             host,
             host_name: org.name,
             topic: t,
-            earliest: today() + Duration::days(rules.lead_days),
+            earliest: today + Duration::days(rules.lead_days),
         })
     })
     .await

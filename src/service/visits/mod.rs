@@ -162,6 +162,8 @@ pub async fn request_visit(
     language: Language,
     request: VisitRequest,
 ) -> Result<VisitView, ServiceError> {
+    let now = ctx.now();
+    let today = ctx.today();
     let pool = &ctx.pool;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
@@ -171,7 +173,7 @@ pub async fn request_visit(
     }
     let goal = parse_goal(&request.goal)?;
     let participants = check_participants(request.participants)?;
-    let dates = check_proposed_dates(&request.proposed_dates, today(), rules.lead_days, language)
+    let dates = check_proposed_dates(&request.proposed_dates, today, rules.lead_days, language)
         .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
     pool.run(move |conn| {
         conn.write(|conn| {
@@ -221,7 +223,6 @@ pub async fn request_visit(
                 }
                 .into());
             }
-            let now = db::now();
             let expires_at = now + Duration::days(rules.invitation_days);
             let id = repo::insert(
                 conn,
@@ -361,6 +362,7 @@ pub async fn cancel_visit(
     id: i64,
     reason: Option<String>,
 ) -> Result<VisitView, ServiceError> {
+    let now = ctx.now();
     let pool = &ctx.pool;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
@@ -371,7 +373,6 @@ pub async fn cancel_visit(
                 .map_err(|e| Invalid::new(format!("reason: {e}")))?;
             let p = Parties::lock(conn, id)?;
             p.check(VisitEvent::Cancel)?;
-            let now = db::now();
             if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
                 return Err(VisitRefusal::ChangedMeanwhile { id }.into());
             }
