@@ -142,11 +142,11 @@ pub async fn admin_create_user(
     address: IpAddr,
     account: AccountFields,
 ) -> Result<(User, Password), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     let password = generated_password();
     let hash = hash_off_workers(password.clone()).await?;
-    let user = pool
+    let user = ctx
+        .pool
         .run(move |conn| {
             conn.write(|conn| insert_user(conn, &account, &hash, user_ref(admin.id), Some(address)))
         })
@@ -162,19 +162,19 @@ pub async fn list_users(
     after: Option<UserId>,
     limit: i64,
 ) -> Result<(Vec<User>, Option<UserId>), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
-    pool.run(move |conn| {
-        let mut users = db::users::page(conn, after, limit + 1)?;
-        let next = if users.len() as i64 > limit {
-            users.truncate(limit as usize);
-            users.last().map(|u| u.id)
-        } else {
-            None
-        };
-        Ok((users, next))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let mut users = db::users::page(conn, after, limit + 1)?;
+            let next = if users.len() as i64 > limit {
+                users.truncate(limit as usize);
+                users.last().map(|u| u.id)
+            } else {
+                None
+            };
+            Ok((users, next))
+        })
+        .await
 }
 
 /// What an admin changes of an account; `None` leaves a field alone, and
@@ -221,7 +221,6 @@ pub async fn update_user(
     id: UserId,
     mut changes: AccountChanges,
 ) -> Result<User, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     if id == admin.id && (changes.active == Some(false) || changes.role == Some(Role::Coordinator))
     {
@@ -231,56 +230,57 @@ pub async fn update_user(
     if changes.role == Some(Role::Admin) && changes.organisation.is_none() {
         changes.organisation = Some(None);
     }
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            // Role and organisation are checked against what is stored:
-            // lock the row so concurrent changes cannot combine badly.
-            db::users::lock(conn, id)?;
-            let current = db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))?;
-            let role = changes.role.unwrap_or(current.role);
-            let organisation = changes.organisation.unwrap_or(current.organisation_id);
-            // Whether role and organisation fit depends on what is stored:
-            // a conflict with the account's state, not a malformed request.
-            membership(role, organisation, &current)?;
-            if let Some(org) = changes.organisation.flatten() {
-                if db::organisations::find(conn, org)?.is_none() {
-                    return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                // Role and organisation are checked against what is stored:
+                // lock the row so concurrent changes cannot combine badly.
+                db::users::lock(conn, id)?;
+                let current = db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))?;
+                let role = changes.role.unwrap_or(current.role);
+                let organisation = changes.organisation.unwrap_or(current.organisation_id);
+                // Whether role and organisation fit depends on what is stored:
+                // a conflict with the account's state, not a malformed request.
+                membership(role, organisation, &current)?;
+                if let Some(org) = changes.organisation.flatten() {
+                    if db::organisations::find(conn, org)?.is_none() {
+                        return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
+                    }
                 }
-            }
-            db::users::update(
-                conn,
-                id,
-                &UserChanges {
-                    name: changes.name.clone(),
-                    role: changes.role.map(Role::as_str),
-                    organisation_id: changes.organisation.map(|o| o.map(|o| o.0)),
-                    active: changes.active,
-                },
-            )?;
-            let revoke = role != current.role
-                || organisation != current.organisation_id
-                || changes.active.is_some_and(|a| a != current.active);
-            if revoke {
-                db::users::bump_token_version(conn, id)?;
-            }
-            audit(
-                conn,
-                user_ref(admin.id),
-                "user.updated",
-                Some(address),
-                Some(user_ref(id)),
-                json!({
-                    "name": changes.name,
-                    "role": changes.role.map(Role::as_str),
-                    "organisation": changes.organisation.map(|o| o.map(|o| o.0)),
-                    "active": changes.active,
-                    "tokensRevoked": revoke,
-                }),
-            )?;
-            db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
+                db::users::update(
+                    conn,
+                    id,
+                    &UserChanges {
+                        name: changes.name.clone(),
+                        role: changes.role.map(Role::as_str),
+                        organisation_id: changes.organisation.map(|o| o.map(|o| o.0)),
+                        active: changes.active,
+                    },
+                )?;
+                let revoke = role != current.role
+                    || organisation != current.organisation_id
+                    || changes.active.is_some_and(|a| a != current.active);
+                if revoke {
+                    db::users::bump_token_version(conn, id)?;
+                }
+                audit(
+                    conn,
+                    user_ref(admin.id),
+                    "user.updated",
+                    Some(address),
+                    Some(user_ref(id)),
+                    json!({
+                        "name": changes.name,
+                        "role": changes.role.map(Role::as_str),
+                        "organisation": changes.organisation.map(|o| o.map(|o| o.0)),
+                        "active": changes.active,
+                        "tokensRevoked": revoke,
+                    }),
+                )?;
+                db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// An admin gives an account a new generated password (shown once) and
@@ -292,11 +292,11 @@ pub async fn reset_password(
     address: IpAddr,
     id: UserId,
 ) -> Result<(User, Password), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     let password = generated_password();
     let hash = hash_off_workers(password.clone()).await?;
-    let user = pool
+    let user = ctx
+        .pool
         .run(move |conn| {
             conn.write(|conn| {
                 if db::users::find(conn, id)?.is_none() {
@@ -330,13 +330,13 @@ pub async fn change_password(
     current: String,
     new: Password,
 ) -> Result<IssuedToken, ServiceError> {
-    let pool = &ctx.pool;
     // Guessing the current password here is as limited as at login.
     limiter
         .check(address, &user.email)
         .map_err(ServiceError::RateLimited)?;
     let email = user.email.clone();
-    let found = pool
+    let found = ctx
+        .pool
         .run(move |conn| Ok::<_, ServiceError>(db::users::find_for_login(conn, &email)?))
         .await?;
     let hash = tokio::task::spawn_blocking(move || {
@@ -348,7 +348,7 @@ pub async fn change_password(
     let id = user.id;
     let Some(hash) = hash else {
         audit_alone(
-            pool,
+            &ctx.pool,
             user_ref(id),
             "user.password_change_failed",
             Some(address),
@@ -358,7 +358,8 @@ pub async fn change_password(
         .await?;
         return Err(AccountRefusal::WrongCurrentPassword.into());
     };
-    let user = pool
+    let user = ctx
+        .pool
         .run(move |conn| {
             conn.write(|conn| {
                 db::users::set_password(conn, id, &hash)?;
@@ -391,7 +392,6 @@ pub async fn login(
     password: String,
     kind: LoginKind,
 ) -> Result<(User, IssuedToken), ServiceError> {
-    let pool = &ctx.pool;
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
         tracing::warn!(%address, "login rate limit reached");
@@ -399,14 +399,15 @@ pub async fn login(
     })?;
     let found = match LoginEmail::parse(&email) {
         Ok(email) => {
-            pool.run(move |conn| {
-                Ok::<_, ServiceError>(db::users::find_for_login(conn, email.as_str())?)
-            })
-            .await?
+            ctx.pool
+                .run(move |conn| {
+                    Ok::<_, ServiceError>(db::users::find_for_login(conn, email.as_str())?)
+                })
+                .await?
         }
         Err(_) => None,
     };
-    // Hash checks are slow by design: run them on the blocking pool, with no
+    // Hash checks are slow by design: run them on the blocking &ctx.pool, with no
     // database connection held, and equally long whether or not the user exists.
     let user = tokio::task::spawn_blocking(move || match found {
         Some((user, hash, enabled)) if password::verify(&password, &hash) && enabled => Some(user),
@@ -422,7 +423,7 @@ pub async fn login(
         tracing::info!("login failed");
         let attempted: String = email.trim().to_lowercase().chars().take(254).collect();
         audit_alone(
-            pool,
+            &ctx.pool,
             "anonymous".into(),
             "login.failed",
             Some(address),
@@ -441,7 +442,7 @@ pub async fn login(
         LoginKind::Web => "web",
     };
     audit_alone(
-        pool,
+        &ctx.pool,
         user_ref(id),
         "login.succeeded",
         Some(address),
@@ -499,14 +500,14 @@ pub async fn authenticate(
     cache: &SessionCache,
     claims: LoginClaims,
 ) -> Result<User, ServiceError> {
-    let pool = &ctx.pool;
     let revoked = || ServiceError::from(AccountRefusal::SessionEnded);
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
     let user = match cache.get(id) {
         Some(user) => user,
         None => {
             let fresh = Freshness::now();
-            let found = pool
+            let found = ctx
+                .pool
                 .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
                 .await?;
             // Only usable accounts are kept; a disabled one counts as gone.
@@ -524,32 +525,32 @@ pub async fn authenticate(
 /// Revokes every token of this user.
 #[instrument(skip(ctx))]
 pub async fn logout(ctx: &Context, user: UserId) -> Result<(), ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            db::users::bump_token_version(conn, user)?;
-            audit(
-                conn,
-                user_ref(user),
-                "logout",
-                None,
-                Some(user_ref(user)),
-                json!({}),
-            )
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                db::users::bump_token_version(conn, user)?;
+                audit(
+                    conn,
+                    user_ref(user),
+                    "logout",
+                    None,
+                    Some(user_ref(user)),
+                    json!({}),
+                )
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The caller and their organisation.
 pub async fn me(ctx: &Context, user: User) -> Result<(User, Option<Organisation>), ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        let organisation = match user.organisation_id {
-            Some(id) => db::organisations::find(conn, id)?,
-            None => None,
-        };
-        Ok((user, organisation))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let organisation = match user.organisation_id {
+                Some(id) => db::organisations::find(conn, id)?,
+                None => None,
+            };
+            Ok((user, organisation))
+        })
+        .await
 }

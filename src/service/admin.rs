@@ -36,19 +36,19 @@ pub async fn audit_log(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<AuditEntry>, Option<i64>), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
-    pool.run(move |conn| {
-        let mut entries = db::audit::page(conn, before, limit + 1)?;
-        let next = if entries.len() as i64 > limit {
-            entries.truncate(limit as usize);
-            entries.last().map(|e| e.id)
-        } else {
-            None
-        };
-        Ok((entries, next))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let mut entries = db::audit::page(conn, before, limit + 1)?;
+            let next = if entries.len() as i64 > limit {
+                entries.truncate(limit as usize);
+                entries.last().map(|e| e.id)
+            } else {
+                None
+            };
+            Ok((entries, next))
+        })
+        .await
 }
 
 /// The directory as admins see it: with contact addresses, and deactivated
@@ -78,9 +78,8 @@ pub async fn create_organisation(
     address: IpAddr,
     new: NewOrganisation,
 ) -> Result<Organisation, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
-    pool.run(move |conn| {
+    ctx.pool.run(move |conn| {
         conn.write(|conn| {
             let id = db::organisations::insert_one(
                 conn,
@@ -118,30 +117,30 @@ pub async fn set_organisation_active(
     id: OrganisationId,
     active: bool,
 ) -> Result<Organisation, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
     let missing = move || ServiceError::from(DirectoryRefusal::UnknownOrganisation { id: id.0 });
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            if !db::organisations::set_active(conn, id, active)? {
-                return Err(missing());
-            }
-            audit(
-                conn,
-                user_ref(user.id),
-                if active {
-                    "organisation.activated"
-                } else {
-                    "organisation.deactivated"
-                },
-                Some(address),
-                Some(format!("organisation:{id}")),
-                json!({}),
-            )?;
-            db::organisations::find(conn, id)?.ok_or_else(missing)
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                if !db::organisations::set_active(conn, id, active)? {
+                    return Err(missing());
+                }
+                audit(
+                    conn,
+                    user_ref(user.id),
+                    if active {
+                        "organisation.activated"
+                    } else {
+                        "organisation.deactivated"
+                    },
+                    Some(address),
+                    Some(format!("organisation:{id}")),
+                    json!({}),
+                )?;
+                db::organisations::find(conn, id)?.ok_or_else(missing)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// An organisation whose stored contact address mail cannot be delivered
@@ -160,29 +159,28 @@ pub async fn undeliverable_contacts(
     ctx: &Context,
     user: User,
 ) -> Result<Vec<Undeliverable>, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
-    pool.run(|conn| {
-        Ok(db::organisations::contacts(conn)?
-            .into_iter()
-            .filter(|(_, _, email)| {
-                crate::domain::organisation::ContactEmail::parse(email).is_err()
-            })
-            .map(|(id, name, contact_email)| Undeliverable {
-                id,
-                name,
-                contact_email,
-            })
-            .collect())
-    })
-    .await
+    ctx.pool
+        .run(|conn| {
+            Ok(db::organisations::contacts(conn)?
+                .into_iter()
+                .filter(|(_, _, email)| {
+                    crate::domain::organisation::ContactEmail::parse(email).is_err()
+                })
+                .map(|(id, name, contact_email)| Undeliverable {
+                    id,
+                    name,
+                    contact_email,
+                })
+                .collect())
+        })
+        .await
 }
 
 /// Every topic, retired ones included.
 pub async fn list_topics(ctx: &Context, user: User) -> Result<Vec<Topic>, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
-    pool.run(|conn| Ok(db::topics::all(conn, true)?)).await
+    ctx.pool.run(|conn| Ok(db::topics::all(conn, true)?)).await
 }
 
 #[instrument(skip_all, fields(user = %user.id))]
@@ -193,7 +191,6 @@ pub async fn create_topic(
     slug: TopicSlug,
     names: TopicChanges,
 ) -> Result<Topic, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let new = NewTopic::new(
@@ -203,25 +200,26 @@ pub async fn create_topic(
         &text(&names.description_nl),
         &text(&names.description_en),
     );
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let topic = db::topics::insert_one(conn, &new)?.ok_or_else(|| {
-                ServiceError::from(DirectoryRefusal::TopicInUse {
-                    slug: slug.as_str().to_string(),
-                })
-            })?;
-            audit(
-                conn,
-                user_ref(user.id),
-                "topic.created",
-                Some(address),
-                Some(format!("topic:{}", slug.as_str())),
-                json!({"nameNl": topic.name_nl, "nameEn": topic.name_en}),
-            )?;
-            Ok(topic)
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let topic = db::topics::insert_one(conn, &new)?.ok_or_else(|| {
+                    ServiceError::from(DirectoryRefusal::TopicInUse {
+                        slug: slug.as_str().to_string(),
+                    })
+                })?;
+                audit(
+                    conn,
+                    user_ref(user.id),
+                    "topic.created",
+                    Some(address),
+                    Some(format!("topic:{}", slug.as_str())),
+                    json!({"nameNl": topic.name_nl, "nameEn": topic.name_en}),
+                )?;
+                Ok(topic)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// Renames, redescribes, retires or restores a topic.
@@ -233,9 +231,8 @@ pub async fn update_topic(
     slug: TopicSlug,
     changes: TopicChanges,
 ) -> Result<Topic, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&user)?;
-    pool.run(move |conn| {
+    ctx.pool.run(move |conn| {
         conn.write(|conn| {
             let topic = db::topics::update(conn, slug.as_str(), &changes)?.ok_or_else(|| {
                 ServiceError::from(DirectoryRefusal::UnknownTopic {

@@ -35,7 +35,6 @@ pub async fn list_organisations(
     ctx: &Context,
     query: OrganisationQuery,
 ) -> Result<Page<Organisation>, ServiceError> {
-    let pool = &ctx.pool;
     // Punctuation and accents are ignored, so a query of only punctuation
     // matches every name, just as an absent one does.
     let name_contains = query
@@ -43,46 +42,47 @@ pub async fn list_organisations(
         .as_deref()
         .map(search::fold)
         .filter(|q| !q.is_empty());
-    pool.run(move |conn| {
-        let topic_id = match &query.topic {
-            Some(slug) => Some(
-                db::topics::find_by_slug(conn, slug.as_str())?
-                    .filter(|t| t.active)
-                    .ok_or_else(|| {
-                        ServiceError::from(DirectoryRefusal::UnknownTopic {
-                            slug: slug.as_str().to_string(),
-                        })
-                    })?
-                    .id
-                    .0,
-            ),
-            None => None,
-        };
-        let filter = db::organisations::ListFilter {
-            kind: query.kind,
-            province: query.province,
-            topic_id,
-            name_contains,
-            after: query.cursor,
-            limit: query.limit,
-            active: query.active,
-        };
-        let mut items = db::organisations::list(conn, &filter)?;
-        let next_cursor = if items.len() as i64 > query.limit {
-            items.truncate(query.limit as usize);
-            items.last().map(|last| {
-                Cursor {
-                    name_key: search::fold(&last.name),
-                    id: last.id.0,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let topic_id = match &query.topic {
+                Some(slug) => Some(
+                    db::topics::find_by_slug(conn, slug.as_str())?
+                        .filter(|t| t.active)
+                        .ok_or_else(|| {
+                            ServiceError::from(DirectoryRefusal::UnknownTopic {
+                                slug: slug.as_str().to_string(),
+                            })
+                        })?
+                        .id
+                        .0,
+                ),
+                None => None,
+            };
+            let filter = db::organisations::ListFilter {
+                kind: query.kind,
+                province: query.province,
+                topic_id,
+                name_contains,
+                after: query.cursor,
+                limit: query.limit,
+                active: query.active,
+            };
+            let mut items = db::organisations::list(conn, &filter)?;
+            let next_cursor = if items.len() as i64 > query.limit {
+                items.truncate(query.limit as usize);
+                items.last().map(|last| {
+                    Cursor {
+                        name_key: search::fold(&last.name),
+                        id: last.id.0,
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
 }
 
 fn not_found(id: OrganisationId) -> ServiceError {
@@ -94,13 +94,13 @@ pub async fn get_organisation(
     ctx: &Context,
     id: OrganisationId,
 ) -> Result<Organisation, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        db::organisations::find(conn, id)?
-            .filter(|o| o.active)
-            .ok_or_else(|| not_found(id))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            db::organisations::find(conn, id)?
+                .filter(|o| o.active)
+                .ok_or_else(|| not_found(id))
+        })
+        .await
 }
 
 #[instrument(skip(ctx))]
@@ -108,37 +108,37 @@ pub async fn organisation_expertise(
     ctx: &Context,
     id: OrganisationId,
 ) -> Result<Vec<Expertise>, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        if !db::organisations::is_active(conn, id)? {
-            return Err(not_found(id));
-        }
-        Ok(db::expertise::for_organisation(conn, id)?)
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            if !db::organisations::is_active(conn, id)? {
+                return Err(not_found(id));
+            }
+            Ok(db::expertise::for_organisation(conn, id)?)
+        })
+        .await
 }
 
 #[instrument(skip_all)]
 pub async fn list_topics(ctx: &Context) -> Result<Vec<Topic>, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(|conn| Ok(db::topics::all(conn, false)?)).await
+    ctx.pool.run(|conn| Ok(db::topics::all(conn, false)?)).await
 }
 
 /// Readiness: can we reach the database right now?
 pub async fn check_database(ctx: &Context) -> Result<(), ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(|conn| conn.ping().map_err(ServiceError::Unavailable))
+    ctx.pool
+        .run(|conn| conn.ping().map_err(ServiceError::Unavailable))
         .await
 }
 
 /// The id of the organisation with this code (`GM0193`), active or not:
 /// admins name organisations by code on their pages.
 pub async fn id_by_code(ctx: &Context, code: &str) -> Result<OrganisationId, ServiceError> {
-    let pool = &ctx.pool;
     let code = code.trim().to_ascii_uppercase();
-    pool.run(move |conn| {
-        db::organisations::id_by_code(conn, &code)?
-            .ok_or_else(|| DirectoryRefusal::UnknownOrganisationCode { code: code.clone() }.into())
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            db::organisations::id_by_code(conn, &code)?.ok_or_else(|| {
+                DirectoryRefusal::UnknownOrganisationCode { code: code.clone() }.into()
+            })
+        })
+        .await
 }

@@ -46,7 +46,6 @@ pub async fn queue_test(
     language: Language,
     count: u32,
 ) -> Result<Vec<i64>, ServiceError> {
-    let pool = &ctx.pool;
     let base_url = ctx.base_url.as_str();
     let to = to.trim().to_string();
     if to.parse::<lettre::Address>().is_err() {
@@ -68,28 +67,29 @@ pub async fn queue_test(
         &[],
     )
     .map_err(|e| ServiceError::Internal(e.into()))?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let mut ids = Vec::with_capacity(count as usize);
-            let mut message = message;
-            for _ in 0..count {
-                message.idempotency_key = format!("test:{}", uuid_like());
-                match outbox::enqueue(conn, &message)? {
-                    Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => ids.push(id),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let mut ids = Vec::with_capacity(count as usize);
+                let mut message = message;
+                for _ in 0..count {
+                    message.idempotency_key = format!("test:{}", uuid_like());
+                    match outbox::enqueue(conn, &message)? {
+                        Enqueued::Queued(id) | Enqueued::AlreadyQueued(id) => ids.push(id),
+                    }
                 }
-            }
-            audit(
-                conn,
-                "cli".into(),
-                "mail.test_queued",
-                None,
-                None,
-                json!({"recipient": to, "messages": count}),
-            )?;
-            Ok(ids)
+                audit(
+                    conn,
+                    "cli".into(),
+                    "mail.test_queued",
+                    None,
+                    None,
+                    json!({"recipient": to, "messages": count}),
+                )?;
+                Ok(ids)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// A random 128-bit hex string, so every test message has its own key.
@@ -98,61 +98,61 @@ fn uuid_like() -> String {
 }
 
 pub async fn status(ctx: &Context) -> Result<QueueStatus, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(|conn| {
-        conn.read_consistent(|conn| {
-            let counts = outbox::counts(conn)?;
-            let counts = MessageState::ALL
-                .into_iter()
-                .map(|s| {
-                    let n = counts
-                        .iter()
-                        .find(|(name, _)| name == s.as_str())
-                        .map_or(0, |(_, n)| *n);
-                    (s, n)
+    ctx.pool
+        .run(|conn| {
+            conn.read_consistent(|conn| {
+                let counts = outbox::counts(conn)?;
+                let counts = MessageState::ALL
+                    .into_iter()
+                    .map(|s| {
+                        let n = counts
+                            .iter()
+                            .find(|(name, _)| name == s.as_str())
+                            .map_or(0, |(_, n)| *n);
+                        (s, n)
+                    })
+                    .collect();
+                Ok(QueueStatus {
+                    counts,
+                    oldest_waiting: outbox::oldest_waiting(conn)?,
+                    recent_errors: outbox::recent_errors(conn, 5)?,
                 })
-                .collect();
-            Ok(QueueStatus {
-                counts,
-                oldest_waiting: outbox::oldest_waiting(conn)?,
-                recent_errors: outbox::recent_errors(conn, 5)?,
             })
         })
-    })
-    .await
+        .await
 }
 
 /// One message, for `meeloop mail send-test` to report on.
 pub async fn message(ctx: &Context, id: i64) -> Result<Summary, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
+        })
+        .await
 }
 
 /// `meeloop mail requeue --dead`: every dead message (or one) gets a fresh
 /// set of attempts, due now. Returns how many.
 pub async fn requeue_dead(ctx: &Context, only: Option<i64>) -> Result<usize, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let n = outbox::requeue_dead(conn, only, now)?;
-            if n > 0 {
-                audit(
-                    conn,
-                    "cli".into(),
-                    "mail.requeued",
-                    None,
-                    only.map(|id| format!("outbox:{id}")),
-                    json!({"messages": n}),
-                )?;
-            }
-            Ok(n)
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let n = outbox::requeue_dead(conn, only, now)?;
+                if n > 0 {
+                    audit(
+                        conn,
+                        "cli".into(),
+                        "mail.requeued",
+                        None,
+                        only.map(|id| format!("outbox:{id}")),
+                        json!({"messages": n}),
+                    )?;
+                }
+                Ok(n)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// A page of the queue for an admin, newest first, and its status.
@@ -163,10 +163,10 @@ pub async fn outbox_page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(QueueStatus, Vec<Summary>, Option<i64>), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     let status = status(ctx).await?;
-    let (items, next) = pool
+    let (items, next) = ctx
+        .pool
         .run(move |conn| {
             let mut items = outbox::page(conn, state, before, limit + 1)?;
             let next = if items.len() as i64 > limit {
@@ -189,31 +189,31 @@ pub async fn requeue(
     id: i64,
 ) -> Result<Summary, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     require_admin(&admin)?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let Some(message) = outbox::find(conn, id)? else {
-                return Err(OutboxRefusal::UnknownMessage { id }.into());
-            };
-            if message.state != MessageState::Dead {
-                return Err(OutboxRefusal::NotDead {
-                    id,
-                    state: message.state.to_string(),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let Some(message) = outbox::find(conn, id)? else {
+                    return Err(OutboxRefusal::UnknownMessage { id }.into());
+                };
+                if message.state != MessageState::Dead {
+                    return Err(OutboxRefusal::NotDead {
+                        id,
+                        state: message.state.to_string(),
+                    }
+                    .into());
                 }
-                .into());
-            }
-            outbox::requeue_dead(conn, Some(id), now)?;
-            audit(
-                conn,
-                user_ref(admin.id),
-                "mail.requeued",
-                Some(address),
-                Some(format!("outbox:{id}")),
-                json!({"messages": 1}),
-            )?;
-            outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
+                outbox::requeue_dead(conn, Some(id), now)?;
+                audit(
+                    conn,
+                    user_ref(admin.id),
+                    "mail.requeued",
+                    Some(address),
+                    Some(format!("outbox:{id}")),
+                    json!({"messages": 1}),
+                )?;
+                outbox::find(conn, id)?.ok_or_else(|| OutboxRefusal::UnknownMessage { id }.into())
+            })
         })
-    })
-    .await
+        .await
 }

@@ -164,9 +164,8 @@ pub async fn find_matches(
     request: MatchRequest,
     lang: Language,
 ) -> Result<MatchList, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
-    let p = prepare(pool, index, &user, &request).await?;
+    let p = prepare(&ctx.pool, index, &user, &request).await?;
     ranked(&p, index.tuning(), lang)
 }
 
@@ -235,9 +234,8 @@ pub async fn explain_match(
     candidate: OrganisationId,
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
-    let p = prepare(pool, index, &user, &request).await?;
+    let p = prepare(&ctx.pool, index, &user, &request).await?;
     let tuning = index.tuning();
     let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
     let Some(host) = snapshot.host(candidate).cloned() else {
@@ -311,9 +309,8 @@ pub async fn find_peers(
     request: Option<MatchRequest>,
     lang: Language,
 ) -> Result<PeerSearch, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
-    let loaded = index.snapshot(pool).await?;
+    let loaded = index.snapshot(&ctx.pool).await?;
     let topics = sorted_topics(&loaded.snapshot, lang);
     let names: Vec<String> = loaded
         .snapshot
@@ -328,7 +325,7 @@ pub async fn find_peers(
             glance: None,
         });
     };
-    let mut p = prepare(pool, index, &user, &request).await?;
+    let mut p = prepare(&ctx.pool, index, &user, &request).await?;
     let tuning = index.tuning();
     let list = ranked(&p, tuning, lang)?;
     let glance = matching::glance(
@@ -376,9 +373,8 @@ pub async fn explain_named(
     name: &str,
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
-    let loaded = index.snapshot(pool).await?;
+    let loaded = index.snapshot(&ctx.pool).await?;
     let Some(host) = loaded.snapshot.find_by_name(name) else {
         return Err(DirectoryRefusal::UnknownOrganisationName {
             name: name.trim().to_string(),
@@ -404,10 +400,9 @@ pub async fn topic_leaders(
     topic: &TopicSlug,
     limit: usize,
 ) -> Result<LeaderList, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
-    let loaded = index.snapshot(pool).await?;
+    let loaded = index.snapshot(&ctx.pool).await?;
     let snapshot = &loaded.snapshot;
     let label = snapshot.topic_by_slug(topic.as_str()).ok_or_else(|| {
         ServiceError::from(DirectoryRefusal::UnknownTopic {

@@ -100,12 +100,12 @@ pub async fn admin_create_partner(
     name: String,
     scopes: Scopes,
 ) -> Result<(Partner, String), ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     let (client_id, secret, hash) = tokio::task::spawn_blocking(new_credentials)
         .await
         .map_err(|e| ServiceError::Internal(e.into()))??;
-    let partner = pool
+    let partner = ctx
+        .pool
         .run(move |conn| {
             insert_partner(
                 conn,
@@ -122,9 +122,8 @@ pub async fn admin_create_partner(
 
 /// Every partner client, revoked ones included.
 pub async fn list_partners(ctx: &Context, admin: User) -> Result<Vec<Partner>, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
-    pool.run(|conn| Ok(db::partners::all(conn)?)).await
+    ctx.pool.run(|conn| Ok(db::partners::all(conn)?)).await
 }
 
 /// What an admin changes of a partner client; `None` leaves it alone.
@@ -146,15 +145,15 @@ pub async fn update_partner(
     client_id: String,
     update: PartnerUpdate,
 ) -> Result<Partner, ServiceError> {
-    let pool = &ctx.pool;
     require_admin(&admin)?;
     let missing = |id: &str| {
         ServiceError::from(PartnerRefusal::UnknownPartner {
             client_id: id.to_string(),
         })
     };
-    pool.run(move |conn| {
-        conn.write(|conn| {
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
             let changes = PartnerChanges {
                 name: update.name.clone(),
                 scopes: update.scopes.as_ref().map(Scopes::to_string),
@@ -176,8 +175,8 @@ pub async fn update_partner(
             )?;
             db::partners::find(conn, &client_id)?.ok_or_else(|| missing(&client_id))
         })
-    })
-    .await
+        })
+        .await
 }
 
 /// Revokes a partner from the command line: its tokens stop working at once.
@@ -213,12 +212,12 @@ pub async fn issue_token(
     secret: String,
     requested: Option<Scopes>,
 ) -> Result<(IssuedToken, Scopes), ServiceError> {
-    let pool = &ctx.pool;
     limiter
         .check(address, &client_id)
         .map_err(ServiceError::RateLimited)?;
     let lookup = client_id.clone();
-    let found = pool
+    let found = ctx
+        .pool
         .run(move |conn| Ok::<_, ServiceError>(db::partners::find_with_secret(conn, &lookup)?))
         .await?;
     let partner = tokio::task::spawn_blocking(move || match found {
@@ -236,7 +235,7 @@ pub async fn issue_token(
     let Some(partner) = partner else {
         let attempted: String = client_id.chars().take(64).collect();
         audit_alone(
-            pool,
+            &ctx.pool,
             "anonymous".into(),
             "token.failed",
             Some(address),
@@ -262,7 +261,7 @@ pub async fn issue_token(
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
     let (subject, granted) = (partner_ref(&partner.client_id), scopes.to_string());
     audit_alone(
-        pool,
+        &ctx.pool,
         subject.clone(),
         "token.issued",
         Some(address),
@@ -276,11 +275,11 @@ pub async fn issue_token(
 /// The partner behind verified token claims, with the token's scopes, as
 /// long as the client is still active and still holds them.
 pub async fn authenticate(ctx: &Context, claims: PartnerClaims) -> Result<Partner, ServiceError> {
-    let pool = &ctx.pool;
     let revoked = || ServiceError::from(PartnerRefusal::TokenEnded);
     let scopes = Scopes::parse(&claims.scope).map_err(|_| revoked())?;
     let client_id = claims.sub;
-    let partner = pool
+    let partner = ctx
+        .pool
         .run(move |conn| Ok::<_, ServiceError>(db::partners::find(conn, &client_id)?))
         .await?;
     match partner {

@@ -44,37 +44,37 @@ pub async fn update_organisation(
     id: OrganisationId,
     mut changes: ProfileChanges,
 ) -> Result<Organisation, ServiceError> {
-    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            // Latitude and longitude are read, combined and written back:
-            // lock the row so a concurrent change of the other half lands.
-            db::organisations::lock(conn, id)?;
-            let current = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
-            if changes.latitude.is_some() || changes.longitude.is_some() {
-                let position = Coordinates::new(
-                    changes.latitude.unwrap_or(current.latitude),
-                    changes.longitude.unwrap_or(current.longitude),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                // Latitude and longitude are read, combined and written back:
+                // lock the row so a concurrent change of the other half lands.
+                db::organisations::lock(conn, id)?;
+                let current = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
+                if changes.latitude.is_some() || changes.longitude.is_some() {
+                    let position = Coordinates::new(
+                        changes.latitude.unwrap_or(current.latitude),
+                        changes.longitude.unwrap_or(current.longitude),
+                    )?;
+                    changes.latitude = Some(position.latitude);
+                    changes.longitude = Some(position.longitude);
+                }
+                db::organisations::update_profile(conn, id, &changes)?;
+                audit(
+                    conn,
+                    user_ref(user.id),
+                    "organisation.updated",
+                    Some(address),
+                    Some(format!("organisation:{id}")),
+                    describe(&changes),
                 )?;
-                changes.latitude = Some(position.latitude);
-                changes.longitude = Some(position.longitude);
-            }
-            db::organisations::update_profile(conn, id, &changes)?;
-            audit(
-                conn,
-                user_ref(user.id),
-                "organisation.updated",
-                Some(address),
-                Some(format!("organisation:{id}")),
-                describe(&changes),
-            )?;
-            db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))
+                db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// What a coordinator says about their organisation and one topic.
@@ -136,11 +136,10 @@ pub async fn put_expertise(
     slug: TopicSlug,
     input: ExpertiseInput,
 ) -> Result<Expertise, ServiceError> {
-    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
-    pool.run(move |conn| {
+    ctx.pool.run(move |conn| {
         conn.write(|conn| {
             // Admins may prepare a deactivated organisation; its own
             // coordinators cannot log in to get here.
@@ -187,33 +186,33 @@ pub async fn delete_expertise(
     id: OrganisationId,
     slug: TopicSlug,
 ) -> Result<(), ServiceError> {
-    let pool = &ctx.pool;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let topic = db::topics::find_by_slug(conn, slug.as_str())?
-                .filter(|t| t.active)
-                .ok_or_else(|| unknown_topic(&slug))?;
-            match db::expertise::delete(conn, id, topic.id)? {
-                0 => Err(DirectoryRefusal::NoExpertise {
-                    organisation: id.0,
-                    topic: slug.as_str().to_string(),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let topic = db::topics::find_by_slug(conn, slug.as_str())?
+                    .filter(|t| t.active)
+                    .ok_or_else(|| unknown_topic(&slug))?;
+                match db::expertise::delete(conn, id, topic.id)? {
+                    0 => Err(DirectoryRefusal::NoExpertise {
+                        organisation: id.0,
+                        topic: slug.as_str().to_string(),
+                    }
+                    .into()),
+                    _ => audit(
+                        conn,
+                        user_ref(user.id),
+                        "expertise.deleted",
+                        Some(address),
+                        Some(format!("organisation:{id}")),
+                        json!({"topic": slug.as_str()}),
+                    ),
                 }
-                .into()),
-                _ => audit(
-                    conn,
-                    user_ref(user.id),
-                    "expertise.deleted",
-                    Some(address),
-                    Some(format!("organisation:{id}")),
-                    json!({"topic": slug.as_str()}),
-                ),
-            }
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The fields a profile change set, for the audit log.
@@ -259,22 +258,22 @@ pub struct OwnOrganisation {
 }
 
 pub async fn own_organisation(ctx: &Context, user: User) -> Result<OwnOrganisation, ServiceError> {
-    let pool = &ctx.pool;
     let id = user
         .organisation_id
         .ok_or(DirectoryRefusal::NoOrganisation)?;
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
-    pool.run(move |conn| {
-        let organisation = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
-        let expertise = db::expertise::for_organisation(conn, id)?;
-        let topics = db::topics::all(conn, false)?;
-        Ok(OwnOrganisation {
-            organisation,
-            expertise,
-            topics,
+    ctx.pool
+        .run(move |conn| {
+            let organisation = db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))?;
+            let expertise = db::expertise::for_organisation(conn, id)?;
+            let topics = db::topics::all(conn, false)?;
+            Ok(OwnOrganisation {
+                organisation,
+                expertise,
+                topics,
+            })
         })
-    })
-    .await
+        .await
 }

@@ -36,7 +36,14 @@ pub(crate) fn queue_followup(
     }
     let to = p.requester_side();
     let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
-    let token = issue_link(conn, "followup", p.row.id, p.row.requester_id, expires_at)?;
+    let token = issue_link(
+        conn,
+        "followup",
+        p.row.id,
+        p.row.requester_id,
+        expires_at,
+        now,
+    )?;
     let email = FollowUp {
         host: p.host.name.clone(),
         topic: p.topic(to.language),
@@ -75,41 +82,42 @@ pub enum FollowUpLink {
 /// Reads what a follow-up link is about; changes nothing.
 pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FollowUpLink::Unknown);
     };
-    pool.run(move |conn| {
-        let Some(link) = visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "followup")
-        else {
-            return Ok(FollowUpLink::Unknown);
-        };
-        let p = Parties::load(conn, link.visit_id)?;
-        let context = FormContext {
-            side: VisitRole::Requester,
-            language: p.requester.language,
-            visit: p.visit.clone(),
-            expires_at: link.expires_at,
-        };
-        let answer = repo::find_followup(conn, p.row.id)?
-            .map(|row| {
-                Ok::<_, ServiceError>(FollowUpAnswer {
-                    applied: row
-                        .applied
-                        .parse()
-                        .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!(e.0)))?,
-                    changes: row.changes,
-                    answered_at: row.answered_at,
+    ctx.pool
+        .run(move |conn| {
+            let Some(link) =
+                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "followup")
+            else {
+                return Ok(FollowUpLink::Unknown);
+            };
+            let p = Parties::load(conn, link.visit_id)?;
+            let context = FormContext {
+                side: VisitRole::Requester,
+                language: p.requester.language,
+                visit: p.visit.clone(),
+                expires_at: link.expires_at,
+            };
+            let answer = repo::find_followup(conn, p.row.id)?
+                .map(|row| {
+                    Ok::<_, ServiceError>(FollowUpAnswer {
+                        applied: row
+                            .applied
+                            .parse()
+                            .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!(e.0)))?,
+                        changes: row.changes,
+                        answered_at: row.answered_at,
+                    })
                 })
+                .transpose()?;
+            Ok(match answer {
+                Some(answer) => FollowUpLink::Closed(context, Some(answer)),
+                None if !link.usable(now) => FollowUpLink::Closed(context, None),
+                None => FollowUpLink::Open(context),
             })
-            .transpose()?;
-        Ok(match answer {
-            Some(answer) => FollowUpLink::Closed(context, Some(answer)),
-            None if !link.usable(now) => FollowUpLink::Closed(context, None),
-            None => FollowUpLink::Open(context),
         })
-    })
-    .await
+        .await
 }
 
 /// Saves the follow-up from its link, once.
@@ -120,31 +128,37 @@ pub async fn submit_followup(
     changes: String,
 ) -> Result<(), ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let link = visit_repo::find_token(conn, &hash)?
-                .filter(|t| t.purpose == "followup")
-                .ok_or(LinkRefusal::InvalidLink)?;
-            if !link.usable(now) {
-                return Err(LinkRefusal::LinkUsed.into());
-            }
-            let stored = repo::insert_followup(
-                conn,
-                &repo::FollowUpRow {
-                    visit_id: link.visit_id,
-                    applied: applied.as_str().to_string(),
-                    changes,
-                    answered_at: now,
-                },
-            )?;
-            if !stored {
-                return Err(LessonRefusal::FollowupAnswered.into());
-            }
-            visit_repo::use_tokens_for(conn, link.visit_id, "followup", link.organisation_id, now)?;
-            Ok(())
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let link = visit_repo::find_token(conn, &hash)?
+                    .filter(|t| t.purpose == "followup")
+                    .ok_or(LinkRefusal::InvalidLink)?;
+                if !link.usable(now) {
+                    return Err(LinkRefusal::LinkUsed.into());
+                }
+                let stored = repo::insert_followup(
+                    conn,
+                    &repo::FollowUpRow {
+                        visit_id: link.visit_id,
+                        applied: applied.as_str().to_string(),
+                        changes,
+                        answered_at: now,
+                    },
+                )?;
+                if !stored {
+                    return Err(LessonRefusal::FollowupAnswered.into());
+                }
+                visit_repo::use_tokens_for(
+                    conn,
+                    link.visit_id,
+                    "followup",
+                    link.organisation_id,
+                    now,
+                )?;
+                Ok(())
+            })
         })
-    })
-    .await
+        .await
 }

@@ -63,7 +63,6 @@ pub async fn knowledge_base(
     limit: Option<i64>,
     language: Language,
 ) -> Result<(Vec<PublishedLesson>, Option<i64>), ServiceError> {
-    let pool = &ctx.pool;
     use std::collections::HashMap;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
     let words: Vec<String> = query
@@ -76,101 +75,104 @@ pub async fn knowledge_base(
         .take(10)
         .map(str::to_string)
         .collect();
-    pool.run(move |conn| {
-        let topic = match &query.topic {
-            None => None,
-            Some(slug) => Some(db::topics::find_by_slug(conn, slug.as_str())?.ok_or_else(
-                || {
-                    ServiceError::from(DirectoryRefusal::UnknownTopic {
-                        slug: slug.as_str().to_string(),
-                    })
-                },
-            )?),
-        };
-        let filter = repo::Published {
-            topic: topic.as_ref().map(|t| t.id.0),
-            kind: query.kind.map(|k| k.as_str()),
-            words,
-            before: query.before,
-        };
-        let page = limit.unwrap_or(i64::MAX - 1);
-        let mut rows = repo::published(conn, &filter, page.saturating_add(1))?;
-        let next = if rows.len() as i64 > page {
-            rows.truncate(page as usize);
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
-        let mut ids: Vec<i64> = rows
-            .iter()
-            .flat_map(|r| [r.organisation_id, r.host_id])
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let organisations: HashMap<i64, (String, String, i64)> = repo::organisations(conn, &ids)?
-            .into_iter()
-            .map(|(id, name, kind, size)| (id, (name, kind, size)))
-            .collect();
-        let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
-        topic_ids.sort_unstable();
-        topic_ids.dedup();
-        let topics: HashMap<i64, (String, String, String)> =
-            visit_repo::topic_names(conn, &topic_ids)?
-                .into_iter()
-                .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
-                .collect();
-        let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
-        let lessons = rows
-            .into_iter()
-            .map(|row| {
-                let (author, kind, size) = organisations
-                    .get(&row.organisation_id)
-                    .cloned()
-                    .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
-                let kind: crate::domain::organisation::OrganisationKind =
-                    kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
-                let (slug, nl, en) = topics
-                    .get(&row.topic_id)
-                    .cloned()
-                    .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
-                let publish: Publish = row.publish.parse().map_err(|e: Invalid| corrupt(e.0))?;
-                let side: VisitRole = row.side.parse().map_err(|e: Invalid| corrupt(e.0))?;
-                let named = publish == Publish::Named;
-                // A host writing without a name must not be named as the host.
-                let host = (named || side == VisitRole::Requester)
-                    .then(|| {
-                        organisations
-                            .get(&row.host_id)
-                            .map(|h| (row.host_id, h.0.clone()))
-                    })
-                    .flatten();
-                Ok(PublishedLesson {
-                    id: row.id,
-                    topic: slug,
-                    topic_name: match language {
-                        Language::Nl => nl,
-                        Language::En => en,
+    ctx.pool
+        .run(move |conn| {
+            let topic = match &query.topic {
+                None => None,
+                Some(slug) => Some(db::topics::find_by_slug(conn, slug.as_str())?.ok_or_else(
+                    || {
+                        ServiceError::from(DirectoryRefusal::UnknownTopic {
+                            slug: slug.as_str().to_string(),
+                        })
                     },
-                    visit_month: row.visit_date.format("%Y-%m").to_string(),
-                    side,
-                    author_name: named.then_some(author),
-                    author_kind: kind,
-                    author_size_class: lesson::size_class(kind, size, language),
-                    host,
-                    situation: row.situation,
-                    strengths: row.strengths,
-                    mistakes: row.mistakes,
-                    recommendations: row.recommendations,
-                    hours_saved: row.hours_saved,
-                    rating: row.rating,
-                    recommend: row.recommend,
-                    submitted_at: row.submitted_at,
+                )?),
+            };
+            let filter = repo::Published {
+                topic: topic.as_ref().map(|t| t.id.0),
+                kind: query.kind.map(|k| k.as_str()),
+                words,
+                before: query.before,
+            };
+            let page = limit.unwrap_or(i64::MAX - 1);
+            let mut rows = repo::published(conn, &filter, page.saturating_add(1))?;
+            let next = if rows.len() as i64 > page {
+                rows.truncate(page as usize);
+                rows.last().map(|r| r.id)
+            } else {
+                None
+            };
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .flat_map(|r| [r.organisation_id, r.host_id])
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let organisations: HashMap<i64, (String, String, i64)> =
+                repo::organisations(conn, &ids)?
+                    .into_iter()
+                    .map(|(id, name, kind, size)| (id, (name, kind, size)))
+                    .collect();
+            let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+            topic_ids.sort_unstable();
+            topic_ids.dedup();
+            let topics: HashMap<i64, (String, String, String)> =
+                visit_repo::topic_names(conn, &topic_ids)?
+                    .into_iter()
+                    .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+                    .collect();
+            let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+            let lessons = rows
+                .into_iter()
+                .map(|row| {
+                    let (author, kind, size) = organisations
+                        .get(&row.organisation_id)
+                        .cloned()
+                        .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
+                    let kind: crate::domain::organisation::OrganisationKind =
+                        kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                    let (slug, nl, en) = topics
+                        .get(&row.topic_id)
+                        .cloned()
+                        .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
+                    let publish: Publish =
+                        row.publish.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                    let side: VisitRole = row.side.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                    let named = publish == Publish::Named;
+                    // A host writing without a name must not be named as the host.
+                    let host = (named || side == VisitRole::Requester)
+                        .then(|| {
+                            organisations
+                                .get(&row.host_id)
+                                .map(|h| (row.host_id, h.0.clone()))
+                        })
+                        .flatten();
+                    Ok(PublishedLesson {
+                        id: row.id,
+                        topic: slug,
+                        topic_name: match language {
+                            Language::Nl => nl,
+                            Language::En => en,
+                        },
+                        visit_month: row.visit_date.format("%Y-%m").to_string(),
+                        side,
+                        author_name: named.then_some(author),
+                        author_kind: kind,
+                        author_size_class: lesson::size_class(kind, size, language),
+                        host,
+                        situation: row.situation,
+                        strengths: row.strengths,
+                        mistakes: row.mistakes,
+                        recommendations: row.recommendations,
+                        hours_saved: row.hours_saved,
+                        rating: row.rating,
+                        recommend: row.recommend,
+                        submitted_at: row.submitted_at,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, ServiceError>>()?;
-        Ok((lessons, next))
-    })
-    .await
+                .collect::<Result<Vec<_>, ServiceError>>()?;
+            Ok((lessons, next))
+        })
+        .await
 }
 
 /// Figures over the visits between the first day of `from` and the last of
@@ -181,7 +183,6 @@ pub async fn statistics(
     from: crate::domain::stats::Month,
     to: crate::domain::stats::Month,
 ) -> Result<crate::domain::stats::Stats, ServiceError> {
-    let pool = &ctx.pool;
     use crate::domain::stats::{summarise, LessonFact, VisitFact};
     reader.require(crate::domain::partner::Scope::StatsRead)?;
     if from > to {
@@ -190,28 +191,29 @@ pub async fn statistics(
     let (Some(first), Some(last)) = (from.first_day(), to.last_day()) else {
         return Err(Invalid::new("from, to: not a month").into());
     };
-    pool.run(move |conn| {
-        let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
-            .into_iter()
-            .filter_map(|(id, topic, date, state)| {
-                Some(VisitFact {
-                    id,
-                    topic,
-                    date: date?,
-                    held: state == "completed",
+    ctx.pool
+        .run(move |conn| {
+            let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
+                .into_iter()
+                .filter_map(|(id, topic, date, state)| {
+                    Some(VisitFact {
+                        id,
+                        topic,
+                        date: date?,
+                        held: state == "completed",
+                    })
                 })
-            })
-            .collect();
-        let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
-            .into_iter()
-            .map(|(visit, hours)| LessonFact {
-                visit,
-                hours_saved: i64::from(hours),
-            })
-            .collect();
-        Ok(summarise(&visits, &lessons))
-    })
-    .await
+                .collect();
+            let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
+                .into_iter()
+                .map(|(visit, hours)| LessonFact {
+                    visit,
+                    hours_saved: i64::from(hours),
+                })
+                .collect();
+            Ok(summarise(&visits, &lessons))
+        })
+        .await
 }
 
 /// The knowledge base page: the topics to choose from, a page of

@@ -18,7 +18,7 @@ use super::ServiceError;
 use crate::auth::links;
 use crate::db::lessons::{self as repo, LessonRow, NewLesson};
 use crate::db::visits as visit_repo;
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::domain::account::{Role, User};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
@@ -79,6 +79,7 @@ fn form_token(
     p: &Parties,
     side: VisitRole,
     expires_at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Result<String, ServiceError> {
     issue_link(
         conn,
@@ -86,6 +87,7 @@ fn form_token(
         p.row.id,
         organisation_of(p, side),
         expires_at,
+        now,
     )
 }
 
@@ -114,7 +116,7 @@ pub(super) fn queue_forms(
 ) -> Result<(), ServiceError> {
     let expires_at = schedule::form_expires(completed_at);
     for to in p.both_sides() {
-        let token = form_token(conn, p, to.side, expires_at)?;
+        let token = form_token(conn, p, to.side, expires_at, completed_at)?;
         let email = form_email(
             p,
             &to,
@@ -157,7 +159,7 @@ pub(super) fn queue_reminders(
         if answered.iter().any(|s| s == to.side.as_str()) {
             continue;
         }
-        let token = form_token(conn, p, to.side, expires_at)?;
+        let token = form_token(conn, p, to.side, expires_at, now)?;
         let email = LessonsReminder {
             form: form_email(
                 p,
@@ -179,6 +181,7 @@ fn store(
     side: VisitRole,
     lesson: Lesson,
     author: Option<i64>,
+    now: NaiveDateTime,
 ) -> Result<LessonView, ServiceError> {
     let id = p.row.id;
     if p.visit.state != VisitState::Completed {
@@ -190,7 +193,6 @@ fn store(
     let date = p.visit.date.ok_or_else(|| {
         ServiceError::Internal(anyhow::anyhow!("completed visit {id} has no day"))
     })?;
-    let now = db::now();
     let search_text = fold(&format!(
         "{} {} {} {}",
         lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
@@ -251,39 +253,40 @@ pub struct FormContext {
 /// scanner fetches it.
 pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(FormLink::Unknown);
     };
-    pool.run(move |conn| {
-        let Some(link) = visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "lessons")
-        else {
-            return Ok(FormLink::Unknown);
-        };
-        let p = Parties::load(conn, link.visit_id)?;
-        let (side, language) = if link.organisation_id == p.row.host_id {
-            (VisitRole::Host, p.host.language)
-        } else {
-            (VisitRole::Requester, p.requester.language)
-        };
-        let context = FormContext {
-            side,
-            language,
-            visit: p.visit.clone(),
-            expires_at: link.expires_at,
-        };
-        let answered = repo::for_visit(conn, p.row.id)?
-            .into_iter()
-            .find(|l| l.side == side.as_str())
-            .map(view)
-            .transpose()?;
-        Ok(match answered {
-            Some(lesson) => FormLink::Closed(context, Some(lesson)),
-            None if !link.usable(now) => FormLink::Closed(context, None),
-            None => FormLink::Open(context),
+    ctx.pool
+        .run(move |conn| {
+            let Some(link) =
+                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "lessons")
+            else {
+                return Ok(FormLink::Unknown);
+            };
+            let p = Parties::load(conn, link.visit_id)?;
+            let (side, language) = if link.organisation_id == p.row.host_id {
+                (VisitRole::Host, p.host.language)
+            } else {
+                (VisitRole::Requester, p.requester.language)
+            };
+            let context = FormContext {
+                side,
+                language,
+                visit: p.visit.clone(),
+                expires_at: link.expires_at,
+            };
+            let answered = repo::for_visit(conn, p.row.id)?
+                .into_iter()
+                .find(|l| l.side == side.as_str())
+                .map(view)
+                .transpose()?;
+            Ok(match answered {
+                Some(lesson) => FormLink::Closed(context, Some(lesson)),
+                None if !link.usable(now) => FormLink::Closed(context, None),
+                None => FormLink::Open(context),
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The form sent from its emailed link (checked by the page first).
@@ -293,29 +296,29 @@ pub async fn submit_by_link(
     lesson: Lesson,
 ) -> Result<LessonView, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let link = visit_repo::find_token(conn, &hash)?
-                .filter(|t| t.purpose == "lessons")
-                .ok_or(LinkRefusal::InvalidLink)?;
-            if link.used_at.is_some() {
-                return Err(LinkRefusal::FormSent.into());
-            }
-            if link.expires_at <= now {
-                return Err(LinkRefusal::LinkExpired.into());
-            }
-            let p = Parties::lock(conn, link.visit_id)?;
-            let side = if link.organisation_id == p.row.host_id {
-                VisitRole::Host
-            } else {
-                VisitRole::Requester
-            };
-            store(conn, &p, side, lesson, None)
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let link = visit_repo::find_token(conn, &hash)?
+                    .filter(|t| t.purpose == "lessons")
+                    .ok_or(LinkRefusal::InvalidLink)?;
+                if link.used_at.is_some() {
+                    return Err(LinkRefusal::FormSent.into());
+                }
+                if link.expires_at <= now {
+                    return Err(LinkRefusal::LinkExpired.into());
+                }
+                let p = Parties::lock(conn, link.visit_id)?;
+                let side = if link.organisation_id == p.row.host_id {
+                    VisitRole::Host
+                } else {
+                    VisitRole::Requester
+                };
+                store(conn, &p, side, lesson, None, now)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The lessons form of a logged-in coordinator's side of a held visit,
@@ -326,34 +329,36 @@ pub async fn own_form(
     visit: i64,
     language: Language,
 ) -> Result<(FormContext, Option<LessonView>), ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        let row = super::visits::visible(conn, &user, visit)?;
-        let side = match user.organisation_id.map(|o| o.0) {
-            Some(org) if user.role == Role::Coordinator && org == row.host_id => VisitRole::Host,
-            Some(org) if user.role == Role::Coordinator && org == row.requester_id => {
-                VisitRole::Requester
-            }
-            _ => return Err(VisitRefusal::PartiesWriteLessons.into()),
-        };
-        let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
-            return Err(LessonRefusal::FormNotOpen.into());
-        };
-        let p = Parties::load(conn, visit)?;
-        let context = FormContext {
-            side,
-            language,
-            visit: p.visit.clone(),
-            expires_at: crate::domain::lesson::schedule::form_expires(completed),
-        };
-        let answered = repo::for_visit(conn, visit)?
-            .into_iter()
-            .find(|l| l.side == side.as_str())
-            .map(view)
-            .transpose()?;
-        Ok((context, answered))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let row = super::visits::visible(conn, &user, visit)?;
+            let side = match user.organisation_id.map(|o| o.0) {
+                Some(org) if user.role == Role::Coordinator && org == row.host_id => {
+                    VisitRole::Host
+                }
+                Some(org) if user.role == Role::Coordinator && org == row.requester_id => {
+                    VisitRole::Requester
+                }
+                _ => return Err(VisitRefusal::PartiesWriteLessons.into()),
+            };
+            let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
+                return Err(LessonRefusal::FormNotOpen.into());
+            };
+            let p = Parties::load(conn, visit)?;
+            let context = FormContext {
+                side,
+                language,
+                visit: p.visit.clone(),
+                expires_at: crate::domain::lesson::schedule::form_expires(completed),
+            };
+            let answered = repo::for_visit(conn, visit)?
+                .into_iter()
+                .find(|l| l.side == side.as_str())
+                .map(view)
+                .transpose()?;
+            Ok((context, answered))
+        })
+        .await
 }
 
 /// A coordinator of either side sends their side's lesson over the API.
@@ -364,25 +369,26 @@ pub async fn submit_lesson(
     draft: Draft,
     language: Language,
 ) -> Result<LessonView, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let (_, side) =
-                super::visits::authorise(conn, &user, visit, super::visits::Act::WriteLessons)?;
-            let lesson = lesson::check(&draft, side, language).map_err(|errors| {
-                Invalid::new(
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
-            let p = Parties::lock(conn, visit)?;
-            store(conn, &p, side, lesson, Some(user.id.0))
+    let now = ctx.now();
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let (_, side) =
+                    super::visits::authorise(conn, &user, visit, super::visits::Act::WriteLessons)?;
+                let lesson = lesson::check(&draft, side, language).map_err(|errors| {
+                    Invalid::new(
+                        errors
+                            .iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                })?;
+                let p = Parties::lock(conn, visit)?;
+                store(conn, &p, side, lesson, Some(user.id.0), now)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// A visit's lessons, published or not, for the two organisations of the
@@ -392,13 +398,13 @@ pub async fn visit_lessons(
     user: User,
     visit: i64,
 ) -> Result<Vec<LessonView>, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        super::visits::visible(conn, &user, visit)?;
-        repo::for_visit(conn, visit)?
-            .into_iter()
-            .map(view)
-            .collect()
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            super::visits::visible(conn, &user, visit)?;
+            repo::for_visit(conn, visit)?
+                .into_iter()
+                .map(view)
+                .collect()
+        })
+        .await
 }

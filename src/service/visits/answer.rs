@@ -35,13 +35,14 @@ pub async fn answer_visit(
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
-    let suggester = index.suggester(pool).await?;
+    let now = ctx.now();
+    let suggester = index.suggester(&ctx.pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());
-    let visit = pool
+    let visit = ctx
+        .pool
         .run(move |conn| {
             conn.write(|conn| {
                 authorise(conn, &user, id, Act::Answer)?;
@@ -49,11 +50,11 @@ pub async fn answer_visit(
                     parse_reason(reason.as_deref())
                         .map_err(|e| Invalid::new(format!("reason: {e}")))?;
                 }
-                answer_in_tx(conn, &base_url, rules, &suggester, id, answer)
+                answer_in_tx(conn, &base_url, rules, &suggester, id, answer, now)
             })
         })
         .await?;
-    close_stuck_after(pool, &sweeper, &link_base, &visit).await;
+    close_stuck_after(&ctx.pool, &sweeper, &link_base, &visit, now).await;
     Ok(visit)
 }
 
@@ -69,6 +70,7 @@ async fn close_stuck_after(
     suggester: &Suggester,
     base_url: &str,
     booked: &VisitView,
+    now: NaiveDateTime,
 ) {
     if booked.state != VisitState::Accepted {
         return;
@@ -90,14 +92,8 @@ async fn close_stuck_after(
             .run(move |conn| {
                 conn.write(|conn| {
                     let p = Parties::lock(conn, id)?;
-                    let closed = close_request(
-                        conn,
-                        &p,
-                        Closure::NoDaysLeft,
-                        &suggester,
-                        &base_url,
-                        db::now(),
-                    )?;
+                    let closed =
+                        close_request(conn, &p, Closure::NoDaysLeft, &suggester, &base_url, now)?;
                     Ok::<_, ServiceError>(closed.then_some(()))
                 })
             })
@@ -127,9 +123,9 @@ fn answer_in_tx(
     suggester: &Suggester,
     id: i64,
     answer: Answer,
+    now: NaiveDateTime,
 ) -> Result<VisitView, ServiceError> {
     let p = Parties::lock(conn, id)?;
-    let now = db::now();
     match answer {
         Answer::Accept(date) => {
             p.check(VisitEvent::Accept(date))?;
@@ -180,7 +176,7 @@ fn book(
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let id = p.row.id;
-    if let Some(o) = obstacle_on(conn, p, date, today())? {
+    if let Some(o) = obstacle_on(conn, p, date, local_date(now))? {
         return Err(VisitRefusal::day(o, date, &p.host.name, &p.requester.name).into());
     }
     match repo::set_accepted(conn, id, date, now) {
@@ -294,30 +290,30 @@ pub enum InvitationLink {
 /// scanner fetches it.
 pub async fn invitation(ctx: &Context, token: &str) -> Result<InvitationLink, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let Some(hash) = links::hash(token) else {
         return Ok(InvitationLink::Unknown);
     };
-    pool.run(move |conn| {
-        let Some(link) = repo::find_token(conn, &hash)?.filter(|t| t.purpose == "invitation")
-        else {
-            return Ok(InvitationLink::Unknown);
-        };
-        let row = repo::find(conn, link.visit_id)?.ok_or_else(|| {
-            ServiceError::Internal(anyhow::anyhow!("visit {} vanished", link.visit_id))
-        })?;
-        let language = db::organisations::find(conn, OrganisationId(link.organisation_id))?
-            .map(|o| o.language)
-            .unwrap_or_default();
-        let visit = view(conn, row)?;
-        let open = visit.state == VisitState::Requested && link.usable(now);
-        Ok(if open {
-            InvitationLink::Open { visit, language }
-        } else {
-            InvitationLink::Closed { visit, language }
+    ctx.pool
+        .run(move |conn| {
+            let Some(link) = repo::find_token(conn, &hash)?.filter(|t| t.purpose == "invitation")
+            else {
+                return Ok(InvitationLink::Unknown);
+            };
+            let row = repo::find(conn, link.visit_id)?.ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("visit {} vanished", link.visit_id))
+            })?;
+            let language = db::organisations::find(conn, OrganisationId(link.organisation_id))?
+                .map(|o| o.language)
+                .unwrap_or_default();
+            let visit = view(conn, row)?;
+            let open = visit.state == VisitState::Requested && link.usable(now);
+            Ok(if open {
+                InvitationLink::Open { visit, language }
+            } else {
+                InvitationLink::Closed { visit, language }
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The host answers through the invitation link: valid, unused and
@@ -328,14 +324,14 @@ pub async fn answer_invitation(
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let index = &*ctx.matching;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
-    let suggester = index.suggester(pool).await?;
+    let suggester = index.suggester(&ctx.pool).await?;
     let (sweeper, link_base) = (suggester.clone(), base_url.clone());
-    let visit = pool
+    let visit = ctx
+        .pool
         .run(move |conn| {
             conn.write(|conn| {
                 let link = repo::find_token(conn, &hash)?
@@ -355,10 +351,18 @@ pub async fn answer_invitation(
                 if link.expires_at <= now {
                     return Err(LinkRefusal::LinkExpired.into());
                 }
-                answer_in_tx(conn, &base_url, rules, &suggester, link.visit_id, answer)
+                answer_in_tx(
+                    conn,
+                    &base_url,
+                    rules,
+                    &suggester,
+                    link.visit_id,
+                    answer,
+                    now,
+                )
             })
         })
         .await?;
-    close_stuck_after(pool, &sweeper, &link_base, &visit).await;
+    close_stuck_after(&ctx.pool, &sweeper, &link_base, &visit, now).await;
     Ok(visit)
 }

@@ -26,38 +26,38 @@ pub struct Dashboard {
 /// What waits for a coordinator's organisation.
 pub async fn dashboard(ctx: &Context, user: User) -> Result<Dashboard, ServiceError> {
     let today = ctx.today();
-    let pool = &ctx.pool;
     let org = match (user.role, user.organisation_id) {
         (Role::Coordinator, Some(org)) => org.0,
         _ => return Err(VisitRefusal::CoordinatorsDashboard.into()),
     };
     let since = today - Duration::days(DASHBOARD_DAYS);
-    pool.run(move |conn| {
-        let rows = repo::current_for(conn, org, since, 200)?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let answered = db::lessons::sides_answered(conn, &ids)?;
-        let mut board = Dashboard::default();
-        for visit in views(conn, rows)? {
-            let side = if visit.host_id == org {
-                VisitRole::Host
-            } else {
-                VisitRole::Requester
-            };
-            let done = answered
-                .iter()
-                .any(|(v, s)| *v == visit.id && s == side.as_str());
-            match crate::domain::visit::section(visit.state, side, done) {
-                Some(Section::Invitation) => board.invitations.push(visit),
-                Some(Section::Request) => board.requests.push(visit),
-                Some(Section::Upcoming) => board.upcoming.push(visit),
-                Some(Section::Form) => board.forms.push(visit),
-                None => {}
+    ctx.pool
+        .run(move |conn| {
+            let rows = repo::current_for(conn, org, since, 200)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let answered = db::lessons::sides_answered(conn, &ids)?;
+            let mut board = Dashboard::default();
+            for visit in views(conn, rows)? {
+                let side = if visit.host_id == org {
+                    VisitRole::Host
+                } else {
+                    VisitRole::Requester
+                };
+                let done = answered
+                    .iter()
+                    .any(|(v, s)| *v == visit.id && s == side.as_str());
+                match crate::domain::visit::section(visit.state, side, done) {
+                    Some(Section::Invitation) => board.invitations.push(visit),
+                    Some(Section::Request) => board.requests.push(visit),
+                    Some(Section::Upcoming) => board.upcoming.push(visit),
+                    Some(Section::Form) => board.forms.push(visit),
+                    None => {}
+                }
             }
-        }
-        board.upcoming.sort_by_key(|v| v.date);
-        Ok(board)
-    })
-    .await
+            board.upcoming.sort_by_key(|v| v.date);
+            Ok(board)
+        })
+        .await
 }
 
 /// What the request form names: the host and the topic.
@@ -79,26 +79,26 @@ pub async fn request_target(
     topic: String,
 ) -> Result<RequestTarget, ServiceError> {
     let today = ctx.today();
-    let pool = &ctx.pool;
     let rules = ctx.rules;
     if user.role != Role::Coordinator || user.organisation_id.is_none() {
         return Err(VisitRefusal::CoordinatorsRequest.into());
     }
-    pool.run(move |conn| {
-        let org = db::organisations::find(conn, host)?
-            .filter(|h| h.active)
-            .ok_or(DirectoryRefusal::UnknownOrganisation { id: host.0 })?;
-        let t = db::topics::find_by_slug(conn, &topic)?
-            .filter(|t| t.active)
-            .ok_or_else(|| DirectoryRefusal::UnknownTopic {
-                slug: topic.clone(),
-            })?;
-        Ok(RequestTarget {
-            host,
-            host_name: org.name,
-            topic: t,
-            earliest: today + Duration::days(rules.lead_days),
+    ctx.pool
+        .run(move |conn| {
+            let org = db::organisations::find(conn, host)?
+                .filter(|h| h.active)
+                .ok_or(DirectoryRefusal::UnknownOrganisation { id: host.0 })?;
+            let t = db::topics::find_by_slug(conn, &topic)?
+                .filter(|t| t.active)
+                .ok_or_else(|| DirectoryRefusal::UnknownTopic {
+                    slug: topic.clone(),
+                })?;
+            Ok(RequestTarget {
+                host,
+                host_name: org.name,
+                topic: t,
+                earliest: today + Duration::days(rules.lead_days),
+            })
         })
-    })
-    .await
+        .await
 }

@@ -164,7 +164,6 @@ pub async fn request_visit(
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
     let today = ctx.today();
-    let pool = &ctx.pool;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
     let requester = may_request(&user)?;
@@ -175,94 +174,95 @@ pub async fn request_visit(
     let participants = check_participants(request.participants)?;
     let dates = check_proposed_dates(&request.proposed_dates, today, rules.lead_days, language)
         .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let not_found = || DirectoryRefusal::UnknownOrganisation { id: request.host.0 };
-            let host = db::organisations::find(conn, request.host)?
-                .filter(|h| h.active)
-                .ok_or_else(not_found)?;
-            if db::organisations::find(conn, requester)?.is_none() {
-                return Err(DirectoryRefusal::OrganisationInactive.into());
-            }
-            let topic = db::topics::find_by_slug(conn, &request.topic)?
-                .filter(|t| t.active)
-                .ok_or_else(|| DirectoryRefusal::UnknownTopic {
-                    slug: request.topic.clone(),
-                })?;
-            let willing = db::expertise::for_organisation(conn, host.id)?
-                .into_iter()
-                .any(|e| e.topic.id == topic.id && e.willing_to_host);
-            let topic_name = || Named {
-                nl: topic.name_nl.clone(),
-                en: topic.name_en.clone(),
-            };
-            if !willing {
-                return Err(VisitRefusal::NotHosting {
-                    host: host.name,
-                    topic: topic_name(),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let not_found = || DirectoryRefusal::UnknownOrganisation { id: request.host.0 };
+                let host = db::organisations::find(conn, request.host)?
+                    .filter(|h| h.active)
+                    .ok_or_else(not_found)?;
+                if db::organisations::find(conn, requester)?.is_none() {
+                    return Err(DirectoryRefusal::OrganisationInactive.into());
                 }
-                .into());
-            }
-            if host.monthly_capacity == 0 {
-                return Err(VisitRefusal::HostsNone { host: host.name }.into());
-            }
-            // An address stored before addresses were checked as the mail
-            // layer checks them would bury the invitation (issue 16).
-            let reachable = host
-                .contact_email
-                .as_deref()
-                .is_some_and(|a| crate::domain::organisation::ContactEmail::parse(a).is_ok());
-            if !reachable {
-                return Err(VisitRefusal::HostUnreachable { host: host.name }.into());
-            }
-            if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
-                return Err(VisitRefusal::AlreadyAsked {
-                    host: host.name,
-                    topic: topic_name(),
-                    visit: open,
+                let topic = db::topics::find_by_slug(conn, &request.topic)?
+                    .filter(|t| t.active)
+                    .ok_or_else(|| DirectoryRefusal::UnknownTopic {
+                        slug: request.topic.clone(),
+                    })?;
+                let willing = db::expertise::for_organisation(conn, host.id)?
+                    .into_iter()
+                    .any(|e| e.topic.id == topic.id && e.willing_to_host);
+                let topic_name = || Named {
+                    nl: topic.name_nl.clone(),
+                    en: topic.name_en.clone(),
+                };
+                if !willing {
+                    return Err(VisitRefusal::NotHosting {
+                        host: host.name,
+                        topic: topic_name(),
+                    }
+                    .into());
                 }
-                .into());
-            }
-            let expires_at = now + Duration::days(rules.invitation_days);
-            let id = repo::insert(
-                conn,
-                &NewVisit {
-                    requester_id: requester.0,
-                    host_id: host.id.0,
-                    topic_id: topic.id.0,
-                    requested_by: user.id.0,
-                    state: VisitState::Requested.as_str(),
-                    goal: goal.clone(),
-                    participants,
-                    proposed_dates: serde_json::to_string(&dates)
-                        .map_err(|e| ServiceError::Internal(e.into()))?,
-                    expires_at,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
-            let p = Parties::load(conn, id)?;
-            let token = invitation_token(conn, &p)?;
-            if let Some(to) = p.host_side() {
-                let invitation =
-                    p.invitation(format!("{base_url}/invitations/{token}"), to.language);
-                queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
-            }
-            Ok(p.visit)
+                if host.monthly_capacity == 0 {
+                    return Err(VisitRefusal::HostsNone { host: host.name }.into());
+                }
+                // An address stored before addresses were checked as the mail
+                // layer checks them would bury the invitation (issue 16).
+                let reachable = host
+                    .contact_email
+                    .as_deref()
+                    .is_some_and(|a| crate::domain::organisation::ContactEmail::parse(a).is_ok());
+                if !reachable {
+                    return Err(VisitRefusal::HostUnreachable { host: host.name }.into());
+                }
+                if let Some(open) = repo::open_request(conn, requester.0, host.id.0, topic.id.0)? {
+                    return Err(VisitRefusal::AlreadyAsked {
+                        host: host.name,
+                        topic: topic_name(),
+                        visit: open,
+                    }
+                    .into());
+                }
+                let expires_at = now + Duration::days(rules.invitation_days);
+                let id = repo::insert(
+                    conn,
+                    &NewVisit {
+                        requester_id: requester.0,
+                        host_id: host.id.0,
+                        topic_id: topic.id.0,
+                        requested_by: user.id.0,
+                        state: VisitState::Requested.as_str(),
+                        goal: goal.clone(),
+                        participants,
+                        proposed_dates: serde_json::to_string(&dates)
+                            .map_err(|e| ServiceError::Internal(e.into()))?,
+                        expires_at,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                let p = Parties::load(conn, id)?;
+                let token = invitation_token(conn, &p, now)?;
+                if let Some(to) = p.host_side() {
+                    let invitation =
+                        p.invitation(format!("{base_url}/invitations/{token}"), to.language);
+                    queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
+                }
+                Ok(p.visit)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// One visit, for coordinators of its two organisations and for admins;
 /// anyone else learns nothing (404, as for a visit that does not exist).
 pub async fn get_visit(ctx: &Context, user: User, id: i64) -> Result<VisitView, ServiceError> {
-    let pool = &ctx.pool;
-    pool.run(move |conn| {
-        let row = visible(conn, &user, id)?;
-        view(conn, row)
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let row = visible(conn, &user, id)?;
+            view(conn, row)
+        })
+        .await
 }
 
 fn may_see(user: &User, row: &VisitRow) -> bool {
@@ -334,9 +334,9 @@ pub(super) fn authorise(
 /// [`authorise`] alone, for an edge that must refuse a caller before it
 /// looks at what they sent.
 pub async fn may_act(ctx: &Context, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
-    let pool = &ctx.pool;
     let user = user.clone();
-    pool.run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
+    ctx.pool
+        .run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
         .await
 }
 
@@ -363,50 +363,50 @@ pub async fn cancel_visit(
     reason: Option<String>,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
-    let pool = &ctx.pool;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
-    pool.run(move |conn| {
-        conn.write(|conn| {
-            let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
-            let reason = parse_reason(reason.as_deref())
-                .map_err(|e| Invalid::new(format!("reason: {e}")))?;
-            let p = Parties::lock(conn, id)?;
-            p.check(VisitEvent::Cancel)?;
-            if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
-                return Err(VisitRefusal::ChangedMeanwhile { id }.into());
-            }
-            repo::use_tokens_of(conn, id, "invitation", now)?;
-            let p = Parties::load(conn, id)?;
-            let by_name = match by {
-                VisitRole::Requester => p.requester.name.clone(),
-                VisitRole::Host => p.host.name.clone(),
-            };
-            let told: Vec<Recipient> = if p.visit.date.is_some() {
-                p.both_sides()
-            } else {
-                p.both_sides()
-                    .into_iter()
-                    .filter(|r| r.side != by)
-                    .collect()
-            };
-            for to in told {
-                let cancelled = Cancelled {
-                    host: p.host.name.clone(),
-                    requester: p.requester.name.clone(),
-                    by: by_name.clone(),
-                    topic: p.topic(to.language),
-                    date: p.visit.date.map(|d| long_date(d, to.language)),
-                    reason: reason.clone(),
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
+                let reason = parse_reason(reason.as_deref())
+                    .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+                let p = Parties::lock(conn, id)?;
+                p.check(VisitEvent::Cancel)?;
+                if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
+                    return Err(VisitRefusal::ChangedMeanwhile { id }.into());
+                }
+                repo::use_tokens_of(conn, id, "invitation", now)?;
+                let p = Parties::load(conn, id)?;
+                let by_name = match by {
+                    VisitRole::Requester => p.requester.name.clone(),
+                    VisitRole::Host => p.host.name.clone(),
                 };
-                let file = p.calendar_file(&base_url, rules, Method::Cancel, to.language);
-                let key = format!("cancelled:{id}:{}", to.side.as_str());
-                queue(conn, &cancelled, key, &to, &base_url, &file)?;
-            }
-            Ok(p.visit)
+                let told: Vec<Recipient> = if p.visit.date.is_some() {
+                    p.both_sides()
+                } else {
+                    p.both_sides()
+                        .into_iter()
+                        .filter(|r| r.side != by)
+                        .collect()
+                };
+                for to in told {
+                    let cancelled = Cancelled {
+                        host: p.host.name.clone(),
+                        requester: p.requester.name.clone(),
+                        by: by_name.clone(),
+                        topic: p.topic(to.language),
+                        date: p.visit.date.map(|d| long_date(d, to.language)),
+                        reason: reason.clone(),
+                    };
+                    let file = p.calendar_file(&base_url, rules, Method::Cancel, to.language);
+                    let key = format!("cancelled:{id}:{}", to.side.as_str());
+                    queue(conn, &cancelled, key, &to, &base_url, &file)?;
+                }
+                Ok(p.visit)
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// The visit's calendar file for its participants (and admins): a visit
@@ -418,25 +418,24 @@ pub async fn calendar_file(
     id: i64,
     language: Language,
 ) -> Result<String, ServiceError> {
-    let pool = &ctx.pool;
     let base_url = ctx.base_url.clone();
     let rules = ctx.rules;
-    pool.run(move |conn| {
-        let row = visible(conn, &user, id)?;
-        if !matches!(row.state.as_str(), "accepted" | "completed") {
-            let state = row
-                .state
-                .parse()
-                .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!("visit {id}: {e}")))?;
-            return Err(VisitRefusal::NotInCalendar { state }.into());
-        }
-        let p = Parties::load(conn, id)?;
-        let entry = p
-            .calendar(&base_url, rules, Method::Publish, language)
-            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} has no day")))?;
-        Ok(crate::mail::ics::render(&entry))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let row = visible(conn, &user, id)?;
+            if !matches!(row.state.as_str(), "accepted" | "completed") {
+                let state = row.state.parse().map_err(|e: Invalid| {
+                    ServiceError::Internal(anyhow::anyhow!("visit {id}: {e}"))
+                })?;
+                return Err(VisitRefusal::NotInCalendar { state }.into());
+            }
+            let p = Parties::load(conn, id)?;
+            let entry = p
+                .calendar(&base_url, rules, Method::Publish, language)
+                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} has no day")))?;
+            Ok(crate::mail::ics::render(&entry))
+        })
+        .await
 }
 
 /// A page of visits, newest first: a coordinator's organisation's (as
@@ -450,7 +449,6 @@ pub async fn list_visits(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<VisitView>, Option<i64>), ServiceError> {
-    let pool = &ctx.pool;
     let organisation = match (user.role, user.organisation_id, organisation) {
         (Role::Admin, _, chosen) => chosen,
         (Role::Coordinator, Some(own), None) => Some(own),
@@ -460,23 +458,24 @@ pub async fn list_visits(
     if organisation.is_none() && role.is_some() {
         return Err(VisitRefusal::RoleNeedsOrganisation.into());
     }
-    pool.run(move |conn| {
-        let filter = repo::VisitFilter {
-            organisation: organisation.map(|o| o.0),
-            as_host: role.map(|r| r == VisitRole::Host),
-            state: state.map(VisitState::as_str),
-        };
-        let mut rows = repo::page(conn, filter, before, limit + 1)?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id)
-        } else {
-            None
-        };
-        let visits = views(conn, rows)?;
-        Ok((visits, next))
-    })
-    .await
+    ctx.pool
+        .run(move |conn| {
+            let filter = repo::VisitFilter {
+                organisation: organisation.map(|o| o.0),
+                as_host: role.map(|r| r == VisitRole::Host),
+                state: state.map(VisitState::as_str),
+            };
+            let mut rows = repo::page(conn, filter, before, limit + 1)?;
+            let next = if rows.len() as i64 > limit {
+                rows.truncate(limit as usize);
+                rows.last().map(|r| r.id)
+            } else {
+                None
+            };
+            let visits = views(conn, rows)?;
+            Ok((visits, next))
+        })
+        .await
 }
 
 /// The calendar UID of a visit: stable, so updates and cancellations

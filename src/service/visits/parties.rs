@@ -247,13 +247,18 @@ pub(crate) fn invitation_key(id: i64) -> String {
 
 /// A fresh single-use invitation link for the host, valid as long as the
 /// request; returns the secret for the email (only its hash is stored).
-pub(crate) fn invitation_token(conn: &mut DbConn, p: &Parties) -> Result<String, ServiceError> {
+pub(crate) fn invitation_token(
+    conn: &mut DbConn,
+    p: &Parties,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
     issue_link(
         conn,
         "invitation",
         p.row.id,
         p.row.host_id,
         p.row.expires_at,
+        now,
     )
 }
 
@@ -265,6 +270,7 @@ pub(crate) fn issue_link(
     visit: i64,
     organisation: i64,
     expires_at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Result<String, ServiceError> {
     let token = links::new_token();
     repo::insert_token(
@@ -275,7 +281,7 @@ pub(crate) fn issue_link(
             visit_id: visit,
             organisation_id: organisation,
             expires_at,
-            created_at: db::now(),
+            created_at: now,
         },
     )?;
     Ok(token.plain)
