@@ -7,6 +7,7 @@ pub mod body;
 pub mod client;
 pub mod extract;
 pub mod health;
+pub mod knowledge;
 pub mod lang;
 pub mod lessons;
 pub mod matches;
@@ -78,9 +79,9 @@ pub const API_VERSION: &str = "1.0.0";
         visits::calendar,
         lessons::submit,
         lessons::of_visit,
-        lessons::list,
-        lessons::leaders,
-        lessons::stats,
+        knowledge::list,
+        knowledge::leaders,
+        knowledge::stats,
     ),
     modifiers(&ApiVersionHeader, &BearerAuth, &StorableText, &ProblemTypes),
     tags(
@@ -353,9 +354,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, doc: utoipa::openapi::OpenApi) {
                         .route(web::post().to(lessons::submit))
                         .default_service(web::to(problem::method_not_allowed("GET, HEAD, POST"))),
                 )
-                .service(get_resource("/lessons", lessons::list))
-                .service(get_resource("/topics/{slug}/leaders", lessons::leaders))
-                .service(get_resource("/stats", lessons::stats))
+                .service(get_resource("/lessons", knowledge::list))
+                .service(get_resource("/topics/{slug}/leaders", knowledge::leaders))
+                .service(get_resource("/stats", knowledge::stats))
                 .service(get_resource("/admin/outbox", admin::outbox::list))
                 .service(post_resource(
                     "/admin/outbox/{id}/requeue",

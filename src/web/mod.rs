@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod followups;
 pub mod invitations;
 pub mod knowledge;
 pub mod lessons;
@@ -121,8 +122,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/lessons-forms/{token}", get: lessons::show, post: lessons::submit))
         .service(page!(
             "/follow-ups/{token}",
-            get: lessons::followup_show,
-            post: lessons::followup_submit
+            get: followups::followup_show,
+            post: followups::followup_submit
         ))
         .service(page!("/assets/meeloop.css", get: || async {
             HttpResponse::Ok()
