@@ -114,13 +114,34 @@ impl fmt::Debug for Password {
     }
 }
 
+/// How role and organisation can fail to fit together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipError {
+    CoordinatorWithoutOrganisation,
+    AdminInOrganisation,
+}
+
+impl From<MembershipError> for Invalid {
+    fn from(e: MembershipError) -> Self {
+        match e {
+            MembershipError::CoordinatorWithoutOrganisation => Invalid::new(
+                "a coordinator belongs to an organisation (--organisation CODE on the command line, organisationId in the API)",
+            ),
+            MembershipError::AdminInOrganisation => {
+                Invalid::new("an admin belongs to no organisation")
+            }
+        }
+    }
+}
+
 /// Checks that role and organisation fit together.
-pub fn check_membership(role: Role, organisation: Option<OrganisationId>) -> Result<(), Invalid> {
+pub fn check_membership(
+    role: Role,
+    organisation: Option<OrganisationId>,
+) -> Result<(), MembershipError> {
     match (role, organisation) {
-        (Role::Coordinator, None) => Err(Invalid::new(
-            "a coordinator belongs to an organisation (--organisation CODE on the command line, organisationId in the API)",
-        )),
-        (Role::Admin, Some(_)) => Err(Invalid::new("an admin belongs to no organisation")),
+        (Role::Coordinator, None) => Err(MembershipError::CoordinatorWithoutOrganisation),
+        (Role::Admin, Some(_)) => Err(MembershipError::AdminInOrganisation),
         _ => Ok(()),
     }
 }

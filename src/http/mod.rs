@@ -205,7 +205,7 @@ impl utoipa::Modify for ProblemTypes {
         };
         let types: Vec<serde_json::Value> = problem::problem_types()
             .iter()
-            .map(|t| crate::domain::refusal::type_path(t.code).into())
+            .map(|t| problem::type_path(t.code).into())
             .collect();
         if let Some(member) = document.pointer_mut("/components/schemas/Problem/properties/type") {
             member["enum"] = types.into();

@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::organisation::Language;
-use crate::domain::refusal::{type_path, Explain, Kind, Refusal};
+use crate::domain::refusal::{Explain, Kind, Refusal};
 use crate::domain::Invalid;
 use crate::service::ServiceError;
 
@@ -66,9 +66,11 @@ impl ApiError {
     /// A use case's refusal; `detail` in Dutch until [`localise`] renders
     /// it in the caller's language.
     pub fn refused(refusal: Refusal) -> Self {
-        let status =
-            StatusCode::from_u16(refusal.kind().status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut e = Self::new(status, refusal.code(), refusal.message(Language::Nl));
+        let mut e = Self::new(
+            status_of(refusal.kind()),
+            refusal.code(),
+            refusal.message(Language::Nl),
+        );
         if refusal.kind() == Kind::Unauthorized {
             e.headers.push(challenge());
         }
@@ -173,6 +175,23 @@ impl ResponseError for ApiError {
         let language = self.refusal.as_ref().map(|_| Language::Nl);
         self.response(self.detail.clone(), language)
     }
+}
+
+/// The HTTP status of a kind of refusal, for the API and for pages.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Invalid => StatusCode::BAD_REQUEST,
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+    }
+}
+
+/// The path of a problem type, relative to the service: RFC 9457's `type`
+/// member names the kind of problem, and the page there explains it.
+pub fn type_path(code: &str) -> String {
+    format!("/problems#{code}")
 }
 
 /// RFC 6750's challenge on every 401.
@@ -392,7 +411,7 @@ pub fn problem_types() -> Vec<ProblemType> {
         });
     let refusals = Refusal::examples().into_iter().map(|r| ProblemType {
         code: r.code(),
-        status: r.kind().status(),
+        status: status_of(r.kind()).as_u16(),
         nl: r.message(Language::Nl),
         en: r.message(Language::En),
     });
@@ -402,6 +421,13 @@ pub fn problem_types() -> Vec<ProblemType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_its_type_and_status() {
+        let e = ApiError::refused(crate::domain::refusal::VisitRefusal::AlreadyAnswered.into());
+        assert_eq!(e.status, StatusCode::CONFLICT);
+        assert_eq!(type_path(e.code()), "/problems#already_answered");
+    }
 
     #[test]
     fn the_documentation_lists_every_problem_type_with_its_status() {

@@ -17,7 +17,9 @@ use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
 use crate::db::{self, DbConn, Freshness};
-use crate::domain::account::{check_membership, LoginEmail, Password, Role, User, UserId};
+use crate::domain::account::{
+    check_membership, LoginEmail, MembershipError, Password, Role, User, UserId,
+};
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::refusal::{AccountRefusal, DirectoryRefusal, Membership};
 use crate::domain::Invalid;
@@ -91,7 +93,7 @@ fn insert_user(
     actor: String,
     address: Option<IpAddr>,
 ) -> Result<User, ServiceError> {
-    check_membership(account.role, account.organisation)?;
+    check_membership(account.role, account.organisation).map_err(Invalid::from)?;
     if let Some(org) = account.organisation {
         if db::organisations::find(conn, org)?.is_none() {
             return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
@@ -198,11 +200,12 @@ fn membership(
         admin: current.role == Role::Admin,
         organisation: current.organisation_id.map(|o| o.0),
     };
-    match check_membership(role, organisation) {
-        Ok(()) => Ok(()),
-        Err(_) if role == Role::Admin => Err(AccountRefusal::AdminInOrganisation { current }),
-        Err(_) => Err(AccountRefusal::CoordinatorNeedsOrganisation { current }),
-    }
+    check_membership(role, organisation).map_err(|e| match e {
+        MembershipError::AdminInOrganisation => AccountRefusal::AdminInOrganisation { current },
+        MembershipError::CoordinatorWithoutOrganisation => {
+            AccountRefusal::CoordinatorNeedsOrganisation { current }
+        }
+    })
 }
 
 fn user_not_found(id: UserId) -> ServiceError {

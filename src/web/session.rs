@@ -266,21 +266,15 @@ impl WebError {
                 StatusCode::BAD_REQUEST,
                 ("Dat gaat niet", "That does not work"),
             ),
-            ServiceError::Refused(r) => match r.kind() {
-                Kind::NotFound => return Self::not_found(lang),
-                Kind::Unauthorized => {
-                    (StatusCode::UNAUTHORIZED, ("Log opnieuw in", "Log in again"))
-                }
-                Kind::Forbidden => (StatusCode::FORBIDDEN, ("Geen toegang", "No access")),
-                Kind::Conflict => (
-                    StatusCode::CONFLICT,
-                    ("Dat gaat niet", "That does not work"),
-                ),
-                Kind::Invalid => (
-                    StatusCode::BAD_REQUEST,
-                    ("Dat gaat niet", "That does not work"),
-                ),
-            },
+            ServiceError::Refused(r) => (
+                crate::http::problem::status_of(r.kind()),
+                match r.kind() {
+                    Kind::NotFound => return Self::not_found(lang),
+                    Kind::Unauthorized => ("Log opnieuw in", "Log in again"),
+                    Kind::Forbidden => ("Geen toegang", "No access"),
+                    Kind::Conflict | Kind::Invalid => ("Dat gaat niet", "That does not work"),
+                },
+            ),
             ServiceError::RateLimited(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ("Even wachten", "Please wait"),

@@ -16,8 +16,8 @@ pub use visit::VisitRefusal;
 
 use super::organisation::Language;
 
-/// What kind of no: decides the HTTP status at the API edge and the
-/// heading on a page.
+/// What kind of no: the edges turn it into an HTTP status
+/// (`http::problem::status_of`) and a page's heading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// The request cannot be right whatever is stored (400).
@@ -30,18 +30,6 @@ pub enum Kind {
     NotFound,
     /// Conflicts with what is stored now (409).
     Conflict,
-}
-
-impl Kind {
-    pub fn status(self) -> u16 {
-        match self {
-            Kind::Invalid => 400,
-            Kind::Unauthorized => 401,
-            Kind::Forbidden => 403,
-            Kind::NotFound => 404,
-            Kind::Conflict => 409,
-        }
-    }
 }
 
 /// What every area's refusals say about themselves.
@@ -122,12 +110,6 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// The path of a refusal's problem type, relative to the service: RFC 9457's
-/// `type` member names the kind of problem, and the page there explains it.
-pub fn type_path(code: &str) -> String {
-    format!("/problems#{code}")
-}
-
 /// Implements [`Explain::code`] from strum's snake-case variant name and an
 /// `examples` that must name every variant once.
 macro_rules! area {
@@ -203,7 +185,6 @@ mod tests {
     fn the_code_is_the_variant_name() {
         let r = Refusal::from(VisitRefusal::AlreadyAnswered);
         assert_eq!(r.code(), "already_answered");
-        assert_eq!(r.kind().status(), 409);
-        assert_eq!(type_path(r.code()), "/problems#already_answered");
+        assert_eq!(r.kind(), Kind::Conflict);
     }
 }
