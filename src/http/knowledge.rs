@@ -467,7 +467,7 @@ pub async fn stats(
     let params = QueryParams::parse(&req, &["from", "to"])?;
     let to = params
         .get("to", Month::parse)?
-        .unwrap_or_else(|| Month::of(crate::service::visits::today()));
+        .unwrap_or_else(|| Month::of(state.ctx.today()));
     let from = params.get("from", Month::parse)?.unwrap_or(to.minus(11));
     let stats = lessons::statistics(&state.ctx, reader.0, from, to).await?;
     let response_rate = stats.response_rate().map(|r| round(r, 4));

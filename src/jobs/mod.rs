@@ -73,9 +73,9 @@ impl Scheduler {
         if due.is_empty() {
             return Ok(report);
         }
-        let suggester = self.ctx.matching.suggester(&self.ctx.pool).await?;
+        let fanout = self.ctx.fanout().await?;
         for (id, job) in due {
-            match schedule::run_job(&self.ctx, &suggester, id, job, now).await {
+            match schedule::run_job(&self.ctx, &fanout, id, job, now).await {
                 Ok(None) => {}
                 Ok(Some(done)) => {
                     tracing::info!(visit = id, job = done.as_str(), "scheduled job done");

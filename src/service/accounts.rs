@@ -1,6 +1,7 @@
 //! Accounts: creating users, logging in and out, knowing who is calling.
 
 use crate::service::context::Context;
+use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -56,7 +57,8 @@ pub fn create_user(conn: &mut DbConn, new: &NewAccount) -> Result<User, ServiceE
             role: new.role,
             organisation,
         };
-        insert_user(conn, &account, &hash, "cli".into(), None)
+        // The command line has no context: its moment is the wall clock's.
+        insert_user(conn, &account, &hash, ("cli".into(), None), db::now())
     })
 }
 
@@ -90,8 +92,8 @@ fn insert_user(
     conn: &mut DbConn,
     account: &AccountFields,
     hash: &str,
-    actor: String,
-    address: Option<IpAddr>,
+    (actor, address): (String, Option<IpAddr>),
+    now: NaiveDateTime,
 ) -> Result<User, ServiceError> {
     check_membership(account.role, account.organisation).map_err(Invalid::from)?;
     if let Some(org) = account.organisation {
@@ -99,7 +101,6 @@ fn insert_user(
             return Err(DirectoryRefusal::UnknownOrganisation { id: org.0 }.into());
         }
     }
-    let now = db::now();
     let id = db::users::insert(
         conn,
         &NewUser {
@@ -147,10 +148,12 @@ pub async fn admin_create_user(
     require_admin(&admin)?;
     let password = generated_password();
     let hash = hash_off_workers(password.clone()).await?;
+    let now = ctx.now();
     let user = ctx
         .pool
         .run(move |conn| {
-            conn.write(|conn| insert_user(conn, &account, &hash, user_ref(admin.id), Some(address)))
+            let by = (user_ref(admin.id), Some(address));
+            conn.write(|conn| insert_user(conn, &account, &hash, by, now))
         })
         .await?;
     Ok((user, password))

@@ -1,13 +1,17 @@
 //! What every use case may need besides what its caller sends: the
 //! database, where links in emails point, the visit rules, the matching
-//! index and the clock. Built once (by `app`, the command line or a test)
-//! and passed as one value, as Lemmy's `LemmyContext`.
+//! index, the clock and the consumers of what happened. Built once (by
+//! `app`, the command line or a test) and passed as one value, as Lemmy's
+//! `LemmyContext`.
 
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::events::{self, Consumer, Consumers, Fanout};
 use super::index::MatchIndex;
+use super::notify;
+use super::ServiceError;
 use crate::db::DbPool;
 use crate::domain::visit::VisitRules;
 
@@ -19,6 +23,14 @@ pub struct Context {
     pub rules: VisitRules,
     pub matching: Arc<MatchIndex>,
     pub clock: Clock,
+    /// Who acts on each event the use cases publish.
+    pub consumers: Consumers,
+}
+
+/// The consumers of a running Meeloop, in the order they act: the one
+/// place to add webhooks, metrics or audit entries.
+fn standard_consumers() -> Consumers {
+    Consumers::new(vec![Arc::new(notify::Mailer), Arc::new(events::Log)])
 }
 
 impl Context {
@@ -34,7 +46,31 @@ impl Context {
             rules,
             matching,
             clock: Clock::system(),
+            consumers: standard_consumers(),
         }
+    }
+
+    /// The same context with one more consumer (tests watch events so).
+    pub fn with_consumer(self, consumer: Arc<dyn Consumer>) -> Self {
+        Context {
+            consumers: self.consumers.and(consumer),
+            ..self
+        }
+    }
+
+    /// What a transaction needs to publish events; taken before it starts.
+    pub async fn fanout(&self) -> Result<Fanout, ServiceError> {
+        Ok(Fanout {
+            consumers: self.consumers.clone(),
+            base_url: self.base_url.clone(),
+            rules: self.rules,
+            suggester: self.matching.suggester(&self.pool, self.today()).await?,
+        })
+    }
+
+    /// The matching snapshot of the context's day.
+    pub async fn snapshot(&self) -> Result<Arc<super::index::Loaded>, ServiceError> {
+        self.matching.snapshot(&self.pool, self.today()).await
     }
 
     /// The same context on another clock (tests).

@@ -68,9 +68,13 @@ impl MatchIndex {
     /// The directory as it is now. Without asking the database while this
     /// process has written nothing and the last check is recent; otherwise
     /// one read of the version, and a rebuild only when it moved.
-    pub async fn snapshot(&self, pool: &DbPool) -> Result<Arc<Loaded>, ServiceError> {
-        // One look at the clock per call: "recent" moves with the Dutch day.
-        let today = super::clock::today();
+    /// `today` is the caller's Dutch day: a snapshot of another day (the
+    /// reputation decays by the day) is rebuilt.
+    pub async fn snapshot(
+        &self,
+        pool: &DbPool,
+        today: chrono::NaiveDate,
+    ) -> Result<Arc<Loaded>, ServiceError> {
         if let Some(current) = self.current() {
             if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
                 return Ok(current.snapshot);
@@ -133,9 +137,13 @@ pub struct Suggester {
 }
 
 impl MatchIndex {
-    pub async fn suggester(&self, pool: &DbPool) -> Result<Suggester, ServiceError> {
+    pub async fn suggester(
+        &self,
+        pool: &DbPool,
+        today: chrono::NaiveDate,
+    ) -> Result<Suggester, ServiceError> {
         Ok(Suggester {
-            loaded: self.snapshot(pool).await?,
+            loaded: self.snapshot(pool, today).await?,
             tuning: self.tuning,
         })
     }

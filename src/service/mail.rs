@@ -54,7 +54,10 @@ pub async fn queue_test(
     if !(1..=10_000).contains(&count) {
         return Err(Invalid::new("count must be 1 to 10,000").into());
     }
-    let local = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam);
+    let local = ctx
+        .now()
+        .and_utc()
+        .with_timezone(&chrono_tz::Europe::Amsterdam);
     let message = compose(
         &TestMessage {
             recipient: to.clone(),

@@ -5,12 +5,9 @@ pub use super::index::{Loaded, MatchIndex, Suggester, ALTERNATIVES};
 use crate::service::context::Context as Ctx;
 use std::sync::Arc;
 
-use chrono::Utc;
-use chrono_tz::Europe::Amsterdam;
 use tracing::instrument;
 
 use super::ServiceError;
-use crate::db::DbPool;
 use crate::domain::account::User;
 use crate::domain::matching::{
     self, text, Candidate, Exclusion, Explanation, Host, MatchError, MatchQuery, Preference,
@@ -89,14 +86,9 @@ struct Prepared {
     query: MatchQuery,
 }
 
-async fn prepare(
-    pool: &DbPool,
-    index: &MatchIndex,
-    user: &User,
-    request: &MatchRequest,
-) -> Result<Prepared, ServiceError> {
+async fn prepare(ctx: &Ctx, user: &User, request: &MatchRequest) -> Result<Prepared, ServiceError> {
     let requester_id = requester(user, request.organisation)?;
-    let loaded = index.snapshot(pool).await?;
+    let loaded = ctx.snapshot().await?;
     let snapshot = &loaded.snapshot;
     if snapshot.host(requester_id).is_none() {
         return Err(DirectoryRefusal::UnknownOrganisation { id: requester_id.0 }.into());
@@ -116,7 +108,7 @@ async fn prepare(
         province: request.province.clone(),
         max_distance_km: request.max_distance_km,
         preference: request.preference,
-        today: Utc::now().with_timezone(&Amsterdam).date_naive(),
+        today: ctx.today(),
     };
     Ok(Prepared { loaded, query })
 }
@@ -165,7 +157,7 @@ pub async fn find_matches(
     lang: Language,
 ) -> Result<MatchList, ServiceError> {
     let index = &*ctx.matching;
-    let p = prepare(&ctx.pool, index, &user, &request).await?;
+    let p = prepare(ctx, &user, &request).await?;
     ranked(&p, index.tuning(), lang)
 }
 
@@ -235,7 +227,7 @@ pub async fn explain_match(
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
     let index = &*ctx.matching;
-    let p = prepare(&ctx.pool, index, &user, &request).await?;
+    let p = prepare(ctx, &user, &request).await?;
     let tuning = index.tuning();
     let (snapshot, context) = (&p.loaded.snapshot, &p.loaded.context);
     let Some(host) = snapshot.host(candidate).cloned() else {
@@ -309,8 +301,7 @@ pub async fn find_peers(
     request: Option<MatchRequest>,
     lang: Language,
 ) -> Result<PeerSearch, ServiceError> {
-    let index = &*ctx.matching;
-    let loaded = index.snapshot(&ctx.pool).await?;
+    let loaded = ctx.snapshot().await?;
     let topics = sorted_topics(&loaded.snapshot, lang);
     let names: Vec<String> = loaded
         .snapshot
@@ -325,8 +316,8 @@ pub async fn find_peers(
             glance: None,
         });
     };
-    let mut p = prepare(&ctx.pool, index, &user, &request).await?;
-    let tuning = index.tuning();
+    let mut p = prepare(ctx, &user, &request).await?;
+    let tuning = ctx.matching.tuning();
     let list = ranked(&p, tuning, lang)?;
     let glance = matching::glance(
         &p.loaded.snapshot,
@@ -373,8 +364,7 @@ pub async fn explain_named(
     name: &str,
     lang: Language,
 ) -> Result<MatchExplanation, ServiceError> {
-    let index = &*ctx.matching;
-    let loaded = index.snapshot(&ctx.pool).await?;
+    let loaded = ctx.snapshot().await?;
     let Some(host) = loaded.snapshot.find_by_name(name) else {
         return Err(DirectoryRefusal::UnknownOrganisationName {
             name: name.trim().to_string(),
@@ -402,7 +392,7 @@ pub async fn topic_leaders(
 ) -> Result<LeaderList, ServiceError> {
     let index = &*ctx.matching;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
-    let loaded = index.snapshot(&ctx.pool).await?;
+    let loaded = ctx.snapshot().await?;
     let snapshot = &loaded.snapshot;
     let label = snapshot.topic_by_slug(topic.as_str()).ok_or_else(|| {
         ServiceError::from(DirectoryRefusal::UnknownTopic {

@@ -2,6 +2,7 @@
 //! exchanging their credentials for short-lived scoped tokens.
 
 use crate::service::context::Context;
+use chrono::NaiveDateTime;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -39,11 +40,10 @@ fn insert_partner(
     name: &str,
     scopes: &Scopes,
     (client_id, hash): (&str, &str),
-    actor: String,
-    address: Option<IpAddr>,
+    (actor, address): (String, Option<IpAddr>),
+    now: NaiveDateTime,
 ) -> Result<Partner, ServiceError> {
     conn.write(|conn| {
-        let now = db::now();
         db::partners::insert(
             conn,
             &NewPartner {
@@ -84,8 +84,9 @@ pub fn create_partner(
         &name,
         &scopes,
         (&client_id, &hash),
-        "cli".into(),
-        None,
+        ("cli".into(), None),
+        // The command line has no context: its moment is the wall clock's.
+        db::now(),
     )?;
     Ok((partner, secret))
 }
@@ -104,17 +105,12 @@ pub async fn admin_create_partner(
     let (client_id, secret, hash) = tokio::task::spawn_blocking(new_credentials)
         .await
         .map_err(|e| ServiceError::Internal(e.into()))??;
+    let now = ctx.now();
     let partner = ctx
         .pool
         .run(move |conn| {
-            insert_partner(
-                conn,
-                &name,
-                &scopes,
-                (&client_id, &hash),
-                user_ref(admin.id),
-                Some(address),
-            )
+            let by = (user_ref(admin.id), Some(address));
+            insert_partner(conn, &name, &scopes, (&client_id, &hash), by, now)
         })
         .await?;
     Ok((partner, secret))

@@ -5,16 +5,17 @@
 use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
+use super::events::Fanout;
 use super::lessons;
-use super::matching::Suggester;
-use super::visits::{close_request, invitation_key, invitation_token, local_date, queue, Parties};
+use super::parties::{invitation_key, local_date, Parties};
+use super::visits::close_request;
 use super::ServiceError;
 use crate::db::outbox;
 use crate::db::visits::{self as repo, VisitRow};
+use crate::domain::event::Event;
 use crate::domain::schedule;
 pub use crate::domain::schedule::Job;
 use crate::domain::visit::{Bookings, Closure, VisitEvent};
-use crate::mail::templates::{Expired, Nudge, Reminder};
 
 /// What the scheduler found to do (docs/visits.md, "Scheduler").
 pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
@@ -73,46 +74,34 @@ pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job
 /// Does one scheduled job for one visit, in one transaction, and says
 /// which job it did: `None` when there was nothing (left) to do (another
 /// instance did it first, or the visit changed since it was listed). A
-/// nudge about a request with no day left closes it instead.
+/// nudge about a request with no day left closes it instead. What it did
+/// is published as an event (the emails follow from it).
 pub async fn run_job(
     ctx: &Context,
-    suggester: &Suggester,
+    fanout: &Fanout,
     id: i64,
     job: Job,
     now: NaiveDateTime,
 ) -> Result<Option<Job>, ServiceError> {
-    let base_url = ctx.base_url.as_str();
-    let rules = ctx.rules;
-    let (suggester, base_url) = (suggester.clone(), base_url.to_string());
+    let fanout = fanout.clone();
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
                 let p = Parties::lock(conn, id)?;
-                let done = |did: bool, job: Job| did.then_some(job);
                 let today = local_date(now);
-                match job {
+                let happened = match job {
                     Job::Close(closure) => {
-                        let closed = close_request(conn, &p, closure, &suggester, &base_url, now)?;
-                        return Ok(done(closed, job));
+                        let closed = close_request(conn, &p, closure, &fanout, now)?;
+                        return Ok(closed.then_some(job));
                     }
                     Job::Nudge => {
-                        let instead = Job::Close(Closure::NoDaysLeft);
-                        if close_request(conn, &p, Closure::NoDaysLeft, &suggester, &base_url, now)?
-                        {
-                            return Ok(Some(instead));
+                        if close_request(conn, &p, Closure::NoDaysLeft, &fanout, now)? {
+                            return Ok(Some(Job::Close(Closure::NoDaysLeft)));
                         }
                         if !repo::set_nudged(conn, id, now)? {
                             return Ok(None);
                         }
-                        let Some(to) = p.host_side() else {
-                            return Ok(Some(job));
-                        };
-                        let token = invitation_token(conn, &p, now)?;
-                        let nudge = Nudge {
-                            invitation: p
-                                .invitation(format!("{base_url}/invitations/{token}"), to.language),
-                        };
-                        queue(conn, &nudge, format!("nudge:{id}"), &to, &base_url, &[])?;
+                        Event::RequestOverdue { visit: id }
                     }
                     Job::Expire => {
                         p.check(VisitEvent::Expire)?;
@@ -120,15 +109,7 @@ pub async fn run_job(
                             return Ok(None);
                         }
                         repo::use_tokens_of(conn, id, "invitation", now)?;
-                        let to = p.requester_side();
-                        let expired = Expired {
-                            host: p.host.name.clone(),
-                            coordinator: p.coordinator.name.clone(),
-                            topic: p.topic(to.language),
-                            days: (p.row.expires_at - p.row.created_at).num_days().max(1),
-                            alternatives: p.alternatives(&suggester, to.language),
-                        };
-                        queue(conn, &expired, format!("expired:{id}"), &to, &base_url, &[])?;
+                        Event::VisitExpired { visit: id }
                     }
                     Job::Remind => {
                         let Some(date) = p.visit.date else {
@@ -139,15 +120,7 @@ pub async fn run_job(
                         {
                             return Ok(None);
                         }
-                        for to in p.both_sides() {
-                            let reminder = Reminder {
-                                visit: p.confirmation(date, to.language),
-                                start: rules.day_start.format("%H:%M").to_string(),
-                                end: rules.day_end.format("%H:%M").to_string(),
-                            };
-                            let key = format!("reminder:{id}:{}", to.side.as_str());
-                            queue(conn, &reminder, key, &to, &base_url, &[])?;
-                        }
+                        Event::VisitNear { visit: id, date }
                     }
                     Job::Complete => {
                         if p.check(VisitEvent::Complete { today }).is_err()
@@ -155,17 +128,22 @@ pub async fn run_job(
                         {
                             return Ok(None);
                         }
-                        lessons::queue_forms(conn, &p, &base_url, now)?;
+                        Event::VisitCompleted { visit: id }
                     }
-                    Job::RemindLessons => {
-                        let did = lessons::queue_reminders(conn, &p, &base_url, now)?;
-                        return Ok(done(did, job));
-                    }
+                    Job::RemindLessons => match lessons::overdue(conn, &p, now)? {
+                        None => return Ok(None),
+                        // Both sides answered meanwhile: nobody to remind.
+                        Some(sides) if sides.is_empty() => return Ok(Some(job)),
+                        Some(sides) => Event::LessonsOverdue { visit: id, sides },
+                    },
                     Job::FollowUp => {
-                        let did = lessons::queue_followup(conn, &p, &base_url, now)?;
-                        return Ok(done(did, job));
+                        if !lessons::followup_due(conn, &p, now)? {
+                            return Ok(None);
+                        }
+                        Event::FollowUpDue { visit: id }
                     }
-                }
+                };
+                fanout.publish(conn, now, happened)?;
                 Ok(Some(job))
             })
         })

@@ -167,7 +167,7 @@ pub async fn create(
         participants: form.participants.clone(),
     };
     let (dates, goal, participants) =
-        match check_request(&draft, visits::today(), state.ctx.rules.lead_days, lang) {
+        match check_request(&draft, state.ctx.today(), state.ctx.rules.lead_days, lang) {
             Ok(checked) => checked,
             Err(errors) => {
                 return Ok(render(

@@ -16,6 +16,7 @@ mod auth;
 mod cli;
 mod delivery;
 mod directory;
+mod events;
 mod hardening;
 mod import;
 mod mail;

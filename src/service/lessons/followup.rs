@@ -8,58 +8,27 @@ use crate::auth::links;
 use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
 use crate::db::DbConn;
-use crate::domain::calendar::long_date;
+use crate::domain::event::Event;
 use crate::domain::lesson::{self, schedule};
 use crate::domain::refusal::{LessonRefusal, LinkRefusal};
 use crate::domain::visit::VisitRole;
 use crate::domain::Invalid;
-use crate::mail::templates::FollowUp;
-use crate::service::visits::{issue_link, local_date, queue, Parties};
+use crate::service::parties::{local_date, Parties};
 use crate::service::ServiceError;
 
-/// Inside the scheduler's transaction: three months after the visit, the
-/// requesting coordinator is asked what came of it (once). `false` when
-/// it is not due or another instance sent it.
-pub(crate) fn queue_followup(
+/// Inside the scheduler's transaction: whether the requester is to be
+/// asked, three months after the visit, what came of it (once). `false`
+/// when it is not due or another instance did it.
+pub(crate) fn followup_due(
     conn: &mut DbConn,
     p: &Parties,
-    base_url: &str,
     now: NaiveDateTime,
 ) -> Result<bool, ServiceError> {
     let Some(date) = p.visit.date else {
         return Ok(false);
     };
-    if !schedule::followup_due(date, local_date(now))
-        || !visit_repo::set_followed_up(conn, p.row.id, now)?
-    {
-        return Ok(false);
-    }
-    let to = p.requester_side();
-    let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
-    let token = issue_link(
-        conn,
-        "followup",
-        p.row.id,
-        p.row.requester_id,
-        expires_at,
-        now,
-    )?;
-    let email = FollowUp {
-        host: p.host.name.clone(),
-        topic: p.topic(to.language),
-        date: long_date(date, to.language),
-        link: format!("{base_url}/follow-ups/{token}"),
-        expires_on: long_date(local_date(expires_at), to.language),
-    };
-    queue(
-        conn,
-        &email,
-        format!("followup:{}", p.row.id),
-        &to,
-        base_url,
-        &[],
-    )?;
-    Ok(true)
+    Ok(schedule::followup_due(date, local_date(now))
+        && visit_repo::set_followed_up(conn, p.row.id, now)?)
 }
 
 /// The requester's answer to the follow-up.
@@ -129,6 +98,7 @@ pub async fn submit_followup(
 ) -> Result<(), ServiceError> {
     let now = ctx.now();
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
+    let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -157,6 +127,10 @@ pub async fn submit_followup(
                     link.organisation_id,
                     now,
                 )?;
+                let answered = Event::FollowUpAnswered {
+                    visit: link.visit_id,
+                };
+                fanout.publish(conn, now, answered)?;
                 Ok(())
             })
         })

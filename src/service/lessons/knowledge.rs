@@ -233,15 +233,13 @@ pub async fn browse(
     query: KnowledgeQuery,
     language: Language,
 ) -> Result<Browse, ServiceError> {
-    let (pool, index) = (&ctx.pool, &*ctx.matching);
     let reader = Reader::User(user);
     let leaders = match &query.topic {
         Some(topic) => Some(crate::service::matching::topic_leaders(ctx, &reader, topic, 5).await?),
         None => None,
     };
     let (lessons, next) = knowledge_base(ctx, reader, query, Some(20), language).await?;
-    let topics =
-        crate::service::matching::sorted_topics(&index.snapshot(pool).await?.snapshot, language);
+    let topics = crate::service::matching::sorted_topics(&ctx.snapshot().await?.snapshot, language);
     Ok(Browse {
         topics,
         lessons,

@@ -4,7 +4,7 @@
 mod followup;
 mod knowledge;
 
-pub(crate) use followup::queue_followup;
+pub(crate) use followup::followup_due;
 pub use followup::{followup_link, submit_followup, FollowUpAnswer, FollowUpLink};
 pub use knowledge::{
     browse, knowledge_base, statistics, Browse, KnowledgeQuery, PublishedLesson, Reader,
@@ -13,21 +13,21 @@ pub use knowledge::{
 use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
-use super::visits::{issue_link, local_date, queue, Parties, Recipient};
+use super::events::Fanout;
+use super::parties::Parties;
 use super::ServiceError;
 use crate::auth::links;
 use crate::db::lessons::{self as repo, LessonRow, NewLesson};
 use crate::db::visits as visit_repo;
 use crate::db::DbConn;
 use crate::domain::account::{Role, User};
-use crate::domain::calendar::long_date;
+use crate::domain::event::Event;
 use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{LessonRefusal, LinkRefusal, VisitRefusal};
 use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
-use crate::mail::templates::{LessonsForm, LessonsReminder};
 
 /// A side's lesson as shown to the two organisations and admins.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,118 +65,42 @@ fn view(row: LessonRow) -> Result<LessonView, ServiceError> {
     })
 }
 
-/// The organisation whose form a side fills in.
-fn organisation_of(p: &Parties, side: VisitRole) -> i64 {
-    match side {
-        VisitRole::Requester => p.row.requester_id,
-        VisitRole::Host => p.row.host_id,
-    }
-}
-
-/// A fresh single-use form link for one side; the secret for the email.
-fn form_token(
+/// Inside the scheduler's transaction: the sides that have not sent their
+/// lesson a week after the forms, once; `None` when it is not due or
+/// another instance dealt with it first.
+pub(super) fn overdue(
     conn: &mut DbConn,
     p: &Parties,
-    side: VisitRole,
-    expires_at: NaiveDateTime,
     now: NaiveDateTime,
-) -> Result<String, ServiceError> {
-    issue_link(
-        conn,
-        "lessons",
-        p.row.id,
-        organisation_of(p, side),
-        expires_at,
-        now,
-    )
-}
-
-fn form_email(p: &Parties, to: &Recipient, link: String, expires_at: NaiveDateTime) -> LessonsForm {
-    LessonsForm {
-        host: p.host.name.clone(),
-        requester: p.requester.name.clone(),
-        topic: p.topic(to.language),
-        date: p
-            .visit
-            .date
-            .map(|d| long_date(d, to.language))
-            .unwrap_or_default(),
-        to_host: to.side == VisitRole::Host,
-        link,
-        expires_on: long_date(local_date(expires_at), to.language),
-    }
-}
-
-/// Inside the completion's transaction: both sides get their form.
-pub(super) fn queue_forms(
-    conn: &mut DbConn,
-    p: &Parties,
-    base_url: &str,
-    completed_at: NaiveDateTime,
-) -> Result<(), ServiceError> {
-    let expires_at = schedule::form_expires(completed_at);
-    for to in p.both_sides() {
-        let token = form_token(conn, p, to.side, expires_at, completed_at)?;
-        let email = form_email(
-            p,
-            &to,
-            format!("{base_url}/lessons-forms/{token}"),
-            expires_at,
-        );
-        let key = format!("lessons:{}:{}", p.row.id, to.side.as_str());
-        queue(conn, &email, key, &to, base_url, &[])?;
-    }
-    Ok(())
-}
-
-/// Inside the scheduler's transaction: the one reminder, to the sides that
-/// have not answered, with a fresh link (only hashes of the first exist).
-/// `false` when another instance dealt with it first.
-pub(super) fn queue_reminders(
-    conn: &mut DbConn,
-    p: &Parties,
-    base_url: &str,
-    now: NaiveDateTime,
-) -> Result<bool, ServiceError> {
+) -> Result<Option<Vec<VisitRole>>, ServiceError> {
     let Some(completed_at) = p.row.completed_at else {
-        return Ok(false);
+        return Ok(None);
     };
     if now < completed_at + chrono::Duration::days(lesson::REMINDER_DAYS)
         || !visit_repo::set_lessons_reminded(conn, p.row.id, now)?
     {
-        return Ok(false);
+        return Ok(None);
     }
     if !schedule::reminder_due(completed_at, now) {
         // The links ran out while the scheduler was down: too late to remind.
-        return Ok(false);
+        return Ok(None);
     }
     let answered: Vec<String> = repo::for_visit(conn, p.row.id)?
         .into_iter()
         .map(|l| l.side)
         .collect();
-    let expires_at = schedule::form_expires(completed_at);
-    for to in p.both_sides() {
-        if answered.iter().any(|s| s == to.side.as_str()) {
-            continue;
-        }
-        let token = form_token(conn, p, to.side, expires_at, now)?;
-        let email = LessonsReminder {
-            form: form_email(
-                p,
-                &to,
-                format!("{base_url}/lessons-forms/{token}"),
-                expires_at,
-            ),
-        };
-        let key = format!("lessons-reminder:{}:{}", p.row.id, to.side.as_str());
-        queue(conn, &email, key, &to, base_url, &[])?;
-    }
-    Ok(true)
+    Ok(Some(
+        [VisitRole::Requester, VisitRole::Host]
+            .into_iter()
+            .filter(|side| !answered.iter().any(|s| s == side.as_str()))
+            .collect(),
+    ))
 }
 
 /// Stores one side's lesson, once; uses up that side's form links.
 fn store(
     conn: &mut DbConn,
+    fanout: &Fanout,
     p: &Parties,
     side: VisitRole,
     lesson: Lesson,
@@ -193,6 +117,7 @@ fn store(
     let date = p.visit.date.ok_or_else(|| {
         ServiceError::Internal(anyhow::anyhow!("completed visit {id} has no day"))
     })?;
+    let publish = lesson.publish;
     let search_text = fold(&format!(
         "{} {} {} {}",
         lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
@@ -202,7 +127,7 @@ fn store(
         &NewLesson {
             visit_id: id,
             side: side.as_str(),
-            organisation_id: organisation_of(p, side),
+            organisation_id: p.organisation_of(side),
             host_id: p.row.host_id,
             topic_id: p.row.topic_id,
             visit_date: date,
@@ -222,7 +147,10 @@ fn store(
     if stored.is_none() {
         return Err(LessonRefusal::LessonsSent { side }.into());
     }
-    visit_repo::use_tokens_for(conn, id, "lessons", organisation_of(p, side), now)?;
+    visit_repo::use_tokens_for(conn, id, "lessons", p.organisation_of(side), now)?;
+    for happened in Event::lesson_submitted(id, side, publish) {
+        fanout.publish(conn, now, happened)?;
+    }
     let row = repo::for_visit(conn, id)?
         .into_iter()
         .find(|l| l.side == side.as_str())
@@ -297,6 +225,7 @@ pub async fn submit_by_link(
 ) -> Result<LessonView, ServiceError> {
     let now = ctx.now();
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
+    let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -315,7 +244,7 @@ pub async fn submit_by_link(
                 } else {
                     VisitRole::Requester
                 };
-                store(conn, &p, side, lesson, None, now)
+                store(conn, &fanout, &p, side, lesson, None, now)
             })
         })
         .await
@@ -370,6 +299,7 @@ pub async fn submit_lesson(
     language: Language,
 ) -> Result<LessonView, ServiceError> {
     let now = ctx.now();
+    let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -385,7 +315,7 @@ pub async fn submit_lesson(
                     )
                 })?;
                 let p = Parties::lock(conn, visit)?;
-                store(conn, &p, side, lesson, Some(user.id.0), now)
+                store(conn, &fanout, &p, side, lesson, Some(user.id.0), now)
             })
         })
         .await

@@ -9,16 +9,18 @@ use crate::db::outbox;
 use crate::db::visits::{self as repo};
 use crate::db::{self, DbConn, DbPool};
 use crate::domain::account::User;
+use crate::domain::event::Event;
 use crate::domain::organisation::{Language, OrganisationId};
 use crate::domain::refusal::{LinkRefusal, VisitRefusal};
-use crate::domain::visit::{obstacle, parse_reason, DayFacts, Obstacle, VisitEvent, VisitState};
+use crate::domain::visit::{
+    obstacle, parse_reason, Closure, DayFacts, Obstacle, VisitEvent, VisitState,
+};
 use crate::domain::Invalid;
-use crate::mail::ics::Method;
-use crate::mail::templates::{Closed, Declined};
-use crate::service::matching::Suggester;
+use crate::service::events::Fanout;
+use crate::service::parties::{invitation_key, local_date, view, Parties, VisitView};
 use crate::service::ServiceError;
 
-use super::*;
+use super::{authorise, Act};
 
 /// The host's answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +37,9 @@ pub async fn answer_visit(
     id: i64,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
-    let index = &*ctx.matching;
-    let base_url = ctx.base_url.clone();
-    let rules = ctx.rules;
     let now = ctx.now();
-    let suggester = index.suggester(&ctx.pool).await?;
-    let (sweeper, link_base) = (suggester.clone(), base_url.clone());
+    let fanout = ctx.fanout().await?;
+    let sweeper = fanout.clone();
     let visit = ctx
         .pool
         .run(move |conn| {
@@ -50,11 +49,11 @@ pub async fn answer_visit(
                     parse_reason(reason.as_deref())
                         .map_err(|e| Invalid::new(format!("reason: {e}")))?;
                 }
-                answer_in_tx(conn, &base_url, rules, &suggester, id, answer, now)
+                answer_in_tx(conn, &fanout, id, answer, now)
             })
         })
         .await?;
-    close_stuck_after(&ctx.pool, &sweeper, &link_base, &visit, now).await;
+    close_stuck_after(&ctx.pool, &sweeper, &visit, now).await;
     Ok(visit)
 }
 
@@ -65,13 +64,7 @@ pub async fn answer_visit(
 /// after the booking committed: the booking stands whatever happens here,
 /// and what is left undone (a crash, an error) the scheduler's next round
 /// finds too.
-async fn close_stuck_after(
-    pool: &DbPool,
-    suggester: &Suggester,
-    base_url: &str,
-    booked: &VisitView,
-    now: NaiveDateTime,
-) {
+async fn close_stuck_after(pool: &DbPool, fanout: &Fanout, booked: &VisitView, now: NaiveDateTime) {
     if booked.state != VisitState::Accepted {
         return;
     }
@@ -87,13 +80,12 @@ async fn close_stuck_after(
         }
     };
     for id in ids {
-        let (suggester, base_url) = (suggester.clone(), base_url.to_string());
+        let fanout = fanout.clone();
         let closed = pool
             .run(move |conn| {
                 conn.write(|conn| {
                     let p = Parties::lock(conn, id)?;
-                    let closed =
-                        close_request(conn, &p, Closure::NoDaysLeft, &suggester, &base_url, now)?;
+                    let closed = close_request(conn, &p, Closure::NoDaysLeft, &fanout, now)?;
                     Ok::<_, ServiceError>(closed.then_some(()))
                 })
             })
@@ -115,28 +107,20 @@ async fn close_stuck_after(
 /// The answer, inside the caller's transaction: the state machine decides
 /// whether it may happen; the host's row lock (PostgreSQL) or the write
 /// lock (SQLite) makes the day and capacity checks race-free, and the
-/// unique indexes back them up. Emails are queued with it.
+/// unique indexes back them up. What happened is published with it.
 fn answer_in_tx(
     conn: &mut DbConn,
-    base_url: &str,
-    rules: VisitRules,
-    suggester: &Suggester,
+    fanout: &Fanout,
     id: i64,
     answer: Answer,
     now: NaiveDateTime,
 ) -> Result<VisitView, ServiceError> {
     let p = Parties::lock(conn, id)?;
-    match answer {
+    let happened = match answer {
         Answer::Accept(date) => {
             p.check(VisitEvent::Accept(date))?;
             book(conn, &p, date, now)?;
-            let p = Parties::load(conn, id)?;
-            for to in p.both_sides() {
-                let confirmation = p.confirmation(date, to.language);
-                let file = p.calendar_file(base_url, rules, Method::Request, to.language);
-                let key = format!("confirmation:{id}:{}", to.side.as_str());
-                queue(conn, &confirmation, key, &to, base_url, &file)?;
-            }
+            Event::VisitAccepted { visit: id, date }
         }
         Answer::Decline(reason) => {
             p.check(VisitEvent::Decline)?;
@@ -144,26 +128,11 @@ fn answer_in_tx(
             if !repo::set_declined(conn, id, reason.as_deref(), now)? {
                 return Err(VisitRefusal::AlreadyAnswered.into());
             }
-            let to = p.requester_side();
-            let declined = Declined {
-                host: p.host.name.clone(),
-                coordinator: p.coordinator.name.clone(),
-                topic: p.topic(to.language),
-                reason,
-                alternatives: p.alternatives(suggester, to.language),
-            };
-            queue(
-                conn,
-                &declined,
-                format!("declined:{id}"),
-                &to,
-                base_url,
-                &[],
-            )?;
+            Event::VisitDeclined { visit: id, reason }
         }
-    }
+    };
     repo::use_tokens_of(conn, id, "invitation", now)?;
-    Ok(Parties::load(conn, id)?.visit)
+    Ok(fanout.publish(conn, now, happened)?.visit)
 }
 
 /// Books the day: the host's and the requester's other visits that day and
@@ -221,8 +190,7 @@ pub(crate) fn close_request(
     conn: &mut DbConn,
     p: &Parties,
     closure: Closure,
-    suggester: &Suggester,
-    base_url: &str,
+    fanout: &Fanout,
     now: NaiveDateTime,
 ) -> Result<bool, ServiceError> {
     let id = p.row.id;
@@ -248,23 +216,12 @@ pub(crate) fn close_request(
         return Ok(false);
     }
     repo::use_tokens_of(conn, id, "invitation", now)?;
-    let to = p.requester_side();
-    let closed = Closed {
-        host: p.host.name.clone(),
-        coordinator: p.coordinator.name.clone(),
-        topic: p.topic(to.language),
-        undeliverable: closure == Closure::Undeliverable,
-        days: gone
-            .iter()
-            .map(|(date, o)| o.to_requester(*date, &p.host.name, to.language))
-            .collect(),
-        again: format!(
-            "{base_url}/visits/new?host={}&topic={}",
-            p.row.host_id, p.visit.topic
-        ),
-        alternatives: p.alternatives(suggester, to.language),
+    let closed = Event::VisitClosed {
+        visit: id,
+        closure,
+        days: gone,
     };
-    queue(conn, &closed, format!("closed:{id}"), &to, base_url, &[])?;
+    fanout.publish(conn, now, closed)?;
     Ok(true)
 }
 
@@ -324,12 +281,9 @@ pub async fn answer_invitation(
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
-    let index = &*ctx.matching;
-    let base_url = ctx.base_url.clone();
-    let rules = ctx.rules;
     let hash = links::hash(token).ok_or(LinkRefusal::InvalidLink)?;
-    let suggester = index.suggester(&ctx.pool).await?;
-    let (sweeper, link_base) = (suggester.clone(), base_url.clone());
+    let fanout = ctx.fanout().await?;
+    let sweeper = fanout.clone();
     let visit = ctx
         .pool
         .run(move |conn| {
@@ -351,18 +305,10 @@ pub async fn answer_invitation(
                 if link.expires_at <= now {
                     return Err(LinkRefusal::LinkExpired.into());
                 }
-                answer_in_tx(
-                    conn,
-                    &base_url,
-                    rules,
-                    &suggester,
-                    link.visit_id,
-                    answer,
-                    now,
-                )
+                answer_in_tx(conn, &fanout, link.visit_id, answer, now)
             })
         })
         .await?;
-    close_stuck_after(&ctx.pool, &sweeper, &link_base, &visit, now).await;
+    close_stuck_after(&ctx.pool, &sweeper, &visit, now).await;
     Ok(visit)
 }

@@ -3,22 +3,21 @@
 
 mod answer;
 mod dashboard;
-mod parties;
 
+pub(crate) use super::parties::Parties;
+pub use super::parties::{calendar_uid, VisitView, MEELOOP};
+use super::parties::{view, views};
 use crate::service::context::Context;
 pub(crate) use answer::close_request;
 pub use answer::{answer_invitation, answer_visit, invitation, Answer, InvitationLink};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate};
 pub use dashboard::{dashboard, request_target, Dashboard, RequestTarget};
-pub(crate) use parties::{
-    invitation_key, invitation_token, issue_link, local_date, queue, Parties, Recipient,
-};
 
 use super::ServiceError;
 use crate::db::visits::{self as repo, NewVisit, VisitRow};
 use crate::db::{self, DbConn};
 use crate::domain::account::{Role, User};
-use crate::domain::calendar::long_date;
+use crate::domain::event::Event;
 use crate::domain::organisation::{Language, OrganisationId};
 use crate::domain::refusal::{DirectoryRefusal, Named, VisitRefusal};
 pub use crate::domain::schedule::Job;
@@ -30,7 +29,6 @@ use crate::domain::visit::{
 };
 use crate::domain::Invalid;
 use crate::mail::ics::Method;
-use crate::mail::templates::Cancelled;
 
 /// What a coordinator asks for.
 #[derive(Debug, Clone)]
@@ -41,115 +39,6 @@ pub struct VisitRequest {
     pub goal: String,
     pub participants: i64,
 }
-
-/// A visit as its participants see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VisitView {
-    pub id: i64,
-    pub state: VisitState,
-    pub requester_id: i64,
-    pub requester_name: String,
-    pub host_id: i64,
-    pub host_name: String,
-    pub topic: String,
-    /// The topic's name in Dutch and in English.
-    pub topic_names: (String, String),
-    pub goal: String,
-    pub participants: i32,
-    pub proposed_dates: Vec<NaiveDate>,
-    pub date: Option<NaiveDate>,
-    pub reason: Option<String>,
-    /// Which side called it off (neither: Meeloop closed it, see `closed`).
-    pub cancelled_by: Option<VisitRole>,
-    /// Why Meeloop closed the request itself.
-    pub closed: Option<Closure>,
-    pub expires_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
-}
-
-impl VisitView {
-    /// The topic's name in `language`.
-    pub fn topic_name(&self, language: Language) -> &str {
-        match language {
-            Language::Nl => &self.topic_names.0,
-            Language::En => &self.topic_names.1,
-        }
-    }
-}
-
-fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
-    Ok(views(conn, vec![row])?.remove(0))
-}
-
-/// Visits as shown, with their names looked up in two queries for the lot.
-fn views(conn: &mut DbConn, rows: Vec<VisitRow>) -> Result<Vec<VisitView>, ServiceError> {
-    use std::collections::HashMap;
-    let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
-    let mut organisations: Vec<i64> = rows
-        .iter()
-        .flat_map(|r| [r.requester_id, r.host_id])
-        .collect();
-    organisations.sort_unstable();
-    organisations.dedup();
-    let mut topics: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
-    topics.sort_unstable();
-    topics.dedup();
-    let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
-        .into_iter()
-        .collect();
-    let topic_names: HashMap<i64, (String, String, String)> = repo::topic_names(conn, &topics)?
-        .into_iter()
-        .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
-        .collect();
-    rows.into_iter()
-        .map(|row| {
-            let name = |id: i64| {
-                names
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| corrupt(format!("visit {}: organisation {id} vanished", row.id)))
-            };
-            let (topic, name_nl, name_en) = topic_names
-                .get(&row.topic_id)
-                .cloned()
-                .ok_or_else(|| corrupt(format!("visit {}: topic vanished", row.id)))?;
-            Ok(VisitView {
-                id: row.id,
-                state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
-                requester_id: row.requester_id,
-                requester_name: name(row.requester_id)?,
-                host_id: row.host_id,
-                host_name: name(row.host_id)?,
-                topic,
-                topic_names: (name_nl, name_en),
-                goal: row.goal,
-                participants: row.participants,
-                proposed_dates: serde_json::from_str(&row.proposed_dates)
-                    .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
-                date: row.visit_date,
-                reason: row.reason,
-                cancelled_by: row
-                    .cancelled_by
-                    .as_deref()
-                    .filter(|by| *by != MEELOOP)
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(|e: Invalid| corrupt(e.0))?,
-                closed: row
-                    .closed_because
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(|e: Invalid| corrupt(e.0))?,
-                expires_at: row.expires_at,
-                created_at: row.created_at,
-            })
-        })
-        .collect()
-}
-
-/// `cancelled_by` of a request Meeloop closed itself.
-pub const MEELOOP: &str = "meeloop";
 
 pub use super::clock::today;
 
@@ -162,10 +51,7 @@ pub async fn request_visit(
     language: Language,
     request: VisitRequest,
 ) -> Result<VisitView, ServiceError> {
-    let now = ctx.now();
-    let today = ctx.today();
-    let base_url = ctx.base_url.clone();
-    let rules = ctx.rules;
+    let (now, today, rules) = (ctx.now(), ctx.today(), ctx.rules);
     let requester = may_request(&user)?;
     if requester == request.host {
         return Err(VisitRefusal::OwnOrganisation.into());
@@ -174,6 +60,7 @@ pub async fn request_visit(
     let participants = check_participants(request.participants)?;
     let dates = check_proposed_dates(&request.proposed_dates, today, rules.lead_days, language)
         .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
+    let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -241,14 +128,8 @@ pub async fn request_visit(
                         updated_at: now,
                     },
                 )?;
-                let p = Parties::load(conn, id)?;
-                let token = invitation_token(conn, &p, now)?;
-                if let Some(to) = p.host_side() {
-                    let invitation =
-                        p.invitation(format!("{base_url}/invitations/{token}"), to.language);
-                    queue(conn, &invitation, invitation_key(id), &to, &base_url, &[])?;
-                }
-                Ok(p.visit)
+                let requested = Event::VisitRequested { visit: id };
+                Ok(fanout.publish(conn, now, requested)?.visit)
             })
         })
         .await
@@ -363,8 +244,7 @@ pub async fn cancel_visit(
     reason: Option<String>,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
-    let base_url = ctx.base_url.clone();
-    let rules = ctx.rules;
+    let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -377,33 +257,12 @@ pub async fn cancel_visit(
                     return Err(VisitRefusal::ChangedMeanwhile { id }.into());
                 }
                 repo::use_tokens_of(conn, id, "invitation", now)?;
-                let p = Parties::load(conn, id)?;
-                let by_name = match by {
-                    VisitRole::Requester => p.requester.name.clone(),
-                    VisitRole::Host => p.host.name.clone(),
+                let cancelled = Event::VisitCancelled {
+                    visit: id,
+                    by,
+                    reason,
                 };
-                let told: Vec<Recipient> = if p.visit.date.is_some() {
-                    p.both_sides()
-                } else {
-                    p.both_sides()
-                        .into_iter()
-                        .filter(|r| r.side != by)
-                        .collect()
-                };
-                for to in told {
-                    let cancelled = Cancelled {
-                        host: p.host.name.clone(),
-                        requester: p.requester.name.clone(),
-                        by: by_name.clone(),
-                        topic: p.topic(to.language),
-                        date: p.visit.date.map(|d| long_date(d, to.language)),
-                        reason: reason.clone(),
-                    };
-                    let file = p.calendar_file(&base_url, rules, Method::Cancel, to.language);
-                    let key = format!("cancelled:{id}:{}", to.side.as_str());
-                    queue(conn, &cancelled, key, &to, &base_url, &file)?;
-                }
-                Ok(p.visit)
+                Ok(fanout.publish(conn, now, cancelled)?.visit)
             })
         })
         .await
@@ -418,8 +277,7 @@ pub async fn calendar_file(
     id: i64,
     language: Language,
 ) -> Result<String, ServiceError> {
-    let base_url = ctx.base_url.clone();
-    let rules = ctx.rules;
+    let (base_url, rules, now) = (ctx.base_url.clone(), ctx.rules, ctx.now());
     ctx.pool
         .run(move |conn| {
             let row = visible(conn, &user, id)?;
@@ -431,7 +289,7 @@ pub async fn calendar_file(
             }
             let p = Parties::load(conn, id)?;
             let entry = p
-                .calendar(&base_url, rules, Method::Publish, language)
+                .calendar((&base_url, rules), Method::Publish, language, now)
                 .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("visit {id} has no day")))?;
             Ok(crate::mail::ics::render(&entry))
         })
@@ -476,19 +334,6 @@ pub async fn list_visits(
             Ok((visits, next))
         })
         .await
-}
-
-/// The calendar UID of a visit: stable, so updates and cancellations
-/// replace the same entry. The domain is the instance's.
-pub fn calendar_uid(id: i64, base_url: &str) -> String {
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(base_url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("meeloop");
-    format!("visit-{id}@{host}")
 }
 
 /// How far back the dashboard looks: as long as a lessons form works.

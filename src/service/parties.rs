@@ -1,10 +1,11 @@
-//! A visit with the organisations and people its emails concern, loaded
-//! once per use case, and the emails and links it sends.
+//! A visit as its participants see it, and with the organisations and
+//! people its emails concern (loaded once per use case); the links it
+//! sends. Below the use cases that change visits and the consumers of
+//! what happened to them (`service::events`).
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::auth::links;
-use crate::db::outbox;
 use crate::db::visits::{self as repo, NewLinkToken, VisitRow};
 use crate::db::{self, DbConn};
 use crate::domain::account::{User, UserId};
@@ -12,12 +13,12 @@ use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
 use crate::domain::refusal::VisitRefusal;
 use crate::domain::visit::{transition, TransitionError, Visit, VisitEvent, VisitRole, VisitState};
+use crate::domain::visit::{Closure, VisitRules};
+use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
-use crate::mail::templates::{compose, Attachment, Confirmation, Email, Invitation, Suggestion};
-use crate::service::matching::Suggester;
+use crate::mail::templates::{Attachment, Confirmation, Invitation, Suggestion};
+use crate::service::index::Suggester;
 use crate::service::ServiceError;
-
-use super::*;
 
 /// A visit with the organisations and the coordinator its emails concern,
 /// loaded once per use case.
@@ -65,6 +66,14 @@ impl Parties {
         let row = repo::find(conn, id)?.ok_or(VisitRefusal::UnknownVisit { id })?;
         repo::lock_organisation(conn, row.host_id)?;
         Parties::load(conn, id)
+    }
+
+    /// The organisation of one side.
+    pub(crate) fn organisation_of(&self, side: VisitRole) -> i64 {
+        match side {
+            VisitRole::Requester => self.row.requester_id,
+            VisitRole::Host => self.row.host_id,
+        }
     }
 
     pub(crate) fn topic(&self, language: Language) -> String {
@@ -163,13 +172,14 @@ impl Parties {
         }
     }
 
-    /// The calendar entry of a visit with a day; `None` before it has one.
+    /// The calendar entry of a visit with a day, stamped `now`; `None`
+    /// before it has one.
     pub(crate) fn calendar(
         &self,
-        base_url: &str,
-        rules: VisitRules,
+        (base_url, rules): (&str, VisitRules),
         method: Method,
         language: Language,
+        now: NaiveDateTime,
     ) -> Option<CalendarEntry> {
         let date = self.visit.date?;
         let coordinator = Person {
@@ -200,19 +210,19 @@ impl Parties {
             description: self.visit.goal.clone(),
             organizer: coordinator,
             attendees,
-            stamp: chrono::Utc::now(),
+            stamp: now.and_utc(),
         })
     }
 
     /// The calendar entry as an email attachment.
     pub(crate) fn calendar_file(
         &self,
-        base_url: &str,
-        rules: VisitRules,
+        scene: (&str, VisitRules),
         method: Method,
         language: Language,
+        now: NaiveDateTime,
     ) -> Vec<Attachment> {
-        self.calendar(base_url, rules, method, language)
+        self.calendar(scene, method, language, now)
             .map(|entry| Attachment {
                 filename: "meeloopdag.ics".into(),
                 content_type: format!("text/calendar; charset=utf-8; method={}", method.as_str()),
@@ -223,43 +233,14 @@ impl Parties {
     }
 }
 
-/// Queues one email inside the caller's transaction (once per key).
-pub(crate) fn queue<E: Email>(
-    conn: &mut DbConn,
-    email: &E,
-    key: String,
-    to: &Recipient,
-    base_url: &str,
-    attachments: &[Attachment],
-) -> Result<(), ServiceError> {
-    let message = compose(email, key, &to.email, to.language, base_url, attachments)
-        .map_err(|e| ServiceError::Internal(e.into()))?;
-    outbox::enqueue(conn, &message)?;
-    Ok(())
-}
-
 pub(crate) use crate::service::clock::local_date;
+
+/// `cancelled_by` of a request Meeloop closed itself.
+pub const MEELOOP: &str = "meeloop";
 
 /// The idempotency key of a visit's invitation email.
 pub(crate) fn invitation_key(id: i64) -> String {
     format!("invitation:{id}")
-}
-
-/// A fresh single-use invitation link for the host, valid as long as the
-/// request; returns the secret for the email (only its hash is stored).
-pub(crate) fn invitation_token(
-    conn: &mut DbConn,
-    p: &Parties,
-    now: NaiveDateTime,
-) -> Result<String, ServiceError> {
-    issue_link(
-        conn,
-        "invitation",
-        p.row.id,
-        p.row.host_id,
-        p.row.expires_at,
-        now,
-    )
 }
 
 /// Stores a new emailed link of `purpose` for one organisation's side of a
@@ -285,4 +266,126 @@ pub(crate) fn issue_link(
         },
     )?;
     Ok(token.plain)
+}
+
+/// A visit as its participants see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitView {
+    pub id: i64,
+    pub state: VisitState,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub host_id: i64,
+    pub host_name: String,
+    pub topic: String,
+    /// The topic's name in Dutch and in English.
+    pub topic_names: (String, String),
+    pub goal: String,
+    pub participants: i32,
+    pub proposed_dates: Vec<NaiveDate>,
+    pub date: Option<NaiveDate>,
+    pub reason: Option<String>,
+    /// Which side called it off (neither: Meeloop closed it, see `closed`).
+    pub cancelled_by: Option<VisitRole>,
+    /// Why Meeloop closed the request itself.
+    pub closed: Option<Closure>,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl VisitView {
+    /// The topic's name in `language`.
+    pub fn topic_name(&self, language: Language) -> &str {
+        match language {
+            Language::Nl => &self.topic_names.0,
+            Language::En => &self.topic_names.1,
+        }
+    }
+}
+
+pub(crate) fn view(conn: &mut DbConn, row: VisitRow) -> Result<VisitView, ServiceError> {
+    Ok(views(conn, vec![row])?.remove(0))
+}
+
+/// Visits as shown, with their names looked up in two queries for the lot.
+pub(crate) fn views(
+    conn: &mut DbConn,
+    rows: Vec<VisitRow>,
+) -> Result<Vec<VisitView>, ServiceError> {
+    use std::collections::HashMap;
+    let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
+    let mut organisations: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| [r.requester_id, r.host_id])
+        .collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let mut topics: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
+        .into_iter()
+        .collect();
+    let topic_names: HashMap<i64, (String, String, String)> = repo::topic_names(conn, &topics)?
+        .into_iter()
+        .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let name = |id: i64| {
+                names
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| corrupt(format!("visit {}: organisation {id} vanished", row.id)))
+            };
+            let (topic, name_nl, name_en) = topic_names
+                .get(&row.topic_id)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("visit {}: topic vanished", row.id)))?;
+            Ok(VisitView {
+                id: row.id,
+                state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
+                requester_id: row.requester_id,
+                requester_name: name(row.requester_id)?,
+                host_id: row.host_id,
+                host_name: name(row.host_id)?,
+                topic,
+                topic_names: (name_nl, name_en),
+                goal: row.goal,
+                participants: row.participants,
+                proposed_dates: serde_json::from_str(&row.proposed_dates)
+                    .map_err(|e| corrupt(format!("visit {}: proposed dates: {e}", row.id)))?,
+                date: row.visit_date,
+                reason: row.reason,
+                cancelled_by: row
+                    .cancelled_by
+                    .as_deref()
+                    .filter(|by| *by != MEELOOP)
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                closed: row
+                    .closed_because
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: Invalid| corrupt(e.0))?,
+                expires_at: row.expires_at,
+                created_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
+/// The calendar UID of a visit: stable, so updates and cancellations
+/// replace the same entry. The domain is the instance's.
+pub fn calendar_uid(id: i64, base_url: &str) -> String {
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(base_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("meeloop");
+    format!("visit-{id}@{host}")
 }
