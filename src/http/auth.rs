@@ -13,6 +13,7 @@ use super::query::QueryParams;
 use crate::auth::jwt::{IssuedToken, LoginKind};
 use crate::domain::account::{Password, Role};
 use crate::http::extract::CurrentUser;
+use crate::http::responses::{Guarded, Unavailable};
 use crate::service::accounts;
 use crate::state::AppState;
 
@@ -58,7 +59,7 @@ pub struct TokenResponse {
         (status = 400, description = "The body is not a login request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email address or password (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address or on this account; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn login(
@@ -120,7 +121,7 @@ pub struct PasswordChange {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn change_password(
@@ -158,9 +159,7 @@ pub async fn change_password(
     responses(
         (status = 204, description = "Logged out"),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn logout(
@@ -197,9 +196,7 @@ pub struct MeView {
     responses(
         (status = 200, description = "The caller", body = MeView),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn me(

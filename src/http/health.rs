@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
+use crate::http::responses::Unavailable;
 use crate::service::directory;
 use crate::state::AppState;
 
@@ -44,7 +45,7 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, description = "Ready to serve", body = Health),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn readyz(

@@ -9,6 +9,7 @@ use crate::http::lang;
 use crate::http::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id, QueryParams};
+use crate::http::responses::Guarded;
 use crate::service::lessons::{self};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -138,11 +139,9 @@ struct LessonListParams {
     responses(
         (status = 200, description = "Published lessons", content((LessonPage = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner without lessons:read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn list(
@@ -333,11 +332,9 @@ struct LeaderParams {
     responses(
         (status = 200, description = "Best first", body = LeaderListView),
         (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner without lessons:read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn leaders(
@@ -452,10 +449,8 @@ struct StatsParams {
     responses(
         (status = 200, description = "The figures", body = StatsView),
         (status = 400, description = "A malformed month, or from after to", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A partner without stats:read", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn stats(

@@ -11,6 +11,7 @@ use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::domain::lesson::{Draft, Publish};
 use crate::http::extract::CurrentUser;
+use crate::http::responses::Guarded;
 use crate::service::lessons::{self, LessonView};
 use crate::state::AppState;
 
@@ -119,14 +120,12 @@ impl From<LessonView> for LessonResponse {
     responses(
         (status = 201, description = "Saved", body = LessonResponse),
         (status = 400, description = "Invalid input: every field's problem in the detail", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator (admins do not write lessons)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit has not taken place, or your side has answered already", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn submit(
@@ -187,10 +186,8 @@ pub struct VisitLessons {
     responses(
         (status = 200, description = "The visit's lessons", body = VisitLessons),
         (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn of_visit(

@@ -17,6 +17,7 @@ use crate::domain::organisation::{
 };
 use crate::domain::topic::TopicSlug;
 use crate::http::extract::CurrentUser;
+use crate::http::responses::Guarded;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
 use crate::state::AppState;
 
@@ -316,11 +317,9 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
     responses(
         (status = 200, description = "Peers, best first", body = MatchListView),
         (status = 400, description = "A missing, unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A coordinator asked for another organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown topic or organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn list(
@@ -401,11 +400,9 @@ pub struct ExplanationView {
     responses(
         (status = 200, description = "The candidate's standing", body = ExplanationView),
         (status = 400, description = "A missing, unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A coordinator asked for another organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown topic, organisation or candidate", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn explain(

@@ -15,6 +15,7 @@ pub mod organisations;
 pub mod partners;
 pub mod problem;
 pub mod query;
+pub mod responses;
 pub mod topics;
 pub mod visits;
 

@@ -18,6 +18,7 @@ use crate::domain::pagination::{parse_limit, Cursor, DEFAULT_LIMIT};
 use crate::domain::topic::{Expertise, TopicSlug};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
+use crate::http::responses::{Guarded, Unavailable};
 use crate::service::directory::{self, OrganisationQuery};
 use crate::service::profile::{self, ExpertiseInput, ProfileChanges};
 use crate::state::AppState;
@@ -165,7 +166,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
         (status = 200, description = "A page of organisations, ordered by name", body = OrganisationPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -201,7 +202,7 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
         (status = 200, description = "The organisation", body = OrganisationView),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn get(
@@ -258,7 +259,7 @@ impl From<Expertise> for ExpertiseView {
         (status = 200, description = "Expertise by topic slug", body = Vec<ExpertiseView>),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn expertise(
@@ -365,10 +366,8 @@ impl OrganisationPatch {
     responses(
         (status = 200, description = "The organisation after the change", body = OrganisationView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation, or not yours", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn patch(
@@ -432,10 +431,8 @@ pub struct ExpertiseBody {
     responses(
         (status = 200, description = "The expertise as stored", body = ExpertiseView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation (or not yours), or no such topic", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn put_expertise(
@@ -485,10 +482,8 @@ pub async fn put_expertise(
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "A malformed id or slug", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation (or not yours), topic or expertise", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn delete_expertise(

@@ -11,6 +11,7 @@ use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::domain::partner::Scopes;
 use crate::http::extract::CurrentPartner;
+use crate::http::responses::Unavailable;
 use crate::service::partners;
 use crate::state::AppState;
 
@@ -67,7 +68,7 @@ pub struct PartnerTokenResponse {
         (status = 400, description = "Not a valid client-credentials request, or more scope than the client has", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown client, wrong secret or revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn token(
@@ -144,7 +145,7 @@ pub struct PartnerView {
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid partner token", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn me(req: HttpRequest, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::domain::topic::Topic;
+use crate::http::responses::Unavailable;
 use crate::service::directory;
 use crate::state::AppState;
 
@@ -69,7 +70,7 @@ impl From<Topic> for TopicSummary {
     responses(
         (status = 200, description = "The topic catalogue", body = Vec<TopicView>),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Unavailable,
     )
 )]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -14,6 +14,7 @@ use crate::domain::organisation::OrganisationId;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::http::extract::CurrentUser;
+use crate::http::responses::Guarded;
 use crate::service::visits::{self, VisitRequest, VisitView};
 use crate::state::AppState;
 
@@ -171,10 +172,8 @@ struct VisitListParams {
     responses(
         (status = 200, description = "A page of visits", body = VisitPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organisation's visits", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn list(
@@ -222,14 +221,12 @@ pub async fn list(
     responses(
         (status = 201, description = "Requested; the invitation is on its way", body = VisitResponse),
         (status = 400, description = "Invalid input, e.g. a date in a weekend, on a public holiday or too soon", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such (active) host or topic", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The host does not host on this topic, has no capacity or contact address, or you already asked", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn create(
@@ -276,10 +273,8 @@ pub async fn create(
     responses(
         (status = 200, description = "The visit", body = VisitResponse),
         (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn get(
@@ -329,14 +324,12 @@ pub struct DeclineVisit {
     responses(
         (status = 200, description = "Accepted; confirmations are on their way", body = VisitResponse),
         (status = 400, description = "Invalid input, e.g. a date that was not proposed", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Answered already, the day is taken or the month is full: pick another date", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn accept(
@@ -400,14 +393,12 @@ async fn answer<T>(
     responses(
         (status = 200, description = "Declined; the requester is told", body = VisitResponse),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Answered already", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn decline(
@@ -448,14 +439,12 @@ pub struct CancelVisit {
     responses(
         (status = 200, description = "Cancelled; the other side is told", body = VisitResponse),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator of either side", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, expired, cancelled or held already", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn cancel(
@@ -485,11 +474,9 @@ pub async fn cancel(
     responses(
         (status = 200, description = "The calendar file", body = String, content_type = "text/calendar"),
         (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit has no day (not accepted)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Guarded,
     )
 )]
 pub async fn calendar(

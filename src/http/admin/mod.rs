@@ -17,6 +17,7 @@ use super::query::QueryParams;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
+use crate::http::responses::AdminOnly;
 use crate::service::admin;
 use crate::state::AppState;
 
@@ -84,10 +85,7 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
     responses(
         (status = 200, description = "A page of security events", body = AuditPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn audit(

@@ -19,6 +19,7 @@ use crate::http::extract::AdminUser;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province, LIST_PARAMS};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
+use crate::http::responses::AdminOnly;
 use crate::service::admin::{self, NewOrganisation};
 use crate::state::AppState;
 
@@ -81,11 +82,8 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
     responses(
         (status = 200, description = "A page of organisations, ordered by name", body = AdminOrganisationPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn list(
@@ -208,11 +206,8 @@ impl CreateOrganisation {
     responses(
         (status = 201, description = "Created; `Location` names it", body = AdminOrganisationView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An organisation with this code exists", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn create(
@@ -262,11 +257,8 @@ pub struct OrganisationStatus {
     responses(
         (status = 200, description = "The organisation after the change", body = AdminOrganisationView),
         (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn set_status(

@@ -14,6 +14,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
+use crate::http::responses::AdminOnly;
 use crate::service::partners::{self, PartnerUpdate};
 use crate::state::AppState;
 
@@ -74,10 +75,7 @@ pub struct PartnerClientWithSecret {
     responses(
         (status = 200, description = "All partner clients, oldest first", body = Vec<PartnerClientView>),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn list(
@@ -133,10 +131,7 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
     responses(
         (status = 201, description = "Created", body = PartnerClientWithSecret),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn create(
@@ -206,11 +201,8 @@ pub struct PartnerPatch {
     responses(
         (status = 200, description = "The client after the change", body = PartnerClientView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn update(

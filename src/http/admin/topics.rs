@@ -12,6 +12,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
+use crate::http::responses::AdminOnly;
 use crate::http::topics::TopicView;
 use crate::service::admin::{self, TopicChanges};
 use crate::state::AppState;
@@ -46,10 +47,7 @@ impl From<Topic> for AdminTopicView {
     responses(
         (status = 200, description = "All topics by slug", body = Vec<AdminTopicView>),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn list(
@@ -117,11 +115,8 @@ pub struct CreateTopic {
     responses(
         (status = 201, description = "Created", body = AdminTopicView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A topic with this slug exists", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn create(
@@ -212,11 +207,8 @@ pub struct TopicPatch {
     responses(
         (status = 200, description = "The topic after the change", body = AdminTopicView),
         (status = 400, description = "A field is invalid (the detail names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such topic", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn update(

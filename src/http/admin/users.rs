@@ -14,6 +14,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
+use crate::http::responses::AdminOnly;
 use crate::service::accounts::{self, AccountChanges, AccountFields};
 use crate::state::AppState;
 
@@ -89,10 +90,7 @@ struct UserListParams {
     responses(
         (status = 200, description = "A page of accounts", body = UserPage),
         (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn list(
@@ -181,12 +179,9 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
     responses(
         (status = 201, description = "Created", body = UserWithPassword),
         (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email address has an account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn create(
@@ -272,12 +267,9 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
     responses(
         (status = 200, description = "The account after the change", body = UserView),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account, or no such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Admins cannot demote or deactivate themselves; or role and organisation would not fit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn update(
@@ -328,11 +320,8 @@ pub async fn update(
     responses(
         (status = 200, description = "The account and its new password", body = UserWithPassword),
         (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
     )
 )]
 pub async fn reset_password(
