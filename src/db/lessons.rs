@@ -5,12 +5,15 @@ use diesel::prelude::*;
 
 use super::schema::lessons;
 use super::{dispatch, DbConn};
+use crate::domain::lesson::Publish;
+use crate::domain::visit::{VisitRole, VisitState};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = lessons)]
 pub struct NewLesson {
     pub visit_id: i64,
-    pub side: &'static str,
+    #[diesel(serialize_as = String)]
+    pub side: VisitRole,
     pub organisation_id: i64,
     pub host_id: i64,
     pub topic_id: i64,
@@ -23,7 +26,8 @@ pub struct NewLesson {
     pub hours_saved: i32,
     pub rating: i16,
     pub recommend: Option<bool>,
-    pub publish: &'static str,
+    #[diesel(serialize_as = String)]
+    pub publish: Publish,
     pub search_text: String,
     pub submitted_at: NaiveDateTime,
 }
@@ -33,7 +37,8 @@ pub struct NewLesson {
 pub struct LessonRow {
     pub id: i64,
     pub visit_id: i64,
-    pub side: String,
+    #[diesel(deserialize_as = String)]
+    pub side: VisitRole,
     pub organisation_id: i64,
     pub host_id: i64,
     pub topic_id: i64,
@@ -46,13 +51,14 @@ pub struct LessonRow {
     pub hours_saved: i32,
     pub rating: i16,
     pub recommend: Option<bool>,
-    pub publish: String,
+    #[diesel(deserialize_as = String)]
+    pub publish: Publish,
     pub submitted_at: NaiveDateTime,
 }
 
 /// Stores a side's lesson; `None` when that side has answered already
 /// (the unique (visit, side) index decides, also under a race).
-pub fn insert(conn: &mut DbConn, lesson: &NewLesson) -> QueryResult<Option<i64>> {
+pub fn insert(conn: &mut DbConn, lesson: NewLesson) -> QueryResult<Option<i64>> {
     dispatch!(conn, c => diesel::insert_into(lessons::table)
         .values(lesson)
         .on_conflict((lessons::visit_id, lessons::side))
@@ -73,7 +79,19 @@ pub fn for_visit(conn: &mut DbConn, visit: i64) -> QueryResult<Vec<LessonRow>> {
 
 /// (host, topic, side, rating, hours saved, visit day, publish) of every
 /// lesson, for reputation and the published counts in matching.
-pub type FactRow = (i64, i64, String, i16, i32, NaiveDate, String);
+/// A lesson as reputation counts it.
+#[derive(Debug, Clone, Queryable)]
+pub struct FactRow {
+    pub host_id: i64,
+    pub topic_id: i64,
+    #[diesel(deserialize_as = String)]
+    pub side: VisitRole,
+    pub rating: i16,
+    pub hours_saved: i32,
+    pub visit_date: NaiveDate,
+    #[diesel(deserialize_as = String)]
+    pub publish: Publish,
+}
 
 pub fn facts(conn: &mut DbConn) -> QueryResult<Vec<FactRow>> {
     dispatch!(conn, c => lessons::table
@@ -111,7 +129,7 @@ pub fn published(
     dispatch!(conn, c => {
         let mut query = lessons::table
             .inner_join(organisations::table.on(organisations::id.eq(lessons::organisation_id)))
-            .filter(lessons::publish.ne("no"))
+            .filter(lessons::publish.ne(Publish::No.as_str()))
             .filter(lessons::id.lt(filter.before.unwrap_or(i64::MAX)))
             .order(lessons::id.desc())
             .limit(limit)
@@ -134,20 +152,45 @@ pub fn published(
     })
 }
 
-/// (id, name, kind, size) of organisations, for showing lessons.
+/// The organisations that wrote lessons, as the knowledge base shows them.
 pub fn organisations(
     conn: &mut DbConn,
     ids: &[i64],
-) -> QueryResult<Vec<(i64, String, String, i64)>> {
+) -> QueryResult<std::collections::HashMap<i64, Author>> {
     use super::schema::organisations;
-    dispatch!(conn, c => organisations::table
+    let rows: Vec<(i64, Author)> = dispatch!(conn, c => organisations::table
         .filter(organisations::id.eq_any(ids))
-        .select((organisations::id, organisations::name, organisations::kind, organisations::size))
-        .load(c))
+        .select((organisations::id, (organisations::name, organisations::kind, organisations::size)))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// An organisation that wrote a lesson.
+#[derive(Debug, Clone, Queryable)]
+pub struct Author {
+    pub name: String,
+    pub kind: String,
+    pub size: i64,
+}
+
+/// A side of a visit that sent its lesson.
+#[derive(Debug, Clone, Queryable)]
+pub struct SideAnswered {
+    pub visit_id: i64,
+    #[diesel(deserialize_as = String)]
+    pub side: VisitRole,
 }
 
 /// (id, topic slug, day, state) of a visit, for the statistics.
-pub type VisitStat = (i64, String, Option<NaiveDate>, String);
+/// A visit as the statistics count it.
+#[derive(Debug, Clone, Queryable)]
+pub struct VisitStat {
+    pub id: i64,
+    pub topic: String,
+    pub visit_date: Option<NaiveDate>,
+    #[diesel(deserialize_as = String)]
+    pub state: VisitState,
+}
 
 /// Visits accepted or held between two days.
 pub fn visits_between(
@@ -158,7 +201,7 @@ pub fn visits_between(
     use super::schema::{topics, visits};
     dispatch!(conn, c => visits::table
         .inner_join(topics::table.on(topics::id.eq(visits::topic_id)))
-        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::state.eq_any([VisitState::Accepted.as_str(), VisitState::Completed.as_str()]))
         .filter(visits::visit_date.between(from, to))
         .select((visits::id, topics::slug, visits::visit_date, visits::state))
         .load(c))
@@ -207,7 +250,7 @@ pub fn find_followup(conn: &mut DbConn, visit: i64) -> QueryResult<Option<Follow
 }
 
 /// Which sides have answered, for these visits: (visit, side).
-pub fn sides_answered(conn: &mut DbConn, visits: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+pub fn sides_answered(conn: &mut DbConn, visits: &[i64]) -> QueryResult<Vec<SideAnswered>> {
     dispatch!(conn, c => lessons::table
         .filter(lessons::visit_id.eq_any(visits))
         .select((lessons::visit_id, lessons::side))

@@ -77,8 +77,17 @@ pub fn find_enabled(conn: &mut DbConn, id: UserId) -> QueryResult<Option<(User, 
     .transpose()
 }
 
+/// An account as logging in sees it.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: User,
+    pub password_hash: String,
+    /// The account and its organisation are active.
+    pub enabled: bool,
+}
+
 /// The user, their password hash and whether they may log in, by address.
-pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<(User, String, bool)>> {
+pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<Login>> {
     let row: Option<(UserRow, String, Option<bool>)> = dispatch!(conn, c => users::table
         .left_join(organisations::table)
         .filter(users::email.eq(email))
@@ -87,7 +96,11 @@ pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<(Use
         .optional())?;
     row.map(|(u, hash, org_active)| {
         let enabled = u.active && org_active.unwrap_or(true);
-        Ok((u.into_domain()?, hash, enabled))
+        Ok(Login {
+            user: u.into_domain()?,
+            password_hash: hash,
+            enabled,
+        })
     })
     .transpose()
 }

@@ -5,6 +5,15 @@ use diesel::prelude::*;
 
 use super::schema::{link_tokens, organisations, topics, visits};
 use super::{dispatch, DbConn};
+use crate::domain::visit::{LinkPurpose, VisitState};
+
+// The states as the `state` column holds them, for queries.
+const REQUESTED: &str = VisitState::Requested.as_str();
+const ACCEPTED: &str = VisitState::Accepted.as_str();
+const DECLINED: &str = VisitState::Declined.as_str();
+const EXPIRED: &str = VisitState::Expired.as_str();
+const CANCELLED: &str = VisitState::Cancelled.as_str();
+const COMPLETED: &str = VisitState::Completed.as_str();
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = visits, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -14,7 +23,8 @@ pub struct VisitRow {
     pub host_id: i64,
     pub topic_id: i64,
     pub requested_by: i64,
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: VisitState,
     pub goal: String,
     pub participants: i32,
     /// JSON list of ISO dates.
@@ -43,7 +53,8 @@ pub struct NewVisit {
     pub host_id: i64,
     pub topic_id: i64,
     pub requested_by: i64,
-    pub state: &'static str,
+    #[diesel(serialize_as = String)]
+    pub state: VisitState,
     pub goal: String,
     pub participants: i32,
     pub proposed_dates: String,
@@ -52,7 +63,7 @@ pub struct NewVisit {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, visit: &NewVisit) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConn, visit: NewVisit) -> QueryResult<i64> {
     dispatch!(conn, c => diesel::insert_into(visits::table)
         .values(visit)
         .returning(visits::id)
@@ -79,7 +90,7 @@ pub fn booked_on(conn: &mut DbConn, organisation: i64, date: NaiveDate) -> Query
     use diesel::dsl::{exists, select};
     dispatch!(conn, c => select(exists(
         visits::table
-            .filter(visits::state.eq_any(["accepted", "completed"]))
+            .filter(visits::state.eq_any([ACCEPTED, COMPLETED]))
             .filter(visits::visit_date.eq(date))
             .filter(visits::host_id.eq(organisation).or(visits::requester_id.eq(organisation))),
     ))
@@ -95,7 +106,7 @@ pub fn hosted_between(
 ) -> QueryResult<i64> {
     dispatch!(conn, c => visits::table
         .filter(visits::host_id.eq(host))
-        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::state.eq_any([ACCEPTED, COMPLETED]))
         .filter(visits::visit_date.between(from, to))
         .count()
         .get_result(c))
@@ -112,7 +123,7 @@ pub fn open_request(
         .filter(visits::requester_id.eq(requester))
         .filter(visits::host_id.eq(host))
         .filter(visits::topic_id.eq(topic))
-        .filter(visits::state.eq("requested"))
+        .filter(visits::state.eq(REQUESTED))
         .select(visits::id)
         .first(c)
         .optional())
@@ -122,7 +133,8 @@ pub fn open_request(
 #[diesel(table_name = link_tokens)]
 pub struct NewLinkToken {
     pub token_hash: String,
-    pub purpose: &'static str,
+    #[diesel(serialize_as = String)]
+    pub purpose: LinkPurpose,
     pub visit_id: i64,
     pub organisation_id: i64,
     pub expires_at: NaiveDateTime,
@@ -133,7 +145,8 @@ pub struct NewLinkToken {
 #[diesel(table_name = link_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct LinkTokenRow {
     pub id: i64,
-    pub purpose: String,
+    #[diesel(deserialize_as = String)]
+    pub purpose: LinkPurpose,
     pub visit_id: i64,
     pub organisation_id: i64,
     pub expires_at: NaiveDateTime,
@@ -147,7 +160,7 @@ impl LinkTokenRow {
     }
 }
 
-pub fn insert_token(conn: &mut DbConn, token: &NewLinkToken) -> QueryResult<()> {
+pub fn insert_token(conn: &mut DbConn, token: NewLinkToken) -> QueryResult<()> {
     dispatch!(conn, c => diesel::insert_into(link_tokens::table)
         .values(token)
         .execute(c))?;
@@ -187,11 +200,20 @@ pub fn organisation_names(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i6
 pub fn topic_names(
     conn: &mut DbConn,
     ids: &[i64],
-) -> QueryResult<Vec<(i64, String, String, String)>> {
-    dispatch!(conn, c => topics::table
+) -> QueryResult<std::collections::HashMap<i64, TopicNames>> {
+    let rows: Vec<(i64, TopicNames)> = dispatch!(conn, c => topics::table
         .filter(topics::id.eq_any(ids))
-        .select((topics::id, topics::slug, topics::name_nl, topics::name_en))
-        .load(c))
+        .select((topics::id, (topics::slug, topics::name_nl, topics::name_en)))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A topic's slug and names, for showing what refers to it.
+#[derive(Debug, Clone, Queryable)]
+pub struct TopicNames {
+    pub slug: String,
+    pub nl: String,
+    pub en: String,
 }
 
 /// Records the host's acceptance, if the visit is still requested; `false`
@@ -203,10 +225,10 @@ pub fn set_accepted(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
-        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq("requested")),
+        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq(REQUESTED)),
     )
     .set((
-        visits::state.eq("accepted"),
+        visits::state.eq(ACCEPTED),
         visits::visit_date.eq(Some(date)),
         visits::answered_at.eq(Some(now)),
         visits::updated_at.eq(now),
@@ -222,10 +244,10 @@ pub fn set_declined(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
-        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq("requested")),
+        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq(REQUESTED)),
     )
     .set((
-        visits::state.eq("declined"),
+        visits::state.eq(DECLINED),
         visits::reason.eq(reason),
         visits::answered_at.eq(Some(now)),
         visits::updated_at.eq(now),
@@ -238,13 +260,13 @@ pub fn set_declined(
 pub fn use_tokens_of(
     conn: &mut DbConn,
     visit: i64,
-    purpose: &str,
+    purpose: LinkPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     dispatch!(conn, c => diesel::update(
         link_tokens::table
             .filter(link_tokens::visit_id.eq(visit))
-            .filter(link_tokens::purpose.eq(purpose))
+            .filter(link_tokens::purpose.eq(purpose.as_str()))
             .filter(link_tokens::used_at.is_null()),
     )
     .set(link_tokens::used_at.eq(Some(now)))
@@ -302,10 +324,10 @@ pub fn set_cancelled(
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq_any(["requested", "accepted"])),
+            .filter(visits::state.eq_any([REQUESTED, ACCEPTED])),
     )
     .set((
-        visits::state.eq("cancelled"),
+        visits::state.eq(CANCELLED),
         visits::cancelled_by.eq(Some(by)),
         visits::reason.eq(reason),
         visits::sequence.eq(visits::sequence + 1),
@@ -326,10 +348,10 @@ pub fn set_closed(
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("requested")),
+            .filter(visits::state.eq(REQUESTED)),
     )
     .set((
-        visits::state.eq("cancelled"),
+        visits::state.eq(CANCELLED),
         visits::cancelled_by.eq(Some("meeloop")),
         visits::closed_because.eq(Some(because)),
         visits::updated_at.eq(now),
@@ -341,7 +363,7 @@ pub fn set_closed(
 /// (host, requester, day) of every visit booked on or after `from`.
 pub fn booked_from(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(i64, i64, NaiveDate)>> {
     let rows: Vec<(i64, i64, Option<NaiveDate>)> = dispatch!(conn, c => visits::table
-        .filter(visits::state.eq_any(["accepted", "completed"]))
+        .filter(visits::state.eq_any([ACCEPTED, COMPLETED]))
         .filter(visits::visit_date.ge(from))
         .select((visits::host_id, visits::requester_id, visits::visit_date))
         .load(c))?;
@@ -367,7 +389,7 @@ pub fn capacities(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32)>
 /// Unanswered requests with any of `organisations` on either side, oldest first.
 pub fn requested_involving(conn: &mut DbConn, organisations: &[i64]) -> QueryResult<Vec<i64>> {
     dispatch!(conn, c => visits::table
-        .filter(visits::state.eq("requested"))
+        .filter(visits::state.eq(REQUESTED))
         .filter(
             visits::host_id
                 .eq_any(organisations)
@@ -384,10 +406,10 @@ pub fn set_expired(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResul
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("requested"))
+            .filter(visits::state.eq(REQUESTED))
             .filter(visits::expires_at.le(now)),
     )
-    .set((visits::state.eq("expired"), visits::updated_at.eq(now)))
+    .set((visits::state.eq(EXPIRED), visits::updated_at.eq(now)))
     .execute(c))?;
     Ok(changed == 1)
 }
@@ -402,11 +424,11 @@ pub fn set_completed(
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("accepted"))
+            .filter(visits::state.eq(ACCEPTED))
             .filter(visits::visit_date.lt(today)),
     )
     .set((
-        visits::state.eq("completed"),
+        visits::state.eq(COMPLETED),
         visits::completed_at.eq(Some(now)),
         visits::updated_at.eq(now),
     ))
@@ -420,7 +442,7 @@ pub fn set_nudged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("requested"))
+            .filter(visits::state.eq(REQUESTED))
             .filter(visits::nudged_at.is_null()),
     )
     .set(visits::nudged_at.eq(Some(now)))
@@ -433,7 +455,7 @@ pub fn set_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResu
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("accepted"))
+            .filter(visits::state.eq(ACCEPTED))
             .filter(visits::reminded_at.is_null()),
     )
     .set(visits::reminded_at.eq(Some(now)))
@@ -448,8 +470,8 @@ pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
     dispatch!(conn, c => visits::table
         .filter(
             visits::state
-                .eq_any(["requested", "accepted"])
-                .or(visits::state.eq("completed").and(
+                .eq_any([REQUESTED, ACCEPTED])
+                .or(visits::state.eq(COMPLETED).and(
                     visits::lessons_reminded_at
                         .is_null()
                         .or(visits::followed_up_at.is_null()),
@@ -460,21 +482,24 @@ pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
         .load(c))
 }
 
-/// (host, requester, topic, state, date, answered at) of the visits that
-/// can still matter to matching: accepted, held or declined since `since`.
-pub type FactRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDateTime>,
-);
+/// A visit as matching remembers it.
+#[derive(Debug, Clone, Queryable)]
+pub struct FactRow {
+    pub host_id: i64,
+    pub requester_id: i64,
+    pub topic_id: i64,
+    #[diesel(deserialize_as = String)]
+    pub state: VisitState,
+    pub visit_date: Option<NaiveDate>,
+    pub answered_at: Option<NaiveDateTime>,
+}
 
+/// The visits that can still matter to matching: accepted, held or
+/// declined since `since`.
 pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactRow>> {
     let since_at = since.and_hms_opt(0, 0, 0).unwrap_or_default();
     dispatch!(conn, c => visits::table
-        .filter(visits::state.eq_any(["accepted", "completed", "declined"]))
+        .filter(visits::state.eq_any([ACCEPTED, COMPLETED, DECLINED]))
         .filter(visits::visit_date.ge(since).or(visits::answered_at.ge(since_at)))
         .select((
             visits::host_id,
@@ -493,7 +518,7 @@ pub fn set_lessons_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Q
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("completed"))
+            .filter(visits::state.eq(COMPLETED))
             .filter(visits::lessons_reminded_at.is_null()),
     )
     .set(visits::lessons_reminded_at.eq(Some(now)))
@@ -506,14 +531,14 @@ pub fn set_lessons_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Q
 pub fn use_tokens_for(
     conn: &mut DbConn,
     visit: i64,
-    purpose: &str,
+    purpose: LinkPurpose,
     organisation: i64,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     dispatch!(conn, c => diesel::update(
         link_tokens::table
             .filter(link_tokens::visit_id.eq(visit))
-            .filter(link_tokens::purpose.eq(purpose))
+            .filter(link_tokens::purpose.eq(purpose.as_str()))
             .filter(link_tokens::organisation_id.eq(organisation))
             .filter(link_tokens::used_at.is_null()),
     )
@@ -527,7 +552,7 @@ pub fn set_followed_up(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryR
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
             .filter(visits::id.eq(id))
-            .filter(visits::state.eq("completed"))
+            .filter(visits::state.eq(COMPLETED))
             .filter(visits::followed_up_at.is_null()),
     )
     .set(visits::followed_up_at.eq(Some(now)))
@@ -548,7 +573,7 @@ pub fn current_for(
         .filter(visits::host_id.eq(organisation).or(visits::requester_id.eq(organisation)))
         .filter(
             visits::state
-                .eq_any(["requested", "accepted"])
+                .eq_any([REQUESTED, ACCEPTED])
                 .or(visits::visit_date.ge(since))
                 .or(visits::updated_at.ge(since.and_time(chrono::NaiveTime::MIN))),
         )

@@ -20,6 +20,27 @@ pub mod stats;
 pub mod topic;
 pub mod visit;
 
+/// Enums kept in a TEXT column by their `as_str` name: the database layer
+/// reads them with `TryFrom<String>` (a name it does not know is a corrupt
+/// row, not a default) and writes them with `From<_> for String`.
+macro_rules! stored_as_text {
+    ($($t:ty),+ $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = $crate::domain::Invalid;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.as_str().to_string()
+            }
+        }
+    )+};
+}
+pub(crate) use stored_as_text;
+
 /// A value that failed validation, with a message meant for the person who
 /// typed it (shown in problem+json `detail` and in import reports).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -346,7 +346,7 @@ pub async fn change_password(
         .run(move |conn| Ok::<_, ServiceError>(db::users::find_for_login(conn, &email)?))
         .await?;
     let hash = tokio::task::spawn_blocking(move || {
-        let known = matches!(found, Some((_, ref hash, _)) if password::verify(&current, hash));
+        let known = matches!(found, Some(ref l) if password::verify(&current, &l.password_hash));
         known.then(|| hash_password(&new)).transpose()
     })
     .await
@@ -416,7 +416,7 @@ pub async fn login(
     // Hash checks are slow by design: run them on the blocking &ctx.pool, with no
     // database connection held, and equally long whether or not the user exists.
     let user = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash, enabled)) if password::verify(&password, &hash) && enabled => Some(user),
+        Some(l) if password::verify(&password, &l.password_hash) && l.enabled => Some(l.user),
         Some(_) => None,
         None => {
             password::verify_nothing(&password);

@@ -170,9 +170,11 @@ pub fn create_accounts(
         match create_user(conn, &account) {
             Ok(_) => {}
             Err(ServiceError::Refused(Refusal::Account(AccountRefusal::EmailInUse { .. }))) => {
-                let (user, _, _) = db::users::find_for_login(conn, email)?.ok_or_else(|| {
-                    ServiceError::Internal(anyhow::anyhow!("demo account {email} vanished"))
-                })?;
+                let user = db::users::find_for_login(conn, email)?
+                    .map(|l| l.user)
+                    .ok_or_else(|| {
+                        ServiceError::Internal(anyhow::anyhow!("demo account {email} vanished"))
+                    })?;
                 let hash = crate::auth::password::hash(&account.password)
                     .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
                 db::users::set_password(conn, user.id, &hash)?;
@@ -195,8 +197,8 @@ pub fn load_waiting_form(conn: &mut DbConn) -> Result<bool, ServiceError> {
         ) else {
             return Ok(false);
         };
-        let Some((coordinator, _, _)) =
-            db::users::find_for_login(conn, "coordinator@sudwestfryslan.example")?
+        let Some(coordinator) =
+            db::users::find_for_login(conn, "coordinator@sudwestfryslan.example")?.map(|l| l.user)
         else {
             return Ok(false);
         };
@@ -235,12 +237,12 @@ fn held_visit(
     let completed = held + chrono::Duration::hours(14);
     let visit = db::visits::insert(
         conn,
-        &crate::db::visits::NewVisit {
+        crate::db::visits::NewVisit {
             requester_id: requester.0,
             host_id: host.0,
             topic_id: topic,
             requested_by,
-            state: "requested",
+            state: crate::domain::visit::VisitState::Requested,
             goal: goal.to_string(),
             participants: 2,
             proposed_dates: serde_json::to_string(&[date])
@@ -317,9 +319,9 @@ fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceEr
         ));
         crate::db::lessons::insert(
             conn,
-            &NewLesson {
+            NewLesson {
                 visit_id: visit,
-                side: "requester",
+                side: crate::domain::visit::VisitRole::Requester,
                 organisation_id: requester.0,
                 host_id: host.0,
                 topic_id: topic.id.0,
@@ -332,7 +334,7 @@ fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceEr
                 hours_saved: lesson.hours_saved,
                 rating: lesson.rating,
                 recommend: lesson.recommend,
-                publish: lesson.publish.as_str(),
+                publish: lesson.publish,
                 search_text,
                 submitted_at: completed + chrono::Duration::days(2),
             },
@@ -368,7 +370,7 @@ fn archived_coordinator(
     match inserted {
         Some(id) => Ok(id.0),
         None => db::users::find_for_login(conn, &email)?
-            .map(|(user, _, _)| user.id.0)
+            .map(|l| l.user.id.0)
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("{email} vanished"))),
     }
 }

@@ -11,8 +11,10 @@ use chrono_tz::Europe::Amsterdam;
 
 use super::ServiceError;
 use crate::db::{self, DbConn, DbPool, Freshness};
+use crate::domain::lesson::Publish;
 use crate::domain::matching::{self, text, Context, MatchQuery, Preference, Snapshot, Tuning};
 use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::visit::VisitRole;
 use crate::mail::templates::Suggestion;
 
 /// The current snapshot, shared by all workers of one instance.
@@ -207,35 +209,29 @@ fn host_context(
         today - chrono::Duration::days(matching::RECENT_DAYS.max(matching::DECLINE_MEMORY_DAYS));
     let facts = db::visits::facts_since(conn, since)?
         .into_iter()
-        .map(|(host, requester, topic, state, date, answered_at)| {
-            Ok(matching::VisitFact {
-                host: OrganisationId(host),
-                requester: OrganisationId(requester),
-                topic: crate::domain::topic::TopicId(topic),
-                state: state
-                    .parse()
-                    .map_err(|e: crate::domain::Invalid| anyhow::anyhow!(e.0))?,
-                date,
-                answered_on: answered_at
-                    .map(|at| at.and_utc().with_timezone(&Amsterdam).date_naive()),
-            })
+        .map(|v| matching::VisitFact {
+            host: OrganisationId(v.host_id),
+            requester: OrganisationId(v.requester_id),
+            topic: crate::domain::topic::TopicId(v.topic_id),
+            state: v.state,
+            date: v.visit_date,
+            answered_on: v
+                .answered_at
+                .map(|at| at.and_utc().with_timezone(&Amsterdam).date_naive()),
         })
-        .collect::<Result<Vec<_>, anyhow::Error>>()
-        .map_err(ServiceError::Internal)?;
+        .collect::<Vec<_>>();
     let mut context = Context::from_visits(&facts, today, horizon_months);
     let lessons = db::lessons::facts(conn)?
         .into_iter()
-        .map(
-            |(host, topic, side, rating, hours_saved, on, publish)| matching::LessonFact {
-                host: OrganisationId(host),
-                topic: crate::domain::topic::TopicId(topic),
-                by_visitor: side == "requester",
-                rating: rating.clamp(1, 5) as u8,
-                hours_saved,
-                on,
-                published: publish != "no",
-            },
-        )
+        .map(|l| matching::LessonFact {
+            host: OrganisationId(l.host_id),
+            topic: crate::domain::topic::TopicId(l.topic_id),
+            by_visitor: l.side == VisitRole::Requester,
+            rating: l.rating.clamp(1, 5) as u8,
+            hours_saved: l.hours_saved,
+            on: l.visit_date,
+            published: l.publish != Publish::No,
+        })
         .collect::<Vec<_>>();
     context.add_lessons(&lessons, rules, today);
     Ok(context)

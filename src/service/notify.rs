@@ -9,7 +9,7 @@ use crate::db::outbox;
 use crate::db::DbConn;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule};
-use crate::domain::visit::{Closure, VisitRole};
+use crate::domain::visit::{Closure, LinkPurpose, VisitRole};
 use crate::mail::ics::Method;
 use crate::mail::templates::{
     compose, Attachment, Cancelled, Closed, Declined, Email, Expired, FollowUp, LessonsForm,
@@ -168,7 +168,7 @@ impl Consumer for Mailer {
                 let expires_at = now + chrono::Duration::days(lesson::FORM_DAYS);
                 let token = issue_link(
                     out.conn,
-                    "followup",
+                    LinkPurpose::FollowUp,
                     id,
                     p.row.requester_id,
                     expires_at,
@@ -230,7 +230,7 @@ fn invitation_token(
 ) -> Result<String, ServiceError> {
     issue_link(
         conn,
-        "invitation",
+        LinkPurpose::Invitation,
         p.row.id,
         p.row.host_id,
         p.row.expires_at,
@@ -249,7 +249,7 @@ fn form(
 ) -> Result<LessonsForm, ServiceError> {
     let token = issue_link(
         conn,
-        "lessons",
+        LinkPurpose::Lessons,
         p.row.id,
         p.organisation_of(to.side),
         expires_at,

@@ -13,7 +13,7 @@ use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
 use crate::domain::refusal::VisitRefusal;
 use crate::domain::visit::{transition, TransitionError, Visit, VisitEvent, VisitRole, VisitState};
-use crate::domain::visit::{Closure, VisitRules};
+use crate::domain::visit::{Closure, LinkPurpose, VisitRules};
 use crate::domain::Invalid;
 use crate::mail::ics::{CalendarEntry, Method, Person};
 use crate::mail::templates::{Attachment, Confirmation, Invitation, Suggestion};
@@ -247,7 +247,7 @@ pub(crate) fn invitation_key(id: i64) -> String {
 /// visit (only its hash) and returns the secret to put in the email.
 pub(crate) fn issue_link(
     conn: &mut DbConn,
-    purpose: &'static str,
+    purpose: LinkPurpose,
     visit: i64,
     organisation: i64,
     expires_at: NaiveDateTime,
@@ -256,7 +256,7 @@ pub(crate) fn issue_link(
     let token = links::new_token();
     repo::insert_token(
         conn,
-        &NewLinkToken {
+        NewLinkToken {
             token_hash: token.hash,
             purpose,
             visit_id: visit,
@@ -326,10 +326,7 @@ pub(crate) fn views(
     let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
         .into_iter()
         .collect();
-    let topic_names: HashMap<i64, (String, String, String)> = repo::topic_names(conn, &topics)?
-        .into_iter()
-        .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
-        .collect();
+    let topic_names = repo::topic_names(conn, &topics)?;
     rows.into_iter()
         .map(|row| {
             let name = |id: i64| {
@@ -338,19 +335,19 @@ pub(crate) fn views(
                     .cloned()
                     .ok_or_else(|| corrupt(format!("visit {}: organisation {id} vanished", row.id)))
             };
-            let (topic, name_nl, name_en) = topic_names
+            let topic = topic_names
                 .get(&row.topic_id)
                 .cloned()
                 .ok_or_else(|| corrupt(format!("visit {}: topic vanished", row.id)))?;
             Ok(VisitView {
                 id: row.id,
-                state: row.state.parse().map_err(|e: Invalid| corrupt(e.0))?,
+                state: row.state,
                 requester_id: row.requester_id,
                 requester_name: name(row.requester_id)?,
                 host_id: row.host_id,
                 host_name: name(row.host_id)?,
-                topic,
-                topic_names: (name_nl, name_en),
+                topic_names: (topic.nl, topic.en),
+                topic: topic.slug,
                 goal: row.goal,
                 participants: row.participants,
                 proposed_dates: serde_json::from_str(&row.proposed_dates)

@@ -2,6 +2,7 @@
 //! and doing one job for one visit. Above `visits` and `lessons`, whose
 //! emails the jobs send.
 
+use crate::domain::visit::{LinkPurpose, VisitState};
 use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
@@ -26,8 +27,10 @@ pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job
             let open = repo::open(conn)?;
             // Which requests can no longer be answered, from three queries for
             // the lot: dead invitations, booked days, hosts' capacities.
-            let requested: Vec<&VisitRow> =
-                open.iter().filter(|r| r.state == "requested").collect();
+            let requested: Vec<&VisitRow> = open
+                .iter()
+                .filter(|r| r.state == VisitState::Requested)
+                .collect();
             let keys: Vec<String> = requested.iter().map(|r| invitation_key(r.id)).collect();
             let dead: HashSet<String> = outbox::dead_among(conn, &keys)?.into_iter().collect();
             let bookings =
@@ -37,7 +40,7 @@ pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job
             hosts.dedup();
             let capacity: HashMap<i64, i32> = repo::capacities(conn, &hosts)?.into_iter().collect();
             let stuck = |row: &VisitRow| {
-                if row.state != "requested" {
+                if row.state != VisitState::Requested {
                     return None;
                 }
                 if dead.contains(&invitation_key(row.id)) {
@@ -53,7 +56,7 @@ pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job
                 .iter()
                 .filter_map(|row| {
                     let timing = schedule::Timing {
-                        state: row.state.parse().ok()?,
+                        state: row.state,
                         requested_at: row.created_at,
                         expires_at: row.expires_at,
                         nudged: row.nudged_at.is_some(),
@@ -108,7 +111,7 @@ pub async fn run_job(
                         if !repo::set_expired(conn, id, now)? {
                             return Ok(None);
                         }
-                        repo::use_tokens_of(conn, id, "invitation", now)?;
+                        repo::use_tokens_of(conn, id, LinkPurpose::Invitation, now)?;
                         Event::VisitExpired { visit: id }
                     }
                     Job::Remind => {

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use meeloop::db::outbox::Claimed;
 use meeloop::domain::account::Role;
+use meeloop::domain::visit::VisitState;
 use meeloop::service::visits::VisitView;
 use serde_json::json;
 
@@ -87,7 +88,7 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
         .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
         .await;
     let visit = held_visit(&app, &host).await;
-    assert_eq!(visit_row(&app, visit.id).state, "completed");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Completed);
 
     let mail = queued(&app);
     let to_requester = keyed(&mail, &format!("lessons:{}:requester", visit.id)).unwrap();
@@ -183,7 +184,10 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
         ),
         ("requester", 4, 120)
     );
-    assert_eq!(lessons[0].publish, "pseudonymous");
+    assert_eq!(
+        lessons[0].publish,
+        meeloop::domain::lesson::Publish::Pseudonymous
+    );
     assert_eq!(lessons[0].recommend, Some(true));
     assert_eq!(
         lessons[0].author_id, None,

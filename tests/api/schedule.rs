@@ -9,6 +9,7 @@ use meeloop::db::DbConn;
 use meeloop::domain::account::{Role, User};
 use meeloop::domain::organisation::{Language, OrganisationId};
 use meeloop::domain::schedule::reminder_day;
+use meeloop::domain::visit::VisitState;
 use meeloop::jobs::{Report, Scheduler};
 use meeloop::service::visits::{request_visit, VisitRequest, VisitView};
 use serde_json::{json, Value};
@@ -546,7 +547,7 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
     let (a, b) = tokio::join!(one.run_at(expiry), two.run_at(expiry));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!((a.expired + b.expired, a.nudged + b.nudged), (1, 0));
-    assert_eq!(visit_row(&app, visit.id).state, "expired");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Expired);
     assert_eq!(
         one.run_at(expiry + Duration::days(1))
             .await
@@ -585,7 +586,7 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
             .unwrap();
         assert_eq!(post.status(), 409);
     }
-    assert_eq!(visit_row(&app, visit.id).state, "expired");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Expired);
 }
 
 async fn reminders_come_two_working_days_before_and_completion_the_day_after(backend: Backend) {
@@ -626,13 +627,13 @@ async fn reminders_come_two_working_days_before_and_completion_the_day_after(bac
 
     // On the day itself it is not over yet; the day after it is.
     assert_eq!(jobs.run_at(dutch(day, 15)).await.unwrap().total(), 0);
-    assert_eq!(visit_row(&app, visit.id).state, "accepted");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Accepted);
     let report = jobs
         .run_at(dutch(day + Duration::days(1), 1))
         .await
         .unwrap();
     assert_eq!(report.completed, 1, "{report:?}");
-    assert_eq!(visit_row(&app, visit.id).state, "completed");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Completed);
     assert_eq!(
         jobs.run_at(dutch(day + Duration::days(2), 1))
             .await
@@ -655,7 +656,7 @@ async fn serve_runs_the_scheduler(backend: Backend) {
     let visit = ask(&app, &anne, "cloud-migration", &working_days_ahead(1)).await;
     set_expiry(&app, visit.id, meeloop::db::now() - Duration::minutes(1));
     wait_until(std::time::Duration::from_secs(20), "the expiry", || {
-        visit_row(&app, visit.id).state == "expired"
+        visit_row(&app, visit.id).state == VisitState::Expired
     })
     .await;
     assert!(queued(&app).iter().any(|m| m.template == "expired"));
@@ -688,7 +689,7 @@ async fn operators_run_the_jobs_once_from_the_command_line(backend: Backend) {
         stdout.contains("Nudged 0, expired 1, reminded 0, completed 0 visit(s); reminded 0 about lessons; followed up 0; closed 0 request(s) nobody can answer; 0 failed."),
         "{stdout}"
     );
-    assert_eq!(visit_row(&app, visit.id).state, "expired");
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Expired);
     let again = String::from_utf8_lossy(&run().stdout).to_string();
     assert!(again.contains("expired 0"), "{again}");
     assert_eq!(

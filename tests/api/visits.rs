@@ -6,6 +6,7 @@ use meeloop::domain::account::{Password, Role, User};
 use meeloop::domain::calendar::is_working_day;
 use meeloop::domain::organisation::{Language, OrganisationId};
 use meeloop::domain::refusal::Explain;
+use meeloop::domain::visit::VisitState;
 use meeloop::service::accounts::{create_user, NewAccount};
 use meeloop::service::context::Clock;
 use meeloop::service::visits::{request_visit, today, VisitRequest, VisitRules};
@@ -617,12 +618,12 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
         let row = meeloop::db::visits::find(&mut app.db.pool.get().unwrap(), *id)
             .unwrap()
             .unwrap();
-        if row.state == "cancelled" {
+        if row.state == VisitState::Cancelled {
             assert_eq!(row.cancelled_by.as_deref(), Some("meeloop"));
             assert_eq!(row.closed_because.as_deref(), Some("no_days_left"));
             closed += 1;
         } else {
-            assert_eq!(row.state, "accepted");
+            assert_eq!(row.state, VisitState::Accepted);
         }
     }
     assert_eq!(closed, 49);
@@ -722,7 +723,7 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
     }
     let head = app.client.head(&link).send().await.unwrap();
     assert_eq!(head.status(), 200);
-    assert_eq!(state(&app), "requested");
+    assert_eq!(state(&app), VisitState::Requested);
 
     // Blind or incomplete submits are refused and the link stays valid.
     let post =
@@ -757,7 +758,7 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
         too_long.text().await.unwrap().contains(&long),
         "what was typed is kept"
     );
-    assert_eq!(state(&app), "requested");
+    assert_eq!(state(&app), VisitState::Requested);
 
     // An explicit choice answers, then the page says what happened.
     let day = dates[1].to_string();
@@ -773,7 +774,7 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
         accepted.headers()["location"],
         link.trim_start_matches(&app.address)
     );
-    assert_eq!(state(&app), "accepted");
+    assert_eq!(state(&app), VisitState::Accepted);
     let page = app
         .client
         .get(&link)
@@ -868,7 +869,7 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
         .unwrap();
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("al geaccepteerd"));
-    assert_eq!(state(&app), "accepted");
+    assert_eq!(state(&app), VisitState::Accepted);
 
     // Links that are not ours.
     for bad in [

@@ -39,7 +39,7 @@ pub enum Publish {
 impl Publish {
     pub const ALL: [Publish; 3] = [Publish::No, Publish::Named, Publish::Pseudonymous];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Publish::No => "no",
             Publish::Named => "named",
@@ -47,6 +47,8 @@ impl Publish {
         }
     }
 }
+
+super::stored_as_text!(Publish);
 
 impl fmt::Display for Publish {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -40,7 +40,7 @@ impl VisitState {
         VisitState::Completed,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             VisitState::Requested => "requested",
             VisitState::Accepted => "accepted",
@@ -91,7 +91,7 @@ pub enum VisitRole {
 }
 
 impl VisitRole {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             VisitRole::Requester => "requester",
             VisitRole::Host => "host",
@@ -204,6 +204,45 @@ pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, Transi
     }
 }
 
+/// What an emailed single-use link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkPurpose {
+    /// The host's answer to a request.
+    Invitation,
+    /// One side's lessons form.
+    Lessons,
+    /// The requester's answer, three months on.
+    FollowUp,
+}
+
+impl LinkPurpose {
+    pub const ALL: [LinkPurpose; 3] = [
+        LinkPurpose::Invitation,
+        LinkPurpose::Lessons,
+        LinkPurpose::FollowUp,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Invitation => "invitation",
+            LinkPurpose::Lessons => "lessons",
+            LinkPurpose::FollowUp => "followup",
+        }
+    }
+}
+
+impl FromStr for LinkPurpose {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        LinkPurpose::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| Invalid::new(format!("unknown link purpose '{s}'")))
+    }
+}
+
+super::stored_as_text!(VisitState, VisitRole, LinkPurpose, Closure);
+
 /// Why Meeloop closed a request itself (the visit is then `cancelled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Closure {
@@ -216,7 +255,7 @@ pub enum Closure {
 impl Closure {
     pub const ALL: [Closure; 2] = [Closure::Undeliverable, Closure::NoDaysLeft];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Closure::Undeliverable => "invitation_undeliverable",
             Closure::NoDaysLeft => "no_days_left",

@@ -1,5 +1,6 @@
 //! Three months on: what came of a visit, asked of the requester.
 
+use crate::domain::visit::LinkPurpose;
 use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
@@ -57,7 +58,7 @@ pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, S
     ctx.pool
         .run(move |conn| {
             let Some(link) =
-                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "followup")
+                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == LinkPurpose::FollowUp)
             else {
                 return Ok(FollowUpLink::Unknown);
             };
@@ -103,7 +104,7 @@ pub async fn submit_followup(
         .run(move |conn| {
             conn.write(|conn| {
                 let link = visit_repo::find_token(conn, &hash)?
-                    .filter(|t| t.purpose == "followup")
+                    .filter(|t| t.purpose == LinkPurpose::FollowUp)
                     .ok_or(LinkRefusal::InvalidLink)?;
                 if !link.usable(now) {
                     return Err(LinkRefusal::LinkUsed.into());
@@ -123,7 +124,7 @@ pub async fn submit_followup(
                 visit_repo::use_tokens_for(
                     conn,
                     link.visit_id,
-                    "followup",
+                    LinkPurpose::FollowUp,
                     link.organisation_id,
                     now,
                 )?;

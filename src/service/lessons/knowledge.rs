@@ -12,7 +12,7 @@ use crate::domain::lesson::{self, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::search::fold;
-use crate::domain::visit::VisitRole;
+use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
 use crate::service::ServiceError;
 
@@ -63,7 +63,6 @@ pub async fn knowledge_base(
     limit: Option<i64>,
     language: Language,
 ) -> Result<(Vec<PublishedLesson>, Option<i64>), ServiceError> {
-    use std::collections::HashMap;
     reader.require(crate::domain::partner::Scope::LessonsRead)?;
     let words: Vec<String> = query
         .q
@@ -107,57 +106,47 @@ pub async fn knowledge_base(
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            let organisations: HashMap<i64, (String, String, i64)> =
-                repo::organisations(conn, &ids)?
-                    .into_iter()
-                    .map(|(id, name, kind, size)| (id, (name, kind, size)))
-                    .collect();
+            let organisations = repo::organisations(conn, &ids)?;
             let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
             topic_ids.sort_unstable();
             topic_ids.dedup();
-            let topics: HashMap<i64, (String, String, String)> =
-                visit_repo::topic_names(conn, &topic_ids)?
-                    .into_iter()
-                    .map(|(id, slug, nl, en)| (id, (slug, nl, en)))
-                    .collect();
+            let topics = visit_repo::topic_names(conn, &topic_ids)?;
             let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
             let lessons = rows
                 .into_iter()
                 .map(|row| {
-                    let (author, kind, size) = organisations
+                    let author = organisations
                         .get(&row.organisation_id)
                         .cloned()
                         .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
                     let kind: crate::domain::organisation::OrganisationKind =
-                        kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
-                    let (slug, nl, en) = topics
+                        author.kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                    let topic = topics
                         .get(&row.topic_id)
                         .cloned()
                         .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
-                    let publish: Publish =
-                        row.publish.parse().map_err(|e: Invalid| corrupt(e.0))?;
-                    let side: VisitRole = row.side.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                    let (publish, side) = (row.publish, row.side);
                     let named = publish == Publish::Named;
                     // A host writing without a name must not be named as the host.
                     let host = (named || side == VisitRole::Requester)
                         .then(|| {
                             organisations
                                 .get(&row.host_id)
-                                .map(|h| (row.host_id, h.0.clone()))
+                                .map(|h| (row.host_id, h.name.clone()))
                         })
                         .flatten();
                     Ok(PublishedLesson {
                         id: row.id,
-                        topic: slug,
+                        topic: topic.slug,
                         topic_name: match language {
-                            Language::Nl => nl,
-                            Language::En => en,
+                            Language::Nl => topic.nl,
+                            Language::En => topic.en,
                         },
                         visit_month: row.visit_date.format("%Y-%m").to_string(),
                         side,
-                        author_name: named.then_some(author),
+                        author_name: named.then_some(author.name),
                         author_kind: kind,
-                        author_size_class: lesson::size_class(kind, size, language),
+                        author_size_class: lesson::size_class(kind, author.size, language),
                         host,
                         situation: row.situation,
                         strengths: row.strengths,
@@ -195,12 +184,12 @@ pub async fn statistics(
         .run(move |conn| {
             let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
                 .into_iter()
-                .filter_map(|(id, topic, date, state)| {
+                .filter_map(|v| {
                     Some(VisitFact {
-                        id,
-                        topic,
-                        date: date?,
-                        held: state == "completed",
+                        id: v.id,
+                        topic: v.topic,
+                        date: v.visit_date?,
+                        held: v.state == VisitState::Completed,
                     })
                 })
                 .collect();

@@ -10,6 +10,7 @@ pub use knowledge::{
     browse, knowledge_base, statistics, Browse, KnowledgeQuery, PublishedLesson, Reader,
 };
 
+use crate::domain::visit::LinkPurpose;
 use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
@@ -47,12 +48,10 @@ pub struct LessonView {
 }
 
 fn view(row: LessonRow) -> Result<LessonView, ServiceError> {
-    let corrupt =
-        |e: Invalid| ServiceError::Internal(anyhow::anyhow!("lesson {}: {}", row.id, e.0));
     Ok(LessonView {
         id: row.id,
         visit_id: row.visit_id,
-        side: row.side.parse().map_err(corrupt)?,
+        side: row.side,
         situation: row.situation,
         strengths: row.strengths,
         mistakes: row.mistakes,
@@ -60,7 +59,7 @@ fn view(row: LessonRow) -> Result<LessonView, ServiceError> {
         hours_saved: row.hours_saved,
         rating: row.rating,
         recommend: row.recommend,
-        publish: row.publish.parse().map_err(corrupt)?,
+        publish: row.publish,
         submitted_at: row.submitted_at,
     })
 }
@@ -85,14 +84,14 @@ pub(super) fn overdue(
         // The links ran out while the scheduler was down: too late to remind.
         return Ok(None);
     }
-    let answered: Vec<String> = repo::for_visit(conn, p.row.id)?
+    let answered: Vec<VisitRole> = repo::for_visit(conn, p.row.id)?
         .into_iter()
         .map(|l| l.side)
         .collect();
     Ok(Some(
         [VisitRole::Requester, VisitRole::Host]
             .into_iter()
-            .filter(|side| !answered.iter().any(|s| s == side.as_str()))
+            .filter(|side| !answered.contains(side))
             .collect(),
     ))
 }
@@ -124,9 +123,9 @@ fn store(
     ));
     let stored = repo::insert(
         conn,
-        &NewLesson {
+        NewLesson {
             visit_id: id,
-            side: side.as_str(),
+            side,
             organisation_id: p.organisation_of(side),
             host_id: p.row.host_id,
             topic_id: p.row.topic_id,
@@ -139,7 +138,7 @@ fn store(
             hours_saved: lesson.hours_saved,
             rating: lesson.rating,
             recommend: lesson.recommend,
-            publish: lesson.publish.as_str(),
+            publish: lesson.publish,
             search_text,
             submitted_at: now,
         },
@@ -147,13 +146,13 @@ fn store(
     if stored.is_none() {
         return Err(LessonRefusal::LessonsSent { side }.into());
     }
-    visit_repo::use_tokens_for(conn, id, "lessons", p.organisation_of(side), now)?;
+    visit_repo::use_tokens_for(conn, id, LinkPurpose::Lessons, p.organisation_of(side), now)?;
     for happened in Event::lesson_submitted(id, side, publish) {
         fanout.publish(conn, now, happened)?;
     }
     let row = repo::for_visit(conn, id)?
         .into_iter()
-        .find(|l| l.side == side.as_str())
+        .find(|l| l.side == side)
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("lesson of visit {id} vanished")))?;
     view(row)
 }
@@ -187,7 +186,7 @@ pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceEr
     ctx.pool
         .run(move |conn| {
             let Some(link) =
-                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == "lessons")
+                visit_repo::find_token(conn, &hash)?.filter(|t| t.purpose == LinkPurpose::Lessons)
             else {
                 return Ok(FormLink::Unknown);
             };
@@ -205,7 +204,7 @@ pub async fn form_link(ctx: &Context, token: &str) -> Result<FormLink, ServiceEr
             };
             let answered = repo::for_visit(conn, p.row.id)?
                 .into_iter()
-                .find(|l| l.side == side.as_str())
+                .find(|l| l.side == side)
                 .map(view)
                 .transpose()?;
             Ok(match answered {
@@ -230,7 +229,7 @@ pub async fn submit_by_link(
         .run(move |conn| {
             conn.write(|conn| {
                 let link = visit_repo::find_token(conn, &hash)?
-                    .filter(|t| t.purpose == "lessons")
+                    .filter(|t| t.purpose == LinkPurpose::Lessons)
                     .ok_or(LinkRefusal::InvalidLink)?;
                 if link.used_at.is_some() {
                     return Err(LinkRefusal::FormSent.into());
@@ -270,7 +269,10 @@ pub async fn own_form(
                 }
                 _ => return Err(VisitRefusal::PartiesWriteLessons.into()),
             };
-            let Some(completed) = row.completed_at.filter(|_| row.state == "completed") else {
+            let Some(completed) = row
+                .completed_at
+                .filter(|_| row.state == VisitState::Completed)
+            else {
                 return Err(LessonRefusal::FormNotOpen.into());
             };
             let p = Parties::load(conn, visit)?;
@@ -282,7 +284,7 @@ pub async fn own_form(
             };
             let answered = repo::for_visit(conn, visit)?
                 .into_iter()
-                .find(|l| l.side == side.as_str())
+                .find(|l| l.side == side)
                 .map(view)
                 .transpose()?;
             Ok((context, answered))

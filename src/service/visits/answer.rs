@@ -1,6 +1,7 @@
 //! The host's answer (API, dashboard and email link) and what a booking
 //! does to the requests it leaves without a day.
 
+use crate::domain::visit::LinkPurpose;
 use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
@@ -131,7 +132,7 @@ fn answer_in_tx(
             Event::VisitDeclined { visit: id, reason }
         }
     };
-    repo::use_tokens_of(conn, id, "invitation", now)?;
+    repo::use_tokens_of(conn, id, LinkPurpose::Invitation, now)?;
     Ok(fanout.publish(conn, now, happened)?.visit)
 }
 
@@ -215,7 +216,7 @@ pub(crate) fn close_request(
     if !still || !repo::set_closed(conn, id, closure.as_str(), now)? {
         return Ok(false);
     }
-    repo::use_tokens_of(conn, id, "invitation", now)?;
+    repo::use_tokens_of(conn, id, LinkPurpose::Invitation, now)?;
     let closed = Event::VisitClosed {
         visit: id,
         closure,
@@ -252,7 +253,8 @@ pub async fn invitation(ctx: &Context, token: &str) -> Result<InvitationLink, Se
     };
     ctx.pool
         .run(move |conn| {
-            let Some(link) = repo::find_token(conn, &hash)?.filter(|t| t.purpose == "invitation")
+            let Some(link) =
+                repo::find_token(conn, &hash)?.filter(|t| t.purpose == LinkPurpose::Invitation)
             else {
                 return Ok(InvitationLink::Unknown);
             };
@@ -289,7 +291,7 @@ pub async fn answer_invitation(
         .run(move |conn| {
             conn.write(|conn| {
                 let link = repo::find_token(conn, &hash)?
-                    .filter(|t| t.purpose == "invitation")
+                    .filter(|t| t.purpose == LinkPurpose::Invitation)
                     .ok_or(LinkRefusal::InvalidLink)?;
                 if link.used_at.is_some() {
                     let closed = Parties::load(conn, link.visit_id)?;

@@ -45,7 +45,7 @@ pub async fn dashboard(ctx: &Context, user: User) -> Result<Dashboard, ServiceEr
                 };
                 let done = answered
                     .iter()
-                    .any(|(v, s)| *v == visit.id && s == side.as_str());
+                    .any(|a| a.visit_id == visit.id && a.side == side);
                 match crate::domain::visit::section(visit.state, side, done) {
                     Some(Section::Invitation) => board.invitations.push(visit),
                     Some(Section::Request) => board.requests.push(visit),

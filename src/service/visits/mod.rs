@@ -7,6 +7,7 @@ mod dashboard;
 pub(crate) use super::parties::Parties;
 pub use super::parties::{calendar_uid, VisitView, MEELOOP};
 use super::parties::{view, views};
+use crate::domain::visit::LinkPurpose;
 use crate::service::context::Context;
 pub(crate) use answer::close_request;
 pub use answer::{answer_invitation, answer_visit, invitation, Answer, InvitationLink};
@@ -113,12 +114,12 @@ pub async fn request_visit(
                 let expires_at = now + Duration::days(rules.invitation_days);
                 let id = repo::insert(
                     conn,
-                    &NewVisit {
+                    NewVisit {
                         requester_id: requester.0,
                         host_id: host.id.0,
                         topic_id: topic.id.0,
                         requested_by: user.id.0,
-                        state: VisitState::Requested.as_str(),
+                        state: VisitState::Requested,
                         goal: goal.clone(),
                         participants,
                         proposed_dates: serde_json::to_string(&dates)
@@ -256,7 +257,7 @@ pub async fn cancel_visit(
                 if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {
                     return Err(VisitRefusal::ChangedMeanwhile { id }.into());
                 }
-                repo::use_tokens_of(conn, id, "invitation", now)?;
+                repo::use_tokens_of(conn, id, LinkPurpose::Invitation, now)?;
                 let cancelled = Event::VisitCancelled {
                     visit: id,
                     by,
@@ -281,10 +282,8 @@ pub async fn calendar_file(
     ctx.pool
         .run(move |conn| {
             let row = visible(conn, &user, id)?;
-            if !matches!(row.state.as_str(), "accepted" | "completed") {
-                let state = row.state.parse().map_err(|e: Invalid| {
-                    ServiceError::Internal(anyhow::anyhow!("visit {id}: {e}"))
-                })?;
+            if !matches!(row.state, VisitState::Accepted | VisitState::Completed) {
+                let state = row.state;
                 return Err(VisitRefusal::NotInCalendar { state }.into());
             }
             let p = Parties::load(conn, id)?;
