@@ -30,34 +30,14 @@ impl fmt::Display for UserId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Runs the service.
-    Admin,
-    /// Acts for one organisation.
-    Coordinator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Coordinator => "coordinator",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "coordinator" => Ok(Role::Coordinator),
-            _ => Err(Invalid::new(format!(
-                "unknown role '{s}'; expected admin or coordinator"
-            ))),
-        }
+super::named_enum! {
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role ("role") {
+        /// Runs the service.
+        Admin = "admin",
+        /// Acts for one organisation.
+        Coordinator = "coordinator",
     }
 }
 

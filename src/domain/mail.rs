@@ -1,56 +1,18 @@
 //! Outgoing email: states, and when to try again after a failure. Pure;
 //! the outbox table, the worker and the transports build on it.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 
-use super::Invalid;
-
-/// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageState {
-    /// Waiting for its next attempt.
-    Pending,
-    /// Claimed by a worker until its lease ends.
-    Sending,
-    Sent,
-    /// Given up: a permanent failure or too many attempts. An admin may requeue it.
-    Dead,
-}
-
-impl MessageState {
-    pub const ALL: [MessageState; 4] = [
-        MessageState::Pending,
-        MessageState::Sending,
-        MessageState::Sent,
-        MessageState::Dead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageState::Pending => "pending",
-            MessageState::Sending => "sending",
-            MessageState::Sent => "sent",
-            MessageState::Dead => "dead",
-        }
-    }
-}
-
-impl fmt::Display for MessageState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MessageState {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        MessageState::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| Invalid::new(format!("unknown message state '{s}'")))
+super::named_enum! {
+    /// Where a message is in its life.
+    pub enum MessageState ("message state") {
+        /// Waiting for its next attempt.
+        Pending = "pending",
+        /// Claimed by a worker until its lease ends.
+        Sending = "sending",
+        Sent = "sent",
+        /// Given up: a permanent failure or too many attempts. An admin may requeue it.
+        Dead = "dead",
     }
 }
 

@@ -20,26 +20,78 @@ pub mod stats;
 pub mod topic;
 pub mod visit;
 
-/// Enums kept in a TEXT column by their `as_str` name: the database layer
-/// reads them with `TryFrom<String>` (a name it does not know is a corrupt
-/// row, not a default) and writes them with `From<_> for String`.
-macro_rules! stored_as_text {
-    ($($t:ty),+ $(,)?) => {$(
-        impl TryFrom<String> for $t {
+/// An enum whose values have fixed names: in the API, in configuration and
+/// in the database's TEXT columns. Declares the enum with `ALL`, `as_str`,
+/// `Display`, `FromStr` (refusing an unknown name with the list of known
+/// ones), and the conversions the database layer reads and writes rows
+/// with (`TryFrom<String>`: a name the code does not know is a corrupt row,
+/// not a default).
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident ($what:literal) {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::Invalid;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    $crate::domain::Invalid::new(format!(
+                        "unknown {} '{s}'; expected {}",
+                        $what,
+                        $crate::domain::either(&[$($text),+])
+                    ))
+                })
+            }
+        }
+
+        impl TryFrom<String> for $name {
             type Error = $crate::domain::Invalid;
             fn try_from(s: String) -> Result<Self, Self::Error> {
                 s.parse()
             }
         }
 
-        impl From<$t> for String {
-            fn from(v: $t) -> String {
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
                 v.as_str().to_string()
             }
         }
-    )+};
+    };
 }
-pub(crate) use stored_as_text;
+pub(crate) use named_enum;
+
+/// "a, b or c".
+pub fn either(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
 
 /// A value that failed validation, with a message meant for the person who
 /// typed it (shown in problem+json `detail` and in import reports).

@@ -70,36 +70,20 @@ pub struct Organisation {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What sort of public organisation this is. Stored as its snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganisationKind {
-    Municipality,
-    HousingCorporation,
-    Province,
-    WaterBoard,
-    Other,
+super::named_enum! {
+    /// What sort of public organisation this is. Stored as its snake_case name.
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum OrganisationKind ("organisation kind") {
+        Municipality = "municipality",
+        HousingCorporation = "housing_corporation",
+        Province = "province",
+        WaterBoard = "water_board",
+        Other = "other",
+    }
 }
 
 impl OrganisationKind {
-    pub const ALL: [OrganisationKind; 5] = [
-        OrganisationKind::Municipality,
-        OrganisationKind::HousingCorporation,
-        OrganisationKind::Province,
-        OrganisationKind::WaterBoard,
-        OrganisationKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrganisationKind::Municipality => "municipality",
-            OrganisationKind::HousingCorporation => "housing_corporation",
-            OrganisationKind::Province => "province",
-            OrganisationKind::WaterBoard => "water_board",
-            OrganisationKind::Other => "other",
-        }
-    }
-
     /// What `size` counts for this kind of organisation.
     pub fn size_unit(self) -> SizeUnit {
         match self {
@@ -107,21 +91,6 @@ impl OrganisationKind {
             OrganisationKind::Other => SizeUnit::Employees,
             _ => SizeUnit::Inhabitants,
         }
-    }
-}
-
-impl FromStr for OrganisationKind {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        OrganisationKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "unknown organisation kind '{s}'; expected one of: {}",
-                    OrganisationKind::ALL.map(|k| k.as_str()).join(", ")
-                ))
-            })
     }
 }
 

@@ -1,52 +1,16 @@
 //! Partner clients: programs that read the API with scoped credentials.
 
 use std::fmt;
-use std::str::FromStr;
 
 use super::Invalid;
 
-/// What a partner token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Scope {
-    OrganisationsRead,
-    LessonsRead,
-    StatsRead,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [
-        Scope::OrganisationsRead,
-        Scope::LessonsRead,
-        Scope::StatsRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::OrganisationsRead => "organisations:read",
-            Scope::LessonsRead => "lessons:read",
-            Scope::StatsRead => "stats:read",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scope {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        Scope::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "unknown scope '{s}'; expected one of: {}",
-                    Scope::ALL.map(Scope::as_str).join(", ")
-                ))
-            })
+super::named_enum! {
+    /// What a partner token allows.
+    #[derive(PartialOrd, Ord)]
+    pub enum Scope ("scope") {
+        OrganisationsRead = "organisations:read",
+        LessonsRead = "lessons:read",
+        StatsRead = "stats:read",
     }
 }
 

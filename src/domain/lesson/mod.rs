@@ -1,14 +1,10 @@
 //! Lessons learned: the form both sides fill in after a visit, its rules,
 //! and when its emails go (docs/lessons.md).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use super::organisation::{Language, OrganisationKind};
 use super::visit::VisitRole;
-use super::Invalid;
 
 mod reputation;
 pub use reputation::{reputation, Rated, Reputation, ReputationRules};
@@ -23,50 +19,18 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MIN_TEXT_CHARS: usize = 10;
 pub const MAX_HOURS_SAVED: i64 = 10_000;
 
-/// Whether and how a lesson may appear in the knowledge base. Off unless
-/// the author says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Publish {
-    /// Only the two organisations of the visit and admins see it.
-    #[default]
-    No,
-    /// Published under the organisation's name.
-    Named,
-    /// Published as "a municipality of 20,000–50,000 inhabitants".
-    Pseudonymous,
-}
-
-impl Publish {
-    pub const ALL: [Publish; 3] = [Publish::No, Publish::Named, Publish::Pseudonymous];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Publish::No => "no",
-            Publish::Named => "named",
-            Publish::Pseudonymous => "pseudonymous",
-        }
-    }
-}
-
-super::stored_as_text!(Publish);
-
-impl fmt::Display for Publish {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Publish {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        Publish::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "unknown publish choice '{s}'; expected no, named or pseudonymous"
-                ))
-            })
+super::named_enum! {
+    /// Whether and how a lesson may appear in the knowledge base. Off unless
+    /// the author says so.
+    #[derive(Default)]
+    pub enum Publish ("publish choice") {
+        /// Only the two organisations of the visit and admins see it.
+        #[default]
+        No = "no",
+        /// Published under the organisation's name.
+        Named = "named",
+        /// Published as "a municipality of 20,000–50,000 inhabitants".
+        Pseudonymous = "pseudonymous",
     }
 }
 
@@ -204,35 +168,12 @@ pub fn check(
 /// Three months after the visit the requester is asked what came of it.
 pub const FOLLOW_UP_MONTHS: u32 = 3;
 
-/// "Did you apply what you learned?"
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Yes,
-    Partly,
-    No,
-}
-
-impl Applied {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Applied::Yes => "yes",
-            Applied::Partly => "partly",
-            Applied::No => "no",
-        }
-    }
-}
-
-impl FromStr for Applied {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "yes" => Ok(Applied::Yes),
-            "partly" => Ok(Applied::Partly),
-            "no" => Ok(Applied::No),
-            _ => Err(Invalid::new(format!(
-                "unknown answer '{s}'; expected yes, partly or no"
-            ))),
-        }
+super::named_enum! {
+    /// "Did you apply what you learned?"
+    pub enum Applied ("answer") {
+        Yes = "yes",
+        Partly = "partly",
+        No = "no",
     }
 }
 

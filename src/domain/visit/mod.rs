@@ -12,45 +12,22 @@
 //! invitation could not be delivered, or none of the proposed days can
 //! still be booked) is called off, with a [`Closure`] saying why.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 
 use super::organisation::Language;
-use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VisitState {
-    Requested,
-    Accepted,
-    Declined,
-    Expired,
-    Cancelled,
-    Completed,
+super::named_enum! {
+    pub enum VisitState ("visit state") {
+        Requested = "requested",
+        Accepted = "accepted",
+        Declined = "declined",
+        Expired = "expired",
+        Cancelled = "cancelled",
+        Completed = "completed",
+    }
 }
 
 impl VisitState {
-    pub const ALL: [VisitState; 6] = [
-        VisitState::Requested,
-        VisitState::Accepted,
-        VisitState::Declined,
-        VisitState::Expired,
-        VisitState::Cancelled,
-        VisitState::Completed,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            VisitState::Requested => "requested",
-            VisitState::Accepted => "accepted",
-            VisitState::Declined => "declined",
-            VisitState::Expired => "expired",
-            VisitState::Cancelled => "cancelled",
-            VisitState::Completed => "completed",
-        }
-    }
-
     /// No event changes it any more.
     pub fn is_final(self) -> bool {
         matches!(
@@ -63,52 +40,11 @@ impl VisitState {
     }
 }
 
-impl fmt::Display for VisitState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for VisitState {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        VisitState::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "unknown visit state '{s}'; expected one of requested, accepted, declined, expired, cancelled, completed"
-                ))
-            })
-    }
-}
-
-/// Which side of a visit an organisation is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VisitRole {
-    Requester,
-    Host,
-}
-
-impl VisitRole {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            VisitRole::Requester => "requester",
-            VisitRole::Host => "host",
-        }
-    }
-}
-
-impl FromStr for VisitRole {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "requester" => Ok(VisitRole::Requester),
-            "host" => Ok(VisitRole::Host),
-            _ => Err(Invalid::new(format!(
-                "unknown role '{s}'; expected requester or host"
-            ))),
-        }
+super::named_enum! {
+    /// Which side of a visit an organisation is on.
+    pub enum VisitRole ("role") {
+        Requester = "requester",
+        Host = "host",
     }
 }
 
@@ -204,62 +140,25 @@ pub fn transition(visit: &Visit, event: VisitEvent) -> Result<VisitState, Transi
     }
 }
 
-/// What an emailed single-use link is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LinkPurpose {
-    /// The host's answer to a request.
-    Invitation,
-    /// One side's lessons form.
-    Lessons,
-    /// The requester's answer, three months on.
-    FollowUp,
-}
-
-impl LinkPurpose {
-    pub const ALL: [LinkPurpose; 3] = [
-        LinkPurpose::Invitation,
-        LinkPurpose::Lessons,
-        LinkPurpose::FollowUp,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LinkPurpose::Invitation => "invitation",
-            LinkPurpose::Lessons => "lessons",
-            LinkPurpose::FollowUp => "followup",
-        }
+super::named_enum! {
+    /// What an emailed single-use link is for.
+    pub enum LinkPurpose ("link purpose") {
+        /// The host's answer to a request.
+        Invitation = "invitation",
+        /// One side's lessons form.
+        Lessons = "lessons",
+        /// The requester's answer, three months on.
+        FollowUp = "followup",
     }
 }
 
-impl FromStr for LinkPurpose {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        LinkPurpose::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| Invalid::new(format!("unknown link purpose '{s}'")))
-    }
-}
-
-super::stored_as_text!(VisitState, VisitRole, LinkPurpose, Closure);
-
-/// Why Meeloop closed a request itself (the visit is then `cancelled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Closure {
-    /// The invitation could not be delivered to the host's contact address.
-    Undeliverable,
-    /// None of the proposed days can be booked any more.
-    NoDaysLeft,
-}
-
-impl Closure {
-    pub const ALL: [Closure; 2] = [Closure::Undeliverable, Closure::NoDaysLeft];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Closure::Undeliverable => "invitation_undeliverable",
-            Closure::NoDaysLeft => "no_days_left",
-        }
+super::named_enum! {
+    /// Why Meeloop closed a request itself (the visit is then `cancelled`).
+    pub enum Closure ("closure") {
+        /// The invitation could not be delivered to the host's contact address.
+        Undeliverable = "invitation_undeliverable",
+        /// None of the proposed days can be booked any more.
+        NoDaysLeft = "no_days_left",
     }
 }
 
@@ -280,16 +179,6 @@ impl Closure {
                 "Closed by Meeloop: none of the proposed days is free any more.".into()
             }
         }
-    }
-}
-
-impl FromStr for Closure {
-    type Err = Invalid;
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        Closure::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| Invalid::new(format!("unknown closure '{s}'")))
     }
 }
 
