@@ -14,7 +14,7 @@ use crate::domain::matching::{
     RequesterError, Snapshot, SnapshotTopic, Tuning,
 };
 use crate::domain::organisation::{Language, OrganisationId, OrganisationKind};
-use crate::domain::refusal::DirectoryRefusal;
+use crate::domain::refusal::{DirectoryRefusal, Kind};
 use crate::domain::topic::TopicSlug;
 
 /// A match request as parsed at the edge.
@@ -266,7 +266,7 @@ pub async fn explain_match(
 }
 
 /// What the "find a peer" page offers and, once a topic is chosen, finds.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PeerSearch {
     /// Sorted by name in the asked language.
     pub topics: Vec<TopicLabel>,
@@ -275,6 +275,10 @@ pub struct PeerSearch {
     pub list: Option<MatchList>,
     /// Both at a glance, whatever order the list has.
     pub glance: Option<Glance>,
+    /// Why nothing was found for the search (an unknown topic, a field out
+    /// of range, a coordinator without an organisation): the page says so
+    /// on the form, which still offers the choices.
+    pub refused: Option<ServiceError>,
 }
 
 /// The best in class and good peers nearby, side by side.
@@ -308,15 +312,39 @@ pub async fn find_peers(
         .hosts_by_name()
         .map(|h| h.name.clone())
         .collect();
-    let Some(request) = request else {
-        return Ok(PeerSearch {
-            topics,
-            names,
-            list: None,
-            glance: None,
-        });
+    let mut search = PeerSearch {
+        topics,
+        names,
+        list: None,
+        glance: None,
+        refused: None,
     };
-    let mut p = prepare(ctx, &user, &request).await?;
+    let Some(request) = request else {
+        return Ok(search);
+    };
+    match ranked_with_glance(ctx, &user, &request, lang).await {
+        Ok((list, glance)) => (search.list, search.glance) = (Some(list), Some(glance)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                Some(Kind::NotFound | Kind::Invalid | Kind::Forbidden)
+            ) =>
+        {
+            search.refused = Some(e)
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(search)
+}
+
+/// The match list and both halves at a glance.
+async fn ranked_with_glance(
+    ctx: &Ctx,
+    user: &User,
+    request: &MatchRequest,
+    lang: Language,
+) -> Result<(MatchList, Glance), ServiceError> {
+    let mut p = prepare(ctx, user, request).await?;
     let tuning = ctx.matching.tuning();
     let list = ranked(&p, tuning, lang)?;
     let glance = matching::glance(
@@ -337,16 +365,12 @@ pub async fn find_peers(
     };
     let best = matches(Preference::Best, glance.best)?;
     let near = matches(Preference::Near, glance.near)?;
-    Ok(PeerSearch {
-        topics,
-        names,
-        list: Some(list),
-        glance: Some(Glance {
-            best,
-            best_in_class: glance.best_in_class,
-            near,
-        }),
-    })
+    let glance = Glance {
+        best,
+        best_in_class: glance.best_in_class,
+        near,
+    };
+    Ok((list, glance))
 }
 
 /// The active topics, by name in `lang`, for a page's choice.

@@ -80,6 +80,45 @@ pub struct Form {
     reason: Option<String>,
 }
 
+impl Form {
+    /// The host's answer, or what to say on the form (and whether the
+    /// host was accepting, so the day choice stays open).
+    fn answer(
+        &self,
+        visit: &VisitView,
+        language: Language,
+    ) -> Result<Answer, (&'static str, bool)> {
+        let nl = language == Language::Nl;
+        match self.action.as_deref() {
+            Some("accept") => self
+                .date
+                .as_deref()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .filter(|date| visit.proposed_dates.contains(date))
+                .map(Answer::Accept)
+                .ok_or(if nl {
+                    ("Kies een van de voorgestelde dagen.", true)
+                } else {
+                    ("Pick one of the proposed days.", true)
+                }),
+            Some("decline") => parse_reason(self.reason.as_deref())
+                .map(Answer::Decline)
+                .map_err(|_| {
+                    if nl {
+                        ("De toelichting is te lang (hooguit 1.000 tekens).", false)
+                    } else {
+                        ("The note is too long (at most 1,000 characters).", false)
+                    }
+                }),
+            _ => Err(if nl {
+                ("Kies een dag en accepteer, of wijs af.", false)
+            } else {
+                ("Pick a day and accept, or decline.", false)
+            }),
+        }
+    }
+}
+
 fn form_page(
     status: StatusCode,
     visit: &VisitView,
@@ -278,61 +317,17 @@ pub async fn answer(
         Ok(InvitationLink::Unknown) => return unknown_link(&req),
         Err(e) => return link_failure(&req, &e),
     };
-    let nl = language == Language::Nl;
-    let answer = match form.action.as_deref() {
-        Some("accept") => match form
-            .date
-            .as_deref()
-            .and_then(|d| d.parse::<NaiveDate>().ok())
-        {
-            Some(date) if visit.proposed_dates.contains(&date) => Answer::Accept(date),
-            _ => {
-                let error = if nl {
-                    "Kies een van de voorgestelde dagen."
-                } else {
-                    "Pick one of the proposed days."
-                };
-                return form_page(
-                    StatusCode::BAD_REQUEST,
-                    &visit,
-                    language,
-                    &form,
-                    Some(error.into()),
-                    true,
-                );
-            }
-        },
-        Some("decline") => match parse_reason(form.reason.as_deref()) {
-            Ok(reason) => Answer::Decline(reason),
-            Err(_) => {
-                let error = if nl {
-                    "De toelichting is te lang (hooguit 1.000 tekens)."
-                } else {
-                    "The note is too long (at most 1,000 characters)."
-                };
-                return form_page(
-                    StatusCode::BAD_REQUEST,
-                    &visit,
-                    language,
-                    &form,
-                    Some(error.into()),
-                    false,
-                );
-            }
-        },
-        _ => {
-            let error = if nl {
-                "Kies een dag en accepteer, of wijs af."
-            } else {
-                "Pick a day and accept, or decline."
-            };
+    let answer = match form.answer(&visit, language) {
+        Ok(answer) => answer,
+        Err((error, accepting)) => {
+            let error = Some(error.to_string());
             return form_page(
                 StatusCode::BAD_REQUEST,
                 &visit,
                 language,
                 &form,
-                Some(error.into()),
-                false,
+                error,
+                accepting,
             );
         }
     };
@@ -344,7 +339,7 @@ pub async fn answer(
         Err(e) if e.kind() == Some(Kind::Conflict) => {
             // The day was taken meanwhile, or the month is full: choose again.
             let why = e.message(language);
-            let error = if nl {
+            let error = if language == Language::Nl {
                 format!("Dat lukte niet: {why}.")
             } else {
                 format!("That did not work: {why}.")

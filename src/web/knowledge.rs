@@ -4,17 +4,22 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
 use crate::domain::matching::text::kind_name;
+use crate::domain::matching::{Host, Leader as Standing};
 use crate::domain::organisation::Language;
-use crate::domain::refusal::Kind;
+use crate::domain::refusal::Explain;
 use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
 use crate::domain::visit::VisitRole;
-use crate::service::lessons::{self, KnowledgeQuery};
+use crate::service::lessons::{self, KnowledgeQuery, PublishedLesson};
 use crate::state::AppState;
+
+/// A leader on a topic: its directory entry and standing.
+type Leader = (Host, Standing);
 
 pub struct LessonItem {
     pub id: i64,
@@ -52,6 +57,130 @@ struct KnowledgePage {
     older: Option<String>,
 }
 
+/// What the knowledge page was asked; every field may be missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Browse {
+    topic: String,
+    q: String,
+    before: String,
+}
+
+impl Browse {
+    /// The service's question, and what the page says is wrong with the
+    /// form (the rest of the form still counts).
+    fn query(&self, lang: Language) -> (KnowledgeQuery, Option<String>) {
+        let nl = lang == Language::Nl;
+        let (topic, q) = (self.topic.trim(), self.q.trim());
+        let mut error = None;
+        let topic = match topic {
+            "" => None,
+            raw => TopicSlug::parse(raw)
+                .map_err(|_| {
+                    error = Some(
+                        if nl {
+                            "Kies een onderwerp uit de lijst."
+                        } else {
+                            "Pick a topic from the list."
+                        }
+                        .to_string(),
+                    )
+                })
+                .ok(),
+        };
+        if parse_query(q).is_err() {
+            error = Some(if nl {
+                format!("Zoek met hoogstens {MAX_QUERY_CHARS} tekens.")
+            } else {
+                format!("Search with at most {MAX_QUERY_CHARS} characters.")
+            });
+        }
+        let query = KnowledgeQuery {
+            topic,
+            kind: None,
+            q: Some(q.to_string()).filter(|q| !q.is_empty() && error.is_none()),
+            before: self.before.trim().parse().ok().filter(|b: &i64| *b > 0),
+        };
+        (query, error)
+    }
+
+    /// The link to the next (older) page of the same search.
+    fn older(&self, next: i64) -> String {
+        let mut p = vec![("before", next.to_string())];
+        for (name, value) in [("topic", &self.topic), ("q", &self.q)] {
+            if !value.trim().is_empty() {
+                p.push((name, value.trim().to_string()));
+            }
+        }
+        format!(
+            "/knowledge?{}",
+            serde_urlencoded::to_string(p).unwrap_or_default()
+        )
+    }
+}
+
+impl From<(&PublishedLesson, Language)> for LessonItem {
+    fn from((l, lang): (&PublishedLesson, Language)) -> Self {
+        let nl = lang == Language::Nl;
+        let author = match &l.author_name {
+            Some(n) => n.clone(),
+            None => format!(
+                "{} ({})",
+                kind_name(l.author_kind, lang),
+                l.author_size_class
+            ),
+        };
+        let role = match (l.side, nl) {
+            (VisitRole::Requester, true) => "bezoeker",
+            (VisitRole::Requester, false) => "visitor",
+            (VisitRole::Host, true) => "gastorganisatie",
+            (VisitRole::Host, false) => "host",
+        };
+        let at = l
+            .host
+            .as_ref()
+            .filter(|_| l.side == VisitRole::Requester)
+            .map(|(_, h)| {
+                if nl {
+                    format!(" bij {h}")
+                } else {
+                    format!(" at {h}")
+                }
+            })
+            .unwrap_or_default();
+        LessonItem {
+            id: l.id,
+            heading: format!("{}{at}", l.topic_name),
+            byline: format!("{author}, {role}, {}", l.visit_month),
+            situation: l.situation.clone(),
+            strengths: l.strengths.clone(),
+            mistakes: l.mistakes.clone(),
+            recommendations: l.recommendations.clone(),
+            hours: l.hours_saved,
+            rating: l.rating,
+        }
+    }
+}
+
+impl From<(&Leader, Language)> for LeaderItem {
+    fn from(((host, leader), lang): (&Leader, Language)) -> Self {
+        let nl = lang == Language::Nl;
+        let score = format!("{:.1}", leader.reputation.score);
+        LeaderItem {
+            name: host.name.clone(),
+            level: match (leader.since_year, nl) {
+                (Some(y), true) => format!("{} (sinds {y})", leader.level),
+                (Some(y), false) => format!("{} (since {y})", leader.level),
+                (None, _) => leader.level.to_string(),
+            },
+            score: if nl { score.replace('.', ",") } else { score },
+            visits: leader.reputation.visits,
+            hours: leader.reputation.hours_saved,
+            lessons: leader.reputation.published,
+        }
+    }
+}
+
 /// GET /knowledge?topic=&q=&before=
 pub async fn browse(
     req: HttpRequest,
@@ -59,148 +188,19 @@ pub async fn browse(
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let nl = lang == Language::Nl;
-    let pairs: Vec<(String, String)> = super::decode(req.query_string().as_bytes(), lang)?;
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (topic_raw, q, before) = (get("topic"), get("q"), get("before"));
-    let mut error = None;
-    let topic = match topic_raw.as_str() {
-        "" => None,
-        raw => match TopicSlug::parse(raw) {
-            Ok(t) => Some(t),
-            Err(_) => {
-                error = Some(
-                    if nl {
-                        "Kies een onderwerp uit de lijst."
-                    } else {
-                        "Pick a topic from the list."
-                    }
-                    .to_string(),
-                );
-                None
-            }
-        },
-    };
-    if parse_query(&q).is_err() {
-        error = Some(if nl {
-            format!("Zoek met hoogstens {MAX_QUERY_CHARS} tekens.")
-        } else {
-            format!("Search with at most {MAX_QUERY_CHARS} characters.")
-        });
-    }
-    let query = KnowledgeQuery {
-        topic: topic.clone(),
-        kind: None,
-        q: Some(q.clone()).filter(|q| !q.is_empty() && error.is_none()),
-        before: before.parse().ok().filter(|b: &i64| *b > 0),
-    };
-    let result = lessons::browse(&state.ctx, session.user.clone(), query, lang).await;
-    let found = match result {
-        Ok(found) => found,
-        Err(e) if matches!(e.kind(), Some(Kind::NotFound | Kind::Invalid)) => {
-            error = Some(e.message(lang));
-            lessons::browse(
-                &state.ctx,
-                session.user.clone(),
-                KnowledgeQuery::default(),
-                lang,
-            )
-            .await
-            .map_err(|e| WebError::service(e, lang))?
-        }
-        Err(e) => return Err(WebError::service(e, lang)),
-    };
-    let name = |t: &crate::service::matching::TopicLabel| t.name(lang).to_string();
-    let lessons = found
-        .lessons
-        .iter()
-        .map(|l| {
-            let author = match &l.author_name {
-                Some(n) => n.clone(),
-                None => format!(
-                    "{} ({})",
-                    kind_name(l.author_kind, lang),
-                    l.author_size_class
-                ),
-            };
-            let role = match (l.side, nl) {
-                (VisitRole::Requester, true) => "bezoeker",
-                (VisitRole::Requester, false) => "visitor",
-                (VisitRole::Host, true) => "gastorganisatie",
-                (VisitRole::Host, false) => "host",
-            };
-            let at = l
-                .host
-                .as_ref()
-                .filter(|_| l.side == VisitRole::Requester)
-                .map(|(_, h)| {
-                    if nl {
-                        format!(" bij {h}")
-                    } else {
-                        format!(" at {h}")
-                    }
-                })
-                .unwrap_or_default();
-            LessonItem {
-                id: l.id,
-                heading: format!("{}{at}", l.topic_name),
-                byline: format!("{author}, {role}, {}", l.visit_month),
-                situation: l.situation.clone(),
-                strengths: l.strengths.clone(),
-                mistakes: l.mistakes.clone(),
-                recommendations: l.recommendations.clone(),
-                hours: l.hours_saved,
-                rating: l.rating,
-            }
-        })
-        .collect();
+    let asked: Browse = super::decode(req.query_string().as_bytes(), lang)?;
+    let (query, invalid) = asked.query(lang);
+    let found = lessons::browse(&state.ctx, session.user.clone(), query, lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    let error = invalid.or_else(|| found.refused.as_ref().map(|r| r.message(lang)));
     let (topic_name, leaders) = match &found.leaders {
         Some(list) => (
-            name(&list.topic),
-            list.leaders
-                .iter()
-                .map(|(host, leader)| LeaderItem {
-                    name: host.name.clone(),
-                    level: match (leader.since_year, nl) {
-                        (Some(y), true) => format!("{} (sinds {y})", leader.level),
-                        (Some(y), false) => format!("{} (since {y})", leader.level),
-                        (None, _) => leader.level.to_string(),
-                    },
-                    score: {
-                        let s = format!("{:.1}", leader.reputation.score);
-                        if nl {
-                            s.replace('.', ",")
-                        } else {
-                            s
-                        }
-                    },
-                    visits: leader.reputation.visits,
-                    hours: leader.reputation.hours_saved,
-                    lessons: leader.reputation.published,
-                })
-                .collect(),
+            list.topic.name(lang).to_string(),
+            list.leaders.iter().map(|l| (l, lang).into()).collect(),
         ),
         None => (String::new(), vec![]),
     };
-    let older = found.next.map(|next| {
-        let mut p = vec![("before", next.to_string())];
-        if !topic_raw.is_empty() {
-            p.push(("topic", topic_raw.clone()));
-        }
-        if !q.is_empty() {
-            p.push(("q", q.clone()));
-        }
-        format!(
-            "/knowledge?{}",
-            serde_urlencoded::to_string(p).unwrap_or_default()
-        )
-    });
     Ok(page(
         if error.is_some() {
             StatusCode::BAD_REQUEST
@@ -212,15 +212,15 @@ pub async fn browse(
             topics: found
                 .topics
                 .iter()
-                .map(|t| (t.slug.clone(), name(t)))
+                .map(|t| (t.slug.clone(), t.name(lang).to_string()))
                 .collect(),
-            topic: topic_raw,
+            topic: asked.topic.trim().to_string(),
             topic_name,
-            q,
+            q: asked.q.trim().to_string(),
             error,
-            lessons,
+            lessons: found.lessons.iter().map(|l| (l, lang).into()).collect(),
             leaders,
-            older,
+            older: found.next.map(|next| asked.older(next)),
         },
     ))
 }

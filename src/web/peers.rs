@@ -12,7 +12,7 @@ use crate::domain::matching::{self as rules, Preference, DEFAULT_LIMIT};
 use crate::domain::organisation::{parse_province, Language, OrganisationKind, PROVINCES};
 use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
-use crate::service::matching::{self, CandidateStanding, Match, MatchRequest};
+use crate::service::matching::{self, CandidateStanding, Match, MatchExplanation, MatchRequest};
 use crate::state::AppState;
 
 /// The search form as typed (kept when it comes back with an error).
@@ -151,6 +151,26 @@ pub struct Why {
     pub peer: Option<Peer>,
 }
 
+impl From<(MatchExplanation, Language)> for Why {
+    fn from((explanation, lang): (MatchExplanation, Language)) -> Self {
+        match explanation.standing {
+            CandidateStanding::Ranked { rank, of, matched } => Why {
+                name: matched.host.name.clone(),
+                summary: match lang {
+                    Language::Nl => format!("staat op plaats {rank} van {of} voor deze zoekvraag."),
+                    Language::En => format!("ranks {rank} of {of} for this search."),
+                },
+                peer: Some(peer(rank, &matched, lang)),
+            },
+            CandidateStanding::Excluded { host, sentence, .. } => Why {
+                name: host.name,
+                summary: sentence,
+                peer: None,
+            },
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/peers.html")]
 struct PeersPage {
@@ -209,63 +229,26 @@ pub async fn find(
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let search = Search::from_query(&req, lang)?;
-    let (request, error) = match search.request(lang) {
+    let (request, invalid) = match search.request(lang) {
         Ok(r) => (r, None),
         Err(e) => (None, Some(e)),
     };
-    let found = matching::find_peers(&state.ctx, session.user.clone(), request.clone(), lang).await;
-    let (found, error) = match found {
-        Ok(f) => (f, error),
-        // An unknown topic or a coordinator without an organisation: say
-        // so on the form rather than on an error page.
-        Err(e)
-            if matches!(
-                e.kind(),
-                Some(Kind::NotFound | Kind::Invalid | Kind::Forbidden)
-            ) =>
-        {
-            let msg = e.message(lang);
-            (
-                matching::find_peers(&state.ctx, session.user.clone(), None, lang)
-                    .await
-                    .map_err(|e| WebError::service(e, lang))?,
-                Some(msg),
-            )
-        }
-        Err(e) => return Err(WebError::service(e, lang)),
-    };
+    let found = matching::find_peers(&state.ctx, session.user.clone(), request.clone(), lang)
+        .await
+        .map_err(|e| WebError::service(e, lang))?;
+    let error = invalid.or_else(|| found.refused.as_ref().map(|e| e.message(lang)));
     let (why, why_error) = match (&request, search.name.trim()) {
         (Some(request), name) if !name.is_empty() => {
-            match matching::explain_named(
+            let asked = matching::explain_named(
                 &state.ctx,
                 session.user.clone(),
                 request.clone(),
                 name,
                 lang,
             )
-            .await
-            {
-                Ok(explanation) => {
-                    let summary_of = |rank: usize, of: usize| match lang {
-                        Language::Nl => {
-                            format!("staat op plaats {rank} van {of} voor deze zoekvraag.")
-                        }
-                        Language::En => format!("ranks {rank} of {of} for this search."),
-                    };
-                    let why = match explanation.standing {
-                        CandidateStanding::Ranked { rank, of, matched } => Why {
-                            name: matched.host.name.clone(),
-                            summary: summary_of(rank, of),
-                            peer: Some(peer(rank, &matched, lang)),
-                        },
-                        CandidateStanding::Excluded { host, sentence, .. } => Why {
-                            name: host.name,
-                            summary: sentence,
-                            peer: None,
-                        },
-                    };
-                    (Some(why), None)
-                }
+            .await;
+            match asked {
+                Ok(explanation) => (Some(Why::from((explanation, lang))), None),
                 Err(e) if matches!(e.kind(), Some(Kind::NotFound | Kind::Invalid)) => {
                     (None, Some(e.message(lang)))
                 }
@@ -274,37 +257,14 @@ pub async fn find(
         }
         _ => (None, None),
     };
-    let topic = found
-        .list
-        .as_ref()
-        .map(|l| l.topic.name(lang).to_string())
-        .unwrap_or_default();
-    let peers = found.list.as_ref().map(|l| {
-        l.matches
-            .iter()
+    let ranked = |list: &[Match]| -> Vec<Peer> {
+        list.iter()
             .enumerate()
             .map(|(i, m)| peer(i + 1, m, lang))
             .collect()
-    });
-    let ordering = found
-        .list
-        .as_ref()
-        .map(|l| l.ordering.to_string())
-        .unwrap_or_default();
-    let glance = |pick: fn(&matching::Glance) -> &Vec<Match>| -> Vec<Peer> {
-        found
-            .glance
-            .as_ref()
-            .map(|g| {
-                pick(g)
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| peer(i + 1, m, lang))
-                    .collect()
-            })
-            .unwrap_or_default()
     };
-    let (best, near) = (glance(|g| &g.best), glance(|g| &g.near));
+    let list = found.list.as_ref();
+    let glance = found.glance.as_ref();
     let status = if error.is_some() || why_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -326,16 +286,18 @@ pub async fn find(
             provinces: &PROVINCES,
             names: found.names,
             error,
-            topic,
+            topic: list
+                .map(|l| l.topic.name(lang).to_string())
+                .unwrap_or_default(),
             preferences: Preference::ALL
                 .iter()
                 .map(|p| (p.as_str(), preference_label(*p, lang)))
                 .collect(),
-            ordering,
-            peers,
-            best,
-            best_in_class: found.glance.as_ref().is_some_and(|g| g.best_in_class),
-            near,
+            ordering: list.map(|l| l.ordering.to_string()).unwrap_or_default(),
+            peers: list.map(|l| ranked(&l.matches)),
+            best: glance.map(|g| ranked(&g.best)).unwrap_or_default(),
+            best_in_class: glance.is_some_and(|g| g.best_in_class),
+            near: glance.map(|g| ranked(&g.near)).unwrap_or_default(),
             why,
             why_error,
             search,

@@ -10,7 +10,7 @@ use crate::db::{self};
 use crate::domain::account::User;
 use crate::domain::lesson::{self, Publish};
 use crate::domain::organisation::Language;
-use crate::domain::refusal::DirectoryRefusal;
+use crate::domain::refusal::{DirectoryRefusal, Refusal};
 use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
@@ -213,26 +213,41 @@ pub struct Browse {
     pub lessons: Vec<PublishedLesson>,
     pub next: Option<i64>,
     pub leaders: Option<crate::service::matching::LeaderList>,
+    /// Why the topic asked for was left out (it is not in the catalogue):
+    /// the lessons of every topic are shown instead.
+    pub refused: Option<Refusal>,
 }
 
-/// Lessons and leaders for a logged-in user, in one answer.
+/// Lessons and leaders for a logged-in user, in one answer. A topic that
+/// is not in the catalogue is left out and said so, not refused: the page
+/// still shows the catalogue and every topic's lessons.
 pub async fn browse(
     ctx: &Context,
     user: User,
-    query: KnowledgeQuery,
+    mut query: KnowledgeQuery,
     language: Language,
 ) -> Result<Browse, ServiceError> {
+    let topics = crate::service::matching::sorted_topics(&ctx.snapshot().await?.snapshot, language);
+    let refused = query
+        .topic
+        .take_if(|t| !topics.iter().any(|known| known.slug == t.as_str()))
+        .map(|t| {
+            DirectoryRefusal::UnknownTopic {
+                slug: t.as_str().to_string(),
+            }
+            .into()
+        });
     let reader = Reader::User(user);
     let leaders = match &query.topic {
         Some(topic) => Some(crate::service::matching::topic_leaders(ctx, &reader, topic, 5).await?),
         None => None,
     };
     let (lessons, next) = knowledge_base(ctx, reader, query, Some(20), language).await?;
-    let topics = crate::service::matching::sorted_topics(&ctx.snapshot().await?.snapshot, language);
     Ok(Browse {
         topics,
         lessons,
         next,
         leaders,
+        refused,
     })
 }
