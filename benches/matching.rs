@@ -42,8 +42,7 @@ fn directory(n: usize) -> Rows {
         .map(|id| {
             Host::new(
                 OrganisationId(id),
-                format!("B{id}"),
-                format!("Organisatie {id}"),
+                (format!("B{id}"), format!("Organisatie {id}")),
                 kinds[rng.random_range(0..kinds.len())],
                 None,
                 rng.random_range(1_000..1_000_000),

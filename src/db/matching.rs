@@ -70,8 +70,7 @@ pub fn load_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                     })?;
                     Ok(Host::new(
                         OrganisationId(id),
-                        code,
-                        name,
+                        (code, name),
                         kind,
                         province,
                         size,

@@ -1,6 +1,7 @@
 //! Email: building messages from the outbox, the transports that carry
 //! them, and the worker that delivers what is due (docs/mail.md).
 
+pub mod emails;
 pub mod ics;
 pub mod templates;
 pub mod transport;

@@ -15,7 +15,7 @@ use crate::domain::lesson::Publish;
 use crate::domain::matching::{self, text, Context, MatchQuery, Preference, Snapshot, Tuning};
 use crate::domain::organisation::{Language, OrganisationId};
 use crate::domain::visit::VisitRole;
-use crate::mail::templates::Suggestion;
+use crate::mail::emails::Suggestion;
 
 /// The current snapshot, shared by all workers of one instance.
 pub struct MatchIndex {

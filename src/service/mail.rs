@@ -17,7 +17,8 @@ use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::OutboxRefusal;
 use crate::domain::Invalid;
-use crate::mail::templates::{compose, TestMessage};
+use crate::mail::emails::TestMessage;
+use crate::mail::templates::compose;
 
 /// The state of the queue at a glance.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,11 +10,11 @@ use crate::db::DbConn;
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, schedule};
 use crate::domain::visit::{Closure, LinkPurpose, VisitRole};
-use crate::mail::ics::Method;
-use crate::mail::templates::{
-    compose, Attachment, Cancelled, Closed, Declined, Email, Expired, FollowUp, LessonsForm,
-    LessonsReminder, Nudge, Reminder,
+use crate::mail::emails::{
+    Cancelled, Closed, Declined, Expired, FollowUp, LessonsForm, LessonsReminder, Nudge, Reminder,
 };
+use crate::mail::ics::Method;
+use crate::mail::templates::{compose, Attachment, Email};
 use crate::service::events::{Consumer, Event, Scene};
 use crate::service::parties::{invitation_key, issue_link, local_date, Parties, Recipient};
 use crate::service::ServiceError;

@@ -15,8 +15,9 @@ use crate::domain::refusal::VisitRefusal;
 use crate::domain::visit::{transition, TransitionError, Visit, VisitEvent, VisitRole, VisitState};
 use crate::domain::visit::{Closure, LinkPurpose, VisitRules};
 use crate::domain::Invalid;
+use crate::mail::emails::{Confirmation, Invitation, Suggestion};
 use crate::mail::ics::{CalendarEntry, Method, Person};
-use crate::mail::templates::{Attachment, Confirmation, Invitation, Suggestion};
+use crate::mail::templates::Attachment;
 use crate::service::index::Suggester;
 use crate::service::ServiceError;
 

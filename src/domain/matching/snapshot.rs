@@ -25,11 +25,9 @@ pub struct Host {
 }
 
 impl Host {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: OrganisationId,
-        code: String,
-        name: String,
+        (code, name): (String, String),
         kind: OrganisationKind,
         province: Option<String>,
         size: i64,
