@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::lessons;
 use super::{dispatch, DbConn};
 use crate::domain::lesson::Publish;
-use crate::domain::visit::{VisitRole, VisitState};
+use crate::domain::visit::{VisitId, VisitRole, VisitState};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = lessons)]
@@ -36,7 +36,8 @@ pub struct NewLesson {
 #[diesel(table_name = lessons, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct LessonRow {
     pub id: i64,
-    pub visit_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub visit_id: VisitId,
     #[diesel(deserialize_as = String)]
     pub side: VisitRole,
     pub organisation_id: i64,
@@ -69,9 +70,9 @@ pub fn insert(conn: &mut DbConn, lesson: NewLesson) -> QueryResult<Option<i64>> 
 }
 
 /// The lessons of one visit (none, one or both sides).
-pub fn for_visit(conn: &mut DbConn, visit: i64) -> QueryResult<Vec<LessonRow>> {
+pub fn for_visit(conn: &mut DbConn, visit: VisitId) -> QueryResult<Vec<LessonRow>> {
     dispatch!(conn, c => lessons::table
-        .filter(lessons::visit_id.eq(visit))
+        .filter(lessons::visit_id.eq(visit.0))
         .order(lessons::id.asc())
         .select(LessonRow::as_select())
         .load(c))
@@ -176,7 +177,8 @@ pub struct Author {
 /// A side of a visit that sent its lesson.
 #[derive(Debug, Clone, Queryable)]
 pub struct SideAnswered {
-    pub visit_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub visit_id: VisitId,
     #[diesel(deserialize_as = String)]
     pub side: VisitRole,
 }
@@ -240,10 +242,10 @@ pub fn insert_followup(conn: &mut DbConn, row: &FollowUpRow) -> QueryResult<bool
     Ok(n == 1)
 }
 
-pub fn find_followup(conn: &mut DbConn, visit: i64) -> QueryResult<Option<FollowUpRow>> {
+pub fn find_followup(conn: &mut DbConn, visit: VisitId) -> QueryResult<Option<FollowUpRow>> {
     use super::schema::followups;
     dispatch!(conn, c => followups::table
-        .find(visit)
+        .find(visit.0)
         .select(FollowUpRow::as_select())
         .first(c)
         .optional())

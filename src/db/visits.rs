@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{link_tokens, organisations, topics, visits};
 use super::{dispatch, DbConn};
-use crate::domain::visit::{LinkPurpose, VisitState};
+use crate::domain::visit::{LinkPurpose, VisitId, VisitState};
 
 // The states as the `state` column holds them, for queries.
 const REQUESTED: &str = VisitState::Requested.as_str();
@@ -18,7 +18,8 @@ const COMPLETED: &str = VisitState::Completed.as_str();
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = visits, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct VisitRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: VisitId,
     pub requester_id: i64,
     pub host_id: i64,
     pub topic_id: i64,
@@ -63,16 +64,17 @@ pub struct NewVisit {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, visit: NewVisit) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConn, visit: NewVisit) -> QueryResult<VisitId> {
     dispatch!(conn, c => diesel::insert_into(visits::table)
         .values(visit)
         .returning(visits::id)
         .get_result(c))
+    .map(VisitId)
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<VisitRow>> {
+pub fn find(conn: &mut DbConn, id: VisitId) -> QueryResult<Option<VisitRow>> {
     dispatch!(conn, c => visits::table
-        .find(id)
+        .find(id.0)
         .select(VisitRow::as_select())
         .first(c)
         .optional())
@@ -118,15 +120,16 @@ pub fn open_request(
     requester: i64,
     host: i64,
     topic: i64,
-) -> QueryResult<Option<i64>> {
-    dispatch!(conn, c => visits::table
+) -> QueryResult<Option<VisitId>> {
+    let id: Option<i64> = dispatch!(conn, c => visits::table
         .filter(visits::requester_id.eq(requester))
         .filter(visits::host_id.eq(host))
         .filter(visits::topic_id.eq(topic))
         .filter(visits::state.eq(REQUESTED))
         .select(visits::id)
         .first(c)
-        .optional())
+        .optional())?;
+    Ok(id.map(VisitId))
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -147,7 +150,8 @@ pub struct LinkTokenRow {
     pub id: i64,
     #[diesel(deserialize_as = String)]
     pub purpose: LinkPurpose,
-    pub visit_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub visit_id: VisitId,
     pub organisation_id: i64,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
@@ -220,12 +224,12 @@ pub struct TopicNames {
 /// otherwise. A second visit that day is refused by the unique indexes.
 pub fn set_accepted(
     conn: &mut DbConn,
-    id: i64,
+    id: VisitId,
     date: NaiveDate,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
-        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq(REQUESTED)),
+        visits::table.filter(visits::id.eq(id.0)).filter(visits::state.eq(REQUESTED)),
     )
     .set((
         visits::state.eq(ACCEPTED),
@@ -239,12 +243,12 @@ pub fn set_accepted(
 
 pub fn set_declined(
     conn: &mut DbConn,
-    id: i64,
+    id: VisitId,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
-        visits::table.filter(visits::id.eq(id)).filter(visits::state.eq(REQUESTED)),
+        visits::table.filter(visits::id.eq(id.0)).filter(visits::state.eq(REQUESTED)),
     )
     .set((
         visits::state.eq(DECLINED),
@@ -259,13 +263,13 @@ pub fn set_declined(
 /// Uses up every unused link of `purpose` for a visit (answered another way).
 pub fn use_tokens_of(
     conn: &mut DbConn,
-    visit: i64,
+    visit: VisitId,
     purpose: LinkPurpose,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     dispatch!(conn, c => diesel::update(
         link_tokens::table
-            .filter(link_tokens::visit_id.eq(visit))
+            .filter(link_tokens::visit_id.eq(visit.0))
             .filter(link_tokens::purpose.eq(purpose.as_str()))
             .filter(link_tokens::used_at.is_null()),
     )
@@ -316,14 +320,14 @@ pub fn page(
 /// SEQUENCE grows so calendars replace it. `false` if it was not open.
 pub fn set_cancelled(
     conn: &mut DbConn,
-    id: i64,
+    id: VisitId,
     by: &str,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq_any([REQUESTED, ACCEPTED])),
     )
     .set((
@@ -341,13 +345,13 @@ pub fn set_cancelled(
 /// answered or withdrawn meanwhile.
 pub fn set_closed(
     conn: &mut DbConn,
-    id: i64,
+    id: VisitId,
     because: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(REQUESTED)),
     )
     .set((
@@ -387,8 +391,8 @@ pub fn capacities(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32)>
 }
 
 /// Unanswered requests with any of `organisations` on either side, oldest first.
-pub fn requested_involving(conn: &mut DbConn, organisations: &[i64]) -> QueryResult<Vec<i64>> {
-    dispatch!(conn, c => visits::table
+pub fn requested_involving(conn: &mut DbConn, organisations: &[i64]) -> QueryResult<Vec<VisitId>> {
+    let ids: Vec<i64> = dispatch!(conn, c => visits::table
         .filter(visits::state.eq(REQUESTED))
         .filter(
             visits::host_id
@@ -397,15 +401,16 @@ pub fn requested_involving(conn: &mut DbConn, organisations: &[i64]) -> QueryRes
         )
         .order(visits::id.asc())
         .select(visits::id)
-        .load(c))
+        .load(c))?;
+    Ok(ids.into_iter().map(VisitId).collect())
 }
 
 /// The unanswered request ran out. `false` if it was answered meanwhile
 /// (or another instance expired it first).
-pub fn set_expired(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn set_expired(conn: &mut DbConn, id: VisitId, now: NaiveDateTime) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(REQUESTED))
             .filter(visits::expires_at.le(now)),
     )
@@ -417,13 +422,13 @@ pub fn set_expired(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResul
 /// The day has passed. `false` if it was not an accepted visit before `today`.
 pub fn set_completed(
     conn: &mut DbConn,
-    id: i64,
+    id: VisitId,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(ACCEPTED))
             .filter(visits::visit_date.lt(today)),
     )
@@ -438,10 +443,10 @@ pub fn set_completed(
 
 /// Records the one nudge; `false` if it was sent already or the request
 /// is no longer open.
-pub fn set_nudged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn set_nudged(conn: &mut DbConn, id: VisitId, now: NaiveDateTime) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(REQUESTED))
             .filter(visits::nudged_at.is_null()),
     )
@@ -451,10 +456,10 @@ pub fn set_nudged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult
 }
 
 /// Records the one reminder before the day; `false` if it was sent already.
-pub fn set_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn set_reminded(conn: &mut DbConn, id: VisitId, now: NaiveDateTime) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(ACCEPTED))
             .filter(visits::reminded_at.is_null()),
     )
@@ -514,10 +519,14 @@ pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactR
 
 /// Records that the lessons reminder was dealt with; `false` if another
 /// instance did it first.
-pub fn set_lessons_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn set_lessons_reminded(
+    conn: &mut DbConn,
+    id: VisitId,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(COMPLETED))
             .filter(visits::lessons_reminded_at.is_null()),
     )
@@ -530,14 +539,14 @@ pub fn set_lessons_reminded(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Q
 /// side answered).
 pub fn use_tokens_for(
     conn: &mut DbConn,
-    visit: i64,
+    visit: VisitId,
     purpose: LinkPurpose,
     organisation: i64,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     dispatch!(conn, c => diesel::update(
         link_tokens::table
-            .filter(link_tokens::visit_id.eq(visit))
+            .filter(link_tokens::visit_id.eq(visit.0))
             .filter(link_tokens::purpose.eq(purpose.as_str()))
             .filter(link_tokens::organisation_id.eq(organisation))
             .filter(link_tokens::used_at.is_null()),
@@ -548,10 +557,10 @@ pub fn use_tokens_for(
 }
 
 /// Records the three-month follow-up; `false` if another instance sent it.
-pub fn set_followed_up(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn set_followed_up(conn: &mut DbConn, id: VisitId, now: NaiveDateTime) -> QueryResult<bool> {
     let changed = dispatch!(conn, c => diesel::update(
         visits::table
-            .filter(visits::id.eq(id))
+            .filter(visits::id.eq(id.0))
             .filter(visits::state.eq(COMPLETED))
             .filter(visits::followed_up_at.is_null()),
     )

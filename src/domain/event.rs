@@ -5,82 +5,61 @@
 use chrono::NaiveDate;
 
 use crate::domain::lesson::Publish;
-use crate::domain::visit::{Closure, Obstacle, VisitRole};
+use crate::domain::visit::{Closure, Obstacle, VisitId, VisitRole};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A coordinator asked a host for a shadow visit.
-    VisitRequested {
-        visit: i64,
-    },
+    VisitRequested { visit: VisitId },
     /// The host took one of the proposed days.
-    VisitAccepted {
-        visit: i64,
-        date: NaiveDate,
-    },
+    VisitAccepted { visit: VisitId, date: NaiveDate },
     VisitDeclined {
-        visit: i64,
+        visit: VisitId,
         reason: Option<String>,
     },
     /// One side called the visit off.
     VisitCancelled {
-        visit: i64,
+        visit: VisitId,
         by: VisitRole,
         reason: Option<String>,
     },
     /// Meeloop closed a request nobody can answer any more; for
     /// [`Closure::NoDaysLeft`], each proposed day with why it is gone.
     VisitClosed {
-        visit: i64,
+        visit: VisitId,
         closure: Closure,
         days: Vec<(NaiveDate, Obstacle)>,
     },
     /// The request ran out unanswered.
-    VisitExpired {
-        visit: i64,
-    },
+    VisitExpired { visit: VisitId },
     /// Half the answering time passed without an answer.
-    RequestOverdue {
-        visit: i64,
-    },
+    RequestOverdue { visit: VisitId },
     /// The day is two working days away.
-    VisitNear {
-        visit: i64,
-        date: NaiveDate,
-    },
+    VisitNear { visit: VisitId, date: NaiveDate },
     /// The day has passed: the visit is held.
-    VisitCompleted {
-        visit: i64,
-    },
+    VisitCompleted { visit: VisitId },
     /// A week after the forms, these sides have not sent their lesson.
     LessonsOverdue {
-        visit: i64,
+        visit: VisitId,
         sides: Vec<VisitRole>,
     },
     /// Three months after the visit: time to ask what came of it.
-    FollowUpDue {
-        visit: i64,
-    },
+    FollowUpDue { visit: VisitId },
     LessonSubmitted {
-        visit: i64,
+        visit: VisitId,
         side: VisitRole,
         publish: Publish,
     },
     /// A lesson entered the knowledge base (with the submission, when the
     /// side chose to publish it).
-    LessonPublished {
-        visit: i64,
-        side: VisitRole,
-    },
+    LessonPublished { visit: VisitId, side: VisitRole },
     /// The requester told what came of the visit.
-    FollowUpAnswered {
-        visit: i64,
-    },
+    FollowUpAnswered { visit: VisitId },
 }
 
 impl Event {
     /// The visit it happened to.
-    pub fn visit(&self) -> i64 {
+    pub fn visit(&self) -> VisitId {
         use Event::*;
         match self {
             VisitRequested { visit }
@@ -123,7 +102,7 @@ impl Event {
 
     /// What a submitted lesson publishes: the submission, and its entry
     /// into the knowledge base when the side chose to publish.
-    pub fn lesson_submitted(visit: i64, side: VisitRole, publish: Publish) -> Vec<Event> {
+    pub fn lesson_submitted(visit: VisitId, side: VisitRole, publish: Publish) -> Vec<Event> {
         let mut events = vec![Event::LessonSubmitted {
             visit,
             side,
@@ -142,13 +121,13 @@ mod tests {
 
     #[test]
     fn a_lesson_kept_private_is_submitted_but_not_published() {
-        let kept = Event::lesson_submitted(7, VisitRole::Host, Publish::No);
+        let kept = Event::lesson_submitted(VisitId(7), VisitRole::Host, Publish::No);
         assert_eq!(kept.len(), 1);
-        let shared = Event::lesson_submitted(7, VisitRole::Host, Publish::Pseudonymous);
+        let shared = Event::lesson_submitted(VisitId(7), VisitRole::Host, Publish::Pseudonymous);
         assert_eq!(
             shared.iter().map(Event::name).collect::<Vec<_>>(),
             ["lesson.submitted", "lesson.published"]
         );
-        assert!(shared.iter().all(|e| e.visit() == 7));
+        assert!(shared.iter().all(|e| e.visit() == VisitId(7)));
     }
 }

@@ -10,6 +10,7 @@ use super::lang;
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::domain::lesson::{Draft, Publish};
+use crate::domain::visit::VisitId;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::Guarded;
 use crate::service::lessons::{self, LessonView};
@@ -88,7 +89,7 @@ impl From<LessonView> for LessonResponse {
     fn from(l: LessonView) -> Self {
         LessonResponse {
             id: l.id,
-            visit_id: l.visit_id,
+            visit_id: l.visit_id.0,
             side: l.side.as_str(),
             situation: l.situation,
             strengths: l.strengths,
@@ -197,7 +198,7 @@ pub async fn of_visit(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, positive_id)?;
+    let id = VisitId(path("id", &id, positive_id)?);
     let items = lessons::visit_lessons(&state.ctx, user.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

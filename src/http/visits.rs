@@ -12,6 +12,7 @@ use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
 use crate::domain::organisation::OrganisationId;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
+use crate::domain::visit::VisitId;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::http::extract::CurrentUser;
 use crate::http::responses::Guarded;
@@ -92,7 +93,7 @@ pub struct VisitResponse {
 impl From<VisitView> for VisitResponse {
     fn from(v: VisitView) -> Self {
         VisitResponse {
-            id: v.id,
+            id: v.id.0,
             state: v.state.as_str().to_string(),
             requester: VisitParty {
                 id: v.requester_id,
@@ -284,7 +285,7 @@ pub async fn get(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, positive_id)?;
+    let id = VisitId(path("id", &id, positive_id)?);
     let visit = visits::get_visit(&state.ctx, user.0, id).await?;
     Ok(visit_ok(visit))
 }
@@ -355,9 +356,9 @@ pub(super) async fn visit_and_body<T>(
     user: &CurrentUser,
     body: Body<T>,
     act: visits::Act,
-) -> Result<(i64, T), ApiError> {
+) -> Result<(VisitId, T), ApiError> {
     QueryParams::parse(req, &[])?;
-    let id = path("id", id, positive_id)?;
+    let id = VisitId(path("id", id, positive_id)?);
     let body = body
         .after(visits::may_act(&state.ctx, &user.0, id, act))
         .await?;
@@ -486,7 +487,7 @@ pub async fn calendar(
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
-    let id = path("id", &id, positive_id)?;
+    let id = VisitId(path("id", &id, positive_id)?);
     let language = lang::preferred(&req);
     let ics = visits::calendar_file(&state.ctx, user.0, id, language).await?;
     Ok(HttpResponse::Ok()

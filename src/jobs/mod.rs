@@ -78,7 +78,7 @@ impl Scheduler {
             match schedule::run_job(&self.ctx, &fanout, id, job, now).await {
                 Ok(None) => {}
                 Ok(Some(done)) => {
-                    tracing::info!(visit = id, job = done.as_str(), "scheduled job done");
+                    tracing::info!(visit = %id, job = done.as_str(), "scheduled job done");
                     match done {
                         Job::Nudge => report.nudged += 1,
                         Job::Expire => report.expired += 1,
@@ -92,7 +92,7 @@ impl Scheduler {
                 }
                 Err(e) => {
                     // One broken visit must not hold up the others.
-                    tracing::warn!(visit = id, job = job.as_str(), error = %e, "scheduled job failed");
+                    tracing::warn!(visit = %id, job = job.as_str(), error = %e, "scheduled job failed");
                     report.failed += 1;
                 }
             }

@@ -232,7 +232,7 @@ fn held_visit(
     requested_by: i64,
     goal: &str,
     date: chrono::NaiveDate,
-) -> Result<(i64, chrono::NaiveDateTime), ServiceError> {
+) -> Result<(crate::domain::visit::VisitId, chrono::NaiveDateTime), ServiceError> {
     let held = date.and_hms_opt(16, 0, 0).unwrap_or_default();
     let completed = held + chrono::Duration::hours(14);
     let visit = db::visits::insert(
@@ -320,7 +320,7 @@ fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceEr
         crate::db::lessons::insert(
             conn,
             NewLesson {
-                visit_id: visit,
+                visit_id: visit.0,
                 side: crate::domain::visit::VisitRole::Requester,
                 organisation_id: requester.0,
                 host_id: host.0,

@@ -92,7 +92,7 @@ pub struct Log;
 
 impl Consumer for Log {
     fn consume(&self, _: &mut DbConn, _: &Scene<'_>, event: &Event) -> Result<(), ServiceError> {
-        tracing::info!(event = event.name(), visit = event.visit(), "happened");
+        tracing::info!(event = event.name(), visit = %event.visit(), "happened");
         Ok(())
     }
 }

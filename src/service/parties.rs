@@ -13,7 +13,7 @@ use crate::domain::calendar::long_date;
 use crate::domain::organisation::{Language, Organisation, OrganisationId};
 use crate::domain::refusal::VisitRefusal;
 use crate::domain::visit::{transition, TransitionError, Visit, VisitEvent, VisitRole, VisitState};
-use crate::domain::visit::{Closure, LinkPurpose, VisitRules};
+use crate::domain::visit::{Closure, LinkPurpose, VisitId, VisitRules};
 use crate::domain::Invalid;
 use crate::mail::emails::{Confirmation, Invitation, Suggestion};
 use crate::mail::ics::{CalendarEntry, Method, Person};
@@ -40,7 +40,7 @@ pub(crate) struct Recipient {
 }
 
 impl Parties {
-    pub(crate) fn load(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+    pub(crate) fn load(conn: &mut DbConn, id: VisitId) -> Result<Parties, ServiceError> {
         let row = repo::find(conn, id)?.ok_or(VisitRefusal::UnknownVisit { id })?;
         let vanished = |what: &str| {
             ServiceError::Internal(anyhow::anyhow!("the {what} of visit {id} vanished"))
@@ -63,7 +63,7 @@ impl Parties {
 
     /// Loads the visit after locking its host (bookings for one host are
     /// serialised; see `db::visits::lock_organisation`).
-    pub(crate) fn lock(conn: &mut DbConn, id: i64) -> Result<Parties, ServiceError> {
+    pub(crate) fn lock(conn: &mut DbConn, id: VisitId) -> Result<Parties, ServiceError> {
         let row = repo::find(conn, id)?.ok_or(VisitRefusal::UnknownVisit { id })?;
         repo::lock_organisation(conn, row.host_id)?;
         Parties::load(conn, id)
@@ -240,7 +240,7 @@ pub(crate) use crate::service::clock::local_date;
 pub const MEELOOP: &str = "meeloop";
 
 /// The idempotency key of a visit's invitation email.
-pub(crate) fn invitation_key(id: i64) -> String {
+pub(crate) fn invitation_key(id: VisitId) -> String {
     format!("invitation:{id}")
 }
 
@@ -249,7 +249,7 @@ pub(crate) fn invitation_key(id: i64) -> String {
 pub(crate) fn issue_link(
     conn: &mut DbConn,
     purpose: LinkPurpose,
-    visit: i64,
+    visit: VisitId,
     organisation: i64,
     expires_at: NaiveDateTime,
     now: NaiveDateTime,
@@ -260,7 +260,7 @@ pub(crate) fn issue_link(
         NewLinkToken {
             token_hash: token.hash,
             purpose,
-            visit_id: visit,
+            visit_id: visit.0,
             organisation_id: organisation,
             expires_at,
             created_at: now,
@@ -272,7 +272,7 @@ pub(crate) fn issue_link(
 /// A visit as its participants see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisitView {
-    pub id: i64,
+    pub id: VisitId,
     pub state: VisitState,
     pub requester_id: i64,
     pub requester_name: String,
@@ -377,7 +377,7 @@ pub(crate) fn views(
 
 /// The calendar UID of a visit: stable, so updates and cancellations
 /// replace the same entry. The domain is the instance's.
-pub fn calendar_uid(id: i64, base_url: &str) -> String {
+pub fn calendar_uid(id: VisitId, base_url: &str) -> String {
     let host = base_url
         .split("://")
         .nth(1)

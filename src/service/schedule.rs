@@ -2,6 +2,7 @@
 //! and doing one job for one visit. Above `visits` and `lessons`, whose
 //! emails the jobs send.
 
+use crate::domain::visit::VisitId;
 use crate::domain::visit::{LinkPurpose, VisitState};
 use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -19,7 +20,10 @@ pub use crate::domain::schedule::Job;
 use crate::domain::visit::{Bookings, Closure, VisitEvent};
 
 /// What the scheduler found to do (docs/visits.md, "Scheduler").
-pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job)>, ServiceError> {
+pub async fn due_jobs(
+    ctx: &Context,
+    now: NaiveDateTime,
+) -> Result<Vec<(VisitId, Job)>, ServiceError> {
     use std::collections::{HashMap, HashSet};
     ctx.pool
         .run(move |conn| {
@@ -82,7 +86,7 @@ pub async fn due_jobs(ctx: &Context, now: NaiveDateTime) -> Result<Vec<(i64, Job
 pub async fn run_job(
     ctx: &Context,
     fanout: &Fanout,
-    id: i64,
+    id: VisitId,
     job: Job,
     now: NaiveDateTime,
 ) -> Result<Option<Job>, ServiceError> {

@@ -420,7 +420,7 @@ pub async fn own_show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
+    let id = super::visits::parse_id(&id, lang)?;
     let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
@@ -446,7 +446,7 @@ pub async fn own_submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let id = id.parse::<i64>().map_err(|_| WebError::not_found(lang))?;
+    let id = super::visits::parse_id(&id, lang)?;
     let form: Form = session.form(&body)?;
     let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
         .await

@@ -13,6 +13,7 @@ use super::{page, Chrome, Session, WebError};
 use crate::domain::calendar::long_date;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Kind;
+use crate::domain::visit::VisitId;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::service::visits::{self, Answer, VisitView};
 use crate::service::ServiceError;
@@ -76,7 +77,7 @@ pub fn item(v: &VisitView, own: Option<i64>, lang: Language) -> Item {
         _ => String::new(),
     };
     Item {
-        id: v.id,
+        id: v.id.0,
         other: if we_host {
             v.requester_name.clone()
         } else {
@@ -177,17 +178,15 @@ pub struct ActionForm {
     pub reason: String,
 }
 
-fn parse_id(raw: &str, lang: Language) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| WebError::not_found(lang))
+/// A visit's id from the path; anything else is a page that does not exist.
+pub(super) fn parse_id(raw: &str, lang: Language) -> Result<VisitId, WebError> {
+    raw.parse().map_err(|_| WebError::not_found(lang))
 }
 
 async fn visit_page(
     state: &AppState,
     session: &Session,
-    id: i64,
+    id: VisitId,
     status: StatusCode,
     error: Option<String>,
     form: ActionForm,
@@ -292,7 +291,7 @@ pub async fn cancel(
 async fn after_action(
     state: &AppState,
     session: &Session,
-    id: i64,
+    id: VisitId,
     form: ActionForm,
     result: Result<VisitView, ServiceError>,
 ) -> Result<HttpResponse, WebError> {

@@ -361,7 +361,7 @@ async fn the_scheduler_closes_requests_without_a_day_instead_of_nudging(backend:
     // closed anything.
     let mut conn = app.db.pool.get().unwrap();
     meeloop::db::dispatch!(&mut conn, c => diesel::update(
-        meeloop::db::schema::visits::table.find(annes.id),
+        meeloop::db::schema::visits::table.find(annes.id.0),
     )
     .set((
         meeloop::db::schema::visits::state.eq("accepted"),
@@ -392,7 +392,7 @@ async fn the_scheduler_closes_requests_without_a_day_instead_of_nudging(backend:
     assert_eq!(status, 201, "{body}");
     let again = body["id"].as_i64().unwrap();
     let after = dutch(d1 + chrono::Duration::days(1), 12);
-    let row = visit_row(&app, again);
+    let row = visit_row(&app, meeloop::domain::visit::VisitId(again));
     assert!(after < row.expires_at && after > row.created_at + chrono::Duration::days(7));
     let report = scheduler(&app).run_at(after).await.unwrap();
     assert_eq!(

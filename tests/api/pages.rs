@@ -851,10 +851,10 @@ async fn a_host_accepts_on_the_dashboard_and_a_taken_day_is_explained() {
             .await
         }
     };
-    let r = accept(first.id).await;
+    let r = accept(first.id.0).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), format!("/visits/{}", first.id));
-    let r = accept(second.id).await;
+    let r = accept(second.id.0).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let long =
         meeloop::domain::calendar::long_date(days[0], meeloop::domain::organisation::Language::Nl);

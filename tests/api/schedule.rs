@@ -146,16 +146,19 @@ pub async fn ask(app: &TestApp, anne: &User, topic: &str, dates: &[NaiveDate]) -
     .unwrap()
 }
 
-pub fn visit_row(app: &TestApp, id: i64) -> meeloop::db::visits::VisitRow {
+pub fn visit_row(
+    app: &TestApp,
+    id: meeloop::domain::visit::VisitId,
+) -> meeloop::db::visits::VisitRow {
     meeloop::db::visits::find(&mut app.db.pool.get().unwrap(), id)
         .unwrap()
         .unwrap()
 }
 
 /// Sets a visit's expiry, as if it had been asked long ago.
-fn set_expiry(app: &TestApp, id: i64, at: NaiveDateTime) {
+fn set_expiry(app: &TestApp, id: meeloop::domain::visit::VisitId, at: NaiveDateTime) {
     use meeloop::db::schema::visits;
-    let update = diesel::update(visits::table.find(id)).set(visits::expires_at.eq(at));
+    let update = diesel::update(visits::table.find(id.0)).set(visits::expires_at.eq(at));
     match &mut app.db.pool.get().unwrap() {
         DbConn::Sqlite(c) => update.execute(&mut **c),
         DbConn::Pg(c) => update.execute(&mut **c),

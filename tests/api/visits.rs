@@ -581,7 +581,7 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
         )
         .await
         .unwrap();
-        ids.push(visit.id);
+        ids.push(visit.id.0);
     }
     let host = app
         .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
@@ -615,9 +615,12 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
     // requester told, and the host is nudged about none of them.
     let mut closed = 0;
     for id in &ids {
-        let row = meeloop::db::visits::find(&mut app.db.pool.get().unwrap(), *id)
-            .unwrap()
-            .unwrap();
+        let row = meeloop::db::visits::find(
+            &mut app.db.pool.get().unwrap(),
+            meeloop::domain::visit::VisitId(*id),
+        )
+        .unwrap()
+        .unwrap();
         if row.state == VisitState::Cancelled {
             assert_eq!(row.cancelled_by.as_deref(), Some("meeloop"));
             assert_eq!(row.closed_because.as_deref(), Some("no_days_left"));
@@ -926,7 +929,7 @@ async fn each_organisation_lists_its_own_visits(backend: Backend) {
         )
         .await
         .unwrap();
-        ids.push(visit.id);
+        ids.push(visit.id.0);
     }
     let listed = |body: &serde_json::Value| -> Vec<i64> {
         body["items"]

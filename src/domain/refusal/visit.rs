@@ -5,14 +5,14 @@ use chrono::NaiveDate;
 use super::{area, Explain, Kind, Named};
 use crate::domain::calendar::{long_date, month_name};
 use crate::domain::organisation::Language;
-use crate::domain::visit::{per_month, Closure, Obstacle, TransitionError, VisitState};
+use crate::domain::visit::{per_month, Closure, Obstacle, TransitionError, VisitId, VisitState};
 
 #[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::EnumCount)]
 #[strum(serialize_all = "snake_case")]
 pub enum VisitRefusal {
     /// No such visit, or the caller may not see it.
     UnknownVisit {
-        id: i64,
+        id: VisitId,
     },
     OwnOrganisation,
     /// The host does not offer visits on this topic.
@@ -32,7 +32,7 @@ pub enum VisitRefusal {
     AlreadyAsked {
         host: String,
         topic: Named,
-        visit: i64,
+        visit: VisitId,
     },
     /// Requests come from coordinators, for their own organisation.
     CoordinatorsRequest,
@@ -84,7 +84,7 @@ pub enum VisitRefusal {
     },
     /// A concurrent change won; trying again reads the new state.
     ChangedMeanwhile {
-        id: i64,
+        id: VisitId,
     },
     /// Only accepted and held visits are in calendars.
     NotInCalendar {
@@ -334,7 +334,7 @@ impl VisitRefusal {
         };
         let host = || "Veere".to_string();
         vec![
-            R::UnknownVisit { id: 7 },
+            R::UnknownVisit { id: VisitId(7) },
             R::OwnOrganisation,
             R::NotHosting {
                 host: host(),
@@ -345,7 +345,7 @@ impl VisitRefusal {
             R::AlreadyAsked {
                 host: host(),
                 topic,
-                visit: 7,
+                visit: VisitId(7),
             },
             R::CoordinatorsRequest,
             R::HostAnswers,
@@ -375,7 +375,7 @@ impl VisitRefusal {
                 host: host(),
                 closure: Closure::NoDaysLeft,
             },
-            R::ChangedMeanwhile { id: 7 },
+            R::ChangedMeanwhile { id: VisitId(7) },
             R::NotInCalendar {
                 state: VisitState::Declined,
             },

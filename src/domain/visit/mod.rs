@@ -16,6 +16,35 @@ use chrono::NaiveDate;
 
 use super::organisation::Language;
 
+/// Database id of a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VisitId(pub i64);
+
+impl From<i64> for VisitId {
+    fn from(n: i64) -> Self {
+        VisitId(n)
+    }
+}
+
+impl std::str::FromStr for VisitId {
+    type Err = super::Invalid;
+    fn from_str(s: &str) -> Result<Self, super::Invalid> {
+        s.parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(VisitId)
+            .ok_or_else(|| {
+                super::Invalid::new(format!("'{s}' is not a visit id (a positive integer)"))
+            })
+    }
+}
+
+impl std::fmt::Display for VisitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 super::named_enum! {
     pub enum VisitState ("visit state") {
         Requested = "requested",

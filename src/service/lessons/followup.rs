@@ -112,7 +112,7 @@ pub async fn submit_followup(
                 let stored = repo::insert_followup(
                     conn,
                     &repo::FollowUpRow {
-                        visit_id: link.visit_id,
+                        visit_id: link.visit_id.0,
                         applied: applied.as_str().to_string(),
                         changes,
                         answered_at: now,

@@ -11,6 +11,7 @@ pub use knowledge::{
 };
 
 use crate::domain::visit::LinkPurpose;
+use crate::domain::visit::VisitId;
 use crate::service::context::Context;
 use chrono::NaiveDateTime;
 
@@ -34,7 +35,7 @@ use crate::domain::Invalid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LessonView {
     pub id: i64,
-    pub visit_id: i64,
+    pub visit_id: VisitId,
     pub side: VisitRole,
     pub situation: String,
     pub strengths: String,
@@ -124,7 +125,7 @@ fn store(
     let stored = repo::insert(
         conn,
         NewLesson {
-            visit_id: id,
+            visit_id: id.0,
             side,
             organisation_id: p.organisation_of(side),
             host_id: p.row.host_id,
@@ -254,7 +255,7 @@ pub async fn submit_by_link(
 pub async fn own_form(
     ctx: &Context,
     user: User,
-    visit: i64,
+    visit: VisitId,
     language: Language,
 ) -> Result<(FormContext, Option<LessonView>), ServiceError> {
     ctx.pool
@@ -296,7 +297,7 @@ pub async fn own_form(
 pub async fn submit_lesson(
     ctx: &Context,
     user: User,
-    visit: i64,
+    visit: VisitId,
     draft: Draft,
     language: Language,
 ) -> Result<LessonView, ServiceError> {
@@ -328,7 +329,7 @@ pub async fn submit_lesson(
 pub async fn visit_lessons(
     ctx: &Context,
     user: User,
-    visit: i64,
+    visit: VisitId,
 ) -> Result<Vec<LessonView>, ServiceError> {
     ctx.pool
         .run(move |conn| {

@@ -2,6 +2,7 @@
 //! does to the requests it leaves without a day.
 
 use crate::domain::visit::LinkPurpose;
+use crate::domain::visit::VisitId;
 use crate::service::context::Context;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
@@ -35,7 +36,7 @@ pub enum Answer {
 pub async fn answer_visit(
     ctx: &Context,
     user: User,
-    id: i64,
+    id: VisitId,
     answer: Answer,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
@@ -76,7 +77,7 @@ async fn close_stuck_after(pool: &DbPool, fanout: &Fanout, booked: &VisitView, n
     {
         Ok(ids) => ids,
         Err(e) => {
-            tracing::warn!(visit = booked.id, error = %e, "could not look for requests the booking closed; the scheduler will");
+            tracing::warn!(visit = %booked.id, error = %e, "could not look for requests the booking closed; the scheduler will");
             return;
         }
     };
@@ -93,13 +94,13 @@ async fn close_stuck_after(pool: &DbPool, fanout: &Fanout, booked: &VisitView, n
             .await;
         match closed {
             Ok(Some(_)) => tracing::info!(
-                visit = id,
-                booked = booked.id,
+                visit = %id,
+                booked = %booked.id,
                 "request closed: no proposed day left"
             ),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(visit = id, error = %e, "could not close a request; the scheduler will")
+                tracing::warn!(visit = %id, error = %e, "could not close a request; the scheduler will")
             }
         }
     }
@@ -112,7 +113,7 @@ async fn close_stuck_after(pool: &DbPool, fanout: &Fanout, booked: &VisitView, n
 fn answer_in_tx(
     conn: &mut DbConn,
     fanout: &Fanout,
-    id: i64,
+    id: VisitId,
     answer: Answer,
     now: NaiveDateTime,
 ) -> Result<VisitView, ServiceError> {

@@ -34,7 +34,7 @@ pub async fn dashboard(ctx: &Context, user: User) -> Result<Dashboard, ServiceEr
     ctx.pool
         .run(move |conn| {
             let rows = repo::current_for(conn, org, since, 200)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.id.0).collect();
             let answered = db::lessons::sides_answered(conn, &ids)?;
             let mut board = Dashboard::default();
             for visit in views(conn, rows)? {

@@ -8,6 +8,7 @@ pub(crate) use super::parties::Parties;
 pub use super::parties::{calendar_uid, VisitView, MEELOOP};
 use super::parties::{view, views};
 use crate::domain::visit::LinkPurpose;
+use crate::domain::visit::VisitId;
 use crate::service::context::Context;
 pub(crate) use answer::close_request;
 pub use answer::{answer_invitation, answer_visit, invitation, Answer, InvitationLink};
@@ -138,7 +139,7 @@ pub async fn request_visit(
 
 /// One visit, for coordinators of its two organisations and for admins;
 /// anyone else learns nothing (404, as for a visit that does not exist).
-pub async fn get_visit(ctx: &Context, user: User, id: i64) -> Result<VisitView, ServiceError> {
+pub async fn get_visit(ctx: &Context, user: User, id: VisitId) -> Result<VisitView, ServiceError> {
     ctx.pool
         .run(move |conn| {
             let row = visible(conn, &user, id)?;
@@ -181,7 +182,7 @@ pub enum Act {
 pub(super) fn authorise(
     conn: &mut DbConn,
     user: &User,
-    id: i64,
+    id: VisitId,
     act: Act,
 ) -> Result<(VisitRow, VisitRole), ServiceError> {
     let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
@@ -215,7 +216,12 @@ pub(super) fn authorise(
 
 /// [`authorise`] alone, for an edge that must refuse a caller before it
 /// looks at what they sent.
-pub async fn may_act(ctx: &Context, user: &User, id: i64, act: Act) -> Result<(), ServiceError> {
+pub async fn may_act(
+    ctx: &Context,
+    user: &User,
+    id: VisitId,
+    act: Act,
+) -> Result<(), ServiceError> {
     let user = user.clone();
     ctx.pool
         .run(move |conn| authorise(conn, &user, id, act).map(|_| ()))
@@ -224,7 +230,11 @@ pub async fn may_act(ctx: &Context, user: &User, id: i64, act: Act) -> Result<()
 
 /// The visit, if `user` may see it; otherwise the same 404 as for a visit
 /// that does not exist.
-pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRow, ServiceError> {
+pub(super) fn visible(
+    conn: &mut DbConn,
+    user: &User,
+    id: VisitId,
+) -> Result<VisitRow, ServiceError> {
     let not_found = || ServiceError::from(VisitRefusal::UnknownVisit { id });
     let row = repo::find(conn, id)?.ok_or_else(not_found)?;
     if may_see(user, &row) {
@@ -241,7 +251,7 @@ pub(super) fn visible(conn: &mut DbConn, user: &User, id: i64) -> Result<VisitRo
 pub async fn cancel_visit(
     ctx: &Context,
     user: User,
-    id: i64,
+    id: VisitId,
     reason: Option<String>,
 ) -> Result<VisitView, ServiceError> {
     let now = ctx.now();
@@ -275,7 +285,7 @@ pub async fn cancel_visit(
 pub async fn calendar_file(
     ctx: &Context,
     user: User,
-    id: i64,
+    id: VisitId,
     language: Language,
 ) -> Result<String, ServiceError> {
     let (base_url, rules, now) = (ctx.base_url.clone(), ctx.rules, ctx.now());
@@ -325,7 +335,7 @@ pub async fn list_visits(
             let mut rows = repo::page(conn, filter, before, limit + 1)?;
             let next = if rows.len() as i64 > limit {
                 rows.truncate(limit as usize);
-                rows.last().map(|r| r.id)
+                rows.last().map(|r| r.id.0)
             } else {
                 None
             };
