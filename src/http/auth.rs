@@ -1,5 +1,6 @@
 //! Logging in and out, and who am I.
 
+use actix_web::{post, put, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,6 @@ pub struct TokenResponse {
 /// account (429 with `Retry-After`); audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -62,6 +62,7 @@ pub struct TokenResponse {
         Unavailable,
     )
 )]
+#[post("/auth/login")]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -111,7 +112,6 @@ pub struct PasswordChange {
 /// `currentPassword` is wrong; rate-limited; audited.
 #[utoipa::path(
     put,
-    path = "/api/v1/me/password",
     tag = "auth",
     security(("bearer" = [])),
     request_body = PasswordChange,
@@ -124,6 +124,7 @@ pub struct PasswordChange {
         Unavailable,
     )
 )]
+#[put("/me/password")]
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -153,7 +154,6 @@ pub async fn change_password(
 /// Audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout",
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -162,6 +162,7 @@ pub async fn change_password(
         Guarded,
     )
 )]
+#[post("/auth/logout")]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -190,7 +191,6 @@ pub struct MeView {
 /// organisation.
 #[utoipa::path(
     get,
-    path = "/api/v1/me",
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -199,6 +199,7 @@ pub struct MeView {
         Guarded,
     )
 )]
+#[route("/me", method = "GET", method = "HEAD")]
 pub async fn me(
     req: HttpRequest,
     state: web::Data<AppState>,

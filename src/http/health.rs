@@ -1,5 +1,6 @@
 //! Liveness and readiness probes.
 
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,13 +23,13 @@ pub struct Health {
 /// For load balancers and process supervisors.
 #[utoipa::path(
     get,
-    path = "/healthz",
     tag = "operations",
     responses(
         (status = 200, description = "The process is up", body = Health),
         (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
+#[route("/healthz", method = "GET", method = "HEAD")]
 pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
@@ -40,7 +41,6 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// balancers: send traffic only to ready instances.
 #[utoipa::path(
     get,
-    path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
@@ -48,6 +48,7 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         Unavailable,
     )
 )]
+#[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(
     req: HttpRequest,
     state: web::Data<AppState>,

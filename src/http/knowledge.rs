@@ -12,6 +12,7 @@ use crate::http::query::{path, positive_id, QueryParams};
 use crate::http::responses::Guarded;
 use crate::service::lessons::{self};
 use crate::state::AppState;
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -132,7 +133,6 @@ struct LessonListParams {
 /// `format=csv` or `Accept: text/csv`.
 #[utoipa::path(
     get,
-    path = "/api/v1/lessons",
     tag = "lessons",
     security(("bearer" = [])),
     params(LessonListParams),
@@ -144,6 +144,7 @@ struct LessonListParams {
         Guarded,
     )
 )]
+#[route("/lessons", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -322,7 +323,6 @@ struct LeaderParams {
 /// `organisations:read`.
 #[utoipa::path(
     get,
-    path = "/api/v1/topics/{slug}/leaders",
     tag = "lessons",
     security(("bearer" = [])),
     params(
@@ -337,6 +337,7 @@ struct LeaderParams {
         Guarded,
     )
 )]
+#[route("/topics/{slug}/leaders", method = "GET", method = "HEAD")]
 pub async fn leaders(
     req: HttpRequest,
     slug: web::Path<String>,
@@ -351,13 +352,13 @@ pub async fn leaders(
             _ => Err(crate::domain::Invalid::new("a whole number from 1 to 50")),
         })?
         .unwrap_or(10);
-    let list =
+    let leaders =
         crate::service::matching::topic_leaders(&state.ctx, &reader.0, &topic, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LeaderListView {
-            topic: MatchTopic::from(&list.topic),
-            items: list
+            topic: MatchTopic::from(&leaders.topic),
+            items: leaders
                 .leaders
                 .into_iter()
                 .enumerate()
@@ -442,7 +443,6 @@ struct StatsParams {
 /// partners with `stats:read`.
 #[utoipa::path(
     get,
-    path = "/api/v1/stats",
     tag = "lessons",
     security(("bearer" = [])),
     params(StatsParams),
@@ -453,6 +453,7 @@ struct StatsParams {
         Guarded,
     )
 )]
+#[route("/stats", method = "GET", method = "HEAD")]
 pub async fn stats(
     req: HttpRequest,
     state: web::Data<AppState>,

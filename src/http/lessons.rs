@@ -1,5 +1,6 @@
 //! Lessons learned over the API: a side's form for a held visit.
 
+use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -113,7 +114,6 @@ impl From<LessonView> for LessonResponse {
 /// `Accept-Language`.
 #[utoipa::path(
     post,
-    path = "/api/v1/visits/{id}/lessons",
     tag = "lessons",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -129,6 +129,7 @@ impl From<LessonView> for LessonResponse {
         Guarded,
     )
 )]
+#[post("/visits/{id}/lessons")]
 pub async fn submit(
     req: HttpRequest,
     id: web::Path<String>,
@@ -180,7 +181,6 @@ pub struct VisitLessons {
 /// two organisations and admins; anyone else gets `unknown_visit`.
 #[utoipa::path(
     get,
-    path = "/api/v1/visits/{id}/lessons",
     tag = "lessons",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -191,6 +191,7 @@ pub struct VisitLessons {
         Guarded,
     )
 )]
+#[route("/visits/{id}/lessons", method = "GET", method = "HEAD")]
 pub async fn of_visit(
     req: HttpRequest,
     id: web::Path<String>,

@@ -1,6 +1,7 @@
 //! Matching: the best peers to visit on a topic, and "why not?".
 
 use actix_web::http::header::{CONTENT_LANGUAGE, VARY};
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -310,7 +311,6 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
 /// class, the nearest or the most similar first.
 #[utoipa::path(
     get,
-    path = "/api/v1/matches",
     tag = "matching",
     security(("bearer" = [])),
     params(MatchParams, LimitParam),
@@ -322,6 +322,7 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
         Guarded,
     )
 )]
+#[route("/matches", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -393,7 +394,6 @@ pub struct ExplanationView {
 /// which hard filter excluded it (not willing to host, no expertise, inactive).
 #[utoipa::path(
     get,
-    path = "/api/v1/matches/explain",
     tag = "matching",
     security(("bearer" = [])),
     params(MatchParams, CandidateParam),
@@ -405,6 +405,7 @@ pub struct ExplanationView {
         Guarded,
     )
 )]
+#[route("/matches/explain", method = "GET", method = "HEAD")]
 pub async fn explain(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -19,9 +19,11 @@ pub mod responses;
 pub mod topics;
 pub mod visits;
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, Handler, HttpResponse, Responder};
+use actix_web::{guard, web, HttpResponse};
 use utoipa::OpenApi;
+use utoipa_actix_web::{scope, OpenApiFactory};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Sent as the `API-Version` header on every response (NL API Design Rules).
@@ -37,54 +39,7 @@ pub const API_VERSION: &str = "1.0.0";
                        every response carries an `API-Version` header.",
         license(name = "EUPL-1.2")
     ),
-    paths(
-        health::healthz,
-        health::readyz,
-        organisations::list,
-        organisations::get,
-        organisations::patch,
-        organisations::expertise,
-        organisations::put_expertise,
-        organisations::delete_expertise,
-        topics::list,
-        matches::list,
-        matches::explain,
-        auth::login,
-        auth::logout,
-        auth::me,
-        partners::token,
-        partners::me,
-        auth::change_password,
-        admin::audit,
-        admin::organisations::list,
-        admin::organisations::create,
-        admin::organisations::set_status,
-        admin::topics::list,
-        admin::topics::create,
-        admin::topics::update,
-        admin::users::list,
-        admin::users::create,
-        admin::users::update,
-        admin::users::reset_password,
-        admin::partners::list,
-        admin::partners::create,
-        admin::partners::update,
-        admin::outbox::list,
-        admin::outbox::requeue,
-        visits::list,
-        visits::create,
-        visits::get,
-        visits::accept,
-        visits::decline,
-        visits::cancel,
-        visits::calendar,
-        lessons::submit,
-        lessons::of_visit,
-        knowledge::list,
-        knowledge::leaders,
-        knowledge::stats,
-    ),
-    modifiers(&ApiVersionHeader, &BearerAuth, &StorableText, &ProblemTypes),
+    modifiers(&BearerAuth),
     tags(
         (name = "directory", description = "Organisations, their expertise and the topic catalogue"),
         (name = "matching", description = "Finding the peers most worth visiting"),
@@ -256,10 +211,97 @@ impl utoipa::Modify for ApiVersionHeader {
     }
 }
 
-/// The single route table of the application.
+/// Every operation of the versioned API, each named once: `service`
+/// registers its route (from the handler's actix attribute) and collects
+/// its documentation (from its `#[utoipa::path]`).
+fn api() -> impl HttpServiceFactory + OpenApiFactory {
+    scope("/api/v1")
+        .service(organisations::list)
+        .service(organisations::get)
+        .service(organisations::patch)
+        .service(organisations::expertise)
+        .service(organisations::put_expertise)
+        .service(organisations::delete_expertise)
+        .service(topics::list)
+        .service(matches::list)
+        .service(matches::explain)
+        .service(auth::login)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(auth::change_password)
+        .service(partners::token)
+        .service(partners::me)
+        .service(admin::audit)
+        .service(admin::organisations::list)
+        .service(admin::organisations::create)
+        .service(admin::organisations::set_status)
+        .service(admin::topics::list)
+        .service(admin::topics::create)
+        .service(admin::topics::update)
+        .service(admin::users::list)
+        .service(admin::users::create)
+        .service(admin::users::update)
+        .service(admin::users::reset_password)
+        .service(admin::partners::list)
+        .service(admin::partners::create)
+        .service(admin::partners::update)
+        .service(admin::outbox::list)
+        .service(admin::outbox::requeue)
+        .service(visits::list)
+        .service(visits::create)
+        .service(visits::get)
+        .service(visits::accept)
+        .service(visits::decline)
+        .service(visits::cancel)
+        .service(visits::calendar)
+        .service(lessons::submit)
+        .service(lessons::of_visit)
+        .service(knowledge::list)
+        .service(knowledge::leaders)
+        .service(knowledge::stats)
+}
+
+/// The document's paths and schemas, as the operations declare them, with
+/// what applies to all of them (the `API-Version` header, the storable-text
+/// pattern, the problem types).
+fn collected() -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    let mut doc = ApiDoc::openapi();
+    let mut schemas = Vec::new();
+    let parts: [&dyn OpenApiFactory; 3] = [&health::healthz, &health::readyz, &api()];
+    for part in parts {
+        doc.paths.merge(part.paths());
+        part.schemas(&mut schemas);
+    }
+    doc.components
+        .get_or_insert_with(utoipa::openapi::Components::new)
+        .schemas
+        .extend(schemas);
+    for modifier in [
+        &ApiVersionHeader as &dyn Modify,
+        &StorableText,
+        &ProblemTypes,
+    ] {
+        modifier.modify(&mut doc);
+    }
+    doc
+}
+
+/// The single route table of the application: the probes, the API (see
+/// [`api`]) and its documentation. Any other method on a documented path
+/// gets 405 with `Allow` (from the document: HEAD wherever GET is).
 pub fn routes(cfg: &mut web::ServiceConfig, doc: utoipa::openapi::OpenApi) {
-    cfg.service(get_resource("/healthz", health::healthz))
-        .service(get_resource("/readyz", health::readyz))
+    for (path, allowed) in allowed_methods(&doc) {
+        let allow = allowed.join(", ");
+        let guard = guard::fn_guard(move |ctx| !allowed.contains(&ctx.head().method.as_str()));
+        cfg.service(
+            web::resource(path)
+                .guard(guard)
+                .to(problem::method_not_allowed(allow)),
+        );
+    }
+    cfg.service(health::healthz)
+        .service(health::readyz)
         // Before the /api/v1 scope, which would otherwise claim these paths.
         .service(web::resource("/api/v1/docs").to(|| async {
             HttpResponse::PermanentRedirect()
@@ -267,157 +309,36 @@ pub fn routes(cfg: &mut web::ServiceConfig, doc: utoipa::openapi::OpenApi) {
                 .finish()
         }))
         .service(SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", doc))
-        .service(
-            web::scope("/api/v1")
-                .service(get_resource("/organisations", organisations::list))
-                .service(
-                    web::resource("/organisations/{id}")
-                        .route(web::get().to(organisations::get))
-                        .route(web::head().to(organisations::get))
-                        .route(web::patch().to(organisations::patch))
-                        .default_service(web::to(problem::method_not_allowed("GET, HEAD, PATCH"))),
-                )
-                .service(get_resource(
-                    "/organisations/{id}/expertise",
-                    organisations::expertise,
-                ))
-                .service(
-                    web::resource("/organisations/{id}/expertise/{topic}")
-                        .route(web::put().to(organisations::put_expertise))
-                        .route(web::delete().to(organisations::delete_expertise))
-                        .default_service(web::to(problem::method_not_allowed("PUT, DELETE"))),
-                )
-                .service(get_resource("/topics", topics::list))
-                .service(get_resource("/matches", matches::list))
-                .service(get_resource("/matches/explain", matches::explain))
-                .service(post_resource("/auth/login", auth::login))
-                .service(post_resource("/auth/logout", auth::logout))
-                .service(get_resource("/me", auth::me))
-                .service(post_resource("/auth/token", partners::token))
-                .service(get_resource("/partner", partners::me))
-                .service(
-                    web::resource("/me/password")
-                        .route(web::put().to(auth::change_password))
-                        .default_service(web::to(problem::method_not_allowed("PUT"))),
-                )
-                .service(get_resource("/admin/audit", admin::audit))
-                .service(list_create_resource(
-                    "/admin/organisations",
-                    admin::organisations::list,
-                    admin::organisations::create,
-                ))
-                .service(patch_resource(
-                    "/admin/organisations/{id}",
-                    admin::organisations::set_status,
-                ))
-                .service(list_create_resource(
-                    "/admin/topics",
-                    admin::topics::list,
-                    admin::topics::create,
-                ))
-                .service(patch_resource(
-                    "/admin/topics/{slug}",
-                    admin::topics::update,
-                ))
-                .service(list_create_resource(
-                    "/admin/users",
-                    admin::users::list,
-                    admin::users::create,
-                ))
-                .service(patch_resource("/admin/users/{id}", admin::users::update))
-                .service(post_resource(
-                    "/admin/users/{id}/password-reset",
-                    admin::users::reset_password,
-                ))
-                .service(list_create_resource(
-                    "/admin/partners",
-                    admin::partners::list,
-                    admin::partners::create,
-                ))
-                .service(patch_resource(
-                    "/admin/partners/{clientId}",
-                    admin::partners::update,
-                ))
-                .service(list_create_resource(
-                    "/visits",
-                    visits::list,
-                    visits::create,
-                ))
-                .service(get_resource("/visits/{id}", visits::get))
-                .service(post_resource("/visits/{id}/accept", visits::accept))
-                .service(post_resource("/visits/{id}/decline", visits::decline))
-                .service(post_resource("/visits/{id}/cancel", visits::cancel))
-                .service(get_resource("/visits/{id}/calendar.ics", visits::calendar))
-                .service(
-                    web::resource("/visits/{id}/lessons")
-                        .route(web::get().to(lessons::of_visit))
-                        .route(web::head().to(lessons::of_visit))
-                        .route(web::post().to(lessons::submit))
-                        .default_service(web::to(problem::method_not_allowed("GET, HEAD, POST"))),
-                )
-                .service(get_resource("/lessons", knowledge::list))
-                .service(get_resource("/topics/{slug}/leaders", knowledge::leaders))
-                .service(get_resource("/stats", knowledge::stats))
-                .service(get_resource("/admin/outbox", admin::outbox::list))
-                .service(post_resource(
-                    "/admin/outbox/{id}/requeue",
-                    admin::outbox::requeue,
-                )),
-        );
+        .service(api());
 }
 
-/// A read-only resource: GET and HEAD, and 405 with `Allow` for anything else.
-fn get_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
-        .default_service(web::to(problem::method_not_allowed("GET, HEAD")))
-}
-
-/// An action resource: POST only, and 405 with `Allow` for anything else.
-fn post_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::post().to(handler))
-        .default_service(web::to(problem::method_not_allowed("POST")))
-}
-
-/// A collection: GET and HEAD list it, POST adds to it.
-fn list_create_resource<L, LA, C, CA>(path: &str, list: L, create: C) -> actix_web::Resource
-where
-    L: Handler<LA>,
-    LA: FromRequest + 'static,
-    L::Output: Responder + 'static,
-    C: Handler<CA>,
-    CA: FromRequest + 'static,
-    C::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(list.clone()))
-        .route(web::head().to(list))
-        .route(web::post().to(create))
-        .default_service(web::to(problem::method_not_allowed("GET, HEAD, POST")))
-}
-
-/// A resource that is only changed here (it is read elsewhere): PATCH only.
-fn patch_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .route(web::patch().to(handler))
-        .default_service(web::to(problem::method_not_allowed("PATCH")))
+/// Each documented path as routed (the API's under `/api/v1`) with the
+/// methods it answers, in the order `Allow` lists them.
+fn allowed_methods(doc: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<&'static str>)> {
+    doc.paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let full = match item.servers {
+                Some(_) => path.clone(),
+                None => format!("/api/v1{path}"),
+            };
+            let has = [
+                (item.get.is_some(), "GET"),
+                (item.get.is_some(), "HEAD"),
+                (item.post.is_some(), "POST"),
+                (item.put.is_some(), "PUT"),
+                (item.patch.is_some(), "PATCH"),
+                (item.delete.is_some(), "DELETE"),
+            ];
+            let methods = has
+                .into_iter()
+                .filter(|(h, _)| *h)
+                .map(|(_, m)| m)
+                .collect();
+            (full, methods)
+        })
+        .collect()
 }
 
 /// The OpenAPI document of this installation, as the NL API Design Rules
@@ -427,7 +348,7 @@ where
 /// per operation that no other shares (from method and path, so it never
 /// changes while the route does not).
 pub fn openapi(base: &str, sender: &str) -> utoipa::openapi::OpenApi {
-    let doc = ApiDoc::openapi();
+    let doc = collected();
     let Ok(mut value) = serde_json::to_value(&doc) else {
         return doc;
     };

@@ -1,5 +1,6 @@
 //! The public organisation directory.
 
+use actix_web::{delete, patch, put, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,7 +160,6 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
 /// left out.
 #[utoipa::path(
     get,
-    path = "/api/v1/organisations",
     tag = "directory",
     params(ListParams),
     responses(
@@ -169,6 +169,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
         Unavailable,
     )
 )]
+#[route("/organisations", method = "GET", method = "HEAD")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let params = QueryParams::parse(&req, &LIST_PARAMS)?;
     let query = list_query(&params)?;
@@ -195,7 +196,6 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
 /// address is left out.
 #[utoipa::path(
     get,
-    path = "/api/v1/organisations/{id}",
     tag = "directory",
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
@@ -205,6 +205,7 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
         Unavailable,
     )
 )]
+#[route("/organisations/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
     req: HttpRequest,
     id: web::Path<String>,
@@ -252,7 +253,6 @@ impl From<Expertise> for ExpertiseView {
 /// whether it hosts visits on it. Public.
 #[utoipa::path(
     get,
-    path = "/api/v1/organisations/{id}/expertise",
     tag = "directory",
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
@@ -262,6 +262,7 @@ impl From<Expertise> for ExpertiseView {
         Unavailable,
     )
 )]
+#[route("/organisations/{id}/expertise", method = "GET", method = "HEAD")]
 pub async fn expertise(
     req: HttpRequest,
     id: web::Path<String>,
@@ -358,7 +359,6 @@ impl OrganisationPatch {
 /// organisation does not exist (`unknown_organisation`). Audited.
 #[utoipa::path(
     patch,
-    path = "/api/v1/organisations/{id}",
     tag = "directory",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -370,6 +370,7 @@ impl OrganisationPatch {
         Guarded,
     )
 )]
+#[patch("/organisations/{id}")]
 pub async fn patch(
     req: HttpRequest,
     id: web::Path<String>,
@@ -420,7 +421,6 @@ pub struct ExpertiseBody {
 /// not in the catalogue. Audited.
 #[utoipa::path(
     put,
-    path = "/api/v1/organisations/{id}/expertise/{topic}",
     tag = "directory",
     security(("bearer" = [])),
     params(
@@ -435,6 +435,7 @@ pub struct ExpertiseBody {
         Guarded,
     )
 )]
+#[put("/organisations/{id}/expertise/{topic}")]
 pub async fn put_expertise(
     req: HttpRequest,
     params: web::Path<(String, String)>,
@@ -454,7 +455,7 @@ pub async fn put_expertise(
         body.willing_to_host,
     )
     .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
-    let expertise = profile::put_expertise(
+    let stored = profile::put_expertise(
         &state.ctx,
         user.0,
         client::address(&req, &state.trusted_proxies),
@@ -463,7 +464,7 @@ pub async fn put_expertise(
         input,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(ExpertiseView::from(expertise)))
+    Ok(HttpResponse::Ok().json(ExpertiseView::from(stored)))
 }
 
 /// Remove expertise on a topic
@@ -472,7 +473,6 @@ pub async fn put_expertise(
 /// none). Coordinators their own organisation, admins any. Audited.
 #[utoipa::path(
     delete,
-    path = "/api/v1/organisations/{id}/expertise/{topic}",
     tag = "directory",
     security(("bearer" = [])),
     params(
@@ -486,6 +486,7 @@ pub async fn put_expertise(
         Guarded,
     )
 )]
+#[delete("/organisations/{id}/expertise/{topic}")]
 pub async fn delete_expertise(
     req: HttpRequest,
     params: web::Path<(String, String)>,

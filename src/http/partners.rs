@@ -1,6 +1,7 @@
 //! Partner programs: client credentials for a token, and who am I.
 
 use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,7 +58,6 @@ pub struct PartnerTokenResponse {
 /// Rate-limited; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/token",
     tag = "auth",
     request_body(content(
         (TokenRequest = "application/json"),
@@ -71,6 +71,7 @@ pub struct PartnerTokenResponse {
         Unavailable,
     )
 )]
+#[post("/auth/token")]
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -137,7 +138,6 @@ pub struct PartnerView {
 /// The partner client behind a partner token and the scopes the token carries.
 #[utoipa::path(
     get,
-    path = "/api/v1/partner",
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -148,6 +148,7 @@ pub struct PartnerView {
         Unavailable,
     )
 )]
+#[route("/partner", method = "GET", method = "HEAD")]
 pub async fn me(req: HttpRequest, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let partner = partner.0;

@@ -275,8 +275,9 @@ pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// Fallback for a known path with a method it does not have (`Allow` says which).
 pub fn method_not_allowed(
-    allow: &'static str,
+    allow: impl Into<String>,
 ) -> impl Fn(HttpRequest) -> std::future::Ready<Result<HttpResponse, ApiError>> + Clone {
+    let allow: std::sync::Arc<str> = allow.into().into();
     move |req: HttpRequest| {
         let mut e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -287,8 +288,10 @@ pub fn method_not_allowed(
                 req.path()
             ),
         );
-        e.headers
-            .push((header::ALLOW, HeaderValue::from_static(allow)));
+        e.headers.push((
+            header::ALLOW,
+            HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("")),
+        ));
         std::future::ready(Err(e))
     }
 }

@@ -1,5 +1,6 @@
 //! The topic catalogue.
 
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -65,7 +66,6 @@ impl From<Topic> for TopicSummary {
 /// Public.
 #[utoipa::path(
     get,
-    path = "/api/v1/topics",
     tag = "directory",
     responses(
         (status = 200, description = "The topic catalogue", body = Vec<TopicView>),
@@ -73,6 +73,7 @@ impl From<Topic> for TopicSummary {
         Unavailable,
     )
 )]
+#[route("/topics", method = "GET", method = "HEAD")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     QueryParams::parse(&req, &[])?;
     let topics = directory::list_topics(&state.ctx).await?;

@@ -1,6 +1,7 @@
 //! Shadow visits over the API: request one, read one.
 
 use actix_web::http::header::LOCATION;
+use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -166,7 +167,6 @@ struct VisitListParams {
 /// `limit`).
 #[utoipa::path(
     get,
-    path = "/api/v1/visits",
     tag = "visits",
     security(("bearer" = [])),
     params(VisitListParams),
@@ -177,6 +177,7 @@ struct VisitListParams {
         Guarded,
     )
 )]
+#[route("/visits", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -215,7 +216,6 @@ pub async fn list(
 /// `already_asked` and `own_organisation`; error details follow `Accept-Language`.
 #[utoipa::path(
     post,
-    path = "/api/v1/visits",
     tag = "visits",
     security(("bearer" = [])),
     request_body = CreateVisit,
@@ -230,6 +230,7 @@ pub async fn list(
         Guarded,
     )
 )]
+#[post("/visits")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -267,7 +268,6 @@ pub async fn create(
 /// its two organisations and admins; anyone else gets `unknown_visit`.
 #[utoipa::path(
     get,
-    path = "/api/v1/visits/{id}",
     tag = "visits",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -278,6 +278,7 @@ pub async fn create(
         Guarded,
     )
 )]
+#[route("/visits/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
     req: HttpRequest,
     id: web::Path<String>,
@@ -317,7 +318,6 @@ pub struct DeclineVisit {
 /// `already_answered` when the day cannot be booked.
 #[utoipa::path(
     post,
-    path = "/api/v1/visits/{id}/accept",
     tag = "visits",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -333,6 +333,7 @@ pub struct DeclineVisit {
         Guarded,
     )
 )]
+#[post("/visits/{id}/accept")]
 pub async fn accept(
     req: HttpRequest,
     id: web::Path<String>,
@@ -386,7 +387,6 @@ async fn answer<T>(
 /// the requester is told and offered the next three hosts.
 #[utoipa::path(
     post,
-    path = "/api/v1/visits/{id}/decline",
     tag = "visits",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -402,6 +402,7 @@ async fn answer<T>(
         Guarded,
     )
 )]
+#[post("/visits/{id}/decline")]
 pub async fn decline(
     req: HttpRequest,
     id: web::Path<String>,
@@ -432,7 +433,6 @@ pub struct CancelVisit {
 /// waiting is withdrawn and the host is told.
 #[utoipa::path(
     post,
-    path = "/api/v1/visits/{id}/cancel",
     tag = "visits",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -448,6 +448,7 @@ pub struct CancelVisit {
         Guarded,
     )
 )]
+#[post("/visits/{id}/cancel")]
 pub async fn cancel(
     req: HttpRequest,
     id: web::Path<String>,
@@ -468,7 +469,6 @@ pub async fn cancel(
 /// accepted and held visits (`not_in_calendar`).
 #[utoipa::path(
     get,
-    path = "/api/v1/visits/{id}/calendar.ics",
     tag = "visits",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -480,6 +480,7 @@ pub async fn cancel(
         Guarded,
     )
 )]
+#[route("/visits/{id}/calendar.ics", method = "GET", method = "HEAD")]
 pub async fn calendar(
     req: HttpRequest,
     id: web::Path<String>,

@@ -7,6 +7,7 @@ pub mod partners;
 pub mod topics;
 pub mod users;
 
+use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -78,7 +79,6 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
 /// cursor of the previous page).
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/audit",
     tag = "admin",
     security(("bearer" = [])),
     params(AuditParams),
@@ -88,6 +88,7 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
         AdminOnly,
     )
 )]
+#[route("/admin/audit", method = "GET", method = "HEAD")]
 pub async fn audit(
     req: HttpRequest,
     state: web::Data<AppState>,

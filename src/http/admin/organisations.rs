@@ -3,6 +3,7 @@
 //! addresses and deactivated organisations.
 
 use actix_web::http::header::LOCATION;
+use actix_web::{patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -75,7 +76,6 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
 /// the public directory leaves out). Admins only.
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/organisations",
     tag = "admin",
     security(("bearer" = [])),
     params(ListParams, StatusParam),
@@ -86,6 +86,7 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
         AdminOnly,
     )
 )]
+#[route("/admin/organisations", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -199,7 +200,6 @@ impl CreateOrganisation {
 /// exists. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/organisations",
     tag = "admin",
     security(("bearer" = [])),
     request_body = CreateOrganisation,
@@ -210,6 +210,7 @@ impl CreateOrganisation {
         AdminOnly,
     )
 )]
+#[post("/admin/organisations")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -249,7 +250,6 @@ pub struct OrganisationStatus {
 /// coordinators can no longer log in; its history stays. Admins only; audited.
 #[utoipa::path(
     patch,
-    path = "/api/v1/admin/organisations/{id}",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -261,6 +261,7 @@ pub struct OrganisationStatus {
         AdminOnly,
     )
 )]
+#[patch("/admin/organisations/{id}")]
 pub async fn set_status(
     req: HttpRequest,
     id: web::Path<String>,

@@ -1,6 +1,7 @@
 //! Admins watch the mail queue and requeue dead messages. Bodies are never
 //! shown: they may hold single-use links.
 
+use actix_web::{post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -107,7 +108,6 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 /// first, without their bodies. Filter with `state`. Admins only.
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/outbox",
     tag = "admin",
     security(("bearer" = [])),
     params(OutboxParams),
@@ -117,6 +117,7 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
         AdminOnly,
     )
 )]
+#[route("/admin/outbox", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -149,7 +150,6 @@ pub async fn list(
 /// `not_dead` for a message in any other state. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/outbox/{id}/requeue",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Outbox message id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -161,6 +161,7 @@ pub async fn list(
         AdminOnly,
     )
 )]
+#[post("/admin/outbox/{id}/requeue")]
 pub async fn requeue(
     req: HttpRequest,
     id: web::Path<String>,

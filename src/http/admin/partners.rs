@@ -2,6 +2,7 @@
 //! `meeloop partner create|revoke`.
 
 use actix_web::http::header::LOCATION;
+use actix_web::{patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,7 +70,6 @@ pub struct PartnerClientWithSecret {
 /// secrets. Admins only.
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/partners",
     tag = "admin",
     security(("bearer" = [])),
     responses(
@@ -78,6 +78,7 @@ pub struct PartnerClientWithSecret {
         AdminOnly,
     )
 )]
+#[route("/admin/partners", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -124,7 +125,6 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
 /// hash is stored. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/partners",
     tag = "admin",
     security(("bearer" = [])),
     request_body = CreatePartner,
@@ -134,6 +134,7 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
         AdminOnly,
     )
 )]
+#[post("/admin/partners")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -193,7 +194,6 @@ pub struct PartnerPatch {
 /// audited.
 #[utoipa::path(
     patch,
-    path = "/api/v1/admin/partners/{clientId}",
     tag = "admin",
     security(("bearer" = [])),
     params(("clientId" = String, Path, description = "Client id", pattern = "^mp_[0-9a-f]{16}$")),
@@ -205,6 +205,7 @@ pub struct PartnerPatch {
         AdminOnly,
     )
 )]
+#[patch("/admin/partners/{clientId}")]
 pub async fn update(
     req: HttpRequest,
     client_id: web::Path<String>,

@@ -1,6 +1,7 @@
 //! Admins keep the topic catalogue: add topics, rename them, retire them.
 
 use actix_web::http::header::LOCATION;
+use actix_web::{patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,7 +42,6 @@ impl From<Topic> for AdminTopicView {
 /// The topic catalogue with retired topics included. Admins only.
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/topics",
     tag = "admin",
     security(("bearer" = [])),
     responses(
@@ -50,6 +50,7 @@ impl From<Topic> for AdminTopicView {
         AdminOnly,
     )
 )]
+#[route("/admin/topics", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -108,7 +109,6 @@ pub struct CreateTopic {
 /// Refused with `topic_in_use` when the slug exists. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/topics",
     tag = "admin",
     security(("bearer" = [])),
     request_body = CreateTopic,
@@ -119,6 +119,7 @@ pub struct CreateTopic {
         AdminOnly,
     )
 )]
+#[post("/admin/topics")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -199,7 +200,6 @@ pub struct TopicPatch {
 /// the catalogue and matching; expertise on it is kept. Admins only; audited.
 #[utoipa::path(
     patch,
-    path = "/api/v1/admin/topics/{slug}",
     tag = "admin",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")),
@@ -211,6 +211,7 @@ pub struct TopicPatch {
         AdminOnly,
     )
 )]
+#[patch("/admin/topics/{slug}")]
 pub async fn update(
     req: HttpRequest,
     slug: web::Path<String>,

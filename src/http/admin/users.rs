@@ -2,6 +2,7 @@
 //! once), change role, organisation or status, and reset passwords.
 
 use actix_web::http::header::LOCATION;
+use actix_web::{patch, post, route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -83,7 +84,6 @@ struct UserListParams {
 /// never password hashes. Admins only.
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/users",
     tag = "admin",
     security(("bearer" = [])),
     params(UserListParams),
@@ -93,6 +93,7 @@ struct UserListParams {
         AdminOnly,
     )
 )]
+#[route("/admin/users", method = "GET", method = "HEAD")]
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -172,7 +173,6 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
 /// address has an account. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/users",
     tag = "admin",
     security(("bearer" = [])),
     request_body = CreateUser,
@@ -184,6 +184,7 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
         AdminOnly,
     )
 )]
+#[post("/admin/users")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -259,7 +260,6 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
 /// (`own_account`). Admins only; audited.
 #[utoipa::path(
     patch,
-    path = "/api/v1/admin/users/{id}",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -272,6 +272,7 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
         AdminOnly,
     )
 )]
+#[patch("/admin/users/{id}")]
 pub async fn update(
     req: HttpRequest,
     id: web::Path<String>,
@@ -313,7 +314,6 @@ pub async fn update(
 /// sessions. Admins only; audited.
 #[utoipa::path(
     post,
-    path = "/api/v1/admin/users/{id}/password-reset",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
@@ -324,6 +324,7 @@ pub async fn update(
         AdminOnly,
     )
 )]
+#[post("/admin/users/{id}/password-reset")]
 pub async fn reset_password(
     req: HttpRequest,
     id: web::Path<String>,
