@@ -35,8 +35,9 @@ pub fn for_organisation(conn: &mut DbConn, id: OrganisationId) -> QueryResult<Ve
             Ok(Expertise {
                 organisation_id: OrganisationId(e.organisation_id),
                 topic: Topic::from(t),
-                level: MaturityLevel::new(i64::from(e.level))
-                    .map_err(|err| diesel::result::Error::DeserializationError(err.0.into()))?,
+                level: MaturityLevel::new(i64::from(e.level)).map_err(|err| {
+                    diesel::result::Error::DeserializationError(err.message.into())
+                })?,
                 summary: e.summary,
                 since_year: e.since_year,
                 willing_to_host: e.willing_to_host,

@@ -224,7 +224,7 @@ impl SummaryRow {
             state: self
                 .state
                 .parse()
-                .map_err(|e: crate::domain::Invalid| DeserializationError(e.0.into()))?,
+                .map_err(|e: crate::domain::Invalid| DeserializationError(e.message.into()))?,
             attempts: self.attempts,
             next_attempt_at: self.next_attempt_at,
             last_error: self.last_error,

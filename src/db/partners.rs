@@ -20,7 +20,7 @@ impl PartnerRow {
     fn into_domain(self) -> QueryResult<Partner> {
         Ok(Partner {
             scopes: Scopes::parse(&self.scopes)
-                .map_err(|e| diesel::result::Error::DeserializationError(e.0.into()))?,
+                .map_err(|e| diesel::result::Error::DeserializationError(e.message.into()))?,
             id: self.id,
             client_id: self.client_id,
             name: self.name,

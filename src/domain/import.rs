@@ -216,7 +216,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, Invalid> {
                     contact,
                 });
             }
-            Err(e) => errors.push(RowError { line, message: e.0 }),
+            Err(e) => errors.push(RowError {
+                line,
+                message: e.message,
+            }),
         }
     }
     Ok(ParsedFile {
@@ -497,7 +500,7 @@ mod tests {
     #[test]
     fn a_missing_column_is_a_file_error() {
         let err = parse(b"cbs_code,name,province,lat,lon,year\n").unwrap_err();
-        assert!(err.0.contains("'population'"), "{err}");
+        assert!(err.message.contains("'population'"), "{err}");
     }
 
     #[test]
@@ -514,7 +517,7 @@ mod tests {
     fn unknown_header_is_rejected() {
         assert!(parse(b"foo,bar\n1,2\n")
             .unwrap_err()
-            .0
+            .message
             .contains("unknown file format"));
         assert!(parse(b"").is_err());
     }

@@ -94,16 +94,43 @@ pub fn either(names: &[&str]) -> String {
 }
 
 /// A value that failed validation, with a message meant for the person who
-/// typed it (shown in problem+json `detail` and in import reports).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
+/// typed it. When a use case knows which field it was, it says so apart
+/// from the message: the API's `detail` reads "proposedDates: …", a page
+/// shows the message beside its own field (see `Display`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The field as the API names it.
+    pub field: Option<&'static str>,
+    pub message: String,
+}
 
 impl Invalid {
     pub fn new(msg: impl Into<String>) -> Self {
-        Invalid(msg.into())
+        Invalid {
+            field: None,
+            message: msg.into(),
+        }
+    }
+
+    /// `invalid`, said of `field`.
+    pub fn of(field: &'static str, invalid: Invalid) -> Self {
+        Invalid {
+            field: Some(field),
+            ..invalid
+        }
     }
 }
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
 
 /// U+0000 (NUL): PostgreSQL cannot store it in text, so every text input
 /// refuses it at the edge, on every backend alike, naming the field.

@@ -149,7 +149,7 @@ pub async fn submit(
     let publish = match body.publish.as_deref() {
         None => Publish::No,
         Some(p) => p.parse::<Publish>().map_err(|e| {
-            crate::service::ServiceError::from(crate::domain::Invalid::new(format!("publish: {e}")))
+            crate::service::ServiceError::from(crate::domain::Invalid::of("publish", e))
         })?,
     };
     let draft = Draft {

@@ -454,7 +454,7 @@ pub async fn put_expertise(
         body.since_year,
         body.willing_to_host,
     )
-    .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
+    .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
     let stored = profile::put_expertise(
         &state.ctx,
         user.0,

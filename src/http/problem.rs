@@ -240,7 +240,9 @@ where
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(invalid) => ApiError::bad_request("invalid_request", invalid.0),
+            ServiceError::Invalid(invalid) => {
+                ApiError::bad_request("invalid_request", invalid.to_string())
+            }
             ServiceError::Refused(refusal) => ApiError::refused(refusal),
             ServiceError::RateLimited(secs) => ApiError::too_many_requests(secs),
             ServiceError::Unavailable(source) => {

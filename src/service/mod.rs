@@ -102,6 +102,8 @@ impl ServiceError {
     pub fn message(&self, language: Language) -> String {
         match self {
             ServiceError::Refused(r) => r.message(language),
+            // A page shows the message by its own field, without the API's name.
+            ServiceError::Invalid(invalid) => invalid.message.clone(),
             other => other.to_string(),
         }
     }

@@ -361,13 +361,13 @@ pub(crate) fn views(
                     .filter(|by| *by != MEELOOP)
                     .map(str::parse)
                     .transpose()
-                    .map_err(|e: Invalid| corrupt(e.0))?,
+                    .map_err(|e: Invalid| corrupt(e.message))?,
                 closed: row
                     .closed_because
                     .as_deref()
                     .map(str::parse)
                     .transpose()
-                    .map_err(|e: Invalid| corrupt(e.0))?,
+                    .map_err(|e: Invalid| corrupt(e.message))?,
                 expires_at: row.expires_at,
                 created_at: row.created_at,
             })

@@ -94,7 +94,7 @@ async fn a_request_goes_by_the_contexts_clock(backend: Backend) {
     .await
     .unwrap_err();
     assert!(
-        matches!(&refused, ServiceError::Invalid(e) if e.0.contains("proposedDates")),
+        matches!(&refused, ServiceError::Invalid(e) if e.field == Some("proposedDates")),
         "{refused:?}"
     );
     // Two weeks on in 2030: a Monday three weeks ahead is fine, and the
@@ -240,7 +240,7 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
         .unwrap_err();
         let got = match &err {
             ServiceError::Refused(r) => format!("{}: {}", r.code(), r.message(Language::En)),
-            ServiceError::Invalid(e) => format!("invalid: {}", e.0),
+            ServiceError::Invalid(e) => format!("invalid: {e}"),
             other => format!("{other:?}"),
         };
         let (kind, words) = expected.split_once(": ").unwrap();

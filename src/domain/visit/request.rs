@@ -175,7 +175,7 @@ pub fn check_request(
         if let Err(e) = check_proposed_dates(&dates, today, lead_days, language) {
             errors.push(FieldError {
                 field: "dates",
-                message: e.0,
+                message: e.message,
             });
         }
     }
@@ -238,8 +238,11 @@ mod tests {
         let today = d(2027, 4, 1);
         let ok = check_proposed_dates(&[d(2027, 4, 28), d(2027, 4, 26)], today, 7, Language::En);
         assert_eq!(ok, Ok(vec![d(2027, 4, 26), d(2027, 4, 28)]));
-        let err =
-            |dates: &[NaiveDate], lang| check_proposed_dates(dates, today, 7, lang).unwrap_err().0;
+        let err = |dates: &[NaiveDate], lang| {
+            check_proposed_dates(dates, today, 7, lang)
+                .unwrap_err()
+                .message
+        };
         // Dates written out the same human way in both languages.
         assert_eq!(
             err(&[d(2027, 4, 27)], Language::En),

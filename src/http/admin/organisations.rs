@@ -157,7 +157,7 @@ impl CreateOrganisation {
     fn parse(self) -> Result<NewOrganisation, ApiError> {
         let field = ApiError::field;
         let position = Coordinates::new(self.latitude, self.longitude)
-            .map_err(|e| ApiError::bad_request("invalid_field", e.0))?;
+            .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
         Ok(NewOrganisation {
             code: OrganisationCode::parse(&self.code, self.kind).map_err(field("code"))?,
             fields: Stored {

@@ -72,10 +72,9 @@ pub async fn followup_link(ctx: &Context, token: &str) -> Result<FollowUpLink, S
             let answer = repo::find_followup(conn, p.row.id)?
                 .map(|row| {
                     Ok::<_, ServiceError>(FollowUpAnswer {
-                        applied: row
-                            .applied
-                            .parse()
-                            .map_err(|e: Invalid| ServiceError::Internal(anyhow::anyhow!(e.0)))?,
+                        applied: row.applied.parse().map_err(|e: Invalid| {
+                            ServiceError::Internal(anyhow::anyhow!(e.message))
+                        })?,
                         changes: row.changes,
                         answered_at: row.answered_at,
                     })

@@ -120,7 +120,10 @@ pub async fn knowledge_base(
                         .cloned()
                         .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
                     let kind: crate::domain::organisation::OrganisationKind =
-                        author.kind.parse().map_err(|e: Invalid| corrupt(e.0))?;
+                        author
+                            .kind
+                            .parse()
+                            .map_err(|e: Invalid| corrupt(e.message))?;
                     let topic = topics
                         .get(&row.topic_id)
                         .cloned()

@@ -48,8 +48,7 @@ pub async fn answer_visit(
             conn.write(|conn| {
                 authorise(conn, &user, id, Act::Answer)?;
                 if let Answer::Decline(reason) = &answer {
-                    parse_reason(reason.as_deref())
-                        .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+                    parse_reason(reason.as_deref()).map_err(|e| Invalid::of("reason", e))?;
                 }
                 answer_in_tx(conn, &fanout, id, answer, now)
             })

@@ -61,7 +61,7 @@ pub async fn request_visit(
     let goal = parse_goal(&request.goal)?;
     let participants = check_participants(request.participants)?;
     let dates = check_proposed_dates(&request.proposed_dates, today, rules.lead_days, language)
-        .map_err(|e| Invalid::new(format!("proposedDates: {e}")))?;
+        .map_err(|e| Invalid::of("proposedDates", e))?;
     let fanout = ctx.fanout().await?;
     ctx.pool
         .run(move |conn| {
@@ -260,8 +260,8 @@ pub async fn cancel_visit(
         .run(move |conn| {
             conn.write(|conn| {
                 let (_, by) = authorise(conn, &user, id, Act::Cancel)?;
-                let reason = parse_reason(reason.as_deref())
-                    .map_err(|e| Invalid::new(format!("reason: {e}")))?;
+                let reason =
+                    parse_reason(reason.as_deref()).map_err(|e| Invalid::of("reason", e))?;
                 let p = Parties::lock(conn, id)?;
                 p.check(VisitEvent::Cancel)?;
                 if !repo::set_cancelled(conn, id, by.as_str(), reason.as_deref(), now)? {

@@ -290,7 +290,10 @@ fn preferences_parse_and_say_what_they_are() {
         Preference::Similar
     );
     let e = "nearest".parse::<Preference>().unwrap_err();
-    assert_eq!(e.0, "prefer must be best, near or similar, not 'nearest'");
+    assert_eq!(
+        e.message,
+        "prefer must be best, near or similar, not 'nearest'"
+    );
     assert_eq!(Preference::default(), Preference::Best);
     for p in Preference::ALL {
         assert_eq!(p.as_str().parse::<Preference>().unwrap(), p);
