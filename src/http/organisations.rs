@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Body};
-use super::client;
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
 use super::topics::TopicSummary;
+use super::{client, lang};
 use crate::domain::organisation::{
     parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Language, Organisation,
     OrganisationId, OrganisationKind, SizeUnit,
@@ -453,6 +453,7 @@ pub async fn put_expertise(
         &body.summary,
         body.since_year,
         body.willing_to_host,
+        lang::preferred(&req),
     )
     .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
     let stored = profile::put_expertise(

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{audit, user_ref, ServiceError};
 use crate::db::{self};
 use crate::domain::account::{may_edit_organisation, User};
-use crate::domain::organisation::{Coordinates, Organisation, OrganisationId};
+use crate::domain::organisation::{Coordinates, Language, Organisation, OrganisationId};
 use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::{Expertise, MaturityLevel, TopicSlug};
 use crate::domain::Invalid;
@@ -89,25 +89,42 @@ pub struct ExpertiseInput {
 pub const MAX_SUMMARY_CHARS: usize = 2000;
 
 impl ExpertiseInput {
+    /// The expertise as typed, or what is wrong with it in `language`.
     pub fn new(
         level: i64,
         summary: &str,
         since_year: Option<i64>,
         willing_to_host: bool,
+        language: Language,
     ) -> Result<Self, Invalid> {
-        let level = MaturityLevel::new(level)?;
+        let nl = language == Language::Nl;
+        let (min, max) = (MaturityLevel::MIN, MaturityLevel::MAX);
+        let wrong = |field, nl_text: String, en_text: String| {
+            Invalid::of(field, Invalid::new(if nl { nl_text } else { en_text }))
+        };
+        let level = MaturityLevel::new(level).map_err(|_| {
+            wrong(
+                "level",
+                format!("Kies een niveau van {min} tot {max}."),
+                format!("must be a level from {min} to {max}, not {level}"),
+            )
+        })?;
         if summary.chars().count() > MAX_SUMMARY_CHARS {
-            return Err(Invalid::new(format!(
-                "summary must be at most {MAX_SUMMARY_CHARS} characters"
-            )));
+            return Err(wrong(
+                "summary",
+                format!("De toelichting mag hoogstens {MAX_SUMMARY_CHARS} tekens lang zijn."),
+                format!("must be at most {MAX_SUMMARY_CHARS} characters"),
+            ));
         }
         let since_year = match since_year {
             None => None,
             Some(y @ 1900..=2200) => Some(y as i32),
             Some(y) => {
-                return Err(Invalid::new(format!(
-                    "sinceYear {y} must be between 1900 and 2200"
-                )))
+                return Err(wrong(
+                    "sinceYear",
+                    format!("{y} ligt niet tussen 1900 en 2200."),
+                    format!("must be a year from 1900 to 2200, not {y}"),
+                ))
             }
         };
         Ok(ExpertiseInput {

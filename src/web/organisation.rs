@@ -383,9 +383,10 @@ pub async fn put_expertise(
         },
     };
     let level = form.level.trim().parse::<i64>().unwrap_or(0);
-    let input = match ExpertiseInput::new(level, &form.summary, since, form.willing == "yes") {
+    let input = match ExpertiseInput::new(level, &form.summary, since, form.willing == "yes", lang)
+    {
         Ok(input) => input,
-        Err(e) => return refuse(own, e.to_string()),
+        Err(e) => return refuse(own, e.message),
     };
     match profile::put_expertise(
         &state.ctx,

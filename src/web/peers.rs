@@ -63,10 +63,28 @@ impl Search {
             .iter()
             .map(|k| k.parse::<OrganisationKind>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| {
+                if nl {
+                    "Kies soorten organisaties uit de lijst."
+                } else {
+                    "Pick kinds of organisation from the list."
+                }
+                .to_string()
+            })?;
         let province = match self.province.as_str() {
             "" => None,
-            p => Some(parse_province(p).map_err(|e| e.to_string())?.to_string()),
+            p => Some(
+                parse_province(p)
+                    .map_err(|_| {
+                        if nl {
+                            "Kies een provincie uit de lijst."
+                        } else {
+                            "Pick a province from the list."
+                        }
+                        .to_string()
+                    })?
+                    .to_string(),
+            ),
         };
         let max_distance_km = match self.distance.as_str() {
             "" => None,

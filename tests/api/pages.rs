@@ -581,7 +581,7 @@ async fn a_coordinator_keeps_the_profile_and_expertise_up_to_date() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("maturity level 9"), "{}", r.body);
+    assert!(r.body.contains("Kies een niveau van 1 tot 5"), "{}", r.body);
     let r = anne
         .post(
             &format!("/organisation/expertise/{topic}/delete"),
