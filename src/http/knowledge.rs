@@ -102,27 +102,26 @@ pub struct LessonPage {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct LessonListParams {
+pub struct LessonListParams {
     /// Only lessons on this topic.
     #[param(inline, value_type = Option<String>, pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")]
-    topic: Option<String>,
+    pub topic: Option<String>,
     /// Only lessons written by this kind of organisation.
     #[param(inline, value_type = Option<String>, pattern = "^(municipality|housing_corporation|province|water_board|other)$")]
-    kind: Option<String>,
+    pub kind: Option<String>,
     /// Words that must all occur (each as the start of a word); case and
     /// accents do not matter.
     #[param(max_length = 200)]
-    q: Option<String>,
+    pub q: Option<String>,
     /// Only lessons older than this id (the `nextBefore` of the previous page).
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20); the CSV export has every match.
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
     /// `csv` for a spreadsheet (the same as `Accept: text/csv`).
     #[param(inline, value_type = Option<String>, pattern = "^(json|csv)$")]
-    format: Option<String>,
+    pub format: Option<String>,
 }
 
 /// The knowledge base
@@ -150,7 +149,7 @@ pub async fn list(
     state: web::Data<AppState>,
     reader: CurrentReader,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["topic", "kind", "q", "before", "limit", "format"])?;
+    let params = QueryParams::of::<LessonListParams>(&req)?;
     let query = lessons::KnowledgeQuery {
         topic: params.get("topic", TopicSlug::parse)?,
         kind: params.get("kind", str::parse::<OrganisationKind>)?,
@@ -308,11 +307,10 @@ pub struct LeaderListView {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct LeaderParams {
+pub struct LeaderParams {
     /// How many, 1 to 50 (default 10).
     #[param(minimum = 1, maximum = 50)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 /// Best in class on a topic
@@ -344,7 +342,7 @@ pub async fn leaders(
     state: web::Data<AppState>,
     reader: CurrentReader,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["limit"])?;
+    let params = QueryParams::of::<LeaderParams>(&req)?;
     let topic = path("slug", &slug, TopicSlug::parse)?;
     let limit = params
         .get("limit", |raw: &str| match raw.parse::<usize>() {
@@ -426,14 +424,13 @@ pub struct StatsView {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct StatsParams {
+pub struct StatsParams {
     /// First month (default: eleven months before `to`).
     #[param(inline, value_type = Option<String>, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-12")]
-    from: Option<String>,
+    pub from: Option<String>,
     /// Last month (default: this month).
     #[param(inline, value_type = Option<String>, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2027-11")]
-    to: Option<String>,
+    pub to: Option<String>,
 }
 
 /// Statistics
@@ -460,7 +457,7 @@ pub async fn stats(
     reader: CurrentReader,
 ) -> Result<HttpResponse, ApiError> {
     use crate::domain::stats::Month;
-    let params = QueryParams::parse(&req, &["from", "to"])?;
+    let params = QueryParams::of::<StatsParams>(&req)?;
     let to = params
         .get("to", Month::parse)?
         .unwrap_or_else(|| Month::of(state.ctx.today()));

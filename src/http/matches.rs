@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::lang;
 use super::organisations::Province;
 use super::problem::{ApiError, Problem};
-use super::query::QueryParams;
+use super::query::{documented, QueryParams};
 use crate::domain::matching::{
     self as matching_rules, Class, Components, Host, Preference, DEFAULT_LIMIT,
 };
@@ -211,67 +211,55 @@ pub struct MatchListView {
     pub items: Vec<MatchView>,
 }
 
-/// Filters and options of both matching routes (documentation only:
-/// parsing is strict and done by [`QueryParams`]).
+/// Filters and options of both matching routes: documented, and the names
+/// the strict parser accepts ([`QueryParams::named`]).
 #[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct MatchParams {
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct MatchParams {
     /// The topic to find peers on (a slug from `/api/v1/topics`).
     #[param(
         pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$",
         example = "cloud-migration"
     )]
-    topic: String,
+    pub topic: String,
     /// Admins only: the organisation to find peers for. Coordinators find
     /// peers for their own organisation.
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    organisation: Option<i64>,
+    pub organisation: Option<i64>,
     /// Only these kinds, separated by commas.
     #[param(
         pattern = "^(municipality|housing_corporation|province|water_board|other)(,(municipality|housing_corporation|province|water_board|other))*$",
         example = "municipality,water_board"
     )]
-    kinds: Option<String>,
+    pub kinds: Option<String>,
     /// Only hosts in this province.
     #[param(inline)]
-    province: Option<Province>,
+    pub province: Option<Province>,
     /// Only hosts at most this far away (km), 1 to 1000.
     #[param(minimum = 1, maximum = 1000, example = 50)]
-    max_distance_km: Option<f64>,
+    pub max_distance_km: Option<f64>,
     /// What comes first: `best` (default; the organisations best at the
     /// topic), `near` (the shortest journey) or `similar` (the same kind
     /// and size). The others order hosts that are comparable on it.
     #[param(inline)]
-    prefer: Option<PreferenceView>,
+    pub prefer: Option<PreferenceView>,
 }
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct LimitParam {
+pub struct LimitParam {
     /// How many peers, 1 to 50 (default 10).
     #[param(minimum = 1, maximum = 50, example = 10)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct CandidateParam {
+pub struct CandidateParam {
     /// The organisation to explain.
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    candidate: i64,
+    pub candidate: i64,
 }
-
-const FILTERS: [&str; 6] = [
-    "topic",
-    "organisation",
-    "kinds",
-    "province",
-    "maxDistanceKm",
-    "prefer",
-];
 
 fn request(params: &QueryParams) -> Result<MatchRequest, ApiError> {
     Ok(MatchRequest {
@@ -328,9 +316,8 @@ pub async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let mut allowed = FILTERS.to_vec();
-    allowed.push("limit");
-    let params = QueryParams::parse(&req, &allowed)?;
+    let names = [documented::<MatchParams>(), documented::<LimitParam>()].concat();
+    let params = QueryParams::named(&req, &names)?;
     let request = request(&params)?;
     let language = lang::preferred(&req);
     let list = matching::find_matches(&state.ctx, user.0, request, language).await?;
@@ -411,9 +398,8 @@ pub async fn explain(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let mut allowed = FILTERS.to_vec();
-    allowed.push("candidate");
-    let params = QueryParams::parse(&req, &allowed)?;
+    let names = [documented::<MatchParams>(), documented::<CandidateParam>()].concat();
+    let params = QueryParams::named(&req, &names)?;
     let request = request(&params)?;
     let candidate = params
         .get("candidate", str::parse::<OrganisationId>)?

@@ -83,42 +83,40 @@ pub struct OrganisationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Filters of the directory listing (documentation only: parsing is strict
-/// and done by [`QueryParams`]).
+/// Filters of the directory listing: documented, and the only names the
+/// strict parser accepts ([`QueryParams::of`]).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub(super) struct ListParams {
+pub struct ListParams {
     /// Only organisations of this kind.
-    kind: Option<OrganisationKind>,
+    pub kind: Option<OrganisationKind>,
     /// Only organisations in this province.
     #[param(inline)]
-    province: Option<Province>,
+    pub province: Option<Province>,
     /// Only organisations with expertise on this topic (a topic slug).
     #[param(
         pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$",
         example = "cloud-migration"
     )]
-    topic: Option<String>,
+    pub topic: Option<String>,
     /// Part of the name; case, accents and punctuation are ignored.
     #[param(min_length = 1, max_length = 200, example = "fryslan")]
-    q: Option<String>,
+    pub q: Option<String>,
     /// The `nextCursor` of the previous page.
     #[param(
         pattern = "^[a-z0-9_]{0,400}\\.[0-9]{1,18}$",
         example = "s_gravenhage.42"
     )]
-    cursor: Option<String>,
+    pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 /// The twelve provinces, in CBS spelling (the API also accepts them without
 /// accents and in any case).
 #[derive(ToSchema)]
-#[allow(dead_code)]
-pub(super) enum Province {
+pub enum Province {
     Drenthe,
     Flevoland,
     #[schema(rename = "Fryslân")]
@@ -136,8 +134,6 @@ pub(super) enum Province {
     #[schema(rename = "Zuid-Holland")]
     ZuidHolland,
 }
-
-pub(super) const LIST_PARAMS: [&str; 6] = ["kind", "province", "topic", "q", "cursor", "limit"];
 
 /// The directory filters, shared with the admin listing; only active
 /// organisations unless the caller says otherwise.
@@ -171,7 +167,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
 )]
 #[route("/organisations", method = "GET", method = "HEAD")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &LIST_PARAMS)?;
+    let params = QueryParams::of::<ListParams>(&req)?;
     let query = list_query(&params)?;
     let page = directory::list_organisations(&state.ctx, query).await?;
     Ok(HttpResponse::Ok().json(OrganisationPage {

@@ -2,6 +2,8 @@
 //! get a 400 that names the parameter, instead of being ignored.
 
 use actix_web::HttpRequest;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::IntoParams;
 
 use super::problem::ApiError;
 use crate::domain::Invalid;
@@ -10,7 +12,28 @@ pub struct QueryParams {
     pairs: Vec<(String, String)>,
 }
 
+/// The query parameters an `IntoParams` type documents (the types in an
+/// operation's `#[utoipa::path(params(…))]`): the only ones the operation
+/// accepts, so the document and the parser cannot drift apart.
+pub fn documented<P: IntoParams>() -> Vec<String> {
+    P::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
 impl QueryParams {
+    /// [`QueryParams::parse`] with the parameters `P` documents.
+    pub fn of<P: IntoParams>(req: &HttpRequest) -> Result<Self, ApiError> {
+        Self::named(req, &documented::<P>())
+    }
+
+    /// [`QueryParams::parse`] with owned names (several documented sets).
+    pub fn named(req: &HttpRequest, names: &[String]) -> Result<Self, ApiError> {
+        let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
+        Self::parse(req, &allowed)
+    }
+
     pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(req.query_string()).map_err(|e| {

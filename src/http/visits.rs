@@ -140,24 +140,23 @@ pub struct VisitPage {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct VisitListParams {
+pub struct VisitListParams {
     /// Only visits where the organisation is the requester or the host.
     #[param(inline, value_type = Option<String>, pattern = "^(requester|host)$")]
-    role: Option<String>,
+    pub role: Option<String>,
     /// Only visits in this state.
     #[param(inline, value_type = Option<String>, pattern = "^(requested|accepted|declined|expired|cancelled|completed)$")]
-    state: Option<String>,
+    pub state: Option<String>,
     /// Admins: one organisation's visits (needed with `role`). Coordinators
     /// always see their own organisation's; naming another is 403.
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    organisation: Option<i64>,
+    pub organisation: Option<i64>,
     /// Only visits older than this id (the `nextBefore` of the previous page).
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 /// Visits
@@ -183,7 +182,7 @@ pub async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["role", "state", "organisation", "before", "limit"])?;
+    let params = QueryParams::of::<VisitListParams>(&req)?;
     let role = params.get("role", str::parse::<VisitRole>)?;
     let visit_state = params.get("state", str::parse::<VisitState>)?;
     let organisation = params.get("organisation", str::parse::<OrganisationId>)?;

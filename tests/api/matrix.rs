@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
-backend_tests!(every_route_answers_every_caller_as_documented);
+backend_tests!(
+    every_route_answers_every_caller_as_documented,
+    every_documented_query_parameter_is_accepted,
+);
 
 /// Expected status for: anonymous, coordinator of the resource's
 /// organisation, coordinator of another organisation, partner with the
@@ -496,4 +499,42 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
             }
         }
     }
+}
+
+/// The query parameters the document lists are the names the routes accept
+/// (the strict parser reads them from the same declarations): none of them
+/// is refused as unknown, whatever its value.
+async fn every_documented_query_parameter_is_accepted(backend: Backend) {
+    let app = spawn_app_with(backend, |f| f).await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let admin = app
+        .token_for("beheer@meeloop.example", Role::Admin, None)
+        .await;
+    let (_, spec) = app.get_json("/api/v1/openapi.json").await;
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let names: Vec<&str> = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let route = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "1" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for name in names {
+            let url = format!("/api/v1{route}?{name}=x");
+            let (status, problem) = app.send(Method::GET, &url, Some(&admin), None).await;
+            assert!(
+                !(status == 400 && problem["code"] == "unknown_parameter"),
+                "{url}: {problem}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} parameters found");
 }

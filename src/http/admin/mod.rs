@@ -52,14 +52,13 @@ pub struct AuditPage {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct AuditParams {
+pub struct AuditParams {
     /// Only entries older than this id (the `nextBefore` of the previous page).
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
@@ -94,7 +93,7 @@ pub async fn audit(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["before", "limit"])?;
+    let params = QueryParams::of::<AuditParams>(&req)?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (entries, next_before) = admin::audit_log(&state.ctx, user.0, before, limit).await?;

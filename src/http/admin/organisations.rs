@@ -17,9 +17,9 @@ use crate::domain::Invalid;
 use crate::http::body::{integer, Body};
 use crate::http::client;
 use crate::http::extract::AdminUser;
-use crate::http::organisations::{list_query, ListParams, OrganisationView, Province, LIST_PARAMS};
+use crate::http::organisations::{list_query, ListParams, OrganisationView, Province};
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, QueryParams};
+use crate::http::query::{documented, path, QueryParams};
 use crate::http::responses::AdminOnly;
 use crate::service::admin::{self, NewOrganisation};
 use crate::state::AppState;
@@ -56,10 +56,9 @@ pub struct AdminOrganisationPage {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct StatusParam {
+pub struct StatusParam {
     /// Only active (`true`) or only deactivated (`false`) organisations; both when absent.
-    active: Option<bool>,
+    pub active: Option<bool>,
 }
 
 fn parse_bool(raw: &str) -> Result<bool, Invalid> {
@@ -92,9 +91,8 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    let mut allowed = LIST_PARAMS.to_vec();
-    allowed.push("active");
-    let params = QueryParams::parse(&req, &allowed)?;
+    let names = [documented::<ListParams>(), documented::<StatusParam>()].concat();
+    let params = QueryParams::named(&req, &names)?;
     let mut query = list_query(&params)?;
     query.active = params.get("active", parse_bool)?;
     let page = admin::list_organisations(&state.ctx, admin.0, query).await?;

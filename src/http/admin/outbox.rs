@@ -85,17 +85,16 @@ pub struct OutboxPage {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct OutboxParams {
+pub struct OutboxParams {
     /// Only messages in this state.
     #[param(inline, value_type = Option<String>, pattern = "^(pending|sending|sent|dead)$")]
-    state: Option<String>,
+    pub state: Option<String>,
     /// Only messages older than this id (the `nextBefore` of the previous page).
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    before: Option<i64>,
+    pub before: Option<i64>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 fn utc(at: NaiveDateTime) -> DateTime<Utc> {
@@ -123,7 +122,7 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["state", "before", "limit"])?;
+    let params = QueryParams::of::<OutboxParams>(&req)?;
     let message_state = params.get("state", |raw| raw.parse::<MessageState>())?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);

@@ -21,8 +21,7 @@ use crate::state::AppState;
 
 /// What a partner token may read.
 #[derive(ToSchema)]
-#[allow(dead_code)]
-enum ScopeName {
+pub enum ScopeName {
     #[schema(rename = "organisations:read")]
     Organisations,
     #[schema(rename = "lessons:read")]

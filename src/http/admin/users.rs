@@ -68,14 +68,13 @@ pub struct UserWithPassword {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct UserListParams {
+pub struct UserListParams {
     /// Only accounts with a higher id (the `nextAfter` of the previous page).
     #[param(minimum = 1, maximum = 9223372036854775807_i64)]
-    after: Option<i64>,
+    pub after: Option<i64>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 /// Every account
@@ -99,7 +98,7 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::parse(&req, &["after", "limit"])?;
+    let params = QueryParams::of::<UserListParams>(&req)?;
     let after = params.get("after", |raw| raw.parse::<UserId>())?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (users, next) = accounts::list_users(&state.ctx, admin.0, after, limit).await?;
