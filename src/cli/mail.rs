@@ -92,10 +92,10 @@ pub(super) fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<
                     println!("{:<8} {n:>8}", state.as_str());
                 }
                 match status.oldest_waiting {
-                    Some((queued, due)) => println!(
+                    Some(w) => println!(
                         "Oldest waiting message: queued {}, next attempt {}.",
-                        local_time(queued),
-                        local_time(due)
+                        local_time(w.queued_at),
+                        local_time(w.next_attempt_at)
                     ),
                     None => println!("Nothing is waiting."),
                 }

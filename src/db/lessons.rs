@@ -214,11 +214,18 @@ pub fn hours_between(
     conn: &mut DbConn,
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<(i64, i32)>> {
+) -> QueryResult<Vec<HoursSaved>> {
     dispatch!(conn, c => lessons::table
         .filter(lessons::visit_date.between(from, to))
         .select((lessons::visit_id, lessons::hours_saved))
         .load(c))
+}
+
+/// What one side's lesson says the visit saved.
+#[derive(Debug, Clone, Queryable)]
+pub struct HoursSaved {
+    pub visit_id: i64,
+    pub hours_saved: i32,
 }
 
 /// The requester's answer to the three-month follow-up.

@@ -9,6 +9,7 @@ use diesel::upsert::excluded;
 use super::schema::{expertise, organisations};
 use super::{dispatch, DbConn};
 use crate::domain::import::Stored;
+use crate::domain::organisation::ProfileChanges;
 use crate::domain::organisation::{
     ContactEmail, Language, Organisation, OrganisationId, OrganisationKind,
     DEFAULT_MONTHLY_CAPACITY,
@@ -128,7 +129,15 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Organisat
 
 /// Every active organisation's id, name and contact address (where one is
 /// set), by name.
-pub fn contacts(conn: &mut DbConn) -> QueryResult<Vec<(OrganisationId, String, String)>> {
+/// An active organisation's contact address.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: OrganisationId,
+    pub name: String,
+    pub email: String,
+}
+
+pub fn contacts(conn: &mut DbConn) -> QueryResult<Vec<Contact>> {
     let rows: Vec<(i64, String, Option<String>)> = dispatch!(conn, c => organisations::table
         .filter(organisations::active.eq(true))
         .filter(organisations::contact_email.is_not_null())
@@ -137,7 +146,13 @@ pub fn contacts(conn: &mut DbConn) -> QueryResult<Vec<(OrganisationId, String, S
         .load(c))?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name, email)| email.map(|e| (OrganisationId(id), name, e)))
+        .filter_map(|(id, name, email)| {
+            email.map(|email| Contact {
+                id: OrganisationId(id),
+                name,
+                email,
+            })
+        })
         .collect())
 }
 
@@ -399,19 +414,6 @@ pub fn update(
         progress(chunk.len() as u64);
     }
     Ok(())
-}
-
-/// Profile fields an organisation edits itself; `None` leaves a field alone.
-#[derive(Debug, Clone, Default)]
-pub struct ProfileChanges {
-    pub name: Option<String>,
-    pub province: Option<&'static str>,
-    pub size: Option<i64>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub contact_email: Option<ContactEmail>,
-    pub language: Option<Language>,
-    pub monthly_capacity: Option<i32>,
 }
 
 #[derive(AsChangeset)]

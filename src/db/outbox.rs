@@ -8,7 +8,7 @@ use super::schema::outbox;
 use super::{dispatch, DbConn};
 use diesel::result::Error::DeserializationError;
 
-use crate::domain::mail::{MessageState, MessageSummary};
+use crate::domain::mail::{MessageState, MessageSummary, Waiting};
 
 /// An email to queue, rendered.
 #[derive(Debug, Clone, Insertable)]
@@ -187,8 +187,16 @@ pub fn mark_failed(
     Ok(changed > 0)
 }
 
-/// How many messages are in each state.
-pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+/// How many messages are in one state.
+#[derive(Debug, Clone, Queryable)]
+pub struct StateCount {
+    #[diesel(deserialize_as = String)]
+    pub state: MessageState,
+    pub count: i64,
+}
+
+/// How many messages are in each state that has any.
+pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<StateCount>> {
     use diesel::dsl::count_star;
     dispatch!(conn, c => outbox::table
         .group_by(outbox::state)
@@ -270,16 +278,19 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<MessageSummary>> {
     row.map(SummaryRow::into_summary).transpose()
 }
 
-/// The oldest message still waiting (pending or sending): when it was
-/// queued and when it is next due.
-pub fn oldest_waiting(conn: &mut DbConn) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+/// The oldest message still waiting (pending or sending).
+pub fn oldest_waiting(conn: &mut DbConn) -> QueryResult<Option<Waiting>> {
     use outbox::dsl as o;
-    dispatch!(conn, c => o::outbox
+    let row: Option<(NaiveDateTime, NaiveDateTime)> = dispatch!(conn, c => o::outbox
         .filter(o::state.eq_any([MessageState::Pending.as_str(), MessageState::Sending.as_str()]))
         .order((o::created_at.asc(), o::id.asc()))
         .select((o::created_at, o::next_attempt_at))
         .first(c)
-        .optional())
+        .optional())?;
+    Ok(row.map(|(queued_at, next_attempt_at)| Waiting {
+        queued_at,
+        next_attempt_at,
+    }))
 }
 
 /// The latest failures: dead messages and pending ones that failed before.

@@ -29,22 +29,30 @@ impl PartnerRow {
     }
 }
 
-/// The partner and its secret hash, for issuing a token.
-pub fn find_with_secret(
-    conn: &mut DbConn,
-    client_id: &str,
-) -> QueryResult<Option<(Partner, String)>> {
+/// A partner with its secret hash, for issuing a token.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub partner: Partner,
+    pub secret_hash: String,
+}
+
+pub fn find_with_secret(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Credentials>> {
     let row: Option<(PartnerRow, String)> = dispatch!(conn, c => partner_clients::table
         .filter(partner_clients::client_id.eq(client_id))
         .select((PartnerRow::as_select(), partner_clients::secret_hash))
         .first(c)
         .optional())?;
-    row.map(|(p, hash)| Ok((p.into_domain()?, hash)))
-        .transpose()
+    row.map(|(p, secret_hash)| {
+        Ok(Credentials {
+            partner: p.into_domain()?,
+            secret_hash,
+        })
+    })
+    .transpose()
 }
 
 pub fn find(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Partner>> {
-    Ok(find_with_secret(conn, client_id)?.map(|(p, _)| p))
+    Ok(find_with_secret(conn, client_id)?.map(|c| c.partner))
 }
 
 #[derive(Insertable)]

@@ -6,7 +6,7 @@ use diesel::upsert::excluded;
 
 use super::schema::topics;
 use super::{dispatch, upsert_rows, DbConn};
-use crate::domain::topic::{Topic, TopicId};
+use crate::domain::topic::{Topic, TopicChanges, TopicId};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = topics, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -121,21 +121,33 @@ pub fn insert_one(conn: &mut DbConn, new: &NewTopic) -> QueryResult<Option<Topic
     Ok(row.map(Topic::from))
 }
 
-/// What an admin may change of a topic; `None` leaves a field alone.
-#[derive(Debug, Default, AsChangeset)]
+/// The columns [`TopicChanges`] sets.
+#[derive(AsChangeset)]
 #[diesel(table_name = topics)]
-pub struct TopicChanges {
-    pub name_nl: Option<String>,
-    pub name_en: Option<String>,
-    pub description_nl: Option<String>,
-    pub description_en: Option<String>,
-    pub active: Option<bool>,
+struct TopicChangeset<'a> {
+    name_nl: Option<&'a str>,
+    name_en: Option<&'a str>,
+    description_nl: Option<&'a str>,
+    description_en: Option<&'a str>,
+    active: Option<bool>,
+}
+
+impl<'a> From<&'a TopicChanges> for TopicChangeset<'a> {
+    fn from(c: &'a TopicChanges) -> Self {
+        TopicChangeset {
+            name_nl: c.name_nl.as_deref(),
+            name_en: c.name_en.as_deref(),
+            description_nl: c.description_nl.as_deref(),
+            description_en: c.description_en.as_deref(),
+            active: c.active,
+        }
+    }
 }
 
 /// Applies the changes; `Ok(None)` when no topic has this slug.
 pub fn update(conn: &mut DbConn, slug: &str, changes: &TopicChanges) -> QueryResult<Option<Topic>> {
     let row: Option<TopicRow> = dispatch!(conn, c => diesel::update(topics::table.filter(topics::slug.eq(slug)))
-        .set((changes, topics::updated_at.eq(super::now())))
+        .set((TopicChangeset::from(changes), topics::updated_at.eq(super::now())))
         .returning(TopicRow::as_returning())
         .get_result(c)
         .optional())?;

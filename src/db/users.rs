@@ -63,18 +63,18 @@ pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
 
 /// The user, and whether they may act at all: the account is active and so
 /// is their organisation (admins have none).
-pub fn find_enabled(conn: &mut DbConn, id: UserId) -> QueryResult<Option<(User, bool)>> {
+/// The user, if the account and its organisation are active (a disabled
+/// account counts as gone).
+pub fn find_enabled(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
     let row: Option<(UserRow, Option<bool>)> = dispatch!(conn, c => users::table
         .left_join(organisations::table)
         .filter(users::id.eq(id.0))
         .select((UserRow::as_select(), organisations::active.nullable()))
         .first(c)
         .optional())?;
-    row.map(|(u, org_active)| {
-        let enabled = u.active && org_active.unwrap_or(true);
-        Ok((u.into_domain()?, enabled))
-    })
-    .transpose()
+    row.filter(|(u, org_active)| u.active && org_active.unwrap_or(true))
+        .map(|(u, _)| u.into_domain())
+        .transpose()
 }
 
 /// An account as logging in sees it.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{link_tokens, organisations, topics, visits};
 use super::{dispatch, DbConn};
-use crate::domain::visit::{LinkPurpose, VisitId, VisitState};
+use crate::domain::visit::{Booked, LinkPurpose, VisitId, VisitState};
 
 // The states as the `state` column holds them, for queries.
 const REQUESTED: &str = VisitState::Requested.as_str();
@@ -193,11 +193,15 @@ pub fn use_token(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
 }
 
 /// Organisation names by id, for showing visits.
-pub fn organisation_names(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    dispatch!(conn, c => organisations::table
+pub fn organisation_names(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = dispatch!(conn, c => organisations::table
         .filter(organisations::id.eq_any(ids))
         .select((organisations::id, organisations::name))
-        .load(c))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Topics by id: slug, Dutch and English name.
@@ -365,7 +369,7 @@ pub fn set_closed(
 }
 
 /// (host, requester, day) of every visit booked on or after `from`.
-pub fn booked_from(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(i64, i64, NaiveDate)>> {
+pub fn booked_from(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<Booked>> {
     let rows: Vec<(i64, i64, Option<NaiveDate>)> = dispatch!(conn, c => visits::table
         .filter(visits::state.eq_any([ACCEPTED, COMPLETED]))
         .filter(visits::visit_date.ge(from))
@@ -373,13 +377,22 @@ pub fn booked_from(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(i64, 
         .load(c))?;
     Ok(rows
         .into_iter()
-        .filter_map(|(host, requester, day)| Some((host, requester, day?)))
+        .filter_map(|(host, requester, day)| {
+            Some(Booked {
+                host,
+                requester,
+                date: day?,
+            })
+        })
         .collect())
 }
 
 /// (organisation, monthly capacity) of `ids`.
-pub fn capacities(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32)>> {
-    let mut found = Vec::new();
+pub fn capacities(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, i32>> {
+    let mut found = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<(i64, i32)> = dispatch!(conn, c => organisations::table
             .filter(organisations::id.eq_any(chunk))

@@ -1,7 +1,7 @@
 //! Outgoing email: states, and when to try again after a failure. Pure;
 //! the outbox table, the worker and the transports build on it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 super::named_enum! {
     /// Where a message is in its life.
@@ -89,6 +89,13 @@ impl RetryPolicy {
 /// repeat after a crash carries the same one and can be recognised.
 pub fn message_id(outbox_id: i64, domain: &str) -> String {
     format!("<outbox-{outbox_id}@{domain}>")
+}
+
+/// The oldest message still waiting to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub queued_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
 }
 
 /// A queued message as admins see it: never its body, which may hold

@@ -483,3 +483,16 @@ mod tests {
         assert!("gemeente".parse::<OrganisationKind>().is_err());
     }
 }
+
+/// Profile fields an organisation edits itself; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    pub province: Option<&'static str>,
+    pub size: Option<i64>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub contact_email: Option<ContactEmail>,
+    pub language: Option<Language>,
+    pub monthly_capacity: Option<i32>,
+}

@@ -155,3 +155,13 @@ mod tests {
         assert!(MaturityLevel::new(6).is_err());
     }
 }
+
+/// What an admin may change of a topic; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct TopicChanges {
+    pub name_nl: Option<String>,
+    pub name_en: Option<String>,
+    pub description_nl: Option<String>,
+    pub description_en: Option<String>,
+    pub active: Option<bool>,
+}

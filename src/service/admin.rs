@@ -11,13 +11,13 @@ use tracing::instrument;
 use super::directory::{self, OrganisationQuery, Page};
 use super::{audit, user_ref, ServiceError};
 use crate::db::topics::NewTopic;
-pub use crate::db::topics::TopicChanges;
 use crate::db::{self};
 use crate::domain::account::{is_admin, User};
 use crate::domain::audit::AuditEntry;
 use crate::domain::import::Stored;
 use crate::domain::organisation::{Organisation, OrganisationCode, OrganisationId};
 use crate::domain::refusal::{AccountRefusal, DirectoryRefusal};
+pub use crate::domain::topic::TopicChanges;
 use crate::domain::topic::{Topic, TopicSlug};
 
 pub(crate) fn require_admin(user: &User) -> Result<(), ServiceError> {
@@ -164,13 +164,11 @@ pub async fn undeliverable_contacts(
         .run(|conn| {
             Ok(db::organisations::contacts(conn)?
                 .into_iter()
-                .filter(|(_, _, email)| {
-                    crate::domain::organisation::ContactEmail::parse(email).is_err()
-                })
-                .map(|(id, name, contact_email)| Undeliverable {
-                    id,
-                    name,
-                    contact_email,
+                .filter(|c| crate::domain::organisation::ContactEmail::parse(&c.email).is_err())
+                .map(|c| Undeliverable {
+                    id: c.id,
+                    name: c.name,
+                    contact_email: c.email,
                 })
                 .collect())
         })

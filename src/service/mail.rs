@@ -5,15 +5,14 @@
 use crate::service::context::Context;
 use std::net::IpAddr;
 
-use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::admin::require_admin;
 use super::{audit, user_ref, ServiceError};
 use crate::db::outbox::{self, Enqueued};
 use crate::domain::account::User;
-use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
+use crate::domain::mail::{MessageState, Waiting};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::OutboxRefusal;
 use crate::domain::Invalid;
@@ -25,8 +24,7 @@ use crate::mail::templates::compose;
 pub struct QueueStatus {
     /// Every state, zero included, in the order of `MessageState::ALL`.
     pub counts: Vec<(MessageState, i64)>,
-    /// When the oldest waiting message was queued, and when it is next due.
-    pub oldest_waiting: Option<(NaiveDateTime, NaiveDateTime)>,
+    pub oldest_waiting: Option<Waiting>,
     pub recent_errors: Vec<Summary>,
 }
 
@@ -109,10 +107,7 @@ pub async fn status(ctx: &Context) -> Result<QueueStatus, ServiceError> {
                 let counts = MessageState::ALL
                     .into_iter()
                     .map(|s| {
-                        let n = counts
-                            .iter()
-                            .find(|(name, _)| name == s.as_str())
-                            .map_or(0, |(_, n)| *n);
+                        let n = counts.iter().find(|c| c.state == s).map_or(0, |c| c.count);
                         (s, n)
                     })
                     .collect();

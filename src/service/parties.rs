@@ -313,7 +313,6 @@ pub(crate) fn views(
     conn: &mut DbConn,
     rows: Vec<VisitRow>,
 ) -> Result<Vec<VisitView>, ServiceError> {
-    use std::collections::HashMap;
     let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
     let mut organisations: Vec<i64> = rows
         .iter()
@@ -324,9 +323,7 @@ pub(crate) fn views(
     let mut topics: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
     topics.sort_unstable();
     topics.dedup();
-    let names: HashMap<i64, String> = repo::organisation_names(conn, &organisations)?
-        .into_iter()
-        .collect();
+    let names = repo::organisation_names(conn, &organisations)?;
     let topic_names = repo::topic_names(conn, &topics)?;
     rows.into_iter()
         .map(|row| {

@@ -217,9 +217,7 @@ pub async fn issue_token(
         .run(move |conn| Ok::<_, ServiceError>(db::partners::find_with_secret(conn, &lookup)?))
         .await?;
     let partner = tokio::task::spawn_blocking(move || match found {
-        Some((partner, hash)) if password::verify(&secret, &hash) && partner.active => {
-            Some(partner)
-        }
+        Some(c) if password::verify(&secret, &c.secret_hash) && c.partner.active => Some(c.partner),
         Some(_) => None,
         None => {
             password::verify_nothing(&secret);

@@ -16,7 +16,7 @@ use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::{Expertise, MaturityLevel, TopicSlug};
 use crate::domain::Invalid;
 
-pub use crate::db::organisations::ProfileChanges;
+pub use crate::domain::organisation::ProfileChanges;
 
 /// Someone else's organisation looks exactly like one that does not exist.
 fn not_found(id: OrganisationId) -> ServiceError {

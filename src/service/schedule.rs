@@ -24,7 +24,7 @@ pub async fn due_jobs(
     ctx: &Context,
     now: NaiveDateTime,
 ) -> Result<Vec<(VisitId, Job)>, ServiceError> {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
     ctx.pool
         .run(move |conn| {
             let today = local_date(now);
@@ -42,7 +42,7 @@ pub async fn due_jobs(
             let mut hosts: Vec<i64> = requested.iter().map(|r| r.host_id).collect();
             hosts.sort_unstable();
             hosts.dedup();
-            let capacity: HashMap<i64, i32> = repo::capacities(conn, &hosts)?.into_iter().collect();
+            let capacity = repo::capacities(conn, &hosts)?;
             let stuck = |row: &VisitRow| {
                 if row.state != VisitState::Requested {
                     return None;

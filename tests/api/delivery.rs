@@ -54,6 +54,7 @@ fn counts(db: &TestDb) -> BTreeMap<String, i64> {
     outbox::counts(&mut db.pool.get().unwrap())
         .unwrap()
         .into_iter()
+        .map(|c| (c.state.to_string(), c.count))
         .collect()
 }
 

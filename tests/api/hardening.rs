@@ -286,15 +286,7 @@ async fn a_booking_closes_the_requests_it_leaves_without_a_day(backend: Backend)
         .find(|w| w.contains("/invitations/"))
         .unwrap()
         .to_string();
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&link).await;
     assert!(page.contains("Gesloten door Meeloop"), "{page}");
     let post = app
         .client

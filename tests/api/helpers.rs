@@ -168,6 +168,22 @@ pub async fn spawn_demo_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// GET an absolute URL (an emailed link, say); the body as text.
+    pub async fn text(&self, url: impl reqwest::IntoUrl) -> String {
+        let response = self.client.get(url).send().await.expect("request");
+        response.text().await.expect("a text body")
+    }
+
+    /// POST a form to an absolute URL, as a browser submits one.
+    pub async fn post_form<F: serde::Serialize + ?Sized>(
+        &self,
+        url: impl reqwest::IntoUrl,
+        form: &F,
+    ) -> reqwest::Response {
+        let request = self.client.post(url).form(form);
+        request.send().await.expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))
@@ -531,4 +547,15 @@ fn code_name(code: &str) -> &'static str {
         "GM0344" => "utrecht",
         other => panic!("add {other} to code_name"),
     }
+}
+
+/// How many outbox messages are in each state that has any.
+pub fn state_counts(
+    conn: &mut meeloop::db::DbConn,
+) -> Vec<(meeloop::domain::mail::MessageState, i64)> {
+    meeloop::db::outbox::counts(conn)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.state, c.count))
+        .collect()
 }

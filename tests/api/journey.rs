@@ -169,15 +169,7 @@ async fn a_visit_goes_from_request_to_both_calendars_by_real_email(backend: Back
         .await
         .unwrap();
     assert_eq!(accepted.status(), 303);
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&link).await;
     assert!(page.contains("al geaccepteerd"), "{page}");
 
     // Both confirmations arrive, each with the day in a calendar file.
@@ -260,15 +252,7 @@ async fn a_visit_goes_from_request_to_both_calendars_by_real_email(backend: Back
         assert_eq!(ics.get("SEQUENCE"), Some("1"));
         assert!(message.text.contains("Ons project is uitgesteld."));
     }
-    let page = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text(&link).await;
     assert!(page.contains("geannuleerd"), "{page}");
 }
 
@@ -377,35 +361,26 @@ async fn after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_
         200
     );
     let sent = app
-        .client
-        .post(&anne_link)
-        .form(&[
-            (
-                "strengths",
-                "Een openbaar kostenmodel dat het college vooraf kende.",
-            ),
-            (
-                "mistakes",
-                "Vergeet de licenties niet te tellen vóór de migratie.",
-            ),
-            ("hoursSaved", "60"),
-            ("rating", "5"),
-            ("recommend", "yes"),
-            ("publish", "named"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &anne_link,
+            &[
+                (
+                    "strengths",
+                    "Een openbaar kostenmodel dat het college vooraf kende.",
+                ),
+                (
+                    "mistakes",
+                    "Vergeet de licenties niet te tellen vóór de migratie.",
+                ),
+                ("hoursSaved", "60"),
+                ("rating", "5"),
+                ("recommend", "yes"),
+                ("publish", "named"),
+            ],
+        )
+        .await;
     assert_eq!(sent.status(), 303);
-    let again = app
-        .client
-        .get(&anne_link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.text(&anne_link).await;
     assert!(
         again.contains("al opgeslagen"),
         "a used link says so: {again}"
@@ -458,17 +433,16 @@ async fn after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_
     let reminder_link = link_to(reminders[0], "/lessons-forms/");
     assert_ne!(reminder_link, zwolle_link);
     let sent = app
-        .client
-        .post(&reminder_link)
-        .form(&[
-            ("strengths", "Goede vragen over ons exitplan en de kosten."),
-            ("mistakes", "Wij hadden de planning vooraf moeten delen."),
-            ("hoursSaved", "4"),
-            ("rating", "4"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &reminder_link,
+            &[
+                ("strengths", "Goede vragen over ons exitplan en de kosten."),
+                ("mistakes", "Wij hadden de planning vooraf moeten delen."),
+                ("hoursSaved", "4"),
+                ("rating", "4"),
+            ],
+        )
+        .await;
     assert_eq!(sent.status(), 303);
     let (_, page) = app
         .send(
@@ -483,12 +457,6 @@ async fn after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_
         "{page}"
     );
     // The first link closed with it.
-    let first = app
-        .client
-        .post(&zwolle_link)
-        .form(&[("rating", "3")])
-        .send()
-        .await
-        .unwrap();
+    let first = app.post_form(&zwolle_link, &[("rating", "3")]).await;
     assert_eq!(first.status(), 409);
 }

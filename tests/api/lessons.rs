@@ -126,15 +126,7 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
             .status(),
         200
     );
-    let host_page = app
-        .client
-        .get(&host_link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let host_page = app.text(&host_link).await;
     assert!(
         !host_page.contains("name=\"recommend\""),
         "the host does not recommend itself"
@@ -145,34 +137,14 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
     assert!(stored(&app).is_empty());
 
     // The visitor answers through the link, once.
-    let sent = app
-        .client
-        .post(&requester_link)
-        .form(&complete_form())
-        .send()
-        .await
-        .unwrap();
+    let sent = app.post_form(&requester_link, &complete_form()).await;
     assert_eq!(sent.status(), 303);
-    let thanks = app
-        .client
-        .get(&requester_link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let thanks = app.text(&requester_link).await;
     assert!(
         thanks.contains("Ze staan in de kennisbank, zonder naam."),
         "{thanks}"
     );
-    let again = app
-        .client
-        .post(&requester_link)
-        .form(&complete_form())
-        .send()
-        .await
-        .unwrap();
+    let again = app.post_form(&requester_link, &complete_form()).await;
     assert_eq!(again.status(), 409);
     let lessons = stored(&app);
     assert_eq!(lessons.len(), 1);
@@ -247,15 +219,7 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
         .as_str()
         .unwrap()
         .contains("heeft de lessen al ingevuld"));
-    let closed = app
-        .client
-        .get(&host_link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let closed = app.text(&host_link).await;
     assert!(closed.contains("al opgeslagen"), "{closed}");
     assert_eq!(stored(&app).len(), 2);
 
@@ -303,7 +267,7 @@ async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend)
             _ => {}
         }
     }
-    let page = app.client.post(&link).form(&typed).send().await.unwrap();
+    let page = app.post_form(&link, &typed).await;
     assert_eq!(page.status(), 400);
     let html = page.text().await.unwrap();
     for (field, message) in [
@@ -338,13 +302,7 @@ async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend)
             .is_empty()
     );
     // The link still works.
-    let sent = app
-        .client
-        .post(&link)
-        .form(&complete_form())
-        .send()
-        .await
-        .unwrap();
+    let sent = app.post_form(&link, &complete_form()).await;
     assert_eq!(sent.status(), 303);
 }
 
@@ -945,12 +903,11 @@ async fn three_months_on_the_requester_is_asked_what_came_of_it(backend: Backend
         assert!(page.text().await.unwrap().contains("name=\"applied\""));
     }
     let blind = app
-        .client
-        .post(&link)
-        .form(&[("changes", "Het exitplan per applicatie is overgenomen.")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &link,
+            &[("changes", "Het exitplan per applicatie is overgenomen.")],
+        )
+        .await;
     assert_eq!(blind.status(), 400);
     let html = blind.text().await.unwrap();
     assert!(html.contains("Kies ja, gedeeltelijk of nee."));
@@ -959,33 +916,18 @@ async fn three_months_on_the_requester_is_asked_what_came_of_it(backend: Backend
         "kept"
     );
     let sent = app
-        .client
-        .post(&link)
-        .form(&[
-            ("applied", "partly"),
-            ("changes", "Het exitplan per applicatie is overgenomen."),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &link,
+            &[
+                ("applied", "partly"),
+                ("changes", "Het exitplan per applicatie is overgenomen."),
+            ],
+        )
+        .await;
     assert_eq!(sent.status(), 303);
-    let thanks = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let thanks = app.text(&link).await;
     assert!(thanks.contains("Uw antwoord is opgeslagen"), "{thanks}");
-    let again = app
-        .client
-        .post(&link)
-        .form(&[("applied", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let again = app.post_form(&link, &[("applied", "yes")]).await;
     assert_eq!(again.status(), 409);
     let stored = meeloop::db::lessons::find_followup(&mut app.db.pool.get().unwrap(), visit.id)
         .unwrap()

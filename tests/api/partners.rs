@@ -75,10 +75,10 @@ async fn client_credentials_give_a_scoped_token(backend: Backend) {
     assert_eq!(me["scopes"], json!(["stats:read"]));
 
     // Only a hash of the secret is stored, and it is in no log.
-    let (_, hash) =
-        meeloop::db::partners::find_with_secret(&mut app.db.pool.get().unwrap(), &client_id)
-            .unwrap()
-            .unwrap();
+    let hash = meeloop::db::partners::find_with_secret(&mut app.db.pool.get().unwrap(), &client_id)
+        .unwrap()
+        .unwrap()
+        .secret_hash;
     assert!(hash.starts_with("$argon2id$"));
     assert!(!hash.contains(&secret));
     let admin = app

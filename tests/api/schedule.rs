@@ -570,23 +570,9 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
     assert!(expired[0].body_text.contains("3. "), "three alternatives");
     // Both links now say so, and answer nothing.
     for link in [&original, &fresh] {
-        let page = app
-            .client
-            .get(link)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.text(link).await;
         assert!(page.contains("verlopen"), "{page}");
-        let post = app
-            .client
-            .post(link)
-            .form(&[("action", "decline")])
-            .send()
-            .await
-            .unwrap();
+        let post = app.post_form(link, &[("action", "decline")]).await;
         assert_eq!(post.status(), 409);
     }
     assert_eq!(visit_row(&app, visit.id).state, VisitState::Expired);

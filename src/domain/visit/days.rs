@@ -100,11 +100,23 @@ pub struct Bookings {
     hosted: HashMap<(i64, i32, u32), i64>,
 }
 
+/// A visit with a day: who hosts, who visits, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booked {
+    pub host: i64,
+    pub requester: i64,
+    pub date: NaiveDate,
+}
+
 impl Bookings {
-    /// From (host, requester, day) of each booked visit.
-    pub fn new(booked: impl IntoIterator<Item = (i64, i64, NaiveDate)>) -> Self {
+    pub fn new(booked: impl IntoIterator<Item = Booked>) -> Self {
         let mut bookings = Bookings::default();
-        for (host, requester, date) in booked {
+        for Booked {
+            host,
+            requester,
+            date,
+        } in booked
+        {
             bookings.busy.insert((host, date));
             bookings.busy.insert((requester, date));
             *bookings
@@ -186,7 +198,12 @@ mod tests {
     #[test]
     fn bookings_know_busy_days_and_full_months() {
         // Host 1 hosts 2 on 9 March; 3 visits 1 on 10 March.
-        let bookings = Bookings::new([(1, 2, d(2027, 3, 9)), (1, 3, d(2027, 3, 10))]);
+        let booked = |host, requester, date| Booked {
+            host,
+            requester,
+            date,
+        };
+        let bookings = Bookings::new([booked(1, 2, d(2027, 3, 9)), booked(1, 3, d(2027, 3, 10))]);
         let today = d(2027, 3, 1);
         let f = bookings.facts(1, 4, d(2027, 3, 9));
         assert!(f.host_busy && !f.requester_busy);

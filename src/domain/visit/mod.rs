@@ -214,7 +214,7 @@ impl Closure {
 mod days;
 mod request;
 
-pub use days::{obstacle, Bookings, DayFacts, Obstacle};
+pub use days::{obstacle, Booked, Bookings, DayFacts, Obstacle};
 pub use request::*;
 
 /// Where a visit shows on a coordinator's dashboard.

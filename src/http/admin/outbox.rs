@@ -137,7 +137,7 @@ pub async fn list(
                 sent: status.count(MessageState::Sent),
                 dead: status.count(MessageState::Dead),
             },
-            oldest_waiting_since: status.oldest_waiting.map(|(queued, _)| utc(queued)),
+            oldest_waiting_since: status.oldest_waiting.map(|w| utc(w.queued_at)),
             items: items.into_iter().map(OutboxMessageView::from).collect(),
             next_before,
         }))

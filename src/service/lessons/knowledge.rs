@@ -198,9 +198,9 @@ pub async fn statistics(
                 .collect();
             let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
                 .into_iter()
-                .map(|(visit, hours)| LessonFact {
-                    visit,
-                    hours_saved: i64::from(hours),
+                .map(|h| LessonFact {
+                    visit: h.visit_id,
+                    hours_saved: i64::from(h.hours_saved),
                 })
                 .collect();
             Ok(summarise(&visits, &lessons))
