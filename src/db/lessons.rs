@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::lessons;
 use super::{dispatch, DbConn};
-use crate::domain::lesson::Publish;
+use crate::domain::lesson::{LessonId, Publish};
 use crate::domain::visit::{VisitId, VisitRole, VisitState};
 
 #[derive(Debug, Clone, Insertable)]
@@ -35,7 +35,8 @@ pub struct NewLesson {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = lessons, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct LessonRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: LessonId,
     #[diesel(deserialize_as = i64)]
     pub visit_id: VisitId,
     #[diesel(deserialize_as = String)]

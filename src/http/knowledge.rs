@@ -68,7 +68,7 @@ pub struct PublishedLessonResponse {
 impl From<lessons::PublishedLesson> for PublishedLessonResponse {
     fn from(l: lessons::PublishedLesson) -> Self {
         PublishedLessonResponse {
-            id: l.id,
+            id: l.id.0,
             topic: l.topic,
             topic_name: l.topic_name,
             visit_month: l.visit_month,
@@ -243,7 +243,7 @@ fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error>
     ])?;
     for l in items {
         table.row([
-            Cell::from(l.id),
+            Cell::from(l.id.0),
             l.topic.into(),
             l.visit_month.into(),
             l.side.as_str().into(),

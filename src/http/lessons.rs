@@ -89,7 +89,7 @@ pub struct LessonResponse {
 impl From<LessonView> for LessonResponse {
     fn from(l: LessonView) -> Self {
         LessonResponse {
-            id: l.id,
+            id: l.id.0,
             visit_id: l.visit_id.0,
             side: l.side.as_str(),
             situation: l.situation,

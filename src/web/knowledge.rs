@@ -149,7 +149,7 @@ impl From<(&PublishedLesson, Language)> for LessonItem {
             })
             .unwrap_or_default();
         LessonItem {
-            id: l.id,
+            id: l.id.0,
             heading: format!("{}{at}", l.topic_name),
             byline: format!("{author}, {role}, {}", l.visit_month),
             situation: l.situation.clone(),

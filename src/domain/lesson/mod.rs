@@ -19,6 +19,22 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MIN_TEXT_CHARS: usize = 10;
 pub const MAX_HOURS_SAVED: i64 = 10_000;
 
+/// Database id of a lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LessonId(pub i64);
+
+impl From<i64> for LessonId {
+    fn from(n: i64) -> Self {
+        LessonId(n)
+    }
+}
+
+impl std::fmt::Display for LessonId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 super::named_enum! {
     /// Whether and how a lesson may appear in the knowledge base. Off unless
     /// the author says so.

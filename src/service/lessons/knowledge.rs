@@ -8,7 +8,7 @@ use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
 use crate::db::{self};
 use crate::domain::account::User;
-use crate::domain::lesson::{self, Publish};
+use crate::domain::lesson::{self, LessonId, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{DirectoryRefusal, Refusal};
 use crate::domain::search::fold;
@@ -34,7 +34,7 @@ pub struct KnowledgeQuery {
 /// out when it is the pseudonymous author itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedLesson {
-    pub id: i64,
+    pub id: LessonId,
     pub topic: String,
     pub topic_name: String,
     /// The visit's month ("2027-03"): a day would say more than needed.
@@ -96,7 +96,7 @@ pub async fn knowledge_base(
             let mut rows = repo::published(conn, &filter, page.saturating_add(1))?;
             let next = if rows.len() as i64 > page {
                 rows.truncate(page as usize);
-                rows.last().map(|r| r.id)
+                rows.last().map(|r| r.id.0)
             } else {
                 None
             };

@@ -24,7 +24,7 @@ use crate::db::visits as visit_repo;
 use crate::db::DbConn;
 use crate::domain::account::{Role, User};
 use crate::domain::event::Event;
-use crate::domain::lesson::{self, schedule, Draft, Lesson, Publish};
+use crate::domain::lesson::{self, schedule, Draft, Lesson, LessonId, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{LessonRefusal, LinkRefusal, VisitRefusal};
 use crate::domain::search::fold;
@@ -34,7 +34,7 @@ use crate::domain::Invalid;
 /// A side's lesson as shown to the two organisations and admins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LessonView {
-    pub id: i64,
+    pub id: LessonId,
     pub visit_id: VisitId,
     pub side: VisitRole,
     pub situation: String,
