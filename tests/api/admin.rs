@@ -1,7 +1,6 @@
 //! Admins manage organisations, topics, accounts and partner clients over
 //! the API, and every change shows where a user would notice it.
 
-use meeloop::domain::account::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -48,9 +47,7 @@ async fn audit_actions(app: &TestApp, admin: &str) -> Vec<String> {
 
 async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let new = json!({
         "code": "gm0037", "kind": "municipality", "name": "Stadskanaal",
         "province": "Groningen", "size": 32013, "latitude": 53.00223, "longitude": 7.01027,
@@ -116,11 +113,7 @@ async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
 
     // Deactivated: gone from the public directory, its coordinator locked out.
     let coordinator = app
-        .token_for(
-            "anne@stadskanaal.example",
-            Role::Coordinator,
-            Some("GM0037"),
-        )
+        .coordinator_token("anne@stadskanaal.example", "GM0037")
         .await;
     let (status, _) = app
         .send(Method::GET, "/api/v1/me", Some(&coordinator), None)
@@ -215,13 +208,9 @@ async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
 
 async fn retired_topics_leave_the_catalogue_and_come_back(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
-    let coordinator = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let coordinator = app.coordinator_token("anne@zwolle.example", "GM0193").await;
 
     let (status, topic) = app
         .send(
@@ -355,9 +344,7 @@ async fn retired_topics_leave_the_catalogue_and_come_back(backend: Backend) {
 
 async fn admins_create_and_change_accounts(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
     let frysl = app.organisation_id("GM1900").await;
 
@@ -610,9 +597,7 @@ async fn admins_create_and_change_accounts(backend: Backend) {
 
 async fn users_change_their_own_password(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let old_token = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let old_token = app.coordinator_token("anne@zwolle.example", "GM0193").await;
     let change = |current: &str, new: &str, token: &str| {
         let body = json!({"currentPassword": current, "newPassword": new});
         let token = token.to_string();
@@ -659,9 +644,7 @@ async fn users_change_their_own_password(backend: Backend) {
 
 async fn partner_clients_are_managed_over_the_api(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let (status, created) = app
         .send(
             Method::POST,

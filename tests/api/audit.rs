@@ -1,6 +1,5 @@
 //! The audit log records security events, and only admins read it.
 
-use meeloop::domain::account::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -12,12 +11,8 @@ backend_tests!(security_events_are_recorded_for_admins_only);
 async fn security_events_are_recorded_for_admins_only(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
-    let coordinator = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let coordinator = app.coordinator_token("anne@zwolle.example", "GM0193").await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
 
     let secret_guess = "hunter2-but-longer";
     let (status, _) = app
@@ -54,11 +49,7 @@ async fn security_events_are_recorded_for_admins_only(backend: Backend) {
         .await;
     assert_eq!(status, 401, "{body}");
     let other = app
-        .token_for(
-            "jan@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("jan@sudwestfryslan.example", "GM1900")
         .await;
     let (status, body) = app
         .send(Method::GET, "/api/v1/admin/audit", Some(&other), None)

@@ -461,12 +461,8 @@ async fn each_token_subject_has_its_own_request_budget(backend: Backend) {
     })
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
-    let busy = app
-        .token_for("busy@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
-    let calm = app
-        .token_for("calm@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let busy = app.coordinator_token("busy@zwolle.example", "GM0193").await;
+    let calm = app.coordinator_token("calm@zwolle.example", "GM0193").await;
     for _ in 0..3 {
         assert_eq!(get_with(&app, "/api/v1/me", &busy).await.0, 200);
     }

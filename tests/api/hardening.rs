@@ -1,7 +1,6 @@
 //! Defences found by using and attacking the running service from outside
 //! (issue 16), each on both databases where the database is involved.
 
-use meeloop::domain::account::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -64,9 +63,7 @@ async fn an_invitation_that_cannot_be_delivered_closes_the_request(backend: Back
     use meeloop::mail::worker::deliver_once;
     let app = demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
-    let piet = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let piet = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     // Valid to every parser, but nobody receives it there.
     let (status, body) = app
         .send(
@@ -78,11 +75,7 @@ async fn an_invitation_that_cannot_be_delivered_closes_the_request(backend: Back
         .await;
     assert_eq!(status, 200, "{body}");
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let ask = request(zwolle, &working_days_ahead(2));
     let (status, body) = app
@@ -166,22 +159,14 @@ async fn a_booking_closes_the_requests_it_leaves_without_a_day(backend: Backend)
     let zwolle = app.organisation_id("GM0193").await;
     let utrecht = app.organisation_id("GM0344").await;
     let amsterdam = app.organisation_id("GM0363").await;
-    let piet = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let piet = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let kees = app
-        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .coordinator_token("kees@amsterdam.example", "GM0363")
         .await;
-    let ute = app
-        .token_for("ute@utrecht.example", Role::Coordinator, Some("GM0344"))
-        .await;
+    let ute = app.coordinator_token("ute@utrecht.example", "GM0344").await;
     for (token, org, change) in [
         (&piet, zwolle, json!({"monthlyHostingCapacity": 1})),
         (&kees, amsterdam, json!({"language": "en"})),
@@ -333,9 +318,7 @@ async fn the_scheduler_closes_requests_without_a_day_instead_of_nudging(backend:
     let app = demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
     let anne = crate::visits::coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let ute = app
-        .token_for("ute@utrecht.example", Role::Coordinator, Some("GM0344"))
-        .await;
+    let ute = app.coordinator_token("ute@utrecht.example", "GM0344").await;
     let days = working_days_ahead(2);
     let (d1, d2) = (days[0], days[1]);
     let annes = ask(&app, &anne, "cloud-migration", &[d1, d2]).await;
@@ -413,11 +396,7 @@ async fn contact_addresses_are_ones_mail_can_reach(backend: Backend) {
     let app = demo_app(backend).await;
     let swf = app.organisation_id("GM1900").await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     for bad in [
         "<svg/onload=alert(3)>@swf.example",
@@ -447,8 +426,7 @@ async fn contact_addresses_are_ones_mail_can_reach(backend: Backend) {
     .set(meeloop::db::schema::organisations::contact_email.eq("<b>host</b>@zwolle.example"))
     .execute(c))
     .unwrap();
-    app.token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    app.admin_token("beheer@meeloop.example").await;
     let admin = Web::new(&app).logged_in("beheer@meeloop.example").await;
     let overview = admin.get("/admin").await;
     assert_eq!(overview.status, StatusCode::OK);
@@ -479,9 +457,7 @@ async fn concurrent_changes_of_different_fields_all_land(backend: Backend) {
     })
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
     let path = format!("/api/v1/organisations/{zwolle}");
     for trial in 0..40 {
@@ -609,11 +585,7 @@ async fn text_that_cannot_be_stored_is_refused_naming_the_field(backend: Backend
 
     // Logged in: a visit's goal, an expertise summary, a search word.
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let zwolle = app.organisation_id("GM0193").await;
     let (status, body) = app

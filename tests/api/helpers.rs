@@ -485,6 +485,18 @@ impl TestApp {
         response["accessToken"].as_str().expect("token").to_string()
     }
 
+    /// A new admin's login token.
+    pub async fn admin_token(&self, email: &str) -> String {
+        use meeloop::domain::account::Role;
+        self.token_for(email, Role::Admin, None).await
+    }
+
+    /// A new coordinator of the organisation with this CBS code; their token.
+    pub async fn coordinator_token(&self, email: &str, code: &str) -> String {
+        use meeloop::domain::account::Role;
+        self.token_for(email, Role::Coordinator, Some(code)).await
+    }
+
     /// Sends `method path` with an optional token and JSON body; returns status and body
     /// (Null when empty, a string when not JSON).
     pub async fn send(

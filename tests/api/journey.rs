@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use meeloop::domain::account::Role;
 use serde_json::json;
 
 use crate::backend_tests;
@@ -90,11 +89,7 @@ async fn a_visit_goes_from_request_to_both_calendars_by_real_email(backend: Back
     let server = SmtpServer::start();
     let app = demo_app_with_smtp(backend, &server).await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let zwolle = app.organisation_id("GM0193").await;
     let dates = working_days_ahead(3);
@@ -272,15 +267,9 @@ async fn after_the_visit_both_forms_arrive_by_real_email_and_feed_the_knowledge_
     let server = SmtpServer::start();
     let app = demo_app_with_smtp(backend, &server).await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let zwolle = app.organisation_id("GM0193").await;
     let day = working_days_ahead(1)[0];
     let (status, visit) = app

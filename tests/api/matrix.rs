@@ -241,23 +241,16 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     let mut tokens: [Option<String>; 6] = [
         None,
         Some(
-            app.token_for("eigen@zwolle.example", Role::Coordinator, Some("GM0193"))
+            app.coordinator_token("eigen@zwolle.example", "GM0193")
                 .await,
         ),
         Some(
-            app.token_for(
-                "ander@sudwestfryslan.example",
-                Role::Coordinator,
-                Some("GM1900"),
-            )
-            .await,
+            app.coordinator_token("ander@sudwestfryslan.example", "GM1900")
+                .await,
         ),
         Some(partner_token(&app, "organisations:read,lessons:read,stats:read").await),
         Some(partner_token(&app, "stats:read").await),
-        Some(
-            app.token_for("beheer@meeloop.example", Role::Admin, None)
-                .await,
-        ),
+        Some(app.admin_token("beheer@meeloop.example").await),
     ];
     meeloop::service::accounts::create_user(
         &mut app.db.pool.get().unwrap(),
@@ -507,9 +500,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
 async fn every_documented_query_parameter_is_accepted(backend: Backend) {
     let app = spawn_app_with(backend, |f| f).await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let (_, spec) = app.get_json("/api/v1/openapi.json").await;
     let mut checked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {

@@ -2,7 +2,6 @@
 //! switch, and what a page does with bad input. (The browser tests in
 //! `web_browser.rs` drive the same pages in Chromium.)
 
-use meeloop::domain::account::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
@@ -26,8 +25,7 @@ async fn an_import_and_its_audit_entry_commit_together(backend: Backend) {
     use diesel::{QueryDsl, RunQueryDsl};
     use meeloop::db::schema::organisations;
     let app = crate::helpers::spawn_app(backend).await;
-    app.token_for("admin@meeloop.example", Role::Admin, None)
-        .await;
+    app.admin_token("admin@meeloop.example").await;
     let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
     let csrf = admin.csrf_on("/admin/organisations").await;
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
@@ -152,9 +150,7 @@ async fn login_sets_an_httponly_session_cookie_that_the_api_refuses(backend: Bac
         .await;
     assert_eq!(status, 401, "a session cookie is no bearer token");
     // Nor is an API token a session.
-    let token = app
-        .token_for("bram@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let token = app.coordinator_token("bram@zwolle.example", "GM0193").await;
     let r = web
         .with_cookie(&format!("meeloop_session={token}"))
         .get("/dashboard")
@@ -627,8 +623,7 @@ fn upload(csrf: &str, file: &[u8], skip_invalid: bool) -> (String, Vec<u8>) {
 #[actix_web::test]
 async fn an_admin_imports_organisations_and_manages_accounts_and_partners() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
-    app.token_for("admin@meeloop.example", Role::Admin, None)
-        .await;
+    app.admin_token("admin@meeloop.example").await;
     let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
     let csrf = admin.csrf_on("/admin/organisations").await;
     let csv = std::fs::read(crate::helpers::municipalities_csv()).unwrap();
@@ -778,8 +773,7 @@ async fn the_login_page_has_the_apis_rate_limits() {
             .merge(("auth.login_refill_ms", 60_000))
     })
     .await;
-    app.token_for("bram@zwolle.example", Role::Admin, None)
-        .await;
+    app.admin_token("bram@zwolle.example").await;
     let web = Web::new(&app);
     // token_for logged in once already: two wrong attempts use up the burst.
     for _ in 0..2 {

@@ -1,6 +1,5 @@
 //! Partner clients: client credentials, scopes, audiences, revocation.
 
-use meeloop::domain::account::Role;
 use meeloop::domain::partner::Scopes;
 use meeloop::service::partners::{create_partner, revoke_partner};
 use reqwest::Method;
@@ -81,9 +80,7 @@ async fn client_credentials_give_a_scoped_token(backend: Backend) {
         .secret_hash;
     assert!(hash.starts_with("$argon2id$"));
     assert!(!hash.contains(&secret));
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let audit = app
         .client
         .get(format!("{}/api/v1/admin/audit?limit=100", app.address))
@@ -166,9 +163,7 @@ async fn login_and_partner_tokens_are_not_interchangeable(backend: Backend) {
     )
     .await;
     let partner_token = body["access_token"].as_str().unwrap().to_string();
-    let login_token = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let login_token = app.coordinator_token("anne@zwolle.example", "GM0193").await;
 
     assert_eq!(
         app.send(Method::GET, "/api/v1/me", Some(&partner_token), None)

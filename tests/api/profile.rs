@@ -1,6 +1,5 @@
 //! Coordinators edit their own organisation; nobody edits someone else's.
 
-use meeloop::domain::account::Role;
 use meeloop::domain::organisation::OrganisationId;
 use reqwest::Method;
 use serde_json::json;
@@ -18,9 +17,7 @@ backend_tests!(
 async fn a_coordinator_edits_their_own_profile(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
-    let token = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let token = app.coordinator_token("anne@zwolle.example", "GM0193").await;
     let (_, before) = app
         .get_json(&format!("/api/v1/organisations/{zwolle}"))
         .await;
@@ -76,12 +73,8 @@ async fn other_organisations_are_out_of_reach(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
     let amsterdam = app.organisation_id("GM0363").await;
-    let coordinator = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let coordinator = app.coordinator_token("anne@zwolle.example", "GM0193").await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let change = json!({"monthlyHostingCapacity": 0});
 
     // Someone else's organisation answers exactly like one that does not exist.
@@ -163,9 +156,7 @@ async fn other_organisations_are_out_of_reach(backend: Backend) {
 async fn invalid_profile_fields_are_named(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
-    let token = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let token = app.coordinator_token("anne@zwolle.example", "GM0193").await;
     for (body, mentions) in [
         (json!({"size": -1}), "size"),
         (json!({"name": "   "}), "name"),
@@ -205,9 +196,7 @@ async fn invalid_profile_fields_are_named(backend: Backend) {
 async fn expertise_is_set_and_removed(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let zwolle = app.organisation_id("GM0193").await;
-    let token = app
-        .token_for("anne@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let token = app.coordinator_token("anne@zwolle.example", "GM0193").await;
     let path = format!("/api/v1/organisations/{zwolle}/expertise/privacy");
 
     let (status, body) = app

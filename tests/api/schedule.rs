@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use meeloop::db::outbox::{self, Claimed};
 use meeloop::db::DbConn;
-use meeloop::domain::account::{Role, User};
+use meeloop::domain::account::User;
 use meeloop::domain::organisation::{Language, OrganisationId};
 use meeloop::domain::schedule::reminder_day;
 use meeloop::domain::visit::VisitState;
@@ -188,17 +188,11 @@ async fn cast(app: &TestApp) -> Cast {
     Cast {
         anne: coordinator(app, "anne@sudwestfryslan.example", "GM1900"),
         anne_token: app
-            .token_for(
-                "anne2@sudwestfryslan.example",
-                Role::Coordinator,
-                Some("GM1900"),
-            )
+            .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
             .await,
-        host: app
-            .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-            .await,
+        host: app.coordinator_token("piet@zwolle.example", "GM0193").await,
         outsider: app
-            .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+            .coordinator_token("kees@amsterdam.example", "GM0363")
             .await,
     }
 }
@@ -211,9 +205,7 @@ async fn cancelling_tells_the_other_side_and_clears_both_calendars(backend: Back
         host,
         outsider,
     } = cast(&app).await;
-    let admin = app
-        .token_for("admin@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("admin@meeloop.example").await;
     let post = reqwest::Method::POST;
     let dates = working_days_ahead(2);
 
@@ -581,9 +573,7 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
 async fn reminders_come_two_working_days_before_and_completion_the_day_after(backend: Backend) {
     let app = demo_app(backend).await;
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let day = working_days_ahead(1)[0];
     let visit = ask(&app, &anne, "cloud-migration", &[day]).await;
     let (status, _) = app

@@ -263,17 +263,11 @@ async fn a_request_queues_one_invitation_with_a_single_use_link(backend: Backend
 async fn the_api_requests_and_shows_visits_to_their_parties_only(backend: Backend) {
     let app = demo_app(backend).await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
-    let host_coordinator = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host_coordinator = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let stranger = app
-        .token_for("kees@amsterdam.example", Role::Coordinator, Some("GM0363"))
+        .coordinator_token("kees@amsterdam.example", "GM0363")
         .await;
     let zwolle = app.organisation_id("GM0193").await;
     let dates = working_days_ahead(2);
@@ -382,15 +376,9 @@ async fn the_host_accepts_or_declines_once_and_both_sides_hear_of_it(backend: Ba
     let app = demo_app(backend).await;
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let zwolle = OrganisationId(app.organisation_id("GM0193").await);
     let dates = working_days_ahead(3);
     let ask = |topic: &str| VisitRequest {
@@ -585,9 +573,7 @@ async fn fifty_simultaneous_accepts_for_one_host_and_day_book_one_visit(backend:
         .unwrap();
         ids.push(visit.id.0);
     }
-    let host = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let answers = futures_util::future::join_all(ids.iter().map(|id| {
         let request = app
             .client
@@ -877,21 +863,13 @@ async fn each_organisation_lists_its_own_visits(backend: Backend) {
     let app = demo_app(backend).await;
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let anne_token = app
-        .token_for(
-            "anne2@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
-    let zwolle_token = app
-        .token_for("piet@zwolle.example", Role::Coordinator, Some("GM0193"))
-        .await;
+    let zwolle_token = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let stranger = app
-        .token_for("kees@rotterdam.example", Role::Coordinator, Some("GM0599"))
+        .coordinator_token("kees@rotterdam.example", "GM0599")
         .await;
-    let admin = app
-        .token_for("beheer@meeloop.example", Role::Admin, None)
-        .await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
     let mut ids = Vec::new();
     for (code, topic) in [
         ("GM0193", "cloud-migration"),
@@ -1021,11 +999,7 @@ async fn each_organisation_lists_its_own_visits(backend: Backend) {
 async fn koningsdag_and_saturdays_are_refused_with_the_reason(backend: Backend) {
     let app = demo_app(backend).await;
     let anne = app
-        .token_for(
-            "anne@sudwestfryslan.example",
-            Role::Coordinator,
-            Some("GM1900"),
-        )
+        .coordinator_token("anne@sudwestfryslan.example", "GM1900")
         .await;
     let zwolle = app.organisation_id("GM0193").await;
     // The next Koningsdag at least a lead time ahead, and a Saturday.

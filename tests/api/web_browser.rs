@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
-use meeloop::domain::account::Role;
 use meeloop::service::visits::{answer_visit, Answer};
 
 use crate::browser::{browser_available, Browser, Violation};
@@ -282,8 +281,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
     let app = demo_app(Backend::Sqlite).await;
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let bram = coordinator(&app, "bram@zwolle.example", "GM0193");
-    app.token_for("admin@meeloop.example", Role::Admin, None)
-        .await;
+    app.admin_token("admin@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
     // A visit held (with both forms to fill in), and an open request.
     let days = working_days_ahead(1);
