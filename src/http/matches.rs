@@ -316,7 +316,7 @@ pub async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let names = [documented::<MatchParams>(), documented::<LimitParam>()].concat();
+    let names = [documented::<MatchParams>(), documented::<LimitParam>()];
     let params = QueryParams::named(&req, &names)?;
     let request = request(&params)?;
     let language = lang::preferred(&req);
@@ -398,7 +398,7 @@ pub async fn explain(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let names = [documented::<MatchParams>(), documented::<CandidateParam>()].concat();
+    let names = [documented::<MatchParams>(), documented::<CandidateParam>()];
     let params = QueryParams::named(&req, &names)?;
     let request = request(&params)?;
     let candidate = params

@@ -1,6 +1,10 @@
 //! Strict query-string parsing: unknown, repeated and malformed parameters
 //! get a 400 that names the parameter, instead of being ignored.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use actix_web::HttpRequest;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::IntoParams;
@@ -14,24 +18,33 @@ pub struct QueryParams {
 
 /// The query parameters an `IntoParams` type documents (the types in an
 /// operation's `#[utoipa::path(params(…))]`): the only ones the operation
-/// accepts, so the document and the parser cannot drift apart.
-pub fn documented<P: IntoParams>() -> Vec<String> {
-    P::into_params(|| Some(ParameterIn::Query))
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
+/// accepts, so the document and the parser cannot drift apart. Read from
+/// utoipa once per type, not on every request.
+pub fn documented<P: IntoParams + 'static>() -> &'static [&'static str] {
+    type Names = HashMap<TypeId, &'static [&'static str]>;
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    names.entry(TypeId::of::<P>()).or_insert_with(|| {
+        let read: Vec<&'static str> = P::into_params(|| Some(ParameterIn::Query))
+            .into_iter()
+            .map(|p| &*Box::leak(p.name.into_boxed_str()))
+            .collect();
+        Box::leak(read.into_boxed_slice())
+    })
 }
 
 impl QueryParams {
     /// [`QueryParams::parse`] with the parameters `P` documents.
-    pub fn of<P: IntoParams>(req: &HttpRequest) -> Result<Self, ApiError> {
-        Self::named(req, &documented::<P>())
+    pub fn of<P: IntoParams + 'static>(req: &HttpRequest) -> Result<Self, ApiError> {
+        Self::parse(req, documented::<P>())
     }
 
-    /// [`QueryParams::parse`] with owned names (several documented sets).
-    pub fn named(req: &HttpRequest, names: &[String]) -> Result<Self, ApiError> {
-        let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
-        Self::parse(req, &allowed)
+    /// [`QueryParams::parse`] with several documented sets.
+    pub fn named(req: &HttpRequest, sets: &[&[&str]]) -> Result<Self, ApiError> {
+        Self::parse(req, &sets.concat())
     }
 
     pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, ApiError> {

@@ -91,7 +91,7 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    let names = [documented::<ListParams>(), documented::<StatusParam>()].concat();
+    let names = [documented::<ListParams>(), documented::<StatusParam>()];
     let params = QueryParams::named(&req, &names)?;
     let mut query = list_query(&params)?;
     query.active = params.get("active", parse_bool)?;
