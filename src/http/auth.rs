@@ -14,7 +14,7 @@ use super::query::QueryParams;
 use crate::auth::jwt::{IssuedToken, LoginKind};
 use crate::domain::account::{Password, Role};
 use crate::http::extract::CurrentUser;
-use crate::http::responses::{Guarded, Unavailable};
+use crate::http::responses::{BadQuery, Guarded, Unavailable};
 use crate::service::accounts;
 use crate::state::AppState;
 
@@ -113,7 +113,6 @@ pub struct PasswordChange {
 #[utoipa::path(
     put,
     tag = "auth",
-    security(("bearer" = [])),
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Changed; a new token replaces the old ones", body = TokenResponse),
@@ -155,10 +154,9 @@ pub async fn change_password(
 #[utoipa::path(
     post,
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         Guarded,
     )
 )]
@@ -192,10 +190,9 @@ pub struct MeView {
 #[utoipa::path(
     get,
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = MeView),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         Guarded,
     )
 )]

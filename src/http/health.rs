@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::query::QueryParams;
-use crate::http::responses::Unavailable;
+use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub struct Health {
     tag = "operations",
     responses(
         (status = 200, description = "The process is up", body = Health),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
     )
 )]
 #[route("/healthz", method = "GET", method = "HEAD")]
@@ -44,7 +44,7 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         Unavailable,
     )
 )]

@@ -133,7 +133,6 @@ pub struct LessonListParams {
 #[utoipa::path(
     get,
     tag = "lessons",
-    security(("bearer" = [])),
     params(LessonListParams),
     responses(
         (status = 200, description = "Published lessons", content((LessonPage = "application/json"), (String = "text/csv"))),
@@ -322,7 +321,6 @@ pub struct LeaderParams {
 #[utoipa::path(
     get,
     tag = "lessons",
-    security(("bearer" = [])),
     params(
         ("slug" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
         LeaderParams,
@@ -441,7 +439,6 @@ pub struct StatsParams {
 #[utoipa::path(
     get,
     tag = "lessons",
-    security(("bearer" = [])),
     params(StatsParams),
     responses(
         (status = 200, description = "The figures", body = StatsView),

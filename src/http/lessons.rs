@@ -13,7 +13,7 @@ use super::query::{path, positive_id, QueryParams};
 use crate::domain::lesson::{Draft, Publish};
 use crate::domain::visit::VisitId;
 use crate::http::extract::CurrentUser;
-use crate::http::responses::Guarded;
+use crate::http::responses::{BadId, BodyLimits, Guarded};
 use crate::service::lessons::{self, LessonView};
 use crate::state::AppState;
 
@@ -115,7 +115,6 @@ impl From<LessonView> for LessonResponse {
 #[utoipa::path(
     post,
     tag = "lessons",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = LessonBody,
     responses(
@@ -124,8 +123,7 @@ impl From<LessonView> for LessonResponse {
         (status = 403, description = "Not a coordinator (admins do not write lessons)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit has not taken place, or your side has answered already", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
         Guarded,
     )
 )]
@@ -182,11 +180,10 @@ pub struct VisitLessons {
 #[utoipa::path(
     get,
     tag = "lessons",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The visit's lessons", body = VisitLessons),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         Guarded,
     )

@@ -300,7 +300,6 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
 #[utoipa::path(
     get,
     tag = "matching",
-    security(("bearer" = [])),
     params(MatchParams, LimitParam),
     responses(
         (status = 200, description = "Peers, best first", body = MatchListView),
@@ -382,7 +381,6 @@ pub struct ExplanationView {
 #[utoipa::path(
     get,
     tag = "matching",
-    security(("bearer" = [])),
     params(MatchParams, CandidateParam),
     responses(
         (status = 200, description = "The candidate's standing", body = ExplanationView),

@@ -263,7 +263,7 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
 
 /// The document's paths and schemas, as the operations declare them, with
 /// what applies to all of them (the `API-Version` header, the storable-text
-/// pattern, the problem types).
+/// pattern, the problem types, who needs a token).
 fn collected() -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
     let mut doc = ApiDoc::openapi();
@@ -279,6 +279,7 @@ fn collected() -> utoipa::openapi::OpenApi {
         .extend(schemas);
     for modifier in [
         &ApiVersionHeader as &dyn Modify,
+        &responses::TokenSecurity,
         &StorableText,
         &ProblemTypes,
     ] {

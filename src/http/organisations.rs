@@ -19,7 +19,7 @@ use crate::domain::pagination::{parse_limit, Cursor, DEFAULT_LIMIT};
 use crate::domain::topic::{Expertise, TopicSlug};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
-use crate::http::responses::{Guarded, Unavailable};
+use crate::http::responses::{BadId, BadQuery, Guarded, Unavailable};
 use crate::service::directory::{self, OrganisationQuery};
 use crate::service::profile::{self, ExpertiseInput, ProfileChanges};
 use crate::state::AppState;
@@ -160,7 +160,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
     params(ListParams),
     responses(
         (status = 200, description = "A page of organisations, ordered by name", body = OrganisationPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
         Unavailable,
     )
@@ -196,7 +196,7 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The organisation", body = OrganisationView),
-        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         Unavailable,
     )
@@ -253,7 +253,7 @@ impl From<Expertise> for ExpertiseView {
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "Expertise by topic slug", body = Vec<ExpertiseView>),
-        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         Unavailable,
     )
@@ -356,7 +356,6 @@ impl OrganisationPatch {
 #[utoipa::path(
     patch,
     tag = "directory",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = OrganisationPatch,
     responses(
@@ -418,7 +417,6 @@ pub struct ExpertiseBody {
 #[utoipa::path(
     put,
     tag = "directory",
-    security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64),
         ("topic" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),
@@ -471,7 +469,6 @@ pub async fn put_expertise(
 #[utoipa::path(
     delete,
     tag = "directory",
-    security(("bearer" = [])),
     params(
         ("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64),
         ("topic" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"),

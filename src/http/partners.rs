@@ -12,7 +12,7 @@ use super::problem::{ApiError, Problem};
 use super::query::QueryParams;
 use crate::domain::partner::Scopes;
 use crate::http::extract::CurrentPartner;
-use crate::http::responses::Unavailable;
+use crate::http::responses::{BadQuery, Guarded, Unavailable};
 use crate::service::partners;
 use crate::state::AppState;
 
@@ -139,13 +139,10 @@ pub struct PartnerView {
 #[utoipa::path(
     get,
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The calling partner", body = PartnerView),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid partner token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        Unavailable,
+        BadQuery,
+        Guarded,
     )
 )]
 #[route("/partner", method = "GET", method = "HEAD")]

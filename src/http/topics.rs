@@ -5,10 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::query::QueryParams;
 use crate::domain::topic::Topic;
-use crate::http::responses::Unavailable;
+use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
 use crate::state::AppState;
 
@@ -69,7 +69,7 @@ impl From<Topic> for TopicSummary {
     tag = "directory",
     responses(
         (status = 200, description = "The topic catalogue", body = Vec<TopicView>),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         Unavailable,
     )
 )]

@@ -16,7 +16,7 @@ use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::visit::VisitId;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::http::extract::CurrentUser;
-use crate::http::responses::Guarded;
+use crate::http::responses::{BadId, BadQuery, BodyLimits, Guarded};
 use crate::service::visits::{self, VisitRequest, VisitView};
 use crate::state::AppState;
 
@@ -167,11 +167,10 @@ pub struct VisitListParams {
 #[utoipa::path(
     get,
     tag = "visits",
-    security(("bearer" = [])),
     params(VisitListParams),
     responses(
         (status = 200, description = "A page of visits", body = VisitPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         (status = 403, description = "Another organisation's visits", body = Problem, content_type = "application/problem+json"),
         Guarded,
     )
@@ -216,7 +215,6 @@ pub async fn list(
 #[utoipa::path(
     post,
     tag = "visits",
-    security(("bearer" = [])),
     request_body = CreateVisit,
     responses(
         (status = 201, description = "Requested; the invitation is on its way", body = VisitResponse),
@@ -224,8 +222,7 @@ pub async fn list(
         (status = 403, description = "Not a coordinator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such (active) host or topic", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The host does not host on this topic, has no capacity or contact address, or you already asked", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
         Guarded,
     )
 )]
@@ -268,11 +265,10 @@ pub async fn create(
 #[utoipa::path(
     get,
     tag = "visits",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The visit", body = VisitResponse),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         Guarded,
     )
@@ -318,7 +314,6 @@ pub struct DeclineVisit {
 #[utoipa::path(
     post,
     tag = "visits",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = AcceptVisit,
     responses(
@@ -327,8 +322,7 @@ pub struct DeclineVisit {
         (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Answered already, the day is taken or the month is full: pick another date", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
         Guarded,
     )
 )]
@@ -387,7 +381,6 @@ async fn answer<T>(
 #[utoipa::path(
     post,
     tag = "visits",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = DeclineVisit,
     responses(
@@ -396,8 +389,7 @@ async fn answer<T>(
         (status = 403, description = "Not a coordinator of the host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Answered already", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
         Guarded,
     )
 )]
@@ -433,7 +425,6 @@ pub struct CancelVisit {
 #[utoipa::path(
     post,
     tag = "visits",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = CancelVisit,
     responses(
@@ -442,8 +433,7 @@ pub struct CancelVisit {
         (status = 403, description = "Not a coordinator of either side", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, expired, cancelled or held already", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
         Guarded,
     )
 )]
@@ -469,11 +459,10 @@ pub async fn cancel(
 #[utoipa::path(
     get,
     tag = "visits",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Visit id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The calendar file", body = String, content_type = "text/calendar"),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such visit, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit has no day (not accepted)", body = Problem, content_type = "application/problem+json"),
         Guarded,

@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::query::QueryParams;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::admin;
 use crate::state::AppState;
 
@@ -79,11 +79,10 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     params(AuditParams),
     responses(
         (status = 200, description = "A page of security events", body = AuditPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         AdminOnly,
     )
 )]

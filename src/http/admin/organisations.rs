@@ -20,7 +20,7 @@ use crate::http::extract::AdminUser;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{documented, path, QueryParams};
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::admin::{self, NewOrganisation};
 use crate::state::AppState;
 
@@ -76,11 +76,10 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     params(ListParams, StatusParam),
     responses(
         (status = 200, description = "A page of organisations, ordered by name", body = AdminOrganisationPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         (status = 404, description = "The topic filter names a topic that does not exist", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
     )
@@ -199,7 +198,6 @@ impl CreateOrganisation {
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     request_body = CreateOrganisation,
     responses(
         (status = 201, description = "Created; `Location` names it", body = AdminOrganisationView),
@@ -249,7 +247,6 @@ pub struct OrganisationStatus {
 #[utoipa::path(
     patch,
     tag = "admin",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = OrganisationStatus,
     responses(

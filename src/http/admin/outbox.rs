@@ -15,7 +15,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id, QueryParams};
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::mail;
 use crate::state::AppState;
 
@@ -108,11 +108,10 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     params(OutboxParams),
     responses(
         (status = 200, description = "The queue's counts and a page of messages", body = OutboxPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         AdminOnly,
     )
 )]
@@ -150,11 +149,10 @@ pub async fn list(
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Outbox message id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The message, pending again", body = OutboxMessageView),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such message", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The message is not dead", body = Problem, content_type = "application/problem+json"),
         AdminOnly,

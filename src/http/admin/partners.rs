@@ -15,7 +15,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::partners::{self, PartnerUpdate};
 use crate::state::AppState;
 
@@ -70,10 +70,9 @@ pub struct PartnerClientWithSecret {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "All partner clients, oldest first", body = Vec<PartnerClientView>),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         AdminOnly,
     )
 )]
@@ -125,7 +124,6 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     request_body = CreatePartner,
     responses(
         (status = 201, description = "Created", body = PartnerClientWithSecret),
@@ -194,7 +192,6 @@ pub struct PartnerPatch {
 #[utoipa::path(
     patch,
     tag = "admin",
-    security(("bearer" = [])),
     params(("clientId" = String, Path, description = "Client id", pattern = "^mp_[0-9a-f]{16}$")),
     request_body = PartnerPatch,
     responses(

@@ -13,7 +13,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadQuery};
 use crate::http::topics::TopicView;
 use crate::service::admin::{self, TopicChanges};
 use crate::state::AppState;
@@ -43,10 +43,9 @@ impl From<Topic> for AdminTopicView {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "All topics by slug", body = Vec<AdminTopicView>),
-        (status = 400, description = "An unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         AdminOnly,
     )
 )]
@@ -110,7 +109,6 @@ pub struct CreateTopic {
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     request_body = CreateTopic,
     responses(
         (status = 201, description = "Created", body = AdminTopicView),
@@ -201,7 +199,6 @@ pub struct TopicPatch {
 #[utoipa::path(
     patch,
     tag = "admin",
-    security(("bearer" = [])),
     params(("slug" = String, Path, description = "Topic slug", pattern = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")),
     request_body = TopicPatch,
     responses(

@@ -15,7 +15,7 @@ use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, QueryParams};
-use crate::http::responses::AdminOnly;
+use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::accounts::{self, AccountChanges, AccountFields};
 use crate::state::AppState;
 
@@ -84,11 +84,10 @@ pub struct UserListParams {
 #[utoipa::path(
     get,
     tag = "admin",
-    security(("bearer" = [])),
     params(UserListParams),
     responses(
         (status = 200, description = "A page of accounts", body = UserPage),
-        (status = 400, description = "An unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        BadQuery,
         AdminOnly,
     )
 )]
@@ -173,7 +172,6 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = UserWithPassword),
@@ -260,7 +258,6 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
 #[utoipa::path(
     patch,
     tag = "admin",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = UserPatch,
     responses(
@@ -314,11 +311,10 @@ pub async fn update(
 #[utoipa::path(
     post,
     tag = "admin",
-    security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
         (status = 200, description = "The account and its new password", body = UserWithPassword),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
     )
