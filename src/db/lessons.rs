@@ -5,31 +5,45 @@ use diesel::prelude::*;
 
 use super::schema::lessons;
 use super::{dispatch, DbConn};
-use crate::domain::lesson::{LessonId, Publish};
+use crate::domain::lesson::{Lesson, LessonId, Publish};
 use crate::domain::visit::{VisitId, VisitRole, VisitState};
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = lessons)]
-pub struct NewLesson {
-    pub visit_id: i64,
-    #[diesel(serialize_as = String)]
+/// Which visit and side a lesson is about, and who wrote it when.
+#[derive(Debug, Clone)]
+pub struct LessonPlace {
+    pub visit_id: VisitId,
     pub side: VisitRole,
+    /// The organisation of `side`.
     pub organisation_id: i64,
     pub host_id: i64,
     pub topic_id: i64,
     pub visit_date: NaiveDate,
     pub author_id: Option<i64>,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours_saved: i32,
-    pub rating: i16,
-    pub recommend: Option<bool>,
-    #[diesel(serialize_as = String)]
-    pub publish: Publish,
-    pub search_text: String,
     pub submitted_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = lessons)]
+struct NewLesson {
+    visit_id: i64,
+    #[diesel(serialize_as = String)]
+    side: VisitRole,
+    organisation_id: i64,
+    host_id: i64,
+    topic_id: i64,
+    visit_date: NaiveDate,
+    author_id: Option<i64>,
+    situation: String,
+    strengths: String,
+    mistakes: String,
+    recommendations: String,
+    hours_saved: i32,
+    rating: i16,
+    recommend: Option<bool>,
+    #[diesel(serialize_as = String)]
+    publish: Publish,
+    search_text: String,
+    submitted_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -58,11 +72,46 @@ pub struct LessonRow {
     pub submitted_at: NaiveDateTime,
 }
 
+impl LessonRow {
+    /// The lesson as written, without where it belongs.
+    pub fn lesson(&self) -> Lesson {
+        Lesson {
+            situation: self.situation.clone(),
+            strengths: self.strengths.clone(),
+            mistakes: self.mistakes.clone(),
+            recommendations: self.recommendations.clone(),
+            hours_saved: self.hours_saved,
+            rating: self.rating,
+            recommend: self.recommend,
+            publish: self.publish,
+        }
+    }
+}
+
 /// Stores a side's lesson; `None` when that side has answered already
 /// (the unique (visit, side) index decides, also under a race).
-pub fn insert(conn: &mut DbConn, lesson: NewLesson) -> QueryResult<Option<i64>> {
+pub fn insert(conn: &mut DbConn, at: LessonPlace, lesson: Lesson) -> QueryResult<Option<i64>> {
+    let row = NewLesson {
+        visit_id: at.visit_id.0,
+        side: at.side,
+        organisation_id: at.organisation_id,
+        host_id: at.host_id,
+        topic_id: at.topic_id,
+        visit_date: at.visit_date,
+        author_id: at.author_id,
+        search_text: lesson.search_text(),
+        situation: lesson.situation,
+        strengths: lesson.strengths,
+        mistakes: lesson.mistakes,
+        recommendations: lesson.recommendations,
+        hours_saved: lesson.hours_saved,
+        rating: lesson.rating,
+        recommend: lesson.recommend,
+        publish: lesson.publish,
+        submitted_at: at.submitted_at,
+    };
     dispatch!(conn, c => diesel::insert_into(lessons::table)
-        .values(lesson)
+        .values(row)
         .on_conflict((lessons::visit_id, lessons::side))
         .do_nothing()
         .returning(lessons::id)

@@ -6,6 +6,7 @@ use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::topic::TopicSlug;
 use crate::http::extract::CurrentReader;
 use crate::http::lang;
+use crate::http::lessons::LessonText;
 use crate::http::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id, QueryParams};
@@ -55,13 +56,8 @@ pub struct PublishedLessonResponse {
     pub author: LessonAuthor,
     /// Absent when the host itself wrote it without a name.
     pub host: Option<LessonHost>,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours_saved: i32,
-    pub rating: i16,
-    pub recommend: Option<bool>,
+    #[serde(flatten)]
+    pub text: LessonText,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -79,13 +75,7 @@ impl From<lessons::PublishedLesson> for PublishedLessonResponse {
                 size_class: l.author_size_class,
             },
             host: l.host.map(|(id, name)| LessonHost { id, name }),
-            situation: l.situation,
-            strengths: l.strengths,
-            mistakes: l.mistakes,
-            recommendations: l.recommendations,
-            hours_saved: l.hours_saved,
-            rating: l.rating,
-            recommend: l.recommend,
+            text: l.lesson.into(),
             submitted_at: l.submitted_at.and_utc(),
         }
     }
@@ -250,13 +240,13 @@ fn to_csv(items: Vec<lessons::PublishedLesson>) -> Result<String, anyhow::Error>
             l.author_kind.as_str().into(),
             l.author_size_class.into(),
             l.host.map(|h| h.1).unwrap_or_default().into(),
-            l.situation.into(),
-            l.strengths.into(),
-            l.mistakes.into(),
-            l.recommendations.into(),
-            i64::from(l.hours_saved).into(),
-            i64::from(l.rating).into(),
-            match l.recommend {
+            l.lesson.situation.into(),
+            l.lesson.strengths.into(),
+            l.lesson.mistakes.into(),
+            l.lesson.recommendations.into(),
+            i64::from(l.lesson.hours_saved).into(),
+            i64::from(l.lesson.rating).into(),
+            match l.lesson.recommend {
                 Some(true) => "yes",
                 Some(false) => "no",
                 None => "",

@@ -10,7 +10,7 @@ use super::body::{integer, Body};
 use super::lang;
 use super::problem::{ApiError, Problem};
 use super::query::{path, positive_id, QueryParams};
-use crate::domain::lesson::{Draft, Publish};
+use crate::domain::lesson::{Draft, Lesson, Publish};
 use crate::domain::visit::VisitId;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{BadId, BodyLimits, Guarded};
@@ -64,6 +64,35 @@ pub struct LessonBody {
     pub publish: Option<String>,
 }
 
+/// What a side wrote, as its own organisations and the knowledge base show it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonText {
+    pub situation: String,
+    pub strengths: String,
+    pub mistakes: String,
+    pub recommendations: String,
+    pub hours_saved: i32,
+    pub rating: i16,
+    /// The visitor's recommendation of the host on this topic (absent from
+    /// the host's side).
+    pub recommend: Option<bool>,
+}
+
+impl From<Lesson> for LessonText {
+    fn from(l: Lesson) -> Self {
+        LessonText {
+            situation: l.situation,
+            strengths: l.strengths,
+            mistakes: l.mistakes,
+            recommendations: l.recommendations,
+            hours_saved: l.hours_saved,
+            rating: l.rating,
+            recommend: l.recommend,
+        }
+    }
+}
+
 /// A side's lessons.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -73,13 +102,8 @@ pub struct LessonResponse {
     /// `requester` or `host`.
     #[schema(example = "requester")]
     pub side: &'static str,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours_saved: i32,
-    pub rating: i16,
-    pub recommend: Option<bool>,
+    #[serde(flatten)]
+    pub text: LessonText,
     /// `no`, `named` or `pseudonymous`.
     #[schema(example = "no")]
     pub publish: &'static str,
@@ -92,14 +116,8 @@ impl From<LessonView> for LessonResponse {
             id: l.id.0,
             visit_id: l.visit_id.0,
             side: l.side.as_str(),
-            situation: l.situation,
-            strengths: l.strengths,
-            mistakes: l.mistakes,
-            recommendations: l.recommendations,
-            hours_saved: l.hours_saved,
-            rating: l.rating,
-            recommend: l.recommend,
-            publish: l.publish.as_str(),
+            publish: l.lesson.publish.as_str(),
+            text: l.lesson.into(),
             submitted_at: l.submitted_at.and_utc(),
         }
     }

@@ -269,7 +269,7 @@ pub fn load_history(conn: &mut DbConn) -> Result<usize, ServiceError> {
 }
 
 fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceError> {
-    use crate::db::lessons::NewLesson;
+    use crate::db::lessons::LessonPlace;
     use crate::domain::lesson::{check, Draft};
     use crate::domain::visit::VisitRole;
     let today = super::visits::today();
@@ -313,32 +313,17 @@ fn history(conn: &mut DbConn, visits: &[VisitRecord]) -> Result<usize, ServiceEr
             date,
         )?;
         db::visits::set_lessons_reminded(conn, visit, completed)?;
-        let search_text = crate::domain::search::fold(&format!(
-            "{} {} {} {}",
-            lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
-        ));
-        crate::db::lessons::insert(
-            conn,
-            NewLesson {
-                visit_id: visit.0,
-                side: crate::domain::visit::VisitRole::Requester,
-                organisation_id: requester.0,
-                host_id: host.0,
-                topic_id: topic.id.0,
-                visit_date: date,
-                author_id: None,
-                situation: lesson.situation,
-                strengths: lesson.strengths,
-                mistakes: lesson.mistakes,
-                recommendations: lesson.recommendations,
-                hours_saved: lesson.hours_saved,
-                rating: lesson.rating,
-                recommend: lesson.recommend,
-                publish: lesson.publish,
-                search_text,
-                submitted_at: completed + chrono::Duration::days(2),
-            },
-        )?;
+        let place = LessonPlace {
+            visit_id: visit,
+            side: VisitRole::Requester,
+            organisation_id: requester.0,
+            host_id: host.0,
+            topic_id: topic.id.0,
+            visit_date: date,
+            author_id: None,
+            submitted_at: completed + chrono::Duration::days(2),
+        };
+        crate::db::lessons::insert(conn, place, lesson)?;
         added += 1;
     }
     Ok(added)

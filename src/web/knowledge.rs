@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session, WebError};
+use crate::domain::lesson::Lesson;
 use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{Host, Leader as Standing};
 use crate::domain::organisation::Language;
@@ -25,12 +26,7 @@ pub struct LessonItem {
     pub id: i64,
     pub heading: String,
     pub byline: String,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours: i32,
-    pub rating: i16,
+    pub lesson: Lesson,
 }
 
 pub struct LeaderItem {
@@ -152,12 +148,7 @@ impl From<(&PublishedLesson, Language)> for LessonItem {
             id: l.id.0,
             heading: format!("{}{at}", l.topic_name),
             byline: format!("{author}, {role}, {}", l.visit_month),
-            situation: l.situation.clone(),
-            strengths: l.strengths.clone(),
-            mistakes: l.mistakes.clone(),
-            recommendations: l.recommendations.clone(),
-            hours: l.hours_saved,
-            rating: l.rating,
+            lesson: l.lesson.clone(),
         }
     }
 }

@@ -298,7 +298,7 @@ fn saved_text(context: &FormContext, lesson: &LessonView) -> (String, String) {
             .date_naive(),
         context.language,
     );
-    let published = match (lesson.publish, nl) {
+    let published = match (lesson.lesson.publish, nl) {
         (Publish::No, true) => "Alleen de twee organisaties van dit bezoek zien ze.",
         (Publish::No, false) => "Only the two organisations of this visit see them.",
         (Publish::Named, true) => "Ze staan in de kennisbank, onder de naam van uw organisatie.",

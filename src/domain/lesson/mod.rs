@@ -83,6 +83,17 @@ pub struct Lesson {
     pub publish: Publish,
 }
 
+impl Lesson {
+    /// What the knowledge base searches: the four texts, folded
+    /// (`search::fold`: case and accents do not matter).
+    pub fn search_text(&self) -> String {
+        super::search::fold(&format!(
+            "{} {} {} {}",
+            self.situation, self.strengths, self.mistakes, self.recommendations
+        ))
+    }
+}
+
 pub use super::FieldError;
 
 /// Checks a form for one side of a visit. Every problem is reported at

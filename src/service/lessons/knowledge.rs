@@ -8,7 +8,7 @@ use crate::db::lessons::{self as repo};
 use crate::db::visits as visit_repo;
 use crate::db::{self};
 use crate::domain::account::User;
-use crate::domain::lesson::{self, LessonId, Publish};
+use crate::domain::lesson::{self, Lesson, LessonId, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{DirectoryRefusal, Refusal};
 use crate::domain::search::fold;
@@ -44,13 +44,7 @@ pub struct PublishedLesson {
     pub author_kind: crate::domain::organisation::OrganisationKind,
     pub author_size_class: String,
     pub host: Option<(i64, String)>,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours_saved: i32,
-    pub rating: i16,
-    pub recommend: Option<bool>,
+    pub lesson: Lesson,
     pub submitted_at: NaiveDateTime,
 }
 
@@ -151,13 +145,7 @@ pub async fn knowledge_base(
                         author_kind: kind,
                         author_size_class: lesson::size_class(kind, author.size, language),
                         host,
-                        situation: row.situation,
-                        strengths: row.strengths,
-                        mistakes: row.mistakes,
-                        recommendations: row.recommendations,
-                        hours_saved: row.hours_saved,
-                        rating: row.rating,
-                        recommend: row.recommend,
+                        lesson: row.lesson(),
                         submitted_at: row.submitted_at,
                     })
                 })

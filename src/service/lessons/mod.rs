@@ -19,15 +19,14 @@ use super::events::Fanout;
 use super::parties::Parties;
 use super::ServiceError;
 use crate::auth::links;
-use crate::db::lessons::{self as repo, LessonRow, NewLesson};
+use crate::db::lessons::{self as repo, LessonPlace, LessonRow};
 use crate::db::visits as visit_repo;
 use crate::db::DbConn;
 use crate::domain::account::{Role, User};
 use crate::domain::event::Event;
-use crate::domain::lesson::{self, schedule, Draft, Lesson, LessonId, Publish};
+use crate::domain::lesson::{self, schedule, Draft, Lesson, LessonId};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{LessonRefusal, LinkRefusal, VisitRefusal};
-use crate::domain::search::fold;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::domain::Invalid;
 
@@ -37,14 +36,7 @@ pub struct LessonView {
     pub id: LessonId,
     pub visit_id: VisitId,
     pub side: VisitRole,
-    pub situation: String,
-    pub strengths: String,
-    pub mistakes: String,
-    pub recommendations: String,
-    pub hours_saved: i32,
-    pub rating: i16,
-    pub recommend: Option<bool>,
-    pub publish: Publish,
+    pub lesson: Lesson,
     pub submitted_at: NaiveDateTime,
 }
 
@@ -53,14 +45,7 @@ fn view(row: LessonRow) -> Result<LessonView, ServiceError> {
         id: row.id,
         visit_id: row.visit_id,
         side: row.side,
-        situation: row.situation,
-        strengths: row.strengths,
-        mistakes: row.mistakes,
-        recommendations: row.recommendations,
-        hours_saved: row.hours_saved,
-        rating: row.rating,
-        recommend: row.recommend,
-        publish: row.publish,
+        lesson: row.lesson(),
         submitted_at: row.submitted_at,
     })
 }
@@ -118,32 +103,17 @@ fn store(
         ServiceError::Internal(anyhow::anyhow!("completed visit {id} has no day"))
     })?;
     let publish = lesson.publish;
-    let search_text = fold(&format!(
-        "{} {} {} {}",
-        lesson.situation, lesson.strengths, lesson.mistakes, lesson.recommendations
-    ));
-    let stored = repo::insert(
-        conn,
-        NewLesson {
-            visit_id: id.0,
-            side,
-            organisation_id: p.organisation_of(side),
-            host_id: p.row.host_id,
-            topic_id: p.row.topic_id,
-            visit_date: date,
-            author_id: author,
-            situation: lesson.situation,
-            strengths: lesson.strengths,
-            mistakes: lesson.mistakes,
-            recommendations: lesson.recommendations,
-            hours_saved: lesson.hours_saved,
-            rating: lesson.rating,
-            recommend: lesson.recommend,
-            publish: lesson.publish,
-            search_text,
-            submitted_at: now,
-        },
-    )?;
+    let place = LessonPlace {
+        visit_id: id,
+        side,
+        organisation_id: p.organisation_of(side),
+        host_id: p.row.host_id,
+        topic_id: p.row.topic_id,
+        visit_date: date,
+        author_id: author,
+        submitted_at: now,
+    };
+    let stored = repo::insert(conn, place, lesson)?;
     if stored.is_none() {
         return Err(LessonRefusal::LessonsSent { side }.into());
     }
