@@ -1,22 +1,20 @@
 //! Logging in and out, and who am I.
 
+use crate::http::call::Call;
+use actix_web::HttpResponse;
 use actix_web::{post, put, route};
-use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::Body;
-use super::client;
 use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
-use super::query::QueryParams;
 use crate::auth::jwt::{IssuedToken, LoginKind};
 use crate::domain::account::{Password, Role};
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{BadQuery, Guarded, Unavailable};
 use crate::service::accounts;
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,18 +61,14 @@ pub struct TokenResponse {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: Body<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+pub async fn login(call: Call, body: Body<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
     let body = body.admitted()?;
-    let address = client::address(&req, &state.trusted_proxies);
+    let address = call.client();
     let (_, token) = accounts::login(
-        &state.ctx,
-        state.jwt.clone(),
-        &state.login_limiter,
+        call.ctx(),
+        call.state().jwt.clone(),
+        &call.state().login_limiter,
         address,
         body.email,
         body.password,
@@ -125,21 +119,20 @@ pub struct PasswordChange {
 )]
 #[put("/me/password")]
 pub async fn change_password(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     user: CurrentUser,
     body: Body<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let body = body.admitted()?;
     let new = Password::parse(&body.new_password)
         .map_err(|e| ApiError::invalid_field("newPassword", &e))?;
     let token = accounts::change_password(
-        &state.ctx,
-        state.jwt.clone(),
-        &state.login_limiter,
+        call.ctx(),
+        call.state().jwt.clone(),
+        &call.state().login_limiter,
         user.0,
-        client::address(&req, &state.trusted_proxies),
+        call.client(),
         body.current_password,
         new,
     )
@@ -161,13 +154,9 @@ pub async fn change_password(
     )
 )]
 #[post("/auth/logout")]
-pub async fn logout(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    accounts::logout(&state.ctx, user.0.id).await?;
+pub async fn logout(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    accounts::logout(call.ctx(), user.0.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -197,13 +186,9 @@ pub struct MeView {
     )
 )]
 #[route("/me", method = "GET", method = "HEAD")]
-pub async fn me(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let (user, organisation) = accounts::me(&state.ctx, user.0).await?;
+pub async fn me(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    let (user, organisation) = accounts::me(call.ctx(), user.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(MeView {

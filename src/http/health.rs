@@ -1,15 +1,14 @@
 //! Liveness and readiness probes.
 
+use crate::http::call::Call;
 use actix_web::route;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::problem::ApiError;
-use super::query::QueryParams;
 use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -30,8 +29,8 @@ pub struct Health {
     )
 )]
 #[route("/healthz", method = "GET", method = "HEAD")]
-pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+pub async fn healthz(call: Call) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
@@ -49,11 +48,8 @@ pub async fn healthz(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )
 )]
 #[route("/readyz", method = "GET", method = "HEAD")]
-pub async fn readyz(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    directory::check_database(&state.ctx).await?;
+pub async fn readyz(call: Call) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    directory::check_database(call.ctx()).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

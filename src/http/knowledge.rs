@@ -4,15 +4,14 @@
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::topic::TopicSlug;
+use crate::http::call::Call;
 use crate::http::extract::CurrentReader;
-use crate::http::lang;
 use crate::http::lessons::LessonText;
 use crate::http::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, positive_id, QueryParams};
+use crate::http::query::{path, positive_id};
 use crate::http::responses::Guarded;
 use crate::service::lessons::{self};
-use crate::state::AppState;
 use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -133,12 +132,8 @@ pub struct LessonListParams {
     )
 )]
 #[route("/lessons", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    reader: CurrentReader,
-) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<LessonListParams>(&req)?;
+pub async fn list(call: Call, reader: CurrentReader) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<LessonListParams>()?;
     let query = lessons::KnowledgeQuery {
         topic: params.get("topic", TopicSlug::parse)?,
         kind: params.get("kind", str::parse::<OrganisationKind>)?,
@@ -152,11 +147,11 @@ pub async fn list(
         _ => Err(crate::domain::Invalid::new("expected json or csv")),
     })? {
         Some(csv) => csv,
-        None => wants_csv(&req),
+        None => wants_csv(call.req()),
     };
-    let language = lang::preferred(&req);
+    let language = call.lang();
     let (items, next_before) = lessons::knowledge_base(
-        &state.ctx,
+        call.ctx(),
         reader.0,
         query,
         (!csv).then_some(limit),
@@ -325,12 +320,11 @@ pub struct LeaderParams {
 )]
 #[route("/topics/{slug}/leaders", method = "GET", method = "HEAD")]
 pub async fn leaders(
-    req: HttpRequest,
+    call: Call,
     slug: web::Path<String>,
-    state: web::Data<AppState>,
     reader: CurrentReader,
 ) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<LeaderParams>(&req)?;
+    let params = call.query::<LeaderParams>()?;
     let topic = path("slug", &slug, TopicSlug::parse)?;
     let limit = params
         .get("limit", |raw: &str| match raw.parse::<usize>() {
@@ -339,7 +333,7 @@ pub async fn leaders(
         })?
         .unwrap_or(10);
     let leaders =
-        crate::service::matching::topic_leaders(&state.ctx, &reader.0, &topic, limit).await?;
+        crate::service::matching::topic_leaders(call.ctx(), &reader.0, &topic, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LeaderListView {
@@ -438,18 +432,14 @@ pub struct StatsParams {
     )
 )]
 #[route("/stats", method = "GET", method = "HEAD")]
-pub async fn stats(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    reader: CurrentReader,
-) -> Result<HttpResponse, ApiError> {
+pub async fn stats(call: Call, reader: CurrentReader) -> Result<HttpResponse, ApiError> {
     use crate::domain::stats::Month;
-    let params = QueryParams::of::<StatsParams>(&req)?;
+    let params = call.query::<StatsParams>()?;
     let to = params
         .get("to", Month::parse)?
-        .unwrap_or_else(|| Month::of(state.ctx.today()));
+        .unwrap_or_else(|| Month::of(call.ctx().today()));
     let from = params.get("from", Month::parse)?.unwrap_or(to.minus(11));
-    let stats = lessons::statistics(&state.ctx, reader.0, from, to).await?;
+    let stats = lessons::statistics(call.ctx(), reader.0, from, to).await?;
     let response_rate = stats.response_rate().map(|r| round(r, 4));
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -1,21 +1,20 @@
 //! Lessons learned over the API: a side's form for a held visit.
 
+use crate::http::call::Call;
 use actix_web::{post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::{integer, Body};
-use super::lang;
 use super::problem::{ApiError, Problem};
-use super::query::{path, positive_id, QueryParams};
+use super::query::{path, positive_id};
 use crate::domain::lesson::{Draft, Lesson, Publish};
 use crate::domain::visit::VisitId;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{BadId, BodyLimits, Guarded};
 use crate::service::lessons::{self, LessonView};
-use crate::state::AppState;
 
 /// One side's lessons from a visit. Texts are trimmed before their length
 /// is checked.
@@ -147,16 +146,14 @@ impl From<LessonView> for LessonResponse {
 )]
 #[post("/visits/{id}/lessons")]
 pub async fn submit(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<LessonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = super::visits::visit_and_body(
-        &req,
+        &call,
         &id,
-        &state,
         &user,
         body,
         crate::service::visits::Act::WriteLessons,
@@ -178,8 +175,7 @@ pub async fn submit(
         recommend: body.recommend,
         publish,
     };
-    let lesson =
-        lessons::submit_lesson(&state.ctx, user.0, id, draft, lang::preferred(&req)).await?;
+    let lesson = lessons::submit_lesson(call.ctx(), user.0, id, draft, call.lang()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(LessonResponse::from(lesson)))
@@ -208,14 +204,13 @@ pub struct VisitLessons {
 )]
 #[route("/visits/{id}/lessons", method = "GET", method = "HEAD")]
 pub async fn of_visit(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
-    let items = lessons::visit_lessons(&state.ctx, user.0, id).await?;
+    let items = lessons::visit_lessons(call.ctx(), user.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(VisitLessons {

@@ -1,12 +1,12 @@
 //! Matching: the best peers to visit on a topic, and "why not?".
 
+use crate::http::call::Call;
 use actix_web::http::header::{CONTENT_LANGUAGE, VARY};
 use actix_web::route;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::lang;
 use super::organisations::Province;
 use super::problem::{ApiError, Problem};
 use super::query::{documented, QueryParams};
@@ -20,7 +20,6 @@ use crate::domain::topic::TopicSlug;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::Guarded;
 use crate::service::matching::{self, CandidateStanding, Match, MatchRequest, TopicLabel};
-use crate::state::AppState;
 
 /// The organisation a match is about.
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,16 +309,12 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
     )
 )]
 #[route("/matches", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let names = [documented::<MatchParams>(), documented::<LimitParam>()];
-    let params = QueryParams::named(&req, &names)?;
+    let params = call.query_named(&names)?;
     let request = request(&params)?;
-    let language = lang::preferred(&req);
-    let list = matching::find_matches(&state.ctx, user.0, request, language).await?;
+    let language = call.lang();
+    let list = matching::find_matches(call.ctx(), user.0, request, language).await?;
     Ok(localised(language).json(MatchListView {
         topic: MatchTopic::from(&list.topic),
         requester: MatchOrganisation::from(&list.requester),
@@ -391,20 +386,16 @@ pub struct ExplanationView {
     )
 )]
 #[route("/matches/explain", method = "GET", method = "HEAD")]
-pub async fn explain(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn explain(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let names = [documented::<MatchParams>(), documented::<CandidateParam>()];
-    let params = QueryParams::named(&req, &names)?;
+    let params = call.query_named(&names)?;
     let request = request(&params)?;
     let candidate = params
         .get("candidate", str::parse::<OrganisationId>)?
         .ok_or_else(|| ApiError::bad_request("missing_parameter", "add candidate=ID"))?;
-    let language = lang::preferred(&req);
+    let language = call.lang();
     let explained =
-        matching::explain_match(&state.ctx, user.0, request, candidate, language).await?;
+        matching::explain_match(call.ctx(), user.0, request, candidate, language).await?;
     let (topic, requester) = (
         MatchTopic::from(&explained.topic),
         MatchOrganisation::from(&explained.requester),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod call;
 pub mod client;
 pub mod extract;
 pub mod health;

@@ -1,7 +1,8 @@
 //! The public organisation directory.
 
+use crate::http::call::Call;
 use actix_web::{delete, patch, put, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +11,6 @@ use super::body::{integer, Body};
 use super::problem::{ApiError, Problem};
 use super::query::{path, QueryParams};
 use super::topics::TopicSummary;
-use super::{client, lang};
 use crate::domain::organisation::{
     parse_capacity, parse_name, parse_province, parse_size, ContactEmail, Language, Organisation,
     OrganisationId, OrganisationKind, SizeUnit,
@@ -22,7 +22,6 @@ use crate::http::extract::CurrentUser;
 use crate::http::responses::{BadId, BadQuery, Guarded, Unavailable};
 use crate::service::directory::{self, OrganisationQuery};
 use crate::service::profile::{self, ExpertiseInput, ProfileChanges};
-use crate::state::AppState;
 
 /// An organisation as the public sees it: no contact details.
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,10 +165,10 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
     )
 )]
 #[route("/organisations", method = "GET", method = "HEAD")]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<ListParams>(&req)?;
+pub async fn list(call: Call) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<ListParams>()?;
     let query = list_query(&params)?;
-    let page = directory::list_organisations(&state.ctx, query).await?;
+    let page = directory::list_organisations(call.ctx(), query).await?;
     Ok(HttpResponse::Ok().json(OrganisationPage {
         items: page.items.into_iter().map(OrganisationView::from).collect(),
         next_cursor: page.next_cursor,
@@ -202,14 +201,10 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
     )
 )]
 #[route("/organisations/{id}", method = "GET", method = "HEAD")]
-pub async fn get(
-    req: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+pub async fn get(call: Call, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
-    let organisation = directory::get_organisation(&state.ctx, id).await?;
+    let organisation = directory::get_organisation(call.ctx(), id).await?;
     Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
 }
 
@@ -259,14 +254,10 @@ impl From<Expertise> for ExpertiseView {
     )
 )]
 #[route("/organisations/{id}/expertise", method = "GET", method = "HEAD")]
-pub async fn expertise(
-    req: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+pub async fn expertise(call: Call, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
-    let expertise = directory::organisation_expertise(&state.ctx, id).await?;
+    let expertise = directory::organisation_expertise(call.ctx(), id).await?;
     Ok(HttpResponse::Ok().json(
         expertise
             .into_iter()
@@ -367,26 +358,19 @@ impl OrganisationPatch {
 )]
 #[patch("/organisations/{id}")]
 pub async fn patch(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<OrganisationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let changes = body
         .after(async { profile::may_edit(&user.0, id) })
         .await?
         .parse()?;
-    let organisation = profile::update_organisation(
-        &state.ctx,
-        user.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-        changes,
-    )
-    .await?;
+    let organisation =
+        profile::update_organisation(call.ctx(), user.0, call.client(), id, changes).await?;
     Ok(HttpResponse::Ok().json(OrganisationView::from(organisation)))
 }
 
@@ -431,13 +415,12 @@ pub struct ExpertiseBody {
 )]
 #[put("/organisations/{id}/expertise/{topic}")]
 pub async fn put_expertise(
-    req: HttpRequest,
+    call: Call,
     params: web::Path<(String, String)>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<ExpertiseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;
     let topic = path("topic", &topic, TopicSlug::parse)?;
@@ -447,18 +430,11 @@ pub async fn put_expertise(
         &body.summary,
         body.since_year,
         body.willing_to_host,
-        lang::preferred(&req),
+        call.lang(),
     )
     .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
-    let stored = profile::put_expertise(
-        &state.ctx,
-        user.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-        topic,
-        input,
-    )
-    .await?;
+    let stored =
+        profile::put_expertise(call.ctx(), user.0, call.client(), id, topic, input).await?;
     Ok(HttpResponse::Ok().json(ExpertiseView::from(stored)))
 }
 
@@ -482,22 +458,14 @@ pub async fn put_expertise(
 )]
 #[delete("/organisations/{id}/expertise/{topic}")]
 pub async fn delete_expertise(
-    req: HttpRequest,
+    call: Call,
     params: web::Path<(String, String)>,
-    state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;
     let topic = path("topic", &topic, TopicSlug::parse)?;
-    profile::delete_expertise(
-        &state.ctx,
-        user.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-        topic,
-    )
-    .await?;
+    profile::delete_expertise(call.ctx(), user.0, call.client(), id, topic).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,20 +1,18 @@
 //! Partner programs: client credentials for a token, and who am I.
 
+use crate::http::call::Call;
 use actix_web::http::header::CONTENT_TYPE;
+use actix_web::HttpResponse;
 use actix_web::{post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::{self, Raw};
-use super::client;
 use super::problem::{ApiError, Problem};
-use super::query::QueryParams;
 use crate::domain::partner::Scopes;
 use crate::http::extract::CurrentPartner;
 use crate::http::responses::{BadQuery, Guarded, Unavailable};
 use crate::service::partners;
-use crate::state::AppState;
 
 /// OAuth2 client-credentials request (RFC 6749 §4.4), as JSON or as
 /// `application/x-www-form-urlencoded`; field names follow OAuth2.
@@ -72,13 +70,10 @@ pub struct PartnerTokenResponse {
     )
 )]
 #[post("/auth/token")]
-pub async fn token(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    raw: Raw,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let form = req
+pub async fn token(call: Call, raw: Raw) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    let form = call
+        .req()
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -104,10 +99,10 @@ pub async fn token(
         .transpose()
         .map_err(|e| ApiError::invalid_field("scope", &e))?;
     let (token, scopes) = partners::issue_token(
-        &state.ctx,
-        state.jwt.clone(),
-        &state.login_limiter,
-        client::address(&req, &state.trusted_proxies),
+        call.ctx(),
+        call.state().jwt.clone(),
+        &call.state().login_limiter,
+        call.client(),
         request.client_id,
         request.client_secret,
         scopes,
@@ -146,8 +141,8 @@ pub struct PartnerView {
     )
 )]
 #[route("/partner", method = "GET", method = "HEAD")]
-pub async fn me(req: HttpRequest, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+pub async fn me(call: Call, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
     let partner = partner.0;
     Ok(HttpResponse::Ok().json(PartnerView {
         client_id: partner.client_id,

@@ -1,16 +1,15 @@
 //! The topic catalogue.
 
+use crate::http::call::Call;
 use actix_web::route;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::problem::ApiError;
-use super::query::QueryParams;
 use crate::domain::topic::Topic;
 use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
-use crate::state::AppState;
 
 /// A topic, named in Dutch and English.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,8 +73,8 @@ impl From<Topic> for TopicSummary {
     )
 )]
 #[route("/topics", method = "GET", method = "HEAD")]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let topics = directory::list_topics(&state.ctx).await?;
+pub async fn list(call: Call) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    let topics = directory::list_topics(call.ctx()).await?;
     Ok(HttpResponse::Ok().json(topics.into_iter().map(TopicView::from).collect::<Vec<_>>()))
 }

@@ -1,16 +1,16 @@
 //! Shadow visits over the API: request one, read one.
 
+use crate::http::call::Call;
 use actix_web::http::header::LOCATION;
 use actix_web::{post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::body::{integer, Body};
-use super::lang;
 use super::problem::{ApiError, Problem};
-use super::query::{path, positive_id, QueryParams};
+use super::query::{path, positive_id};
 use crate::domain::organisation::OrganisationId;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::visit::VisitId;
@@ -18,7 +18,6 @@ use crate::domain::visit::{VisitRole, VisitState};
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{BadId, BadQuery, BodyLimits, Guarded};
 use crate::service::visits::{self, VisitRequest, VisitView};
-use crate::state::AppState;
 
 /// A request for a shadow visit, for the caller's own organisation.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -176,19 +175,15 @@ pub struct VisitListParams {
     )
 )]
 #[route("/visits", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<VisitListParams>(&req)?;
+pub async fn list(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<VisitListParams>()?;
     let role = params.get("role", str::parse::<VisitRole>)?;
     let visit_state = params.get("state", str::parse::<VisitState>)?;
     let organisation = params.get("organisation", str::parse::<OrganisationId>)?;
     let before = params.get("before", positive_id)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (visits, next_before) = visits::list_visits(
-        &state.ctx,
+        call.ctx(),
         user.0,
         organisation,
         role,
@@ -228,21 +223,20 @@ pub async fn list(
 )]
 #[post("/visits")]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     user: CurrentUser,
     body: Body<CreateVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let body = body
         .after(async { visits::may_request(&user.0).map(|_| ()) })
         .await?;
     let host = OrganisationId::try_from(body.host_organisation_id)
         .map_err(ApiError::field("hostOrganisationId"))?;
     let visit = visits::request_visit(
-        &state.ctx,
+        call.ctx(),
         user.0,
-        lang::preferred(&req),
+        call.lang(),
         VisitRequest {
             host,
             topic: body.topic,
@@ -275,14 +269,13 @@ pub async fn create(
 )]
 #[route("/visits/{id}", method = "GET", method = "HEAD")]
 pub async fn get(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
-    let visit = visits::get_visit(&state.ctx, user.0, id).await?;
+    let visit = visits::get_visit(call.ctx(), user.0, id).await?;
     Ok(visit_ok(visit))
 }
 
@@ -328,33 +321,28 @@ pub struct DeclineVisit {
 )]
 #[post("/visits/{id}/accept")]
 pub async fn accept(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<AcceptVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(&req, &id, &state, user, body, |b| {
-        visits::Answer::Accept(b.date)
-    })
-    .await
+    answer(&call, &id, user, body, |b| visits::Answer::Accept(b.date)).await
 }
 
 /// The visit's id from the path (no query parameters), then the body once
 /// the caller may do `act` on that visit (a stranger learns nothing from
 /// what it sent).
 pub(super) async fn visit_and_body<T>(
-    req: &HttpRequest,
+    call: &Call,
     id: &str,
-    state: &AppState,
     user: &CurrentUser,
     body: Body<T>,
     act: visits::Act,
 ) -> Result<(VisitId, T), ApiError> {
-    QueryParams::parse(req, &[])?;
+    call.no_query()?;
     let id = VisitId(path("id", id, positive_id)?);
     let body = body
-        .after(visits::may_act(&state.ctx, &user.0, id, act))
+        .after(visits::may_act(call.ctx(), &user.0, id, act))
         .await?;
     Ok((id, body))
 }
@@ -362,15 +350,14 @@ pub(super) async fn visit_and_body<T>(
 /// What accepting and declining share: the host's access first, then the
 /// body, one service call, the visit back.
 async fn answer<T>(
-    req: &HttpRequest,
+    call: &Call,
     id: &str,
-    state: &AppState,
     user: CurrentUser,
     body: Body<T>,
     answer: impl FnOnce(T) -> visits::Answer,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = visit_and_body(req, id, state, &user, body, visits::Act::Answer).await?;
-    let visit = visits::answer_visit(&state.ctx, user.0, id, answer(body)).await?;
+    let (id, body) = visit_and_body(call, id, &user, body, visits::Act::Answer).await?;
+    let visit = visits::answer_visit(call.ctx(), user.0, id, answer(body)).await?;
     Ok(visit_ok(visit))
 }
 
@@ -395,13 +382,12 @@ async fn answer<T>(
 )]
 #[post("/visits/{id}/decline")]
 pub async fn decline(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<DeclineVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(&req, &id, &state, user, body, |b| {
+    answer(&call, &id, user, body, |b| {
         visits::Answer::Decline(b.reason)
     })
     .await
@@ -439,14 +425,13 @@ pub struct CancelVisit {
 )]
 #[post("/visits/{id}/cancel")]
 pub async fn cancel(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
     body: Body<CancelVisit>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = visit_and_body(&req, &id, &state, &user, body, visits::Act::Cancel).await?;
-    let visit = visits::cancel_visit(&state.ctx, user.0, id, body.reason).await?;
+    let (id, body) = visit_and_body(&call, &id, &user, body, visits::Act::Cancel).await?;
+    let visit = visits::cancel_visit(call.ctx(), user.0, id, body.reason).await?;
     Ok(visit_ok(visit))
 }
 
@@ -470,15 +455,14 @@ pub async fn cancel(
 )]
 #[route("/visits/{id}/calendar.ics", method = "GET", method = "HEAD")]
 pub async fn calendar(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
-    let language = lang::preferred(&req);
-    let ics = visits::calendar_file(&state.ctx, user.0, id, language).await?;
+    let language = call.lang();
+    let ics = visits::calendar_file(call.ctx(), user.0, id, language).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header((

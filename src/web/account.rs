@@ -171,18 +171,14 @@ pub async fn login(
 
 /// POST /logout: ends every session of this account (browser and API
 /// tokens alike) and forgets the cookie.
-pub async fn logout(
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn logout(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     session.check_form(&body)?;
-    accounts::logout(&state.ctx, session.user.id)
+    accounts::logout(session.ctx(), session.user.id)
         .await
         .map_err(|e| WebError::service(e, session.lang))?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login?out=1"))
-        .cookie(session::removal(&state, session::SESSION_COOKIE))
+        .cookie(session::removal(session.state(), session::SESSION_COOKIE))
         .finish())
 }
 

@@ -2,7 +2,7 @@
 //! in class per topic.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -17,7 +17,6 @@ use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
 use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, KnowledgeQuery, PublishedLesson};
-use crate::state::AppState;
 
 /// A leader on a topic: its directory entry and standing.
 type Leader = (Host, Standing);
@@ -173,15 +172,11 @@ impl From<(&Leader, Language)> for LeaderItem {
 }
 
 /// GET /knowledge?topic=&q=&before=
-pub async fn browse(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-) -> Result<HttpResponse, WebError> {
+pub async fn browse(req: HttpRequest, session: Session) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let asked: Browse = super::decode(req.query_string().as_bytes(), lang)?;
     let (query, invalid) = asked.query(lang);
-    let found = lessons::browse(&state.ctx, session.user.clone(), query, lang)
+    let found = lessons::browse(session.ctx(), session.user.clone(), query, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let error = invalid.or_else(|| found.refused.as_ref().map(|r| r.message(lang)));

@@ -414,14 +414,10 @@ fn own_closed(session: &Session, context: &FormContext, lesson: &LessonView) -> 
 }
 
 /// GET /visits/{id}/lessons: the form for the logged-in coordinator's side.
-pub async fn own_show(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
+pub async fn own_show(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = super::visits::parse_id(&id, lang)?;
-    let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
+    let (context, lesson) = lessons::own_form(session.ctx(), session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(match lesson {
@@ -440,7 +436,6 @@ pub async fn own_show(
 
 /// POST /visits/{id}/lessons
 pub async fn own_submit(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -448,7 +443,7 @@ pub async fn own_submit(
     let lang = session.lang;
     let id = super::visits::parse_id(&id, lang)?;
     let form: Form = session.form(&body)?;
-    let (context, lesson) = lessons::own_form(&state.ctx, session.user.clone(), id, lang)
+    let (context, lesson) = lessons::own_form(session.ctx(), session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     if let Some(lesson) = lesson {
@@ -468,7 +463,7 @@ pub async fn own_submit(
             &errors,
         ));
     }
-    lessons::submit_lesson(&state.ctx, session.user.clone(), id, draft, lang)
+    lessons::submit_lesson(session.ctx(), session.user.clone(), id, draft, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(HttpResponse::SeeOther()

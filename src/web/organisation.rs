@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -14,9 +14,7 @@ use crate::domain::matching::text::{kind_name, unit};
 use crate::domain::organisation::{parse_capacity, parse_name, parse_size, ContactEmail, Language};
 use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
-use crate::http::client;
 use crate::service::profile::{self, ExpertiseInput, OwnOrganisation, ProfileChanges};
-use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
@@ -184,8 +182,8 @@ fn render(
     )
 }
 
-async fn own(state: &AppState, session: &Session) -> Result<OwnOrganisation, WebError> {
-    profile::own_organisation(&state.ctx, session.user.clone())
+async fn own(session: &Session) -> Result<OwnOrganisation, WebError> {
+    profile::own_organisation(session.ctx(), session.user.clone())
         .await
         .map_err(|e| WebError::service(e, session.lang))
 }
@@ -196,12 +194,8 @@ pub struct Saved {
 }
 
 /// GET /organisation
-pub async fn show(
-    state: web::Data<AppState>,
-    session: Session,
-    query: web::Query<Saved>,
-) -> Result<HttpResponse, WebError> {
-    let own = own(&state, &session).await?;
+pub async fn show(session: Session, query: web::Query<Saved>) -> Result<HttpResponse, WebError> {
+    let own = own(&session).await?;
     Ok(render(
         &session,
         StatusCode::OK,
@@ -303,15 +297,10 @@ fn changes(form: &ProfileForm, lang: Language) -> Result<ProfileChanges, Vec<Fie
 }
 
 /// POST /organisation
-pub async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn update(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let form: ProfileForm = session.form(&body)?;
-    let own = own(&state, &session).await?;
+    let own = own(&session).await?;
     let changes = match changes(&form, lang) {
         Ok(c) => c,
         Err(errors) => {
@@ -327,9 +316,9 @@ pub async fn update(
         }
     };
     profile::update_organisation(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         own.organisation.id,
         changes,
     )
@@ -341,15 +330,10 @@ pub async fn update(
 }
 
 /// POST /organisation/expertise: adds or changes one topic.
-pub async fn put_expertise(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn put_expertise(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let form: ExpertiseForm = session.form(&body)?;
-    let own = own(&state, &session).await?;
+    let own = own(&session).await?;
     let refuse = |own, message: String| {
         Ok(render(
             &session,
@@ -389,9 +373,9 @@ pub async fn put_expertise(
         Err(e) => return refuse(own, e.message),
     };
     match profile::put_expertise(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         own.organisation.id,
         slug,
         input,
@@ -410,8 +394,6 @@ pub async fn put_expertise(
 
 /// POST /organisation/expertise/{slug}/delete
 pub async fn delete_expertise(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     slug: web::Path<String>,
     body: web::Bytes,
@@ -424,9 +406,9 @@ pub async fn delete_expertise(
         .organisation_id
         .ok_or_else(|| WebError::not_found(lang))?;
     profile::delete_expertise(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         organisation,
         slug,
     )

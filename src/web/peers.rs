@@ -2,7 +2,7 @@
 //! their reasons, ask "why not X?", and go on to request a visit.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::session::Nav;
@@ -13,7 +13,6 @@ use crate::domain::organisation::{parse_province, Language, OrganisationKind, PR
 use crate::domain::refusal::Kind;
 use crate::domain::topic::TopicSlug;
 use crate::service::matching::{self, CandidateStanding, Match, MatchExplanation, MatchRequest};
-use crate::state::AppState;
 
 /// The search form as typed (kept when it comes back with an error).
 #[derive(Debug, Default, Clone)]
@@ -240,25 +239,21 @@ const KINDS: [OrganisationKind; 5] = [
 ];
 
 /// GET /peers (and /peers?…&name=X for "why not X?")
-pub async fn find(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-) -> Result<HttpResponse, WebError> {
+pub async fn find(req: HttpRequest, session: Session) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let search = Search::from_query(&req, lang)?;
     let (request, invalid) = match search.request(lang) {
         Ok(r) => (r, None),
         Err(e) => (None, Some(e)),
     };
-    let found = matching::find_peers(&state.ctx, session.user.clone(), request.clone(), lang)
+    let found = matching::find_peers(session.ctx(), session.user.clone(), request.clone(), lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let error = invalid.or_else(|| found.refused.as_ref().map(|e| e.message(lang)));
     let (why, why_error) = match (&request, search.name.trim()) {
         (Some(request), name) if !name.is_empty() => {
             let asked = matching::explain_named(
-                &state.ctx,
+                session.ctx(),
                 session.user.clone(),
                 request.clone(),
                 name,

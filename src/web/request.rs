@@ -16,7 +16,6 @@ use crate::domain::organisation::OrganisationId;
 use crate::domain::refusal::Kind;
 use crate::domain::visit::{check_request, RequestDraft};
 use crate::service::visits::{self, RequestTarget, VisitRequest};
-use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Target {
@@ -118,26 +117,17 @@ fn render(
     )
 }
 
-async fn target(
-    state: &AppState,
-    session: &Session,
-    host: &str,
-    topic: &str,
-) -> Result<RequestTarget, WebError> {
+async fn target(session: &Session, host: &str, topic: &str) -> Result<RequestTarget, WebError> {
     let lang = session.lang;
     let host: OrganisationId = host.parse().map_err(|_| WebError::not_found(lang))?;
-    visits::request_target(&state.ctx, session.user.clone(), host, topic.to_string())
+    visits::request_target(session.ctx(), session.user.clone(), host, topic.to_string())
         .await
         .map_err(|e| WebError::service(e, lang))
 }
 
 /// GET /visits/new?host=ID&topic=SLUG
-pub async fn show(
-    state: web::Data<AppState>,
-    session: Session,
-    query: web::Query<Target>,
-) -> Result<HttpResponse, WebError> {
-    let target = target(&state, &session, &query.host, &query.topic).await?;
+pub async fn show(session: Session, query: web::Query<Target>) -> Result<HttpResponse, WebError> {
+    let target = target(&session, &query.host, &query.topic).await?;
     let form = RequestForm {
         participants: "1".into(),
         ..RequestForm::default()
@@ -153,35 +143,35 @@ pub async fn show(
 }
 
 /// POST /visits/new
-pub async fn create(
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn create(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let form: RequestForm = session.form(&body)?;
-    let target = target(&state, &session, &form.host, &form.topic).await?;
+    let target = target(&session, &form.host, &form.topic).await?;
     let draft = RequestDraft {
         dates: vec![form.date1.clone(), form.date2.clone(), form.date3.clone()],
         goal: form.goal.clone(),
         participants: form.participants.clone(),
     };
-    let (dates, goal, participants) =
-        match check_request(&draft, state.ctx.today(), state.ctx.rules.lead_days, lang) {
-            Ok(checked) => checked,
-            Err(errors) => {
-                return Ok(render(
-                    &session,
-                    StatusCode::BAD_REQUEST,
-                    &target,
-                    &form,
-                    errors,
-                    None,
-                ))
-            }
-        };
+    let (dates, goal, participants) = match check_request(
+        &draft,
+        session.ctx().today(),
+        session.ctx().rules.lead_days,
+        lang,
+    ) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return Ok(render(
+                &session,
+                StatusCode::BAD_REQUEST,
+                &target,
+                &form,
+                errors,
+                None,
+            ))
+        }
+    };
     let result = visits::request_visit(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
         lang,
         VisitRequest {

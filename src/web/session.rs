@@ -4,6 +4,7 @@
 //! docs/security.md, "Web sessions".
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::cookie::{time, Cookie, SameSite};
@@ -17,6 +18,7 @@ use crate::auth::jwt::random_hex;
 use crate::domain::account::User;
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{Explain, Kind};
+use crate::service::context::Context;
 use crate::service::ServiceError;
 use crate::state::AppState;
 
@@ -56,16 +58,30 @@ pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
     c
 }
 
-/// The logged-in user of a page, with the session's CSRF token.
+/// The logged-in user of a page, with the session's CSRF token, and the
+/// application and client the page is served in (so that a page handler
+/// takes one argument for all of it).
 pub struct Session {
     pub user: User,
     pub csrf: String,
     pub lang: Language,
     /// The path (and query) asked for, to come back to after a language switch.
     pub path: String,
+    /// The client's address, for rate limits and the audit log.
+    pub client: IpAddr,
+    state: web::Data<AppState>,
 }
 
 impl Session {
+    /// What the use cases take.
+    pub fn ctx(&self) -> &Context {
+        &self.state.ctx
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Refuses a form that does not carry this session's token.
     pub fn check(&self, sent: &str) -> Result<(), WebError> {
         if same(sent, &self.csrf) {
@@ -162,6 +178,7 @@ impl FromRequest for Session {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let lang = language(req);
         let path = here(req);
+        let peer = req.clone();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         Box::pin(async move {
             let login = || WebError::LogIn { next: path.clone() };
@@ -181,6 +198,8 @@ impl FromRequest for Session {
                 csrf,
                 lang,
                 path,
+                client: crate::http::client::address(&peer, &state.trusted_proxies),
+                state,
             })
         })
     }

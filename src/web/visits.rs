@@ -17,7 +17,6 @@ use crate::domain::visit::VisitId;
 use crate::domain::visit::{VisitRole, VisitState};
 use crate::service::visits::{self, Answer, VisitView};
 use crate::service::ServiceError;
-use crate::state::AppState;
 
 /// A visit as the pages show it, in the page's language.
 pub struct Item {
@@ -115,10 +114,7 @@ struct DashboardPage {
 }
 
 /// GET /dashboard
-pub async fn dashboard(
-    state: web::Data<AppState>,
-    session: Session,
-) -> Result<HttpResponse, WebError> {
+pub async fn dashboard(session: Session) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let own = session.organisation();
     let c = session.chrome(Nav::Dashboard);
@@ -136,7 +132,7 @@ pub async fn dashboard(
             },
         ));
     }
-    let board = visits::dashboard(&state.ctx, session.user.clone())
+    let board = visits::dashboard(session.ctx(), session.user.clone())
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let items = |list: &[VisitView]| list.iter().map(|v| item(v, own, lang)).collect();
@@ -184,7 +180,6 @@ pub(super) fn parse_id(raw: &str, lang: Language) -> Result<VisitId, WebError> {
 }
 
 async fn visit_page(
-    state: &AppState,
     session: &Session,
     id: VisitId,
     status: StatusCode,
@@ -192,11 +187,11 @@ async fn visit_page(
     form: ActionForm,
 ) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
-    let visit = visits::get_visit(&state.ctx, session.user.clone(), id)
+    let visit = visits::get_visit(session.ctx(), session.user.clone(), id)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     let form_waiting = if visit.state == VisitState::Completed && !session.is_admin() {
-        crate::service::lessons::visit_lessons(&state.ctx, session.user.clone(), id)
+        crate::service::lessons::visit_lessons(session.ctx(), session.user.clone(), id)
             .await
             .map(|lessons| {
                 let ours = if session.organisation() == Some(visit.host_id) {
@@ -224,27 +219,14 @@ async fn visit_page(
 }
 
 /// GET /visits/{id}
-pub async fn show(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
+pub async fn show(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let id = parse_id(&id, session.lang)?;
-    visit_page(
-        &state,
-        &session,
-        id,
-        StatusCode::OK,
-        None,
-        ActionForm::default(),
-    )
-    .await
+    visit_page(&session, id, StatusCode::OK, None, ActionForm::default()).await
 }
 
 /// POST /visits/{id}/answer: accept on a day, or decline. Errors come
 /// back on the visit's page with what was typed.
 pub async fn answer(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -265,16 +247,15 @@ pub async fn answer(
         Ok(answer) => answer,
         Err(why) => {
             let why = Some(why.to_string());
-            return visit_page(&state, &session, id, StatusCode::BAD_REQUEST, why, form).await;
+            return visit_page(&session, id, StatusCode::BAD_REQUEST, why, form).await;
         }
     };
-    let result = visits::answer_visit(&state.ctx, session.user.clone(), id, answer).await;
-    after_action(&state, &session, id, form, result).await
+    let result = visits::answer_visit(session.ctx(), session.user.clone(), id, answer).await;
+    after_action(&session, id, form, result).await
 }
 
 /// POST /visits/{id}/cancel
 pub async fn cancel(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -282,14 +263,13 @@ pub async fn cancel(
     let id = parse_id(&id, session.lang)?;
     let form: ActionForm = session.form(&body)?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let result = visits::cancel_visit(&state.ctx, session.user.clone(), id, reason).await;
-    after_action(&state, &session, id, form, result).await
+    let result = visits::cancel_visit(session.ctx(), session.user.clone(), id, reason).await;
+    after_action(&session, id, form, result).await
 }
 
 /// Success goes (post/redirect/get) to the visit's page; a refusal the
 /// user can act on comes back on that page with its reason.
 async fn after_action(
-    state: &AppState,
     session: &Session,
     id: VisitId,
     form: ActionForm,
@@ -305,21 +285,17 @@ async fn after_action(
                 _ => StatusCode::CONFLICT,
             };
             let message = e.message(session.lang);
-            visit_page(state, session, id, status, Some(message), form).await
+            visit_page(session, id, status, Some(message), form).await
         }
         Err(e) => Err(WebError::service(e, session.lang)),
     }
 }
 
 /// GET /visits/{id}/calendar.ics: the same file as the API's.
-pub async fn calendar(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
+pub async fn calendar(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let id = parse_id(&id, lang)?;
-    let ics = visits::calendar_file(&state.ctx, session.user.clone(), id, lang)
+    let ics = visits::calendar_file(session.ctx(), session.user.clone(), id, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(HttpResponse::Ok()

@@ -7,20 +7,19 @@ pub mod partners;
 pub mod topics;
 pub mod users;
 
+use crate::http::call::Call;
 use actix_web::route;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problem::ApiError;
-use super::query::QueryParams;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::admin;
-use crate::state::AppState;
 
 /// A security event.
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,15 +86,11 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
     )
 )]
 #[route("/admin/audit", method = "GET", method = "HEAD")]
-pub async fn audit(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<AuditParams>(&req)?;
+pub async fn audit(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<AuditParams>()?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
-    let (entries, next_before) = admin::audit_log(&state.ctx, user.0, before, limit).await?;
+    let (entries, next_before) = admin::audit_log(call.ctx(), user.0, before, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(AuditPage {

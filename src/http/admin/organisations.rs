@@ -2,9 +2,10 @@
 //! deactivate and reactivate them, and see the directory with contact
 //! addresses and deactivated organisations.
 
+use crate::http::call::Call;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,14 +16,12 @@ use crate::domain::organisation::{
 };
 use crate::domain::Invalid;
 use crate::http::body::{integer, Body};
-use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province};
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{documented, path, QueryParams};
+use crate::http::query::{documented, path};
 use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::admin::{self, NewOrganisation};
-use crate::state::AppState;
 
 /// An organisation as admins see it: with its contact address and status.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,16 +84,12 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
     )
 )]
 #[route("/admin/organisations", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
     let names = [documented::<ListParams>(), documented::<StatusParam>()];
-    let params = QueryParams::named(&req, &names)?;
+    let params = call.query_named(&names)?;
     let mut query = list_query(&params)?;
     query.active = params.get("active", parse_bool)?;
-    let page = admin::list_organisations(&state.ctx, admin.0, query).await?;
+    let page = admin::list_organisations(call.ctx(), admin.0, query).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(AdminOrganisationPage {
@@ -208,20 +203,13 @@ impl CreateOrganisation {
 )]
 #[post("/admin/organisations")]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     admin: AdminUser,
     body: Body<CreateOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let new = body.admitted()?.parse()?;
-    let organisation = admin::create_organisation(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        new,
-    )
-    .await?;
+    let organisation = admin::create_organisation(call.ctx(), admin.0, call.client(), new).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -258,18 +246,17 @@ pub struct OrganisationStatus {
 )]
 #[patch("/admin/organisations/{id}")]
 pub async fn set_status(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
     body: Body<OrganisationStatus>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let organisation = admin::set_organisation_active(
-        &state.ctx,
+        call.ctx(),
         admin.0,
-        client::address(&req, &state.trusted_proxies),
+        call.client(),
         id,
         body.admitted()?.active,
     )

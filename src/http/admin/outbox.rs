@@ -1,8 +1,9 @@
 //! Admins watch the mail queue and requeue dead messages. Bodies are never
 //! shown: they may hold single-use links.
 
+use crate::http::call::Call;
 use actix_web::{post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,13 +12,11 @@ use super::parse_before;
 use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
-use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, positive_id, QueryParams};
+use crate::http::query::{path, positive_id};
 use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::mail;
-use crate::state::AppState;
 
 /// A queued, sent or dead email.
 #[derive(Debug, Serialize, ToSchema)]
@@ -116,17 +115,13 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     )
 )]
 #[route("/admin/outbox", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<OutboxParams>(&req)?;
+pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<OutboxParams>()?;
     let message_state = params.get("state", |raw| raw.parse::<MessageState>())?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
     let (status, items, next_before) =
-        mail::outbox_page(&state.ctx, admin.0, message_state, before, limit).await?;
+        mail::outbox_page(call.ctx(), admin.0, message_state, before, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(OutboxPage {
@@ -160,20 +155,13 @@ pub async fn list(
 )]
 #[post("/admin/outbox/{id}/requeue")]
 pub async fn requeue(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id = path("id", &id, positive_id)?;
-    let message = mail::requeue(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-    )
-    .await?;
+    let message = mail::requeue(call.ctx(), admin.0, call.client(), id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(OutboxMessageView::from(message)))

@@ -1,9 +1,10 @@
 //! Admins manage partner clients over the API, as operators do with
 //! `meeloop partner create|revoke`.
 
+use crate::http::call::Call;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,13 +12,11 @@ use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scopes};
 use crate::domain::Invalid;
 use crate::http::body::Body;
-use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, QueryParams};
+use crate::http::query::path;
 use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::partners::{self, PartnerUpdate};
-use crate::state::AppState;
 
 /// What a partner token may read.
 #[derive(ToSchema)]
@@ -77,13 +76,9 @@ pub struct PartnerClientWithSecret {
     )
 )]
 #[route("/admin/partners", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let clients = partners::list_partners(&state.ctx, admin.0).await?;
+pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    let clients = partners::list_partners(call.ctx(), admin.0).await?;
     Ok(HttpResponse::Ok().json(
         clients
             .into_iter()
@@ -133,23 +128,16 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
 )]
 #[post("/admin/partners")]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     admin: AdminUser,
     body: Body<CreatePartner>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let body = body.admitted()?;
     let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
     let scopes = parse_scopes(&body.scopes)?;
-    let (client, secret) = partners::admin_create_partner(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        name,
-        scopes,
-    )
-    .await?;
+    let (client, secret) =
+        partners::admin_create_partner(call.ctx(), admin.0, call.client(), name, scopes).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
@@ -203,13 +191,12 @@ pub struct PartnerPatch {
 )]
 #[patch("/admin/partners/{clientId}")]
 pub async fn update(
-    req: HttpRequest,
+    call: Call,
     client_id: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
     body: Body<PartnerPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let client_id = path("clientId", &client_id, parse_client_id)?;
     let body = body.admitted()?;
     let update = PartnerUpdate {
@@ -222,14 +209,8 @@ pub async fn update(
         scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
         active: body.active,
     };
-    let client = partners::update_partner(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        client_id,
-        update,
-    )
-    .await?;
+    let client =
+        partners::update_partner(call.ctx(), admin.0, call.client(), client_id, update).await?;
     Ok(HttpResponse::Ok().json(PartnerClientView::from(client)))
 }
 

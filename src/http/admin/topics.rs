@@ -1,22 +1,21 @@
 //! Admins keep the topic catalogue: add topics, rename them, retire them.
 
+use crate::http::call::Call;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::organisation::parse_name;
 use crate::domain::topic::{parse_description, Topic, TopicSlug};
 use crate::http::body::Body;
-use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, QueryParams};
+use crate::http::query::path;
 use crate::http::responses::{AdminOnly, BadQuery};
 use crate::http::topics::TopicView;
 use crate::service::admin::{self, TopicChanges};
-use crate::state::AppState;
 
 /// A topic with its status, as admins see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,13 +49,9 @@ impl From<Topic> for AdminTopicView {
     )
 )]
 #[route("/admin/topics", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
-    let topics = admin::list_topics(&state.ctx, admin.0).await?;
+pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    call.no_query()?;
+    let topics = admin::list_topics(call.ctx(), admin.0).await?;
     Ok(HttpResponse::Ok().json(
         topics
             .into_iter()
@@ -119,12 +114,11 @@ pub struct CreateTopic {
 )]
 #[post("/admin/topics")]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     admin: AdminUser,
     body: Body<CreateTopic>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let body = body.admitted()?;
     let slug = TopicSlug::parse(&body.slug).map_err(ApiError::field("slug"))?;
     let names = TopicChanges {
@@ -138,14 +132,7 @@ pub async fn create(
         ),
         active: None,
     };
-    let topic = admin::create_topic(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        slug,
-        names,
-    )
-    .await?;
+    let topic = admin::create_topic(call.ctx(), admin.0, call.client(), slug, names).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/admin/topics/{}", topic.slug)))
         .json(AdminTopicView::from(topic)))
@@ -210,13 +197,12 @@ pub struct TopicPatch {
 )]
 #[patch("/admin/topics/{slug}")]
 pub async fn update(
-    req: HttpRequest,
+    call: Call,
     slug: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
     body: Body<TopicPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let slug = path("slug", &slug, TopicSlug::parse)?;
     let body = body.admitted()?;
     let changes = TopicChanges {
@@ -246,13 +232,6 @@ pub async fn update(
             .map_err(ApiError::field("descriptionEn"))?,
         active: body.active,
     };
-    let topic = admin::update_topic(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        slug,
-        changes,
-    )
-    .await?;
+    let topic = admin::update_topic(call.ctx(), admin.0, call.client(), slug, changes).await?;
     Ok(HttpResponse::Ok().json(AdminTopicView::from(topic)))
 }

@@ -1,9 +1,10 @@
 //! Admins manage accounts: list, create (with a generated password shown
 //! once), change role, organisation or status, and reset passwords.
 
+use crate::http::call::Call;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,13 +12,11 @@ use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
 use crate::domain::organisation::{parse_name, OrganisationId};
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::body::Body;
-use crate::http::client;
 use crate::http::extract::AdminUser;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, QueryParams};
+use crate::http::query::path;
 use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::accounts::{self, AccountChanges, AccountFields};
-use crate::state::AppState;
 
 /// An account as admins see it (never its password or hash).
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,15 +91,11 @@ pub struct UserListParams {
     )
 )]
 #[route("/admin/users", method = "GET", method = "HEAD")]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
-    let params = QueryParams::of::<UserListParams>(&req)?;
+pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let params = call.query::<UserListParams>()?;
     let after = params.get("after", |raw| raw.parse::<UserId>())?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
-    let (users, next) = accounts::list_users(&state.ctx, admin.0, after, limit).await?;
+    let (users, next) = accounts::list_users(call.ctx(), admin.0, after, limit).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(UserPage {
@@ -183,12 +178,11 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
 )]
 #[post("/admin/users")]
 pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    call: Call,
     admin: AdminUser,
     body: Body<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let (email, name, role, organisation_id) = match body.admitted()? {
         CreateUser::Admin { email, name } => (email, name, Role::Admin, None),
         CreateUser::Coordinator {
@@ -203,13 +197,8 @@ pub async fn create(
         role,
         organisation: organisation_id.map(organisation).transpose()?,
     };
-    let (user, password) = accounts::admin_create_user(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        account,
-    )
-    .await?;
+    let (user, password) =
+        accounts::admin_create_user(call.ctx(), admin.0, call.client(), account).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((LOCATION, format!("/api/v1/admin/users/{}", user.id)))
@@ -270,13 +259,12 @@ fn nullable_integer<'de, D: serde::Deserializer<'de>>(
 )]
 #[patch("/admin/users/{id}")]
 pub async fn update(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
     body: Body<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id: UserId = path("id", &id, str::parse)?;
     let body = body.admitted()?;
     let changes = AccountChanges {
@@ -293,14 +281,7 @@ pub async fn update(
             .transpose()?,
         active: body.active,
     };
-    let user = accounts::update_user(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-        changes,
-    )
-    .await?;
+    let user = accounts::update_user(call.ctx(), admin.0, call.client(), id, changes).await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
@@ -321,20 +302,13 @@ pub async fn update(
 )]
 #[post("/admin/users/{id}/password-reset")]
 pub async fn reset_password(
-    req: HttpRequest,
+    call: Call,
     id: web::Path<String>,
-    state: web::Data<AppState>,
     admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
-    QueryParams::parse(&req, &[])?;
+    call.no_query()?;
     let id: UserId = path("id", &id, str::parse)?;
-    let (user, password) = accounts::reset_password(
-        &state.ctx,
-        admin.0,
-        client::address(&req, &state.trusted_proxies),
-        id,
-    )
-    .await?;
+    let (user, password) = accounts::reset_password(call.ctx(), admin.0, call.client(), id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(with_password(user, password)))

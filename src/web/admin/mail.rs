@@ -1,15 +1,13 @@
 //! The mail queue: counts, messages, requeueing a dead one.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
-use crate::http::client;
 use crate::service::mail;
-use crate::state::AppState;
 use crate::web::session::Nav;
 use crate::web::{page, Chrome, Session, WebError};
 
@@ -34,7 +32,6 @@ pub struct MailQuery {
 
 /// GET /admin/mail?state=&before=
 pub async fn mail_queue(
-    state: web::Data<AppState>,
     session: Session,
     query: web::Query<MailQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -47,10 +44,15 @@ pub async fn mail_queue(
                 .map_err(|_| WebError::not_found(lang))?,
         ),
     };
-    let (status, messages, next) =
-        mail::outbox_page(&state.ctx, session.user.clone(), filter, query.before, PAGE)
-            .await
-            .map_err(fail(lang))?;
+    let (status, messages, next) = mail::outbox_page(
+        session.ctx(),
+        session.user.clone(),
+        filter,
+        query.before,
+        PAGE,
+    )
+    .await
+    .map_err(fail(lang))?;
     let shown = filter.map(|s| s.as_str()).unwrap_or("");
     Ok(page(
         StatusCode::OK,
@@ -67,8 +69,6 @@ pub async fn mail_queue(
 
 /// POST /admin/mail/{id}/requeue: a dead message gets a fresh start.
 pub async fn requeue(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -76,14 +76,9 @@ pub async fn requeue(
     let lang = session.lang;
     session.check_form(&body)?;
     let id: i64 = id.parse().map_err(|_| WebError::not_found(lang))?;
-    mail::requeue(
-        &state.ctx,
-        session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
-        id,
-    )
-    .await
-    .map_err(fail(lang))?;
+    mail::requeue(session.ctx(), session.user.clone(), session.client, id)
+        .await
+        .map_err(fail(lang))?;
     Ok(back("/admin/mail?state=pending".into()))
 }
 

@@ -23,7 +23,6 @@ use super::{page, Chrome, Session, WebError};
 use crate::domain::audit::AuditEntry;
 use crate::service::mail::QueueStatus;
 use crate::service::{admin, ServiceError};
-use crate::state::AppState;
 
 /// The largest CSV the page takes (the whole country is about 40 kB).
 pub(super) const MAX_UPLOAD: usize = 5 * 1024 * 1024;
@@ -62,20 +61,17 @@ struct OverviewPage {
 }
 
 /// GET /admin
-pub async fn overview(
-    state: web::Data<AppState>,
-    session: Session,
-) -> Result<HttpResponse, WebError> {
+pub async fn overview(session: Session) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
     let lang = session.lang;
     let (status, _, _) =
-        crate::service::mail::outbox_page(&state.ctx, session.user.clone(), None, None, 1)
+        crate::service::mail::outbox_page(session.ctx(), session.user.clone(), None, None, 1)
             .await
             .map_err(fail(lang))?;
-    let (entries, _) = admin::audit_log(&state.ctx, session.user.clone(), None, 10)
+    let (entries, _) = admin::audit_log(session.ctx(), session.user.clone(), None, 10)
         .await
         .map_err(fail(lang))?;
-    let undeliverable = admin::undeliverable_contacts(&state.ctx, session.user.clone())
+    let undeliverable = admin::undeliverable_contacts(session.ctx(), session.user.clone())
         .await
         .map_err(fail(lang))?;
     Ok(page(
@@ -114,12 +110,11 @@ pub struct AuditQuery {
 
 /// GET /admin/audit?before=
 pub async fn audit(
-    state: web::Data<AppState>,
     session: Session,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
-    let (entries, next) = admin::audit_log(&state.ctx, session.user.clone(), query.before, PAGE)
+    let (entries, next) = admin::audit_log(session.ctx(), session.user.clone(), query.before, PAGE)
         .await
         .map_err(fail(session.lang))?;
     Ok(page(

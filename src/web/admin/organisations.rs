@@ -2,18 +2,16 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::domain::matching::text::kind_name;
 use crate::domain::organisation::{Organisation, OrganisationId};
-use crate::http::client;
 use crate::service::directory::OrganisationQuery;
 use crate::service::import::ImportReport;
 use crate::service::{admin, import, ServiceError};
-use crate::state::AppState;
 use crate::web::session::Nav;
 use crate::web::{page, Chrome, Session, WebError};
 
@@ -38,7 +36,6 @@ pub struct OrgQuery {
 }
 
 async fn organisations_page(
-    state: &AppState,
     session: &Session,
     query: &OrgQuery,
     status: StatusCode,
@@ -55,7 +52,7 @@ async fn organisations_page(
         None => None,
     };
     let found = admin::list_organisations(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
         OrganisationQuery {
             q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
@@ -94,18 +91,15 @@ async fn organisations_page(
 
 /// GET /admin/organisations?q=&after=
 pub async fn organisations(
-    state: web::Data<AppState>,
     session: Session,
     query: web::Query<OrgQuery>,
 ) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
-    organisations_page(&state, &session, &query, StatusCode::OK, None, None).await
+    organisations_page(&session, &query, StatusCode::OK, None, None).await
 }
 
 /// POST /admin/organisations/{id}/active (active=yes|no)
 pub async fn organisation_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -114,9 +108,9 @@ pub async fn organisation_active(
     let form: Small = session.form(&body)?;
     let id: OrganisationId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let org = admin::set_organisation_active(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         id,
         form.active == "yes",
     )
@@ -128,8 +122,6 @@ pub async fn organisation_active(
 
 /// POST /admin/organisations/import (multipart: csrf, file, skip_invalid)
 pub async fn import_organisations(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     mut form: Multipart,
 ) -> Result<HttpResponse, WebError> {
@@ -193,12 +185,12 @@ pub async fn import_organisations(
     };
     if let Some((status, message)) = refused {
         let msg = refuse(message);
-        return organisations_page(&state, &session, &query, status, None, Some(msg)).await;
+        return organisations_page(&session, &query, status, None, Some(msg)).await;
     }
     match import::admin_import(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         file,
         skip_invalid,
     )
@@ -210,11 +202,10 @@ pub async fn import_organisations(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            organisations_page(&state, &session, &query, status, Some(report), None).await
+            organisations_page(&session, &query, status, Some(report), None).await
         }
         Err(ServiceError::Invalid(e)) => {
             organisations_page(
-                &state,
                 &session,
                 &query,
                 StatusCode::BAD_REQUEST,

@@ -1,14 +1,12 @@
 //! Partner clients: create (the secret shown once), revoke, restore.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scope, Scopes};
-use crate::http::client;
 use crate::service::partners::{self, PartnerUpdate};
-use crate::state::AppState;
 use crate::web::session::Nav;
 use crate::web::{page, Chrome, Session, WebError};
 
@@ -27,13 +25,12 @@ struct PartnersPage {
 }
 
 async fn partners_page(
-    state: &AppState,
     session: &Session,
     status: StatusCode,
     error: Option<String>,
     secret: Option<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let partners = partners::list_partners(&state.ctx, session.user.clone())
+    let partners = partners::list_partners(session.ctx(), session.user.clone())
         .await
         .map_err(fail(session.lang))?;
     Ok(page(
@@ -50,21 +47,13 @@ async fn partners_page(
 }
 
 /// GET /admin/partners
-pub async fn partners(
-    state: web::Data<AppState>,
-    session: Session,
-) -> Result<HttpResponse, WebError> {
+pub async fn partners(session: Session) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
-    partners_page(&state, &session, StatusCode::OK, None, None).await
+    partners_page(&session, StatusCode::OK, None, None).await
 }
 
 /// POST /admin/partners (name, scope…): the secret is shown once.
-pub async fn create_partner(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn create_partner(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let pairs: Vec<(String, String)> = crate::web::decode(&body, lang)?;
     let get = |k: &str| {
@@ -84,7 +73,7 @@ pub async fn create_partner(
         .collect();
     let Ok(name) = parse_name(&get("name")) else {
         let msg = c.t("Vul een naam in.", "Enter a name.").into();
-        return partners_page(&state, &session, StatusCode::BAD_REQUEST, Some(msg), None).await;
+        return partners_page(&session, StatusCode::BAD_REQUEST, Some(msg), None).await;
     };
     let Ok(scopes) = Scopes::parse(&scopes.join(" ")) else {
         let msg = c
@@ -93,19 +82,18 @@ pub async fn create_partner(
                 "Choose at least one scope.",
             )
             .into();
-        return partners_page(&state, &session, StatusCode::BAD_REQUEST, Some(msg), None).await;
+        return partners_page(&session, StatusCode::BAD_REQUEST, Some(msg), None).await;
     };
     let (partner, secret) = partners::admin_create_partner(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         name,
         scopes,
     )
     .await
     .map_err(fail(lang))?;
     partners_page(
-        &state,
         &session,
         StatusCode::OK,
         None,
@@ -116,8 +104,6 @@ pub async fn create_partner(
 
 /// POST /admin/partners/{client_id}/active (active=yes|no)
 pub async fn partner_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     client_id: web::Path<String>,
     body: web::Bytes,
@@ -125,9 +111,9 @@ pub async fn partner_active(
     let lang = session.lang;
     let form: Small = session.form(&body)?;
     partners::update_partner(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         client_id.into_inner(),
         PartnerUpdate {
             active: Some(form.active == "yes"),

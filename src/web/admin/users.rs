@@ -1,17 +1,15 @@
 //! Accounts: create (the password shown once), deactivate, reset.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::account::{LoginEmail, Role, UserId};
 use crate::domain::organisation::parse_name;
 use crate::domain::refusal::Kind;
-use crate::http::client;
 use crate::service::accounts::{self, AccountChanges, AccountFields};
 use crate::service::directory::{self};
-use crate::state::AppState;
 use crate::web::session::Nav;
 use crate::web::{page, Chrome, Session, WebError};
 
@@ -48,7 +46,6 @@ pub struct NewUserForm {
 }
 
 async fn users_page(
-    state: &AppState,
     session: &Session,
     after: Option<i64>,
     status: StatusCode,
@@ -57,7 +54,7 @@ async fn users_page(
     secret: Option<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (users, next) =
-        accounts::list_users(&state.ctx, session.user.clone(), after.map(UserId), PAGE)
+        accounts::list_users(session.ctx(), session.user.clone(), after.map(UserId), PAGE)
             .await
             .map_err(fail(session.lang))?;
     Ok(page(
@@ -76,13 +73,11 @@ async fn users_page(
 
 /// GET /admin/users
 pub async fn users(
-    state: web::Data<AppState>,
     session: Session,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, WebError> {
     admin_only(&session)?;
     users_page(
-        &state,
         &session,
         query.after,
         StatusCode::OK,
@@ -94,20 +89,14 @@ pub async fn users(
 }
 
 /// POST /admin/users: a new account; its password is shown once.
-pub async fn create_user(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: Session,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn create_user(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let lang = session.lang;
     let form: NewUserForm = session.form(&body)?;
     admin_only(&session)?;
-    let fields = match account_fields(&state, &session, &form).await {
+    let fields = match account_fields(&session, &form).await {
         Ok(fields) => fields,
         Err(Ok(msg)) => {
             return users_page(
-                &state,
                 &session,
                 None,
                 StatusCode::BAD_REQUEST,
@@ -119,17 +108,12 @@ pub async fn create_user(
         }
         Err(Err(e)) => return Err(e),
     };
-    let result = accounts::admin_create_user(
-        &state.ctx,
-        session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
-        fields,
-    )
-    .await;
+    let result =
+        accounts::admin_create_user(session.ctx(), session.user.clone(), session.client, fields)
+            .await;
     match result {
         Ok((user, password)) => {
             users_page(
-                &state,
                 &session,
                 None,
                 StatusCode::OK,
@@ -141,7 +125,6 @@ pub async fn create_user(
         }
         Err(e) if e.kind().is_some() => {
             users_page(
-                &state,
                 &session,
                 None,
                 StatusCode::BAD_REQUEST,
@@ -158,7 +141,6 @@ pub async fn create_user(
 /// The new-account form checked: the account, or what to tell the admin
 /// (`Err(Ok)`), or a failure (`Err(Err)`).
 async fn account_fields(
-    state: &AppState,
     session: &Session,
     form: &NewUserForm,
 ) -> Result<AccountFields, Result<String, WebError>> {
@@ -186,7 +168,7 @@ async fn account_fields(
                 "A coordinator belongs to an organisation: enter its code.",
             )
         }
-        (Role::Coordinator, code) => match directory::id_by_code(&state.ctx, code).await {
+        (Role::Coordinator, code) => match directory::id_by_code(session.ctx(), code).await {
             Ok(id) => Some(id),
             Err(e) if e.kind() == Some(Kind::NotFound) => return Err(Ok(e.message(session.lang))),
             Err(e) => return Err(Err(WebError::service(e, session.lang))),
@@ -202,8 +184,6 @@ async fn account_fields(
 
 /// POST /admin/users/{id}/active (active=yes|no)
 pub async fn user_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -212,9 +192,9 @@ pub async fn user_active(
     let form: Small = session.form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
     let result = accounts::update_user(
-        &state.ctx,
+        session.ctx(),
         session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
+        session.client,
         id,
         AccountChanges {
             active: Some(form.active == "yes"),
@@ -226,7 +206,6 @@ pub async fn user_active(
         Ok(_) => Ok(back("/admin/users".into())),
         Err(e) if e.kind() == Some(Kind::Conflict) => {
             users_page(
-                &state,
                 &session,
                 None,
                 StatusCode::CONFLICT,
@@ -242,8 +221,6 @@ pub async fn user_active(
 
 /// POST /admin/users/{id}/password: a new password, shown once.
 pub async fn reset_password(
-    req: HttpRequest,
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
@@ -251,16 +228,11 @@ pub async fn reset_password(
     let lang = session.lang;
     session.check_form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
-    let (user, password) = accounts::reset_password(
-        &state.ctx,
-        session.user.clone(),
-        client::address(&req, &state.trusted_proxies),
-        id,
-    )
-    .await
-    .map_err(fail(lang))?;
+    let (user, password) =
+        accounts::reset_password(session.ctx(), session.user.clone(), session.client, id)
+            .await
+            .map_err(fail(lang))?;
     users_page(
-        &state,
         &session,
         None,
         StatusCode::OK,
