@@ -1,6 +1,7 @@
 //! Logging in and out, and who am I.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::HttpResponse;
 use actix_web::{post, put, route};
 use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ pub struct TokenResponse {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(call: Call, body: Body<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(call: Call, body: Body<LoginRequest>) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
     let address = call.client();
@@ -122,7 +123,7 @@ pub async fn change_password(
     call: Call,
     user: CurrentUser,
     body: Body<PasswordChange>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
     let new = Password::parse(&body.new_password)
@@ -154,7 +155,7 @@ pub async fn change_password(
     )
 )]
 #[post("/auth/logout")]
-pub async fn logout(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn logout(call: Call, user: CurrentUser) -> ApiResult {
     call.no_query()?;
     accounts::logout(call.ctx(), user.0.id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -186,7 +187,7 @@ pub struct MeView {
     )
 )]
 #[route("/me", method = "GET", method = "HEAD")]
-pub async fn me(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn me(call: Call, user: CurrentUser) -> ApiResult {
     call.no_query()?;
     let (user, organisation) = accounts::me(call.ctx(), user.0).await?;
     Ok(HttpResponse::Ok()

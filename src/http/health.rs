@@ -1,12 +1,12 @@
 //! Liveness and readiness probes.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::route;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::problem::ApiError;
 use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
 
@@ -29,7 +29,7 @@ pub struct Health {
     )
 )]
 #[route("/healthz", method = "GET", method = "HEAD")]
-pub async fn healthz(call: Call) -> Result<HttpResponse, ApiError> {
+pub async fn healthz(call: Call) -> ApiResult {
     call.no_query()?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
@@ -48,7 +48,7 @@ pub async fn healthz(call: Call) -> Result<HttpResponse, ApiError> {
     )
 )]
 #[route("/readyz", method = "GET", method = "HEAD")]
-pub async fn readyz(call: Call) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(call: Call) -> ApiResult {
     call.no_query()?;
     directory::check_database(call.ctx()).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))

@@ -11,6 +11,7 @@ use crate::http::matches::{round, MatchOrganisation, MatchTopic, Standing};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{path, positive_id};
 use crate::http::responses::Guarded;
+use crate::http::ApiResult;
 use crate::service::lessons::{self};
 use actix_web::route;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -132,7 +133,7 @@ pub struct LessonListParams {
     )
 )]
 #[route("/lessons", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, reader: CurrentReader) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, reader: CurrentReader) -> ApiResult {
     let params = call.query::<LessonListParams>()?;
     let query = lessons::KnowledgeQuery {
         topic: params.get("topic", TopicSlug::parse)?,
@@ -319,11 +320,7 @@ pub struct LeaderParams {
     )
 )]
 #[route("/topics/{slug}/leaders", method = "GET", method = "HEAD")]
-pub async fn leaders(
-    call: Call,
-    slug: web::Path<String>,
-    reader: CurrentReader,
-) -> Result<HttpResponse, ApiError> {
+pub async fn leaders(call: Call, slug: web::Path<String>, reader: CurrentReader) -> ApiResult {
     let params = call.query::<LeaderParams>()?;
     let topic = path("slug", &slug, TopicSlug::parse)?;
     let limit = params
@@ -432,7 +429,7 @@ pub struct StatsParams {
     )
 )]
 #[route("/stats", method = "GET", method = "HEAD")]
-pub async fn stats(call: Call, reader: CurrentReader) -> Result<HttpResponse, ApiError> {
+pub async fn stats(call: Call, reader: CurrentReader) -> ApiResult {
     use crate::domain::stats::Month;
     let params = call.query::<StatsParams>()?;
     let to = params

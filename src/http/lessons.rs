@@ -1,6 +1,7 @@
 //! Lessons learned over the API: a side's form for a held visit.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::{post, route};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::{integer, Body};
-use super::problem::{ApiError, Problem};
+use super::problem::Problem;
 use super::query::{path, positive_id};
 use crate::domain::lesson::{Draft, Lesson, Publish};
 use crate::domain::visit::VisitId;
@@ -150,7 +151,7 @@ pub async fn submit(
     id: web::Path<String>,
     user: CurrentUser,
     body: Body<LessonBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let (id, body) = super::visits::visit_and_body(
         &call,
         &id,
@@ -203,11 +204,7 @@ pub struct VisitLessons {
     )
 )]
 #[route("/visits/{id}/lessons", method = "GET", method = "HEAD")]
-pub async fn of_visit(
-    call: Call,
-    id: web::Path<String>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn of_visit(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
     let items = lessons::visit_lessons(call.ctx(), user.0, id).await?;

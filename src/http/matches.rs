@@ -1,6 +1,7 @@
 //! Matching: the best peers to visit on a topic, and "why not?".
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::{CONTENT_LANGUAGE, VARY};
 use actix_web::route;
 use actix_web::HttpResponse;
@@ -309,7 +310,7 @@ fn localised(language: Language) -> actix_web::HttpResponseBuilder {
     )
 )]
 #[route("/matches", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, user: CurrentUser) -> ApiResult {
     let names = [documented::<MatchParams>(), documented::<LimitParam>()];
     let params = call.query_named(&names)?;
     let request = request(&params)?;
@@ -386,7 +387,7 @@ pub struct ExplanationView {
     )
 )]
 #[route("/matches/explain", method = "GET", method = "HEAD")]
-pub async fn explain(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn explain(call: Call, user: CurrentUser) -> ApiResult {
     let names = [documented::<MatchParams>(), documented::<CandidateParam>()];
     let params = call.query_named(&names)?;
     let request = request(&params)?;

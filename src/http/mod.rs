@@ -28,6 +28,9 @@ use utoipa_actix_web::{scope, OpenApiFactory};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Sent as the `API-Version` header on every response (NL API Design Rules).
+/// What an API handler answers: a response, or a problem+json refusal.
+pub type ApiResult = Result<actix_web::HttpResponse, problem::ApiError>;
+
 pub const API_VERSION: &str = "1.0.0";
 
 #[derive(OpenApi)]

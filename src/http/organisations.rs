@@ -1,6 +1,7 @@
 //! The public organisation directory.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::{delete, patch, put, route};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -165,7 +166,7 @@ pub(super) fn list_query(params: &QueryParams) -> Result<OrganisationQuery, ApiE
     )
 )]
 #[route("/organisations", method = "GET", method = "HEAD")]
-pub async fn list(call: Call) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call) -> ApiResult {
     let params = call.query::<ListParams>()?;
     let query = list_query(&params)?;
     let page = directory::list_organisations(call.ctx(), query).await?;
@@ -201,7 +202,7 @@ fn parse_search(q: &str) -> Result<String, Invalid> {
     )
 )]
 #[route("/organisations/{id}", method = "GET", method = "HEAD")]
-pub async fn get(call: Call, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(call: Call, id: web::Path<String>) -> ApiResult {
     call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let organisation = directory::get_organisation(call.ctx(), id).await?;
@@ -254,7 +255,7 @@ impl From<Expertise> for ExpertiseView {
     )
 )]
 #[route("/organisations/{id}/expertise", method = "GET", method = "HEAD")]
-pub async fn expertise(call: Call, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn expertise(call: Call, id: web::Path<String>) -> ApiResult {
     call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let expertise = directory::organisation_expertise(call.ctx(), id).await?;
@@ -362,7 +363,7 @@ pub async fn patch(
     id: web::Path<String>,
     user: CurrentUser,
     body: Body<OrganisationPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let changes = body
@@ -419,7 +420,7 @@ pub async fn put_expertise(
     params: web::Path<(String, String)>,
     user: CurrentUser,
     body: Body<ExpertiseBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;
@@ -461,7 +462,7 @@ pub async fn delete_expertise(
     call: Call,
     params: web::Path<(String, String)>,
     user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let (id, topic) = params.into_inner();
     let id: OrganisationId = path("id", &id, str::parse)?;

@@ -1,6 +1,7 @@
 //! Partner programs: client credentials for a token, and who am I.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::HttpResponse;
 use actix_web::{post, route};
@@ -70,7 +71,7 @@ pub struct PartnerTokenResponse {
     )
 )]
 #[post("/auth/token")]
-pub async fn token(call: Call, raw: Raw) -> Result<HttpResponse, ApiError> {
+pub async fn token(call: Call, raw: Raw) -> ApiResult {
     call.no_query()?;
     let form = call
         .req()
@@ -141,7 +142,7 @@ pub struct PartnerView {
     )
 )]
 #[route("/partner", method = "GET", method = "HEAD")]
-pub async fn me(call: Call, partner: CurrentPartner) -> Result<HttpResponse, ApiError> {
+pub async fn me(call: Call, partner: CurrentPartner) -> ApiResult {
     call.no_query()?;
     let partner = partner.0;
     Ok(HttpResponse::Ok().json(PartnerView {

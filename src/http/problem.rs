@@ -4,6 +4,7 @@
 //! fragment for clients that read it. A refusal's `detail` is in the
 //! language `Accept-Language` prefers ([`localise`]).
 
+use crate::http::ApiResult;
 use std::fmt;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -267,7 +268,7 @@ impl From<ServiceError> for ApiError {
 }
 
 /// Fallback for paths that match no route.
-pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn no_route(req: HttpRequest) -> ApiResult {
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -1,12 +1,12 @@
 //! The topic catalogue.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::route;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::problem::ApiError;
 use crate::domain::topic::Topic;
 use crate::http::responses::{BadQuery, Unavailable};
 use crate::service::directory;
@@ -73,7 +73,7 @@ impl From<Topic> for TopicSummary {
     )
 )]
 #[route("/topics", method = "GET", method = "HEAD")]
-pub async fn list(call: Call) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call) -> ApiResult {
     call.no_query()?;
     let topics = directory::list_topics(call.ctx()).await?;
     Ok(HttpResponse::Ok().json(topics.into_iter().map(TopicView::from).collect::<Vec<_>>()))

@@ -1,6 +1,7 @@
 //! Shadow visits over the API: request one, read one.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::LOCATION;
 use actix_web::{post, route};
 use actix_web::{web, HttpResponse};
@@ -175,7 +176,7 @@ pub struct VisitListParams {
     )
 )]
 #[route("/visits", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, user: CurrentUser) -> ApiResult {
     let params = call.query::<VisitListParams>()?;
     let role = params.get("role", str::parse::<VisitRole>)?;
     let visit_state = params.get("state", str::parse::<VisitState>)?;
@@ -222,11 +223,7 @@ pub async fn list(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiErro
     )
 )]
 #[post("/visits")]
-pub async fn create(
-    call: Call,
-    user: CurrentUser,
-    body: Body<CreateVisit>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(call: Call, user: CurrentUser, body: Body<CreateVisit>) -> ApiResult {
     call.no_query()?;
     let body = body
         .after(async { visits::may_request(&user.0).map(|_| ()) })
@@ -268,11 +265,7 @@ pub async fn create(
     )
 )]
 #[route("/visits/{id}", method = "GET", method = "HEAD")]
-pub async fn get(
-    call: Call,
-    id: web::Path<String>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
     let visit = visits::get_visit(call.ctx(), user.0, id).await?;
@@ -325,7 +318,7 @@ pub async fn accept(
     id: web::Path<String>,
     user: CurrentUser,
     body: Body<AcceptVisit>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     answer(&call, &id, user, body, |b| visits::Answer::Accept(b.date)).await
 }
 
@@ -355,7 +348,7 @@ async fn answer<T>(
     user: CurrentUser,
     body: Body<T>,
     answer: impl FnOnce(T) -> visits::Answer,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let (id, body) = visit_and_body(call, id, &user, body, visits::Act::Answer).await?;
     let visit = visits::answer_visit(call.ctx(), user.0, id, answer(body)).await?;
     Ok(visit_ok(visit))
@@ -386,7 +379,7 @@ pub async fn decline(
     id: web::Path<String>,
     user: CurrentUser,
     body: Body<DeclineVisit>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     answer(&call, &id, user, body, |b| {
         visits::Answer::Decline(b.reason)
     })
@@ -429,7 +422,7 @@ pub async fn cancel(
     id: web::Path<String>,
     user: CurrentUser,
     body: Body<CancelVisit>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let (id, body) = visit_and_body(&call, &id, &user, body, visits::Act::Cancel).await?;
     let visit = visits::cancel_visit(call.ctx(), user.0, id, body.reason).await?;
     Ok(visit_ok(visit))
@@ -454,11 +447,7 @@ pub async fn cancel(
     )
 )]
 #[route("/visits/{id}/calendar.ics", method = "GET", method = "HEAD")]
-pub async fn calendar(
-    call: Call,
-    id: web::Path<String>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn calendar(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
     let id = VisitId(path("id", &id, positive_id)?);
     let language = call.lang();

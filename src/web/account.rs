@@ -1,5 +1,6 @@
 //! Logging in and out in the browser, and the language switch.
 
+use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -99,11 +100,7 @@ pub async fn show(
 
 /// POST /login: the same checks and rate limits as the API's login; the
 /// session goes into an HttpOnly cookie.
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> PageResult {
     let lang = session::language(&req);
     let form: LoginForm = super::decode(&body, lang)?;
     check_form_token(&req, &form.csrf, lang)?;
@@ -171,7 +168,7 @@ pub async fn login(
 
 /// POST /logout: ends every session of this account (browser and API
 /// tokens alike) and forgets the cookie.
-pub async fn logout(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn logout(session: Session, body: web::Bytes) -> PageResult {
     session.check_form(&body)?;
     accounts::logout(session.ctx(), session.user.id)
         .await

@@ -1,8 +1,9 @@
 //! The knowledge base: published lessons by topic and words, and the best
 //! in class per topic.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 use askama::Template;
 use serde::Deserialize;
 
@@ -172,7 +173,7 @@ impl From<(&Leader, Language)> for LeaderItem {
 }
 
 /// GET /knowledge?topic=&q=&before=
-pub async fn browse(req: HttpRequest, session: Session) -> Result<HttpResponse, WebError> {
+pub async fn browse(req: HttpRequest, session: Session) -> PageResult {
     let lang = session.lang;
     let asked: Browse = super::decode(req.query_string().as_bytes(), lang)?;
     let (query, invalid) = asked.query(lang);

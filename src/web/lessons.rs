@@ -3,6 +3,7 @@
 //! complete form, and a form with errors comes back with every error next
 //! to its field and everything that was typed.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -414,7 +415,7 @@ fn own_closed(session: &Session, context: &FormContext, lesson: &LessonView) -> 
 }
 
 /// GET /visits/{id}/lessons: the form for the logged-in coordinator's side.
-pub async fn own_show(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+pub async fn own_show(session: Session, id: web::Path<String>) -> PageResult {
     let lang = session.lang;
     let id = super::visits::parse_id(&id, lang)?;
     let (context, lesson) = lessons::own_form(session.ctx(), session.user.clone(), id, lang)
@@ -435,11 +436,7 @@ pub async fn own_show(session: Session, id: web::Path<String>) -> Result<HttpRes
 }
 
 /// POST /visits/{id}/lessons
-pub async fn own_submit(
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn own_submit(session: Session, id: web::Path<String>, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let id = super::visits::parse_id(&id, lang)?;
     let form: Form = session.form(&body)?;

@@ -25,6 +25,9 @@ use crate::domain::account::{Role, User};
 use crate::domain::organisation::Language;
 pub use session::{Nav, Session, WebError};
 
+/// What a page handler answers: a page, or an error page in its language.
+pub type PageResult = Result<HttpResponse, WebError>;
+
 /// A posted form or a query string as `T` (fields it cannot read are left
 /// default). A value that cannot be stored (U+0000) refuses the whole form
 /// with a 400 page naming the field: nothing reaches the services.

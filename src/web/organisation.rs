@@ -1,6 +1,7 @@
 //! "My organisation": the profile (contact address, language, hosting
 //! capacity, size) and the expertise per topic that matching reads.
 
+use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -194,7 +195,7 @@ pub struct Saved {
 }
 
 /// GET /organisation
-pub async fn show(session: Session, query: web::Query<Saved>) -> Result<HttpResponse, WebError> {
+pub async fn show(session: Session, query: web::Query<Saved>) -> PageResult {
     let own = own(&session).await?;
     Ok(render(
         &session,
@@ -297,7 +298,7 @@ fn changes(form: &ProfileForm, lang: Language) -> Result<ProfileChanges, Vec<Fie
 }
 
 /// POST /organisation
-pub async fn update(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn update(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: ProfileForm = session.form(&body)?;
     let own = own(&session).await?;
@@ -330,7 +331,7 @@ pub async fn update(session: Session, body: web::Bytes) -> Result<HttpResponse, 
 }
 
 /// POST /organisation/expertise: adds or changes one topic.
-pub async fn put_expertise(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn put_expertise(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: ExpertiseForm = session.form(&body)?;
     let own = own(&session).await?;
@@ -397,7 +398,7 @@ pub async fn delete_expertise(
     session: Session,
     slug: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     session.check_form(&body)?;
     let slug = TopicSlug::parse(&slug).map_err(|_| WebError::not_found(lang))?;

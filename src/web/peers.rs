@@ -1,8 +1,9 @@
 //! "Find a peer": pick a topic and filters, see the ranked peers with
 //! their reasons, ask "why not X?", and go on to request a visit.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 use askama::Template;
 
 use super::session::Nav;
@@ -239,7 +240,7 @@ const KINDS: [OrganisationKind; 5] = [
 ];
 
 /// GET /peers (and /peers?…&name=X for "why not X?")
-pub async fn find(req: HttpRequest, session: Session) -> Result<HttpResponse, WebError> {
+pub async fn find(req: HttpRequest, session: Session) -> PageResult {
     let lang = session.lang;
     let search = Search::from_query(&req, lang)?;
     let (request, invalid) = match search.request(lang) {

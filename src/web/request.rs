@@ -2,6 +2,7 @@
 //! the number of participants. Errors come back next to their fields with
 //! everything typed.
 
+use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -126,7 +127,7 @@ async fn target(session: &Session, host: &str, topic: &str) -> Result<RequestTar
 }
 
 /// GET /visits/new?host=ID&topic=SLUG
-pub async fn show(session: Session, query: web::Query<Target>) -> Result<HttpResponse, WebError> {
+pub async fn show(session: Session, query: web::Query<Target>) -> PageResult {
     let target = target(&session, &query.host, &query.topic).await?;
     let form = RequestForm {
         participants: "1".into(),
@@ -143,7 +144,7 @@ pub async fn show(session: Session, query: web::Query<Target>) -> Result<HttpRes
 }
 
 /// POST /visits/new
-pub async fn create(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn create(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: RequestForm = session.form(&body)?;
     let target = target(&session, &form.host, &form.topic).await?;

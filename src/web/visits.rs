@@ -1,6 +1,7 @@
 //! The coordinator's dashboard and one visit's page: answer an invitation,
 //! cancel, download the calendar file, go to the lessons form.
 
+use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -114,7 +115,7 @@ struct DashboardPage {
 }
 
 /// GET /dashboard
-pub async fn dashboard(session: Session) -> Result<HttpResponse, WebError> {
+pub async fn dashboard(session: Session) -> PageResult {
     let lang = session.lang;
     let own = session.organisation();
     let c = session.chrome(Nav::Dashboard);
@@ -185,7 +186,7 @@ async fn visit_page(
     status: StatusCode,
     error: Option<String>,
     form: ActionForm,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     let visit = visits::get_visit(session.ctx(), session.user.clone(), id)
         .await
@@ -219,18 +220,14 @@ async fn visit_page(
 }
 
 /// GET /visits/{id}
-pub async fn show(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+pub async fn show(session: Session, id: web::Path<String>) -> PageResult {
     let id = parse_id(&id, session.lang)?;
     visit_page(&session, id, StatusCode::OK, None, ActionForm::default()).await
 }
 
 /// POST /visits/{id}/answer: accept on a day, or decline. Errors come
 /// back on the visit's page with what was typed.
-pub async fn answer(
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn answer(session: Session, id: web::Path<String>, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let id = parse_id(&id, lang)?;
     let form: ActionForm = session.form(&body)?;
@@ -255,11 +252,7 @@ pub async fn answer(
 }
 
 /// POST /visits/{id}/cancel
-pub async fn cancel(
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn cancel(session: Session, id: web::Path<String>, body: web::Bytes) -> PageResult {
     let id = parse_id(&id, session.lang)?;
     let form: ActionForm = session.form(&body)?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
@@ -274,7 +267,7 @@ async fn after_action(
     id: VisitId,
     form: ActionForm,
     result: Result<VisitView, ServiceError>,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     match result {
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/visits/{id}")))
@@ -292,7 +285,7 @@ async fn after_action(
 }
 
 /// GET /visits/{id}/calendar.ics: the same file as the API's.
-pub async fn calendar(session: Session, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+pub async fn calendar(session: Session, id: web::Path<String>) -> PageResult {
     let lang = session.lang;
     let id = parse_id(&id, lang)?;
     let ics = visits::calendar_file(session.ctx(), session.user.clone(), id, lang)

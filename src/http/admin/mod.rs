@@ -8,13 +8,13 @@ pub mod topics;
 pub mod users;
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::route;
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::problem::ApiError;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
@@ -86,7 +86,7 @@ pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
     )
 )]
 #[route("/admin/audit", method = "GET", method = "HEAD")]
-pub async fn audit(call: Call, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn audit(call: Call, user: CurrentUser) -> ApiResult {
     let params = call.query::<AuditParams>()?;
     let before = params.get("before", parse_before)?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);

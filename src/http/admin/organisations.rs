@@ -3,6 +3,7 @@
 //! addresses and deactivated organisations.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
 use actix_web::{web, HttpResponse};
@@ -84,7 +85,7 @@ fn parse_bool(raw: &str) -> Result<bool, Invalid> {
     )
 )]
 #[route("/admin/organisations", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     let names = [documented::<ListParams>(), documented::<StatusParam>()];
     let params = call.query_named(&names)?;
     let mut query = list_query(&params)?;
@@ -202,11 +203,7 @@ impl CreateOrganisation {
     )
 )]
 #[post("/admin/organisations")]
-pub async fn create(
-    call: Call,
-    admin: AdminUser,
-    body: Body<CreateOrganisation>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(call: Call, admin: AdminUser, body: Body<CreateOrganisation>) -> ApiResult {
     call.no_query()?;
     let new = body.admitted()?.parse()?;
     let organisation = admin::create_organisation(call.ctx(), admin.0, call.client(), new).await?;
@@ -250,7 +247,7 @@ pub async fn set_status(
     id: web::Path<String>,
     admin: AdminUser,
     body: Body<OrganisationStatus>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let id: OrganisationId = path("id", &id, str::parse)?;
     let organisation = admin::set_organisation_active(

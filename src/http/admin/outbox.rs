@@ -2,6 +2,7 @@
 //! shown: they may hold single-use links.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::{post, route};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -13,7 +14,7 @@ use crate::domain::mail::MessageState;
 use crate::domain::mail::MessageSummary as Summary;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::extract::AdminUser;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::Problem;
 use crate::http::query::{path, positive_id};
 use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::mail;
@@ -115,7 +116,7 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     )
 )]
 #[route("/admin/outbox", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     let params = call.query::<OutboxParams>()?;
     let message_state = params.get("state", |raw| raw.parse::<MessageState>())?;
     let before = params.get("before", parse_before)?;
@@ -154,11 +155,7 @@ pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError
     )
 )]
 #[post("/admin/outbox/{id}/requeue")]
-pub async fn requeue(
-    call: Call,
-    id: web::Path<String>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn requeue(call: Call, id: web::Path<String>, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let id = path("id", &id, positive_id)?;
     let message = mail::requeue(call.ctx(), admin.0, call.client(), id).await?;

@@ -2,6 +2,7 @@
 //! `meeloop partner create|revoke`.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
 use actix_web::{web, HttpResponse};
@@ -76,7 +77,7 @@ pub struct PartnerClientWithSecret {
     )
 )]
 #[route("/admin/partners", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let clients = partners::list_partners(call.ctx(), admin.0).await?;
     Ok(HttpResponse::Ok().json(
@@ -127,11 +128,7 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
     )
 )]
 #[post("/admin/partners")]
-pub async fn create(
-    call: Call,
-    admin: AdminUser,
-    body: Body<CreatePartner>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(call: Call, admin: AdminUser, body: Body<CreatePartner>) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
     let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
@@ -195,7 +192,7 @@ pub async fn update(
     client_id: web::Path<String>,
     admin: AdminUser,
     body: Body<PartnerPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let client_id = path("clientId", &client_id, parse_client_id)?;
     let body = body.admitted()?;

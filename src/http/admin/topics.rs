@@ -1,6 +1,7 @@
 //! Admins keep the topic catalogue: add topics, rename them, retire them.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
 use actix_web::{web, HttpResponse};
@@ -49,7 +50,7 @@ impl From<Topic> for AdminTopicView {
     )
 )]
 #[route("/admin/topics", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let topics = admin::list_topics(call.ctx(), admin.0).await?;
     Ok(HttpResponse::Ok().json(
@@ -113,11 +114,7 @@ pub struct CreateTopic {
     )
 )]
 #[post("/admin/topics")]
-pub async fn create(
-    call: Call,
-    admin: AdminUser,
-    body: Body<CreateTopic>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(call: Call, admin: AdminUser, body: Body<CreateTopic>) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
     let slug = TopicSlug::parse(&body.slug).map_err(ApiError::field("slug"))?;
@@ -201,7 +198,7 @@ pub async fn update(
     slug: web::Path<String>,
     admin: AdminUser,
     body: Body<TopicPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let slug = path("slug", &slug, TopicSlug::parse)?;
     let body = body.admitted()?;

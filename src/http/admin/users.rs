@@ -2,6 +2,7 @@
 //! once), change role, organisation or status, and reset passwords.
 
 use crate::http::call::Call;
+use crate::http::ApiResult;
 use actix_web::http::header::LOCATION;
 use actix_web::{patch, post, route};
 use actix_web::{web, HttpResponse};
@@ -91,7 +92,7 @@ pub struct UserListParams {
     )
 )]
 #[route("/admin/users", method = "GET", method = "HEAD")]
-pub async fn list(call: Call, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     let params = call.query::<UserListParams>()?;
     let after = params.get("after", |raw| raw.parse::<UserId>())?;
     let limit = params.get("limit", parse_limit)?.unwrap_or(DEFAULT_LIMIT);
@@ -177,11 +178,7 @@ fn with_password(user: User, password: Password) -> UserWithPassword {
     )
 )]
 #[post("/admin/users")]
-pub async fn create(
-    call: Call,
-    admin: AdminUser,
-    body: Body<CreateUser>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(call: Call, admin: AdminUser, body: Body<CreateUser>) -> ApiResult {
     call.no_query()?;
     let (email, name, role, organisation_id) = match body.admitted()? {
         CreateUser::Admin { email, name } => (email, name, Role::Admin, None),
@@ -263,7 +260,7 @@ pub async fn update(
     id: web::Path<String>,
     admin: AdminUser,
     body: Body<UserPatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     call.no_query()?;
     let id: UserId = path("id", &id, str::parse)?;
     let body = body.admitted()?;
@@ -301,11 +298,7 @@ pub async fn update(
     )
 )]
 #[post("/admin/users/{id}/password-reset")]
-pub async fn reset_password(
-    call: Call,
-    id: web::Path<String>,
-    admin: AdminUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn reset_password(call: Call, id: web::Path<String>, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let id: UserId = path("id", &id, str::parse)?;
     let (user, password) = accounts::reset_password(call.ctx(), admin.0, call.client(), id).await?;

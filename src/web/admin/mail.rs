@@ -1,7 +1,8 @@
 //! The mail queue: counts, messages, requeueing a dead one.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -31,10 +32,7 @@ pub struct MailQuery {
 }
 
 /// GET /admin/mail?state=&before=
-pub async fn mail_queue(
-    session: Session,
-    query: web::Query<MailQuery>,
-) -> Result<HttpResponse, WebError> {
+pub async fn mail_queue(session: Session, query: web::Query<MailQuery>) -> PageResult {
     admin_only(&session)?;
     let lang = session.lang;
     let filter = match query.state.as_deref() {
@@ -68,11 +66,7 @@ pub async fn mail_queue(
 }
 
 /// POST /admin/mail/{id}/requeue: a dead message gets a fresh start.
-pub async fn requeue(
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn requeue(session: Session, id: web::Path<String>, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     session.check_form(&body)?;
     let id: i64 = id.parse().map_err(|_| WebError::not_found(lang))?;

@@ -12,6 +12,7 @@ pub use organisations::{import_organisations, organisation_active, organisations
 pub use partners::{create_partner, partner_active, partners};
 pub use users::{create_user, reset_password, user_active, users};
 
+use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -61,7 +62,7 @@ struct OverviewPage {
 }
 
 /// GET /admin
-pub async fn overview(session: Session) -> Result<HttpResponse, WebError> {
+pub async fn overview(session: Session) -> PageResult {
     admin_only(&session)?;
     let lang = session.lang;
     let (status, _, _) =
@@ -109,10 +110,7 @@ pub struct AuditQuery {
 }
 
 /// GET /admin/audit?before=
-pub async fn audit(
-    session: Session,
-    query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, WebError> {
+pub async fn audit(session: Session, query: web::Query<AuditQuery>) -> PageResult {
     admin_only(&session)?;
     let (entries, next) = admin::audit_log(session.ctx(), session.user.clone(), query.before, PAGE)
         .await

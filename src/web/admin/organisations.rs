@@ -1,8 +1,9 @@
 //! The directory for admins: deactivate, reactivate, and the CSV import.
 
+use crate::web::PageResult;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -41,7 +42,7 @@ async fn organisations_page(
     status: StatusCode,
     report: Option<ImportReport>,
     error: Option<String>,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     let q = query.q.clone().unwrap_or_default();
     let cursor = match query.after.as_deref() {
@@ -90,10 +91,7 @@ async fn organisations_page(
 }
 
 /// GET /admin/organisations?q=&after=
-pub async fn organisations(
-    session: Session,
-    query: web::Query<OrgQuery>,
-) -> Result<HttpResponse, WebError> {
+pub async fn organisations(session: Session, query: web::Query<OrgQuery>) -> PageResult {
     admin_only(&session)?;
     organisations_page(&session, &query, StatusCode::OK, None, None).await
 }
@@ -103,7 +101,7 @@ pub async fn organisation_active(
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     let form: Small = session.form(&body)?;
     let id: OrganisationId = id.parse().map_err(|_| WebError::not_found(lang))?;
@@ -121,10 +119,7 @@ pub async fn organisation_active(
 }
 
 /// POST /admin/organisations/import (multipart: csrf, file, skip_invalid)
-pub async fn import_organisations(
-    session: Session,
-    mut form: Multipart,
-) -> Result<HttpResponse, WebError> {
+pub async fn import_organisations(session: Session, mut form: Multipart) -> PageResult {
     let lang = session.lang;
     let c = session.chrome(Nav::Admin);
     let (mut csrf, mut file, mut skip_invalid) = (String::new(), Vec::new(), false);

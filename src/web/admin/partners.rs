@@ -1,14 +1,15 @@
 //! Partner clients: create (the secret shown once), revoke, restore.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 
 use crate::domain::organisation::parse_name;
 use crate::domain::partner::{Partner, Scope, Scopes};
 use crate::service::partners::{self, PartnerUpdate};
 use crate::web::session::Nav;
-use crate::web::{page, Chrome, Session, WebError};
+use crate::web::{page, Chrome, Session};
 
 use super::{admin_only, back, fail, Small};
 
@@ -29,7 +30,7 @@ async fn partners_page(
     status: StatusCode,
     error: Option<String>,
     secret: Option<(String, String)>,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let partners = partners::list_partners(session.ctx(), session.user.clone())
         .await
         .map_err(fail(session.lang))?;
@@ -47,13 +48,13 @@ async fn partners_page(
 }
 
 /// GET /admin/partners
-pub async fn partners(session: Session) -> Result<HttpResponse, WebError> {
+pub async fn partners(session: Session) -> PageResult {
     admin_only(&session)?;
     partners_page(&session, StatusCode::OK, None, None).await
 }
 
 /// POST /admin/partners (name, scope…): the secret is shown once.
-pub async fn create_partner(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn create_partner(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let pairs: Vec<(String, String)> = crate::web::decode(&body, lang)?;
     let get = |k: &str| {
@@ -107,7 +108,7 @@ pub async fn partner_active(
     session: Session,
     client_id: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     let form: Small = session.form(&body)?;
     partners::update_partner(

@@ -1,7 +1,8 @@
 //! Accounts: create (the password shown once), deactivate, reset.
 
+use crate::web::PageResult;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -52,7 +53,7 @@ async fn users_page(
     form: NewUserForm,
     error: Option<String>,
     secret: Option<(String, String)>,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let (users, next) =
         accounts::list_users(session.ctx(), session.user.clone(), after.map(UserId), PAGE)
             .await
@@ -72,10 +73,7 @@ async fn users_page(
 }
 
 /// GET /admin/users
-pub async fn users(
-    session: Session,
-    query: web::Query<UsersQuery>,
-) -> Result<HttpResponse, WebError> {
+pub async fn users(session: Session, query: web::Query<UsersQuery>) -> PageResult {
     admin_only(&session)?;
     users_page(
         &session,
@@ -89,7 +87,7 @@ pub async fn users(
 }
 
 /// POST /admin/users: a new account; its password is shown once.
-pub async fn create_user(session: Session, body: web::Bytes) -> Result<HttpResponse, WebError> {
+pub async fn create_user(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: NewUserForm = session.form(&body)?;
     admin_only(&session)?;
@@ -183,11 +181,7 @@ async fn account_fields(
 }
 
 /// POST /admin/users/{id}/active (active=yes|no)
-pub async fn user_active(
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+pub async fn user_active(session: Session, id: web::Path<String>, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: Small = session.form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
@@ -224,7 +218,7 @@ pub async fn reset_password(
     session: Session,
     id: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
+) -> PageResult {
     let lang = session.lang;
     session.check_form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
