@@ -12,7 +12,7 @@ use crate::domain::mail::{MessageState, MessageSummary, Waiting};
 
 /// An email to queue, rendered.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = outbox, treat_none_as_default_value = false)]
+#[diesel(table_name = outbox)]
 pub struct NewMessage {
     pub idempotency_key: String,
     pub recipient: String,
@@ -23,13 +23,6 @@ pub struct NewMessage {
     pub body_html: String,
     /// JSON list of `{filename, contentType, base64}`.
     pub attachments: String,
-    pub state: String,
-    pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
-    pub lease_until: Option<NaiveDateTime>,
-    pub last_error: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub sent_at: Option<NaiveDateTime>,
 }
 
 /// What queuing did.
@@ -40,11 +33,20 @@ pub enum Enqueued {
     AlreadyQueued(i64),
 }
 
-/// Queues a message, once per idempotency key. Call it inside the
-/// transaction of the change that causes the email.
+/// Queues a message, once per idempotency key, due at once (by the wall
+/// clock the delivery worker runs on). Call it inside the transaction of
+/// the change that causes the email.
 pub fn enqueue(conn: &mut DbConn, message: &NewMessage) -> QueryResult<Enqueued> {
+    let now = super::now();
+    let queued = (
+        message,
+        outbox::state.eq(MessageState::Pending.as_str()),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+        outbox::created_at.eq(now),
+    );
     let inserted: Option<i64> = dispatch!(conn, c => diesel::insert_into(outbox::table)
-        .values(message)
+        .values(queued)
         .on_conflict(outbox::idempotency_key)
         .do_nothing()
         .returning(outbox::id)

@@ -74,7 +74,6 @@ pub fn compose<E: Email>(
             }
         })
         .collect();
-    let now = crate::db::now();
     Ok(NewMessage {
         idempotency_key: key,
         recipient: recipient.trim().to_string(),
@@ -89,15 +88,6 @@ pub fn compose<E: Email>(
         body_text: rendered.text,
         body_html: rendered.html,
         attachments: serde_json::to_string(&stored).map_err(|e| askama::Error::Custom(e.into()))?,
-        state: crate::domain::mail::MessageState::Pending
-            .as_str()
-            .to_string(),
-        attempts: 0,
-        next_attempt_at: now,
-        lease_until: None,
-        last_error: None,
-        created_at: now,
-        sent_at: None,
     })
 }
 

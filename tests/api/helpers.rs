@@ -571,3 +571,37 @@ pub fn state_counts(
         .map(|c| (c.state, c.count))
         .collect()
 }
+
+/// Puts a queued message where the delivery worker leaves one that gave up
+/// (`dead` after `attempts`, with the server's `error`), for tests of what
+/// comes after.
+pub fn give_up_message(conn: &mut db::DbConn, id: i64, attempts: i32, error: &str) {
+    use diesel::prelude::*;
+    use meeloop::db::schema::outbox::dsl as o;
+    meeloop::dispatch!(conn, c => diesel::update(o::outbox.find(id))
+        .set((
+            o::state.eq("dead"),
+            o::attempts.eq(attempts),
+            o::last_error.eq(Some(error)),
+        ))
+        .execute(c))
+    .unwrap();
+}
+
+/// The id of a message `enqueue` has just added (not one queued before).
+pub fn queued(enqueued: db::outbox::Enqueued) -> i64 {
+    match enqueued {
+        db::outbox::Enqueued::Queued(id) => id,
+        other => panic!("expected a new message, got {other:?}"),
+    }
+}
+
+/// Makes a queued message due only at `at`, as a retry would.
+pub fn postpone_message(conn: &mut db::DbConn, id: i64, at: chrono::NaiveDateTime) {
+    use diesel::prelude::*;
+    use meeloop::db::schema::outbox::dsl as o;
+    meeloop::dispatch!(conn, c => diesel::update(o::outbox.find(id))
+        .set(o::next_attempt_at.eq(at))
+        .execute(c))
+    .unwrap();
+}

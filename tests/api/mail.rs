@@ -11,7 +11,7 @@ use meeloop::mail::transport::{Delivered, Transport};
 use meeloop::mail::worker::{deliver_once, Round, Sender};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app_with, test_db, Backend, TestDb};
+use crate::helpers::{give_up_message, queued, spawn_app_with, test_db, Backend, TestDb};
 use crate::smtp::SmtpServer;
 
 backend_tests!(
@@ -25,7 +25,6 @@ backend_tests!(
 );
 
 pub(crate) fn message(key: &str, to: &str, language: &str) -> NewMessage {
-    let now = meeloop::db::now();
     let (subject, text, html) = match language {
         "en" => (
             "Test message",
@@ -47,13 +46,6 @@ pub(crate) fn message(key: &str, to: &str, language: &str) -> NewMessage {
         body_text: text.into(),
         body_html: html.into(),
         attachments: "[]".into(),
-        state: "pending".into(),
-        attempts: 0,
-        next_attempt_at: now,
-        lease_until: None,
-        last_error: None,
-        created_at: now,
-        sent_at: None,
     }
 }
 
@@ -273,20 +265,16 @@ async fn admins_see_the_queue_without_bodies_and_requeue_dead_messages(backend: 
     let mut conn = app.db.pool.get().unwrap();
     let mut ids = Vec::new();
     for (i, state) in ["pending", "dead", "dead"].iter().enumerate() {
-        let mut m = message(
+        let m = message(
             &format!("admin:{i}"),
             &format!("host{i}@zwolle.example"),
             "nl",
         );
-        m.state = state.to_string();
+        let id = queued(outbox::enqueue(&mut conn, &m).unwrap());
         if *state == "dead" {
-            m.last_error = Some("550 5.1.1 no such mailbox".into());
-            m.attempts = 1;
+            give_up_message(&mut conn, id, 1, "550 5.1.1 no such mailbox");
         }
-        match outbox::enqueue(&mut conn, &m).unwrap() {
-            outbox::Enqueued::Queued(id) => ids.push(id),
-            other => panic!("{other:?}"),
-        }
+        ids.push(id);
     }
     drop(conn);
     let get = reqwest::Method::GET;

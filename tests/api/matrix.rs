@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{give_up_message, queued, spawn_app_with, Backend, TestApp};
 
 backend_tests!(
     every_route_answers_every_caller_as_documented,
@@ -218,18 +218,15 @@ pub async fn partner_token(app: &TestApp, scopes: &str) -> String {
 
 /// A message that has given up, straight into the outbox.
 fn dead_message(app: &TestApp) -> i64 {
-    let mut message = crate::mail::message(
+    let message = crate::mail::message(
         &format!("matrix:{}", rand::random::<u64>()),
         "weg@zwolle.example",
         "nl",
     );
-    message.state = "dead".into();
-    message.attempts = 10;
-    message.last_error = Some("550 no such user".into());
-    match meeloop::db::outbox::enqueue(&mut app.db.pool.get().unwrap(), &message).unwrap() {
-        meeloop::db::outbox::Enqueued::Queued(id) => id,
-        other => panic!("{other:?}"),
-    }
+    let mut conn = app.db.pool.get().unwrap();
+    let id = queued(meeloop::db::outbox::enqueue(&mut conn, &message).unwrap());
+    give_up_message(&mut conn, id, 10, "550 no such user");
+    id
 }
 
 async fn every_route_answers_every_caller_as_documented(backend: Backend) {

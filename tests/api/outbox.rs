@@ -6,7 +6,7 @@ use meeloop::db::outbox::{self, Enqueued, NewMessage};
 use meeloop::db::DbPool;
 
 use crate::backend_tests;
-use crate::helpers::{test_db, Backend};
+use crate::helpers::{postpone_message, queued, test_db, Backend};
 
 backend_tests!(
     a_key_is_queued_once,
@@ -15,7 +15,6 @@ backend_tests!(
 );
 
 fn message(key: &str) -> NewMessage {
-    let now = meeloop::db::now();
     NewMessage {
         idempotency_key: key.into(),
         recipient: "meeloop@zwolle.example".into(),
@@ -25,13 +24,6 @@ fn message(key: &str) -> NewMessage {
         body_text: "Hallo".into(),
         body_html: "<p>Hallo</p>".into(),
         attachments: "[]".into(),
-        state: "pending".into(),
-        attempts: 0,
-        next_attempt_at: now,
-        lease_until: None,
-        last_error: None,
-        created_at: now,
-        sent_at: None,
     }
 }
 
@@ -71,9 +63,8 @@ async fn a_claim_holds_until_its_lease_ends_then_retries_and_gives_up(backend: B
     db.migrate();
     let mut conn = db.pool.get().unwrap();
     outbox::enqueue(&mut conn, &message("a")).unwrap();
-    let mut later = message("b");
-    later.next_attempt_at = in_(60);
-    outbox::enqueue(&mut conn, &later).unwrap();
+    let later = queued(outbox::enqueue(&mut conn, &message("b")).unwrap());
+    postpone_message(&mut conn, later, in_(60));
 
     let claimed = outbox::claim_due(&mut conn, in_(0), in_(5), 10).unwrap();
     assert_eq!(claimed.len(), 1, "only the due one");
