@@ -56,13 +56,7 @@ async fn security_events_are_recorded_for_admins_only(backend: Backend) {
         .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("admins_only")));
 
-    let response = app
-        .client
-        .get(format!("{}/api/v1/admin/audit?limit=100", app.address))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_as("/api/v1/admin/audit?limit=100", &admin).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     assert!(!text.contains(secret_guess), "no password in the audit log");

@@ -303,12 +303,7 @@ async fn methods_and_paths_that_do_not_exist(backend: Backend) {
     assert_eq!((status, code.as_str()), (404, "not_found"));
 
     // HEAD answers like GET, without a body.
-    let response = app
-        .client
-        .head(format!("{}/api/v1/topics", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.head("/api/v1/topics").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["api-version"], "1.0.0");
     assert!(response.bytes().await.unwrap().is_empty());

@@ -192,6 +192,24 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn head(&self, path: &str) -> reqwest::Response {
+        self.client
+            .head(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET with a bearer token, as a partner program or script would.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// GET, asserting the API-Version header that every response carries.
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let response = self.get(path).await;

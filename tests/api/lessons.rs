@@ -552,12 +552,7 @@ async fn the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word(
         "lessons:read is needed"
     );
     assert_eq!(kb(&app, "", &host).await.0, 200, "coordinators read it too");
-    let anonymous = app
-        .client
-        .get(format!("{}/api/v1/lessons", app.address))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = app.get("/api/v1/lessons").await;
     assert_eq!(anonymous.status(), 401);
 
     // CSV for spreadsheets, by parameter or by Accept.
@@ -630,16 +625,8 @@ async fn csv_exports_cannot_carry_formulas(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{lesson}");
     let reader = crate::matrix::partner_token(&app, "lessons:read").await;
-    let body = app
-        .client
-        .get(format!("{}/api/v1/lessons?format=csv", app.address))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let response = app.get_as("/api/v1/lessons?format=csv", &reader).await;
+    let body = response.text().await.unwrap();
     let mut rows = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
     let row: csv::StringRecord = rows

@@ -920,19 +920,9 @@ async fn an_unknown_page_is_a_page_for_browsers_and_problem_json_for_programs() 
 #[actix_web::test]
 async fn pages_answer_head_and_name_their_methods() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
-    let head = app
-        .client
-        .head(format!("{}/login", app.address))
-        .send()
-        .await
-        .unwrap();
+    let head = app.head("/login").await;
     assert_eq!(head.status(), StatusCode::OK);
-    let head = app
-        .client
-        .head(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .unwrap();
+    let head = app.head("/dashboard").await;
     assert_eq!(head.status(), StatusCode::SEE_OTHER, "to the login page");
     for (method, path, allow) in [
         (reqwest::Method::PUT, "/login", "GET, HEAD, POST"),

@@ -81,16 +81,8 @@ async fn client_credentials_give_a_scoped_token(backend: Backend) {
     assert!(hash.starts_with("$argon2id$"));
     assert!(!hash.contains(&secret));
     let admin = app.admin_token("beheer@meeloop.example").await;
-    let audit = app
-        .client
-        .get(format!("{}/api/v1/admin/audit?limit=100", app.address))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let response = app.get_as("/api/v1/admin/audit?limit=100", &admin).await;
+    let audit = response.text().await.unwrap();
     assert!(audit.contains("token.issued") && audit.contains("partner.created"));
     assert!(!audit.contains(&secret));
 }
