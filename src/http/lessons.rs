@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::body::{integer, Body};
 use super::problem::Problem;
-use super::query::{path, positive_id};
+use super::query::path;
 use crate::domain::lesson::{Draft, Lesson, Publish};
 use crate::domain::visit::VisitId;
 use crate::http::extract::CurrentUser;
@@ -206,7 +206,7 @@ pub struct VisitLessons {
 #[route("/visits/{id}/lessons", method = "GET", method = "HEAD")]
 pub async fn of_visit(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
-    let id = VisitId(path("id", &id, positive_id)?);
+    let id = path("id", &id, str::parse::<VisitId>)?;
     let items = lessons::visit_lessons(call.ctx(), user.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -267,7 +267,7 @@ pub async fn create(call: Call, user: CurrentUser, body: Body<CreateVisit>) -> A
 #[route("/visits/{id}", method = "GET", method = "HEAD")]
 pub async fn get(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
-    let id = VisitId(path("id", &id, positive_id)?);
+    let id = path("id", &id, str::parse::<VisitId>)?;
     let visit = visits::get_visit(call.ctx(), user.0, id).await?;
     Ok(visit_ok(visit))
 }
@@ -333,7 +333,7 @@ pub(super) async fn visit_and_body<T>(
     act: visits::Act,
 ) -> Result<(VisitId, T), ApiError> {
     call.no_query()?;
-    let id = VisitId(path("id", id, positive_id)?);
+    let id = path("id", id, str::parse::<VisitId>)?;
     let body = body
         .after(visits::may_act(call.ctx(), &user.0, id, act))
         .await?;
@@ -449,7 +449,7 @@ pub async fn cancel(
 #[route("/visits/{id}/calendar.ics", method = "GET", method = "HEAD")]
 pub async fn calendar(call: Call, id: web::Path<String>, user: CurrentUser) -> ApiResult {
     call.no_query()?;
-    let id = VisitId(path("id", &id, positive_id)?);
+    let id = path("id", &id, str::parse::<VisitId>)?;
     let language = call.lang();
     let ics = visits::calendar_file(call.ctx(), user.0, id, language).await?;
     Ok(HttpResponse::Ok()

@@ -849,7 +849,7 @@ async fn the_invitation_link_survives_scanners_and_answers_once(backend: Backend
         "/invitations/nope",
         "/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     ] {
-        let response = app.get(&format!("{bad}")).await;
+        let response = app.get(bad).await;
         assert_eq!(response.status(), 404, "{bad}");
     }
 }
