@@ -21,7 +21,6 @@ use crate::http;
 use crate::mail::Mailer;
 use crate::service::accounts::SessionCache;
 use crate::service::context::Context;
-use crate::service::matching::MatchIndex;
 use crate::state::AppState;
 
 /// A bound, ready-to-run server. Binding happens in [`Application::build`],
@@ -74,8 +73,11 @@ impl Application {
                 "configuration: jobs.interval_secs must be 1 to 86400",
             ));
         }
-        let matching = Arc::new(MatchIndex::new(settings.matching, max_staleness));
-        let ctx = Context::new(pool, base_url.clone(), settings.visits, matching);
+        settings
+            .privacy
+            .validate()
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        let ctx = Context::from_settings(pool, settings, base_url.clone(), max_staleness);
         let scheduler = settings.jobs.run.then(|| {
             (
                 crate::jobs::Scheduler::new(ctx.clone()),

@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "environment",
     "data_dir",
     "server",
@@ -25,6 +25,7 @@ const SECTIONS: [&str; 10] = [
     "mail",
     "visits",
     "jobs",
+    "privacy",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +44,8 @@ pub struct Settings {
     /// Lead time and invitation lifetime (docs/visits.md).
     pub visits: crate::domain::visit::VisitRules,
     pub jobs: JobsSettings,
+    /// Retention periods (docs/privacy.md).
+    pub privacy: crate::domain::privacy::Retention,
 }
 
 /// The scheduler inside `serve` (docs/visits.md, "Scheduler").
@@ -261,6 +264,17 @@ impl Settings {
     /// The socket address to bind, e.g. `127.0.0.1:8080`.
     pub fn bind_address(&self) -> String {
         format!("{}:{}", self.server.host, self.server.port)
+    }
+
+    /// Where the files transport writes `.eml` files; `None` when email
+    /// goes out by SMTP.
+    pub fn mail_folder(&self) -> Option<PathBuf> {
+        (self.mail.transport == MailTransport::Files).then(|| {
+            self.mail
+                .folder
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("mail"))
+        })
     }
 }
 

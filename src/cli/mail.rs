@@ -49,14 +49,11 @@ pub(super) fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<
     actix_web::rt::System::new().block_on(async move {
         // Inside the runtime: the SMTP pool starts a background task.
         let mailer = crate::mail::Mailer::from_settings(settings).map_err(anyhow::Error::msg)?;
-        let ctx = crate::service::context::Context::new(
+        let ctx = crate::service::context::Context::from_settings(
             pool.clone(),
+            settings,
             mailer.base_url.clone(),
-            settings.visits,
-            std::sync::Arc::new(crate::service::matching::MatchIndex::new(
-                settings.matching,
-                std::time::Duration::ZERO,
-            )),
+            std::time::Duration::ZERO,
         );
         match command {
             MailCommand::Deliver { once: true } => {

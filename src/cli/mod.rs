@@ -18,7 +18,9 @@ use crate::domain::partner::Scopes;
 use crate::service;
 
 mod mail;
+mod privacy;
 use mail::{mail, MailCommand};
+use privacy::{privacy, PrivacyCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +65,9 @@ enum Command {
     /// The visit scheduler (nudges, expiry, reminders, completion).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Personal data: the retention purge (docs/privacy.md).
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Print the OpenAPI document (JSON) that `serve` publishes at
     /// /api/v1/openapi.json, for code generators and linters.
     Openapi,
@@ -147,6 +152,7 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { demo } => serve(settings, demo),
+        Command::Privacy(command) => privacy(&settings, command),
         Command::Migrate { status } => migrate(&settings, status),
         Command::Import(ImportCommand::Organisations { file, skip_invalid }) => {
             import_organisations(&settings, &file, skip_invalid)
@@ -268,12 +274,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             (_, false) => println!("Email: not delivered by this instance (mail.deliver = false)."),
             (crate::config::MailTransport::Files, true) => println!(
                 "Email: written as .eml files to {} (set [mail.smtp] to send for real).",
-                settings
-                    .mail
-                    .folder
-                    .clone()
-                    .unwrap_or_else(|| settings.data_dir.join("mail"))
-                    .display()
+                settings.mail_folder().unwrap_or_default().display()
             ),
             (crate::config::MailTransport::Smtp, true) => println!(
                 "Email: sent through {}:{}.",
@@ -439,11 +440,12 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
         .validate()
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
-    let index = std::sync::Arc::new(crate::service::matching::MatchIndex::new(
-        settings.matching,
+    let ctx = crate::service::context::Context::from_settings(
+        pool,
+        settings,
+        base_url,
         std::time::Duration::ZERO,
-    ));
-    let ctx = crate::service::context::Context::new(pool, base_url, settings.visits, index);
+    );
     let scheduler = crate::jobs::Scheduler::new(ctx);
     let report = actix_web::rt::System::new().block_on(scheduler.run_once())?;
     println!(
@@ -451,6 +453,12 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
         report.nudged, report.expired, report.reminded, report.completed, report.lessons_reminded, report.followed_up,
         report.closed_undeliverable + report.closed_no_days_left, report.failed
     );
+    if let Some(purged) = report.purged {
+        println!(
+            "Retention purge: {} record(s) or file(s) past their period removed or pseudonymised.",
+            purged.total()
+        );
+    }
     println!("Emails are queued; `meeloop mail deliver --once` or `serve` sends them.");
     Ok(if report.failed > 0 {
         ExitCode::FAILURE

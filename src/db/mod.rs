@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod organisations;
 pub mod outbox;
 pub mod partners;
+pub mod privacy;
 pub mod schema;
 pub mod topics;
 pub mod users;

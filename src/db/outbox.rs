@@ -182,7 +182,7 @@ pub fn mark_failed(
                 .set((o::state.eq(state.as_str()), o::next_attempt_at.eq(at), o::lease_until.eq(None::<NaiveDateTime>), o::last_error.eq(Some(&error))))
                 .execute(c),
             None => diesel::update(target)
-                .set((o::state.eq(state.as_str()), o::lease_until.eq(None::<NaiveDateTime>), o::last_error.eq(Some(&error))))
+                .set((o::state.eq(state.as_str()), o::lease_until.eq(None::<NaiveDateTime>), o::last_error.eq(Some(&error)), o::given_up_at.eq(Some(super::now()))))
                 .execute(c),
         }
     })?;
@@ -346,6 +346,7 @@ pub fn requeue_dead(
                 o::attempts.eq(0),
                 o::next_attempt_at.eq(now),
                 o::lease_until.eq(None::<NaiveDateTime>),
+                o::given_up_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c)
     })

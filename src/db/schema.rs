@@ -62,7 +62,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     visits,
     link_tokens,
     lessons,
-    followups
+    followups,
+    maintenance
 );
 
 diesel::table! {
@@ -132,6 +133,13 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        given_up_at -> Nullable<Timestamp>,
+    }
+}
+diesel::table! {
+    maintenance (name) {
+        name -> Text,
+        last_run_at -> Timestamp,
     }
 }
 

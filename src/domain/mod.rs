@@ -12,6 +12,7 @@ pub mod matching;
 pub mod organisation;
 pub mod pagination;
 pub mod partner;
+pub mod privacy;
 pub mod refusal;
 pub mod schedule;
 pub mod search;

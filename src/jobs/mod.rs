@@ -3,7 +3,9 @@
 //! the day, completion the day after with the lessons forms, one
 //! reminder about the forms a week later, a follow-up to the requester
 //! three months after the visit, and closing requests nobody can answer
-//! any more). It runs inside `serve` and as `meeloop jobs run-once`.
+//! any more), and the retention purge (docs/privacy.md) once every
+//! `privacy.purge_interval_hours`. It runs inside `serve` and as
+//! `meeloop jobs run-once`.
 //!
 //! Several instances may run it at once: each job is a conditional update
 //! in its own transaction (the host's row locked first), so only one
@@ -36,9 +38,12 @@ pub struct Report {
     pub closed_no_days_left: usize,
     /// Jobs that failed this round; they are tried again next round.
     pub failed: usize,
+    /// What the retention purge removed, when this round did it.
+    pub purged: Option<crate::domain::privacy::Purged>,
 }
 
 impl Report {
+    /// Visit jobs done (the purge not counted).
     pub fn total(&self) -> usize {
         self.nudged
             + self.expired
@@ -70,9 +75,22 @@ impl Scheduler {
     pub async fn run_at(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
         let due = schedule::due_jobs(&self.ctx, now).await?;
         let mut report = Report::default();
-        if due.is_empty() {
-            return Ok(report);
+        if !due.is_empty() {
+            self.run_jobs(due, now, &mut report).await?;
         }
+        report.purged = crate::service::privacy::scheduled_purge(&self.ctx, now).await?;
+        if let Some(purged) = &report.purged {
+            tracing::info!(total = purged.total(), "retention purge done");
+        }
+        Ok(report)
+    }
+
+    async fn run_jobs(
+        &self,
+        due: Vec<(crate::domain::visit::VisitId, Job)>,
+        now: NaiveDateTime,
+        report: &mut Report,
+    ) -> Result<(), ServiceError> {
         let fanout = self.ctx.fanout().await?;
         for (id, job) in due {
             match schedule::run_job(&self.ctx, &fanout, id, job, now).await {
@@ -97,7 +115,7 @@ impl Scheduler {
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Rounds every `interval` until `stop` turns true; a round in progress

@@ -2,6 +2,7 @@
 //! them, and the worker that delivers what is due (docs/mail.md).
 
 pub mod emails;
+pub mod files;
 pub mod ics;
 pub mod templates;
 pub mod transport;
@@ -72,11 +73,7 @@ impl Mailer {
                 {
                     return Err("mail.transport = \"files\" in production writes email to disk instead of sending it; configure [mail.smtp] with transport = \"smtp\", or set mail.allow_files_in_production = true".into());
                 }
-                Transport::Files(
-                    mail.folder
-                        .clone()
-                        .unwrap_or_else(|| settings.data_dir.join("mail")),
-                )
+                Transport::Files(settings.mail_folder().unwrap_or_default())
             }
         };
         let base_url = settings.base_url()?;

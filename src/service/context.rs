@@ -4,6 +4,7 @@
 //! `app`, the command line or a test) and passed as one value, as Lemmy's
 //! `LemmyContext`.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -12,7 +13,9 @@ use super::events::{self, Consumer, Consumers, Fanout};
 use super::index::MatchIndex;
 use super::notify;
 use super::ServiceError;
+use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::privacy::Retention;
 use crate::domain::visit::VisitRules;
 
 #[derive(Clone)]
@@ -25,6 +28,10 @@ pub struct Context {
     pub clock: Clock,
     /// Who acts on each event the use cases publish.
     pub consumers: Consumers,
+    /// How long personal data is kept.
+    pub retention: Retention,
+    /// The files transport's folder (its `.eml` files are personal data too).
+    pub mail_folder: Option<PathBuf>,
 }
 
 /// The consumers of a running Meeloop, in the order they act: the one
@@ -47,6 +54,24 @@ impl Context {
             matching,
             clock: Clock::system(),
             consumers: standard_consumers(),
+            retention: Retention::default(),
+            mail_folder: None,
+        }
+    }
+
+    /// The context of a running Meeloop or a command, from its settings; a
+    /// matching snapshot may be `staleness` old before it is rebuilt.
+    pub fn from_settings(
+        pool: DbPool,
+        settings: &Settings,
+        base_url: String,
+        staleness: std::time::Duration,
+    ) -> Self {
+        let matching = Arc::new(MatchIndex::new(settings.matching, staleness));
+        Context {
+            retention: settings.privacy,
+            mail_folder: settings.mail_folder(),
+            ..Context::new(pool, base_url, settings.visits, matching)
         }
     }
 

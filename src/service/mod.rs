@@ -16,6 +16,7 @@ pub mod matching;
 pub mod notify;
 pub mod parties;
 pub mod partners;
+pub mod privacy;
 pub mod profile;
 pub mod reader;
 pub mod schedule;

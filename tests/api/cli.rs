@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::helpers::{municipalities_csv, test_db, Backend, TestDb};
 
-fn meeloop(db: &TestDb, args: &[&str]) -> Output {
+pub(crate) fn meeloop(db: &TestDb, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_meeloop"))
         .args(args)
         .current_dir(db.data_dir.path())
@@ -19,12 +19,7 @@ fn import_from_the_command_line(backend: Backend) {
     let db = test_db(backend);
     let csv = municipalities_csv();
     let out = meeloop(&db, &["import", "organisations", csv.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = crate::helpers::succeeded(&out);
     assert!(
         stdout.contains("342 inserted, 0 updated, 0 unchanged"),
         "{stdout}"
@@ -88,6 +83,8 @@ fn every_command_has_help() {
         vec!["migrate", "--help"],
         vec!["import", "--help"],
         vec!["import", "organisations", "--help"],
+        vec!["privacy", "--help"],
+        vec!["privacy", "purge", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_meeloop"))
             .args(&args)
@@ -306,12 +303,7 @@ fn partners_from_the_command_line() {
             "lessons:read,stats:read",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = crate::helpers::succeeded(&out);
     let field = |name: &str| {
         stdout
             .lines()

@@ -68,14 +68,11 @@ pub struct TestDb {
 impl TestDb {
     /// The use cases' context on this database, links pointing at `base_url`.
     pub fn ctx(&self, base_url: &str) -> service::context::Context {
-        service::context::Context::new(
+        service::context::Context::from_settings(
             self.pool.clone(),
+            &self.settings,
             base_url.to_string(),
-            self.settings.visits,
-            std::sync::Arc::new(service::matching::MatchIndex::new(
-                self.settings.matching,
-                std::time::Duration::ZERO,
-            )),
+            std::time::Duration::ZERO,
         )
     }
 }
@@ -601,6 +598,7 @@ pub fn give_up_message(conn: &mut db::DbConn, id: i64, attempts: i32, error: &st
             o::state.eq("dead"),
             o::attempts.eq(attempts),
             o::last_error.eq(Some(error)),
+            o::given_up_at.eq(Some(meeloop::db::now())),
         ))
         .execute(c))
     .unwrap();
@@ -622,4 +620,16 @@ pub fn postpone_message(conn: &mut db::DbConn, id: i64, at: chrono::NaiveDateTim
         .set(o::next_attempt_at.eq(at))
         .execute(c))
     .unwrap();
+}
+
+/// The standard output of a command that must have succeeded (its error
+/// output in the failure message otherwise).
+pub fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

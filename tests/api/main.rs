@@ -26,6 +26,7 @@ mod migrations;
 mod outbox;
 mod pages;
 mod partners;
+mod privacy;
 mod profile;
 mod schedule;
 mod web_browser;

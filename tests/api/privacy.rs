@@ -1,0 +1,506 @@
+//! Retention (docs/privacy.md): the purge removes exactly what is past its
+//! period, on both databases, once however many schedulers run it.
+
+use std::time::{Duration as StdDuration, SystemTime};
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use meeloop::db::schema::{audit_log, followups, lessons, link_tokens, outbox, visits};
+use meeloop::db::DbConn;
+use meeloop::domain::privacy::{Purged, PSEUDONYMISED};
+use meeloop::jobs::Scheduler;
+use meeloop::service::context::{Clock, Context};
+
+use crate::backend_tests;
+use crate::helpers::{queued, spawn_demo_app, Backend, TestApp};
+
+backend_tests!(
+    the_purge_removes_exactly_what_is_past_its_period,
+    two_schedulers_purge_once_per_interval,
+    the_privacy_statement_shows_the_configured_periods,
+);
+
+/// Sets `column` of the rows `condition` picks to `at`: data of a chosen age.
+fn set_time(conn: &mut DbConn, table: &str, column: &str, condition: &str, at: NaiveDateTime) {
+    use diesel::sql_types::Timestamp;
+    let changed = match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query(format!("UPDATE {table} SET {column} = ? WHERE {condition}"))
+                .bind::<Timestamp, _>(at)
+                .execute(&mut **c)
+        }
+        DbConn::Pg(c) => diesel::sql_query(format!(
+            "UPDATE {table} SET {column} = $1 WHERE {condition}"
+        ))
+        .bind::<Timestamp, _>(at)
+        .execute(&mut **c),
+    }
+    .unwrap();
+    assert!(changed > 0, "{table} {condition}");
+}
+
+fn run(conn: &mut DbConn, sql: &str) {
+    meeloop::dispatch!(conn, c => diesel::sql_query(sql).execute(c)).unwrap();
+}
+
+/// The app's context on a clock that stands at `now`.
+fn ctx_at(app: &TestApp, now: NaiveDateTime) -> Context {
+    app.ctx().with_clock(Clock::manual(now))
+}
+
+fn eml(app: &TestApp, name: &str, written: NaiveDateTime) -> std::path::PathBuf {
+    eml_in(&app.db.data_dir.path().join("mail"), name, written)
+}
+
+/// A file in the files transport's folder, last written at `written`.
+fn eml_in(folder: &std::path::Path, name: &str, written: NaiveDateTime) -> std::path::PathBuf {
+    std::fs::create_dir_all(folder).unwrap();
+    let path = folder.join(name);
+    std::fs::write(&path, "To: iemand@zwolle.example\r\n\r\nHallo").unwrap();
+    let at = SystemTime::UNIX_EPOCH
+        + StdDuration::from_secs(written.and_utc().timestamp().try_into().unwrap());
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+    path
+}
+
+async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    meeloop::service::demo::load_history(&mut app.db.pool.get().unwrap()).unwrap();
+    let now = meeloop::db::now();
+    let ctx = ctx_at(&app, now);
+    let days = Duration::days;
+
+    // Nothing in fresh demo data is past its period.
+    let none = meeloop::service::privacy::purge(&ctx, "test", now, true)
+        .await
+        .unwrap();
+    assert_eq!(none, Purged::default());
+
+    let mut conn = app.db.pool.get().unwrap();
+    // The audit log: one entry just past a year, one just inside.
+    for action in ["test.old", "test.recent"] {
+        meeloop::db::audit::record(
+            &mut conn,
+            &meeloop::db::audit::AuditEvent {
+                actor: "cli".into(),
+                action,
+                address: Some("192.0.2.7".into()),
+                subject: None,
+                details: serde_json::json!({}),
+            },
+        )
+        .unwrap();
+    }
+    set_time(
+        &mut conn,
+        "audit_log",
+        "at",
+        "action = 'test.old'",
+        now - days(366),
+    );
+    set_time(
+        &mut conn,
+        "audit_log",
+        "at",
+        "action = 'test.recent'",
+        now - days(364),
+    );
+
+    // The outbox: sent and dead messages on either side of 90 days, and an
+    // old one still waiting (never purged: it has not been handled).
+    let mut message = |key: &str| {
+        let m = crate::mail::message(key, "iemand@zwolle.example", "nl");
+        queued(meeloop::db::outbox::enqueue(&mut conn, &m).unwrap())
+    };
+    let ids: Vec<i64> = ["sent-old", "sent-new", "dead-old", "dead-new", "waiting"]
+        .into_iter()
+        .map(&mut message)
+        .collect();
+    for (id, state, column, age) in [
+        (ids[0], "sent", "sent_at", 91),
+        (ids[1], "sent", "sent_at", 89),
+        (ids[2], "dead", "given_up_at", 91),
+        (ids[3], "dead", "given_up_at", 89),
+    ] {
+        run(
+            &mut conn,
+            &format!("UPDATE outbox SET state = '{state}' WHERE id = {id}"),
+        );
+        set_time(
+            &mut conn,
+            "outbox",
+            column,
+            &format!("id = {id}"),
+            now - days(age),
+        );
+    }
+    set_time(
+        &mut conn,
+        "outbox",
+        "created_at",
+        &format!("id = {}", ids[4]),
+        now - days(400),
+    );
+
+    // Link tokens of a demo visit: expired or used more than 30 days ago go.
+    let visit: i64 = meeloop::dispatch!(&mut conn, c => visits::table
+        .select(visits::id)
+        .order(visits::id)
+        .first(c))
+    .unwrap();
+    let host: i64 = meeloop::dispatch!(&mut conn, c => visits::table
+        .find(visit)
+        .select(visits::host_id)
+        .first(c))
+    .unwrap();
+    for (hash, expires, used) in [
+        ("expired-old", -31, None),
+        ("used-old", 10, Some(-31)),
+        ("used-recent", 10, Some(-29)),
+        ("live", 10, None),
+        ("expired-recent", -29, None),
+    ] {
+        meeloop::db::visits::insert_token(
+            &mut conn,
+            meeloop::db::visits::NewLinkToken {
+                token_hash: hash.into(),
+                purpose: meeloop::domain::visit::LinkPurpose::Invitation,
+                visit_id: visit,
+                organisation_id: host,
+                expires_at: now + days(expires),
+                created_at: now - days(40),
+            },
+        )
+        .unwrap();
+        if let Some(used) = used {
+            set_time(
+                &mut conn,
+                "link_tokens",
+                "used_at",
+                &format!("token_hash = '{hash}'"),
+                now + days(used),
+            );
+        }
+    }
+
+    // Free text: one finished visit five years and a day ago, one a day
+    // short; an unfinished one, however old, keeps its text.
+    let demo: Vec<(i64, String)> = meeloop::dispatch!(&mut conn, c => visits::table
+        .select((visits::id, visits::goal))
+        .order(visits::id)
+        .load(c))
+    .unwrap();
+    assert!(demo.len() >= 3, "the demo has held visits");
+    let (old_visit, kept_visit, open_visit) = (demo[0].0, demo[1].0, demo[2].0);
+    run(
+        &mut conn,
+        &format!("UPDATE visits SET reason = 'Wij hadden het te druk' WHERE id = {old_visit}"),
+    );
+    set_time(
+        &mut conn,
+        "visits",
+        "updated_at",
+        &format!("id = {old_visit}"),
+        now - days(1826),
+    );
+    set_time(
+        &mut conn,
+        "visits",
+        "updated_at",
+        &format!("id = {kept_visit}"),
+        now - days(1824),
+    );
+    run(
+        &mut conn,
+        &format!("UPDATE visits SET state = 'requested' WHERE id = {open_visit}"),
+    );
+    set_time(
+        &mut conn,
+        "visits",
+        "updated_at",
+        &format!("id = {open_visit}"),
+        now - days(3000),
+    );
+
+    // Lessons: an unpublished old one loses its words, a published old one
+    // and an unpublished recent one do not; ratings all stay.
+    let lesson_ids: Vec<i64> = meeloop::dispatch!(&mut conn, c => lessons::table
+        .select(lessons::id)
+        .order(lessons::id)
+        .load(c))
+    .unwrap();
+    assert!(lesson_ids.len() >= 3, "the demo has lessons");
+    let (old_lesson, published_lesson, recent_lesson) =
+        (lesson_ids[0], lesson_ids[1], lesson_ids[2]);
+    run(
+        &mut conn,
+        &format!("UPDATE lessons SET publish = 'no' WHERE id IN ({old_lesson}, {recent_lesson})"),
+    );
+    run(
+        &mut conn,
+        &format!("UPDATE lessons SET publish = 'named' WHERE id = {published_lesson}"),
+    );
+    for (id, age) in [
+        (old_lesson, 1826),
+        (published_lesson, 1826),
+        (recent_lesson, 1824),
+    ] {
+        set_time(
+            &mut conn,
+            "lessons",
+            "submitted_at",
+            &format!("id = {id}"),
+            now - days(age),
+        );
+    }
+    let ratings = |conn: &mut DbConn| -> Vec<(i64, i16, i32)> {
+        meeloop::dispatch!(conn, c => lessons::table
+            .select((lessons::id, lessons::rating, lessons::hours_saved))
+            .order(lessons::id)
+            .load(c))
+        .unwrap()
+    };
+    let ratings_before = ratings(&mut conn);
+
+    // Follow-up answers.
+    for (visit, age) in [(demo[0].0, 1826), (demo[1].0, 10)] {
+        meeloop::db::lessons::insert_followup(
+            &mut conn,
+            &meeloop::db::lessons::FollowUpRow {
+                visit_id: visit,
+                applied: "partly".into(),
+                changes: "We hebben het exitplan van Zwolle overgenomen.".into(),
+                answered_at: now - days(age),
+            },
+        )
+        .unwrap();
+    }
+
+    // Mail files: an old one goes; a recent one and what is not an email stay.
+    let old_file = eml(&app, "000001-iemand@zwolle.example.eml", now - days(31));
+    let new_file = eml(&app, "000002-iemand@zwolle.example.eml", now - days(29));
+    let other = eml(&app, "notes.txt", now - days(400));
+    drop(conn);
+
+    let expected = Purged {
+        audit_entries: 1,
+        sent_messages: 1,
+        dead_messages: 1,
+        link_tokens: 2,
+        mail_files: 1,
+        visit_texts: 1,
+        lesson_texts: 1,
+        followup_texts: 1,
+    };
+    let dry = meeloop::service::privacy::purge(&ctx, "test", now, true)
+        .await
+        .unwrap();
+    assert_eq!(dry, expected, "the dry run counts");
+    assert!(old_file.exists(), "a dry run changes nothing");
+    let done = meeloop::service::privacy::purge(&ctx, "test", now, false)
+        .await
+        .unwrap();
+    assert_eq!(done, expected);
+
+    let mut conn = app.db.pool.get().unwrap();
+    let actions: Vec<String> = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .select(audit_log::action)
+        .filter(audit_log::action.like("test.%").or(audit_log::action.eq("privacy.purged")))
+        .order(audit_log::id)
+        .load(c))
+    .unwrap();
+    assert_eq!(actions, ["test.recent", "privacy.purged"]);
+    let details: String = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.purged"))
+        .select(audit_log::details)
+        .first(c))
+    .unwrap();
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["purged"]["link_tokens"], 2, "{details}");
+
+    let left: Vec<i64> = meeloop::dispatch!(&mut conn, c => outbox::table
+        .select(outbox::id)
+        .filter(outbox::id.eq_any(&ids))
+        .order(outbox::id)
+        .load(c))
+    .unwrap();
+    assert_eq!(left, [ids[1], ids[3], ids[4]]);
+
+    let tokens: Vec<String> = meeloop::dispatch!(&mut conn, c => link_tokens::table
+        .select(link_tokens::token_hash)
+        .filter(link_tokens::visit_id.eq(visit))
+        .order(link_tokens::token_hash)
+        .load(c))
+    .unwrap();
+    assert_eq!(tokens, ["expired-recent", "live", "used-recent"]);
+
+    let texts: Vec<(i64, String, Option<String>)> =
+        meeloop::dispatch!(&mut conn, c => visits::table
+        .select((visits::id, visits::goal, visits::reason))
+        .filter(visits::id.eq_any([old_visit, kept_visit, open_visit]))
+        .order(visits::id)
+        .load(c))
+        .unwrap();
+    assert_eq!(texts[0], (old_visit, PSEUDONYMISED.to_string(), None));
+    assert_eq!(texts[1].1, demo[1].1, "a day short of five years: kept");
+    assert_eq!(texts[2].1, demo[2].1, "not finished: kept");
+
+    let words: Vec<(i64, String, String, Option<i64>)> =
+        meeloop::dispatch!(&mut conn, c => lessons::table
+        .select((lessons::id, lessons::strengths, lessons::search_text, lessons::author_id))
+        .filter(lessons::id.eq_any([old_lesson, published_lesson, recent_lesson]))
+        .order(lessons::id)
+        .load(c))
+        .unwrap();
+    assert_eq!(
+        (words[0].1.as_str(), words[0].2.as_str(), words[0].3),
+        (PSEUDONYMISED, "", None)
+    );
+    assert_ne!(words[1].1, PSEUDONYMISED, "published lessons stay");
+    assert_ne!(words[2].1, PSEUDONYMISED);
+    assert_eq!(
+        ratings(&mut conn),
+        ratings_before,
+        "ratings and hours saved stay"
+    );
+
+    let changes: Vec<String> = meeloop::dispatch!(&mut conn, c => followups::table
+        .select(followups::changes)
+        .order(followups::visit_id)
+        .load(c))
+    .unwrap();
+    assert_eq!(changes[0], PSEUDONYMISED);
+    assert_ne!(changes[1], PSEUDONYMISED);
+
+    assert!(!old_file.exists() && new_file.exists() && other.exists());
+
+    // Done once: the same purge again finds nothing.
+    let again = meeloop::service::privacy::purge(&ctx, "test", now, false)
+        .await
+        .unwrap();
+    assert_eq!(again, Purged::default());
+}
+
+async fn two_schedulers_purge_once_per_interval(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let now = meeloop::db::now();
+    let ctx = ctx_at(&app, now);
+    let old = |conn: &mut DbConn, action: &'static str| {
+        meeloop::db::audit::record(
+            conn,
+            &meeloop::db::audit::AuditEvent {
+                actor: "cli".into(),
+                action,
+                address: None,
+                subject: None,
+                details: serde_json::json!({}),
+            },
+        )
+        .unwrap();
+        set_time(
+            conn,
+            "audit_log",
+            "at",
+            &format!("action = '{action}'"),
+            now - Duration::days(400),
+        );
+    };
+    old(&mut app.db.pool.get().unwrap(), "test.first");
+
+    let (a, b) = (Scheduler::new(ctx.clone()), Scheduler::new(ctx.clone()));
+    let (ra, rb) = futures_util::future::join(a.run_at(now), b.run_at(now)).await;
+    let purges: Vec<Purged> = [ra.unwrap(), rb.unwrap()]
+        .iter()
+        .filter_map(|r| r.purged)
+        .collect();
+    assert_eq!(purges.len(), 1, "one of the two purged: {purges:?}");
+    assert_eq!(purges[0].audit_entries, 1);
+
+    // Within the interval nobody purges again; after it, one does.
+    old(&mut app.db.pool.get().unwrap(), "test.second");
+    let later = a.run_at(now + Duration::hours(23)).await.unwrap();
+    assert_eq!(later.purged, None);
+    let next_day = b.run_at(now + Duration::hours(25)).await.unwrap();
+    assert_eq!(next_day.purged.map(|p| p.audit_entries), Some(1));
+
+    let mut conn = app.db.pool.get().unwrap();
+    let purges: i64 = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.purged"))
+        .filter(audit_log::actor.eq("scheduler"))
+        .count()
+        .get_result(c))
+    .unwrap();
+    assert_eq!(purges, 2, "each purge audited once");
+}
+
+async fn the_privacy_statement_shows_the_configured_periods(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |f| {
+        f.merge(("privacy.audit_log_days", 400))
+            .merge(("privacy.free_text_days", 2000))
+    })
+    .await;
+    let page = app.text(format!("{}/privacy", app.address)).await;
+    assert!(page.contains("<td>400 dagen</td>"), "{page}");
+    assert!(page.contains("<td>2000 dagen</td>"));
+    assert!(
+        page.contains("<td>90 dagen</td>"),
+        "the defaults for the rest"
+    );
+    let english = app
+        .client
+        .get(format!("{}/privacy", app.address))
+        .header("Cookie", "meeloop_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<td>400 days</td>"), "{english}");
+}
+
+#[test]
+fn the_purge_from_the_command_line() {
+    let db = crate::helpers::test_db(Backend::Sqlite);
+    crate::helpers::succeeded(&crate::cli::meeloop(&db, &["migrate"]));
+    let folder = db.data_dir.path().join("mail");
+    let old = eml_in(
+        &folder,
+        "000001-iemand@zwolle.example.eml",
+        meeloop::db::now() - Duration::days(40),
+    );
+
+    let dry = crate::helpers::succeeded(&crate::cli::meeloop(
+        &db,
+        &["privacy", "purge", "--dry-run"],
+    ));
+    assert!(
+        dry.contains("Would purge (dry run, nothing changed):"),
+        "{dry}"
+    );
+    assert!(dry.contains("       1  mail files"), "{dry}");
+    assert!(
+        dry.contains("audit log 365, sent emails 90"),
+        "the periods: {dry}"
+    );
+    assert!(old.exists());
+
+    let done = crate::helpers::succeeded(&crate::cli::meeloop(&db, &["privacy", "purge"]));
+    assert!(
+        done.contains("Purged:") && done.contains("       1  in all"),
+        "{done}"
+    );
+    assert!(!old.exists());
+    let mut conn = db.pool.get().unwrap();
+    let actor: String = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.purged"))
+        .select(audit_log::actor)
+        .first(c))
+    .unwrap();
+    assert_eq!(actor, "cli");
+}
