@@ -451,16 +451,12 @@ async fn the_privacy_statement_shows_the_configured_periods(backend: Backend) {
         page.contains("<td>90 dagen</td>"),
         "the defaults for the rest"
     );
-    let english = app
-        .client
-        .get(format!("{}/privacy", app.address))
-        .header("Cookie", "meeloop_lang=en")
-        .send()
+    let web = crate::pages::Web::new(&app);
+    let english = web
+        .with_cookie("meeloop_lang=en")
+        .get("/privacy")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body;
     assert!(english.contains("<td>400 days</td>"), "{english}");
 }
 
