@@ -96,6 +96,7 @@ impl Application {
                 settings.auth.api_burst,
                 Duration::from_millis(settings.auth.api_refill_ms),
             ),
+            export_limiter: crate::service::privacy::limiter(),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             sessions: SessionCache::new(max_staleness),
         });

@@ -19,6 +19,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
+    /// Exports of personal data per caller (they read whole tables).
+    pub export_limiter: ApiLimiter,
     pub trusted_proxies: Vec<IpAddr>,
     pub sessions: SessionCache,
 }

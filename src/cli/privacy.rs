@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::connect_and_migrate;
+use std::io::Write;
+
 use crate::config::Settings;
 use crate::service::context::Context;
+use crate::service::privacy::Whose;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PrivacyCommand {
@@ -19,6 +22,50 @@ pub(super) enum PrivacyCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Everything Meeloop holds about a person or an organisation (AVG art.
+    /// 15 and 20), to standard output: JSON (the tables, without secrets or
+    /// email bodies) or readable text. Audited.
+    Export {
+        #[command(flatten)]
+        whose: WhoseArgs,
+        /// json (machine-readable) or text (for people).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Language of the readable text: nl or en.
+        #[arg(long, default_value = "nl")]
+        language: crate::domain::organisation::Language,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub(super) struct WhoseArgs {
+    /// The person's login address.
+    #[arg(long, value_name = "EMAIL")]
+    user: Option<String>,
+    /// The organisation's code, e.g. GM0363.
+    #[arg(long, value_name = "CODE")]
+    organisation: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Format {
+    Json,
+    Text,
+}
+
+/// The subject named on the command line, looked up.
+fn whose(pool: &crate::db::DbPool, args: &WhoseArgs) -> anyhow::Result<Whose> {
+    let mut conn = pool.get()?;
+    match (&args.user, &args.organisation) {
+        (Some(email), _) => crate::db::users::id_by_email(&mut conn, email)?
+            .map(Whose::User)
+            .ok_or_else(|| anyhow::anyhow!("no account with the address {email}")),
+        (None, Some(code)) => crate::db::organisations::id_by_code(&mut conn, code.trim())?
+            .map(Whose::Organisation)
+            .ok_or_else(|| anyhow::anyhow!("no organisation with the code {code}")),
+        (None, None) => anyhow::bail!("name --user or --organisation"),
+    }
 }
 
 pub(super) fn privacy(settings: &Settings, command: PrivacyCommand) -> anyhow::Result<ExitCode> {
@@ -30,6 +77,22 @@ pub(super) fn privacy(settings: &Settings, command: PrivacyCommand) -> anyhow::R
     let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
     let ctx = Context::from_settings(pool, settings, base_url, std::time::Duration::ZERO);
     match command {
+        PrivacyCommand::Export {
+            whose: args,
+            format,
+            language,
+        } => {
+            let whose = whose(&ctx.pool, &args)?;
+            let export = actix_web::rt::System::new()
+                .block_on(crate::service::privacy::export_by_operator(&ctx, whose))?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Json => serde_json::to_writer_pretty(&mut out, &export)?,
+                Format::Text => out.write_all(export.readable(language).as_bytes())?,
+            }
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         PrivacyCommand::Purge { dry_run } => {
             let now = ctx.now();
             let purged = actix_web::rt::System::new()

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod partners;
 pub mod privacy;
 pub mod schema;
+pub mod subject;
 pub mod topics;
 pub mod users;
 pub mod visits;

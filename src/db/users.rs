@@ -116,6 +116,26 @@ pub fn page(conn: &mut DbConn, after: Option<UserId>, limit: i64) -> QueryResult
     rows.into_iter().map(UserRow::into_domain).collect()
 }
 
+/// The accounts of one organisation, in id order.
+pub fn of_organisation(conn: &mut DbConn, organisation: OrganisationId) -> QueryResult<Vec<User>> {
+    let rows: Vec<UserRow> = dispatch!(conn, c => users::table
+        .filter(users::organisation_id.eq(organisation.0))
+        .order(users::id.asc())
+        .select(UserRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(UserRow::into_domain).collect()
+}
+
+/// The id of the account with this address (as stored: lower case).
+pub fn id_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserId>> {
+    let id: Option<i64> = dispatch!(conn, c => users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(users::id)
+        .first(c)
+        .optional())?;
+    Ok(id.map(UserId))
+}
+
 /// What an admin may change of an account. `organisation_id` is
 /// `Some(None)` to clear it (an admin has none).
 #[derive(Debug, Default, AsChangeset)]

@@ -14,6 +14,7 @@ pub mod lessons;
 pub mod matches;
 pub mod organisations;
 pub mod partners;
+pub mod privacy;
 pub mod problem;
 pub mod query;
 pub mod responses;
@@ -51,6 +52,7 @@ pub const API_VERSION: &str = "1.0.0";
         (name = "visits", description = "Shadow visits: request, answer, schedule"),
         (name = "lessons", description = "Lessons learned after a visit"),
         (name = "admin", description = "For those who run the service"),
+        (name = "privacy", description = "Personal data: exports for the people concerned and for admins (AVG art. 15 and 20)"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
 )]
@@ -263,6 +265,9 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(knowledge::list)
         .service(knowledge::leaders)
         .service(knowledge::stats)
+        .service(privacy::own_export)
+        .service(privacy::user_export)
+        .service(privacy::organisation_export)
 }
 
 /// The document's paths and schemas, as the operations declare them, with

@@ -475,12 +475,24 @@ impl TestApp {
         role: meeloop::domain::account::Role,
         organisation: Option<&str>,
     ) -> String {
+        self.token_named(email, "Test Gebruiker", role, organisation)
+            .await
+    }
+
+    /// Creates a user with this name and returns a login token for them.
+    pub async fn token_named(
+        &self,
+        email: &str,
+        name: &str,
+        role: meeloop::domain::account::Role,
+        organisation: Option<&str>,
+    ) -> String {
         const PASSWORD: &str = "a long enough password";
         meeloop::service::accounts::create_user(
             &mut self.db.pool.get().unwrap(),
             &meeloop::service::accounts::NewAccount {
                 email: email.into(),
-                name: "Test Gebruiker".into(),
+                name: name.into(),
                 role,
                 organisation: organisation.map(str::to_string),
                 password: meeloop::domain::account::Password::parse(PASSWORD).unwrap(),
@@ -632,4 +644,68 @@ pub fn succeeded(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// One text cell of the database: which table, which row (its key as text),
+/// which column, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TextCell {
+    pub table: String,
+    pub key: String,
+    pub column: String,
+    pub text: String,
+}
+
+/// Every text column of every table, read generically from the database's
+/// own catalogue (so a table or column added later is included without
+/// anyone remembering to).
+pub fn dump_texts(conn: &mut db::DbConn) -> Vec<TextCell> {
+    use diesel::sql_types::{Nullable, Text};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        t: String,
+        #[diesel(sql_type = Text)]
+        c: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = Text)]
+        k: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        v: Option<String>,
+    }
+    let catalogue = match conn {
+        db::DbConn::Sqlite(_) => "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations' \
+             AND (upper(p.type) LIKE '%TEXT%' OR upper(p.type) LIKE '%CHAR%')",
+        db::DbConn::Pg(_) => "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations' \
+             AND data_type IN ('text', 'character varying')",
+    };
+    let columns: Vec<Column> =
+        meeloop::dispatch!(conn, c => diesel::sql_query(catalogue).load(c)).unwrap();
+    assert!(columns.len() > 20, "the catalogue lists the text columns");
+    let mut cells = Vec::new();
+    for Column { t, c } in columns {
+        let key = match t.as_str() {
+            "expertise" => "CAST(organisation_id AS TEXT) || ':' || CAST(topic_id AS TEXT)",
+            "followups" => "CAST(visit_id AS TEXT)",
+            "maintenance" => "name",
+            _ => "CAST(id AS TEXT)",
+        };
+        let sql = format!("SELECT {key} AS k, {c} AS v FROM {t}");
+        let rows: Vec<Cell> = meeloop::dispatch!(conn, x => diesel::sql_query(&sql).load(x))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        cells.extend(rows.into_iter().filter_map(|r| {
+            r.v.map(|text| TextCell {
+                table: t.clone(),
+                key: r.k,
+                column: c.clone(),
+                text,
+            })
+        }));
+    }
+    cells
 }

@@ -98,6 +98,18 @@ fn rows() -> Vec<Row> {
             "/api/v1/me/password",
             [401, 200, 200, 401, 401, 200],
         ),
+        // Everyone logged in downloads their own data; partners are no one.
+        row(
+            Method::GET,
+            "/api/v1/me/export",
+            [401, 200, 200, 401, 401, 200],
+        ),
+        row(Method::GET, "/api/v1/admin/users/{id}/export", ADMIN),
+        row(
+            Method::GET,
+            "/api/v1/admin/organisations/{id}/export",
+            ADMIN,
+        ),
         row(Method::GET, "/api/v1/admin/audit", ADMIN),
         row(Method::GET, "/api/v1/admin/organisations", ADMIN),
         row(Method::POST, "/api/v1/admin/organisations", ADMIN_CREATES),

@@ -12,9 +12,15 @@ use meeloop::jobs::Scheduler;
 use meeloop::service::context::{Clock, Context};
 
 use crate::backend_tests;
-use crate::helpers::{queued, spawn_demo_app, Backend, TestApp};
+use crate::helpers::{dump_texts, queued, spawn_demo_app, Backend, TestApp};
+use meeloop::domain::account::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 backend_tests!(
+    an_export_holds_every_row_that_mentions_the_person,
+    exports_are_for_oneself_or_admins_audited_and_limited,
     the_purge_removes_exactly_what_is_past_its_period,
     two_schedulers_purge_once_per_interval,
     the_privacy_statement_shows_the_configured_periods,
@@ -499,4 +505,274 @@ fn the_purge_from_the_command_line() {
         .first(c))
     .unwrap();
     assert_eq!(actor, "cli");
+}
+
+const FEMKE: (&str, &str) = ("femke.dewit@sudwestfryslan.example", "Femke de Wit");
+
+/// A coordinator with a name of her own who leaves traces everywhere: a
+/// request she made, a reason and a goal of others that name her, a failed
+/// login, an expertise summary. Returns (admin token, her token, her id).
+async fn traces(app: &TestApp) -> (String, String, i64) {
+    let admin = app.admin_token("beheer@meeloop.example").await;
+    let femke = app
+        .token_named(FEMKE.0, FEMKE.1, Role::Coordinator, Some("GM1900"))
+        .await;
+    let bram = app.coordinator_token("bram@zwolle.example", "GM0193").await;
+    let (zwolle, amsterdam) = (
+        app.organisation_id("GM0193").await,
+        app.organisation_id("GM0363").await,
+    );
+    let ask = |host: i64, goal: &str| {
+        json!({
+            "hostOrganisationId": host,
+            "topic": "cloud-migration",
+            "proposedDates": crate::visits::working_days_ahead(3),
+            "goal": goal,
+            "participants": 2,
+        })
+    };
+    let (status, asked) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&femke),
+            Some(ask(
+                zwolle,
+                "Hoe plande u de exit uit het eigen datacenter?",
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{asked}");
+    let (status, _) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/visits/{}/decline", asked["id"]),
+            Some(&bram),
+            Some(json!({"reason": "Femke de Wit belde al; maart past beter."})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, other) = app
+        .send(
+            Method::POST,
+            "/api/v1/visits",
+            Some(&bram),
+            Some(ask(
+                amsterdam,
+                "Na het gesprek met femke de wit willen we uw aanpak zien.",
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/organisations/{zwolle}/expertise/cloud-migration"),
+            Some(&bram),
+            Some(json!({"level": 4, "willingToHost": true, "summary": "Vragen? Femke.DeWit@sudwestfryslan.example weet er alles van."})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": FEMKE.0, "password": "not her password at all"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (_, me) = app
+        .send(Method::GET, "/api/v1/me", Some(&femke), None)
+        .await;
+    (admin, femke, me["id"].as_i64().unwrap())
+}
+
+/// (table, key) of every row whose text mentions one of `needles`.
+fn mentioned(app: &TestApp, needles: &[&str]) -> BTreeSet<(String, String)> {
+    dump_texts(&mut app.db.pool.get().unwrap())
+        .into_iter()
+        .filter(|cell| {
+            let text = cell.text.to_lowercase();
+            needles.iter().any(|n| text.contains(&n.to_lowercase()))
+        })
+        .map(|cell| (cell.table, cell.key))
+        .collect()
+}
+
+/// (table, key) of every row in an export, keyed as the dump keys them.
+fn exported(export: &Value) -> BTreeSet<(String, String)> {
+    let mut rows = BTreeSet::new();
+    for (table, list) in export["tables"].as_object().unwrap() {
+        for row in list.as_array().unwrap() {
+            let key = match table.as_str() {
+                "expertise" => format!("{}:{}", row["organisation_id"], row["topic_id"]),
+                "followups" => row["visit_id"].to_string(),
+                _ => row["id"].to_string(),
+            };
+            rows.insert((table.clone(), key));
+        }
+    }
+    rows
+}
+
+async fn an_export_holds_every_row_that_mentions_the_person(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let (admin, _, femke) = traces(&app).await;
+
+    let response = app
+        .get_as(&format!("/api/v1/admin/users/{femke}/export"), &admin)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"meeloop-user-{femke}-")),
+        "{disposition}"
+    );
+    let raw = response.text().await.unwrap();
+    let export: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(export["subject"], format!("user:{femke}"));
+
+    let about_her = mentioned(&app, &[FEMKE.0, FEMKE.1]);
+    let held = exported(&export);
+    let missing: Vec<_> = about_her.difference(&held).collect();
+    assert!(
+        missing.is_empty(),
+        "rows about her not in the export: {missing:?}"
+    );
+    // Every kind of trace is there: the account, her request, the other
+    // coordinator's goal naming her, the summary, the failed login, email.
+    for table in ["users", "visits", "expertise", "audit_log", "outbox"] {
+        assert!(
+            about_her.iter().any(|(t, _)| t == table),
+            "no {table} row mentions her"
+        );
+    }
+    assert!(export["tables"]["visits"].as_array().unwrap().len() >= 2);
+    // Never a secret or an email body.
+    for secret in [
+        "password_hash",
+        "token_hash",
+        "secret_hash",
+        "body_text",
+        "body_html",
+        "$argon2",
+    ] {
+        assert!(!raw.contains(secret), "{secret} in the export");
+    }
+
+    // Her organisation's export holds her too, and all rows about its people.
+    let frysl = app.organisation_id("GM1900").await;
+    let response = app
+        .get_as(
+            &format!("/api/v1/admin/organisations/{frysl}/export"),
+            &admin,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let org: Value = response.json().await.unwrap();
+    let org_rows = exported(&org);
+    assert!(org_rows.contains(&("users".to_string(), femke.to_string())));
+    assert!(org_rows.contains(&("organisations".to_string(), frysl.to_string())));
+    let missing: Vec<_> = about_her.difference(&org_rows).collect();
+    assert!(
+        missing.is_empty(),
+        "rows about her not in her organisation's export: {missing:?}"
+    );
+}
+
+async fn exports_are_for_oneself_or_admins_audited_and_limited(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let (admin, femke, id) = traces(&app).await;
+
+    // Her own, readable, in her language.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/me/export?format=text", app.address))
+        .bearer_auth(&femke)
+        .header("Accept-Language", "nl")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(&format!("Meeloop: alle gegevens over user:{id}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("== Meeloopdagen (") && text.contains(FEMKE.0),
+        "{text}"
+    );
+
+    // Another coordinator cannot read hers; a bad format is a clear 400.
+    let kees = app.coordinator_token("kees@zwolle.example", "GM0193").await;
+    let (status, _) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/admin/users/{id}/export"),
+            Some(&kees),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, problem) = app
+        .send(
+            Method::GET,
+            "/api/v1/me/export?format=pdf",
+            Some(&femke),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("json or text"),
+        "{problem}"
+    );
+    let (status, _) = app
+        .send(
+            Method::GET,
+            "/api/v1/admin/users/999999/export",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // Audited, naming whose data went out.
+    let mut conn = app.db.pool.get().unwrap();
+    let exports: Vec<(String, Option<String>)> =
+        meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.exported"))
+        .select((audit_log::actor, audit_log::subject))
+        .load(c))
+        .unwrap();
+    assert_eq!(
+        exports,
+        [(format!("user:{id}"), Some(format!("user:{id}")))]
+    );
+    drop(conn);
+
+    // Five at once, then a pause.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            app.send(Method::GET, "/api/v1/me/export", Some(&femke), None)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429],
+        "one export above, four more"
+    );
 }

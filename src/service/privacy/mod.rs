@@ -6,6 +6,9 @@
 
 use serde_json::json;
 
+mod export;
+pub use export::{export_by_operator, export_for_admin, export_own, limiter, Export, Whose};
+
 use super::context::Context;
 use super::{audit, ServiceError};
 use crate::db::privacy::{self as repo, Expired};

@@ -1,0 +1,229 @@
+//! Access and portability (AVG art. 15 and 20; docs/privacy.md): everything
+//! Meeloop holds about a person or an organisation, as JSON (the tables as
+//! they are, without secrets or email bodies) and as readable text. For an
+//! admin, an operator (CLI), and for everyone their own.
+
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::limits::ApiLimiter;
+use crate::db::subject::{self, Found, Subject};
+use crate::domain::account::{User, UserId};
+use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::privacy::Retention;
+use crate::domain::refusal::{AccountRefusal, DirectoryRefusal};
+use crate::service::admin::require_admin;
+use crate::service::context::Context;
+use crate::service::{audit, user_ref, ServiceError};
+
+/// Whom an export is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    User(UserId),
+    Organisation(OrganisationId),
+}
+
+impl Whose {
+    /// As the audit log names it.
+    pub fn reference(self) -> String {
+        match self {
+            Whose::User(id) => user_ref(id),
+            Whose::Organisation(id) => format!("organisation:{}", id.0),
+        }
+    }
+
+    /// For file names: `user-12`, `organisation-7`.
+    pub fn slug(self) -> String {
+        match self {
+            Whose::User(id) => format!("user-{}", id.0),
+            Whose::Organisation(id) => format!("organisation-{}", id.0),
+        }
+    }
+}
+
+/// The archive.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Export {
+    /// `user:<id>` or `organisation:<id>`.
+    pub subject: String,
+    pub generated_at: NaiveDateTime,
+    /// How long each kind of data is kept here (days).
+    pub retention: Retention,
+    /// The rows about the subject, per database table.
+    pub tables: Found,
+}
+
+/// Exports are heavy: a few at once per caller, then one a minute.
+pub fn limiter() -> ApiLimiter {
+    ApiLimiter::new(5, std::time::Duration::from_secs(60))
+}
+
+/// An admin exports anyone's data. Audited; rate-limited per admin.
+pub async fn export_for_admin(
+    ctx: &Context,
+    admin: User,
+    address: IpAddr,
+    whose: Whose,
+    limiter: &ApiLimiter,
+) -> Result<Export, ServiceError> {
+    require_admin(&admin)?;
+    limit(limiter, &admin)?;
+    export(ctx, user_ref(admin.id), Some(address), whose).await
+}
+
+/// Everyone downloads their own data. Audited; rate-limited.
+pub async fn export_own(
+    ctx: &Context,
+    user: User,
+    address: IpAddr,
+    limiter: &ApiLimiter,
+) -> Result<Export, ServiceError> {
+    limit(limiter, &user)?;
+    export(ctx, user_ref(user.id), Some(address), Whose::User(user.id)).await
+}
+
+/// The operator, on the server (`meeloop privacy export`). Audited.
+pub async fn export_by_operator(ctx: &Context, whose: Whose) -> Result<Export, ServiceError> {
+    export(ctx, "cli".into(), None, whose).await
+}
+
+fn limit(limiter: &ApiLimiter, user: &User) -> Result<(), ServiceError> {
+    limiter
+        .check(&format!("export:{}", user.id.0))
+        .map_err(ServiceError::RateLimited)
+}
+
+async fn export(
+    ctx: &Context,
+    actor: String,
+    address: Option<IpAddr>,
+    whose: Whose,
+) -> Result<Export, ServiceError> {
+    let generated_at = ctx.now();
+    let retention = ctx.retention;
+    ctx.pool
+        .run(move |conn| {
+            let subject = subject_of(conn, whose)?;
+            let tables = subject::about(conn, &subject)?;
+            conn.write(|conn| {
+                audit(
+                    conn,
+                    actor,
+                    "privacy.exported",
+                    address,
+                    Some(whose.reference()),
+                    json!({}),
+                )
+            })?;
+            Ok(Export {
+                subject: whose.reference(),
+                generated_at,
+                retention,
+                tables,
+            })
+        })
+        .await
+}
+
+/// The ids and texts that identify `whose`.
+fn subject_of(conn: &mut crate::db::DbConn, whose: Whose) -> Result<Subject, ServiceError> {
+    let needles = |u: &User| [u.email.to_lowercase(), u.name.to_lowercase()];
+    match whose {
+        Whose::User(id) => {
+            let user = crate::db::users::find(conn, id)?
+                .ok_or(AccountRefusal::UnknownUser { id: id.0 })?;
+            Ok(Subject {
+                users: vec![id.0],
+                organisation: None,
+                needles: needles(&user).to_vec(),
+            })
+        }
+        Whose::Organisation(id) => {
+            let organisation = crate::db::organisations::find(conn, id)?
+                .ok_or(DirectoryRefusal::UnknownOrganisation { id: id.0 })?;
+            let members = crate::db::users::of_organisation(conn, id)?;
+            Ok(Subject {
+                users: members.iter().map(|u| u.id.0).collect(),
+                organisation: Some(id.0),
+                needles: organisation
+                    .contact_email
+                    .iter()
+                    .map(|e| e.to_lowercase())
+                    .chain(members.iter().flat_map(needles))
+                    .collect(),
+            })
+        }
+    }
+}
+
+impl Export {
+    /// The same, for people: a heading per table, a block per row.
+    pub fn readable(&self, language: Language) -> String {
+        let nl = language == Language::Nl;
+        let mut out = if nl {
+            format!(
+                "Meeloop: alle gegevens over {}\nGemaakt op {} (UTC)\n\nBewaartermijnen (dagen): beveiligingslog {}, verstuurde e-mails {}, niet-bezorgde e-mails {}, links {}, e-mailbestanden {}, vrije tekst {}.\n",
+                self.subject, self.generated_at.format("%Y-%m-%d %H:%M"),
+                self.retention.audit_log_days, self.retention.sent_mail_days, self.retention.dead_mail_days,
+                self.retention.link_tokens_days, self.retention.mail_files_days, self.retention.free_text_days,
+            )
+        } else {
+            format!(
+                "Meeloop: all data about {}\nMade on {} (UTC)\n\nRetention (days): security log {}, sent emails {}, undelivered emails {}, links {}, mail files {}, free text {}.\n",
+                self.subject, self.generated_at.format("%Y-%m-%d %H:%M"),
+                self.retention.audit_log_days, self.retention.sent_mail_days, self.retention.dead_mail_days,
+                self.retention.link_tokens_days, self.retention.mail_files_days, self.retention.free_text_days,
+            )
+        };
+        let tables = serde_json::to_value(&self.tables).unwrap_or_default();
+        for (table, title) in TITLES {
+            let rows = tables[table].as_array().cloned().unwrap_or_default();
+            out.push_str(&format!(
+                "\n== {} ({}) ==\n",
+                if nl { title.0 } else { title.1 },
+                rows.len()
+            ));
+            for row in rows {
+                let Some(fields) = row.as_object() else {
+                    continue;
+                };
+                let mut first = true;
+                for (name, value) in fields {
+                    let value = match value {
+                        serde_json::Value::Null => "-".to_string(),
+                        serde_json::Value::String(s) => s.replace('\n', "\n    "),
+                        other => other.to_string(),
+                    };
+                    out.push_str(if first { "- " } else { "  " });
+                    out.push_str(&format!("{name}: {value}\n"));
+                    first = false;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The tables in the order a person reads them, with their titles.
+const TITLES: [(&str, (&str, &str)); 10] = [
+    ("users", ("Accounts", "Accounts")),
+    ("organisations", ("Organisaties", "Organisations")),
+    ("expertise", ("Expertise", "Expertise")),
+    ("visits", ("Meeloopdagen", "Shadow visits")),
+    ("lessons", ("Lessen", "Lessons")),
+    ("followups", ("Terugblikken", "Follow-ups")),
+    ("audit_log", ("Beveiligingslog", "Security log")),
+    (
+        "outbox",
+        ("E-mails (zonder inhoud)", "Emails (without content)"),
+    ),
+    ("link_tokens", ("Links in e-mails", "Links in emails")),
+    (
+        "partner_clients",
+        ("Partnerprogramma's", "Partner programs"),
+    ),
+];
