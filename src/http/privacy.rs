@@ -40,8 +40,13 @@ fn format(call: &Call) -> Result<bool, ApiError> {
     Ok(text.unwrap_or(false))
 }
 
-/// The archive as a download.
-fn download(export: &Export, text: bool, language: Language, slug: String) -> ApiResult {
+/// The archive as a download (the API's and the pages').
+pub fn attachment(
+    export: &Export,
+    text: bool,
+    language: Language,
+    slug: String,
+) -> Result<HttpResponse, crate::service::ServiceError> {
     let day = export.generated_at.format("%Y-%m-%d");
     let (content_type, body, extension) = if text {
         (
@@ -88,7 +93,7 @@ pub async fn own_export(call: Call, user: CurrentUser) -> ApiResult {
     let text = format(&call)?;
     let limiter = &call.state().export_limiter;
     let export = privacy::export_own(call.ctx(), user.0, call.client(), limiter).await?;
-    download(&export, text, call.lang(), "my-data".into())
+    Ok(attachment(&export, text, call.lang(), "my-data".into())?)
 }
 
 /// A person's data
@@ -120,7 +125,7 @@ pub async fn user_export(call: Call, id: web::Path<String>, admin: AdminUser) ->
     let limiter = &call.state().export_limiter;
     let export =
         privacy::export_for_admin(call.ctx(), admin.0, call.client(), whose, limiter).await?;
-    download(&export, text, call.lang(), whose.slug())
+    Ok(attachment(&export, text, call.lang(), whose.slug())?)
 }
 
 /// An organisation's data
@@ -154,5 +159,5 @@ pub async fn organisation_export(call: Call, id: web::Path<String>, admin: Admin
     let limiter = &call.state().export_limiter;
     let export =
         privacy::export_for_admin(call.ctx(), admin.0, call.client(), whose, limiter).await?;
-    download(&export, text, call.lang(), whose.slug())
+    Ok(attachment(&export, text, call.lang(), whose.slug())?)
 }

@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod lessons;
 pub mod organisation;
 pub mod peers;
+pub mod privacy;
 pub mod request;
 pub mod session;
 pub mod statements;
@@ -109,6 +110,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/mail", get: admin::mail_queue))
         .service(page!("/admin/mail/{id}/requeue", post: admin::requeue))
         .service(page!("/admin/audit", get: admin::audit))
+        .service(page!("/admin/{kind}/{id}/export.{format}", get: privacy::admin_export))
+        .service(page!("/account", get: privacy::show))
+        .service(page!("/account/export.{format}", get: privacy::own_export))
         .service(page!("/organisation", get: organisation::show, post: organisation::update))
         .service(page!("/organisation/expertise", post: organisation::put_expertise))
         .service(
@@ -202,6 +206,7 @@ impl Chrome {
             Nav::Knowledge => "knowledge",
             Nav::Organisation => "organisation",
             Nav::Admin => "admin",
+            Nav::Account => "account",
         };
         name == which
     }

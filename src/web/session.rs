@@ -134,6 +134,7 @@ pub enum Nav {
     Knowledge,
     Organisation,
     Admin,
+    Account,
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte.

@@ -85,6 +85,7 @@ fn every_command_has_help() {
         vec!["import", "organisations", "--help"],
         vec!["privacy", "--help"],
         vec!["privacy", "purge", "--help"],
+        vec!["privacy", "export", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_meeloop"))
             .args(&args)

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 backend_tests!(
+    my_account_offers_my_data_and_admins_anyone_s,
     an_export_holds_every_row_that_mentions_the_person,
     exports_are_for_oneself_or_admins_audited_and_limited,
     the_purge_removes_exactly_what_is_past_its_period,
@@ -775,4 +776,145 @@ async fn exports_are_for_oneself_or_admins_audited_and_limited(backend: Backend)
         [200, 200, 200, 200, 429],
         "one export above, four more"
     );
+}
+
+async fn my_account_offers_my_data_and_admins_anyone_s(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let (_, _, femke) = traces(&app).await;
+    let web = crate::pages::Web::new(&app).logged_in(FEMKE.0).await;
+    let page = web.get("/account").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        FEMKE.1,
+        FEMKE.0,
+        "Súdwest-Fryslân",
+        "/account/export.txt",
+        "/account/export.json",
+        r#"aria-current="page">Mijn account"#,
+    ] {
+        assert!(page.body.contains(text), "{text} on {}", page.body);
+    }
+    let text = web.get("/account/export.txt").await;
+    assert_eq!(text.status, 200);
+    assert!(
+        text.body
+            .contains(&format!("alle gegevens over user:{femke}")),
+        "{}",
+        text.body
+    );
+    let json: Value = serde_json::from_str(&web.get("/account/export.json").await.body).unwrap();
+    assert_eq!(json["tables"]["users"][0]["email"], FEMKE.0);
+    assert_eq!(web.get("/account/export.pdf").await.status, 404);
+    // Not an admin: nobody else's.
+    assert_eq!(
+        web.get(&format!("/admin/users/{femke}/export.json"))
+            .await
+            .status,
+        403
+    );
+
+    let admin = crate::pages::Web::new(&app)
+        .logged_in("beheer@meeloop.example")
+        .await;
+    let users = admin.get("/admin/users").await;
+    assert!(users
+        .body
+        .contains(&format!("/admin/users/{femke}/export.txt")));
+    let hers: Value = serde_json::from_str(
+        &admin
+            .get(&format!("/admin/users/{femke}/export.json"))
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(hers["subject"], format!("user:{femke}"));
+    let frysl = app.organisation_id("GM1900").await;
+    let org = admin
+        .get(&format!("/admin/organisations/{frysl}/export.txt"))
+        .await;
+    assert_eq!(org.status, 200);
+    assert!(org.body.contains(FEMKE.0));
+    assert_eq!(admin.get("/admin/topics/1/export.json").await.status, 404);
+
+    // Logged out: the login page first.
+    let anonymous = crate::pages::Web::new(&app)
+        .get("/account/export.json")
+        .await;
+    assert_eq!(anonymous.status, 303);
+    assert!(anonymous.location().starts_with("/login"));
+}
+
+#[test]
+fn the_export_from_the_command_line() {
+    let db = crate::helpers::test_db(Backend::Sqlite);
+    db.migrate();
+    let mut conn = db.pool.get().unwrap();
+    meeloop::service::demo::load(&mut conn).unwrap();
+    meeloop::service::accounts::create_user(
+        &mut conn,
+        &meeloop::service::accounts::NewAccount {
+            email: "jan@amsterdam.example".into(),
+            name: "Jan Jansen".into(),
+            role: Role::Coordinator,
+            organisation: Some("GM0363".into()),
+            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
+        },
+    )
+    .unwrap();
+    let run = |args: &[&str]| crate::cli::meeloop(&db, args);
+
+    let json: Value = serde_json::from_str(&crate::helpers::succeeded(&run(&[
+        "privacy",
+        "export",
+        "--user",
+        "Jan@Amsterdam.example",
+    ])))
+    .unwrap();
+    assert_eq!(json["tables"]["users"][0]["name"], "Jan Jansen");
+    let text = crate::helpers::succeeded(&run(&[
+        "privacy",
+        "export",
+        "--user",
+        "jan@amsterdam.example",
+        "--format",
+        "text",
+        "--language",
+        "en",
+    ]));
+    assert!(text.starts_with("Meeloop: all data about user:"), "{text}");
+    assert!(
+        text.contains("== Accounts (1) ==") && text.contains("name: Jan Jansen"),
+        "{text}"
+    );
+    let org: Value = serde_json::from_str(&crate::helpers::succeeded(&run(&[
+        "privacy",
+        "export",
+        "--organisation",
+        "GM0363",
+    ])))
+    .unwrap();
+    assert_eq!(org["tables"]["organisations"][0]["code"], "GM0363");
+    assert!(org["tables"]["users"]
+        .to_string()
+        .contains("jan@amsterdam.example"));
+
+    let unknown = run(&["privacy", "export", "--user", "niemand@amsterdam.example"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account with the address"));
+    let both = run(&[
+        "privacy",
+        "export",
+        "--user",
+        "a@b.example",
+        "--organisation",
+        "GM0363",
+    ]);
+    assert!(!both.status.success(), "one subject at a time");
+
+    let actors: Vec<String> = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.exported"))
+        .select(audit_log::actor)
+        .load(c))
+    .unwrap();
+    assert_eq!(actors, ["cli", "cli", "cli"]);
 }

@@ -420,6 +420,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
             format!("/visits/{}/lessons", held.id),
             "/knowledge".into(),
             "/organisation".into(),
+            "/account".into(),
             "/knowledge?topic=cloud-migration".into(),
             "/knowledge?q=datacenter".into(),
             "/toegankelijkheid".into(),
