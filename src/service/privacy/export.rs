@@ -108,7 +108,7 @@ async fn export(
     ctx.pool
         .run(move |conn| {
             let subject = subject_of(conn, whose)?;
-            let tables = subject::about(conn, &subject)?;
+            let (tables, _) = subject::about(conn, &subject)?;
             conn.write(|conn| {
                 audit(
                     conn,
@@ -129,17 +129,27 @@ async fn export(
         .await
 }
 
-/// The ids and texts that identify `whose`.
-fn subject_of(conn: &mut crate::db::DbConn, whose: Whose) -> Result<Subject, ServiceError> {
-    let needles = |u: &User| [u.email.to_lowercase(), u.name.to_lowercase()];
+/// The columns, names and texts that identify `whose`.
+pub(super) fn subject_of(
+    conn: &mut crate::db::DbConn,
+    whose: Whose,
+) -> Result<Subject, ServiceError> {
+    let needles = |u: &User| {
+        let (email, name) = (u.email.to_lowercase(), u.name.to_lowercase());
+        // The knowledge base's search text is folded (no accents).
+        let folded = crate::domain::search::fold(&name);
+        [email, name, folded]
+    };
     match whose {
         Whose::User(id) => {
             let user = crate::db::users::find(conn, id)?
                 .ok_or(AccountRefusal::UnknownUser { id: id.0 })?;
             Ok(Subject {
-                users: vec![id.0],
-                organisation: None,
-                needles: needles(&user).to_vec(),
+                refs: ["users.id", "requested_by", "author_id"]
+                    .map(|c| (c.to_string(), id.0))
+                    .to_vec(),
+                names: vec![whose.reference()],
+                needles: dedup(needles(&user).to_vec()),
             })
         }
         Whose::Organisation(id) => {
@@ -147,17 +157,42 @@ fn subject_of(conn: &mut crate::db::DbConn, whose: Whose) -> Result<Subject, Ser
                 .ok_or(DirectoryRefusal::UnknownOrganisation { id: id.0 })?;
             let members = crate::db::users::of_organisation(conn, id)?;
             Ok(Subject {
-                users: members.iter().map(|u| u.id.0).collect(),
-                organisation: Some(id.0),
-                needles: organisation
-                    .contact_email
-                    .iter()
-                    .map(|e| e.to_lowercase())
-                    .chain(members.iter().flat_map(needles))
+                refs: [
+                    "organisations.id",
+                    "organisation_id",
+                    "requester_id",
+                    "host_id",
+                ]
+                .map(|c| (c.to_string(), id.0))
+                .into_iter()
+                .chain(
+                    members.iter().flat_map(|u| {
+                        ["requested_by", "author_id"].map(|c| (c.to_string(), u.id.0))
+                    }),
+                )
+                .collect(),
+                names: std::iter::once(whose.reference())
+                    .chain(members.iter().map(|u| user_ref(u.id)))
                     .collect(),
+                needles: dedup(
+                    organisation
+                        .contact_email
+                        .iter()
+                        .map(|e| e.to_lowercase())
+                        .chain(members.iter().flat_map(needles))
+                        .collect(),
+                ),
             })
         }
     }
+}
+
+/// Without repeats, and without texts too short to mean anyone.
+fn dedup(mut needles: Vec<String>) -> Vec<String> {
+    needles.retain(|n| n.chars().count() >= 4);
+    needles.sort();
+    needles.dedup();
+    needles
 }
 
 impl Export {
@@ -179,18 +214,16 @@ impl Export {
                 self.retention.link_tokens_days, self.retention.mail_files_days, self.retention.free_text_days,
             )
         };
-        let tables = serde_json::to_value(&self.tables).unwrap_or_default();
-        for (table, title) in TITLES {
-            let rows = tables[table].as_array().cloned().unwrap_or_default();
-            out.push_str(&format!(
-                "\n== {} ({}) ==\n",
-                if nl { title.0 } else { title.1 },
-                rows.len()
-            ));
-            for row in rows {
-                let Some(fields) = row.as_object() else {
-                    continue;
-                };
+        let known = TITLES.iter().map(|(t, _)| *t);
+        let others = (self.tables.keys().map(String::as_str))
+            .filter(|t| !TITLES.iter().any(|(k, _)| k == t));
+        for table in known.chain(others) {
+            let rows = self.tables.get(table).cloned().unwrap_or_default();
+            let title =
+                (TITLES.iter().find(|(t, _)| *t == table))
+                    .map_or(table, |(_, (n, e))| if nl { n } else { e });
+            out.push_str(&format!("\n== {title} ({}) ==\n", rows.len()));
+            for fields in rows {
                 let mut first = true;
                 for (name, value) in fields {
                     let value = match value {
