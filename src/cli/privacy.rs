@@ -35,6 +35,18 @@ pub(super) enum PrivacyCommand {
         #[arg(long, default_value = "nl")]
         language: crate::domain::organisation::Language,
     },
+    /// Erase a person (AVG art. 17): their name and address disappear from
+    /// every table and mail file; the account stays as "verwijderde
+    /// gebruiker" so counts and reputation stay true. For an organisation:
+    /// its contact address and every account it has. Asks to type the
+    /// address (or code) again unless --yes. Audited.
+    Erase {
+        #[command(flatten)]
+        whose: WhoseArgs,
+        /// Do not ask: the caller confirmed already.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +64,22 @@ pub(super) struct WhoseArgs {
 pub(super) enum Format {
     Json,
     Text,
+}
+
+/// An erasure cannot be undone: the operator types the address or code again.
+fn confirm(named: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("erasure cannot be undone: run it on a terminal to confirm, or add --yes");
+    }
+    eprint!("This cannot be undone. Type {named} again to erase: ");
+    let mut typed = String::new();
+    std::io::stdin().read_line(&mut typed)?;
+    if typed.trim().eq_ignore_ascii_case(named.trim()) {
+        Ok(())
+    } else {
+        anyhow::bail!("not confirmed; nothing was erased")
+    }
 }
 
 /// The subject named on the command line, looked up.
@@ -77,6 +105,24 @@ pub(super) fn privacy(settings: &Settings, command: PrivacyCommand) -> anyhow::R
     let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
     let ctx = Context::from_settings(pool, settings, base_url, std::time::Duration::ZERO);
     match command {
+        PrivacyCommand::Erase { whose: args, yes } => {
+            let named = args
+                .user
+                .clone()
+                .or(args.organisation.clone())
+                .unwrap_or_default();
+            let whose = whose(&ctx.pool, &args)?;
+            if !yes {
+                confirm(&named)?;
+            }
+            let erased = actix_web::rt::System::new()
+                .block_on(crate::service::privacy::erase_by_operator(&ctx, whose))?;
+            println!(
+                "Erased {}: {} account(s) made anonymous, {} text(s) rewritten, {} unsent email(s) and {} mail file(s) deleted.",
+                whose.reference(), erased.accounts, erased.texts, erased.unsent_emails, erased.mail_files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PrivacyCommand::Export {
             whose: args,
             format,

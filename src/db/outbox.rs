@@ -64,6 +64,25 @@ pub fn enqueue(conn: &mut DbConn, message: &NewMessage) -> QueryResult<Enqueued>
     }
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Deletes the messages to any of `recipients` (lower case) that have not
+/// gone out (pending, or being sent: a worker's report then finds no row);
+/// returns how many.
+pub fn delete_unsent_to(conn: &mut DbConn, recipients: &[String]) -> QueryResult<usize> {
+    use outbox::dsl as o;
+    let unsent = [
+        MessageState::Pending.as_str(),
+        MessageState::Sending.as_str(),
+    ];
+    dispatch!(conn, c => diesel::delete(
+        o::outbox
+            .filter(o::state.eq_any(unsent))
+            .filter(lower(o::recipient).eq_any(recipients)),
+    )
+    .execute(c))
+}
+
 /// A message a worker has claimed and must now send.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]

@@ -226,8 +226,10 @@ pub struct Mention {
 /// Every row about `s`, and every text cell that mentions it, on one
 /// consistent view of the database. Rows of the subject's own visits (their
 /// lessons, follow-up, links) come along with them.
+/// Call it on a consistent view (`DbConn::read_consistent`) or inside the
+/// transaction that acts on what it finds.
 pub fn about(conn: &mut DbConn, s: &Subject) -> QueryResult<(Found, Vec<Mention>)> {
-    conn.read_consistent(|conn| {
+    {
         let tables = tables(conn)?;
         let mut found = Found::new();
         let mut mentions = Vec::new();
@@ -277,5 +279,46 @@ pub fn about(conn: &mut DbConn, s: &Subject) -> QueryResult<(Found, Vec<Mention>
             found.insert(table.name.clone(), rows);
         }
         Ok((found, mentions))
-    })
+    }
+}
+
+/// Writes `text` into one cell a [`Mention`] found.
+pub fn rewrite(conn: &mut DbConn, m: &Mention, text: Option<&str>) -> QueryResult<usize> {
+    // Table and column names come from the catalogue, never from a client.
+    let set = format!("UPDATE \"{}\" SET \"{}\" = $1 WHERE ", m.table, m.column);
+    let number = |s: &str| s.parse::<i64>().unwrap_or_default();
+    let (condition, first, second) = match (m.id, m.table.as_str()) {
+        (Some(id), _) => ("id = $2", id, None),
+        (None, "followups") => ("visit_id = $2", number(&m.key), None),
+        (None, "expertise") => {
+            let (o, t) = m.key.split_once(':').unwrap_or_default();
+            (
+                "organisation_id = $2 AND topic_id = $3",
+                number(o),
+                Some(number(t)),
+            )
+        }
+        (None, other) => {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!("no way to address a row of {other}").into(),
+            ))
+        }
+    };
+    let sql = format!("{set}{condition}");
+    macro_rules! run {
+        ($c:expr, $sql:expr) => {{
+            let query = diesel::sql_query($sql)
+                .bind::<Nullable<Text>, _>(text)
+                .bind::<BigInt, _>(first);
+            match second {
+                Some(second) => query.bind::<BigInt, _>(second).execute($c),
+                None => query.execute($c),
+            }
+        }};
+    }
+    match conn {
+        // SQLite numbers its parameters ?1, ?2; PostgreSQL $1, $2.
+        DbConn::Sqlite(c) => run!(&mut **c, sql.replace('$', "?")),
+        DbConn::Pg(c) => run!(&mut **c, sql),
+    }
 }

@@ -136,6 +136,25 @@ pub fn id_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserId>
     Ok(id.map(UserId))
 }
 
+/// Erasure: the account stays (visits, lessons and the audit log point at
+/// it) but says nothing about the person any more and can never be used:
+/// an address that reaches no one, `name`, no password, deactivated, every
+/// token ended.
+pub fn anonymise(conn: &mut DbConn, id: UserId, name: &str) -> QueryResult<()> {
+    dispatch!(conn, c => diesel::update(users::table.find(id.0))
+        .set((
+            users::email.eq(format!("verwijderd-{}@meeloop.invalid", id.0)),
+            users::name.eq(name),
+            // Not a hash argon2 can verify against: no password matches.
+            users::password_hash.eq("!"),
+            users::active.eq(false),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(super::now()),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
 /// What an admin may change of an account. `organisation_id` is
 /// `Some(None)` to clear it (an admin has none).
 #[derive(Debug, Default, AsChangeset)]

@@ -52,7 +52,7 @@ pub const API_VERSION: &str = "1.0.0";
         (name = "visits", description = "Shadow visits: request, answer, schedule"),
         (name = "lessons", description = "Lessons learned after a visit"),
         (name = "admin", description = "For those who run the service"),
-        (name = "privacy", description = "Personal data: exports for the people concerned and for admins (AVG art. 15 and 20)"),
+        (name = "privacy", description = "Personal data: exports for the people concerned and for admins (AVG art. 15 and 20), erasure (art. 17)"),
         (name = "operations", description = "Probes for operators and load balancers"),
     )
 )]
@@ -268,6 +268,8 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(privacy::own_export)
         .service(privacy::user_export)
         .service(privacy::organisation_export)
+        .service(privacy::user_erasure)
+        .service(privacy::organisation_erasure)
 }
 
 /// The document's paths and schemas, as the operations declare them, with

@@ -3,17 +3,19 @@
 //! own (docs/privacy.md). Each export is audited and rate-limited.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
-use actix_web::route;
+use actix_web::{post, route};
 use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 
-use crate::domain::account::UserId;
-use crate::domain::organisation::{Language, OrganisationId};
+use crate::domain::organisation::Language;
+use crate::http::body::Body;
 use crate::http::call::Call;
 use crate::http::extract::{AdminUser, CurrentUser};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::path;
-use crate::http::responses::{AdminOnly, BadId, BadQuery, Guarded};
+use crate::http::responses::{AdminOnly, BadId, BadQuery, BodyLimits, Guarded};
 use crate::http::ApiResult;
 use crate::service::privacy::{self, Export, Whose};
 
@@ -119,9 +121,12 @@ pub async fn own_export(call: Call, user: CurrentUser) -> ApiResult {
 )]
 #[route("/admin/users/{id}/export", method = "GET", method = "HEAD")]
 pub async fn user_export(call: Call, id: web::Path<String>, admin: AdminUser) -> ApiResult {
-    let id: UserId = path("id", &id, str::parse)?;
+    admin_export(call, Whose::User(path("id", &id, str::parse)?), admin).await
+}
+
+/// What the two admins' exports share, once the subject is known.
+async fn admin_export(call: Call, whose: Whose, admin: AdminUser) -> ApiResult {
     let text = format(&call)?;
-    let whose = Whose::User(id);
     let limiter = &call.state().export_limiter;
     let export =
         privacy::export_for_admin(call.ctx(), admin.0, call.client(), whose, limiter).await?;
@@ -153,11 +158,123 @@ pub async fn user_export(call: Call, id: web::Path<String>, admin: AdminUser) ->
 )]
 #[route("/admin/organisations/{id}/export", method = "GET", method = "HEAD")]
 pub async fn organisation_export(call: Call, id: web::Path<String>, admin: AdminUser) -> ApiResult {
-    let id: OrganisationId = path("id", &id, str::parse)?;
-    let text = format(&call)?;
-    let whose = Whose::Organisation(id);
+    admin_export(
+        call,
+        Whose::Organisation(path("id", &id, str::parse)?),
+        admin,
+    )
+    .await
+}
+
+/// The confirmation an erasure needs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    /// The account's email address, or the organisation's code, typed again.
+    #[schema(max_length = 254, example = "femke@sudwestfryslan.example")]
+    pub confirm: String,
+}
+
+/// What an erasure changed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErasureView {
+    /// Accounts made anonymous ("verwijderde gebruiker", no address, no
+    /// password, deactivated).
+    pub accounts: usize,
+    /// Text cells in any table where the name or address was replaced.
+    pub texts: usize,
+    /// Queued emails to the address, deleted before they went out.
+    pub unsent_emails: usize,
+    /// Mail files of the files transport naming the person, deleted.
+    pub mail_files: usize,
+}
+
+/// What the two erasures share, once the subject is known.
+async fn erase(call: Call, whose: Whose, admin: AdminUser, body: Body<EraseRequest>) -> ApiResult {
+    call.no_query()?;
+    let body = body.admitted()?;
     let limiter = &call.state().export_limiter;
-    let export =
-        privacy::export_for_admin(call.ctx(), admin.0, call.client(), whose, limiter).await?;
-    Ok(attachment(&export, text, call.lang(), whose.slug())?)
+    let erased = privacy::erase_for_admin(
+        call.ctx(),
+        admin.0,
+        call.client(),
+        whose,
+        &body.confirm,
+        limiter,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(ErasureView {
+            accounts: erased.accounts,
+            texts: erased.texts,
+            unsent_emails: erased.unsent_emails,
+            mail_files: erased.mail_files,
+        }))
+}
+
+/// Erase a person
+///
+/// AVG art. 17: the person's name and address disappear from every table
+/// and mail file; the account stays as "verwijderde gebruiker" without
+/// address or password, so visit counts, reputation and published lessons
+/// stay true. `confirm` must repeat the account's address. Not one's own
+/// account. Admins only; audited without the identity.
+#[utoipa::path(
+    post,
+    tag = "privacy",
+    params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = EraseRequest,
+    responses(
+        (status = 200, description = "Erased", body = ErasureView),
+        (status = 400, description = "A malformed id, or `confirm` does not name the account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "One's own account", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
+        AdminOnly,
+    )
+)]
+#[post("/admin/users/{id}/erasure")]
+pub async fn user_erasure(
+    call: Call,
+    id: web::Path<String>,
+    admin: AdminUser,
+    body: Body<EraseRequest>,
+) -> ApiResult {
+    erase(call, Whose::User(path("id", &id, str::parse)?), admin, body).await
+}
+
+/// Erase an organisation's personal data
+///
+/// Its contact address goes and every account it has is erased as a
+/// person's is; the organisation, its visits, expertise and lessons stay.
+/// `confirm` must repeat its code. Admins only; audited.
+#[utoipa::path(
+    post,
+    tag = "privacy",
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = EraseRequest,
+    responses(
+        (status = 200, description = "Erased", body = ErasureView),
+        (status = 400, description = "A malformed id, or `confirm` does not name the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        BodyLimits,
+        AdminOnly,
+    )
+)]
+#[post("/admin/organisations/{id}/erasure")]
+pub async fn organisation_erasure(
+    call: Call,
+    id: web::Path<String>,
+    admin: AdminUser,
+    body: Body<EraseRequest>,
+) -> ApiResult {
+    erase(
+        call,
+        Whose::Organisation(path("id", &id, str::parse)?),
+        admin,
+        body,
+    )
+    .await
 }

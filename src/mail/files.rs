@@ -43,3 +43,35 @@ pub fn remove(files: &[PathBuf]) -> std::io::Result<usize> {
     }
     Ok(removed)
 }
+
+/// Removes the `.eml` files whose name or content mentions any of
+/// `needles` (lower case); returns how many went. For erasure.
+pub fn remove_mentioning(folder: &Path, needles: &[String]) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut doomed = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+            continue;
+        }
+        // Headers may be encoded (RFC 2047) and bodies quoted-printable;
+        // the raw bytes are searched as text, and the name decoded below.
+        let raw = String::from_utf8_lossy(&std::fs::read(&path)?).to_lowercase();
+        let unfolded = raw.replace("=\r\n", "").replace("=\n", "");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_lowercase();
+        if needles.iter().any(|n| {
+            name.contains(n.as_str()) || raw.contains(n.as_str()) || unfolded.contains(n.as_str())
+        }) {
+            doomed.push(path);
+        }
+    }
+    remove(&doomed)
+}

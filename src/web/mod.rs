@@ -111,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/mail/{id}/requeue", post: admin::requeue))
         .service(page!("/admin/audit", get: admin::audit))
         .service(page!("/admin/{kind}/{id}/export.{format}", get: privacy::admin_export))
+        .service(page!("/admin/{kind}/{id}/erase", get: privacy::erase_show, post: privacy::erase))
         .service(page!("/account", get: privacy::show))
         .service(page!("/account/export.{format}", get: privacy::own_export))
         .service(page!("/organisation", get: organisation::show, post: organisation::update))

@@ -74,6 +74,18 @@ pub async fn own_export(session: Session, extension: web::Path<String>) -> PageR
     download(export, text, &session, "my-data".into())
 }
 
+/// `/admin/{users|organisations}/{id}/…`: whose data.
+fn whose(kind: &str, id: &str, session: &Session) -> Result<Whose, WebError> {
+    let missing = || WebError::not_found(session.lang);
+    match kind {
+        "users" => Ok(Whose::User(id.parse::<UserId>().map_err(|_| missing())?)),
+        "organisations" => Ok(Whose::Organisation(
+            id.parse::<OrganisationId>().map_err(|_| missing())?,
+        )),
+        _ => Err(missing()),
+    }
+}
+
 /// GET /admin/users/{id}/export.{json|txt} and
 /// /admin/organisations/{id}/export.{json|txt}
 pub async fn admin_export(
@@ -82,14 +94,7 @@ pub async fn admin_export(
 ) -> PageResult {
     let (kind, id, extension) = path.into_inner();
     let text = text(&extension, &session)?;
-    let missing = || WebError::not_found(session.lang);
-    let whose = match kind.as_str() {
-        "users" => Whose::User(id.parse::<UserId>().map_err(|_| missing())?),
-        "organisations" => {
-            Whose::Organisation(id.parse::<OrganisationId>().map_err(|_| missing())?)
-        }
-        _ => return Err(missing()),
-    };
+    let whose = whose(&kind, &id, &session)?;
     let limiter = &session.state().export_limiter;
     let export = privacy::export_for_admin(
         session.ctx(),
@@ -101,4 +106,115 @@ pub async fn admin_export(
     .await
     .map_err(|e| WebError::service(e, session.lang))?;
     download(export, text, &session, whose.slug())
+}
+
+#[derive(Template)]
+#[template(path = "web/admin/erase.html")]
+struct ErasePage {
+    c: Chrome,
+    csrf: String,
+    label: String,
+    organisation: bool,
+    action: String,
+    back: &'static str,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct EraseForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn erase_page(
+    session: &Session,
+    whose: Whose,
+    status: StatusCode,
+    error: Option<String>,
+) -> PageResult {
+    let label = privacy::describe(session.ctx(), session.user.clone(), whose)
+        .await
+        .map_err(|e| WebError::service(e, session.lang))?;
+    let (kind, id, back) = match whose {
+        Whose::User(id) => ("users", id.0, "/admin/users"),
+        Whose::Organisation(id) => ("organisations", id.0, "/admin/organisations"),
+    };
+    Ok(page(
+        status,
+        &ErasePage {
+            c: session.chrome(Nav::Admin),
+            csrf: session.csrf.clone(),
+            label,
+            organisation: kind == "organisations",
+            action: format!("/admin/{kind}/{id}/erase"),
+            back,
+            error,
+        },
+    ))
+}
+
+/// GET /admin/{users|organisations}/{id}/erase: what erasure does, and a
+/// form that asks for the address (or code) again.
+pub async fn erase_show(session: Session, path: web::Path<(String, String)>) -> PageResult {
+    let (kind, id) = path.into_inner();
+    let whose = whose(&kind, &id, &session)?;
+    erase_page(&session, whose, StatusCode::OK, None).await
+}
+
+/// POST /admin/{users|organisations}/{id}/erase
+pub async fn erase(
+    session: Session,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> PageResult {
+    let (kind, id) = path.into_inner();
+    let whose = whose(&kind, &id, &session)?;
+    let form: EraseForm = session.form(&body)?;
+    let lang = session.lang;
+    let limiter = &session.state().export_limiter;
+    let result = privacy::erase_for_admin(
+        session.ctx(),
+        session.user.clone(),
+        session.client,
+        whose,
+        &form.confirm,
+        limiter,
+    )
+    .await;
+    match result {
+        Ok(erased) => {
+            let nl = lang == crate::domain::organisation::Language::Nl;
+            let message = if nl {
+                format!(
+                    "{} account(s) anoniem gemaakt, {} tekst(en) aangepast, {} onverstuurde e-mail(s) en {} e-mailbestand(en) verwijderd.",
+                    erased.accounts, erased.texts, erased.unsent_emails, erased.mail_files
+                )
+            } else {
+                format!(
+                    "{} account(s) made anonymous, {} text(s) rewritten, {} unsent email(s) and {} mail file(s) deleted.",
+                    erased.accounts, erased.texts, erased.unsent_emails, erased.mail_files
+                )
+            };
+            Ok(page(
+                StatusCode::OK,
+                &super::MessagePage {
+                    c: session.chrome(Nav::Admin),
+                    heading: (if nl { "Gewist" } else { "Erased" }).into(),
+                    message,
+                },
+            ))
+        }
+        Err(crate::service::ServiceError::Invalid(_)) => {
+            let error = match lang {
+                crate::domain::organisation::Language::Nl => {
+                    "Dat is niet het e-mailadres (of de code): er is niets gewist."
+                }
+                crate::domain::organisation::Language::En => {
+                    "That is not the email address (or code): nothing was erased."
+                }
+            };
+            erase_page(&session, whose, StatusCode::BAD_REQUEST, Some(error.into())).await
+        }
+        Err(e) => Err(WebError::service(e, lang)),
+    }
 }

@@ -200,6 +200,14 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
+        // Near the end: they end the erased accounts (the target user, and
+        // Amsterdam's, whose coordinators hold no token here).
+        row(Method::POST, "/api/v1/admin/users/{id}/erasure", ADMIN),
+        row(
+            Method::POST,
+            "/api/v1/admin/organisations/{id}/erasure",
+            ADMIN,
+        ),
         // Last: it revokes the caller's tokens.
         row(
             Method::POST,
@@ -371,7 +379,9 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 .unwrap();
             assert_eq!(report.completed, 1);
         }
-        let id = if row.template.starts_with("/api/v1/admin/users/") {
+        let id = if row.template == "/api/v1/admin/organisations/{id}/erasure" {
+            amsterdam.to_string()
+        } else if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
         } else if row.template.ends_with("/accept")
             || row.template.ends_with("/calendar.ics")
@@ -443,6 +453,12 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                     "organisationId": zwolle,
                 })),
                 (Method::POST, "/api/v1/visits") => Some(visit_body.clone()),
+                (Method::POST, "/api/v1/admin/users/{id}/erasure") => {
+                    Some(json!({"confirm": "doel@zwolle.example"}))
+                }
+                (Method::POST, "/api/v1/admin/organisations/{id}/erasure") => {
+                    Some(json!({"confirm": "GM0363"}))
+                }
                 (Method::POST, "/api/v1/visits/{id}/accept") => {
                     Some(json!({"date": to_zwolle[0]["proposedDates"][0]}))
                 }

@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 backend_tests!(
+    an_erased_person_is_gone_from_every_table_and_file_while_history_stays,
+    erasure_from_the_admin_pages_asks_first_and_covers_an_organisation,
     my_account_offers_my_data_and_admins_anyone_s,
     an_export_holds_every_row_that_mentions_the_person,
     exports_are_for_oneself_or_admins_audited_and_limited,
@@ -917,4 +919,316 @@ fn the_export_from_the_command_line() {
         .load(c))
     .unwrap();
     assert_eq!(actors, ["cli", "cli", "cli"]);
+}
+
+/// The texts that identify Femke, as erasure looks for them.
+fn femke_needles() -> [String; 3] {
+    [
+        FEMKE.0.to_string(),
+        FEMKE.1.to_lowercase(),
+        meeloop::domain::search::fold(FEMKE.1),
+    ]
+}
+
+/// Mail files (name or content) that mention one of `needles`.
+fn files_mentioning(app: &TestApp, needles: &[String]) -> Vec<String> {
+    let folder = app.db.data_dir.path().join("mail");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let text = format!(
+                "{} {}",
+                p.display(),
+                String::from_utf8_lossy(&std::fs::read(p).unwrap())
+            )
+            .to_lowercase()
+            .replace("=\r\n", "");
+            needles.iter().any(|n| text.contains(&n.to_lowercase()))
+        })
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// Cells of the database that mention one of `needles`.
+fn cells_mentioning(app: &TestApp, needles: &[String]) -> Vec<crate::helpers::TextCell> {
+    dump_texts(&mut app.db.pool.get().unwrap())
+        .into_iter()
+        .filter(|c| {
+            let text = c.text.to_lowercase();
+            needles.iter().any(|n| text.contains(&n.to_lowercase()))
+        })
+        .collect()
+}
+
+async fn waiting_mail(app: &TestApp) {
+    crate::smtp::wait_until(StdDuration::from_secs(20), "the mail worker", || {
+        crate::helpers::state_counts(&mut app.db.pool.get().unwrap())
+            .iter()
+            .all(|(state, _)| *state != meeloop::domain::mail::MessageState::Pending)
+    })
+    .await;
+}
+
+async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    meeloop::service::demo::load_history(&mut app.db.pool.get().unwrap()).unwrap();
+    let (admin, femke_token, femke) = traces(&app).await;
+    waiting_mail(&app).await;
+    let needles = femke_needles();
+    assert!(
+        cells_mentioning(&app, &needles).len() >= 5,
+        "she left traces"
+    );
+    assert!(
+        !files_mentioning(&app, &needles).is_empty(),
+        "and mail files"
+    );
+    let before = history(&app, &admin).await;
+
+    // A slip of the keyboard erases nothing.
+    let path = format!("/api/v1/admin/users/{femke}/erasure");
+    let (status, problem) = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"confirm": "femke@elders.example"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("confirm"),
+        "{problem}"
+    );
+    assert!(!cells_mentioning(&app, &needles).is_empty());
+
+    let (status, erased) = app
+        .send(
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"confirm": FEMKE.0.to_uppercase()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["accounts"], 1);
+    assert!(erased["texts"].as_u64().unwrap() >= 4, "{erased}");
+    assert!(erased["mailFiles"].as_u64().unwrap() >= 1, "{erased}");
+
+    let left = cells_mentioning(&app, &needles);
+    assert!(left.is_empty(), "still in the database: {left:?}");
+    let files = files_mentioning(&app, &needles);
+    assert!(files.is_empty(), "still in mail files: {files:?}");
+    assert_eq!(
+        history(&app, &admin).await,
+        before,
+        "statistics, best in class and published lessons stay"
+    );
+
+    // What is left says so, and works for no one.
+    let (_, users) = app
+        .send(
+            Method::GET,
+            "/api/v1/admin/users?limit=100",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let row = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == femke)
+        .unwrap()
+        .clone();
+    assert_eq!(row["name"], "verwijderde gebruiker");
+    assert_eq!(row["active"], false);
+    let (status, _) = app
+        .send(Method::GET, "/api/v1/me", Some(&femke_token), None)
+        .await;
+    assert_eq!(status, 401, "her tokens ended");
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": FEMKE.0, "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, visits) = app
+        .send(Method::GET, "/api/v1/visits?limit=100", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        visits.to_string().contains("verwijderde gebruiker"),
+        "her visit stays, with the reason that named her"
+    );
+
+    // Audited, without whom.
+    let mut conn = app.db.pool.get().unwrap();
+    let entry: (Option<String>, String) = meeloop::dispatch!(&mut conn, c => audit_log::table
+        .filter(audit_log::action.eq("privacy.erased"))
+        .select((audit_log::subject, audit_log::details))
+        .first(c))
+    .unwrap();
+    assert_eq!(entry.0, Some(format!("user:{femke}")));
+    drop(conn);
+
+    // Admins cannot erase themselves.
+    let (_, me) = app
+        .send(Method::GET, "/api/v1/me", Some(&admin), None)
+        .await;
+    let (status, problem) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/admin/users/{}/erasure", me["id"]),
+            Some(&admin),
+            Some(json!({"confirm": "beheer@meeloop.example"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("own_account"))
+    );
+}
+
+async fn erasure_from_the_admin_pages_asks_first_and_covers_an_organisation(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let (_, _, femke) = traces(&app).await;
+    waiting_mail(&app).await;
+    let frysl = app.organisation_id("GM1900").await;
+    let admin = crate::pages::Web::new(&app)
+        .logged_in("beheer@meeloop.example")
+        .await;
+
+    let users = admin.get("/admin/users").await;
+    assert!(users.body.contains(&format!("/admin/users/{femke}/erase")));
+    let page = admin
+        .get(&format!("/admin/organisations/{frysl}/erase"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Súdwest-Fryslân (GM1900)") && page.body.contains("Typ de code"),
+        "{}",
+        page.body
+    );
+    let csrf = crate::pages::hidden(&page.body, "csrf");
+    let wrong = admin
+        .post(
+            &format!("/admin/organisations/{frysl}/erase"),
+            &[("csrf", csrf.clone()), ("confirm", "GM0193".into())],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("er is niets gewist"), "{}", wrong.body);
+    assert!(!cells_mentioning(&app, &femke_needles()).is_empty());
+    let done = admin
+        .post(
+            &format!("/admin/organisations/{frysl}/erase"),
+            &[("csrf", csrf), ("confirm", "gm1900".into())],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Gewist"));
+
+    // Every account of the organisation and its contact address are gone;
+    // the organisation stays in the directory.
+    let left = cells_mentioning(&app, &femke_needles());
+    assert!(left.is_empty(), "{left:?}");
+    let mut conn = app.db.pool.get().unwrap();
+    let (contact, active): (Option<String>, bool) = meeloop::dispatch!(&mut conn, c => meeloop::db::schema::organisations::table
+        .find(frysl)
+        .select((meeloop::db::schema::organisations::contact_email, meeloop::db::schema::organisations::active))
+        .first(c))
+    .unwrap();
+    assert_eq!((contact, active), (None, true));
+    let names: Vec<String> = meeloop::dispatch!(&mut conn, c => meeloop::db::schema::users::table
+        .filter(meeloop::db::schema::users::organisation_id.eq(frysl))
+        .select(meeloop::db::schema::users::name)
+        .load(c))
+    .unwrap();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n == "verwijderde gebruiker"),
+        "{names:?}"
+    );
+    // A coordinator does not get the page.
+    let kees = crate::pages::Web::new(&app);
+    app.coordinator_token("kees@zwolle.example", "GM0193").await;
+    let kees = kees.logged_in("kees@zwolle.example").await;
+    assert_eq!(
+        kees.get(&format!("/admin/users/{femke}/erase"))
+            .await
+            .status,
+        403
+    );
+}
+
+#[test]
+fn erasure_from_the_command_line() {
+    let db = crate::helpers::test_db(Backend::Sqlite);
+    db.migrate();
+    let mut conn = db.pool.get().unwrap();
+    meeloop::service::demo::load(&mut conn).unwrap();
+    meeloop::service::accounts::create_user(
+        &mut conn,
+        &meeloop::service::accounts::NewAccount {
+            email: "jan@amsterdam.example".into(),
+            name: "Jan Jansen".into(),
+            role: Role::Coordinator,
+            organisation: Some("GM0363".into()),
+            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
+        },
+    )
+    .unwrap();
+    let run = |args: &[&str]| crate::cli::meeloop(&db, args);
+    let asked = run(&["privacy", "erase", "--user", "jan@amsterdam.example"]);
+    assert!(!asked.status.success(), "no terminal to confirm on");
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("add --yes"));
+    let done = crate::helpers::succeeded(&run(&[
+        "privacy",
+        "erase",
+        "--user",
+        "jan@amsterdam.example",
+        "--yes",
+    ]));
+    assert!(done.contains("1 account(s) made anonymous"), "{done}");
+    let names: Vec<String> = meeloop::dispatch!(&mut conn, c => meeloop::db::schema::users::table
+        .select(meeloop::db::schema::users::name)
+        .load(c))
+    .unwrap();
+    assert!(!names.iter().any(|n| n.contains("Jan Jansen")));
+    let gone = run(&[
+        "privacy",
+        "erase",
+        "--user",
+        "jan@amsterdam.example",
+        "--yes",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("no account with the address"),
+        "the address is gone too"
+    );
+}
+
+/// Statistics, best in class and the published lessons, as an admin reads them.
+async fn history(app: &TestApp, admin: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for path in [
+        "/api/v1/stats",
+        "/api/v1/topics/cloud-migration/leaders",
+        "/api/v1/lessons?limit=100",
+    ] {
+        let (status, body) = app.send(Method::GET, path, Some(admin), None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        seen.push(body);
+    }
+    seen
 }

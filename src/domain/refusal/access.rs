@@ -81,11 +81,11 @@ impl Explain for AccountRefusal {
             }
             R::EmailInUse { email } => format!("a user with email {email} already exists"),
             R::OwnAccount if nl => {
-                "je kunt je eigen account niet degraderen of uitschakelen; vraag een andere beheerder"
+                "je kunt je eigen account niet degraderen, uitschakelen of wissen; vraag een andere beheerder"
                     .into()
             }
             R::OwnAccount => {
-                "you cannot demote or deactivate your own account; ask another admin".into()
+                "you cannot demote, deactivate or erase your own account; ask another admin".into()
             }
             R::CoordinatorNeedsOrganisation { current } if nl => format!(
                 "een coördinator hoort bij een organisatie; dit account is {}",

@@ -108,7 +108,7 @@ async fn export(
     ctx.pool
         .run(move |conn| {
             let subject = subject_of(conn, whose)?;
-            let (tables, _) = subject::about(conn, &subject)?;
+            let (tables, _) = conn.read_consistent(|conn| subject::about(conn, &subject))?;
             conn.write(|conn| {
                 audit(
                     conn,
@@ -125,6 +125,22 @@ async fn export(
                 retention,
                 tables,
             })
+        })
+        .await
+}
+
+/// For an admin's confirmation page: who `whose` is ("Femke de Wit
+/// <femke@…>", "Zwolle (GM0193)").
+pub async fn describe(ctx: &Context, admin: User, whose: Whose) -> Result<String, ServiceError> {
+    require_admin(&admin)?;
+    ctx.pool
+        .run(move |conn| match whose {
+            Whose::User(id) => crate::db::users::find(conn, id)?
+                .map(|u| format!("{} <{}>", u.name, u.email))
+                .ok_or_else(|| AccountRefusal::UnknownUser { id: id.0 }.into()),
+            Whose::Organisation(id) => crate::db::organisations::find(conn, id)?
+                .map(|o| format!("{} ({})", o.name, o.code))
+                .ok_or_else(|| DirectoryRefusal::UnknownOrganisation { id: id.0 }.into()),
         })
         .await
 }

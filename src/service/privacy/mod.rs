@@ -6,8 +6,12 @@
 
 use serde_json::json;
 
+mod erase;
 mod export;
-pub use export::{export_by_operator, export_for_admin, export_own, limiter, Export, Whose};
+pub use erase::{erase_by_operator, erase_for_admin, Erased, ERASED};
+pub use export::{
+    describe, export_by_operator, export_for_admin, export_own, limiter, Export, Whose,
+};
 
 use super::context::Context;
 use super::{audit, ServiceError};
