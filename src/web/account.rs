@@ -1,5 +1,6 @@
 //! Logging in and out in the browser, and the language switch.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -172,7 +173,7 @@ pub async fn logout(session: Session, body: web::Bytes) -> PageResult {
     session.check_form(&body)?;
     accounts::logout(session.ctx(), session.user.id)
         .await
-        .map_err(|e| WebError::service(e, session.lang))?;
+        .on_page(session.lang)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login?out=1"))
         .cookie(session::removal(session.state(), session::SESSION_COOKIE))

@@ -1,6 +1,7 @@
 //! The knowledge base: published lessons by topic and words, and the best
 //! in class per topic.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
@@ -8,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::session::Nav;
-use super::{page, Chrome, Session, WebError};
+use super::{page, Chrome, Session};
 use crate::domain::lesson::Lesson;
 use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{Host, Leader as Standing};
@@ -179,7 +180,7 @@ pub async fn browse(req: HttpRequest, session: Session) -> PageResult {
     let (query, invalid) = asked.query(lang);
     let found = lessons::browse(session.ctx(), session.user.clone(), query, lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     let error = invalid.or_else(|| found.refused.as_ref().map(|r| r.message(lang)));
     let (topic_name, leaders) = match &found.leaders {
         Some(list) => (

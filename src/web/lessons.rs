@@ -3,13 +3,14 @@
 //! complete form, and a form with errors comes back with every error next
 //! to its field and everything that was typed.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{link_failure, page, unknown_link, Chrome, MessagePage, Nav, Session, WebError};
+use super::{link_failure, page, unknown_link, Chrome, MessagePage, Nav, Session};
 use crate::domain::calendar::long_date;
 use crate::domain::lesson::{self, Draft, FieldError, Publish};
 use crate::domain::organisation::Language;
@@ -420,7 +421,7 @@ pub async fn own_show(session: Session, id: web::Path<String>) -> PageResult {
     let id = super::visits::parse_id(&id, lang)?;
     let (context, lesson) = lessons::own_form(session.ctx(), session.user.clone(), id, lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     Ok(match lesson {
         Some(lesson) => own_closed(&session, &context, &lesson),
         None => render_form(
@@ -442,7 +443,7 @@ pub async fn own_submit(session: Session, id: web::Path<String>, body: web::Byte
     let form: Form = session.form(&body)?;
     let (context, lesson) = lessons::own_form(session.ctx(), session.user.clone(), id, lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     if let Some(lesson) = lesson {
         let mut response = own_closed(&session, &context, &lesson);
         *response.status_mut() = StatusCode::CONFLICT;
@@ -462,7 +463,7 @@ pub async fn own_submit(session: Session, id: web::Path<String>, body: web::Byte
     }
     lessons::submit_lesson(session.ctx(), session.user.clone(), id, draft, lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             actix_web::http::header::LOCATION,

@@ -1,6 +1,7 @@
 //! "My organisation": the profile (contact address, language, hosting
 //! capacity, size) and the expertise per topic that matching reads.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -186,7 +187,7 @@ fn render(
 async fn own(session: &Session) -> Result<OwnOrganisation, WebError> {
     profile::own_organisation(session.ctx(), session.user.clone())
         .await
-        .map_err(|e| WebError::service(e, session.lang))
+        .on_page(session.lang)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -324,7 +325,7 @@ pub async fn update(session: Session, body: web::Bytes) -> PageResult {
         changes,
     )
     .await
-    .map_err(|e| WebError::service(e, lang))?;
+    .on_page(lang)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/organisation?saved=1"))
         .finish())
@@ -414,7 +415,7 @@ pub async fn delete_expertise(
         slug,
     )
     .await
-    .map_err(|e| WebError::service(e, lang))?;
+    .on_page(lang)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/organisation?saved=1#expertise-h"))
         .finish())

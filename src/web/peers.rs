@@ -1,6 +1,7 @@
 //! "Find a peer": pick a topic and filters, see the ranked peers with
 //! their reasons, ask "why not X?", and go on to request a visit.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
@@ -249,7 +250,7 @@ pub async fn find(req: HttpRequest, session: Session) -> PageResult {
     };
     let found = matching::find_peers(session.ctx(), session.user.clone(), request.clone(), lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     let error = invalid.or_else(|| found.refused.as_ref().map(|e| e.message(lang)));
     let (why, why_error) = match (&request, search.name.trim()) {
         (Some(request), name) if !name.is_empty() => {

@@ -3,6 +3,7 @@
 //! docs/privacy.md). The downloads are GETs that change nothing but the
 //! audit log; each goes through the same use case as the API.
 
+use crate::web::session::OnPage;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -30,7 +31,7 @@ pub async fn show(session: Session) -> PageResult {
     let lang = session.lang;
     let (user, organisation) = accounts::me(session.ctx(), session.user.clone())
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     let role = match (user.role, lang) {
         (crate::domain::account::Role::Admin, crate::domain::organisation::Language::Nl) => {
             "beheerder"
@@ -61,7 +62,7 @@ fn text(extension: &str, session: &Session) -> Result<bool, WebError> {
 }
 
 fn download(export: Export, text: bool, session: &Session, slug: String) -> PageResult {
-    attachment(&export, text, session.lang, slug).map_err(|e| WebError::service(e, session.lang))
+    attachment(&export, text, session.lang, slug).on_page(session.lang)
 }
 
 /// GET /account/export.{json|txt}
@@ -70,7 +71,7 @@ pub async fn own_export(session: Session, extension: web::Path<String>) -> PageR
     let limiter = &session.state().export_limiter;
     let export = privacy::export_own(session.ctx(), session.user.clone(), session.client, limiter)
         .await
-        .map_err(|e| WebError::service(e, session.lang))?;
+        .on_page(session.lang)?;
     download(export, text, &session, "my-data".into())
 }
 
@@ -104,7 +105,7 @@ pub async fn admin_export(
         limiter,
     )
     .await
-    .map_err(|e| WebError::service(e, session.lang))?;
+    .on_page(session.lang)?;
     download(export, text, &session, whose.slug())
 }
 
@@ -134,7 +135,7 @@ async fn erase_page(
 ) -> PageResult {
     let label = privacy::describe(session.ctx(), session.user.clone(), whose)
         .await
-        .map_err(|e| WebError::service(e, session.lang))?;
+        .on_page(session.lang)?;
     let (kind, id, back) = match whose {
         Whose::User(id) => ("users", id.0, "/admin/users"),
         Whose::Organisation(id) => ("organisations", id.0, "/admin/organisations"),

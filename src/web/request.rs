@@ -2,6 +2,7 @@
 //! the number of participants. Errors come back next to their fields with
 //! everything typed.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -123,7 +124,7 @@ async fn target(session: &Session, host: &str, topic: &str) -> Result<RequestTar
     let host: OrganisationId = host.parse().map_err(|_| WebError::not_found(lang))?;
     visits::request_target(session.ctx(), session.user.clone(), host, topic.to_string())
         .await
-        .map_err(|e| WebError::service(e, lang))
+        .on_page(lang)
 }
 
 /// GET /visits/new?host=ID&topic=SLUG

@@ -239,6 +239,18 @@ pub enum WebError {
     },
 }
 
+/// A use case's answer on a page: its refusal or failure becomes the error
+/// page, in the page's language.
+pub trait OnPage<T> {
+    fn on_page(self, lang: Language) -> Result<T, WebError>;
+}
+
+impl<T> OnPage<T> for Result<T, ServiceError> {
+    fn on_page(self, lang: Language) -> Result<T, WebError> {
+        self.map_err(|e| WebError::service(e, lang))
+    }
+}
+
 impl WebError {
     pub fn page(
         status: StatusCode,

@@ -1,6 +1,7 @@
 //! The coordinator's dashboard and one visit's page: answer an invitation,
 //! cancel, download the calendar file, go to the lessons form.
 
+use crate::web::session::OnPage;
 use crate::web::PageResult;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -135,7 +136,7 @@ pub async fn dashboard(session: Session) -> PageResult {
     }
     let board = visits::dashboard(session.ctx(), session.user.clone())
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     let items = |list: &[VisitView]| list.iter().map(|v| item(v, own, lang)).collect();
     Ok(page(
         StatusCode::OK,
@@ -190,7 +191,7 @@ async fn visit_page(
     let lang = session.lang;
     let visit = visits::get_visit(session.ctx(), session.user.clone(), id)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     let form_waiting = if visit.state == VisitState::Completed && !session.is_admin() {
         crate::service::lessons::visit_lessons(session.ctx(), session.user.clone(), id)
             .await
@@ -202,7 +203,7 @@ async fn visit_page(
                 };
                 !lessons.iter().any(|l| l.side == ours)
             })
-            .map_err(|e| WebError::service(e, lang))?
+            .on_page(lang)?
     } else {
         false
     };
@@ -290,7 +291,7 @@ pub async fn calendar(session: Session, id: web::Path<String>) -> PageResult {
     let id = parse_id(&id, lang)?;
     let ics = visits::calendar_file(session.ctx(), session.user.clone(), id, lang)
         .await
-        .map_err(|e| WebError::service(e, lang))?;
+        .on_page(lang)?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header((

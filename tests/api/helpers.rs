@@ -709,3 +709,17 @@ pub fn dump_texts(conn: &mut db::DbConn) -> Vec<TextCell> {
     }
     cells
 }
+
+impl TestApp {
+    /// GET with a token; status and JSON body.
+    pub async fn json_as(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// POST a JSON body with a token; status and JSON body.
+    pub async fn post_as(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+}

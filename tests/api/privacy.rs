@@ -535,35 +535,29 @@ async fn traces(app: &TestApp) -> (String, String, i64) {
         })
     };
     let (status, asked) = app
-        .send(
-            Method::POST,
+        .post_as(
             "/api/v1/visits",
-            Some(&femke),
-            Some(ask(
-                zwolle,
-                "Hoe plande u de exit uit het eigen datacenter?",
-            )),
+            &femke,
+            ask(zwolle, "Hoe plande u de exit uit het eigen datacenter?"),
         )
         .await;
     assert_eq!(status, 201, "{asked}");
     let (status, _) = app
-        .send(
-            Method::POST,
+        .post_as(
             &format!("/api/v1/visits/{}/decline", asked["id"]),
-            Some(&bram),
-            Some(json!({"reason": "Femke de Wit belde al; maart past beter."})),
+            &bram,
+            json!({"reason": "Femke de Wit belde al; maart past beter."}),
         )
         .await;
     assert_eq!(status, 200);
     let (status, other) = app
-        .send(
-            Method::POST,
+        .post_as(
             "/api/v1/visits",
-            Some(&bram),
-            Some(ask(
+            &bram,
+            ask(
                 amsterdam,
                 "Na het gesprek met femke de wit willen we uw aanpak zien.",
-            )),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{other}");
@@ -585,9 +579,7 @@ async fn traces(app: &TestApp) -> (String, String, i64) {
         )
         .await;
     assert_eq!(status, 401);
-    let (_, me) = app
-        .send(Method::GET, "/api/v1/me", Some(&femke), None)
-        .await;
+    let (_, me) = app.json_as("/api/v1/me", &femke).await;
     (admin, femke, me["id"].as_i64().unwrap())
 }
 
@@ -719,34 +711,17 @@ async fn exports_are_for_oneself_or_admins_audited_and_limited(backend: Backend)
     // Another coordinator cannot read hers; a bad format is a clear 400.
     let kees = app.coordinator_token("kees@zwolle.example", "GM0193").await;
     let (status, _) = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/admin/users/{id}/export"),
-            Some(&kees),
-            None,
-        )
+        .json_as(&format!("/api/v1/admin/users/{id}/export"), &kees)
         .await;
     assert_eq!(status, 403);
-    let (status, problem) = app
-        .send(
-            Method::GET,
-            "/api/v1/me/export?format=pdf",
-            Some(&femke),
-            None,
-        )
-        .await;
+    let (status, problem) = app.json_as("/api/v1/me/export?format=pdf", &femke).await;
     assert_eq!(status, 400);
     assert!(
         problem["detail"].as_str().unwrap().contains("json or text"),
         "{problem}"
     );
     let (status, _) = app
-        .send(
-            Method::GET,
-            "/api/v1/admin/users/999999/export",
-            Some(&admin),
-            None,
-        )
+        .json_as("/api/v1/admin/users/999999/export", &admin)
         .await;
     assert_eq!(status, 404);
 
@@ -767,11 +742,7 @@ async fn exports_are_for_oneself_or_admins_audited_and_limited(backend: Backend)
     // Five at once, then a pause.
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        statuses.push(
-            app.send(Method::GET, "/api/v1/me/export", Some(&femke), None)
-                .await
-                .0,
-        );
+        statuses.push(app.json_as("/api/v1/me/export", &femke).await.0);
     }
     assert_eq!(
         statuses,
@@ -848,21 +819,8 @@ async fn my_account_offers_my_data_and_admins_anyone_s(backend: Backend) {
 
 #[test]
 fn the_export_from_the_command_line() {
-    let db = crate::helpers::test_db(Backend::Sqlite);
-    db.migrate();
+    let db = jan_on_the_demo();
     let mut conn = db.pool.get().unwrap();
-    meeloop::service::demo::load(&mut conn).unwrap();
-    meeloop::service::accounts::create_user(
-        &mut conn,
-        &meeloop::service::accounts::NewAccount {
-            email: "jan@amsterdam.example".into(),
-            name: "Jan Jansen".into(),
-            role: Role::Coordinator,
-            organisation: Some("GM0363".into()),
-            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
-        },
-    )
-    .unwrap();
     let run = |args: &[&str]| crate::cli::meeloop(&db, args);
 
     let json: Value = serde_json::from_str(&crate::helpers::succeeded(&run(&[
@@ -991,12 +949,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
     // A slip of the keyboard erases nothing.
     let path = format!("/api/v1/admin/users/{femke}/erasure");
     let (status, problem) = app
-        .send(
-            Method::POST,
-            &path,
-            Some(&admin),
-            Some(json!({"confirm": "femke@elders.example"})),
-        )
+        .post_as(&path, &admin, json!({"confirm": "femke@elders.example"}))
         .await;
     assert_eq!(
         (status, problem["code"].as_str()),
@@ -1010,12 +963,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
     assert!(!cells_mentioning(&app, &needles).is_empty());
 
     let (status, erased) = app
-        .send(
-            Method::POST,
-            &path,
-            Some(&admin),
-            Some(json!({"confirm": FEMKE.0.to_uppercase()})),
-        )
+        .post_as(&path, &admin, json!({"confirm": FEMKE.0.to_uppercase()}))
         .await;
     assert_eq!(status, 200, "{erased}");
     assert_eq!(erased["accounts"], 1);
@@ -1033,14 +981,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
     );
 
     // What is left says so, and works for no one.
-    let (_, users) = app
-        .send(
-            Method::GET,
-            "/api/v1/admin/users?limit=100",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, users) = app.json_as("/api/v1/admin/users?limit=100", &admin).await;
     let row = users["items"]
         .as_array()
         .unwrap()
@@ -1050,9 +991,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
         .clone();
     assert_eq!(row["name"], "verwijderde gebruiker");
     assert_eq!(row["active"], false);
-    let (status, _) = app
-        .send(Method::GET, "/api/v1/me", Some(&femke_token), None)
-        .await;
+    let (status, _) = app.json_as("/api/v1/me", &femke_token).await;
     assert_eq!(status, 401, "her tokens ended");
     let (status, _) = app
         .send(
@@ -1063,9 +1002,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
         )
         .await;
     assert_eq!(status, 401);
-    let (status, visits) = app
-        .send(Method::GET, "/api/v1/visits?limit=100", Some(&admin), None)
-        .await;
+    let (status, visits) = app.json_as("/api/v1/visits?limit=100", &admin).await;
     assert_eq!(status, 200);
     assert!(
         visits.to_string().contains("verwijderde gebruiker"),
@@ -1083,15 +1020,12 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
     drop(conn);
 
     // Admins cannot erase themselves.
-    let (_, me) = app
-        .send(Method::GET, "/api/v1/me", Some(&admin), None)
-        .await;
+    let (_, me) = app.json_as("/api/v1/me", &admin).await;
     let (status, problem) = app
-        .send(
-            Method::POST,
+        .post_as(
             &format!("/api/v1/admin/users/{}/erasure", me["id"]),
-            Some(&admin),
-            Some(json!({"confirm": "beheer@meeloop.example"})),
+            &admin,
+            json!({"confirm": "beheer@meeloop.example"}),
         )
         .await;
     assert_eq!(
@@ -1173,21 +1107,8 @@ async fn erasure_from_the_admin_pages_asks_first_and_covers_an_organisation(back
 
 #[test]
 fn erasure_from_the_command_line() {
-    let db = crate::helpers::test_db(Backend::Sqlite);
-    db.migrate();
+    let db = jan_on_the_demo();
     let mut conn = db.pool.get().unwrap();
-    meeloop::service::demo::load(&mut conn).unwrap();
-    meeloop::service::accounts::create_user(
-        &mut conn,
-        &meeloop::service::accounts::NewAccount {
-            email: "jan@amsterdam.example".into(),
-            name: "Jan Jansen".into(),
-            role: Role::Coordinator,
-            organisation: Some("GM0363".into()),
-            password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
-        },
-    )
-    .unwrap();
     let run = |args: &[&str]| crate::cli::meeloop(&db, args);
     let asked = run(&["privacy", "erase", "--user", "jan@amsterdam.example"]);
     assert!(!asked.status.success(), "no terminal to confirm on");
@@ -1226,9 +1147,27 @@ async fn history(app: &TestApp, admin: &str) -> Vec<Value> {
         "/api/v1/topics/cloud-migration/leaders",
         "/api/v1/lessons?limit=100",
     ] {
-        let (status, body) = app.send(Method::GET, path, Some(admin), None).await;
+        let (status, body) = app.json_as(path, admin).await;
         assert_eq!(status, 200, "{path}: {body}");
         seen.push(body);
     }
     seen
+}
+
+/// The demo directory on SQLite, with Jan Jansen coordinating for Amsterdam.
+fn jan_on_the_demo() -> crate::helpers::TestDb {
+    let db = crate::helpers::test_db(Backend::Sqlite);
+    db.migrate();
+    let mut conn = db.pool.get().unwrap();
+    meeloop::service::demo::load(&mut conn).unwrap();
+    let jan = meeloop::service::accounts::NewAccount {
+        email: "jan@amsterdam.example".into(),
+        name: "Jan Jansen".into(),
+        role: Role::Coordinator,
+        organisation: Some("GM0363".into()),
+        password: meeloop::domain::account::Password::parse("a long enough password").unwrap(),
+    };
+    meeloop::service::accounts::create_user(&mut conn, &jan).unwrap();
+    drop(conn);
+    db
 }
