@@ -65,12 +65,28 @@ enum Command {
     /// The visit scheduler (nudges, expiry, reminders, completion).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Organisations: municipal mergers.
+    #[command(subcommand)]
+    Organisations(OrganisationsCommand),
     /// Personal data: the retention purge (docs/privacy.md).
     #[command(subcommand)]
     Privacy(PrivacyCommand),
     /// Print the OpenAPI document (JSON) that `serve` publishes at
     /// /api/v1/openapi.json, for code generators and linters.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrganisationsCommand {
+    /// A municipal merger: OLD goes into NEW with its expertise, visit
+    /// history, lessons (and so its reputation), accounts and email links;
+    /// OLD is retired and points at NEW. Audited.
+    Merge {
+        /// The code of the organisation that goes, e.g. GM0088.
+        old: String,
+        /// The code of the one it goes into, e.g. GM1966.
+        new: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +169,9 @@ pub fn main() -> ExitCode {
         }
         Command::Serve { demo } => serve(settings, demo),
         Command::Privacy(command) => privacy(&settings, command),
+        Command::Organisations(OrganisationsCommand::Merge { old, new }) => {
+            merge_organisations(&settings, old, new)
+        }
         Command::Migrate { status } => migrate(&settings, status),
         Command::Import(ImportCommand::Organisations { file, skip_invalid }) => {
             import_organisations(&settings, &file, skip_invalid)
@@ -373,6 +392,15 @@ fn import_organisations(
             format!(", {} invalid row(s) skipped", report.invalid.len())
         }
     );
+    if !report.missing.is_empty() {
+        println!(
+            "{} municipalit(y/ies) in Meeloop are not in this list (kept as they are; if they merged, run `meeloop organisations merge OLD NEW`):",
+            report.missing.len()
+        );
+        for (code, name) in &report.missing {
+            println!("  {code}  {name}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -430,6 +458,25 @@ fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCo
     let pool = connect_and_migrate(settings)?;
     service::partners::revoke_partner(&mut pool.get()?, client_id)?;
     println!("Revoked {client_id}; its tokens no longer work.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge_organisations(settings: &Settings, old: String, new: String) -> anyhow::Result<ExitCode> {
+    let pool = connect_and_migrate(settings)?;
+    let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
+    let ctx = crate::service::context::Context::from_settings(
+        pool,
+        settings,
+        base_url,
+        std::time::Duration::ZERO,
+    );
+    let merged = actix_web::rt::System::new()
+        .block_on(crate::service::merger::merge_by_operator(&ctx, old, new))?;
+    let m = merged.moved;
+    println!(
+        "Merged {} into {}: {} expertise topic(s), {} visit side(s), {} lesson side(s), {} account(s) and {} email link(s) moved.",
+        merged.from, merged.into, m.expertise, m.visits, m.lessons, m.accounts, m.links
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod expertise;
 pub mod lessons;
 pub mod matching;
+pub mod merge;
 pub mod migrations;
 pub mod organisations;
 pub mod outbox;

@@ -18,6 +18,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         active -> Bool,
+        merged_into -> Nullable<BigInt>,
     }
 }
 

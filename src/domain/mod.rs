@@ -9,6 +9,7 @@ pub mod import;
 pub mod lesson;
 pub mod mail;
 pub mod matching;
+pub mod merger;
 pub mod organisation;
 pub mod pagination;
 pub mod partner;

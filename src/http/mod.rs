@@ -241,6 +241,7 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(admin::organisations::list)
         .service(admin::organisations::create)
         .service(admin::organisations::set_status)
+        .service(admin::organisations::merge)
         .service(admin::topics::list)
         .service(admin::topics::create)
         .service(admin::topics::update)

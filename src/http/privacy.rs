@@ -228,9 +228,9 @@ async fn erase(call: Call, whose: Whose, admin: AdminUser, body: Body<EraseReque
     request_body = EraseRequest,
     responses(
         (status = 200, description = "Erased", body = ErasureView),
-        (status = 400, description = "A malformed id, or `confirm` does not name the account", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "One's own account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`confirm` does not repeat the account's address (`not_confirmed`), or it is one's own account", body = Problem, content_type = "application/problem+json"),
         BodyLimits,
         AdminOnly,
     )
@@ -257,8 +257,9 @@ pub async fn user_erasure(
     request_body = EraseRequest,
     responses(
         (status = 200, description = "Erased", body = ErasureView),
-        (status = 400, description = "A malformed id, or `confirm` does not name the organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`confirm` does not repeat the organisation's code (`not_confirmed`)", body = Problem, content_type = "application/problem+json"),
         BodyLimits,
         AdminOnly,
     )

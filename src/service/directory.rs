@@ -95,11 +95,20 @@ pub async fn get_organisation(
     id: OrganisationId,
 ) -> Result<Organisation, ServiceError> {
     ctx.pool
-        .run(move |conn| {
-            db::organisations::find(conn, id)?
-                .filter(|o| o.active)
-                .ok_or_else(|| not_found(id))
-        })
+        .run(
+            move |conn| match db::organisations::find(conn, id)?.filter(|o| o.active) {
+                Some(found) => Ok(found),
+                None => Err(match db::merge::merged_into(conn, id.0)? {
+                    Some((into_id, into_name)) => DirectoryRefusal::Merged {
+                        id: id.0,
+                        into_id,
+                        into_name,
+                    }
+                    .into(),
+                    None => not_found(id),
+                }),
+            },
+        )
         .await
 }
 

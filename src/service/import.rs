@@ -25,6 +25,10 @@ pub struct ImportReport {
     pub invalid: Vec<RowError>,
     /// False when invalid rows stopped the import: then nothing was written.
     pub applied: bool,
+    /// With a CBS list: active municipalities in Meeloop whose code the file
+    /// no longer has (merged, probably), as (code, name). Kept, not deleted:
+    /// `meeloop organisations merge OLD NEW` moves them on.
+    pub missing: Vec<(String, String)>,
 }
 
 /// Who imports, for the audit log.
@@ -56,6 +60,7 @@ pub fn import_organisations(
         unchanged: 0,
         invalid: parsed.errors,
         applied: false,
+        missing: Vec::new(),
     };
     if !report.invalid.is_empty() && !skip_invalid {
         return Ok(report);
@@ -65,6 +70,9 @@ pub fn import_organisations(
         db::organisations::lock_for_import(conn)?;
         let codes: Vec<&str> = rows.iter().map(|r| r.fields.code.as_str()).collect();
         let stored = db::organisations::stored_by_code(conn, &codes)?;
+        if report.format == FileFormat::Cbs {
+            report.missing = db::merge::municipalities_not_in(conn, &codes)?;
+        }
         let mut new: Vec<(&str, Stored)> = Vec::new();
         let mut changed: Vec<(&str, Stored)> = Vec::new();
         for row in &rows {

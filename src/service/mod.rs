@@ -13,6 +13,7 @@ pub mod index;
 pub mod lessons;
 pub mod mail;
 pub mod matching;
+pub mod merger;
 pub mod notify;
 pub mod parties;
 pub mod partners;

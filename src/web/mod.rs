@@ -101,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin", get: admin::overview))
         .service(page!("/admin/organisations", get: admin::organisations))
         .service(page!("/admin/organisations/import", post: admin::import_organisations))
+        .service(page!("/admin/organisations/merge", post: admin::merge_organisations))
         .service(page!("/admin/organisations/{id}/active", post: admin::organisation_active))
         .service(page!("/admin/users", get: admin::users, post: admin::create_user))
         .service(page!("/admin/users/{id}/active", post: admin::user_active))

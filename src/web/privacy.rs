@@ -205,7 +205,9 @@ pub async fn erase(
                 },
             ))
         }
-        Err(crate::service::ServiceError::Invalid(_)) => {
+        Err(crate::service::ServiceError::Refused(crate::domain::refusal::Refusal::Account(
+            crate::domain::refusal::AccountRefusal::NotConfirmed,
+        ))) => {
             let error = match lang {
                 crate::domain::organisation::Language::Nl => {
                     "Dat is niet het e-mailadres (of de code): er is niets gewist."

@@ -22,6 +22,7 @@ mod import;
 mod mail;
 mod matching;
 mod matrix;
+mod mergers;
 mod migrations;
 mod outbox;
 mod pages;

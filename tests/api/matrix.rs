@@ -200,8 +200,9 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
-        // Near the end: they end the erased accounts (the target user, and
-        // Amsterdam's, whose coordinators hold no token here).
+        // Near the end: Amsterdam goes into Utrecht, then is erased; the
+        // target user is erased too (their coordinators hold no token here).
+        row(Method::POST, "/api/v1/admin/organisations/{id}/merge", ADMIN),
         row(Method::POST, "/api/v1/admin/users/{id}/erasure", ADMIN),
         row(
             Method::POST,
@@ -379,7 +380,9 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 .unwrap();
             assert_eq!(report.completed, 1);
         }
-        let id = if row.template == "/api/v1/admin/organisations/{id}/erasure" {
+        let id = if row.template == "/api/v1/admin/organisations/{id}/erasure"
+            || row.template == "/api/v1/admin/organisations/{id}/merge"
+        {
             amsterdam.to_string()
         } else if row.template.starts_with("/api/v1/admin/users/") {
             target.id.to_string()
@@ -453,6 +456,9 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                     "organisationId": zwolle,
                 })),
                 (Method::POST, "/api/v1/visits") => Some(visit_body.clone()),
+                (Method::POST, "/api/v1/admin/organisations/{id}/merge") => {
+                    Some(json!({"into": "GM0344"}))
+                }
                 (Method::POST, "/api/v1/admin/users/{id}/erasure") => {
                     Some(json!({"confirm": "doel@zwolle.example"}))
                 }

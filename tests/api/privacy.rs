@@ -953,7 +953,7 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
         .await;
     assert_eq!(
         (status, problem["code"].as_str()),
-        (400, Some("invalid_request")),
+        (409, Some("not_confirmed")),
         "{problem}"
     );
     assert!(

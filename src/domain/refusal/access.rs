@@ -48,6 +48,8 @@ pub enum AccountRefusal {
     /// Logged out, changed by an admin, or deactivated since the token.
     SessionEnded,
     AdminsOnly,
+    /// An erasure whose confirmation does not repeat the address (or code).
+    NotConfirmed,
 }
 
 area!(AccountRefusal);
@@ -64,7 +66,8 @@ impl Explain for AccountRefusal {
             R::EmailInUse { .. }
             | R::OwnAccount
             | R::CoordinatorNeedsOrganisation { .. }
-            | R::AdminInOrganisation { .. } => Kind::Conflict,
+            | R::AdminInOrganisation { .. }
+            | R::NotConfirmed => Kind::Conflict,
             R::WrongCurrentPassword | R::AdminsOnly => Kind::Forbidden,
             R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
         }
@@ -86,6 +89,12 @@ impl Explain for AccountRefusal {
             }
             R::OwnAccount => {
                 "you cannot demote, deactivate or erase your own account; ask another admin".into()
+            }
+            R::NotConfirmed if nl => {
+                "'confirm' is niet het e-mailadres van het account (of de code van de organisatie); er is niets gewist".into()
+            }
+            R::NotConfirmed => {
+                "'confirm' is not the account's email address (or the organisation's code); nothing was erased".into()
             }
             R::CoordinatorNeedsOrganisation { current } if nl => format!(
                 "een coördinator hoort bij een organisatie; dit account is {}",
@@ -138,6 +147,7 @@ impl AccountRefusal {
             R::BadCredentials,
             R::SessionEnded,
             R::AdminsOnly,
+            R::NotConfirmed,
         ]
     }
 }

@@ -40,6 +40,26 @@ pub enum DirectoryRefusal {
     OwnOrganisationOnly,
     /// An admin must say for whom.
     NameTheOrganisation,
+    /// The organisation went into another (a municipal merger).
+    Merged {
+        id: i64,
+        into_id: i64,
+        into_name: String,
+    },
+    /// A merger needs two different, active organisations.
+    CannotMerge {
+        why: MergeProblem,
+    },
+}
+
+/// Why two organisations cannot be merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeProblem {
+    Same,
+    AlreadyMerged,
+    TargetInactive,
+    /// Both have a visit booked on this day still to come.
+    SameDay(chrono::NaiveDate),
 }
 
 area!(DirectoryRefusal);
@@ -57,8 +77,11 @@ impl Explain for DirectoryRefusal {
             | R::UnknownOrganisationName { .. }
             | R::UnknownTopic { .. }
             | R::NoExpertise { .. }
-            | R::RequesterNotListed => Kind::NotFound,
-            R::OrganisationCodeInUse { .. } | R::TopicInUse { .. } => Kind::Conflict,
+            | R::RequesterNotListed
+            | R::Merged { .. } => Kind::NotFound,
+            R::OrganisationCodeInUse { .. } | R::TopicInUse { .. } | R::CannotMerge { .. } => {
+                Kind::Conflict
+            }
             R::OrganisationInactive | R::NoOrganisation | R::OwnOrganisationOnly => Kind::Forbidden,
             R::NameTheOrganisation => Kind::Invalid,
         }
@@ -126,6 +149,30 @@ impl Explain for DirectoryRefusal {
                 "beheerders zeggen voor wie: voeg organisation=ID toe".into()
             }
             R::NameTheOrganisation => "admins say whom to match for: add organisation=ID".into(),
+            R::Merged { id, into_id, into_name } if nl => format!(
+                "organisatie {id} is opgegaan in {into_name}; die staat onder /organisations/{into_id}"
+            ),
+            R::Merged { id, into_id, into_name } => format!(
+                "organisation {id} merged into {into_name}; find it at /organisations/{into_id}"
+            ),
+            R::CannotMerge { why } => match (why, nl) {
+                (MergeProblem::Same, true) => "een organisatie gaat niet in zichzelf op".into(),
+                (MergeProblem::Same, false) => "an organisation cannot merge into itself".into(),
+                (MergeProblem::AlreadyMerged, true) => "deze organisatie is al samengevoegd".into(),
+                (MergeProblem::AlreadyMerged, false) => "this organisation was merged already".into(),
+                (MergeProblem::TargetInactive, true) => {
+                    "de organisatie waarin ze opgaat is niet actief; activeer haar eerst".into()
+                }
+                (MergeProblem::TargetInactive, false) => {
+                    "the organisation to merge into is not active; activate it first".into()
+                }
+                (MergeProblem::SameDay(day), true) => format!(
+                    "beide hebben op {day} een meeloopdag gepland; verzet of annuleer er eerst een"
+                ),
+                (MergeProblem::SameDay(day), false) => format!(
+                    "both have a visit booked on {day}; move or cancel one first"
+                ),
+            },
         }
     }
 }
@@ -135,6 +182,14 @@ impl DirectoryRefusal {
         use DirectoryRefusal as R;
         vec![
             R::UnknownOrganisation { id: 7 },
+            R::Merged {
+                id: 7,
+                into_id: 8,
+                into_name: "Súdwest-Fryslân".into(),
+            },
+            R::CannotMerge {
+                why: MergeProblem::SameDay(chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()),
+            },
             R::UnknownOrganisationCode {
                 code: "GM9999".into(),
             },

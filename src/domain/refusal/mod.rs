@@ -10,7 +10,7 @@ mod lesson;
 mod visit;
 
 pub use access::{AccountRefusal, Membership, OutboxRefusal, PartnerRefusal};
-pub use directory::DirectoryRefusal;
+pub use directory::{DirectoryRefusal, MergeProblem};
 pub use lesson::{LessonRefusal, LinkRefusal};
 pub use visit::VisitRefusal;
 

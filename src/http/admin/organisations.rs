@@ -21,7 +21,7 @@ use crate::http::extract::AdminUser;
 use crate::http::organisations::{list_query, ListParams, OrganisationView, Province};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::query::{documented, path};
-use crate::http::responses::{AdminOnly, BadQuery};
+use crate::http::responses::{AdminOnly, BadQuery, JsonBody};
 use crate::service::admin::{self, NewOrganisation};
 
 /// An organisation as admins see it: with its contact address and status.
@@ -259,4 +259,83 @@ pub async fn set_status(
     )
     .await?;
     Ok(HttpResponse::Ok().json(AdminOrganisationView::from(organisation)))
+}
+
+/// Which organisation this one goes into.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The code of the organisation it goes into.
+    #[schema(max_length = 32, example = "GM1966")]
+    pub into: String,
+}
+
+/// What moved in a merger.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeView {
+    /// Name and code of the organisation that went.
+    #[schema(example = "Appingedam (GM0003)")]
+    pub from: String,
+    /// Name and code of the one it went into.
+    #[schema(example = "Eemsdelta (GM1979)")]
+    pub into: String,
+    pub into_id: i64,
+    /// Expertise topics moved or combined.
+    pub expertise: usize,
+    /// Visit sides (as requester or host) moved.
+    pub visits: usize,
+    /// Lesson sides (as author or host) moved.
+    pub lessons: usize,
+    pub accounts: usize,
+    /// Email links that now act for the new organisation.
+    pub links: usize,
+}
+
+/// Merge an organisation into another
+///
+/// A municipal merger (gemeentelijke herindeling): the organisation goes
+/// into the one with code `into`, with its expertise (combined where both
+/// know a topic), visit history, lessons and so its reputation, accounts and
+/// the links in emails already sent. It is retired: `GET
+/// /organisations/{id}` answers 404 `merged` naming the new one. Refused
+/// with `cannot_merge` into itself, into an inactive organisation, twice,
+/// or when both have a visit booked on the same day. Audited.
+#[utoipa::path(
+    post,
+    tag = "admin",
+    params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "Merged", body = MergeView),
+        (status = 404, description = "No such organisation or code", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not two different active organisations, or a day both have booked", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        AdminOnly,
+    )
+)]
+#[post("/admin/organisations/{id}/merge")]
+pub async fn merge(
+    call: Call,
+    id: web::Path<String>,
+    admin: AdminUser,
+    body: Body<MergeRequest>,
+) -> ApiResult {
+    call.no_query()?;
+    let old = crate::service::merger::Old::Id(path("id", &id, str::parse)?);
+    let into = body.admitted()?.into;
+    let merged =
+        crate::service::merger::merge_for_admin(call.ctx(), admin.0, call.client(), old, into)
+            .await?;
+    let m = merged.moved;
+    Ok(HttpResponse::Ok().json(MergeView {
+        from: merged.from,
+        into: merged.into,
+        into_id: merged.into_id,
+        expertise: m.expertise,
+        visits: m.visits,
+        lessons: m.lessons,
+        accounts: m.accounts,
+        links: m.links,
+    }))
 }

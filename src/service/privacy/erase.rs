@@ -118,13 +118,7 @@ fn confirmed(conn: &mut DbConn, whose: Whose, confirm: &str) -> Result<(), Servi
     if expected.as_deref() == Some(confirm) {
         Ok(())
     } else {
-        Err(crate::domain::Invalid::of(
-            "confirm",
-            crate::domain::Invalid::new(
-                "type the account's email address (or the organisation's code) to confirm",
-            ),
-        )
-        .into())
+        Err(AccountRefusal::NotConfirmed.into())
     }
 }
 

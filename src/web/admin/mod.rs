@@ -8,7 +8,9 @@ mod partners;
 mod users;
 
 pub use mail::{mail_queue, requeue};
-pub use organisations::{import_organisations, organisation_active, organisations};
+pub use organisations::{
+    import_organisations, merge_organisations, organisation_active, organisations,
+};
 pub use partners::{create_partner, partner_active, partners};
 pub use users::{create_user, reset_password, user_active, users};
 

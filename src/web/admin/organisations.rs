@@ -214,3 +214,61 @@ pub async fn import_organisations(session: Session, mut form: Multipart) -> Page
 }
 
 // ---- users ------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    old: String,
+    #[serde(default)]
+    new: String,
+}
+
+/// POST /admin/organisations/merge: a municipal merger, by codes; what
+/// moved, or the refusal, on the organisations page.
+pub async fn merge_organisations(session: Session, body: web::Bytes) -> PageResult {
+    let form: MergeForm = session.form(&body)?;
+    let lang = session.lang;
+    let query = OrgQuery::default();
+    let old = crate::service::merger::Old::Code(form.old);
+    match crate::service::merger::merge_for_admin(
+        session.ctx(),
+        session.user.clone(),
+        session.client,
+        old,
+        form.new,
+    )
+    .await
+    {
+        Ok(merged) => {
+            let m = merged.moved;
+            let message = match lang {
+                crate::domain::organisation::Language::Nl => format!(
+                    "{} is opgegaan in {}: {} onderwerp(en) expertise, {} meeloopdag(en), {} les(sen), {} account(s) en {} link(s) verhuisd.",
+                    merged.from, merged.into, m.expertise, m.visits, m.lessons, m.accounts, m.links
+                ),
+                crate::domain::organisation::Language::En => format!(
+                    "{} went into {}: {} expertise topic(s), {} visit(s), {} lesson(s), {} account(s) and {} link(s) moved.",
+                    merged.from, merged.into, m.expertise, m.visits, m.lessons, m.accounts, m.links
+                ),
+            };
+            Ok(page(
+                StatusCode::OK,
+                &crate::web::MessagePage {
+                    c: session.chrome(Nav::Admin),
+                    heading: (if lang == crate::domain::organisation::Language::Nl {
+                        "Samengevoegd"
+                    } else {
+                        "Merged"
+                    })
+                    .into(),
+                    message,
+                },
+            ))
+        }
+        Err(e @ (ServiceError::Refused(_) | ServiceError::Invalid(_))) => {
+            let message = e.message(lang);
+            organisations_page(&session, &query, StatusCode::CONFLICT, None, Some(message)).await
+        }
+        Err(e) => Err(WebError::service(e, lang)),
+    }
+}
