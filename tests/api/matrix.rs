@@ -202,7 +202,11 @@ fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
         // Near the end: Amsterdam goes into Utrecht, then is erased; the
         // target user is erased too (their coordinators hold no token here).
-        row(Method::POST, "/api/v1/admin/organisations/{id}/merge", ADMIN),
+        row(
+            Method::POST,
+            "/api/v1/admin/organisations/{id}/merge",
+            ADMIN,
+        ),
         row(Method::POST, "/api/v1/admin/users/{id}/erasure", ADMIN),
         row(
             Method::POST,
