@@ -461,15 +461,21 @@ fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn merge_organisations(settings: &Settings, old: String, new: String) -> anyhow::Result<ExitCode> {
+/// The use cases' context for a command: the database (migrated), links
+/// from the settings, no matching snapshot kept between calls.
+fn command_context(settings: &Settings) -> anyhow::Result<crate::service::context::Context> {
     let pool = connect_and_migrate(settings)?;
     let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
-    let ctx = crate::service::context::Context::from_settings(
+    Ok(crate::service::context::Context::from_settings(
         pool,
         settings,
         base_url,
         std::time::Duration::ZERO,
-    );
+    ))
+}
+
+fn merge_organisations(settings: &Settings, old: String, new: String) -> anyhow::Result<ExitCode> {
+    let ctx = command_context(settings)?;
     let merged = actix_web::rt::System::new()
         .block_on(crate::service::merger::merge_by_operator(&ctx, old, new))?;
     let m = merged.moved;
@@ -481,18 +487,11 @@ fn merge_organisations(settings: &Settings, old: String, new: String) -> anyhow:
 }
 
 fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let pool = connect_and_migrate(settings)?;
     settings
         .matching
         .validate()
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-    let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
-    let ctx = crate::service::context::Context::from_settings(
-        pool,
-        settings,
-        base_url,
-        std::time::Duration::ZERO,
-    );
+    let ctx = command_context(settings)?;
     let scheduler = crate::jobs::Scheduler::new(ctx);
     let report = actix_web::rt::System::new().block_on(scheduler.run_once())?;
     println!(

@@ -5,11 +5,9 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::connect_and_migrate;
 use std::io::Write;
 
 use crate::config::Settings;
-use crate::service::context::Context;
 use crate::service::privacy::Whose;
 
 #[derive(Debug, Subcommand)]
@@ -101,9 +99,7 @@ pub(super) fn privacy(settings: &Settings, command: PrivacyCommand) -> anyhow::R
         .privacy
         .validate()
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-    let pool = connect_and_migrate(settings)?;
-    let base_url = settings.base_url().map_err(anyhow::Error::msg)?;
-    let ctx = Context::from_settings(pool, settings, base_url, std::time::Duration::ZERO);
+    let ctx = super::command_context(settings)?;
     match command {
         PrivacyCommand::Erase { whose: args, yes } => {
             let named = args

@@ -3,23 +3,12 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::schema::{expertise, lessons, link_tokens, organisations, users, visits};
 use super::{dispatch, DbConn};
 use crate::domain::merger::{combined, Know};
 
-/// What moved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Moved {
-    /// Topics moved, or combined with the same topic of the new organisation.
-    pub expertise: usize,
-    pub visits: usize,
-    pub lessons: usize,
-    pub accounts: usize,
-    pub links: usize,
-}
+pub use crate::domain::merger::Moved;
 
 /// A day both have a visit booked on, still to come (as host or requester).
 pub fn same_day(conn: &mut DbConn, a: i64, b: i64) -> QueryResult<Option<NaiveDate>> {

@@ -1,6 +1,22 @@
 //! Municipal mergers (gemeentelijke herindeling): what the merged
 //! organisation knows on a topic both knew.
 
+/// What a merger moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Moved {
+    /// Expertise topics moved, or combined with the same topic of the new
+    /// organisation.
+    pub expertise: usize,
+    /// Visit sides (as requester or host) moved.
+    pub visits: usize,
+    /// Lesson sides (as author or host) moved.
+    pub lessons: usize,
+    pub accounts: usize,
+    /// Links in emails sent that now act for the new organisation.
+    pub links: usize,
+}
+
 /// An organisation's expertise on one topic, as a merger weighs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Know {

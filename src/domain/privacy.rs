@@ -103,6 +103,21 @@ pub struct Cutoffs {
     pub free_text: NaiveDateTime,
 }
 
+/// What an erasure changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    /// Accounts made anonymous ("verwijderde gebruiker", no address, no
+    /// password, deactivated).
+    pub accounts: usize,
+    /// Text cells in any table where the name or address was replaced.
+    pub texts: usize,
+    /// Queued emails to the address, deleted before they went out.
+    pub unsent_emails: usize,
+    /// Mail files of the files transport that named the person, deleted.
+    pub mail_files: usize,
+}
+
 /// What a purge removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Purged {

@@ -5,7 +5,9 @@
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
 use actix_web::{post, route};
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::IntoParams;
 use utoipa::ToSchema;
 
@@ -27,6 +29,25 @@ pub struct ExportParams {
     /// people, in the `Accept-Language` language).
     #[param(inline, value_type = Option<String>, pattern = "^(json|text)$")]
     pub format: Option<String>,
+}
+
+/// The 200 of an export: the archive as JSON or as text, a download.
+pub struct Archive;
+
+impl utoipa::IntoResponses for Archive {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        let of = |kind| {
+            ContentBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(kind)))
+                .build()
+        };
+        let archive = ResponseBuilder::new()
+            .description("The archive, as a download")
+            .content("application/json", of(Type::Object))
+            .content("text/plain", of(Type::String))
+            .build();
+        std::collections::BTreeMap::from([("200".to_string(), archive.into())])
+    }
 }
 
 /// `json` or `text`, from the query string.
@@ -81,14 +102,7 @@ pub fn attachment(
     get,
     tag = "privacy",
     params(ExportParams),
-    responses(
-        (status = 200, description = "The archive, as a download", content(
-            (Object = "application/json"),
-            (String = "text/plain"),
-        )),
-        BadQuery,
-        Guarded,
-    )
+    responses(Archive, BadQuery, Guarded,)
 )]
 #[route("/me/export", method = "GET", method = "HEAD")]
 pub async fn own_export(call: Call, user: CurrentUser) -> ApiResult {
@@ -110,10 +124,7 @@ pub async fn own_export(call: Call, user: CurrentUser) -> ApiResult {
         ExportParams,
     ),
     responses(
-        (status = 200, description = "The archive, as a download", content(
-            (Object = "application/json"),
-            (String = "text/plain"),
-        )),
+        Archive,
         BadId,
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
@@ -147,10 +158,7 @@ async fn admin_export(call: Call, whose: Whose, admin: AdminUser) -> ApiResult {
         ExportParams,
     ),
     responses(
-        (status = 200, description = "The archive, as a download", content(
-            (Object = "application/json"),
-            (String = "text/plain"),
-        )),
+        Archive,
         BadId,
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
@@ -175,43 +183,16 @@ pub struct EraseRequest {
     pub confirm: String,
 }
 
-/// What an erasure changed.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErasureView {
-    /// Accounts made anonymous ("verwijderde gebruiker", no address, no
-    /// password, deactivated).
-    pub accounts: usize,
-    /// Text cells in any table where the name or address was replaced.
-    pub texts: usize,
-    /// Queued emails to the address, deleted before they went out.
-    pub unsent_emails: usize,
-    /// Mail files of the files transport naming the person, deleted.
-    pub mail_files: usize,
-}
-
 /// What the two erasures share, once the subject is known.
 async fn erase(call: Call, whose: Whose, admin: AdminUser, body: Body<EraseRequest>) -> ApiResult {
     call.no_query()?;
-    let body = body.admitted()?;
-    let limiter = &call.state().export_limiter;
-    let erased = privacy::erase_for_admin(
-        call.ctx(),
-        admin.0,
-        call.client(),
-        whose,
-        &body.confirm,
-        limiter,
-    )
-    .await?;
+    let confirm = body.admitted()?.confirm;
+    let (ctx, limiter) = (call.ctx(), &call.state().export_limiter);
+    let erased = privacy::erase_for_admin(ctx, admin.0, call.client(), whose, &confirm, limiter);
+    let erased = erased.await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
-        .json(ErasureView {
-            accounts: erased.accounts,
-            texts: erased.texts,
-            unsent_emails: erased.unsent_emails,
-            mail_files: erased.mail_files,
-        }))
+        .json(erased))
 }
 
 /// Erase a person
@@ -227,7 +208,7 @@ async fn erase(call: Call, whose: Whose, admin: AdminUser, body: Body<EraseReque
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = EraseRequest,
     responses(
-        (status = 200, description = "Erased", body = ErasureView),
+        (status = 200, description = "Erased", body = crate::domain::privacy::Erased),
         (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`confirm` does not repeat the account's address (`not_confirmed`), or it is one's own account", body = Problem, content_type = "application/problem+json"),
@@ -256,7 +237,7 @@ pub async fn user_erasure(
     params(("id" = i64, Path, description = "Organisation id", minimum = 1, maximum = 9223372036854775807_i64)),
     request_body = EraseRequest,
     responses(
-        (status = 200, description = "Erased", body = ErasureView),
+        (status = 200, description = "Erased", body = crate::domain::privacy::Erased),
         (status = 400, description = "A malformed id or body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`confirm` does not repeat the organisation's code (`not_confirmed`)", body = Problem, content_type = "application/problem+json"),

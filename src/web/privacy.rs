@@ -68,11 +68,18 @@ fn download(export: Export, text: bool, session: &Session, slug: String) -> Page
 /// GET /account/export.{json|txt}
 pub async fn own_export(session: Session, extension: web::Path<String>) -> PageResult {
     let text = text(&extension, &session)?;
-    let limiter = &session.state().export_limiter;
-    let export = privacy::export_own(session.ctx(), session.user.clone(), session.client, limiter)
-        .await
-        .on_page(session.lang)?;
-    download(export, text, &session, "my-data".into())
+    let (ctx, user, limiter) = (
+        session.ctx(),
+        session.user.clone(),
+        &session.state().export_limiter,
+    );
+    let export = privacy::export_own(ctx, user, session.client, limiter).await;
+    download(
+        export.on_page(session.lang)?,
+        text,
+        &session,
+        "my-data".into(),
+    )
 }
 
 /// `/admin/{users|organisations}/{id}/…`: whose data.
@@ -96,17 +103,13 @@ pub async fn admin_export(
     let (kind, id, extension) = path.into_inner();
     let text = text(&extension, &session)?;
     let whose = whose(&kind, &id, &session)?;
-    let limiter = &session.state().export_limiter;
-    let export = privacy::export_for_admin(
+    let (ctx, user, limiter) = (
         session.ctx(),
         session.user.clone(),
-        session.client,
-        whose,
-        limiter,
-    )
-    .await
-    .on_page(session.lang)?;
-    download(export, text, &session, whose.slug())
+        &session.state().export_limiter,
+    );
+    let export = privacy::export_for_admin(ctx, user, session.client, whose, limiter).await;
+    download(export.on_page(session.lang)?, text, &session, whose.slug())
 }
 
 #[derive(Template)]
@@ -172,16 +175,13 @@ pub async fn erase(
     let whose = whose(&kind, &id, &session)?;
     let form: EraseForm = session.form(&body)?;
     let lang = session.lang;
-    let limiter = &session.state().export_limiter;
-    let result = privacy::erase_for_admin(
+    let (ctx, user, limiter) = (
         session.ctx(),
         session.user.clone(),
-        session.client,
-        whose,
-        &form.confirm,
-        limiter,
-    )
-    .await;
+        &session.state().export_limiter,
+    );
+    let confirm = form.confirm.as_str();
+    let result = privacy::erase_for_admin(ctx, user, session.client, whose, confirm, limiter).await;
     match result {
         Ok(erased) => {
             let nl = lang == crate::domain::organisation::Language::Nl;

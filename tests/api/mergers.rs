@@ -13,6 +13,7 @@ use crate::visits::{coordinator, demo_app};
 
 backend_tests!(
     a_merger_moves_everything_and_the_old_code_answers_sensibly,
+    a_merger_from_the_admin_page,
     a_cbs_list_without_a_code_reports_it,
 );
 
@@ -237,4 +238,43 @@ fn a_merger_from_the_command_line() {
     let again = crate::cli::meeloop(&db, &["organisations", "merge", "GM0193", "GM0344"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("merged already"));
+}
+
+async fn a_merger_from_the_admin_page(backend: Backend) {
+    let app = demo_app(backend).await;
+    app.admin_token("beheer@meeloop.example").await;
+    let admin = crate::pages::Web::new(&app)
+        .logged_in("beheer@meeloop.example")
+        .await;
+    let page = admin.get("/admin/organisations").await;
+    assert!(page
+        .body
+        .contains("Samenvoegen (gemeentelijke herindeling)"));
+    let csrf = crate::pages::hidden(&page.body, "csrf");
+    let form = |old: &str| {
+        [
+            ("csrf", csrf.clone()),
+            ("old", old.to_string()),
+            ("new", "GM0344".to_string()),
+        ]
+    };
+    let done = admin
+        .post("/admin/organisations/merge", &form("gm0193"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body
+            .contains("Zwolle (GM0193) is opgegaan in Utrecht (GM0344)"),
+        "{}",
+        done.body
+    );
+    let again = admin
+        .post("/admin/organisations/merge", &form("GM0193"))
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("al samengevoegd"), "{}", again.body);
+    let unknown = admin
+        .post("/admin/organisations/merge", &form("GM9999"))
+        .await;
+    assert!(unknown.body.contains("GM9999"), "{}", unknown.body);
 }

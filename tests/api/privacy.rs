@@ -922,10 +922,14 @@ fn cells_mentioning(app: &TestApp, needles: &[String]) -> Vec<crate::helpers::Te
 }
 
 async fn waiting_mail(app: &TestApp) {
+    // Sent or given up: a message being sent may not be on disk yet.
     crate::smtp::wait_until(StdDuration::from_secs(20), "the mail worker", || {
         crate::helpers::state_counts(&mut app.db.pool.get().unwrap())
             .iter()
-            .all(|(state, _)| *state != meeloop::domain::mail::MessageState::Pending)
+            .all(|(state, _)| {
+                use meeloop::domain::mail::MessageState::{Dead, Sent};
+                matches!(state, Sent | Dead)
+            })
     })
     .await;
 }
@@ -944,6 +948,17 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
         !files_mentioning(&app, &needles).is_empty(),
         "and mail files"
     );
+    // Her address is also her organisation's contact address.
+    let frysl = app.organisation_id("GM1900").await;
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/organisations/{frysl}"),
+            Some(&admin),
+            Some(json!({"contactEmail": FEMKE.0})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let before = history(&app, &admin).await;
 
     // A slip of the keyboard erases nothing.
@@ -979,6 +994,16 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
         before,
         "statistics, best in class and published lessons stay"
     );
+
+    let mut conn = app.db.pool.get().unwrap();
+    let contact: Option<String> =
+        meeloop::dispatch!(&mut conn, c => meeloop::db::schema::organisations::table
+        .find(frysl)
+        .select(meeloop::db::schema::organisations::contact_email)
+        .first(c))
+        .unwrap();
+    assert_eq!(contact, None, "the contact address that was hers is gone");
+    drop(conn);
 
     // What is left says so, and works for no one.
     let (_, users) = app.json_as("/api/v1/admin/users?limit=100", &admin).await;

@@ -281,15 +281,8 @@ pub struct MergeView {
     #[schema(example = "Eemsdelta (GM1979)")]
     pub into: String,
     pub into_id: i64,
-    /// Expertise topics moved or combined.
-    pub expertise: usize,
-    /// Visit sides (as requester or host) moved.
-    pub visits: usize,
-    /// Lesson sides (as author or host) moved.
-    pub lessons: usize,
-    pub accounts: usize,
-    /// Email links that now act for the new organisation.
-    pub links: usize,
+    #[serde(flatten)]
+    pub moved: crate::domain::merger::Moved,
 }
 
 /// Merge an organisation into another
@@ -327,15 +320,10 @@ pub async fn merge(
     let merged =
         crate::service::merger::merge_for_admin(call.ctx(), admin.0, call.client(), old, into)
             .await?;
-    let m = merged.moved;
     Ok(HttpResponse::Ok().json(MergeView {
         from: merged.from,
         into: merged.into,
         into_id: merged.into_id,
-        expertise: m.expertise,
-        visits: m.visits,
-        lessons: m.lessons,
-        accounts: m.accounts,
-        links: m.links,
+        moved: merged.moved,
     }))
 }

@@ -8,7 +8,6 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::export::{subject_of, Whose};
@@ -24,19 +23,7 @@ use crate::service::{audit, user_ref, ServiceError};
 /// What replaces a name or an address in text.
 pub const ERASED: &str = "verwijderde gebruiker";
 
-/// What an erasure changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Erased {
-    /// Accounts made anonymous.
-    pub accounts: usize,
-    /// Text cells in any table where a name or address was replaced.
-    pub texts: usize,
-    /// Queued emails to the address, deleted before they went out.
-    pub unsent_emails: usize,
-    /// Mail files of the files transport that named the person, deleted.
-    pub mail_files: usize,
-}
+pub use crate::domain::privacy::Erased;
 
 /// An admin erases a person or an organisation's personal data; `confirm`
 /// must repeat the account's address or the organisation's code, so that
