@@ -189,6 +189,12 @@ pub fn long_date(date: NaiveDate, language: super::organisation::Language) -> St
     )
 }
 
+/// A date, for tests: `d(2027, 3, 1)`.
+#[cfg(test)]
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("a real date")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,10 +214,6 @@ mod tests {
             long_date(d(2026, 12, 27), Language::Nl),
             "zondag 27 december 2026"
         );
-    }
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
     #[test]

@@ -117,11 +117,8 @@ pub fn next_job(t: &Timing, now: NaiveDateTime, today: NaiveDate) -> Option<Job>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::calendar::d;
     use crate::domain::visit::{transition, Visit, VisitEvent};
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
 
     #[test]
     fn the_nudge_comes_halfway_and_never_after_expiry() {

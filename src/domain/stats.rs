@@ -134,10 +134,7 @@ pub fn summarise(visits: &[VisitFact], lessons: &[LessonFact]) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
+    use crate::domain::calendar::d;
 
     #[test]
     fn months_parse_and_count_back() {

@@ -255,14 +255,8 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         printed.contains(&format!("Open {base}/ in a browser")),
         "{printed}"
     );
-    let topics: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/topics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let topics = reqwest::get(format!("{base}/api/v1/topics")).await.unwrap();
+    let topics: serde_json::Value = topics.json().await.unwrap();
     assert_eq!(topics.as_array().unwrap().len(), 10);
     let email = "coordinator@sudwestfryslan.example";
     let first = printed_password(&printed, email);

@@ -182,16 +182,18 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
+        self.plain(reqwest::Method::GET, path).await
     }
 
     pub async fn head(&self, path: &str) -> reqwest::Response {
+        self.plain(reqwest::Method::HEAD, path).await
+    }
+
+    /// `method path` without a token or body.
+    async fn plain(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        let url = format!("{}{}", self.address, path);
         self.client
-            .head(format!("{}{}", self.address, path))
+            .request(method, url)
             .send()
             .await
             .expect("request")

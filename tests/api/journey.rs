@@ -72,17 +72,22 @@ pub fn inbox(server: &SmtpServer) -> Vec<Received> {
 }
 
 pub async fn demo_app_with_smtp(backend: Backend, server: &SmtpServer) -> TestApp {
+    let app = app_with_smtp(backend, server).await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    app
+}
+
+/// The application sending its email to `server`, its worker polling often.
+pub async fn app_with_smtp(backend: Backend, server: &SmtpServer) -> TestApp {
     let port = server.settings().port;
-    let app = spawn_app_with(backend, |f| {
+    spawn_app_with(backend, |f| {
         f.merge(("mail.transport", "smtp"))
             .merge(("mail.smtp.host", "127.0.0.1"))
             .merge(("mail.smtp.port", port))
             .merge(("mail.smtp.security", "none"))
             .merge(("mail.poll_interval_ms", 50))
     })
-    .await;
-    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
-    app
+    .await
 }
 
 async fn a_visit_goes_from_request_to_both_calendars_by_real_email(backend: Backend) {

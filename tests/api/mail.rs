@@ -520,15 +520,7 @@ async fn operators_test_watch_and_requeue_from_the_command_line(backend: Backend
 /// `meeloop serve` runs the worker: a message queued by anyone arrives.
 async fn the_worker_inside_serve_delivers_what_is_queued(backend: Backend) {
     let server = SmtpServer::start();
-    let port = server.port;
-    let app = spawn_app_with(backend, move |f| {
-        f.merge(("mail.transport", "smtp"))
-            .merge(("mail.smtp.host", "127.0.0.1"))
-            .merge(("mail.smtp.port", port))
-            .merge(("mail.smtp.security", "none"))
-            .merge(("mail.poll_interval_ms", 50))
-    })
-    .await;
+    let app = crate::journey::app_with_smtp(backend, &server).await;
     let id = meeloop::service::mail::queue_test(
         &app.db.ctx("http://localhost"),
         "anne@zwolle.example",

@@ -169,29 +169,21 @@ async fn a_merger_moves_everything_and_the_old_code_answers_sensibly(backend: Ba
         (409, Some("cannot_merge")),
         "{again}"
     );
-    let (status, itself) = app
-        .post_as(
-            &format!("/api/v1/admin/organisations/{utrecht}/merge"),
-            &admin,
-            json!({"into": "GM0344"}),
-        )
-        .await;
-    assert_eq!(
-        (status, itself["code"].as_str()),
-        (409, Some("cannot_merge")),
-        "{itself}"
-    );
-    let (status, unknown) = app
-        .post_as(
-            &format!("/api/v1/admin/organisations/{utrecht}/merge"),
-            &admin,
-            json!({"into": "GM9999"}),
-        )
-        .await;
-    assert_eq!(
-        (status, unknown["code"].as_str()),
-        (404, Some("unknown_organisation_code"))
-    );
+    // Into itself, or into a code nobody has.
+    let utrecht_merge = format!("/api/v1/admin/organisations/{utrecht}/merge");
+    for (into, status, code) in [
+        ("GM0344", 409, "cannot_merge"),
+        ("GM9999", 404, "unknown_organisation_code"),
+    ] {
+        let (got, problem) = app
+            .post_as(&utrecht_merge, &admin, json!({ "into": into }))
+            .await;
+        assert_eq!(
+            (got, problem["code"].as_str()),
+            (status, Some(code)),
+            "{problem}"
+        );
+    }
     let (_, audit) = app.json_as("/api/v1/admin/audit?limit=100", &admin).await;
     assert!(audit.to_string().contains("organisation.merged"));
 }

@@ -685,10 +685,9 @@ async fn exports_are_for_oneself_or_admins_audited_and_limited(backend: Backend)
     let (admin, femke, id) = traces(&app).await;
 
     // Her own, readable, in her language.
-    let response = app
-        .client
-        .get(format!("{}/api/v1/me/export?format=text", app.address))
-        .bearer_auth(&femke)
+    let url = format!("{}/api/v1/me/export?format=text", app.address);
+    let request = app.client.get(url).bearer_auth(&femke);
+    let response = request
         .header("Accept-Language", "nl")
         .send()
         .await
@@ -950,13 +949,12 @@ async fn an_erased_person_is_gone_from_every_table_and_file_while_history_stays(
     );
     // Her address is also her organisation's contact address.
     let frysl = app.organisation_id("GM1900").await;
+    let (path, hers) = (
+        format!("/api/v1/organisations/{frysl}"),
+        json!({"contactEmail": FEMKE.0}),
+    );
     let (status, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/organisations/{frysl}"),
-            Some(&admin),
-            Some(json!({"contactEmail": FEMKE.0})),
-        )
+        .send(Method::PATCH, &path, Some(&admin), Some(hers))
         .await;
     assert_eq!(status, 200);
     let before = history(&app, &admin).await;

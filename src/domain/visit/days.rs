@@ -157,10 +157,7 @@ impl Bookings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
+    use crate::domain::calendar::d;
 
     #[test]
     fn a_day_is_open_unless_passed_taken_or_full() {

@@ -245,10 +245,7 @@ pub fn section(state: VisitState, side: VisitRole, answered: bool) -> Option<Sec
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
+    use crate::domain::calendar::d;
 
     /// Every state × every event, against the table in the module docs.
     #[test]

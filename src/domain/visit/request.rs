@@ -228,10 +228,7 @@ pub fn parse_reason(raw: Option<&str>) -> Result<Option<String>, Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
+    use crate::domain::calendar::d;
 
     #[test]
     fn proposed_dates_are_working_days_far_enough_ahead() {

@@ -65,6 +65,7 @@ async fn erase(
     whose: Whose,
     confirm: Option<String>,
 ) -> Result<Erased, ServiceError> {
+    let _turn = super::whole_tables().await?;
     let mail_folder = ctx.mail_folder.clone();
     let (mut erased, needles) = ctx
         .pool

@@ -103,6 +103,7 @@ async fn export(
     address: Option<IpAddr>,
     whose: Whose,
 ) -> Result<Export, ServiceError> {
+    let _turn = super::whole_tables().await?;
     let generated_at = ctx.now();
     let retention = ctx.retention;
     ctx.pool

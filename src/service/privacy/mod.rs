@@ -18,6 +18,19 @@ use super::{audit, ServiceError};
 use crate::db::privacy::{self as repo, Expired};
 use crate::domain::privacy::Purged;
 
+/// Exports and erasures read every table: one at a time per instance, so
+/// that they never crowd the pool or the processors out from under the
+/// requests of everyone else.
+static WHOLE_TABLES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Waits for the turn to read whole tables.
+pub(super) async fn whole_tables() -> Result<tokio::sync::SemaphorePermit<'static>, ServiceError> {
+    WHOLE_TABLES
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(e.into()))
+}
+
 /// Rows per transaction.
 const BATCH: i64 = 500;
 /// The chore's name in `maintenance`.
