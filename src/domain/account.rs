@@ -41,6 +41,19 @@ super::named_enum! {
     }
 }
 
+impl Role {
+    /// The role as people call it.
+    pub fn name_in(self, language: super::organisation::Language) -> &'static str {
+        use super::organisation::Language::{En, Nl};
+        match (self, language) {
+            (Role::Admin, Nl) => "beheerder",
+            (Role::Admin, En) => "administrator",
+            (Role::Coordinator, Nl) => "coördinator",
+            (Role::Coordinator, En) => "coordinator",
+        }
+    }
+}
+
 /// A login address, compared without regard to case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginEmail(String);

@@ -8,6 +8,53 @@ use chrono::{Duration, NaiveDateTime};
 /// stays (visit counts, ratings and reputation stay true), the words go.
 pub const PSEUDONYMISED: &str = "[verwijderd na de bewaartermijn]";
 
+/// What replaces a name or an address in text when a person is erased.
+pub const ERASED: &str = "verwijderde gebruiker";
+
+/// An erased person's emails go nowhere.
+pub const ERASED_RECIPIENT: &str = "verwijderd@meeloop.invalid";
+
+/// The texts that identify a person: their address and name, each also
+/// folded as the knowledge base's search text stores it (lower case, no
+/// accents or punctuation). Texts under four characters would match anyone; repeats go.
+pub fn identifying<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut needles: Vec<String> = texts
+        .into_iter()
+        .flat_map(|t| [t.trim().to_lowercase(), super::search::fold(t)])
+        .filter(|n| n.chars().count() >= 4)
+        .collect();
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
+/// How erasure rewrites text: every identifying text, in any case, longest
+/// first (an address before the name inside it).
+pub struct Erasure(regex::Regex);
+
+impl Erasure {
+    pub fn new(needles: &[String]) -> Result<Self, regex::Error> {
+        let mut needles = needles.to_vec();
+        needles.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+        let alternatives: Vec<String> = needles.iter().map(|n| regex::escape(n)).collect();
+        regex::RegexBuilder::new(&alternatives.join("|"))
+            .case_insensitive(true)
+            .build()
+            .map(Erasure)
+    }
+
+    /// What a text cell of `table.column` becomes: an organisation's
+    /// contact address goes; a recipient becomes an address that reaches
+    /// no one; any other text keeps its words but for the name and address.
+    pub fn rewrite(&self, table: &str, column: &str, text: &str) -> Option<String> {
+        match (table, column) {
+            ("organisations", "contact_email") => None,
+            ("outbox", "recipient") => Some(ERASED_RECIPIENT.into()),
+            _ => Some(self.0.replace_all(text, ERASED).into_owned()),
+        }
+    }
+}
+
 /// Days each kind of data is kept. Defaults: `config/default.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +240,36 @@ mod tests {
             ..Retention::default()
         };
         assert!(never.validate().is_err());
+    }
+
+    #[test]
+    fn erasure_finds_a_person_in_any_case_and_keeps_the_rest() {
+        let needles = identifying(["Femke.deWit@Fryslan.example", "Fémke de Wit", "Jo"]);
+        assert_eq!(
+            needles,
+            [
+                "femke de wit",
+                "femke dewit fryslan example",
+                "femke.dewit@fryslan.example",
+                "fémke de wit"
+            ]
+        );
+        let erasure = Erasure::new(&needles).unwrap();
+        assert_eq!(
+            erasure.rewrite(
+                "visits",
+                "reason",
+                "FÉMKE DE WIT belde (femke.dewit@fryslan.example)"
+            ),
+            Some("verwijderde gebruiker belde (verwijderde gebruiker)".into())
+        );
+        assert_eq!(erasure.rewrite("organisations", "contact_email", "x"), None);
+        assert_eq!(
+            erasure
+                .rewrite("outbox", "recipient", "femke.dewit@fryslan.example")
+                .as_deref(),
+            Some(ERASED_RECIPIENT)
+        );
     }
 
     #[test]

@@ -32,14 +32,7 @@ pub async fn show(session: Session) -> PageResult {
     let (user, organisation) = accounts::me(session.ctx(), session.user.clone())
         .await
         .on_page(lang)?;
-    let role = match (user.role, lang) {
-        (crate::domain::account::Role::Admin, crate::domain::organisation::Language::Nl) => {
-            "beheerder"
-        }
-        (crate::domain::account::Role::Admin, _) => "administrator",
-        (_, crate::domain::organisation::Language::Nl) => "coördinator",
-        _ => "coordinator",
-    };
+    let role = user.role.name_in(lang);
     Ok(page(
         StatusCode::OK,
         &AccountPage {

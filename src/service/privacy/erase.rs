@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::export::{subject_of, Whose};
 use crate::auth::limits::ApiLimiter;
-use crate::db::subject::{self, Mention, Subject};
+use crate::db::subject::{self, Subject};
 use crate::db::DbConn;
 use crate::domain::account::User;
 use crate::domain::refusal::AccountRefusal;
@@ -20,8 +20,8 @@ use crate::service::admin::require_admin;
 use crate::service::context::Context;
 use crate::service::{audit, user_ref, ServiceError};
 
-/// What replaces a name or an address in text.
-pub const ERASED: &str = "verwijderde gebruiker";
+use crate::domain::privacy::Erasure;
+pub use crate::domain::privacy::ERASED;
 
 pub use crate::domain::privacy::Erased;
 
@@ -125,32 +125,10 @@ fn erase_in(conn: &mut DbConn, whose: Whose, subject: &Subject) -> Result<Erased
     }
     erased.unsent_emails = crate::db::outbox::delete_unsent_to(conn, &subject.needles)?;
     let (_, mentions) = subject::about(conn, subject)?;
-    let pattern = pattern(&subject.needles)?;
+    let erasure = Erasure::new(&subject.needles).map_err(|e| ServiceError::Internal(e.into()))?;
     for m in &mentions {
-        erased.texts += subject::rewrite(conn, m, replacement(m, &pattern).as_deref())?;
+        let text = erasure.rewrite(&m.table, &m.column, &m.text);
+        erased.texts += subject::rewrite(conn, m, text.as_deref())?;
     }
     Ok(erased)
-}
-
-/// Every needle, longest first (an address before the name inside it),
-/// in any case.
-fn pattern(needles: &[String]) -> Result<regex::Regex, ServiceError> {
-    let mut needles = needles.to_vec();
-    needles.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
-    let alternatives: Vec<String> = needles.iter().map(|n| regex::escape(n)).collect();
-    regex::RegexBuilder::new(&alternatives.join("|"))
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| ServiceError::Internal(e.into()))
-}
-
-/// What a cell becomes: an organisation's contact address goes; a
-/// recipient becomes an address that reaches no one; any other text keeps
-/// its words but for the name and address.
-fn replacement(m: &Mention, pattern: &regex::Regex) -> Option<String> {
-    match (m.table.as_str(), m.column.as_str()) {
-        ("organisations", "contact_email") => None,
-        ("outbox", "recipient") => Some("verwijderd@meeloop.invalid".into()),
-        _ => Some(pattern.replace_all(&m.text, ERASED).into_owned()),
-    }
 }

@@ -151,12 +151,7 @@ pub(super) fn subject_of(
     conn: &mut crate::db::DbConn,
     whose: Whose,
 ) -> Result<Subject, ServiceError> {
-    let needles = |u: &User| {
-        let (email, name) = (u.email.to_lowercase(), u.name.to_lowercase());
-        // The knowledge base's search text is folded (no accents).
-        let folded = crate::domain::search::fold(&name);
-        [email, name, folded]
-    };
+    use crate::domain::privacy::identifying;
     match whose {
         Whose::User(id) => {
             let user = crate::db::users::find(conn, id)?
@@ -166,7 +161,7 @@ pub(super) fn subject_of(
                     .map(|c| (c.to_string(), id.0))
                     .to_vec(),
                 names: vec![whose.reference()],
-                needles: dedup(needles(&user).to_vec()),
+                needles: identifying([user.email.as_str(), user.name.as_str()]),
             })
         }
         Whose::Organisation(id) => {
@@ -191,25 +186,16 @@ pub(super) fn subject_of(
                 names: std::iter::once(whose.reference())
                     .chain(members.iter().map(|u| user_ref(u.id)))
                     .collect(),
-                needles: dedup(
-                    organisation
-                        .contact_email
-                        .iter()
-                        .map(|e| e.to_lowercase())
-                        .chain(members.iter().flat_map(needles))
-                        .collect(),
+                needles: identifying(
+                    (organisation.contact_email.iter().map(String::as_str)).chain(
+                        members
+                            .iter()
+                            .flat_map(|u| [u.email.as_str(), u.name.as_str()]),
+                    ),
                 ),
             })
         }
     }
-}
-
-/// Without repeats, and without texts too short to mean anyone.
-fn dedup(mut needles: Vec<String>) -> Vec<String> {
-    needles.retain(|n| n.chars().count() >= 4);
-    needles.sort();
-    needles.dedup();
-    needles
 }
 
 impl Export {
