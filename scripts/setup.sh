@@ -5,7 +5,9 @@
 #   scripts/setup.sh        PostgreSQL server binaries and libpq, an SMTP
 #                           server for the mail tests (aiosmtpd, PyPI), and
 #                           for the browser tests headless Chromium with its
-#                           chromedriver (Debian) and axe-core (npm)
+#                           chromedriver (Debian) and axe-core (npm), and for
+#                           the login tests an OpenID Connect provider
+#                           (oidc-provider, npm; tests/oidc/provider.mjs)
 #   scripts/setup.sh --ci   also schemathesis (PyPI), Spectral (npm) and cargo-audit
 #
 # Tools that are not system packages go under $MEELOOP_TOOLS
@@ -61,6 +63,16 @@ if [[ ! -f "$axe_pkg/axe.min.js" ]] \
     say "installing axe-core $axe_version into $tools/axe"
     npm install --prefix "$tools/axe" --no-audit --no-fund --save-exact \
         --silent "axe-core@$axe_version"
+fi
+
+# Login tests: a real OpenID Connect provider (tests/oidc/provider.mjs runs it).
+oidc_version="9.13.3"
+if ! grep -q "\"version\": \"$oidc_version\"" \
+    "$tools/oidc/node_modules/oidc-provider/package.json" 2>/dev/null; then
+    command -v npm >/dev/null || apt_install npm
+    say "installing oidc-provider $oidc_version into $tools/oidc"
+    npm install --prefix "$tools/oidc" --no-audit --no-fund --save-exact \
+        --silent "oidc-provider@$oidc_version"
 fi
 
 if [[ $ci == 1 ]]; then

@@ -77,6 +77,11 @@ impl Application {
             .privacy
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        settings
+            .auth
+            .sign_in
+            .validate()
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let ctx = Context::from_settings(pool, settings, base_url.clone(), max_staleness);
         let scheduler = settings.jobs.run.then(|| {
             (
@@ -95,6 +100,10 @@ impl Application {
             api_limiter: ApiLimiter::new(
                 settings.auth.api_burst,
                 Duration::from_millis(settings.auth.api_refill_ms),
+            ),
+            reset_limiter: LoginLimiter::new(
+                settings.auth.reset_burst,
+                Duration::from_millis(settings.auth.reset_refill_ms),
             ),
             export_limiter: crate::service::privacy::limiter(),
             trusted_proxies: settings.server.trusted_proxies.clone(),

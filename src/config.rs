@@ -120,6 +120,14 @@ pub struct AuthSettings {
     pub api_burst: u32,
     /// After that burst, one more request per this many milliseconds.
     pub api_refill_ms: u64,
+    /// "Forgot password" requests allowed at once per client address and
+    /// per address asked about.
+    pub reset_burst: u32,
+    /// After that burst, one more per this many milliseconds.
+    pub reset_refill_ms: u64,
+    /// Invitations and password resets by email.
+    #[serde(default)]
+    pub sign_in: crate::domain::account::SignInRules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -18,6 +18,8 @@ pub struct AppState {
     pub ctx: Context,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: LoginLimiter,
+    /// "Forgot password" requests, per client address and per address asked about.
+    pub reset_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
     /// Exports of personal data per caller (they read whole tables).
     pub export_limiter: ApiLimiter,

@@ -19,6 +19,8 @@ pub enum Expired {
     SentMessages,
     DeadMessages,
     LinkTokens,
+    /// Used or expired invitation and reset links.
+    AccountLinks,
     /// Finished visits whose goal or reason is still there.
     VisitTexts,
     /// Unpublished lessons whose texts are still there.
@@ -27,11 +29,12 @@ pub enum Expired {
 }
 
 impl Expired {
-    pub const ALL: [Expired; 7] = [
+    pub const ALL: [Expired; 8] = [
         Expired::AuditEntries,
         Expired::SentMessages,
         Expired::DeadMessages,
         Expired::LinkTokens,
+        Expired::AccountLinks,
         Expired::VisitTexts,
         Expired::LessonTexts,
         Expired::FollowupTexts,
@@ -86,6 +89,7 @@ pub fn expired_ids(
             .order(link_tokens::id)
             .limit(limit)
             .load(c)),
+        Expired::AccountLinks => super::sign_in::expired_ids(conn, cut.link_tokens, limit),
         Expired::VisitTexts => dispatch!(conn, c => visits::table
             .filter(visits::state.eq_any(final_states()))
             .filter(visits::updated_at.lt(cut.free_text))
@@ -129,6 +133,7 @@ pub fn purge(conn: &mut DbConn, kind: Expired, ids: &[i64]) -> QueryResult<usize
             link_tokens::table.filter(link_tokens::id.eq_any(ids))
         )
         .execute(c)),
+        Expired::AccountLinks => super::sign_in::delete(conn, ids),
         // The row stays (counts, ratings, reputation); the words go. Its
         // `updated_at` is left alone: it dates the visit, not the purge.
         Expired::VisitTexts => dispatch!(conn, c => diesel::update(

@@ -64,7 +64,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_tokens,
     lessons,
     followups,
-    maintenance
+    maintenance,
+    account_links
 );
 
 diesel::table! {
@@ -220,3 +221,17 @@ diesel::table! {
         answered_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    account_links (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(account_links -> users (user_id));

@@ -214,3 +214,14 @@ pub fn bump_token_version(conn: &mut DbConn, id: UserId) -> QueryResult<()> {
         .execute(c))?;
     Ok(())
 }
+
+/// Whether the account has a password of its own (an invited account has
+/// none until its owner chooses one).
+pub fn has_password(conn: &mut DbConn, id: UserId) -> QueryResult<bool> {
+    let hash: Option<String> = dispatch!(conn, c => users::table
+        .find(id.0)
+        .select(users::password_hash)
+        .first(c)
+        .optional())?;
+    Ok(hash.is_some_and(|h| h.starts_with("$argon2")))
+}

@@ -150,6 +150,71 @@ pub fn is_admin(user: &User) -> bool {
     user.active && user.role == Role::Admin
 }
 
+super::named_enum! {
+    /// What a sign-in link in an email is for.
+    pub enum SignInPurpose ("purpose") {
+        /// A new account's first password.
+        Invitation = "invitation",
+        /// A forgotten password.
+        Reset = "reset",
+    }
+}
+
+/// How invitations and resets behave (`[auth]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInRules {
+    /// An invitation link is good for this many hours (a week by default:
+    /// people are away).
+    pub invitation_hours: u32,
+    /// A reset link is good for this many minutes.
+    pub reset_minutes: u32,
+    /// Coordinators may invite colleagues into their own organisation.
+    pub coordinators_invite: bool,
+}
+
+impl Default for SignInRules {
+    fn default() -> Self {
+        SignInRules {
+            invitation_hours: 7 * 24,
+            reset_minutes: 60,
+            coordinators_invite: false,
+        }
+    }
+}
+
+impl SignInRules {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=30 * 24).contains(&self.invitation_hours) {
+            return Err("auth.sign_in.invitation_hours must be 1 to 720".into());
+        }
+        if !(5..=24 * 60).contains(&self.reset_minutes) {
+            return Err("auth.sign_in.reset_minutes must be 5 to 1440".into());
+        }
+        Ok(())
+    }
+
+    /// How long a link for `purpose` stays good.
+    pub fn lifetime(&self, purpose: SignInPurpose) -> chrono::Duration {
+        match purpose {
+            SignInPurpose::Invitation => chrono::Duration::hours(self.invitation_hours.into()),
+            SignInPurpose::Reset => chrono::Duration::minutes(self.reset_minutes.into()),
+        }
+    }
+
+    /// Whether `by` may invite someone as `role` into `organisation`:
+    /// admins anyone; coordinators, when allowed, colleagues of their own
+    /// organisation only.
+    pub fn may_invite(&self, by: &User, role: Role, organisation: Option<OrganisationId>) -> bool {
+        is_admin(by)
+            || (self.coordinators_invite
+                && by.active
+                && role == Role::Coordinator
+                && organisation.is_some()
+                && by.organisation_id == organisation)
+    }
+}
+
 /// An account as the rest of the application sees it (no password hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -181,6 +246,60 @@ mod tests {
         );
     }
 
+    fn coordinator_of_7() -> User {
+        User {
+            id: UserId(1),
+            email: "a@b.nl".into(),
+            name: "A".into(),
+            role: Role::Coordinator,
+            organisation_id: Some(OrganisationId(7)),
+            active: true,
+            token_version: 0,
+        }
+    }
+
+    #[test]
+    fn who_may_invite_whom() {
+        let coordinator = coordinator_of_7();
+        let admin = User {
+            role: Role::Admin,
+            organisation_id: None,
+            ..coordinator.clone()
+        };
+        let off = SignInRules::default();
+        let on = SignInRules {
+            coordinators_invite: true,
+            ..off
+        };
+        let own = Some(OrganisationId(7));
+        assert!(off.may_invite(&admin, Role::Admin, None));
+        assert!(off.may_invite(&admin, Role::Coordinator, Some(OrganisationId(9))));
+        assert!(!off.may_invite(&coordinator, Role::Coordinator, own));
+        assert!(on.may_invite(&coordinator, Role::Coordinator, own));
+        assert!(!on.may_invite(&coordinator, Role::Coordinator, Some(OrganisationId(9))));
+        assert!(!on.may_invite(&coordinator, Role::Admin, None));
+        let inactive = User {
+            active: false,
+            ..coordinator
+        };
+        assert!(!on.may_invite(&inactive, Role::Coordinator, own));
+        assert_eq!(
+            off.lifetime(SignInPurpose::Reset),
+            chrono::Duration::hours(1)
+        );
+        assert_eq!(
+            off.lifetime(SignInPurpose::Invitation),
+            chrono::Duration::days(7)
+        );
+        assert!(off.validate().is_ok());
+        assert!(SignInRules {
+            reset_minutes: 0,
+            ..off
+        }
+        .validate()
+        .is_err());
+    }
+
     #[test]
     fn login_emails_ignore_case() {
         assert_eq!(
@@ -191,15 +310,7 @@ mod tests {
 
     #[test]
     fn only_admins_and_own_coordinators_edit() {
-        let mut user = User {
-            id: UserId(1),
-            email: "a@b.nl".into(),
-            name: "A".into(),
-            role: Role::Coordinator,
-            organisation_id: Some(OrganisationId(7)),
-            active: true,
-            token_version: 0,
-        };
+        let mut user = coordinator_of_7();
         assert!(may_edit_organisation(&user, OrganisationId(7)));
         assert!(!may_edit_organisation(&user, OrganisationId(8)));
         user.role = Role::Admin;

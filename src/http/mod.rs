@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod problem;
 pub mod query;
 pub mod responses;
+pub mod sign_in;
 pub mod topics;
 pub mod visits;
 
@@ -235,6 +236,8 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(auth::logout)
         .service(auth::me)
         .service(auth::change_password)
+        .service(sign_in::forgot_password)
+        .service(sign_in::invite_member)
         .service(partners::token)
         .service(partners::me)
         .service(admin::audit)

@@ -214,3 +214,37 @@ email!(FollowUp, "followup",
     subject: ["mail/followup/nl/subject.txt", "mail/followup/en/subject.txt"],
     text: ["mail/followup/nl/body.txt", "mail/followup/en/body.txt"],
     html: ["mail/followup/nl/body.html", "mail/followup/en/body.html"]);
+
+/// To a new account's owner: choose your own password (no admin ever sees it).
+#[derive(Debug, Clone)]
+pub struct Welcome {
+    pub name: String,
+    /// Who invited them.
+    pub inviter: String,
+    /// The role, as people call it in the recipient's language.
+    pub role: String,
+    pub organisation: Option<String>,
+    /// `{base}/welcome/{token}`.
+    pub link: String,
+    /// When the link stops working, in Dutch local time, written out.
+    pub expires: String,
+}
+
+email!(Welcome, "welcome",
+    subject: ["mail/welcome/nl/subject.txt", "mail/welcome/en/subject.txt"],
+    text: ["mail/welcome/nl/body.txt", "mail/welcome/en/body.txt"],
+    html: ["mail/welcome/nl/body.html", "mail/welcome/en/body.html"]);
+
+/// To an account's address, on "forgot password".
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    pub name: String,
+    /// `{base}/password/reset/{token}`.
+    pub link: String,
+    pub expires: String,
+}
+
+email!(PasswordReset, "password_reset",
+    subject: ["mail/password_reset/nl/subject.txt", "mail/password_reset/en/subject.txt"],
+    text: ["mail/password_reset/nl/body.txt", "mail/password_reset/en/body.txt"],
+    html: ["mail/password_reset/nl/body.html", "mail/password_reset/en/body.html"]);

@@ -330,6 +330,29 @@ mod tests {
                 .render(language, common)
                 .unwrap(),
             ),
+            (
+                Welcome::NAME,
+                Welcome {
+                    name: "Bert Jansen".into(),
+                    inviter: "Anne de Boer".into(),
+                    role: "coördinator".into(),
+                    organisation: Some("Gemeente Zwolle".into()),
+                    link: "https://meeloop.example.nl/welcome/abc".into(),
+                    expires: "dinsdag 9 december 2026, 14:05".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
+                PasswordReset::NAME,
+                PasswordReset {
+                    name: "Bert Jansen".into(),
+                    link: "https://meeloop.example.nl/password/reset/abc".into(),
+                    expires: "dinsdag 2 december 2026, 15:05".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
         ]
     }
 

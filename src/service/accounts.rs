@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::admin::require_admin;
 use super::{audit, audit_alone, user_ref, ServiceError};
-use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims, LoginKind};
+use crate::auth::jwt::{IssuedToken, JwtKeys, LoginClaims, LoginKind};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
@@ -76,19 +76,13 @@ fn hash_password(password: &Password) -> Result<String, ServiceError> {
 }
 
 /// Hashes on the blocking pool, with no database connection held.
-async fn hash_off_workers(password: Password) -> Result<String, ServiceError> {
+pub(crate) async fn hash_off_workers(password: Password) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| ServiceError::Internal(e.into()))?
 }
 
-/// A password for an account an admin creates or resets: 24 hex digits
-/// (96 random bits), shown once, to be changed by its owner.
-fn generated_password() -> Password {
-    Password::parse(&random_hex(12)).expect("24 characters meet the policy")
-}
-
-fn insert_user(
+pub(crate) fn insert_user(
     conn: &mut DbConn,
     account: &AccountFields,
     hash: &str,
@@ -134,29 +128,6 @@ fn insert_user(
     )?;
     db::users::find(conn, id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("user {id} vanished")))
-}
-
-/// An admin creates an account; returns it with a generated password that
-/// is shown this once.
-#[instrument(skip_all, fields(user = %admin.id))]
-pub async fn admin_create_user(
-    ctx: &Context,
-    admin: User,
-    address: IpAddr,
-    account: AccountFields,
-) -> Result<(User, Password), ServiceError> {
-    require_admin(&admin)?;
-    let password = generated_password();
-    let hash = hash_off_workers(password.clone()).await?;
-    let now = ctx.now();
-    let user = ctx
-        .pool
-        .run(move |conn| {
-            let by = (user_ref(admin.id), Some(address));
-            conn.write(|conn| insert_user(conn, &account, &hash, by, now))
-        })
-        .await?;
-    Ok((user, password))
 }
 
 /// A page of accounts in id order; returns the users and, when more follow,
@@ -287,41 +258,6 @@ pub async fn update_user(
             })
         })
         .await
-}
-
-/// An admin gives an account a new generated password (shown once) and
-/// revokes its tokens: for someone who forgot theirs.
-#[instrument(skip_all, fields(user = %admin.id, subject = %id))]
-pub async fn reset_password(
-    ctx: &Context,
-    admin: User,
-    address: IpAddr,
-    id: UserId,
-) -> Result<(User, Password), ServiceError> {
-    require_admin(&admin)?;
-    let password = generated_password();
-    let hash = hash_off_workers(password.clone()).await?;
-    let user = ctx
-        .pool
-        .run(move |conn| {
-            conn.write(|conn| {
-                if db::users::find(conn, id)?.is_none() {
-                    return Err(user_not_found(id));
-                }
-                db::users::set_password(conn, id, &hash)?;
-                audit(
-                    conn,
-                    user_ref(admin.id),
-                    "user.password_reset",
-                    Some(address),
-                    Some(user_ref(id)),
-                    json!({}),
-                )?;
-                db::users::find(conn, id)?.ok_or_else(|| user_not_found(id))
-            })
-        })
-        .await?;
-    Ok((user, password))
 }
 
 /// The caller changes their own password, proving they know the current

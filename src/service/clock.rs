@@ -16,3 +16,14 @@ pub fn local_date(at: NaiveDateTime) -> NaiveDate {
         .with_timezone(&chrono_tz::Europe::Amsterdam)
         .date_naive()
 }
+
+/// A UTC moment as people read it in the Netherlands: "dinsdag 9 december
+/// 2026, 14:05" (or the English equivalent).
+pub fn long_moment(at: NaiveDateTime, language: crate::domain::organisation::Language) -> String {
+    let local = at.and_utc().with_timezone(&chrono_tz::Europe::Amsterdam);
+    format!(
+        "{}, {}",
+        crate::domain::calendar::long_date(local.date_naive(), language),
+        local.format("%H:%M")
+    )
+}

@@ -15,6 +15,7 @@ use super::notify;
 use super::ServiceError;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::account::SignInRules;
 use crate::domain::privacy::Retention;
 use crate::domain::visit::VisitRules;
 
@@ -32,6 +33,8 @@ pub struct Context {
     pub retention: Retention,
     /// The files transport's folder (its `.eml` files are personal data too).
     pub mail_folder: Option<PathBuf>,
+    /// Invitations and password resets.
+    pub sign_in: SignInRules,
 }
 
 /// The consumers of a running Meeloop, in the order they act: the one
@@ -56,6 +59,7 @@ impl Context {
             consumers: standard_consumers(),
             retention: Retention::default(),
             mail_folder: None,
+            sign_in: SignInRules::default(),
         }
     }
 
@@ -71,6 +75,7 @@ impl Context {
         Context {
             retention: settings.privacy,
             mail_folder: settings.mail_folder(),
+            sign_in: settings.auth.sign_in,
             ..Context::new(pool, base_url, settings.visits, matching)
         }
     }

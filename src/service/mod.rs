@@ -21,6 +21,7 @@ pub mod privacy;
 pub mod profile;
 pub mod reader;
 pub mod schedule;
+pub mod sign_in;
 pub mod visits;
 
 use crate::db::DbError;

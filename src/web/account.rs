@@ -32,6 +32,7 @@ struct LoginPage {
 pub struct LoginQuery {
     next: Option<String>,
     out: Option<String>,
+    changed: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,13 +82,18 @@ pub async fn show(
 ) -> HttpResponse {
     let lang = session::language(&req);
     let next = local_path(query.next.as_deref());
-    let notice = query.out.as_ref().map(|_| {
-        match lang {
-            Language::Nl => "Je bent uitgelogd.",
-            Language::En => "You are logged out.",
+    let notice = match (&query.out, &query.changed, lang) {
+        (Some(_), _, Language::Nl) => Some("Je bent uitgelogd."),
+        (Some(_), _, Language::En) => Some("You are logged out."),
+        (_, Some(_), Language::Nl) => {
+            Some("Je wachtwoord is gewijzigd en elke sessie is gestopt. Log in met het nieuwe wachtwoord.")
         }
-        .to_string()
-    });
+        (_, Some(_), Language::En) => {
+            Some("Your password was changed and every session ended. Log in with the new password.")
+        }
+        _ => None,
+    }
+    .map(str::to_string);
     login_page(
         &req,
         &state,
@@ -130,16 +136,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         )
     };
     match result {
-        Ok((_, token)) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, next.clone()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .cookie(session::cookie(
-                &state,
-                session::SESSION_COOKIE,
-                token.token,
-                token.ttl_secs,
-            ))
-            .finish()),
+        Ok((_, token)) => Ok(session::signed_in(&state, &next, token)),
         Err(e) if e.kind() == Some(Kind::Unauthorized) => Ok(refused(
             StatusCode::UNAUTHORIZED,
             c.t(

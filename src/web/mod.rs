@@ -9,11 +9,13 @@ pub mod followups;
 pub mod invitations;
 pub mod knowledge;
 pub mod lessons;
+pub mod members;
 pub mod organisation;
 pub mod peers;
 pub mod privacy;
 pub mod request;
 pub mod session;
+pub mod sign_in;
 pub mod statements;
 pub mod visits;
 
@@ -91,6 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(page!("/", get: account::home))
         .service(page!("/login", get: account::show, post: account::login))
         .service(page!("/logout", post: account::logout))
+        .service(page!("/password/forgot", get: sign_in::forgot_show, post: sign_in::forgot))
         .service(page!("/language/{code}", get: account::switch))
         .service(page!("/dashboard", get: visits::dashboard))
         .service(page!("/peers", get: peers::find))
@@ -117,6 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/account/export.{format}", get: privacy::own_export))
         .service(page!("/organisation", get: organisation::show, post: organisation::update))
         .service(page!("/organisation/expertise", post: organisation::put_expertise))
+        .service(page!("/organisation/members", get: members::show, post: members::invite))
         .service(
             page!("/organisation/expertise/{slug}/delete", post: organisation::delete_expertise),
         )
@@ -129,6 +133,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Behind email links: GET and HEAD never change anything.
         .service(page!("/invitations/{token}", get: invitations::show, post: invitations::answer))
         .service(page!("/lessons-forms/{token}", get: lessons::show, post: lessons::submit))
+        .service(page!("/welcome/{token}", get: sign_in::welcome_show, post: sign_in::welcome))
+        .service(page!("/password/reset/{token}", get: sign_in::reset_show, post: sign_in::reset))
         .service(page!(
             "/follow-ups/{token}",
             get: followups::followup_show,

@@ -70,6 +70,8 @@ struct OrganisationPage {
     addable: Vec<(String, String)>,
     expertise_error: Option<String>,
     saved: bool,
+    /// Whether the caller may invite colleagues here.
+    may_invite: bool,
 }
 
 impl OrganisationPage {
@@ -180,6 +182,12 @@ fn render(
             addable,
             expertise_error,
             saved,
+            may_invite: crate::service::sign_in::may_invite_into(
+                session.ctx(),
+                &session.user,
+                org.id,
+            )
+            .is_ok(),
         },
     )
 }

@@ -51,6 +51,19 @@ pub fn cookie(
         .finish()
 }
 
+/// Signed in: the session cookie set, on to `next`.
+pub fn signed_in(
+    state: &AppState,
+    next: &str,
+    token: crate::auth::jwt::IssuedToken,
+) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, next.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie(state, SESSION_COOKIE, token.token, token.ttl_secs))
+        .finish()
+}
+
 /// A cookie that tells the browser to forget `name`.
 pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
     let mut c = cookie(state, name, String::new(), 0);

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_demo_app, Backend, TestApp};
+use crate::helpers::{audit_actions, login, spawn_demo_app, Backend};
 
 backend_tests!(
     organisations_are_added_deactivated_and_reactivated,
@@ -16,34 +16,6 @@ backend_tests!(
 );
 
 const PASSWORD: &str = "a long enough password";
-
-async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    app.send(
-        Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": email, "password": password})),
-    )
-    .await
-}
-
-async fn audit_actions(app: &TestApp, admin: &str) -> Vec<String> {
-    let (status, page) = app
-        .send(
-            Method::GET,
-            "/api/v1/admin/audit?limit=100",
-            Some(admin),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect()
-}
 
 async fn organisations_are_added_deactivated_and_reactivated(backend: Backend) {
     let app = spawn_demo_app(backend).await;
@@ -360,10 +332,20 @@ async fn admins_create_and_change_accounts(backend: Backend) {
     let user_id = created["user"]["id"].as_i64().unwrap();
     assert_eq!(created["user"]["email"], "piet@zwolle.example");
     assert_eq!(created["user"]["organisationId"], zwolle);
-    let first_password = created["password"].as_str().unwrap().to_string();
-    assert!(first_password.chars().count() >= 12);
+    assert!(
+        created.get("password").is_none(),
+        "no password in any answer"
+    );
+    assert!(created["linkExpiresAt"].as_str().is_some(), "{created}");
+    // No password yet: nothing logs in until Piet chooses one.
+    assert_eq!(login(&app, "piet@zwolle.example", "").await.0, 401);
+    let welcome = app.mailed_link("piet@zwolle.example", "/welcome/").await;
+    let first_password = "Piet kiest zelf een wachtwoord".to_string();
+    let chosen = app.choose_password(&welcome, &first_password).await;
+    assert_eq!(chosen.status(), 303);
+    assert_eq!(chosen.headers()["location"], "/dashboard");
 
-    // The printed password works; it is not stored or logged in clear.
+    // His own password works; it is not stored or logged in clear.
     let (status, token) = login(&app, "piet@zwolle.example", &first_password).await;
     assert_eq!(status, 200);
     let piet = token["accessToken"].as_str().unwrap().to_string();
@@ -518,9 +500,22 @@ async fn admins_create_and_change_accounts(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(status, 200, "{reset}");
-    let second_password = reset["password"].as_str().unwrap();
-    assert_ne!(second_password, first_password);
+    assert_eq!(status, 202, "{reset}");
+    assert!(reset.get("password").is_none(), "{reset}");
+    // Sessions end when the link is used, not when it is sent.
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/me", Some(&piet), None)
+            .await
+            .0,
+        200
+    );
+    let link = app
+        .mailed_link("piet@zwolle.example", "/password/reset/")
+        .await;
+    let second_password = "Piet kiest een tweede wachtwoord";
+    let chosen = app.choose_password(&link, second_password).await;
+    assert_eq!(chosen.status(), 303);
+    assert_eq!(chosen.headers()["location"], "/login?changed=1");
     assert_eq!(
         app.send(Method::GET, "/api/v1/me", Some(&piet), None)
             .await
@@ -590,7 +585,13 @@ async fn admins_create_and_change_accounts(backend: Backend) {
     assert!(seen.contains(&"beheer@meeloop.example".to_string()));
 
     let actions = audit_actions(&app, &admin).await;
-    for action in ["user.created", "user.updated", "user.password_reset"] {
+    for action in [
+        "user.created",
+        "user.invited",
+        "user.updated",
+        "user.sign_in_link_sent",
+        "user.password_chosen",
+    ] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
 }

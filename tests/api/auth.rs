@@ -8,7 +8,7 @@ use meeloop::service::ServiceError;
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{spawn_app_with, spawn_demo_app, Backend, TestApp};
+use crate::helpers::{login, spawn_app_with, spawn_demo_app, Backend, TestApp};
 
 backend_tests!(
     login_me_and_logout,
@@ -34,17 +34,6 @@ fn add_user(app: &TestApp, email: &str, role: Role, organisation: Option<&str>) 
         },
     )
     .expect("create user");
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 async fn get_with(app: &TestApp, path: &str, token: &str) -> (u16, Value) {

@@ -725,3 +725,110 @@ impl TestApp {
             .await
     }
 }
+
+/// Queued emails as `(recipient, template, text body)`, oldest first.
+pub fn mails(conn: &mut db::DbConn) -> Vec<(String, String, String)> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Mail {
+        #[diesel(sql_type = Text)]
+        recipient: String,
+        #[diesel(sql_type = Text)]
+        template: String,
+        #[diesel(sql_type = Text)]
+        body_text: String,
+    }
+    let sql = "SELECT recipient, template, body_text FROM outbox ORDER BY id";
+    let rows: Vec<Mail> = meeloop::dispatch!(conn, c => diesel::sql_query(sql).load(c)).unwrap();
+    rows.into_iter()
+        .map(|m| (m.recipient, m.template, m.body_text))
+        .collect()
+}
+
+impl TestApp {
+    /// The newest link under `path` (e.g. "/welcome/") in an email to `to`,
+    /// waiting for it to be queued (some are queued after the answer).
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found = {
+                let mut conn = self.db.pool.get().unwrap();
+                mails(&mut conn)
+                    .into_iter()
+                    .rev()
+                    .filter(|(recipient, _, _)| recipient == to)
+                    .find_map(|(_, _, text)| {
+                        text.split_whitespace()
+                            .find(|w| w.contains(path))
+                            .map(str::to_string)
+                    })
+            };
+            if let Some(link) = found {
+                return link;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no email to {to} with a link under {path}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Chooses a password through an emailed link's page, as a browser
+    /// would (the page's form token, then the form); returns the answer.
+    pub async fn choose_password(&self, link: &str, password: &str) -> reqwest::Response {
+        let page = self.client.get(link).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{link}");
+        let cookie = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("meeloop_form="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+            .expect("a form cookie");
+        let csrf = cookie.trim_start_matches("meeloop_form=").to_string();
+        self.client
+            .post(link)
+            .header("cookie", cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("password", password),
+                ("repeat", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Logs in over the API; status and body.
+pub async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(serde_json::json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+/// The actions of the newest 100 audit entries, newest first.
+pub async fn audit_actions(app: &TestApp, admin: &str) -> Vec<String> {
+    let (status, page) = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/admin/audit?limit=100",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -30,4 +30,5 @@ mod partners;
 mod privacy;
 mod profile;
 mod schedule;
+mod sign_in;
 mod web_browser;

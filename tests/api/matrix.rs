@@ -123,7 +123,16 @@ fn rows() -> Vec<Row> {
         row(
             Method::POST,
             "/api/v1/admin/users/{id}/password-reset",
-            ADMIN,
+            [401, 403, 403, 401, 401, 202],
+        ),
+        // The same answer for everyone, whether or not the address has an account.
+        row(Method::POST, "/api/v1/auth/password-reset", [202; 6]),
+        // Admins invite into any organisation; coordinators only when the
+        // operator allows it (not here), and only into their own.
+        row(
+            Method::POST,
+            "/api/v1/organisations/{id}/members",
+            [401, 403, 403, 401, 401, 201],
         ),
         row(Method::GET, "/api/v1/admin/partners", ADMIN),
         row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
@@ -256,7 +265,11 @@ fn dead_message(app: &TestApp) -> i64 {
 
 async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     // Login and token requests come from many callers here; lift their limit.
-    let app = spawn_app_with(backend, |f| f.merge(("auth.login_burst", 1000))).await;
+    let app = spawn_app_with(backend, |f| {
+        f.merge(("auth.login_burst", 1000))
+            .merge(("auth.reset_burst", 1000))
+    })
+    .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let zwolle = app.organisation_id("GM0193").await;
     let frysl = app.organisation_id("GM1900").await;
@@ -460,6 +473,12 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                     "organisationId": zwolle,
                 })),
                 (Method::POST, "/api/v1/visits") => Some(visit_body.clone()),
+                (Method::POST, "/api/v1/auth/password-reset") => {
+                    Some(json!({"email": "login@zwolle.example"}))
+                }
+                (Method::POST, "/api/v1/organisations/{id}/members") => {
+                    Some(json!({"email": "lid@zwolle.example", "name": "Nieuw lid"}))
+                }
                 (Method::POST, "/api/v1/admin/organisations/{id}/merge") => {
                     Some(json!({"into": "GM0344"}))
                 }

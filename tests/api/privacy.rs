@@ -197,6 +197,35 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         }
     }
 
+    // Sign-in links: one expired 31 days ago goes, a live one stays.
+    let someone: i64 = meeloop::dispatch!(&mut conn, c => meeloop::db::schema::users::table
+        .select(meeloop::db::schema::users::id)
+        .order(meeloop::db::schema::users::id)
+        .first(c))
+    .unwrap();
+    for (hash, purpose, expires) in [
+        (
+            "account-old",
+            meeloop::domain::account::SignInPurpose::Reset,
+            -31,
+        ),
+        (
+            "account-live",
+            meeloop::domain::account::SignInPurpose::Invitation,
+            3,
+        ),
+    ] {
+        meeloop::db::sign_in::insert(
+            &mut conn,
+            meeloop::domain::account::UserId(someone),
+            purpose,
+            hash,
+            now + days(expires),
+            now - days(40),
+        )
+        .unwrap();
+    }
+
     // Free text: one finished visit five years and a day ago, one a day
     // short; an unfinished one, however old, keeps its text.
     let demo: Vec<(i64, String)> = meeloop::dispatch!(&mut conn, c => visits::table
@@ -300,7 +329,7 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         audit_entries: 1,
         sent_messages: 1,
         dead_messages: 1,
-        link_tokens: 2,
+        link_tokens: 3,
         mail_files: 1,
         visit_texts: 1,
         lesson_texts: 1,
@@ -330,7 +359,13 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .first(c))
     .unwrap();
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
-    assert_eq!(details["purged"]["link_tokens"], 2, "{details}");
+    assert_eq!(details["purged"]["link_tokens"], 3, "{details}");
+    let account_links: Vec<String> =
+        meeloop::dispatch!(&mut conn, c => meeloop::db::schema::account_links::table
+        .select(meeloop::db::schema::account_links::token_hash)
+        .load(c))
+        .unwrap();
+    assert_eq!(account_links, ["account-live"]);
 
     let left: Vec<i64> = meeloop::dispatch!(&mut conn, c => outbox::table
         .select(outbox::id)

@@ -288,8 +288,31 @@ async fn every_page_passes_axe_core_in_both_languages() {
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let bram = coordinator(&app, "bram@zwolle.example", "GM0193");
-    app.admin_token("admin@meeloop.example").await;
+    let admin = app.admin_token("admin@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
+    // An invitation to choose a password, and a password reset.
+    let (status, invited) = app
+        .post_as(
+            "/api/v1/admin/users",
+            &admin,
+            serde_json::json!({"email": "nieuw@zwolle.example", "name": "Nieuw",
+                "role": "coordinator", "organisationId": zwolle}),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let welcome = app.mailed_link("nieuw@zwolle.example", "/welcome/").await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/admin/users/{}/password-reset", anne.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let reset = app
+        .mailed_link("anne@sudwestfryslan.example", "/password/reset/")
+        .await;
     // A visit held (with both forms to fill in), and an open request.
     let days = working_days_ahead(1);
     let held = ask(&app, &anne, "cloud-migration", &days).await;
@@ -379,6 +402,10 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/privacy",
             "/problems",
             "/login?out=1",
+            "/login?changed=1",
+            "/password/forgot",
+            &welcome,
+            &reset,
             &invitation,
             &form,
             &followup,
@@ -392,6 +419,18 @@ async fn every_page_passes_axe_core_in_both_languages() {
         b.fill("#password", "wrong").await;
         b.go("main form button[type=submit]").await;
         check("login, wrong password".into(), b.axe().await);
+        b.goto("/password/forgot").await;
+        b.fill("#email", "geen adres").await;
+        b.go("main form button[type=submit]").await;
+        check("forgot password, bad address".into(), b.axe().await);
+        b.fill("#email", "niemand@zwolle.example").await;
+        b.go("main form button[type=submit]").await;
+        check("forgot password, sent".into(), b.axe().await);
+        b.goto(&welcome).await;
+        b.fill("#password", "twaalf tekens of meer").await;
+        b.fill("#repeat", "iets anders").await;
+        b.go("main form button[type=submit]").await;
+        check("welcome, passwords differ".into(), b.axe().await);
         // The invitation form and the emailed lessons form with errors.
         b.goto(&invitation).await;
         b.go("main form button.primary").await;

@@ -50,6 +50,12 @@ pub enum AccountRefusal {
     AdminsOnly,
     /// An erasure whose confirmation does not repeat the address (or code).
     NotConfirmed,
+    /// An invitation or reset link that is unknown, used, expired, or whose
+    /// account cannot sign in.
+    LinkNotValid,
+    /// Inviting this account is not the caller's to do (coordinators invite
+    /// only colleagues, and only when the operator allows it).
+    MayNotInvite,
 }
 
 area!(AccountRefusal);
@@ -68,7 +74,8 @@ impl Explain for AccountRefusal {
             | R::CoordinatorNeedsOrganisation { .. }
             | R::AdminInOrganisation { .. }
             | R::NotConfirmed => Kind::Conflict,
-            R::WrongCurrentPassword | R::AdminsOnly => Kind::Forbidden,
+            R::LinkNotValid => Kind::NotFound,
+            R::WrongCurrentPassword | R::AdminsOnly | R::MayNotInvite => Kind::Forbidden,
             R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
         }
     }
@@ -120,6 +127,18 @@ impl Explain for AccountRefusal {
                 "het toegangstoken is niet meer geldig; log opnieuw in".into()
             }
             R::SessionEnded => "the access token is no longer valid; log in again".into(),
+            R::LinkNotValid if nl => {
+                "deze link is niet (meer) geldig: hij is al gebruikt, verlopen of onbekend; vraag een nieuwe".into()
+            }
+            R::LinkNotValid => {
+                "this link is not valid (any more): it was used, expired or is unknown; ask for a new one".into()
+            }
+            R::MayNotInvite if nl => {
+                "je mag alleen collega's van je eigen organisatie als coördinator uitnodigen, en alleen als de beheerder dat toestaat".into()
+            }
+            R::MayNotInvite => {
+                "you may invite only colleagues of your own organisation as coordinators, and only when the operator allows it".into()
+            }
             R::AdminsOnly if nl => "hiervoor is een beheerdersaccount nodig".into(),
             R::AdminsOnly => "this needs an admin account".into(),
         }
@@ -148,6 +167,8 @@ impl AccountRefusal {
             R::SessionEnded,
             R::AdminsOnly,
             R::NotConfirmed,
+            R::LinkNotValid,
+            R::MayNotInvite,
         ]
     }
 }

@@ -1,5 +1,6 @@
-//! Admins manage accounts: list, create (with a generated password shown
-//! once), change role, organisation or status, and reset passwords.
+//! Admins manage accounts: list, invite (the owner chooses their own
+//! password from a link in an email), change role, organisation or status,
+//! and send a sign-in link. No answer ever carries a password.
 
 use crate::http::call::Call;
 use crate::http::ApiResult;
@@ -9,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::account::{LoginEmail, Password, Role, User, UserId};
+use crate::domain::account::{LoginEmail, Role, User, UserId};
 use crate::domain::organisation::{parse_name, OrganisationId};
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::http::body::Body;
@@ -18,6 +19,8 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::query::path;
 use crate::http::responses::{AdminOnly, BadId, BadQuery};
 use crate::service::accounts::{self, AccountChanges, AccountFields};
+use crate::service::sign_in::{self, Invited};
+use chrono::{DateTime, Utc};
 
 /// An account as admins see it (never its password or hash).
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,14 +59,23 @@ pub struct UserPage {
     pub next_after: Option<i64>,
 }
 
-/// An account and a password for it, shown this once.
+/// An account and the sign-in link just emailed to its owner.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct UserWithPassword {
+pub struct InvitedView {
     pub user: UserView,
-    /// Give it to the account's owner over a safe channel; they change it
-    /// with `PUT /api/v1/me/password`. Not stored, not shown again.
-    pub password: String,
+    /// When the emailed link stops working. The link itself goes only to
+    /// the account's own address.
+    pub link_expires_at: DateTime<Utc>,
+}
+
+impl From<Invited> for InvitedView {
+    fn from(i: Invited) -> Self {
+        InvitedView {
+            user: UserView::from(i.user),
+            link_expires_at: i.expires_at.and_utc(),
+        }
+    }
 }
 
 #[derive(IntoParams)]
@@ -153,24 +165,19 @@ fn organisation(id: i64) -> Result<OrganisationId, ApiError> {
     OrganisationId::try_from(id).map_err(ApiError::field("organisationId"))
 }
 
-fn with_password(user: User, password: Password) -> UserWithPassword {
-    UserWithPassword {
-        user: UserView::from(user),
-        password: password.expose().to_string(),
-    }
-}
-
-/// Create an account
+/// Invite someone
 ///
-/// Creates a coordinator (of an organisation) or an admin (of none). The answer
-/// carries the first password, this once. Refused with `email_in_use` when the
-/// address has an account. Admins only; audited.
+/// Creates a coordinator (of an organisation) or an admin (of none) without a
+/// password, and emails the address a single-use link to choose one (valid
+/// `auth.sign_in.invitation_hours`, a week by default); the email is in the
+/// language of `Accept-Language`. Refused with `email_in_use` when the address
+/// has an account. Admins only; audited.
 #[utoipa::path(
     post,
     tag = "admin",
     request_body = CreateUser,
     responses(
-        (status = 201, description = "Created", body = UserWithPassword),
+        (status = 201, description = "Created and invited", body = InvitedView),
         (status = 400, description = "A field is invalid, or role and organisation do not fit", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email address has an account", body = Problem, content_type = "application/problem+json"),
@@ -194,12 +201,11 @@ pub async fn create(call: Call, admin: AdminUser, body: Body<CreateUser>) -> Api
         role,
         organisation: organisation_id.map(organisation).transpose()?,
     };
-    let (user, password) =
-        accounts::admin_create_user(call.ctx(), admin.0, call.client(), account).await?;
+    let invited = sign_in::invite(call.ctx(), admin.0, call.client(), account, call.lang()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header((LOCATION, format!("/api/v1/admin/users/{}", user.id)))
-        .json(with_password(user, password)))
+        .insert_header((LOCATION, format!("/api/v1/admin/users/{}", invited.user.id)))
+        .json(InvitedView::from(invited)))
 }
 
 /// Changes to an account; absent fields stay as they are.
@@ -282,16 +288,18 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
-/// Reset an account's password
+/// Send a sign-in link
 ///
-/// Gives the account a new generated password, shown this once, and ends its
-/// sessions. Admins only; audited.
+/// Emails the account a single-use link to choose a new password (valid
+/// `auth.sign_in.reset_minutes`, an hour by default), or a new invitation while
+/// its owner has not chosen one yet. Its sessions end when the link is used.
+/// Nobody sees a password. Admins only; audited.
 #[utoipa::path(
     post,
     tag = "admin",
     params(("id" = i64, Path, description = "User id", minimum = 1, maximum = 9223372036854775807_i64)),
     responses(
-        (status = 200, description = "The account and its new password", body = UserWithPassword),
+        (status = 202, description = "The link is on its way", body = InvitedView),
         BadId,
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         AdminOnly,
@@ -301,8 +309,9 @@ pub async fn update(
 pub async fn reset_password(call: Call, id: web::Path<String>, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let id: UserId = path("id", &id, str::parse)?;
-    let (user, password) = accounts::reset_password(call.ctx(), admin.0, call.client(), id).await?;
-    Ok(HttpResponse::Ok()
+    let sent =
+        sign_in::send_link_by_admin(call.ctx(), admin.0, call.client(), id, call.lang()).await?;
+    Ok(HttpResponse::Accepted()
         .insert_header(("Cache-Control", "no-store"))
-        .json(with_password(user, password)))
+        .json(InvitedView::from(sent)))
 }

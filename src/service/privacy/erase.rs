@@ -120,7 +120,10 @@ fn erase_in(conn: &mut DbConn, whose: Whose, subject: &Subject) -> Result<Erased
             .collect(),
     };
     for id in &accounts {
-        crate::db::users::anonymise(conn, crate::domain::account::UserId(*id), ERASED)?;
+        let account = crate::domain::account::UserId(*id);
+        crate::db::users::anonymise(conn, account, ERASED)?;
+        // An invitation or reset link must not bring the account back.
+        crate::db::sign_in::retire_all(conn, account, crate::db::now())?;
         erased.accounts += 1;
     }
     erased.unsent_emails = crate::db::outbox::delete_unsent_to(conn, &subject.needles)?;

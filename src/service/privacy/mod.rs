@@ -73,7 +73,7 @@ pub async fn purge(
                 }
             }
         };
-        *count_of(&mut purged, kind) = n;
+        *count_of(&mut purged, kind) += n;
     }
     if let Some(folder) = ctx.mail_folder.clone() {
         let files = crate::mail::files::written_before(&folder, cut.mail_files).map_err(|e| {
@@ -124,7 +124,7 @@ fn count_of(p: &mut Purged, kind: Expired) -> &mut usize {
         Expired::AuditEntries => &mut p.audit_entries,
         Expired::SentMessages => &mut p.sent_messages,
         Expired::DeadMessages => &mut p.dead_messages,
-        Expired::LinkTokens => &mut p.link_tokens,
+        Expired::LinkTokens | Expired::AccountLinks => &mut p.link_tokens,
         Expired::VisitTexts => &mut p.visit_texts,
         Expired::LessonTexts => &mut p.lesson_texts,
         Expired::FollowupTexts => &mut p.followup_texts,

@@ -1,4 +1,5 @@
-//! Accounts: create (the password shown once), deactivate, reset.
+//! Accounts: invite (the owner chooses their password), deactivate, send
+//! a sign-in link. No page ever shows a password.
 
 use crate::web::PageResult;
 use actix_web::http::StatusCode;
@@ -10,7 +11,9 @@ use crate::domain::account::{LoginEmail, Role, UserId};
 use crate::domain::organisation::parse_name;
 use crate::domain::refusal::Kind;
 use crate::service::accounts::{self, AccountChanges, AccountFields};
+use crate::service::clock::long_moment;
 use crate::service::directory::{self};
+use crate::service::sign_in;
 use crate::web::session::Nav;
 use crate::web::{page, Chrome, Session, WebError};
 
@@ -25,8 +28,9 @@ struct UsersPage {
     next: Option<i64>,
     form: NewUserForm,
     error: Option<String>,
-    /// (email, password) right after creating or resetting: shown once.
-    secret: Option<(String, String)>,
+    /// (email, until when the link works) right after an invitation or a
+    /// sign-in link went out.
+    sent: Option<(String, String)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +56,7 @@ async fn users_page(
     status: StatusCode,
     form: NewUserForm,
     error: Option<String>,
-    secret: Option<(String, String)>,
+    sent: Option<(String, String)>,
 ) -> PageResult {
     let (users, next) =
         accounts::list_users(session.ctx(), session.user.clone(), after.map(UserId), PAGE)
@@ -67,7 +71,7 @@ async fn users_page(
             next: next.map(|u| u.0),
             form,
             error,
-            secret,
+            sent,
         },
     ))
 }
@@ -86,7 +90,7 @@ pub async fn users(session: Session, query: web::Query<UsersQuery>) -> PageResul
     .await
 }
 
-/// POST /admin/users: a new account; its password is shown once.
+/// POST /admin/users: invites someone; they choose their own password.
 pub async fn create_user(session: Session, body: web::Bytes) -> PageResult {
     let lang = session.lang;
     let form: NewUserForm = session.form(&body)?;
@@ -106,18 +110,24 @@ pub async fn create_user(session: Session, body: web::Bytes) -> PageResult {
         }
         Err(Err(e)) => return Err(e),
     };
-    let result =
-        accounts::admin_create_user(session.ctx(), session.user.clone(), session.client, fields)
-            .await;
+    let result = sign_in::invite(
+        session.ctx(),
+        session.user.clone(),
+        session.client,
+        fields,
+        session.lang,
+    )
+    .await;
     match result {
-        Ok((user, password)) => {
+        Ok(invited) => {
+            let until = long_moment(invited.expires_at, session.lang);
             users_page(
                 &session,
                 None,
                 StatusCode::OK,
                 NewUserForm::default(),
                 None,
-                Some((user.email, password.expose().to_string())),
+                Some((invited.user.email, until)),
             )
             .await
         }
@@ -213,7 +223,8 @@ pub async fn user_active(session: Session, id: web::Path<String>, body: web::Byt
     }
 }
 
-/// POST /admin/users/{id}/password: a new password, shown once.
+/// POST /admin/users/{id}/password: emails the account a link to choose a
+/// password (an invitation again while it has none).
 pub async fn reset_password(
     session: Session,
     id: web::Path<String>,
@@ -222,17 +233,23 @@ pub async fn reset_password(
     let lang = session.lang;
     session.check_form(&body)?;
     let id: UserId = id.parse().map_err(|_| WebError::not_found(lang))?;
-    let (user, password) =
-        accounts::reset_password(session.ctx(), session.user.clone(), session.client, id)
-            .await
-            .map_err(fail(lang))?;
+    let sent = sign_in::send_link_by_admin(
+        session.ctx(),
+        session.user.clone(),
+        session.client,
+        id,
+        lang,
+    )
+    .await
+    .map_err(fail(lang))?;
+    let until = long_moment(sent.expires_at, lang);
     users_page(
         &session,
         None,
         StatusCode::OK,
         NewUserForm::default(),
         None,
-        Some((user.email, password.expose().to_string())),
+        Some((sent.user.email, until)),
     )
     .await
 }
