@@ -82,6 +82,11 @@ impl Application {
             .sign_in
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        if !(5..=480).contains(&settings.auth.idle_timeout_minutes) {
+            return Err(std::io::Error::other(
+                "configuration: auth.idle_timeout_minutes must be 5 to 480",
+            ));
+        }
         let ctx = Context::from_settings(pool, settings, base_url.clone(), max_staleness);
         let scheduler = settings.jobs.run.then(|| {
             (

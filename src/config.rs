@@ -128,6 +128,9 @@ pub struct AuthSettings {
     /// Invitations and password resets by email.
     #[serde(default)]
     pub sign_in: crate::domain::account::SignInRules,
+    /// A browser session ends after this many minutes without use (besides
+    /// its absolute end after 8 hours).
+    pub idle_timeout_minutes: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

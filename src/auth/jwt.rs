@@ -41,6 +41,10 @@ pub struct LoginClaims {
     pub org: Option<i64>,
     /// The user's token version when issued; logout raises it.
     pub ver: i32,
+    /// The session this token belongs to (`sessions.sid`); ending the
+    /// session ends the token.
+    #[serde(default)]
+    pub sid: String,
     /// Browser sessions only: the token every form of this session must
     /// carry (the cookie is HttpOnly, so another site cannot read it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,11 +100,16 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue_login(&self, user: &User) -> Result<IssuedToken, String> {
-        self.issue(user, LoginKind::Api)
+    /// How long a token of `kind` lasts.
+    pub fn ttl(&self, kind: LoginKind) -> i64 {
+        match kind {
+            LoginKind::Api => self.ttl_secs,
+            LoginKind::Web => WEB_TTL_SECS,
+        }
     }
 
-    pub fn issue(&self, user: &User, kind: LoginKind) -> Result<IssuedToken, String> {
+    /// A token of session `sid` (see `service::accounts::start_session`).
+    pub fn issue(&self, user: &User, kind: LoginKind, sid: &str) -> Result<IssuedToken, String> {
         let now = Utc::now().timestamp();
         let (aud, ttl_secs, csrf) = match kind {
             LoginKind::Api => (LOGIN_AUDIENCE, self.ttl_secs, None),
@@ -116,6 +125,7 @@ impl JwtKeys {
             role: user.role,
             org: user.organisation_id.map(|o| o.0),
             ver: user.token_version,
+            sid: sid.to_string(),
             csrf,
         };
         let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod partners;
 pub mod privacy;
 pub mod schema;
+pub mod sessions;
 pub mod sign_in;
 pub mod subject;
 pub mod topics;

@@ -21,6 +21,8 @@ pub enum Expired {
     LinkTokens,
     /// Used or expired invitation and reset links.
     AccountLinks,
+    /// Ended or expired sessions.
+    Sessions,
     /// Finished visits whose goal or reason is still there.
     VisitTexts,
     /// Unpublished lessons whose texts are still there.
@@ -29,12 +31,13 @@ pub enum Expired {
 }
 
 impl Expired {
-    pub const ALL: [Expired; 8] = [
+    pub const ALL: [Expired; 9] = [
         Expired::AuditEntries,
         Expired::SentMessages,
         Expired::DeadMessages,
         Expired::LinkTokens,
         Expired::AccountLinks,
+        Expired::Sessions,
         Expired::VisitTexts,
         Expired::LessonTexts,
         Expired::FollowupTexts,
@@ -90,6 +93,7 @@ pub fn expired_ids(
             .limit(limit)
             .load(c)),
         Expired::AccountLinks => super::sign_in::expired_ids(conn, cut.link_tokens, limit),
+        Expired::Sessions => super::sessions::expired_ids(conn, cut.link_tokens, limit),
         Expired::VisitTexts => dispatch!(conn, c => visits::table
             .filter(visits::state.eq_any(final_states()))
             .filter(visits::updated_at.lt(cut.free_text))
@@ -134,6 +138,7 @@ pub fn purge(conn: &mut DbConn, kind: Expired, ids: &[i64]) -> QueryResult<usize
         )
         .execute(c)),
         Expired::AccountLinks => super::sign_in::delete(conn, ids),
+        Expired::Sessions => super::sessions::delete(conn, ids),
         // The row stays (counts, ratings, reputation); the words go. Its
         // `updated_at` is left alone: it dates the visit, not the purge.
         Expired::VisitTexts => dispatch!(conn, c => diesel::update(

@@ -65,7 +65,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lessons,
     followups,
     maintenance,
-    account_links
+    account_links,
+    sessions
 );
 
 diesel::table! {
@@ -235,3 +236,20 @@ diesel::table! {
 }
 
 diesel::joinable!(account_links -> users (user_id));
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        sid -> Text,
+        user_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        address -> Nullable<Text>,
+        user_agent -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));

@@ -152,6 +152,7 @@ pub fn anonymise(conn: &mut DbConn, id: UserId, name: &str) -> QueryResult<()> {
             users::updated_at.eq(super::now()),
         ))
         .execute(c))?;
+    super::sessions::end_all(conn, id, None, super::now())?;
     Ok(())
 }
 
@@ -176,9 +177,9 @@ pub fn update(conn: &mut DbConn, id: UserId, changes: &UserChanges) -> QueryResu
 /// Stores a new password hash and revokes every token issued so far.
 pub fn set_password(conn: &mut DbConn, id: UserId, hash: &str) -> QueryResult<()> {
     dispatch!(conn, c => diesel::update(users::table.find(id.0))
-        .set((users::password_hash.eq(hash), users::token_version.eq(users::token_version + 1), users::updated_at.eq(super::now())))
+        .set(users::password_hash.eq(hash))
         .execute(c))?;
-    Ok(())
+    bump_token_version(conn, id)
 }
 
 #[derive(Insertable)]
@@ -207,11 +208,14 @@ pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<Option<UserId
     Ok(inserted.map(UserId))
 }
 
-/// Revokes every token issued so far to this user.
+/// Revokes every token issued so far to this user, and ends their
+/// sessions (so the sessions page says so too).
 pub fn bump_token_version(conn: &mut DbConn, id: UserId) -> QueryResult<()> {
+    let now = super::now();
     dispatch!(conn, c => diesel::update(users::table.find(id.0))
-        .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(super::now())))
+        .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(now)))
         .execute(c))?;
+    super::sessions::end_all(conn, id, None, now)?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod refusal;
 pub mod schedule;
 pub mod search;
+pub mod session;
 pub mod spreadsheet;
 pub mod stats;
 pub mod topic;

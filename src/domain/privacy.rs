@@ -172,6 +172,8 @@ pub struct Purged {
     pub sent_messages: usize,
     pub dead_messages: usize,
     pub link_tokens: usize,
+    /// Sessions that ended or expired (with the link tokens' period).
+    pub sessions: usize,
     pub mail_files: usize,
     /// Finished visits whose goal and reasons were replaced.
     pub visit_texts: usize,
@@ -187,6 +189,7 @@ impl Purged {
             + self.sent_messages
             + self.dead_messages
             + self.link_tokens
+            + self.sessions
             + self.mail_files
             + self.visit_texts
             + self.lesson_texts
@@ -194,12 +197,13 @@ impl Purged {
     }
 
     /// `(what, how many)` in a fixed order, for the CLI and the audit entry.
-    pub fn rows(&self) -> [(&'static str, usize); 8] {
+    pub fn rows(&self) -> [(&'static str, usize); 9] {
         [
             ("audit log entries", self.audit_entries),
             ("sent emails", self.sent_messages),
             ("emails that gave up", self.dead_messages),
             ("used or expired link tokens", self.link_tokens),
+            ("ended or expired sessions", self.sessions),
             ("mail files", self.mail_files),
             ("visit texts pseudonymised", self.visit_texts),
             ("unpublished lesson texts pseudonymised", self.lesson_texts),
@@ -283,8 +287,9 @@ mod tests {
             visit_texts: 6,
             lesson_texts: 7,
             followup_texts: 8,
+            sessions: 9,
         };
-        assert_eq!(p.total(), 36);
-        assert_eq!(p.rows().iter().map(|(_, n)| n).sum::<usize>(), 36);
+        assert_eq!(p.total(), 45);
+        assert_eq!(p.rows().iter().map(|(_, n)| n).sum::<usize>(), 45);
     }
 }

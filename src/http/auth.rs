@@ -2,8 +2,8 @@
 
 use crate::http::call::Call;
 use crate::http::ApiResult;
-use actix_web::HttpResponse;
-use actix_web::{post, put, route};
+use actix_web::{delete, post, put, route};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,8 +13,10 @@ use super::organisations::OrganisationView;
 use super::problem::{ApiError, Problem};
 use crate::auth::jwt::{IssuedToken, LoginKind};
 use crate::domain::account::{Password, Role};
-use crate::http::extract::CurrentUser;
-use crate::http::responses::{BadQuery, Guarded, Unavailable};
+use crate::domain::session::SessionKind;
+use crate::http::extract::{CurrentSession, CurrentUser};
+use crate::http::query::{path, positive_id};
+use crate::http::responses::{BadId, BadQuery, Guarded, Unavailable};
 use crate::service::accounts;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,12 +67,11 @@ pub struct TokenResponse {
 pub async fn login(call: Call, body: Body<LoginRequest>) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
-    let address = call.client();
     let (_, token) = accounts::login(
         call.ctx(),
         call.state().jwt.clone(),
         &call.state().login_limiter,
-        address,
+        call.origin(),
         body.email,
         body.password,
         LoginKind::Api,
@@ -133,7 +134,7 @@ pub async fn change_password(
         call.state().jwt.clone(),
         &call.state().login_limiter,
         user.0,
-        call.client(),
+        call.origin(),
         body.current_password,
         new,
     )
@@ -199,4 +200,99 @@ pub async fn me(call: Call, user: CurrentUser) -> ApiResult {
             role: user.role,
             organisation: organisation.map(OrganisationView::from),
         }))
+}
+
+/// One of the caller's sessions: a browser or a program that logged in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// Pass to `DELETE /api/v1/me/sessions/{id}` to end it.
+    #[schema(example = 12)]
+    pub id: i64,
+    pub kind: SessionKind,
+    pub created_at: DateTime<Utc>,
+    /// Written down at most once a minute.
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute end (a browser session also ends after
+    /// `auth.idle_timeout_minutes` without use).
+    pub expires_at: DateTime<Utc>,
+    /// The client's address at login.
+    pub address: Option<String>,
+    /// Browser and system (or program), from its `User-Agent`, in the language
+    /// of `Accept-Language`.
+    #[schema(example = "Firefox on Windows")]
+    pub device: String,
+    /// The session of this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionView>,
+}
+
+/// Your sessions
+///
+/// Every browser session and API token of the caller that still lets them in,
+/// most recently used first.
+#[utoipa::path(
+    get,
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller's open sessions", body = SessionList),
+        BadQuery,
+        Guarded,
+    )
+)]
+#[route("/me/sessions", method = "GET", method = "HEAD")]
+pub async fn sessions(call: Call, caller: CurrentSession) -> ApiResult {
+    call.no_query()?;
+    let lang = call.lang();
+    let sessions = accounts::own_sessions(call.ctx(), &caller.0).await?;
+    let items = sessions
+        .into_iter()
+        .map(|own| SessionView {
+            id: own.session.id,
+            kind: own.session.kind,
+            created_at: own.session.created_at.and_utc(),
+            last_seen_at: own.session.last_seen_at.and_utc(),
+            expires_at: own.session.expires_at.and_utc(),
+            device: own.session.device(lang),
+            address: own.session.address,
+            current: own.current,
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(SessionList { items }))
+}
+
+/// End a session
+///
+/// Ends one of the caller's sessions (another browser, a program's token, or
+/// this one); its token stops working at once. `unknown_session` for a
+/// session that is not theirs or had ended. Audited.
+#[utoipa::path(
+    delete,
+    tag = "auth",
+    params(("id" = i64, Path, description = "Session id", minimum = 1, maximum = 9223372036854775807_i64)),
+    responses(
+        (status = 204, description = "Ended"),
+        BadId,
+        (status = 404, description = "Not one of your open sessions", body = Problem, content_type = "application/problem+json"),
+        Guarded,
+    )
+)]
+#[delete("/me/sessions/{id}")]
+pub async fn end_session(call: Call, id: web::Path<String>, caller: CurrentSession) -> ApiResult {
+    call.no_query()?;
+    let id = path("id", &id, positive_id)?;
+    accounts::end_sessions(
+        call.ctx(),
+        &caller.0,
+        accounts::Ending::One(id),
+        call.client(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

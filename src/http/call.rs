@@ -64,6 +64,11 @@ impl Call {
         client::address(&self.req, &self.state.trusted_proxies)
     }
 
+    /// The client's address and software, for a new session.
+    pub fn origin(&self) -> crate::service::accounts::Origin {
+        client::origin(&self.req, &self.state.trusted_proxies)
+    }
+
     /// Refuses any query parameter: the operation documents none.
     pub fn no_query(&self) -> Result<(), ApiError> {
         QueryParams::parse(&self.req, &[]).map(drop)

@@ -30,6 +30,16 @@ pub fn address(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> IpAddr {
         .unwrap_or(peer)
 }
 
+/// Where a login comes from: the address and what the client's software
+/// calls itself (`User-Agent`), for the sessions page.
+pub fn origin(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> crate::service::accounts::Origin {
+    let agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    crate::service::accounts::Origin::new(address(req, trusted_proxies), agent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

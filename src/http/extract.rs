@@ -22,13 +22,28 @@ impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed = CurrentSession::from_request(req, payload);
+        Box::pin(async move { Ok(CurrentUser(signed.await?.0.user)) })
+    }
+}
+
+/// The logged-in user and the session the token belongs to (for the
+/// routes that list and end one's sessions).
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub service::accounts::SignedIn);
+
+impl FromRequest for CurrentSession {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         with_token(req, |state, token| async move {
             let claims = state
                 .jwt
                 .verify_login(&token)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-            Ok(CurrentUser(login_user(&state, claims).await?))
+            Ok(CurrentSession(login_user(&state, claims).await?))
         })
     }
 }
@@ -84,7 +99,7 @@ impl FromRequest for CurrentReader {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         with_token(req, |state, token| async move {
             if let Ok(claims) = state.jwt.verify_login(&token) {
-                let user = login_user(&state, claims).await?;
+                let user = login_user(&state, claims).await?.user;
                 return Ok(CurrentReader(service::lessons::Reader::User(user)));
             }
             let claims = state
@@ -103,7 +118,7 @@ impl FromRequest for CurrentReader {
 pub(crate) async fn login_user(
     state: &AppState,
     claims: crate::auth::jwt::LoginClaims,
-) -> Result<User, service::ServiceError> {
+) -> Result<service::accounts::SignedIn, service::ServiceError> {
     state
         .api_limiter
         .check(&format!("user:{}", claims.sub))

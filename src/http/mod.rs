@@ -236,6 +236,8 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(auth::logout)
         .service(auth::me)
         .service(auth::change_password)
+        .service(auth::sessions)
+        .service(auth::end_session)
         .service(sign_in::forgot_password)
         .service(sign_in::invite_member)
         .service(partners::token)

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::admin::require_admin;
 use super::{audit, audit_alone, user_ref, ServiceError};
-use crate::auth::jwt::{IssuedToken, JwtKeys, LoginClaims, LoginKind};
+use crate::auth::jwt::{random_hex, IssuedToken, JwtKeys, LoginClaims, LoginKind};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::password;
 use crate::db::users::{NewUser, UserChanges};
@@ -23,6 +23,7 @@ use crate::domain::account::{
 };
 use crate::domain::organisation::{parse_name, Organisation, OrganisationId};
 use crate::domain::refusal::{AccountRefusal, DirectoryRefusal, Membership};
+use crate::domain::session::{Session, SessionKind};
 use crate::domain::Invalid;
 
 /// What `meeloop user create` (and the demo set) asks for.
@@ -268,10 +269,11 @@ pub async fn change_password(
     keys: Arc<JwtKeys>,
     limiter: &LoginLimiter,
     user: User,
-    address: IpAddr,
+    origin: Origin,
     current: String,
     new: Password,
 ) -> Result<IssuedToken, ServiceError> {
+    let address = origin.address;
     // Guessing the current password here is as limited as at login.
     limiter
         .check(address, &user.email)
@@ -317,8 +319,80 @@ pub async fn change_password(
             })
         })
         .await?;
-    keys.issue_login(&user)
+    start_session(ctx, &keys, &user, LoginKind::Api, origin, "password_change").await
+}
+
+/// Where a login comes from: the client's address and what its software
+/// calls itself (shown on the sessions page).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub address: IpAddr,
+    pub agent: String,
+}
+
+impl Origin {
+    pub fn new(address: IpAddr, agent: Option<&str>) -> Self {
+        // Kept short and printable: it is shown on a page.
+        let agent = agent
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(300)
+            .collect();
+        Origin { address, agent }
+    }
+}
+
+/// Starts a session for `user` (a row the owner can list and end) and
+/// issues its token; audited as `login.succeeded` with how (`via`).
+pub(crate) async fn start_session(
+    ctx: &Context,
+    keys: &JwtKeys,
+    user: &User,
+    kind: LoginKind,
+    origin: Origin,
+    via: &'static str,
+) -> Result<IssuedToken, ServiceError> {
+    let sid = random_hex(16);
+    let now = ctx.now();
+    let expires_at = now + chrono::Duration::seconds(keys.ttl(kind));
+    let (id, session_kind) = (user.id, session_kind(kind));
+    let stored = sid.clone();
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                db::sessions::insert(
+                    conn,
+                    &db::sessions::NewSession {
+                        sid: &stored,
+                        user: id,
+                        kind: session_kind,
+                        now,
+                        expires_at,
+                        address: Some(origin.address.to_string()),
+                        user_agent: &origin.agent,
+                    },
+                )?;
+                audit(
+                    conn,
+                    user_ref(id),
+                    "login.succeeded",
+                    Some(origin.address),
+                    Some(user_ref(id)),
+                    json!({ "via": via, "session": session_kind.as_str() }),
+                )
+            })
+        })
+        .await?;
+    keys.issue(user, kind, &sid)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))
+}
+
+fn session_kind(kind: LoginKind) -> SessionKind {
+    match kind {
+        LoginKind::Api => SessionKind::Api,
+        LoginKind::Web => SessionKind::Web,
+    }
 }
 
 /// Checks the credentials and issues a login token: one answer for an
@@ -329,11 +403,12 @@ pub async fn login(
     ctx: &Context,
     keys: Arc<JwtKeys>,
     limiter: &LoginLimiter,
-    address: IpAddr,
+    origin: Origin,
     email: String,
     password: String,
     kind: LoginKind,
 ) -> Result<(User, IssuedToken), ServiceError> {
+    let address = origin.address;
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
         tracing::warn!(%address, "login rate limit reached");
@@ -375,93 +450,218 @@ pub async fn login(
         .await?;
         return Err(AccountRefusal::BadCredentials.into());
     };
-    let token = keys
-        .issue(&user, kind)
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
-    let id = user.id;
     let via = match kind {
         LoginKind::Api => "api",
         LoginKind::Web => "web",
     };
-    audit_alone(
-        &ctx.pool,
-        user_ref(id),
-        "login.succeeded",
-        Some(address),
-        Some(user_ref(id)),
-        json!({ "via": via }),
-    )
-    .await?;
+    let token = start_session(ctx, &keys, &user, kind, origin, via).await?;
     tracing::info!(user = %user.id, "login succeeded");
     Ok((user, token))
 }
 
-/// Recently checked accounts, so that a burst of requests with one token
-/// does not ask the database each time. An entry is used only while this
-/// process has committed no write since it was read (a logout, a
-/// deactivation, a role change here is seen at once) and for at most
-/// `database.max_staleness_ms` (changes by other instances or CLI commands).
+/// Recently checked accounts and sessions, so that a burst of requests
+/// with one token does not ask the database each time. An entry is used
+/// only while this process has committed no write since it was read (a
+/// logout, a deactivation, a role change here is seen at once) and for at
+/// most `database.max_staleness_ms` (changes by other instances or CLI
+/// commands).
 pub struct SessionCache {
+    users: Recent<UserId, User>,
+    sessions: Recent<String, Session>,
+}
+
+struct Recent<K, V> {
     max_age: Duration,
-    entries: Mutex<HashMap<UserId, (Option<User>, Freshness)>>,
+    entries: Mutex<HashMap<K, (Option<V>, Freshness)>>,
 }
 
 /// Entries kept at most; past that the cache starts over.
 const SESSION_CACHE_SIZE: usize = 10_000;
 
-impl SessionCache {
-    pub fn new(max_age: Duration) -> Self {
-        SessionCache {
+impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+    fn new(max_age: Duration) -> Self {
+        Recent {
             max_age,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, id: UserId) -> Option<Option<User>> {
+    fn get(&self, key: &K) -> Option<Option<V>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
-            .get(&id)
+            .get(key)
             .filter(|(_, fresh)| fresh.still_good(self.max_age))
-            .map(|(user, _)| user.clone())
+            .map(|(value, _)| value.clone())
     }
 
-    fn put(&self, id: UserId, user: Option<User>, fresh: Freshness) {
+    fn put(&self, key: K, value: Option<V>, fresh: Freshness) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= SESSION_CACHE_SIZE {
             entries.clear();
         }
-        entries.insert(id, (user, fresh));
+        entries.insert(key, (value, fresh));
     }
 }
 
+impl SessionCache {
+    pub fn new(max_age: Duration) -> Self {
+        SessionCache {
+            users: Recent::new(max_age),
+            sessions: Recent::new(max_age),
+        }
+    }
+}
+
+/// Who a verified token speaks for, and in which session.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    /// The session's id (as the sessions page names it).
+    pub session: i64,
+}
+
 /// The user behind verified token claims, if the token is still good: the
-/// account exists, it and its organisation are active, and it has not
-/// logged out (or been changed by an admin) since.
+/// account exists, it and its organisation are active, it has not logged
+/// out (or been changed by an admin) since, and its session has not ended,
+/// expired or (a browser's) gone unused past `auth.idle_timeout_minutes`.
+/// A use is written down at most once a minute.
 pub async fn authenticate(
     ctx: &Context,
     cache: &SessionCache,
     claims: LoginClaims,
-) -> Result<User, ServiceError> {
+) -> Result<SignedIn, ServiceError> {
     let revoked = || ServiceError::from(AccountRefusal::SessionEnded);
     let id = UserId(claims.sub.parse().map_err(|_| revoked())?);
-    let user = match cache.get(id) {
+    let user = match cache.users.get(&id) {
         Some(user) => user,
         None => {
             let fresh = Freshness::now();
-            let found = ctx
+            // Only usable accounts are kept; a disabled one counts as gone.
+            let user = ctx
                 .pool
                 .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
                 .await?;
-            // Only usable accounts are kept; a disabled one counts as gone.
-            let user = found;
-            cache.put(id, user.clone(), fresh);
+            cache.users.put(id, user.clone(), fresh);
             user
         }
     };
-    match user {
-        Some(user) if user.token_version == claims.ver => Ok(user),
-        _ => Err(revoked()),
+    let user = match user {
+        Some(user) if user.token_version == claims.ver => user,
+        _ => return Err(revoked()),
+    };
+    let sid = claims.sid;
+    let session = match cache.sessions.get(&sid) {
+        Some(session) => session,
+        None => {
+            let fresh = Freshness::now();
+            let key = sid.clone();
+            let session = ctx
+                .pool
+                .run(move |conn| Ok::<_, ServiceError>(db::sessions::find(conn, &key)?))
+                .await?;
+            cache.sessions.put(sid.clone(), session.clone(), fresh);
+            session
+        }
+    };
+    let now = ctx.now();
+    let session = match session {
+        Some(s) if s.user == id && s.alive(now, ctx.idle) => s,
+        _ => return Err(revoked()),
+    };
+    if session.needs_touch(now) {
+        let fresh = Freshness::now();
+        let row = session.id;
+        // One statement on its own, outside `write`: the last use changes
+        // nothing another cache depends on, so it need not make them stale.
+        ctx.pool
+            .run(move |conn| Ok::<_, ServiceError>(db::sessions::touch(conn, row, now)?))
+            .await?;
+        let touched = Session {
+            last_seen_at: now,
+            ..session.clone()
+        };
+        cache.sessions.put(sid, Some(touched), fresh);
     }
+    Ok(SignedIn {
+        user,
+        session: session.id,
+    })
+}
+
+/// A session as its owner sees it on the sessions page.
+#[derive(Debug, Clone)]
+pub struct OwnSession {
+    pub session: Session,
+    /// The one this request came in.
+    pub current: bool,
+}
+
+/// The caller's sessions that still let them in, most recently used first.
+pub async fn own_sessions(ctx: &Context, me: &SignedIn) -> Result<Vec<OwnSession>, ServiceError> {
+    let (user, current, now, idle) = (me.user.id, me.session, ctx.now(), ctx.idle);
+    let open = ctx
+        .pool
+        .run(move |conn| Ok::<_, ServiceError>(db::sessions::open_of(conn, user, now)?))
+        .await?;
+    Ok(open
+        .into_iter()
+        .filter(|s| s.alive(now, idle))
+        .map(|session| OwnSession {
+            current: session.id == current,
+            session,
+        })
+        .collect())
+}
+
+/// Which of one's sessions to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// This one (logging out of one browser or device).
+    One(i64),
+    /// All but the one this request came in.
+    Others,
+}
+
+/// Ends one of the caller's sessions, or all the others; their tokens stop
+/// working at once on this instance and within `database.max_staleness_ms`
+/// on the others. Audited; `unknown_session` for a session that is not
+/// theirs or had ended.
+#[instrument(skip(ctx, me), fields(user = %me.user.id))]
+pub async fn end_sessions(
+    ctx: &Context,
+    me: &SignedIn,
+    ending: Ending,
+    address: IpAddr,
+) -> Result<usize, ServiceError> {
+    let (user, current, now) = (me.user.id, me.session, ctx.now());
+    ctx.pool
+        .run(move |conn| {
+            conn.write(|conn| {
+                let ended = match ending {
+                    Ending::One(id) => {
+                        if !db::sessions::end(conn, user, id, now)? {
+                            return Err(AccountRefusal::UnknownSession { id }.into());
+                        }
+                        1
+                    }
+                    Ending::Others => db::sessions::end_all(conn, user, Some(current), now)?,
+                };
+                audit(
+                    conn,
+                    user_ref(user),
+                    "sessions.ended",
+                    Some(address),
+                    Some(user_ref(user)),
+                    json!({ "which": match ending {
+                        Ending::One(id) if id == current => "this".to_string(),
+                        Ending::One(id) => id.to_string(),
+                        Ending::Others => "others".to_string(),
+                    }, "ended": ended }),
+                )?;
+                Ok(ended)
+            })
+        })
+        .await
 }
 
 /// Revokes every token of this user.

@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::account::SignInRules;
 use crate::domain::privacy::Retention;
+use crate::domain::session::Idle;
 use crate::domain::visit::VisitRules;
 
 #[derive(Clone)]
@@ -35,6 +36,8 @@ pub struct Context {
     pub mail_folder: Option<PathBuf>,
     /// Invitations and password resets.
     pub sign_in: SignInRules,
+    /// How long a browser session may go unused.
+    pub idle: Idle,
 }
 
 /// The consumers of a running Meeloop, in the order they act: the one
@@ -60,6 +63,7 @@ impl Context {
             retention: Retention::default(),
             mail_folder: None,
             sign_in: SignInRules::default(),
+            idle: Idle::default(),
         }
     }
 
@@ -76,6 +80,9 @@ impl Context {
             retention: settings.privacy,
             mail_folder: settings.mail_folder(),
             sign_in: settings.auth.sign_in,
+            idle: Idle(chrono::Duration::minutes(
+                settings.auth.idle_timeout_minutes.into(),
+            )),
             ..Context::new(pool, base_url, settings.visits, matching)
         }
     }

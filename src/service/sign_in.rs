@@ -10,11 +10,11 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 use tracing::instrument;
 
-use super::accounts::{hash_off_workers, insert_user, AccountFields};
+use super::accounts::{hash_off_workers, insert_user, start_session, AccountFields, Origin};
 use super::admin::require_admin;
 use super::clock::long_moment;
 use super::context::Context;
-use super::{audit, audit_alone, user_ref, ServiceError};
+use super::{audit, user_ref, ServiceError};
 use crate::auth::jwt::{IssuedToken, JwtKeys, LoginKind};
 use crate::auth::limits::LoginLimiter;
 use crate::auth::links;
@@ -218,13 +218,17 @@ pub async fn forgot_password(
     ctx: &Context,
     limiter: &LoginLimiter,
     address: IpAddr,
-    email: LoginEmail,
+    email: &str,
     language: Language,
 ) -> Result<(), ServiceError> {
-    limiter.check(address, email.as_str()).map_err(|secs| {
+    limiter.check(address, email).map_err(|secs| {
         tracing::warn!(%address, "password reset rate limit reached");
         ServiceError::RateLimited(secs)
     })?;
+    // An address no account can have gets the same answer; nothing is sent.
+    let Ok(email) = LoginEmail::parse(email) else {
+        return Ok(());
+    };
     let ctx = ctx.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = send_reset(&ctx, address, email, language).await {
@@ -329,8 +333,9 @@ pub async fn choose_password(
     purpose: SignInPurpose,
     plain: &str,
     password: Password,
-    address: IpAddr,
+    origin: Origin,
 ) -> Result<(User, Option<IssuedToken>), ServiceError> {
+    let address = origin.address;
     // The cheap check first, so junk links cost no password hashing.
     open_link(ctx, purpose, plain).await?;
     let hash = links::hash(plain).ok_or(AccountRefusal::LinkNotValid)?;
@@ -365,19 +370,7 @@ pub async fn choose_password(
         .await?;
     let token = match purpose {
         SignInPurpose::Invitation => {
-            let token = keys
-                .issue(&user, LoginKind::Web)
-                .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
-            audit_alone(
-                &ctx.pool,
-                user_ref(user.id),
-                "login.succeeded",
-                Some(address),
-                Some(user_ref(user.id)),
-                json!({ "via": "invitation" }),
-            )
-            .await?;
-            Some(token)
+            Some(start_session(ctx, &keys, &user, LoginKind::Web, origin, "invitation").await?)
         }
         SignInPurpose::Reset => None,
     };

@@ -112,12 +112,11 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     let form: LoginForm = super::decode(&body, lang)?;
     check_form_token(&req, &form.csrf, lang)?;
     let next = local_path(form.next.as_deref());
-    let address = client::address(&req, &state.trusted_proxies);
     let result = accounts::login(
         &state.ctx,
         state.jwt.clone(),
         &state.login_limiter,
-        address,
+        client::origin(&req, &state.trusted_proxies),
         form.email.clone(),
         form.password,
         LoginKind::Web,
@@ -164,11 +163,12 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     }
 }
 
-/// POST /logout: ends every session of this account (browser and API
-/// tokens alike) and forgets the cookie.
+/// POST /logout: ends this browser's session (others stay; the sessions
+/// page ends those) and forgets the cookie.
 pub async fn logout(session: Session, body: web::Bytes) -> PageResult {
     session.check_form(&body)?;
-    accounts::logout(session.ctx(), session.user.id)
+    let this = accounts::Ending::One(session.signed.session);
+    accounts::end_sessions(session.ctx(), &session.signed, this, session.client)
         .await
         .on_page(session.lang)?;
     Ok(HttpResponse::SeeOther()

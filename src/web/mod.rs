@@ -15,6 +15,7 @@ pub mod peers;
 pub mod privacy;
 pub mod request;
 pub mod session;
+pub mod sessions;
 pub mod sign_in;
 pub mod statements;
 pub mod visits;
@@ -117,6 +118,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/{kind}/{id}/export.{format}", get: privacy::admin_export))
         .service(page!("/admin/{kind}/{id}/erase", get: privacy::erase_show, post: privacy::erase))
         .service(page!("/account", get: privacy::show))
+        .service(page!("/account/sessions", get: sessions::show))
+        .service(page!("/account/sessions/end-others", post: sessions::end_others))
+        .service(page!("/account/sessions/{id}/end", post: sessions::end_one))
         .service(page!("/account/export.{format}", get: privacy::own_export))
         .service(page!("/organisation", get: organisation::show, post: organisation::update))
         .service(page!("/organisation/expertise", post: organisation::put_expertise))

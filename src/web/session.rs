@@ -76,6 +76,9 @@ pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
 /// takes one argument for all of it).
 pub struct Session {
     pub user: User,
+    /// The user and this browser's session (to end it, or mark it on the
+    /// sessions page).
+    pub signed: crate::service::accounts::SignedIn,
     pub csrf: String,
     pub lang: Language,
     /// The path (and query) asked for, to come back to after a language switch.
@@ -201,14 +204,15 @@ impl FromRequest for Session {
             };
             let claims = state.jwt.verify_web(&token).map_err(|_| login())?;
             let csrf = claims.csrf.clone().unwrap_or_default();
-            let user = crate::http::extract::login_user(&state, claims)
+            let signed = crate::http::extract::login_user(&state, claims)
                 .await
                 .map_err(|e| match e {
                     e if e.kind() == Some(Kind::Unauthorized) => login(),
                     other => WebError::service(other, lang),
                 })?;
             Ok(Session {
-                user,
+                user: signed.user.clone(),
+                signed,
                 csrf,
                 lang,
                 path,

@@ -86,7 +86,7 @@ pub async fn forgot(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let lang = session::language(&req);
     let form: ForgotForm = super::decode(&body, lang)?;
     check_form_token(&req, &form.csrf, lang)?;
-    let Ok(email) = LoginEmail::parse(&form.email) else {
+    if LoginEmail::parse(&form.email).is_err() {
         let c = Chrome::new(lang, "/password/forgot", Nav::None);
         let error = c.t(
             "Vul een geldig e-mailadres in, zoals naam@gemeente.nl.",
@@ -102,7 +102,7 @@ pub async fn forgot(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         ));
     };
     let address = client::address(&req, &state.trusted_proxies);
-    sign_in::forgot_password(&state.ctx, &state.reset_limiter, address, email, lang)
+    sign_in::forgot_password(&state.ctx, &state.reset_limiter, address, &form.email, lang)
         .await
         .map_err(|e| WebError::service(e, lang))?;
     Ok(forgot_page(
@@ -277,14 +277,13 @@ async fn choose(
             ))
         }
     };
-    let address = client::address(&req, &state.trusted_proxies);
     let result = sign_in::choose_password(
         &state.ctx,
         state.jwt.clone(),
         purpose,
         &token,
         password,
-        address,
+        client::origin(&req, &state.trusted_proxies),
     )
     .await;
     match result {

@@ -30,5 +30,6 @@ mod partners;
 mod privacy;
 mod profile;
 mod schedule;
+mod sessions;
 mod sign_in;
 mod web_browser;

@@ -226,6 +226,32 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .unwrap();
     }
 
+    // Sessions: one that ended 31 days ago goes; an open one stays.
+    for (sid, ended) in [("ended-old", Some(-31)), ("open", None)] {
+        meeloop::db::sessions::insert(
+            &mut conn,
+            &meeloop::db::sessions::NewSession {
+                sid,
+                user: meeloop::domain::account::UserId(someone),
+                kind: meeloop::domain::session::SessionKind::Api,
+                now: now - days(40),
+                expires_at: now + days(1),
+                address: None,
+                user_agent: "test",
+            },
+        )
+        .unwrap();
+        if let Some(ended) = ended {
+            set_time(
+                &mut conn,
+                "sessions",
+                "ended_at",
+                &format!("sid = '{sid}'"),
+                now + days(ended),
+            );
+        }
+    }
+
     // Free text: one finished visit five years and a day ago, one a day
     // short; an unfinished one, however old, keeps its text.
     let demo: Vec<(i64, String)> = meeloop::dispatch!(&mut conn, c => visits::table
@@ -330,6 +356,7 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         sent_messages: 1,
         dead_messages: 1,
         link_tokens: 3,
+        sessions: 1,
         mail_files: 1,
         visit_texts: 1,
         lesson_texts: 1,
@@ -366,6 +393,15 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .load(c))
         .unwrap();
     assert_eq!(account_links, ["account-live"]);
+    let sessions: Vec<String> =
+        meeloop::dispatch!(&mut conn, c => meeloop::db::schema::sessions::table
+        .select(meeloop::db::schema::sessions::sid)
+        .load(c))
+        .unwrap();
+    assert!(
+        sessions.contains(&"open".to_string()) && !sessions.contains(&"ended-old".to_string()),
+        "{sessions:?}"
+    );
 
     let left: Vec<i64> = meeloop::dispatch!(&mut conn, c => outbox::table
         .select(outbox::id)

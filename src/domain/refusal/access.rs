@@ -56,6 +56,10 @@ pub enum AccountRefusal {
     /// Inviting this account is not the caller's to do (coordinators invite
     /// only colleagues, and only when the operator allows it).
     MayNotInvite,
+    /// Not one of the caller's open sessions.
+    UnknownSession {
+        id: i64,
+    },
 }
 
 area!(AccountRefusal);
@@ -74,7 +78,7 @@ impl Explain for AccountRefusal {
             | R::CoordinatorNeedsOrganisation { .. }
             | R::AdminInOrganisation { .. }
             | R::NotConfirmed => Kind::Conflict,
-            R::LinkNotValid => Kind::NotFound,
+            R::LinkNotValid | R::UnknownSession { .. } => Kind::NotFound,
             R::WrongCurrentPassword | R::AdminsOnly | R::MayNotInvite => Kind::Forbidden,
             R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
         }
@@ -139,6 +143,10 @@ impl Explain for AccountRefusal {
             R::MayNotInvite => {
                 "you may invite only colleagues of your own organisation as coordinators, and only when the operator allows it".into()
             }
+            R::UnknownSession { id } if nl => {
+                format!("je hebt geen open sessie {id}")
+            }
+            R::UnknownSession { id } => format!("you have no open session {id}"),
             R::AdminsOnly if nl => "hiervoor is een beheerdersaccount nodig".into(),
             R::AdminsOnly => "this needs an admin account".into(),
         }
@@ -169,6 +177,7 @@ impl AccountRefusal {
             R::NotConfirmed,
             R::LinkNotValid,
             R::MayNotInvite,
+            R::UnknownSession { id: 4 },
         ]
     }
 }

@@ -125,6 +125,7 @@ fn count_of(p: &mut Purged, kind: Expired) -> &mut usize {
         Expired::SentMessages => &mut p.sent_messages,
         Expired::DeadMessages => &mut p.dead_messages,
         Expired::LinkTokens | Expired::AccountLinks => &mut p.link_tokens,
+        Expired::Sessions => &mut p.sessions,
         Expired::VisitTexts => &mut p.visit_texts,
         Expired::LessonTexts => &mut p.lesson_texts,
         Expired::FollowupTexts => &mut p.followup_texts,
