@@ -131,6 +131,9 @@ pub struct AuthSettings {
     /// A browser session ends after this many minutes without use (besides
     /// its absolute end after 8 hours).
     pub idle_timeout_minutes: u32,
+    /// Two-step verification.
+    #[serde(default)]
+    pub two_step: crate::domain::account::TwoStepRules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -17,6 +17,11 @@ pub const PARTNER_AUDIENCE: &str = "meeloop:partner";
 /// Audience of the browser session cookie set by the login page. The JSON
 /// API refuses it: a cookie is never a bearer token.
 pub const WEB_AUDIENCE: &str = "meeloop:web";
+/// Audience of the token that remembers, between the password and the
+/// code, that the password was right (two-step verification).
+pub const SECOND_STEP_AUDIENCE: &str = "meeloop:second-step";
+/// The second step must follow within five minutes.
+pub const SECOND_STEP_TTL_SECS: i64 = 5 * 60;
 /// A browser session lasts a working day; then the login page asks again.
 pub const WEB_TTL_SECS: i64 = 8 * 3600;
 /// Partner tokens are short-lived: a program asks for a new one when needed.
@@ -58,6 +63,8 @@ pub enum LoginKind {
     Api,
     /// A browser session cookie, with its own CSRF token.
     Web,
+    /// Not a session: the password was right, the code is to come.
+    SecondStep,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,15 +112,18 @@ impl JwtKeys {
         match kind {
             LoginKind::Api => self.ttl_secs,
             LoginKind::Web => WEB_TTL_SECS,
+            LoginKind::SecondStep => SECOND_STEP_TTL_SECS,
         }
     }
 
     /// A token of session `sid` (see `service::accounts::start_session`).
     pub fn issue(&self, user: &User, kind: LoginKind, sid: &str) -> Result<IssuedToken, String> {
         let now = Utc::now().timestamp();
-        let (aud, ttl_secs, csrf) = match kind {
-            LoginKind::Api => (LOGIN_AUDIENCE, self.ttl_secs, None),
-            LoginKind::Web => (WEB_AUDIENCE, WEB_TTL_SECS, Some(random_hex(32))),
+        let ttl_secs = self.ttl(kind);
+        let (aud, csrf) = match kind {
+            LoginKind::Api => (LOGIN_AUDIENCE, None),
+            LoginKind::Web => (WEB_AUDIENCE, Some(random_hex(32))),
+            LoginKind::SecondStep => (SECOND_STEP_AUDIENCE, None),
         };
         let claims = LoginClaims {
             iss: self.issuer.clone(),
@@ -184,6 +194,17 @@ impl JwtKeys {
                 Some(_) => Ok(claims),
                 None => Err(InvalidToken("a session without a CSRF token".into())),
             })
+    }
+
+    /// As [`Self::verify_login`], for the token between password and code.
+    pub fn verify_second_step(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
+        jsonwebtoken::decode::<LoginClaims>(
+            token,
+            &self.decoding,
+            &self.validation(SECOND_STEP_AUDIENCE),
+        )
+        .map(|data| data.claims)
+        .map_err(|e| InvalidToken(e.to_string()))
     }
 
     /// As [`Self::verify_login`], for partner tokens.

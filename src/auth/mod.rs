@@ -7,3 +7,4 @@ pub mod jwt;
 pub mod limits;
 pub mod links;
 pub mod password;
+pub mod totp;

@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod subject;
 pub mod topics;
+pub mod two_step;
 pub mod users;
 pub mod visits;
 

@@ -66,7 +66,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     followups,
     maintenance,
     account_links,
-    sessions
+    sessions,
+    recovery_codes
 );
 
 diesel::table! {
@@ -81,6 +82,10 @@ diesel::table! {
         token_version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -253,3 +258,15 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(recovery_codes -> users (user_id));

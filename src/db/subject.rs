@@ -52,10 +52,15 @@ impl Subject {
 
 /// Columns never handed out: they hold secrets, whole emails, or a copy of
 /// other columns.
-pub const WITHHELD: [&str; 7] = [
+pub const WITHHELD: [&str; 11] = [
     "password_hash",
     "token_hash",
     "secret_hash",
+    "code_hash",
+    "totp_secret",
+    "totp_pending",
+    // A session's token id: not a credential alone, but never shown.
+    "sid",
     "body_text",
     "body_html",
     "attachments",

@@ -18,6 +18,7 @@ struct UserRow {
     organisation_id: Option<i64>,
     active: bool,
     token_version: i32,
+    totp_enabled_at: Option<chrono::NaiveDateTime>,
 }
 
 impl UserRow {
@@ -34,6 +35,7 @@ impl UserRow {
             organisation_id: self.organisation_id.map(OrganisationId),
             active: self.active,
             token_version: self.token_version,
+            two_step: self.totp_enabled_at.is_some(),
         })
     }
 }

@@ -145,6 +145,40 @@ pub fn may_edit_organisation(user: &User, id: OrganisationId) -> bool {
     user.active && (user.role == Role::Admin || user.organisation_id == Some(id))
 }
 
+/// Two-step verification settings (`[auth.two_step]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwoStepRules {
+    /// Admins must turn it on before they can do anything else.
+    pub required_for_admins: bool,
+    /// Codes tried at once per client address and per account...
+    pub burst: u32,
+    /// ...then one more per this many milliseconds.
+    pub refill_ms: u64,
+}
+
+impl Default for TwoStepRules {
+    fn default() -> Self {
+        TwoStepRules {
+            required_for_admins: true,
+            burst: 5,
+            refill_ms: 60_000,
+        }
+    }
+}
+
+impl TwoStepRules {
+    /// Whether `user` must turn on two-step verification before going on.
+    pub fn must_enrol(&self, user: &User) -> bool {
+        self.required_for_admins && user.role == Role::Admin && !user.two_step
+    }
+
+    /// Whether `user` may turn it off (admins may not while it is required).
+    pub fn may_turn_off(&self, user: &User) -> bool {
+        !(self.required_for_admins && user.role == Role::Admin)
+    }
+}
+
 /// Whether `user` may run the service: read the audit log, manage accounts.
 pub fn is_admin(user: &User) -> bool {
     user.active && user.role == Role::Admin
@@ -225,6 +259,8 @@ pub struct User {
     pub organisation_id: Option<OrganisationId>,
     pub active: bool,
     pub token_version: i32,
+    /// Two-step verification is on: logging in asks for a code too.
+    pub two_step: bool,
 }
 
 #[cfg(test)]
@@ -255,6 +291,7 @@ mod tests {
             organisation_id: Some(OrganisationId(7)),
             active: true,
             token_version: 0,
+            two_step: false,
         }
     }
 

@@ -30,6 +30,11 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
+    /// For an account with two-step verification: the six digits from the
+    /// authenticator app, or one of the recovery codes.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, example = "123456")]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,7 +55,11 @@ pub struct TokenResponse {
 /// Exchanges email address and password for a bearer token valid for about an
 /// hour. One answer (`bad_credentials`) for an unknown address, a wrong
 /// password and a deactivated account; rate-limited per client address and per
-/// account (429 with `Retry-After`); audited.
+/// account (429 with `Retry-After`); audited. An account with two-step
+/// verification sends `code` too (`second_step_needed` without it,
+/// `bad_second_step` for a wrong or used one; codes are rate-limited
+/// separately); an admin who has not turned it on while it is required gets
+/// `two_step_required`.
 #[utoipa::path(
     post,
     tag = "auth",
@@ -58,7 +67,8 @@ pub struct TokenResponse {
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "The body is not a login request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong email address or password (the answer does not say which)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email address or password (the answer does not say which), or the second step is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An admin who must turn on two-step verification first", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address or on this account; see Retry-After", body = Problem, content_type = "application/problem+json"),
         Unavailable,
     )
@@ -67,17 +77,25 @@ pub struct TokenResponse {
 pub async fn login(call: Call, body: Body<LoginRequest>) -> ApiResult {
     call.no_query()?;
     let body = body.admitted()?;
-    let (_, token) = accounts::login(
+    let logged_in = accounts::login(
         call.ctx(),
         call.state().jwt.clone(),
         &call.state().login_limiter,
         call.origin(),
         body.email,
         body.password,
+        body.code,
         LoginKind::Api,
     )
     .await?;
-    Ok(token_response(token))
+    match logged_in {
+        accounts::LoggedIn::Session(_, token) => Ok(token_response(token)),
+        // Only pages get a second step of their own.
+        accounts::LoggedIn::SecondStep(_) => {
+            let refusal = crate::domain::refusal::AccountRefusal::SecondStepNeeded;
+            Err(crate::service::ServiceError::from(refusal).into())
+        }
+    }
 }
 
 fn token_response(token: IssuedToken) -> HttpResponse {

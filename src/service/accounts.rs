@@ -390,15 +390,29 @@ pub(crate) async fn start_session(
 
 fn session_kind(kind: LoginKind) -> SessionKind {
     match kind {
-        LoginKind::Api => SessionKind::Api,
         LoginKind::Web => SessionKind::Web,
+        LoginKind::Api | LoginKind::SecondStep => SessionKind::Api,
     }
+}
+
+/// What a login gives (no `Debug`: it holds tokens).
+pub enum LoggedIn {
+    /// Signed in: the session's token.
+    Session(User, IssuedToken),
+    /// The password was right and the account uses two-step verification:
+    /// a short-lived token that remembers it until the code comes (pages
+    /// only; the API sends the code with the password).
+    SecondStep(IssuedToken),
 }
 
 /// Checks the credentials and issues a login token: one answer for an
 /// unknown address, a wrong password and a deactivated account, so the API
-/// never tells which addresses have an account.
+/// never tells which addresses have an account. An account with two-step
+/// verification needs `code` too (the API's login), or gets the second
+/// step (a page's); an admin who must turn it on first cannot get an API
+/// token.
 #[instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     ctx: &Context,
     keys: Arc<JwtKeys>,
@@ -406,8 +420,9 @@ pub async fn login(
     origin: Origin,
     email: String,
     password: String,
+    code: Option<String>,
     kind: LoginKind,
-) -> Result<(User, IssuedToken), ServiceError> {
+) -> Result<LoggedIn, ServiceError> {
     let address = origin.address;
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
@@ -450,12 +465,54 @@ pub async fn login(
         .await?;
         return Err(AccountRefusal::BadCredentials.into());
     };
-    let via = match kind {
-        LoginKind::Api => "api",
+    let mut via = match kind {
         LoginKind::Web => "web",
+        _ => "api",
     };
+    if user.two_step {
+        match (code, kind) {
+            (Some(code), _) => {
+                via = super::two_step::check(ctx, &user, &code, address, "login")
+                    .await?
+                    .as_str();
+            }
+            (None, LoginKind::Web) => {
+                let pending = keys
+                    .issue(&user, LoginKind::SecondStep, "")
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+                return Ok(LoggedIn::SecondStep(pending));
+            }
+            (None, _) => return Err(AccountRefusal::SecondStepNeeded.into()),
+        }
+    } else if kind != LoginKind::Web && ctx.two_step.must_enrol(&user) {
+        return Err(AccountRefusal::TwoStepRequired.into());
+    }
     let token = start_session(ctx, &keys, &user, kind, origin, via).await?;
     tracing::info!(user = %user.id, "login succeeded");
+    Ok(LoggedIn::Session(user, token))
+}
+
+/// The second step of a page's login: the token from the first step and a
+/// code from the app (or a recovery code) start the session.
+#[instrument(skip_all)]
+pub async fn second_step(
+    ctx: &Context,
+    keys: Arc<JwtKeys>,
+    pending: &str,
+    code: &str,
+    origin: Origin,
+) -> Result<(User, IssuedToken), ServiceError> {
+    let ended = || ServiceError::from(AccountRefusal::SessionEnded);
+    let claims = keys.verify_second_step(pending).map_err(|_| ended())?;
+    let id = UserId(claims.sub.parse().map_err(|_| ended())?);
+    let user = ctx
+        .pool
+        .run(move |conn| Ok::<_, ServiceError>(db::users::find_enabled(conn, id)?))
+        .await?
+        .filter(|u| u.token_version == claims.ver && u.two_step)
+        .ok_or_else(ended)?;
+    let passed = super::two_step::check(ctx, &user, code, origin.address, "login").await?;
+    let token = start_session(ctx, &keys, &user, LoginKind::Web, origin, passed.as_str()).await?;
     Ok((user, token))
 }
 

@@ -13,9 +13,10 @@ use super::events::{self, Consumer, Consumers, Fanout};
 use super::index::MatchIndex;
 use super::notify;
 use super::ServiceError;
+use crate::auth::limits::LoginLimiter;
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::domain::account::SignInRules;
+use crate::domain::account::{SignInRules, TwoStepRules};
 use crate::domain::privacy::Retention;
 use crate::domain::session::Idle;
 use crate::domain::visit::VisitRules;
@@ -38,6 +39,16 @@ pub struct Context {
     pub sign_in: SignInRules,
     /// How long a browser session may go unused.
     pub idle: Idle,
+    /// Two-step verification: who must, and how many codes may be tried.
+    pub two_step: TwoStepRules,
+    pub two_step_limiter: Arc<LoginLimiter>,
+}
+
+fn two_step_limiter(rules: &TwoStepRules) -> LoginLimiter {
+    LoginLimiter::new(
+        rules.burst,
+        std::time::Duration::from_millis(rules.refill_ms),
+    )
 }
 
 /// The consumers of a running Meeloop, in the order they act: the one
@@ -64,6 +75,8 @@ impl Context {
             mail_folder: None,
             sign_in: SignInRules::default(),
             idle: Idle::default(),
+            two_step: TwoStepRules::default(),
+            two_step_limiter: Arc::new(two_step_limiter(&TwoStepRules::default())),
         }
     }
 
@@ -83,6 +96,8 @@ impl Context {
             idle: Idle(chrono::Duration::minutes(
                 settings.auth.idle_timeout_minutes.into(),
             )),
+            two_step: settings.auth.two_step,
+            two_step_limiter: Arc::new(two_step_limiter(&settings.auth.two_step)),
             ..Context::new(pool, base_url, settings.visits, matching)
         }
     }

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod reader;
 pub mod schedule;
 pub mod sign_in;
+pub mod two_step;
 pub mod visits;
 
 use crate::db::DbError;
@@ -91,6 +92,14 @@ pub(crate) fn user_ref(id: crate::domain::account::UserId) -> String {
 }
 
 impl ServiceError {
+    /// The refusal's stable code (`session_ended`, …); `None` otherwise.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ServiceError::Refused(r) => Some(r.code()),
+            _ => None,
+        }
+    }
+
     /// What kind of refusal this is; `None` for failures on our side.
     pub fn kind(&self) -> Option<Kind> {
         match self {

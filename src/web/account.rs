@@ -119,6 +119,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         client::origin(&req, &state.trusted_proxies),
         form.email.clone(),
         form.password,
+        None,
         LoginKind::Web,
     )
     .await;
@@ -135,7 +136,10 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         )
     };
     match result {
-        Ok((_, token)) => Ok(session::signed_in(&state, &next, token)),
+        Ok(accounts::LoggedIn::Session(_, token)) => Ok(session::signed_in(&state, &next, token)),
+        Ok(accounts::LoggedIn::SecondStep(pending)) => {
+            Ok(super::two_step::ask_for_code(&state, &next, pending))
+        }
         Err(e) if e.kind() == Some(Kind::Unauthorized) => Ok(refused(
             StatusCode::UNAUTHORIZED,
             c.t(

@@ -18,6 +18,7 @@ pub mod session;
 pub mod sessions;
 pub mod sign_in;
 pub mod statements;
+pub mod two_step;
 pub mod visits;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -94,6 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(page!("/", get: account::home))
         .service(page!("/login", get: account::show, post: account::login))
         .service(page!("/logout", post: account::logout))
+        .service(page!("/login/two-step", get: two_step::step_show, post: two_step::step))
         .service(page!("/password/forgot", get: sign_in::forgot_show, post: sign_in::forgot))
         .service(page!("/language/{code}", get: account::switch))
         .service(page!("/dashboard", get: visits::dashboard))
@@ -119,6 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/{kind}/{id}/erase", get: privacy::erase_show, post: privacy::erase))
         .service(page!("/account", get: privacy::show))
         .service(page!("/account/sessions", get: sessions::show))
+        .service(page!("/account/two-step", get: two_step::show, post: two_step::change))
         .service(page!("/account/sessions/end-others", post: sessions::end_others))
         .service(page!("/account/sessions/{id}/end", post: sessions::end_one))
         .service(page!("/account/export.{format}", get: privacy::own_export))

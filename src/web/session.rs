@@ -210,6 +210,13 @@ impl FromRequest for Session {
                     e if e.kind() == Some(Kind::Unauthorized) => login(),
                     other => WebError::service(other, lang),
                 })?;
+            // An admin who must use two-step verification sets it up first.
+            let exempt = ["/account/two-step", "/logout"];
+            if state.ctx.two_step.must_enrol(&signed.user)
+                && !exempt.iter().any(|p| path.split('?').next() == Some(p))
+            {
+                return Err(WebError::Enrol);
+            }
             Ok(Session {
                 user: signed.user.clone(),
                 signed,
@@ -247,6 +254,8 @@ pub fn check_form_token(req: &HttpRequest, sent: &str, lang: Language) -> Result
 pub enum WebError {
     /// Not logged in (or the session ended): to the login page, and back here after.
     LogIn { next: String },
+    /// An admin who must turn on two-step verification before anything else.
+    Enrol,
     Page {
         status: StatusCode,
         lang: Language,
@@ -372,6 +381,7 @@ impl std::fmt::Display for WebError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WebError::LogIn { .. } => write!(f, "not logged in"),
+            WebError::Enrol => write!(f, "two-step verification to set up first"),
             WebError::Page {
                 status, message, ..
             } => write!(f, "{status}: {message}"),
@@ -382,7 +392,7 @@ impl std::fmt::Display for WebError {
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            WebError::LogIn { .. } => StatusCode::SEE_OTHER,
+            WebError::LogIn { .. } | WebError::Enrol => StatusCode::SEE_OTHER,
             WebError::Page { status, .. } => *status,
         }
     }
@@ -397,6 +407,10 @@ impl ResponseError for WebError {
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .finish()
             }
+            WebError::Enrol => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/account/two-step"))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
             WebError::Page {
                 status,
                 lang,

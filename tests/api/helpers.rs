@@ -107,7 +107,10 @@ pub fn test_db_with(
             .merge(("database.url", url.as_str()))
             .merge(("database.max_connections", 4))
             // Tests drive the scheduler themselves (and move its clock).
-            .merge(("jobs.run", false)),
+            .merge(("jobs.run", false))
+            // Admins log in with a password alone here; tests/api/two_step.rs
+            // turns the requirement on.
+            .merge(("auth.two_step.required_for_admins", false)),
     )
     .extract()
     .expect("test settings");

@@ -32,4 +32,5 @@ mod profile;
 mod schedule;
 mod sessions;
 mod sign_in;
+mod two_step;
 mod web_browser;

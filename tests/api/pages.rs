@@ -355,11 +355,16 @@ pub struct Answer {
     pub body: String,
     set_cookies: Vec<String>,
     location: Option<String>,
+    retry_after: Option<String>,
 }
 
 impl Answer {
     pub fn location(&self) -> &str {
         self.location.as_deref().unwrap_or("")
+    }
+
+    pub fn retry_after(&self) -> &str {
+        self.retry_after.as_deref().unwrap_or("")
     }
 
     /// The whole Set-Cookie line for `name`.
@@ -428,6 +433,10 @@ impl<'a> Web<'a> {
                 .get(LOCATION)
                 .map(|v| v.to_str().unwrap().to_string()),
             set_cookies,
+            retry_after: response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string()),
             body: response.text().await.unwrap(),
         }
     }

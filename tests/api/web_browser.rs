@@ -288,6 +288,12 @@ async fn every_page_passes_axe_core_in_both_languages() {
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let bram = coordinator(&app, "bram@zwolle.example", "GM0193");
+    let twee = coordinator(&app, "twee@zwolle.example", "GM0193");
+    {
+        let secret = meeloop::auth::totp::new_secret();
+        let mut conn = app.db.pool.get().unwrap();
+        meeloop::db::two_step::enable(&mut conn, twee.id, &secret, 0, meeloop::db::now()).unwrap();
+    }
     let admin = app.admin_token("admin@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
     // An invitation to choose a password, and a password reset.
@@ -460,6 +466,8 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/knowledge".into(),
             "/organisation".into(),
             "/account".into(),
+            "/account/sessions".into(),
+            "/account/two-step".into(),
             "/knowledge?topic=cloud-migration".into(),
             "/knowledge?q=datacenter".into(),
             "/toegankelijkheid".into(),
@@ -471,6 +479,12 @@ async fn every_page_passes_axe_core_in_both_languages() {
             b.goto(path).await;
             check(path.clone(), b.axe().await);
         }
+        // Setting up two-step verification: the QR code and its form.
+        b.goto("/account/two-step").await;
+        b.go("main form button[type=submit]").await;
+        check("two-step set-up, QR code".into(), b.axe().await);
+        b.go("main form button[type=submit]").await;
+        check("two-step set-up, no code".into(), b.axe().await);
         if lang == "nl" {
             for (path, says) in [
                 ("/peers?topic=knitting", "onbekend onderwerp 'knitting'"),
@@ -496,6 +510,21 @@ async fn every_page_passes_axe_core_in_both_languages() {
         check("organisation profile, bad address".into(), b.axe().await);
         b.go("header form.logout button").await;
         assert!(b.path().await.starts_with("/login"), "logged out");
+
+        // An account with two-step verification: the code after the password.
+        b.goto("/login").await;
+        b.fill("#email", "twee@zwolle.example").await;
+        b.fill("#password", PASSWORD).await;
+        b.go("main form button[type=submit]").await;
+        assert!(
+            b.path().await.starts_with("/login/two-step"),
+            "{}",
+            b.path().await
+        );
+        check("login, second step".into(), b.axe().await);
+        b.fill("#code", "000000").await;
+        b.go("main form button[type=submit]").await;
+        check("login, second step, wrong code".into(), b.axe().await);
 
         // The host's coordinator, with an invitation on the dashboard, and an admin.
         for email in ["bram@zwolle.example", "admin@meeloop.example"] {

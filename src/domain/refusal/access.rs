@@ -60,6 +60,15 @@ pub enum AccountRefusal {
     UnknownSession {
         id: i64,
     },
+    /// The account uses two-step verification: the login needs a code.
+    SecondStepNeeded,
+    /// The code (or recovery code) is wrong, used already, or too late.
+    BadSecondStep,
+    /// Admins must use two-step verification (`auth.two_step.required_for_admins`).
+    TwoStepRequired,
+    TwoStepAlreadyOn,
+    /// Nothing being set up (or nothing on) to confirm, renew or turn off.
+    TwoStepNotSetUp,
 }
 
 area!(AccountRefusal);
@@ -79,6 +88,9 @@ impl Explain for AccountRefusal {
             | R::AdminInOrganisation { .. }
             | R::NotConfirmed => Kind::Conflict,
             R::LinkNotValid | R::UnknownSession { .. } => Kind::NotFound,
+            R::SecondStepNeeded | R::BadSecondStep => Kind::Unauthorized,
+            R::TwoStepRequired => Kind::Forbidden,
+            R::TwoStepAlreadyOn | R::TwoStepNotSetUp => Kind::Conflict,
             R::WrongCurrentPassword | R::AdminsOnly | R::MayNotInvite => Kind::Forbidden,
             R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
         }
@@ -147,6 +159,32 @@ impl Explain for AccountRefusal {
                 format!("je hebt geen open sessie {id}")
             }
             R::UnknownSession { id } => format!("you have no open session {id}"),
+            R::SecondStepNeeded if nl => {
+                "dit account gebruikt verificatie in twee stappen: stuur ook 'code' mee, de code uit je app of een herstelcode".into()
+            }
+            R::SecondStepNeeded => {
+                "this account uses two-step verification: send 'code' too, the code from your app or a recovery code".into()
+            }
+            R::BadSecondStep if nl => {
+                "de code klopt niet, is al gebruikt of is verlopen; probeer de volgende code uit je app".into()
+            }
+            R::BadSecondStep => {
+                "the code is wrong, used already or expired; try the next code from your app".into()
+            }
+            R::TwoStepRequired if nl => {
+                "beheerders moeten verificatie in twee stappen gebruiken; zet die eerst aan op /account/two-step".into()
+            }
+            R::TwoStepRequired => {
+                "administrators must use two-step verification; turn it on at /account/two-step first".into()
+            }
+            R::TwoStepAlreadyOn if nl => "verificatie in twee stappen staat al aan".into(),
+            R::TwoStepAlreadyOn => "two-step verification is on already".into(),
+            R::TwoStepNotSetUp if nl => {
+                "er wordt geen verificatie in twee stappen ingesteld, of die staat niet aan".into()
+            }
+            R::TwoStepNotSetUp => {
+                "no two-step verification is being set up, or it is not on".into()
+            }
             R::AdminsOnly if nl => "hiervoor is een beheerdersaccount nodig".into(),
             R::AdminsOnly => "this needs an admin account".into(),
         }
@@ -178,6 +216,11 @@ impl AccountRefusal {
             R::LinkNotValid,
             R::MayNotInvite,
             R::UnknownSession { id: 4 },
+            R::SecondStepNeeded,
+            R::BadSecondStep,
+            R::TwoStepRequired,
+            R::TwoStepAlreadyOn,
+            R::TwoStepNotSetUp,
         ]
     }
 }
