@@ -9,4 +9,5 @@ export MEELOOP_REQUIRE_POSTGRES=1
 # Likewise the browser tests (Chromium, chromedriver and axe-core come from
 # scripts/setup.sh above).
 export MEELOOP_REQUIRE_BROWSER=1
+export MEELOOP_REQUIRE_OIDC=1
 cargo test "$@"

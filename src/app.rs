@@ -82,6 +82,19 @@ impl Application {
             .sign_in
             .validate()
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        let production = settings.environment == crate::config::Environment::Production;
+        let mut ids = std::collections::HashSet::new();
+        for provider in &settings.auth.oidc {
+            provider
+                .validate(production)
+                .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+            if !ids.insert(provider.id.clone()) {
+                return Err(std::io::Error::other(format!(
+                    "configuration: auth.oidc id '{}' is used twice",
+                    provider.id
+                )));
+            }
+        }
         if !(5..=480).contains(&settings.auth.idle_timeout_minutes) {
             return Err(std::io::Error::other(
                 "configuration: auth.idle_timeout_minutes must be 5 to 480",

@@ -103,6 +103,55 @@ pub struct SmtpSettings {
     pub timeout_secs: u64,
 }
 
+/// One identity provider, as the operator configures it (`[[auth.oidc]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderSettings {
+    /// Short name in URLs: `/login/sso/{id}`.
+    pub id: String,
+    /// Shown on the login page: "Inloggen met {name}".
+    pub name: String,
+    /// The issuer URL; `{issuer}/.well-known/openid-configuration` is read.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Make an account at the first sign-in of someone unknown whose
+    /// address's domain an admin mapped to an organisation for this
+    /// provider. Off unless set.
+    #[serde(default)]
+    pub create_accounts: bool,
+}
+
+impl OidcProviderSettings {
+    pub fn validate(&self, production: bool) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 32
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            return Err(format!(
+                "auth.oidc id '{}' must be 1 to 32 lower-case letters, digits or '-'",
+                self.id
+            ));
+        }
+        if self.name.trim().is_empty() || self.client_id.trim().is_empty() {
+            return Err(format!(
+                "auth.oidc '{}' needs a name and a client_id",
+                self.id
+            ));
+        }
+        if openidconnect::IssuerUrl::new(self.issuer.clone()).is_err() {
+            return Err(format!("auth.oidc '{}': issuer is not a URL", self.id));
+        }
+        if production && !self.issuer.starts_with("https://") {
+            return Err(format!("auth.oidc '{}': the issuer must be https", self.id));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
@@ -134,6 +183,9 @@ pub struct AuthSettings {
     /// Two-step verification.
     #[serde(default)]
     pub two_step: crate::domain::account::TwoStepRules,
+    /// Identity providers for single sign-on (`[[auth.oidc]]`).
+    #[serde(default)]
+    pub oidc: Vec<OidcProviderSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

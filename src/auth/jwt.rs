@@ -67,6 +67,29 @@ pub enum LoginKind {
     SecondStep,
 }
 
+/// Audience of the cookie that carries a single sign-on attempt from the
+/// login page to the provider and back.
+pub const SSO_AUDIENCE: &str = "meeloop:sso";
+/// The round trip through the provider must end within ten minutes.
+pub const SSO_TTL_SECS: i64 = 10 * 60;
+
+/// What a sign-on attempt must remember until the provider sends the
+/// browser back (it holds the PKCE verifier: HttpOnly cookie only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SsoClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The provider's id.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    /// Where to go after signing in.
+    pub next: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartnerClaims {
     pub iss: String,
@@ -205,6 +228,38 @@ impl JwtKeys {
         )
         .map(|data| data.claims)
         .map_err(|e| InvalidToken(e.to_string()))
+    }
+
+    /// A sign-on attempt's cookie value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_sso(
+        &self,
+        provider: &str,
+        state: &str,
+        nonce: &str,
+        verifier: &str,
+        next: &str,
+    ) -> Result<String, String> {
+        let now = Utc::now().timestamp();
+        let claims = SsoClaims {
+            iss: self.issuer.clone(),
+            aud: SSO_AUDIENCE.to_string(),
+            sub: provider.to_string(),
+            exp: now + SSO_TTL_SECS,
+            iat: now,
+            state: state.to_string(),
+            nonce: nonce.to_string(),
+            verifier: verifier.to_string(),
+            next: next.to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(|e| format!("cannot sign a token: {e}"))
+    }
+
+    pub fn verify_sso(&self, token: &str) -> Result<SsoClaims, InvalidToken> {
+        jsonwebtoken::decode::<SsoClaims>(token, &self.decoding, &self.validation(SSO_AUDIENCE))
+            .map(|data| data.claims)
+            .map_err(|e| InvalidToken(e.to_string()))
     }
 
     /// As [`Self::verify_login`], for partner tokens.

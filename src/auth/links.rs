@@ -29,7 +29,8 @@ pub fn hash(plain: &str) -> Option<String> {
     valid.then(|| digest(plain))
 }
 
-fn digest(plain: &str) -> String {
+/// SHA-256 of `plain`, in hex.
+pub(crate) fn digest(plain: &str) -> String {
     Sha256::digest(plain.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

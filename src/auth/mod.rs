@@ -6,5 +6,16 @@
 pub mod jwt;
 pub mod limits;
 pub mod links;
+pub mod oidc;
 pub mod password;
 pub mod totp;
+
+/// Constant-time comparison of two secrets (CSRF tokens, OIDC states,
+/// codes), so none can be guessed byte by byte.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

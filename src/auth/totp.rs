@@ -5,7 +5,6 @@
 
 use qrcode::render::svg;
 use qrcode::QrCode;
-use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 /// Seconds per step.
@@ -57,16 +56,7 @@ pub fn matching_step(secret: &str, code: &str, now: u64) -> Option<u64> {
     let current = now / STEP;
     [current.saturating_sub(1), current, current + 1]
         .into_iter()
-        .find(|step| same(&totp.generate(step * STEP), code))
-}
-
-/// Constant-time comparison, so a code cannot be guessed digit by digit.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+        .find(|step| super::same(&totp.generate(step * STEP), code))
 }
 
 /// The QR code of `uri` as an SVG element, to put inline in a page.
@@ -105,12 +95,7 @@ pub fn recovery_hash(typed: &str) -> Option<String> {
         .flat_map(char::to_lowercase)
         .collect();
     let ours = plain.len() == 10 && plain.bytes().all(|b| ALPHABET.contains(&b));
-    ours.then(|| {
-        Sha256::digest(plain.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    })
+    ours.then(|| super::links::digest(&plain))
 }
 
 #[cfg(test)]

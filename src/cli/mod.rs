@@ -278,6 +278,15 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         }
         let accounts = service::demo::create_accounts(&mut conn)?;
         service::demo::load_waiting_form(&mut conn)?;
+        for provider in &settings.auth.oidc {
+            let domains = service::demo::map_sso_domains(&mut conn, &provider.id)?;
+            println!(
+                "Single sign-on: {} sign in through '{}' ({}).",
+                domains.join(" and "),
+                provider.name,
+                provider.issuer
+            );
+        }
         println!("Demo accounts (new passwords at every start with --demo):");
         for (email, role, password) in accounts {
             println!("  {role:<12} {email:<40} {password}");

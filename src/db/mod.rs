@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod schema;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod subject;
 pub mod topics;
 pub mod two_step;

@@ -19,6 +19,7 @@ diesel::table! {
         updated_at -> Timestamp,
         active -> Bool,
         merged_into -> Nullable<BigInt>,
+        password_login -> Bool,
     }
 }
 
@@ -67,7 +68,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     maintenance,
     account_links,
     sessions,
-    recovery_codes
+    recovery_codes,
+    sso_subjects,
+    sso_domains
 );
 
 diesel::table! {
@@ -270,3 +273,27 @@ diesel::table! {
 }
 
 diesel::joinable!(recovery_codes -> users (user_id));
+
+diesel::table! {
+    sso_subjects (id) {
+        id -> BigInt,
+        provider -> Text,
+        subject -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sso_subjects -> users (user_id));
+
+diesel::table! {
+    sso_domains (id) {
+        id -> BigInt,
+        domain -> Text,
+        organisation_id -> BigInt,
+        provider -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sso_domains -> organisations (organisation_id));

@@ -145,6 +145,14 @@ pub fn may_edit_organisation(user: &User, id: OrganisationId) -> bool {
     user.active && (user.role == Role::Admin || user.organisation_id == Some(id))
 }
 
+/// An email domain's organisation and provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainMapping {
+    pub domain: String,
+    pub organisation: OrganisationId,
+    pub provider: String,
+}
+
 /// Two-step verification settings (`[auth.two_step]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]

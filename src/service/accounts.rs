@@ -465,6 +465,14 @@ pub async fn login(
         .await?;
         return Err(AccountRefusal::BadCredentials.into());
     };
+    let id = user.id;
+    let password_allowed = ctx
+        .pool
+        .run(move |conn| Ok::<_, ServiceError>(db::sso::password_login(conn, id)?))
+        .await?;
+    if !password_allowed {
+        return Err(AccountRefusal::PasswordLoginOff.into());
+    }
     let mut via = match kind {
         LoginKind::Web => "web",
         _ => "api",

@@ -42,6 +42,8 @@ pub struct Context {
     /// Two-step verification: who must, and how many codes may be tried.
     pub two_step: TwoStepRules,
     pub two_step_limiter: Arc<LoginLimiter>,
+    /// Identity providers for single sign-on.
+    pub oidc: Arc<crate::auth::oidc::Providers>,
 }
 
 fn two_step_limiter(rules: &TwoStepRules) -> LoginLimiter {
@@ -77,6 +79,7 @@ impl Context {
             idle: Idle::default(),
             two_step: TwoStepRules::default(),
             two_step_limiter: Arc::new(two_step_limiter(&TwoStepRules::default())),
+            oidc: Arc::new(crate::auth::oidc::Providers::none()),
         }
     }
 
@@ -98,6 +101,10 @@ impl Context {
             )),
             two_step: settings.auth.two_step,
             two_step_limiter: Arc::new(two_step_limiter(&settings.auth.two_step)),
+            oidc: Arc::new(
+                crate::auth::oidc::Providers::new(&settings.auth.oidc)
+                    .unwrap_or_else(|_| crate::auth::oidc::Providers::none()),
+            ),
             ..Context::new(pool, base_url, settings.visits, matching)
         }
     }

@@ -359,3 +359,26 @@ fn archived_coordinator(
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("{email} vanished"))),
     }
 }
+
+/// With an identity provider configured, the demo's two organisations sign
+/// in through it: `zwolle.example` and `sudwestfryslan.example` are mapped
+/// to them for `provider` (docs: README, "Single sign-on"). Returns the
+/// domains mapped.
+pub fn map_sso_domains(conn: &mut DbConn, provider: &str) -> Result<Vec<String>, ServiceError> {
+    let mut mapped = Vec::new();
+    for (domain, code) in [
+        ("zwolle.example", "GM0193"),
+        ("sudwestfryslan.example", "GM1900"),
+    ] {
+        if let Some(id) = db::organisations::id_by_code(conn, code)? {
+            let mapping = crate::domain::account::DomainMapping {
+                domain: domain.to_string(),
+                organisation: id,
+                provider: provider.to_string(),
+            };
+            conn.write(|conn| db::sso::set_domain(conn, &mapping, db::now()))?;
+            mapped.push(domain.to_string());
+        }
+    }
+    Ok(mapped)
+}

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod reader;
 pub mod schedule;
 pub mod sign_in;
+pub mod sso;
 pub mod two_step;
 pub mod visits;
 

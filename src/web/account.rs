@@ -22,6 +22,8 @@ use crate::state::AppState;
 struct LoginPage {
     c: Chrome,
     csrf: String,
+    /// Identity providers: (id, name).
+    providers: Vec<(String, String)>,
     next: String,
     email: String,
     error: Option<String>,
@@ -62,6 +64,7 @@ fn login_page(
         &LoginPage {
             c: Chrome::new(lang, &session::here(req), Nav::None),
             csrf: csrf.clone(),
+            providers: crate::service::sso::providers(&state.ctx),
             next,
             email,
             error,

@@ -17,6 +17,7 @@ pub mod request;
 pub mod session;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod statements;
 pub mod two_step;
 pub mod visits;
@@ -96,6 +97,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/login", get: account::show, post: account::login))
         .service(page!("/logout", post: account::logout))
         .service(page!("/login/two-step", get: two_step::step_show, post: two_step::step))
+        .service(page!("/login/sso/{provider}", get: sso::start))
+        .service(page!("/login/sso/{provider}/callback", get: sso::callback))
         .service(page!("/password/forgot", get: sign_in::forgot_show, post: sign_in::forgot))
         .service(page!("/language/{code}", get: account::switch))
         .service(page!("/dashboard", get: visits::dashboard))

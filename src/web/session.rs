@@ -100,7 +100,7 @@ impl Session {
 
     /// Refuses a form that does not carry this session's token.
     pub fn check(&self, sent: &str) -> Result<(), WebError> {
-        if same(sent, &self.csrf) {
+        if crate::auth::same(sent, &self.csrf) {
             Ok(())
         } else {
             Err(WebError::csrf(self.lang))
@@ -151,15 +151,6 @@ pub enum Nav {
     Organisation,
     Admin,
     Account,
-}
-
-/// Constant-time comparison, so the token cannot be guessed byte by byte.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// The path and query of a request, as a place to come back to.
@@ -242,7 +233,7 @@ pub fn form_token(req: &HttpRequest) -> (String, bool) {
 /// Checks a logged-out form's token against its cookie.
 pub fn check_form_token(req: &HttpRequest, sent: &str, lang: Language) -> Result<(), WebError> {
     match req.cookie(FORM_COOKIE) {
-        Some(c) if same(c.value(), sent) => Ok(()),
+        Some(c) if crate::auth::same(c.value(), sent) => Ok(()),
         _ => Err(WebError::csrf(lang)),
     }
 }

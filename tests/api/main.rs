@@ -32,5 +32,6 @@ mod profile;
 mod schedule;
 mod sessions;
 mod sign_in;
+mod sso;
 mod two_step;
 mod web_browser;

@@ -145,6 +145,24 @@ fn rows() -> Vec<Row> {
             "/api/v1/organisations/{id}/members",
             [401, 403, 403, 401, 401, 201],
         ),
+        // Single sign-on (a provider is configured, never reached).
+        row(Method::GET, "/api/v1/admin/sso", ADMIN),
+        row(Method::PUT, "/api/v1/admin/sso/domains/{domain}", ADMIN),
+        row(
+            Method::DELETE,
+            "/api/v1/admin/sso/domains/{domain}",
+            [401, 403, 403, 401, 401, 204],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/admin/users/{id}/sso",
+            [401, 403, 403, 401, 401, 204],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/admin/organisations/{id}/password-login",
+            [401, 403, 403, 401, 401, 204],
+        ),
         row(Method::GET, "/api/v1/admin/partners", ADMIN),
         row(Method::POST, "/api/v1/admin/partners", ADMIN_CREATES),
         row(Method::PATCH, "/api/v1/admin/partners/{clientId}", ADMIN),
@@ -279,6 +297,11 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     let app = spawn_app_with(backend, |f| {
         f.merge(("auth.login_burst", 1000))
             .merge(("auth.reset_burst", 1000))
+        .merge((
+            "auth.oidc",
+            json!([{"id": "entra", "name": "Entra ID", "issuer": "https://login.example.invalid/tenant/v2.0",
+                    "client_id": "meeloop", "client_secret": "never used here"}]),
+        ))
     })
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
@@ -434,6 +457,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
             .replace("{id}", &id)
             .replace("{topic}", "privacy")
             .replace("{slug}", "privacy")
+            .replace("{domain}", "zwolle.example")
             .replace("{clientId}", &matrix_partner.client_id);
         if row.template.starts_with("/api/v1/matches") {
             path.push_str(&format!("?topic=cloud-migration&organisation={zwolle}"));
@@ -516,6 +540,15 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 (Method::POST, "/api/v1/admin/partners") => Some(json!({
                     "name": "Nieuw", "scopes": ["stats:read"],
                 })),
+                (Method::PUT, "/api/v1/admin/sso/domains/{domain}") => {
+                    Some(json!({"organisationId": zwolle, "provider": "entra"}))
+                }
+                (Method::PUT, "/api/v1/admin/users/{id}/sso") => {
+                    Some(json!({"provider": "entra", "subject": "abc"}))
+                }
+                (Method::PUT, "/api/v1/admin/organisations/{id}/password-login") => {
+                    Some(json!({"allowed": true}))
+                }
                 (Method::PUT, _) => Some(json!({"level": 4, "willingToHost": true})),
                 (Method::POST, "/api/v1/auth/login") => Some(
                     json!({"email": "login@zwolle.example", "password": "a long enough password"}),

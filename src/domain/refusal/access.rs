@@ -69,6 +69,26 @@ pub enum AccountRefusal {
     TwoStepAlreadyOn,
     /// Nothing being set up (or nothing on) to confirm, renew or turn off.
     TwoStepNotSetUp,
+    UnknownProvider {
+        id: String,
+    },
+    /// The identity provider's answer did not hold up.
+    SsoFailed {
+        reason: String,
+    },
+    SsoEmailNotVerified,
+    /// The identity provider cannot be reached (or answers nonsense).
+    SsoUnavailable,
+    /// Nobody here has this identity, and no account may be made for it.
+    SsoNoAccount,
+    /// An account has the address, but it may not be linked by address
+    /// (an admin, another organisation, an unmapped domain).
+    SsoNotLinked,
+    UnknownDomain {
+        domain: String,
+    },
+    /// The organisation signs in through its identity provider only.
+    PasswordLoginOff,
 }
 
 area!(AccountRefusal);
@@ -91,6 +111,12 @@ impl Explain for AccountRefusal {
             R::SecondStepNeeded | R::BadSecondStep => Kind::Unauthorized,
             R::TwoStepRequired => Kind::Forbidden,
             R::TwoStepAlreadyOn | R::TwoStepNotSetUp => Kind::Conflict,
+            R::UnknownProvider { .. } | R::UnknownDomain { .. } => Kind::NotFound,
+            R::SsoFailed { .. } => Kind::Unauthorized,
+            R::SsoUnavailable => Kind::Conflict,
+            R::SsoEmailNotVerified | R::SsoNoAccount | R::SsoNotLinked | R::PasswordLoginOff => {
+                Kind::Forbidden
+            }
             R::WrongCurrentPassword | R::AdminsOnly | R::MayNotInvite => Kind::Forbidden,
             R::BadCredentials | R::SessionEnded => Kind::Unauthorized,
         }
@@ -185,6 +211,42 @@ impl Explain for AccountRefusal {
             R::TwoStepNotSetUp => {
                 "no two-step verification is being set up, or it is not on".into()
             }
+            R::UnknownProvider { id } if nl => format!("er is geen identiteitsprovider '{id}'"),
+            R::UnknownProvider { id } => format!("there is no identity provider '{id}'"),
+            R::SsoFailed { reason } if nl => {
+                format!("inloggen via de identiteitsprovider is mislukt ({reason}); probeer het opnieuw")
+            }
+            R::SsoFailed { reason } => {
+                format!("signing in through the identity provider failed ({reason}); try again")
+            }
+            R::SsoEmailNotVerified if nl => {
+                "de identiteitsprovider heeft je e-mailadres niet bevestigd; vraag de beheerder je account te koppelen".into()
+            }
+            R::SsoEmailNotVerified => {
+                "the identity provider has not verified your email address; ask the administrator to link your account".into()
+            }
+            R::SsoUnavailable if nl => {
+                "de identiteitsprovider is nu niet bereikbaar; probeer het zo opnieuw".into()
+            }
+            R::SsoUnavailable => "the identity provider cannot be reached now; try again shortly".into(),
+            R::SsoNoAccount if nl => {
+                "er is hier geen account voor je; vraag de beheerder om een uitnodiging".into()
+            }
+            R::SsoNoAccount => "there is no account for you here; ask the administrator for an invitation".into(),
+            R::SsoNotLinked if nl => {
+                "je account kan niet zo gekoppeld worden; vraag de beheerder je account aan deze identiteitsprovider te koppelen".into()
+            }
+            R::SsoNotLinked => {
+                "your account cannot be linked this way; ask the administrator to link it to this identity provider".into()
+            }
+            R::UnknownDomain { domain } if nl => format!("domein {domain} is niet gekoppeld"),
+            R::UnknownDomain { domain } => format!("domain {domain} is not mapped"),
+            R::PasswordLoginOff if nl => {
+                "je organisatie logt in via haar eigen identiteitsprovider; gebruik de knop 'Inloggen met …'".into()
+            }
+            R::PasswordLoginOff => {
+                "your organisation signs in through its own identity provider; use the 'Log in with …' button".into()
+            }
             R::AdminsOnly if nl => "hiervoor is een beheerdersaccount nodig".into(),
             R::AdminsOnly => "this needs an admin account".into(),
         }
@@ -221,6 +283,18 @@ impl AccountRefusal {
             R::TwoStepRequired,
             R::TwoStepAlreadyOn,
             R::TwoStepNotSetUp,
+            R::UnknownProvider { id: "entra".into() },
+            R::SsoFailed {
+                reason: "ID token: Invalid nonce".into(),
+            },
+            R::SsoEmailNotVerified,
+            R::SsoUnavailable,
+            R::SsoNoAccount,
+            R::SsoNotLinked,
+            R::UnknownDomain {
+                domain: "zwolle.nl".into(),
+            },
+            R::PasswordLoginOff,
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod organisations;
 pub mod outbox;
 pub mod partners;
+pub mod sso;
 pub mod topics;
 pub mod users;
 
