@@ -436,6 +436,28 @@ pub async fn link_subject(
         .await
 }
 
+/// As [`link_subject`], naming the account by its address (the admin page).
+pub async fn link_subject_by_email(
+    ctx: &Context,
+    admin: User,
+    address: IpAddr,
+    email: &str,
+    provider_id: &str,
+    subject: &str,
+) -> Result<(), ServiceError> {
+    require_admin(&admin)?;
+    let email = LoginEmail::parse(email)?;
+    let shown = email.as_str().to_string();
+    let id = ctx
+        .pool
+        .run(move |conn| Ok::<_, ServiceError>(db::users::id_by_email(conn, email.as_str())?))
+        .await?
+        .ok_or_else(|| {
+            crate::domain::Invalid::new(format!("no account has the address {shown}"))
+        })?;
+    link_subject(ctx, admin, address, id, provider_id, subject).await
+}
+
 /// An admin switches password login off (or on again) for an
 /// organisation's coordinators, once its single sign-on works. Sessions
 /// already started stay; new password logins are refused.

@@ -116,6 +116,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/users/{id}/active", post: admin::user_active))
         .service(page!("/admin/users/{id}/password", post: admin::reset_password))
         .service(page!("/admin/partners", get: admin::partners, post: admin::create_partner))
+        .service(page!("/admin/sso", get: admin::sso_show, post: admin::sso_change))
         .service(page!("/admin/partners/{client_id}/active", post: admin::partner_active))
         .service(page!("/admin/mail", get: admin::mail_queue))
         .service(page!("/admin/mail/{id}/requeue", post: admin::requeue))

@@ -20,6 +20,7 @@ backend_tests!(
     a_verified_address_of_a_mapped_domain_signs_in_and_stays_linked,
     tampered_expired_and_unknown_answers_are_refused,
     accounts_are_made_only_when_allowed_and_admins_link_subjects,
+    admins_set_up_sign_on_on_their_page,
 );
 
 /// A running provider; killed when dropped.
@@ -476,4 +477,121 @@ async fn a_coordinator_signs_in_through_the_identity_provider_in_chromium() {
     b.go("header form.logout button").await;
     assert!(b.path().await.starts_with("/login"), "logged out");
     b.close().await;
+}
+
+/// The admin's page: map a domain, link an account's subject, switch
+/// password login off; mistakes are named and change nothing. (The
+/// provider is configured, never reached.)
+async fn admins_set_up_sign_on_on_their_page(backend: Backend) {
+    let app = spawn_app_with(backend, |f| {
+        f.merge((
+            "auth.oidc",
+            json!([{"id": "entra", "name": "Entra ID", "issuer": "https://login.example.invalid/t/v2.0",
+                    "client_id": "meeloop", "client_secret": "never used here"}]),
+        ))
+    })
+    .await;
+    meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    let admin_token = app.admin_token("beheer@meeloop.example").await;
+    app.token_named(
+        "alice@zwolle.example",
+        "Alice",
+        meeloop::domain::account::Role::Coordinator,
+        Some("GM0193"),
+    )
+    .await;
+    let web = Web::new(&app).logged_in("beheer@meeloop.example").await;
+    let page = web.get("/admin/sso").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("https://login.example.invalid/t/v2.0"));
+    let csrf = crate::pages::hidden(&page.body, "csrf");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        let web = &web;
+        async move { web.post("/admin/sso", &form).await }
+    };
+    let r = post(vec![
+        ("action", "map".into()),
+        ("domain", "Zwolle.Example".into()),
+        ("organisation", "gm0193".into()),
+        ("provider", "entra".into()),
+    ])
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for (fields, says) in [
+        (
+            vec![
+                ("action", "map"),
+                ("domain", "geen domein"),
+                ("organisation", "GM0193"),
+                ("provider", "entra"),
+            ],
+            "is not an email domain",
+        ),
+        (
+            vec![
+                ("action", "map"),
+                ("domain", "x.example"),
+                ("organisation", "GM0193"),
+                ("provider", "google"),
+            ],
+            "geen identiteitsprovider &#39;google&#39;",
+        ),
+        (
+            vec![
+                ("action", "link"),
+                ("email", "niemand@zwolle.example"),
+                ("provider", "entra"),
+                ("subject", "s"),
+            ],
+            "no account has the address",
+        ),
+    ] {
+        let r = post(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect(),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.body);
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    let r = post(vec![
+        ("action", "link".into()),
+        ("email", "alice@zwolle.example".into()),
+        ("provider", "entra".into()),
+        ("subject", "alice-at-entra".into()),
+    ])
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post(vec![
+        ("action", "password".into()),
+        ("organisation", "GM0193".into()),
+        ("allowed", "no".into()),
+    ])
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, overview) = app.json_as("/api/v1/admin/sso", &admin_token).await;
+    assert_eq!(
+        overview["domains"].as_array().unwrap().len(),
+        1,
+        "{overview}"
+    );
+    assert_eq!(overview["domains"][0]["domain"], "zwolle.example");
+    let mut conn = app.db.pool.get().unwrap();
+    let alice = meeloop::db::users::id_by_email(&mut conn, "alice@zwolle.example")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        meeloop::db::sso::linked(&mut conn, "entra", "alice-at-entra").unwrap(),
+        Some(alice)
+    );
+    assert!(!meeloop::db::sso::password_login(&mut conn, alice).unwrap());
+    let (status, problem) = login(&app, "alice@zwolle.example", "a long enough password").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("password_login_off"))
+    );
 }

@@ -543,6 +543,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
                     "/admin/organisations",
                     "/admin/users",
                     "/admin/partners",
+                    "/admin/sso",
                     "/admin/mail",
                     "/admin/audit",
                 ] {

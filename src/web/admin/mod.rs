@@ -5,6 +5,7 @@
 mod mail;
 mod organisations;
 mod partners;
+mod sso;
 mod users;
 
 pub use mail::{mail_queue, requeue};
@@ -12,6 +13,7 @@ pub use organisations::{
     import_organisations, merge_organisations, organisation_active, organisations,
 };
 pub use partners::{create_partner, partner_active, partners};
+pub use sso::{change as sso_change, show as sso_show};
 pub use users::{create_user, reset_password, user_active, users};
 
 use crate::web::PageResult;
