@@ -75,7 +75,7 @@ pub async fn forgot_password(call: Call, body: Body<ResetRequest>) -> ApiResult 
 pub struct NewMember {
     #[schema(
         max_length = 254,
-        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$",
+        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$",
         example = "collega@zwolle.nl"
     )]
     pub email: String,

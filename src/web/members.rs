@@ -87,8 +87,9 @@ pub async fn show(session: Session) -> PageResult {
 pub async fn invite(session: Session, body: web::Bytes) -> PageResult {
     let form: MemberForm = session.form(&body)?;
     let (id, organisation) = allowed(&session).await?;
+    let lang = session.lang;
     let c = session.chrome(Nav::Organisation);
-    let checked = match (LoginEmail::parse(&form.email), parse_name(&form.name)) {
+    let fields = match (LoginEmail::parse(&form.email), parse_name(&form.name)) {
         (Ok(email), Ok(name)) => Ok(AccountFields {
             email,
             name,
@@ -101,32 +102,21 @@ pub async fn invite(session: Session, body: web::Bytes) -> PageResult {
         )),
         (_, Err(_)) => Err(c.t("Vul een naam in.", "Enter a name.")),
     };
-    let fields = match checked {
-        Ok(fields) => fields,
-        Err(error) => {
-            let error = Some(error.to_string());
-            return render(
-                &session,
-                StatusCode::BAD_REQUEST,
-                organisation,
-                form,
-                error,
-                None,
-            );
+    // What to say: the invitation sent, or why not (with what was typed).
+    let outcome = match fields {
+        Err(error) => Err((StatusCode::BAD_REQUEST, error.to_string())),
+        Ok(fields) => {
+            let (ctx, user) = (session.ctx(), session.user.clone());
+            match sign_in::invite(ctx, user, session.client, fields, lang).await {
+                Ok(invited) => Ok(invited),
+                Err(e) if e.kind().is_some() => Err((StatusCode::CONFLICT, e.message(lang))),
+                Err(e) => return Err(WebError::service(e, lang)),
+            }
         }
     };
-    let result = sign_in::invite(
-        session.ctx(),
-        session.user.clone(),
-        session.client,
-        fields,
-        session.lang,
-    )
-    .await;
-    match result {
+    match outcome {
         Ok(invited) => {
-            let until = long_moment(invited.expires_at, session.lang);
-            let sent = Some((invited.user.email, until));
+            let sent = Some((invited.user.email, long_moment(invited.expires_at, lang)));
             render(
                 &session,
                 StatusCode::OK,
@@ -136,17 +126,6 @@ pub async fn invite(session: Session, body: web::Bytes) -> PageResult {
                 sent,
             )
         }
-        Err(e) if e.kind().is_some() => {
-            let error = Some(e.message(session.lang));
-            render(
-                &session,
-                StatusCode::CONFLICT,
-                organisation,
-                form,
-                error,
-                None,
-            )
-        }
-        Err(e) => Err(WebError::service(e, session.lang)),
+        Err((status, error)) => render(&session, status, organisation, form, Some(error), None),
     }
 }

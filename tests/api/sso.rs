@@ -223,6 +223,17 @@ async fn sign_in(
     web.get(back.trim_start_matches(&app.address)).await
 }
 
+/// Alice, a coordinator of Zwolle with a password; her API token.
+async fn alice(app: &TestApp) -> String {
+    app.token_named(
+        "alice@zwolle.example",
+        "Alice Jansen",
+        meeloop::domain::account::Role::Coordinator,
+        Some("GM0193"),
+    )
+    .await
+}
+
 async fn map_zwolle(app: &TestApp, admin: &str) {
     let zwolle = app.organisation_id("GM0193").await;
     let (status, mapped) = app
@@ -242,14 +253,7 @@ async fn a_verified_address_of_a_mapped_domain_signs_in_and_stays_linked(backend
     }
     let (provider, app) = setup(backend, false).await;
     let admin = app.admin_token("beheer@meeloop.example").await;
-    let alice_token = app
-        .token_named(
-            "alice@zwolle.example",
-            "Alice",
-            meeloop::domain::account::Role::Coordinator,
-            Some("GM0193"),
-        )
-        .await;
+    let alice_token = alice(&app).await;
     // Without a mapping, an address alone links nothing.
     let web = Web::new(&app);
     let r = sign_in(&app, &provider, &web, "alice-sub", None).await;
@@ -333,13 +337,7 @@ async fn tampered_expired_and_unknown_answers_are_refused(backend: Backend) {
     }
     let (provider, app) = setup(backend, false).await;
     let admin = app.admin_token("beheer@meeloop.example").await;
-    app.token_named(
-        "alice@zwolle.example",
-        "Alice",
-        meeloop::domain::account::Role::Coordinator,
-        Some("GM0193"),
-    )
-    .await;
+    alice(&app).await;
     map_zwolle(&app, &admin).await;
     let now = chrono::Utc::now().timestamp();
     for (tamper, says) in [
@@ -452,13 +450,7 @@ async fn a_coordinator_signs_in_through_the_identity_provider_in_chromium() {
     }
     let (provider, app) = setup(Backend::Sqlite, false).await;
     let admin = app.admin_token("beheer@meeloop.example").await;
-    app.token_named(
-        "alice@zwolle.example",
-        "Alice Jansen",
-        meeloop::domain::account::Role::Coordinator,
-        Some("GM0193"),
-    )
-    .await;
+    alice(&app).await;
     map_zwolle(&app, &admin).await;
     let b = crate::browser::Browser::start(&app.address).await;
     b.goto("/dashboard").await;
@@ -493,13 +485,7 @@ async fn admins_set_up_sign_on_on_their_page(backend: Backend) {
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
     let admin_token = app.admin_token("beheer@meeloop.example").await;
-    app.token_named(
-        "alice@zwolle.example",
-        "Alice",
-        meeloop::domain::account::Role::Coordinator,
-        Some("GM0193"),
-    )
-    .await;
+    alice(&app).await;
     let web = Web::new(&app).logged_in("beheer@meeloop.example").await;
     let page = web.get("/admin/sso").await;
     assert_eq!(page.status, StatusCode::OK);

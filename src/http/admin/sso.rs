@@ -109,7 +109,7 @@ pub struct DomainMappingRequest {
 #[utoipa::path(
     put,
     tag = "admin",
-    params(("domain" = String, Path, description = "The email domain", max_length = 253, example = "zwolle.nl")),
+    params(("domain" = String, Path, description = "The email domain", max_length = 253, pattern = "^[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$", example = "zwolle.nl")),
     request_body = DomainMappingRequest,
     responses(
         (status = 200, description = "Mapped", body = DomainView),
@@ -147,7 +147,7 @@ pub async fn map_domain(
 #[utoipa::path(
     delete,
     tag = "admin",
-    params(("domain" = String, Path, description = "The email domain", max_length = 253, example = "zwolle.nl")),
+    params(("domain" = String, Path, description = "The email domain", max_length = 253, pattern = "^[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63})+$", example = "zwolle.nl")),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Not an email domain, or an unknown query parameter", body = Problem, content_type = "application/problem+json"),
