@@ -231,7 +231,6 @@ impl JwtKeys {
     }
 
     /// A sign-on attempt's cookie value.
-    #[allow(clippy::too_many_arguments)]
     pub fn issue_sso(
         &self,
         provider: &str,

@@ -86,22 +86,31 @@ pub struct Login {
     pub password_hash: String,
     /// The account and its organisation are active.
     pub enabled: bool,
+    /// Its organisation allows password login (admins have none: always).
+    pub password_login: bool,
 }
 
 /// The user, their password hash and whether they may log in, by address.
 pub fn find_for_login(conn: &mut DbConn, email: &str) -> QueryResult<Option<Login>> {
-    let row: Option<(UserRow, String, Option<bool>)> = dispatch!(conn, c => users::table
+    type Row = (UserRow, String, Option<bool>, Option<bool>);
+    let row: Option<Row> = dispatch!(conn, c => users::table
         .left_join(organisations::table)
         .filter(users::email.eq(email))
-        .select((UserRow::as_select(), users::password_hash, organisations::active.nullable()))
+        .select((
+            UserRow::as_select(),
+            users::password_hash,
+            organisations::active.nullable(),
+            organisations::password_login.nullable(),
+        ))
         .first(c)
         .optional())?;
-    row.map(|(u, hash, org_active)| {
+    row.map(|(u, hash, org_active, password_login)| {
         let enabled = u.active && org_active.unwrap_or(true);
         Ok(Login {
             user: u.into_domain()?,
             password_hash: hash,
             enabled,
+            password_login: password_login.unwrap_or(true),
         })
     })
     .transpose()

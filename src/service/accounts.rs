@@ -442,7 +442,9 @@ pub async fn login(
     // Hash checks are slow by design: run them on the blocking &ctx.pool, with no
     // database connection held, and equally long whether or not the user exists.
     let user = tokio::task::spawn_blocking(move || match found {
-        Some(l) if password::verify(&password, &l.password_hash) && l.enabled => Some(l.user),
+        Some(l) if password::verify(&password, &l.password_hash) && l.enabled => {
+            Some((l.user, l.password_login))
+        }
         Some(_) => None,
         None => {
             password::verify_nothing(&password);
@@ -451,7 +453,7 @@ pub async fn login(
     })
     .await
     .map_err(|e| ServiceError::Internal(e.into()))?;
-    let Some(user) = user else {
+    let Some((user, password_allowed)) = user else {
         tracing::info!("login failed");
         let attempted: String = email.trim().to_lowercase().chars().take(254).collect();
         audit_alone(
@@ -465,11 +467,7 @@ pub async fn login(
         .await?;
         return Err(AccountRefusal::BadCredentials.into());
     };
-    let id = user.id;
-    let password_allowed = ctx
-        .pool
-        .run(move |conn| Ok::<_, ServiceError>(db::sso::password_login(conn, id)?))
-        .await?;
+    // Checked after the password, so it says nothing about other addresses.
     if !password_allowed {
         return Err(AccountRefusal::PasswordLoginOff.into());
     }
