@@ -30,6 +30,8 @@ pub struct Application {
     server: Server,
     /// The delivery worker to run beside the server (unless `mail.deliver` is off).
     worker: Option<(DbPool, Mailer)>,
+    /// The webhook delivery worker (unless `webhooks.deliver` is off).
+    webhooks: Option<(DbPool, crate::webhooks::worker::Deliverer)>,
     /// The visit scheduler and its interval (unless `jobs.run` is off).
     scheduler: Option<(crate::jobs::Scheduler, Duration)>,
     shutdown_timeout: Duration,
@@ -57,6 +59,9 @@ impl Application {
         }
         let base_url = mailer.base_url.clone();
         let worker = mailer.deliver.then(|| (pool.clone(), mailer));
+        let deliverer = crate::webhooks::worker::Deliverer::from_settings(settings, &base_url)
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        let webhooks = settings.webhooks.deliver.then(|| (pool.clone(), deliverer));
         if !(1..=3600).contains(&settings.server.body_timeout_secs) {
             return Err(std::io::Error::other(
                 "configuration: server.body_timeout_secs must be 1 to 3600",
@@ -196,6 +201,7 @@ impl Application {
             port,
             server,
             worker,
+            webhooks,
             scheduler,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
@@ -218,6 +224,13 @@ impl Application {
                 stopped,
             ))
         });
+        let webhooks = self.webhooks.map(|(pool, deliverer)| {
+            actix_web::rt::spawn(crate::webhooks::worker::run(
+                pool,
+                deliverer,
+                stop.subscribe(),
+            ))
+        });
         let scheduler = self.scheduler.map(|(scheduler, interval)| {
             actix_web::rt::spawn(scheduler.run(interval, stop.subscribe()))
         });
@@ -226,6 +239,10 @@ impl Application {
         if let Some(worker) = worker {
             // Unfinished claims are taken over by another worker when their lease ends.
             let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;
+        }
+        if let Some(webhooks) = webhooks {
+            // An unrecorded attempt is repeated (same webhook-id) when its lease ends.
+            let _ = tokio::time::timeout(self.shutdown_timeout, webhooks).await;
         }
         if let Some(scheduler) = scheduler {
             // A job cut short rolls back; the next round does it again.

@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "environment",
     "data_dir",
     "server",
@@ -26,6 +26,7 @@ const SECTIONS: [&str; 11] = [
     "visits",
     "jobs",
     "privacy",
+    "webhooks",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +47,73 @@ pub struct Settings {
     pub jobs: JobsSettings,
     /// Retention periods (docs/privacy.md).
     pub privacy: crate::domain::privacy::Retention,
+    /// Webhook deliveries (docs/webhooks.md).
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook endpoints and their delivery worker (docs/webhooks.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether `serve` runs the delivery worker (every instance may).
+    pub deliver: bool,
+    /// Hosts that may resolve to loopback or private addresses (a receiver
+    /// inside the operator's own network); nothing else may.
+    pub allowed_hosts: Vec<String>,
+    pub batch_size: i64,
+    /// Deliveries in flight at once per worker.
+    pub concurrency: usize,
+    /// A claimed delivery waits this long before another worker may take it over.
+    pub lease_secs: i64,
+    pub poll_interval_ms: u64,
+    /// How long a receiver may take to answer.
+    pub timeout_ms: u64,
+    /// Delays between attempts; one more attempt than delays, then dead.
+    pub retry_delays_secs: Vec<i64>,
+    /// Failing this long switches an endpoint off (and tells its partner).
+    pub disable_after_secs: i64,
+    /// After a secret rotation, deliveries carry the old secret's signature this long too.
+    pub rotation_overlap_secs: i64,
+    /// Endpoints one partner may have.
+    pub max_endpoints: i64,
+}
+
+impl WebhookSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=500).contains(&self.batch_size) {
+            return Err("webhooks.batch_size must be 1 to 500".into());
+        }
+        if !(1..=64).contains(&self.concurrency) {
+            return Err("webhooks.concurrency must be 1 to 64".into());
+        }
+        if !(100..=60_000).contains(&self.timeout_ms) {
+            return Err("webhooks.timeout_ms must be 100 to 60000".into());
+        }
+        if self.lease_secs * 1000 <= self.timeout_ms as i64 * 2 {
+            return Err("webhooks.lease_secs must be longer than two timeouts".into());
+        }
+        if self.retry_delays_secs.len() > 20 || self.retry_delays_secs.iter().any(|d| *d < 1) {
+            return Err("webhooks.retry_delays_secs: at most 20 delays of a second or more".into());
+        }
+        if self.disable_after_secs < 60 || self.rotation_overlap_secs < 0 {
+            return Err("webhooks.disable_after_secs must be 60 or more and rotation_overlap_secs 0 or more".into());
+        }
+        if !(1..=100).contains(&self.max_endpoints) {
+            return Err("webhooks.max_endpoints must be 1 to 100".into());
+        }
+        Ok(())
+    }
+
+    pub fn schedule(&self) -> crate::domain::webhook::Schedule {
+        crate::domain::webhook::Schedule {
+            delays: self
+                .retry_delays_secs
+                .iter()
+                .map(|s| chrono::Duration::seconds(*s))
+                .collect(),
+            jitter: 0.2,
+        }
+    }
 }
 
 /// The scheduler inside `serve` (docs/visits.md, "Scheduler").

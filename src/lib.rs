@@ -17,3 +17,4 @@ pub mod mail;
 pub mod service;
 pub mod state;
 pub mod web;
+pub mod webhooks;

@@ -102,9 +102,14 @@ enum PartnerCommand {
         /// Who it is, e.g. "VNG Realisatie".
         #[arg(long)]
         name: String,
-        /// Comma-separated: organisations:read, lessons:read, stats:read.
+        /// Comma-separated: organisations:read, lessons:read, stats:read,
+        /// webhooks:manage.
         #[arg(long)]
         scopes: String,
+        /// Who is emailed when one of the partner's webhook endpoints is
+        /// switched off.
+        #[arg(long)]
+        contact: Option<String>,
     },
     /// Revoke a partner client: its tokens stop working at once.
     Revoke {
@@ -182,9 +187,11 @@ pub fn main() -> ExitCode {
             role,
             organisation,
         }) => create_user(&settings, email, name, role, organisation),
-        Command::Partner(PartnerCommand::Create { name, scopes }) => {
-            create_partner(&settings, &name, &scopes)
-        }
+        Command::Partner(PartnerCommand::Create {
+            name,
+            scopes,
+            contact,
+        }) => create_partner(&settings, &name, &scopes, contact.as_deref()),
         Command::Partner(PartnerCommand::Revoke { client_id }) => {
             revoke_partner(&settings, &client_id)
         }
@@ -451,10 +458,15 @@ fn create_user(
     Ok(ExitCode::SUCCESS)
 }
 
-fn create_partner(settings: &Settings, name: &str, scopes: &str) -> anyhow::Result<ExitCode> {
+fn create_partner(
+    settings: &Settings,
+    name: &str,
+    scopes: &str,
+    contact: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let scopes = Scopes::parse(scopes)?;
     let pool = connect_and_migrate(settings)?;
-    let (partner, secret) = service::partners::create_partner(&mut pool.get()?, name, scopes)?;
+    let (partner, secret) = service::partners::create_partner(&mut pool.get()?, name, scopes, contact)?;
     println!("Created partner client for {}.", partner.name);
     println!("  client_id:     {}", partner.client_id);
     println!("  client_secret: {secret}");

@@ -24,6 +24,7 @@ pub mod topics;
 pub mod two_step;
 pub mod users;
 pub mod visits;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -14,6 +14,7 @@ struct PartnerRow {
     name: String,
     scopes: String,
     active: bool,
+    contact_email: Option<String>,
 }
 
 impl PartnerRow {
@@ -25,6 +26,7 @@ impl PartnerRow {
             client_id: self.client_id,
             name: self.name,
             active: self.active,
+            contact_email: self.contact_email,
         })
     }
 }
@@ -63,6 +65,7 @@ pub struct NewPartner<'a> {
     pub secret_hash: &'a str,
     pub scopes: String,
     pub active: bool,
+    pub contact_email: Option<&'a str>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
 }
@@ -100,6 +103,7 @@ pub struct PartnerChanges {
     pub name: Option<String>,
     pub scopes: Option<String>,
     pub active: Option<bool>,
+    pub contact_email: Option<Option<String>>,
 }
 
 /// Applies the changes; returns whether the client exists.

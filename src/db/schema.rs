@@ -70,7 +70,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     recovery_codes,
     sso_subjects,
-    sso_domains
+    sso_domains,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts
 );
 
 diesel::table! {
@@ -116,6 +119,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_email -> Nullable<Text>,
     }
 }
 
@@ -297,3 +301,59 @@ diesel::table! {
 }
 
 diesel::joinable!(sso_domains -> organisations (organisation_id));
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        partner_id -> BigInt,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        paused -> Bool,
+        held_by_admin -> Bool,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_endpoints -> partner_clients (partner_id));
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        webhook_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        given_up_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> Timestamp,
+        status -> Nullable<Integer>,
+        latency_ms -> Integer,
+        response -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));

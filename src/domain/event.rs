@@ -5,6 +5,8 @@
 use chrono::NaiveDate;
 
 use crate::domain::lesson::Publish;
+use crate::domain::organisation::OrganisationId;
+use crate::domain::webhook::EventType;
 use crate::domain::visit::{Closure, Obstacle, VisitId, VisitRole};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,13 +57,19 @@ pub enum Event {
     LessonPublished { visit: VisitId, side: VisitRole },
     /// The requester told what came of the visit.
     FollowUpAnswered { visit: VisitId },
+    /// An organisation's public profile changed (the fields named, e.g.
+    /// `name` or `expertise:cloud-migratie`).
+    OrganisationUpdated {
+        organisation: OrganisationId,
+        changed: Vec<String>,
+    },
 }
 
 impl Event {
-    /// The visit it happened to.
-    pub fn visit(&self) -> VisitId {
+    /// The visit it happened to, if it happened to one.
+    pub fn visit(&self) -> Option<VisitId> {
         use Event::*;
-        match self {
+        Some(match self {
             VisitRequested { visit }
             | VisitAccepted { visit, .. }
             | VisitDeclined { visit, .. }
@@ -76,10 +84,12 @@ impl Event {
             | LessonSubmitted { visit, .. }
             | LessonPublished { visit, .. }
             | FollowUpAnswered { visit } => *visit,
-        }
+            OrganisationUpdated { .. } => return None,
+        })
     }
 
-    /// A stable name (logs today; webhook event types later).
+    /// A stable name (logs, and the webhook event types of those partners
+    /// may hear of: [`Event::webhook_type`]).
     pub fn name(&self) -> &'static str {
         use Event::*;
         match self {
@@ -97,7 +107,13 @@ impl Event {
             LessonSubmitted { .. } => "lesson.submitted",
             LessonPublished { .. } => "lesson.published",
             FollowUpAnswered { .. } => "followup.answered",
+            OrganisationUpdated { .. } => "organisation.updated",
         }
+    }
+
+    /// The webhook event type this is, when partners may hear of it.
+    pub fn webhook_type(&self) -> Option<EventType> {
+        self.name().parse().ok()
     }
 
     /// What a submitted lesson publishes: the submission, and its entry
@@ -120,6 +136,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn partners_hear_of_the_events_the_webhook_catalogue_names() {
+        let accepted = Event::VisitAccepted {
+            visit: VisitId(1),
+            date: NaiveDate::from_ymd_opt(2027, 3, 2).unwrap(),
+        };
+        assert_eq!(accepted.webhook_type(), Some(EventType::VisitAccepted));
+        assert_eq!(Event::RequestOverdue { visit: VisitId(1) }.webhook_type(), None);
+        let updated = Event::OrganisationUpdated {
+            organisation: OrganisationId(4),
+            changed: vec!["name".into()],
+        };
+        assert_eq!(updated.webhook_type(), Some(EventType::OrganisationUpdated));
+        assert_eq!(updated.visit(), None);
+    }
+
+    #[test]
     fn a_lesson_kept_private_is_submitted_but_not_published() {
         let kept = Event::lesson_submitted(VisitId(7), VisitRole::Host, Publish::No);
         assert_eq!(kept.len(), 1);
@@ -128,6 +160,6 @@ mod tests {
             shared.iter().map(Event::name).collect::<Vec<_>>(),
             ["lesson.submitted", "lesson.published"]
         );
-        assert!(shared.iter().all(|e| e.visit() == VisitId(7)));
+        assert!(shared.iter().all(|e| e.visit() == Some(VisitId(7))));
     }
 }

@@ -22,6 +22,7 @@ pub mod spreadsheet;
 pub mod stats;
 pub mod topic;
 pub mod visit;
+pub mod webhook;
 
 /// An enum whose values have fixed names: in the API, in configuration and
 /// in the database's TEXT columns. Declares the enum with `ALL`, `as_str`,

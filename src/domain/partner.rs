@@ -11,6 +11,8 @@ super::named_enum! {
         OrganisationsRead = "organisations:read",
         LessonsRead = "lessons:read",
         StatsRead = "stats:read",
+        /// Register and manage the partner's own webhook endpoints.
+        WebhooksManage = "webhooks:manage",
     }
 }
 
@@ -64,6 +66,8 @@ pub struct Partner {
     pub name: String,
     pub scopes: Scopes,
     pub active: bool,
+    /// Who hears of the partner's endpoints being switched off.
+    pub contact_email: Option<String>,
 }
 
 impl Partner {
@@ -98,6 +102,7 @@ mod tests {
             name: "VNG".into(),
             scopes: Scopes::parse("stats:read").unwrap(),
             active: true,
+            contact_email: None,
         };
         assert!(partner.may(Scope::StatsRead));
         assert!(!partner.may(Scope::LessonsRead));

@@ -21,6 +21,7 @@ pub mod responses;
 pub mod sign_in;
 pub mod topics;
 pub mod visits;
+pub mod webhooks;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
@@ -52,6 +53,7 @@ pub const API_VERSION: &str = "1.0.0";
         (name = "auth", description = "Logging in and out"),
         (name = "visits", description = "Shadow visits: request, answer, schedule"),
         (name = "lessons", description = "Lessons learned after a visit"),
+        (name = "webhooks", description = "Partners' webhook endpoints and their delivery logs; the events are in `webhooks`"),
         (name = "admin", description = "For those who run the service"),
         (name = "privacy", description = "Personal data: exports for the people concerned and for admins (AVG art. 15 and 20), erasure (art. 17)"),
         (name = "operations", description = "Probes for operators and load balancers"),
@@ -264,6 +266,20 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(admin::partners::update)
         .service(admin::outbox::list)
         .service(admin::outbox::requeue)
+        .service(admin::webhooks::list)
+        .service(admin::webhooks::get)
+        .service(admin::webhooks::pause)
+        .service(admin::webhooks::deliveries)
+        .service(admin::webhooks::redeliver)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::get)
+        .service(webhooks::update)
+        .service(webhooks::remove)
+        .service(webhooks::rotate)
+        .service(webhooks::test)
+        .service(webhooks::deliveries)
+        .service(webhooks::redeliver)
         .service(visits::list)
         .service(visits::create)
         .service(visits::get)
@@ -295,6 +311,7 @@ fn collected() -> utoipa::openapi::OpenApi {
         doc.paths.merge(part.paths());
         part.schemas(&mut schemas);
     }
+    webhooks_catalogue::schemas(&mut schemas);
     doc.components
         .get_or_insert_with(utoipa::openapi::Components::new)
         .schemas
@@ -408,7 +425,90 @@ pub fn openapi(base: &str, sender: &str) -> utoipa::openapi::OpenApi {
             paths.insert(relative, item);
         }
     }
+    value["webhooks"] = webhooks_catalogue::section();
     serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// The `webhooks` section: what Meeloop posts to partners' endpoints
+/// (OpenAPI 3.1), one entry per event type, signed per Standard Webhooks.
+mod webhooks_catalogue {
+    use serde_json::{json, Value};
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::domain::webhook::{EventType, TEST_EVENT};
+    use crate::service::webhooks::{LessonData, OrganisationData, TestData, VisitData};
+
+    fn add<T: ToSchema + PartialSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
+
+    pub(super) fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        add::<VisitData>(schemas);
+        add::<LessonData>(schemas);
+        add::<OrganisationData>(schemas);
+        add::<TestData>(schemas);
+    }
+
+    fn about(event: &str) -> (&'static str, &'static str, &'static str) {
+        match event {
+            "visit.requested" => ("VisitData", "A visit was requested", "A coordinator asked a host for a shadow visit."),
+            "visit.accepted" => ("VisitData", "A visit was accepted", "The host took one of the proposed days (`date`)."),
+            "visit.declined" => ("VisitData", "A visit was declined", "The host said no (the reason stays private)."),
+            "visit.cancelled" => ("VisitData", "A visit was cancelled", "One side called the visit off (`cancelledBy`)."),
+            "visit.expired" => ("VisitData", "A request expired", "The host did not answer in time."),
+            "visit.completed" => ("VisitData", "A visit was held", "The visit's day has passed."),
+            "lesson.published" => ("LessonData", "A lesson was published", "A lesson entered the knowledge base; its text only for partners with `lessons:read`."),
+            "organisation.updated" => ("OrganisationData", "An organisation changed", "An organisation's public profile or expertise changed (`changed`)."),
+            _ => ("TestData", "A test message", "Sent on request (`POST /partner/webhooks/{id}/test`), whatever the endpoint subscribed to."),
+        }
+    }
+
+    pub(super) fn section() -> Value {
+        let header = |name: &str, description: &str, example: &str| {
+            json!({
+                "name": name, "in": "header", "required": true, "description": description,
+                "schema": {"type": "string"}, "example": example,
+            })
+        };
+        let mut section = serde_json::Map::new();
+        let events = EventType::ALL.iter().map(|t| t.as_str()).chain([TEST_EVENT]);
+        for event in events {
+            let (data, summary, description) = about(event);
+            let operation = json!({
+                "summary": summary,
+                "description": format!("{description} Signed per Standard Webhooks 1.0: verify `webhook-signature` over `webhook-id.webhook-timestamp.body` with the endpoint's secret (docs/webhooks.md). Retried with backoff until the endpoint answers 2xx; order is not guaranteed."),
+                "operationId": format!("webhook{}", event.split(['.', '_']).map(|w| {
+                    let mut c = w.chars();
+                    c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+                }).collect::<String>()),
+                "tags": ["webhooks"],
+                "parameters": [
+                    header("webhook-id", "The message's id: the same on every attempt; drop repeats by it.", "msg_6f1c0d2e9a8b7c6d5e4f3a2b1c0d9e8f"),
+                    header("webhook-timestamp", "Seconds since 1970 when this attempt was signed; refuse old ones (5 minutes).", "1772443800"),
+                    header("webhook-signature", "`v1,` and the base64 HMAC-SHA256; during a secret rotation two, separated by a space.", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["type", "timestamp", "data"],
+                        "properties": {
+                            "type": {"type": "string", "const": event},
+                            "timestamp": {"type": "string", "format": "date-time", "description": "When it happened"},
+                            "data": {"$ref": format!("#/components/schemas/{data}")},
+                        },
+                    }}},
+                },
+                "responses": {
+                    "2XX": {"description": "Received. Any other answer, or none within the timeout, is tried again later."},
+                },
+            });
+            section.insert(event.to_string(), json!({"post": operation}));
+        }
+        Value::Object(section)
+    }
 }
 
 /// `GET /visits/{id}/calendar.ics` → `getVisitsIdCalendarIcs`.

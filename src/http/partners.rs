@@ -31,7 +31,7 @@ pub struct TokenRequest {
     #[serde(default, deserialize_with = "body::present")]
     #[schema(
         nullable = false,
-        pattern = "^[ ,]*(organisations|lessons|stats):read([ ,]+(organisations|lessons|stats):read)*[ ,]*$",
+        pattern = "^[ ,]*((organisations|lessons|stats):read|webhooks:manage)([ ,]+((organisations|lessons|stats):read|webhooks:manage))*[ ,]*$",
         example = "organisations:read"
     )]
     pub scope: Option<String>,

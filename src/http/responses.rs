@@ -61,6 +61,13 @@ shared_responses! {
         "429" => "Too many requests with this token; see Retry-After",
         "503" => "The database is unavailable",
     }
+    /// A partner's webhook operation (scope `webhooks:manage`).
+    WebhookManager {
+        "401" => NO_TOKEN,
+        "403" => "The token lacks the webhooks:manage scope",
+        "429" => "Too many requests with this token; see Retry-After",
+        "503" => "The database is unavailable",
+    }
     /// An operation with query parameters (or none: an unknown one is refused).
     BadQuery {
         "400" => "An unknown or malformed query parameter",

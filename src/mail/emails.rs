@@ -248,3 +248,19 @@ email!(PasswordReset, "password_reset",
     subject: ["mail/password_reset/nl/subject.txt", "mail/password_reset/en/subject.txt"],
     text: ["mail/password_reset/nl/body.txt", "mail/password_reset/en/body.txt"],
     html: ["mail/password_reset/nl/body.html", "mail/password_reset/en/body.html"]);
+
+/// To a partner's contact: an endpoint failed for a day and is switched off.
+#[derive(Debug, Clone)]
+pub struct WebhookDisabled {
+    pub partner: String,
+    pub endpoint_id: i64,
+    pub url: String,
+    /// When the failures began, in Dutch local time.
+    pub failing_since: String,
+    pub last_error: String,
+}
+
+email!(WebhookDisabled, "webhook_disabled",
+    subject: ["mail/webhook_disabled/nl/subject.txt", "mail/webhook_disabled/en/subject.txt"],
+    text: ["mail/webhook_disabled/nl/body.txt", "mail/webhook_disabled/en/body.txt"],
+    html: ["mail/webhook_disabled/nl/body.html", "mail/webhook_disabled/en/body.html"]);

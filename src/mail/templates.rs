@@ -201,6 +201,18 @@ mod tests {
     fn samples(language: Language, common: &Common) -> Vec<(&'static str, Rendered)> {
         vec![
             (
+                WebhookDisabled::NAME,
+                WebhookDisabled {
+                    partner: "VNG Realisatie".into(),
+                    endpoint_id: 3,
+                    url: "https://hooks.vng.example/meeloop".into(),
+                    failing_since: "02-03-2027 09:15".into(),
+                    last_error: "503 Service Unavailable".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
                 TestMessage::NAME,
                 TestMessage {
                     recipient: "anne@sudwestfryslan.example".into(),

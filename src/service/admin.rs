@@ -119,6 +119,7 @@ pub async fn set_organisation_active(
 ) -> Result<Organisation, ServiceError> {
     require_admin(&user)?;
     let missing = move || ServiceError::from(DirectoryRefusal::UnknownOrganisation { id: id.0 });
+    let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -137,6 +138,7 @@ pub async fn set_organisation_active(
                     Some(format!("organisation:{id}")),
                     json!({}),
                 )?;
+                super::profile::publish_update(conn, &fanout, now, id, vec!["active".into()])?;
                 db::organisations::find(conn, id)?.ok_or_else(missing)
             })
         })

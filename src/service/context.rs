@@ -20,6 +20,7 @@ use crate::domain::account::{SignInRules, TwoStepRules};
 use crate::domain::privacy::Retention;
 use crate::domain::session::Idle;
 use crate::domain::visit::VisitRules;
+use crate::domain::webhook::{AllowedHosts, WebhookRules};
 
 #[derive(Clone)]
 pub struct Context {
@@ -44,6 +45,8 @@ pub struct Context {
     pub two_step_limiter: Arc<LoginLimiter>,
     /// Identity providers for single sign-on.
     pub oidc: Arc<crate::auth::oidc::Providers>,
+    /// Where webhooks may go, and how many endpoints a partner may have.
+    pub webhooks: WebhookRules,
 }
 
 fn two_step_limiter(rules: &TwoStepRules) -> LoginLimiter {
@@ -56,7 +59,11 @@ fn two_step_limiter(rules: &TwoStepRules) -> LoginLimiter {
 /// The consumers of a running Meeloop, in the order they act: the one
 /// place to add webhooks, metrics or audit entries.
 fn standard_consumers() -> Consumers {
-    Consumers::new(vec![Arc::new(notify::Mailer), Arc::new(events::Log)])
+    Consumers::new(vec![
+        Arc::new(notify::Mailer),
+        Arc::new(super::webhooks::Webhooks),
+        Arc::new(events::Log),
+    ])
 }
 
 impl Context {
@@ -80,6 +87,7 @@ impl Context {
             two_step: TwoStepRules::default(),
             two_step_limiter: Arc::new(two_step_limiter(&TwoStepRules::default())),
             oidc: Arc::new(crate::auth::oidc::Providers::none()),
+            webhooks: WebhookRules::default(),
         }
     }
 
@@ -105,6 +113,12 @@ impl Context {
                 crate::auth::oidc::Providers::new(&settings.auth.oidc)
                     .unwrap_or_else(|_| crate::auth::oidc::Providers::none()),
             ),
+            webhooks: WebhookRules {
+                https_only: settings.environment == crate::config::Environment::Production,
+                allowed: AllowedHosts::new(&settings.webhooks.allowed_hosts),
+                max_endpoints: settings.webhooks.max_endpoints,
+                overlap: chrono::Duration::seconds(settings.webhooks.rotation_overlap_secs),
+            },
             ..Context::new(pool, base_url, settings.visits, matching)
         }
     }
@@ -117,14 +131,24 @@ impl Context {
         }
     }
 
-    /// What a transaction needs to publish events; taken before it starts.
+    /// What a transaction needs to publish a visit's events; taken before
+    /// it starts.
     pub async fn fanout(&self) -> Result<Fanout, ServiceError> {
         Ok(Fanout {
+            suggester: Some(self.matching.suggester(&self.pool, self.today()).await?),
+            ..self.plain_fanout()
+        })
+    }
+
+    /// What a transaction needs to publish events that did not happen to
+    /// a visit (no suggestions of other hosts to load).
+    pub fn plain_fanout(&self) -> Fanout {
+        Fanout {
             consumers: self.consumers.clone(),
             base_url: self.base_url.clone(),
             rules: self.rules,
-            suggester: self.matching.suggester(&self.pool, self.today()).await?,
-        })
+            suggester: None,
+        }
     }
 
     /// The matching snapshot of the context's day.

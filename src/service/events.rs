@@ -19,11 +19,13 @@ use crate::service::ServiceError;
 /// What a consumer sees besides the event: the visit and its parties as
 /// they are after the change, and what it needs to write about it.
 pub struct Scene<'a> {
-    pub(crate) parties: &'a Parties,
+    /// The visit, for events that happened to one.
+    pub(crate) parties: Option<&'a Parties>,
     pub now: NaiveDateTime,
     pub base_url: &'a str,
     pub rules: VisitRules,
-    pub(crate) suggester: &'a Suggester,
+    /// Other hosts to suggest, for events that happened to a visit.
+    pub(crate) suggester: Option<&'a Suggester>,
 }
 
 /// Acts on what happened, inside the transaction that published it: an
@@ -60,30 +62,59 @@ pub struct Fanout {
     pub(crate) consumers: Consumers,
     pub(crate) base_url: String,
     pub(crate) rules: VisitRules,
-    pub(crate) suggester: Suggester,
+    /// Loaded for visit events only (`Context::fanout`).
+    pub(crate) suggester: Option<Suggester>,
 }
 
 impl Fanout {
-    /// Hands `event` to every consumer, in the caller's transaction;
-    /// returns the visit as they saw it.
+    /// Hands a visit's `event` to every consumer, in the caller's
+    /// transaction; returns the visit as they saw it.
     pub(crate) fn publish(
         &self,
         conn: &mut DbConn,
         now: NaiveDateTime,
         event: Event,
     ) -> Result<Parties, ServiceError> {
-        let parties = Parties::load(conn, event.visit())?;
+        let (Some(visit), Some(suggester)) = (event.visit(), self.suggester.as_ref()) else {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "{} published without its visit or suggestions",
+                event.name()
+            )));
+        };
+        let parties = Parties::load(conn, visit)?;
+        self.hand_out(conn, now, Some(&parties), Some(suggester), &event)?;
+        Ok(parties)
+    }
+
+    /// Hands an event that did not happen to a visit to every consumer.
+    pub(crate) fn publish_alone(
+        &self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        event: Event,
+    ) -> Result<(), ServiceError> {
+        self.hand_out(conn, now, None, self.suggester.as_ref(), &event)
+    }
+
+    fn hand_out(
+        &self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        parties: Option<&Parties>,
+        suggester: Option<&Suggester>,
+        event: &Event,
+    ) -> Result<(), ServiceError> {
         let scene = Scene {
-            parties: &parties,
+            parties,
             now,
             base_url: &self.base_url,
             rules: self.rules,
-            suggester: &self.suggester,
+            suggester,
         };
         for consumer in &self.consumers.0 {
-            consumer.consume(conn, &scene, &event)?;
+            consumer.consume(conn, &scene, event)?;
         }
-        Ok(parties)
+        Ok(())
     }
 }
 
@@ -92,7 +123,10 @@ pub struct Log;
 
 impl Consumer for Log {
     fn consume(&self, _: &mut DbConn, _: &Scene<'_>, event: &Event) -> Result<(), ServiceError> {
-        tracing::info!(event = event.name(), visit = %event.visit(), "happened");
+        match event.visit() {
+            Some(visit) => tracing::info!(event = event.name(), %visit, "happened"),
+            None => tracing::info!(event = event.name(), "happened"),
+        }
         Ok(())
     }
 }

@@ -25,6 +25,7 @@ pub mod sign_in;
 pub mod sso;
 pub mod two_step;
 pub mod visits;
+pub mod webhooks;
 
 use crate::db::DbError;
 use crate::domain::organisation::Language;
@@ -140,7 +141,8 @@ refused_from!(
     LessonRefusal,
     AccountRefusal,
     PartnerRefusal,
-    OutboxRefusal
+    OutboxRefusal,
+    WebhookRefusal
 );
 
 impl From<DbError> for ServiceError {

@@ -28,7 +28,11 @@ impl Consumer for Mailer {
         scene: &Scene<'_>,
         event: &Event,
     ) -> Result<(), ServiceError> {
-        let (p, base_url, now) = (scene.parties, scene.base_url, scene.now);
+        // Only what happens to visits is emailed from here.
+        let (Some(p), Some(suggester)) = (scene.parties, scene.suggester) else {
+            return Ok(());
+        };
+        let (base_url, now) = (scene.base_url, scene.now);
         let id = p.row.id;
         let mut out = Outbox { conn, base_url };
         match event {
@@ -66,7 +70,7 @@ impl Consumer for Mailer {
                     coordinator: p.coordinator.name.clone(),
                     topic: p.topic(to.language),
                     reason: reason.clone(),
-                    alternatives: p.alternatives(scene.suggester, to.language),
+                    alternatives: p.alternatives(suggester, to.language),
                 };
                 out.queue(&declined, format!("declined:{id}"), &to, &[])?;
             }
@@ -111,7 +115,7 @@ impl Consumer for Mailer {
                         "{base_url}/visits/new?host={}&topic={}",
                         p.row.host_id, p.visit.topic
                     ),
-                    alternatives: p.alternatives(scene.suggester, to.language),
+                    alternatives: p.alternatives(suggester, to.language),
                 };
                 out.queue(&closed, format!("closed:{id}"), &to, &[])?;
             }
@@ -122,7 +126,7 @@ impl Consumer for Mailer {
                     coordinator: p.coordinator.name.clone(),
                     topic: p.topic(to.language),
                     days: (p.row.expires_at - p.row.created_at).num_days().max(1),
-                    alternatives: p.alternatives(scene.suggester, to.language),
+                    alternatives: p.alternatives(suggester, to.language),
                 };
                 out.queue(&expired, format!("expired:{id}"), &to, &[])?;
             }
@@ -186,7 +190,8 @@ impl Consumer for Mailer {
             // Nobody is emailed about these (yet).
             Event::LessonSubmitted { .. }
             | Event::LessonPublished { .. }
-            | Event::FollowUpAnswered { .. } => {}
+            | Event::FollowUpAnswered { .. }
+            | Event::OrganisationUpdated { .. } => {}
         }
         Ok(())
     }

@@ -39,6 +39,7 @@ fn insert_partner(
     conn: &mut DbConn,
     name: &str,
     scopes: &Scopes,
+    contact: Option<&str>,
     (client_id, hash): (&str, &str),
     (actor, address): (String, Option<IpAddr>),
     now: NaiveDateTime,
@@ -52,6 +53,7 @@ fn insert_partner(
                 secret_hash: hash,
                 scopes: scopes.to_string(),
                 active: true,
+                contact_email: contact,
                 created_at: now,
                 updated_at: now,
             },
@@ -62,7 +64,7 @@ fn insert_partner(
             "partner.created",
             address,
             Some(partner_ref(client_id)),
-            json!({"name": name, "scopes": scopes.to_string()}),
+            json!({"name": name, "scopes": scopes.to_string(), "contact": contact.is_some()}),
         )?;
         db::partners::find(conn, client_id)?
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("partner {client_id} vanished")))
@@ -76,13 +78,18 @@ pub fn create_partner(
     conn: &mut DbConn,
     name: &str,
     scopes: Scopes,
+    contact: Option<&str>,
 ) -> Result<(Partner, String), ServiceError> {
     let name = parse_name(name)?;
+    let contact = contact
+        .map(crate::domain::organisation::ContactEmail::parse)
+        .transpose()?;
     let (client_id, secret, hash) = new_credentials()?;
     let partner = insert_partner(
         conn,
         &name,
         &scopes,
+        contact.as_ref().map(|c| c.as_str()),
         (&client_id, &hash),
         ("cli".into(), None),
         // The command line has no context: its moment is the wall clock's.
@@ -100,6 +107,7 @@ pub async fn admin_create_partner(
     address: IpAddr,
     name: String,
     scopes: Scopes,
+    contact: Option<crate::domain::organisation::ContactEmail>,
 ) -> Result<(Partner, String), ServiceError> {
     require_admin(&admin)?;
     let (client_id, secret, hash) = tokio::task::spawn_blocking(new_credentials)
@@ -110,7 +118,8 @@ pub async fn admin_create_partner(
         .pool
         .run(move |conn| {
             let by = (user_ref(admin.id), Some(address));
-            insert_partner(conn, &name, &scopes, (&client_id, &hash), by, now)
+            let contact = contact.as_ref().map(|c| c.as_str());
+            insert_partner(conn, &name, &scopes, contact, (&client_id, &hash), by, now)
         })
         .await?;
     Ok((partner, secret))
@@ -128,6 +137,8 @@ pub struct PartnerUpdate {
     pub name: Option<String>,
     pub scopes: Option<Scopes>,
     pub active: Option<bool>,
+    /// `Some(None)` removes the contact address.
+    pub contact_email: Option<Option<crate::domain::organisation::ContactEmail>>,
 }
 
 /// Renames a client, narrows or widens its scopes, revokes or restores it.
@@ -154,6 +165,10 @@ pub async fn update_partner(
                 name: update.name.clone(),
                 scopes: update.scopes.as_ref().map(Scopes::to_string),
                 active: update.active,
+                contact_email: update
+                    .contact_email
+                    .as_ref()
+                    .map(|c| c.as_ref().map(|c| c.as_str().to_string())),
             };
             if !db::partners::update(conn, &client_id, &changes)? {
                 return Err(missing(&client_id));
@@ -167,7 +182,7 @@ pub async fn update_partner(
                 },
                 Some(address),
                 Some(partner_ref(&client_id)),
-                json!({"name": changes.name, "scopes": changes.scopes, "active": changes.active}),
+                json!({"name": changes.name, "scopes": changes.scopes, "active": changes.active, "contact": changes.contact_email.as_ref().map(Option::is_some)}),
             )?;
             db::partners::find(conn, &client_id)?.ok_or_else(|| missing(&client_id))
         })

@@ -47,6 +47,7 @@ pub async fn update_organisation(
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
+    let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -71,6 +72,7 @@ pub async fn update_organisation(
                     Some(format!("organisation:{id}")),
                     describe(&changes),
                 )?;
+                publish_update(conn, &fanout, now, id, public_changes(&changes))?;
                 db::organisations::find(conn, id)?.ok_or_else(|| not_found(id))
             })
         })
@@ -156,6 +158,7 @@ pub async fn put_expertise(
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
+    let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool.run(move |conn| {
         conn.write(|conn| {
             // Admins may prepare a deactivated organisation; its own
@@ -185,6 +188,7 @@ pub async fn put_expertise(
                 Some(format!("organisation:{id}")),
                 json!({"topic": slug.as_str(), "level": input.level.get(), "willingToHost": input.willing_to_host}),
             )?;
+            publish_update(conn, &fanout, now, id, vec![format!("expertise:{}", slug.as_str())])?;
             db::expertise::for_organisation(conn, id)?
                 .into_iter()
                 .find(|e| e.topic.id == topic.id)
@@ -206,6 +210,7 @@ pub async fn delete_expertise(
     if !may_edit_organisation(&user, id) {
         return Err(not_found(id));
     }
+    let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
@@ -218,14 +223,18 @@ pub async fn delete_expertise(
                         topic: slug.as_str().to_string(),
                     }
                     .into()),
-                    _ => audit(
-                        conn,
-                        user_ref(user.id),
-                        "expertise.deleted",
-                        Some(address),
-                        Some(format!("organisation:{id}")),
-                        json!({"topic": slug.as_str()}),
-                    ),
+                    _ => {
+                        audit(
+                            conn,
+                            user_ref(user.id),
+                            "expertise.deleted",
+                            Some(address),
+                            Some(format!("organisation:{id}")),
+                            json!({"topic": slug.as_str()}),
+                        )?;
+                        let changed = vec![format!("expertise:{}", slug.as_str())];
+                        publish_update(conn, &fanout, now, id, changed)
+                    }
                 }
             })
         })
@@ -233,6 +242,33 @@ pub async fn delete_expertise(
 }
 
 /// The fields a profile change set, for the audit log.
+/// Tells the event consumers (webhooks) that the public profile changed;
+/// nothing when only private fields did.
+pub(crate) fn publish_update(
+    conn: &mut crate::db::DbConn,
+    fanout: &crate::service::events::Fanout,
+    now: chrono::NaiveDateTime,
+    organisation: OrganisationId,
+    changed: Vec<String>,
+) -> Result<(), ServiceError> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let event = crate::domain::event::Event::OrganisationUpdated {
+        organisation,
+        changed,
+    };
+    fanout.publish_alone(conn, now, event)
+}
+
+/// The public fields a change sets (the contact address is not one).
+fn public_changes(changes: &ProfileChanges) -> Vec<String> {
+    describe(changes)
+        .as_object()
+        .map(|o| o.keys().filter(|k| *k != "contactEmail").cloned().collect())
+        .unwrap_or_default()
+}
+
 fn describe(changes: &ProfileChanges) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     let mut put = |key: &str, value: serde_json::Value| {

@@ -265,6 +265,7 @@ pub async fn partner_token(app: &TestApp, scopes: &str) -> String {
         &mut app.db.pool.get().unwrap(),
         "Onderzoeker",
         Scopes::parse(scopes).unwrap(),
+        None,
     )
     .unwrap();
     let (status, body) = app
@@ -347,6 +348,7 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         &mut app.db.pool.get().unwrap(),
         "Matrix",
         Scopes::parse("stats:read").unwrap(),
+        None,
     )
     .unwrap();
 

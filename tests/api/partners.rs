@@ -20,6 +20,7 @@ fn new_partner(app: &TestApp, scopes: &str) -> (String, String) {
         &mut app.db.pool.get().unwrap(),
         "VNG Realisatie",
         Scopes::parse(scopes).unwrap(),
+        None,
     )
     .unwrap();
     (partner.client_id, secret)

@@ -8,11 +8,13 @@ mod access;
 mod directory;
 mod lesson;
 mod visit;
+mod webhook;
 
 pub use access::{AccountRefusal, Membership, OutboxRefusal, PartnerRefusal};
 pub use directory::{DirectoryRefusal, MergeProblem};
 pub use lesson::{LessonRefusal, LinkRefusal};
 pub use visit::VisitRefusal;
+pub use webhook::WebhookRefusal;
 
 use super::organisation::Language;
 
@@ -101,6 +103,7 @@ refusals!(
     Account(AccountRefusal),
     Partner(PartnerRefusal),
     Outbox(OutboxRefusal),
+    Webhook(WebhookRefusal),
 );
 
 impl std::fmt::Display for Refusal {
@@ -177,7 +180,8 @@ mod tests {
             + LessonRefusal::count()
             + AccountRefusal::count()
             + PartnerRefusal::count()
-            + OutboxRefusal::count();
+            + OutboxRefusal::count()
+            + WebhookRefusal::count();
         assert_eq!(all.len(), listed, "an area's examples miss a variant");
     }
 

@@ -7,6 +7,7 @@ pub mod partners;
 pub mod sso;
 pub mod topics;
 pub mod users;
+pub mod webhooks;
 
 use crate::http::call::Call;
 use crate::http::ApiResult;

@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::organisation::parse_name;
+use crate::domain::organisation::{parse_name, ContactEmail};
 use crate::domain::partner::{Partner, Scopes};
 use crate::domain::Invalid;
 use crate::http::body::Body;
@@ -28,6 +28,8 @@ pub enum ScopeName {
     Lessons,
     #[schema(rename = "stats:read")]
     Stats,
+    #[schema(rename = "webhooks:manage")]
+    Webhooks,
 }
 
 /// A partner client as admins see it (never its secret or hash).
@@ -41,6 +43,8 @@ pub struct PartnerClientView {
     pub scopes: Vec<String>,
     /// Revoked clients get no tokens, and their tokens stopped working.
     pub active: bool,
+    /// Who is emailed when one of the partner's webhook endpoints is switched off.
+    pub contact_email: Option<String>,
 }
 
 impl From<Partner> for PartnerClientView {
@@ -50,6 +54,7 @@ impl From<Partner> for PartnerClientView {
             client_id: p.client_id,
             name: p.name,
             active: p.active,
+            contact_email: p.contact_email,
         }
     }
 }
@@ -100,6 +105,11 @@ pub struct CreatePartner {
     pub name: String,
     #[schema(value_type = Vec<ScopeName>, min_items = 1)]
     pub scopes: Vec<String>,
+    /// Who is emailed when one of the partner's webhook endpoints is
+    /// switched off. May be left out, but is never `null`.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(nullable = false, max_length = 254, pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$", example = "api@vng.example")]
+    pub contact_email: Option<String>,
 }
 
 fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
@@ -115,7 +125,7 @@ fn parse_scopes(names: &[String]) -> Result<Scopes, ApiError> {
 /// Create a partner client
 ///
 /// Creates a client for a partner program (an umbrella body, a researcher) with
-/// read-only scopes. The answer carries its `client_secret`, this once: only a
+/// scopes (reading, and `webhooks:manage`). The answer carries its `client_secret`, this once: only a
 /// hash is stored. Admins only; audited.
 #[utoipa::path(
     post,
@@ -133,8 +143,15 @@ pub async fn create(call: Call, admin: AdminUser, body: Body<CreatePartner>) -> 
     let body = body.admitted()?;
     let name = parse_name(&body.name).map_err(ApiError::field("name"))?;
     let scopes = parse_scopes(&body.scopes)?;
+    let contact = body
+        .contact_email
+        .as_deref()
+        .map(ContactEmail::parse)
+        .transpose()
+        .map_err(ApiError::field("contactEmail"))?;
     let (client, secret) =
-        partners::admin_create_partner(call.ctx(), admin.0, call.client(), name, scopes).await?;
+        partners::admin_create_partner(call.ctx(), admin.0, call.client(), name, scopes, contact)
+            .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
@@ -167,6 +184,10 @@ pub struct PartnerPatch {
     #[serde(default, deserialize_with = "crate::http::body::present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
+    /// Who is emailed when an endpoint is switched off; `null` removes it.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(max_length = 254, pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$")]
+    pub contact_email: Option<Option<String>>,
 }
 
 /// Change a partner client
@@ -205,6 +226,12 @@ pub async fn update(
             .map_err(ApiError::field("name"))?,
         scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
         active: body.active,
+        contact_email: body
+            .contact_email
+            .as_ref()
+            .map(|c| c.as_deref().map(ContactEmail::parse).transpose())
+            .transpose()
+            .map_err(ApiError::field("contactEmail"))?,
     };
     let client =
         partners::update_partner(call.ctx(), admin.0, call.client(), client_id, update).await?;

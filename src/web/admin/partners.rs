@@ -91,6 +91,7 @@ pub async fn create_partner(session: Session, body: web::Bytes) -> PageResult {
         session.client,
         name,
         scopes,
+        None,
     )
     .await
     .map_err(fail(lang))?;

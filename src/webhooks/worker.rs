@@ -1,0 +1,267 @@
+//! The delivery worker: claims due deliveries in a short transaction,
+//! posts them outside any transaction, signed, then records each attempt
+//! (`service::webhooks::record`). Several workers on one database never
+//! send the same claim: PostgreSQL skips rows another worker is claiming,
+//! SQLite lets one claimer in at a time, and a report must name its lease.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::config::Settings;
+use crate::db::webhooks::{self as repo, Attempt, Claimed, EndpointRow};
+use crate::db::{DbError, DbPool};
+use crate::domain::webhook::{signature_header, snippet, AllowedHosts, Secret, SNIPPET_CHARS};
+use crate::service::webhooks::{record, Outcome, Recorded, Reporting};
+use crate::service::ServiceError;
+
+/// Who delivers, and how the worker paces itself.
+#[derive(Clone)]
+pub struct Deliverer {
+    client: reqwest::Client,
+    /// Hosts the operator allows to resolve to private addresses.
+    allowed: AllowedHosts,
+    pub reporting: Reporting,
+    /// How long a claim holds; longer than a batch can take.
+    pub lease: chrono::Duration,
+    pub batch: i64,
+    pub concurrency: usize,
+    pub poll: Duration,
+}
+
+impl Deliverer {
+    pub fn from_settings(settings: &Settings, base_url: &str) -> Result<Self, String> {
+        let w = &settings.webhooks;
+        w.validate()?;
+        let allowed = AllowedHosts::new(&w.allowed_hosts);
+        Ok(Deliverer {
+            client: super::client(&allowed, Duration::from_millis(w.timeout_ms))?,
+            allowed,
+            reporting: Reporting {
+                schedule: w.schedule(),
+                disable_after: chrono::Duration::seconds(w.disable_after_secs),
+                base_url: base_url.trim_end_matches('/').to_string(),
+            },
+            lease: chrono::Duration::seconds(w.lease_secs),
+            batch: w.batch_size,
+            concurrency: w.concurrency,
+            poll: Duration::from_millis(w.poll_interval_ms),
+        })
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub dead: usize,
+    pub lost_claims: usize,
+}
+
+impl Round {
+    pub fn claimed(&self) -> usize {
+        self.delivered + self.retrying + self.dead + self.lost_claims
+    }
+}
+
+fn failure(error: impl Into<String>, latency: Duration) -> Outcome {
+    Outcome {
+        attempt: Attempt {
+            at: crate::db::now(),
+            status: None,
+            latency_ms: millis(latency),
+            response: String::new(),
+            error: Some(error.into()),
+        },
+        delivered: false,
+    }
+}
+
+fn millis(d: Duration) -> i32 {
+    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
+}
+
+/// Posts one delivery, signed with the endpoint's secret (and, during a
+/// rotation's overlap, the previous one's too).
+async fn post(
+    client: &reqwest::Client,
+    allowed: &AllowedHosts,
+    endpoint: &EndpointRow,
+    claim: &Claimed,
+) -> Outcome {
+    let started = Instant::now();
+    // The URL's host is checked again here when it is an address; a name
+    // is checked by the client's resolver at every connection.
+    let target = match crate::domain::webhook::Target::parse(&endpoint.url, false) {
+        Ok(t) => t,
+        Err(e) => return failure(e.message, started.elapsed()),
+    };
+    if target.ip().is_some() {
+        // An address in the URL skips the resolver: checked here.
+        if let Err(e) = super::check_target(&target, allowed).await {
+            return failure(e.message, started.elapsed());
+        }
+    }
+    let now = crate::db::now();
+    let secret = match Secret::parse(&endpoint.secret) {
+        Ok(s) => s,
+        Err(e) => return failure(e.message, started.elapsed()),
+    };
+    let previous = endpoint
+        .previous_secret
+        .as_deref()
+        .filter(|_| endpoint.previous_until.is_some_and(|until| until > now))
+        .and_then(|s| Secret::parse(s).ok());
+    let timestamp = now.and_utc().timestamp();
+    let body = claim.payload.as_bytes();
+    let signature = signature_header(
+        &secret,
+        previous.as_ref(),
+        &claim.webhook_id,
+        timestamp,
+        body,
+    );
+    let sent = client
+        .post(target.as_str())
+        .header("content-type", "application/json")
+        .header("webhook-id", &claim.webhook_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(claim.payload.clone())
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(r) => r,
+        Err(e) => return failure(super::describe(&e), started.elapsed()),
+    };
+    let status = response.status();
+    // Only the start of the answer is kept; the rest is not read.
+    let mut head = Vec::new();
+    let mut read_error = None;
+    while head.len() < SNIPPET_CHARS * 4 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                read_error = Some(super::describe(&e));
+                break;
+            }
+        }
+    }
+    let latency = started.elapsed();
+    let delivered = status.is_success() && read_error.is_none();
+    let error = match (&read_error, status.is_success()) {
+        (Some(e), _) => Some(e.clone()),
+        (None, true) => None,
+        (None, false) if status.is_redirection() => {
+            Some(format!("HTTP {status}: redirects are not followed"))
+        }
+        (None, false) => Some(format!("HTTP {status}")),
+    };
+    Outcome {
+        attempt: Attempt {
+            at: crate::db::now(),
+            status: Some(i32::from(status.as_u16())),
+            latency_ms: millis(latency),
+            response: snippet(&head),
+            error,
+        },
+        delivered,
+    }
+}
+
+/// One round: claim up to `batch` due deliveries and post them.
+pub async fn deliver_once(pool: &DbPool, deliverer: &Deliverer) -> Result<Round, ServiceError> {
+    let now = crate::db::now();
+    let lease_until = now + deliverer.lease;
+    let batch = deliverer.batch;
+    let (claimed, endpoints) = pool
+        .run(move |conn| {
+            let claimed = repo::claim_due(conn, now, lease_until, batch)?;
+            let mut ids: Vec<i64> = claimed.iter().map(|c| c.endpoint_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let endpoints: HashMap<i64, EndpointRow> = repo::endpoints(conn, &ids)?
+                .into_iter()
+                .map(|e| (e.id, e))
+                .collect();
+            Ok::<_, DbError>((claimed, endpoints))
+        })
+        .await?;
+    let outcomes: Vec<Result<Recorded, ServiceError>> = stream::iter(claimed)
+        .map(|claim| {
+            let endpoint = endpoints.get(&claim.endpoint_id).cloned();
+            async move {
+                let outcome = match &endpoint {
+                    Some(endpoint) => post(&deliverer.client, &deliverer.allowed, endpoint, &claim).await,
+                    None => failure("the endpoint was deleted", Duration::ZERO),
+                };
+                if !outcome.delivered {
+                    tracing::warn!(
+                        delivery = claim.id,
+                        endpoint = claim.endpoint_id,
+                        attempts = claim.attempts,
+                        error = outcome.attempt.error.as_deref().unwrap_or(""),
+                        "webhook not delivered"
+                    );
+                }
+                let reporting = deliverer.reporting.clone();
+                pool.run(move |conn| record(conn, &reporting, &claim, &outcome, rand::random()))
+                    .await
+            }
+        })
+        .buffer_unordered(deliverer.concurrency.max(1))
+        .collect()
+        .await;
+    let mut round = Round::default();
+    for outcome in outcomes {
+        match outcome? {
+            Recorded::Delivered => round.delivered += 1,
+            Recorded::Retrying => round.retrying += 1,
+            Recorded::Dead => round.dead += 1,
+            Recorded::LostClaim => round.lost_claims += 1,
+        }
+    }
+    Ok(round)
+}
+
+/// The worker inside `meeloop serve`: a round, then the next at once when
+/// the batch was full, otherwise after `poll`. Stops when `stop` changes,
+/// after recording the round in progress.
+pub async fn run(pool: DbPool, deliverer: Deliverer, mut stop: tokio::sync::watch::Receiver<bool>) {
+    tracing::info!(batch = deliverer.batch, "webhook delivery worker started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let pause = match deliver_once(&pool, &deliverer).await {
+            Ok(round) => {
+                if round.claimed() > 0 {
+                    tracing::info!(
+                        delivered = round.delivered,
+                        retrying = round.retrying,
+                        dead = round.dead,
+                        "webhook round"
+                    );
+                }
+                let full = round.claimed() >= usize::try_from(deliverer.batch).unwrap_or(usize::MAX);
+                if full {
+                    Duration::ZERO
+                } else {
+                    deliverer.poll
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "webhook round failed; trying again");
+                deliverer.poll.max(Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::info!("webhook delivery worker stopped");
+}
