@@ -3,7 +3,8 @@
 # nothing that is already there. Used by the README's test command and by CI.
 #
 #   scripts/setup.sh        PostgreSQL server binaries and libpq, an SMTP
-#                           server for the mail tests (aiosmtpd, PyPI), and
+#                           server for the mail tests (aiosmtpd, PyPI), the
+#                           webhook tests' verifier (standardwebhooks, PyPI), and
 #                           for the browser tests headless Chromium with its
 #                           chromedriver (Debian) and axe-core (npm), and for
 #                           the login tests an OpenID Connect provider
@@ -48,6 +49,12 @@ have_pg_server || apt_install postgresql
 if ! "$tools/venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
     say "installing aiosmtpd into $tools/venv"
     "$tools/venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+fi
+# The webhook tests' receiver verifies deliveries with the reference
+# Standard Webhooks library (tests/support/webhook_receiver.py).
+if ! "$tools/venv/bin/python" -c "import standardwebhooks" 2>/dev/null; then
+    say "installing standardwebhooks into $tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check "standardwebhooks==1.1.0"
 fi
 
 # Browser tests: headless Chromium driven through chromedriver, and axe-core

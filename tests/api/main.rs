@@ -35,3 +35,4 @@ mod sign_in;
 mod sso;
 mod two_step;
 mod web_browser;
+mod webhooks;
