@@ -31,7 +31,7 @@ pub struct Application {
     /// The delivery worker to run beside the server (unless `mail.deliver` is off).
     worker: Option<(DbPool, Mailer)>,
     /// The webhook delivery worker (unless `webhooks.deliver` is off).
-    webhooks: Option<(DbPool, crate::webhooks::worker::Deliverer)>,
+    webhooks: Option<(DbPool, crate::jobs::webhooks::Deliverer)>,
     /// The visit scheduler and its interval (unless `jobs.run` is off).
     scheduler: Option<(crate::jobs::Scheduler, Duration)>,
     shutdown_timeout: Duration,
@@ -59,7 +59,7 @@ impl Application {
         }
         let base_url = mailer.base_url.clone();
         let worker = mailer.deliver.then(|| (pool.clone(), mailer));
-        let deliverer = crate::webhooks::worker::Deliverer::from_settings(settings, &base_url)
+        let deliverer = crate::jobs::webhooks::Deliverer::from_settings(settings, &base_url)
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let webhooks = settings.webhooks.deliver.then(|| (pool.clone(), deliverer));
         if !(1..=3600).contains(&settings.server.body_timeout_secs) {
@@ -225,7 +225,7 @@ impl Application {
             ))
         });
         let webhooks = self.webhooks.map(|(pool, deliverer)| {
-            actix_web::rt::spawn(crate::webhooks::worker::run(
+            actix_web::rt::spawn(crate::jobs::webhooks::run(
                 pool,
                 deliverer,
                 stop.subscribe(),

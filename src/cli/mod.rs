@@ -466,7 +466,8 @@ fn create_partner(
 ) -> anyhow::Result<ExitCode> {
     let scopes = Scopes::parse(scopes)?;
     let pool = connect_and_migrate(settings)?;
-    let (partner, secret) = service::partners::create_partner(&mut pool.get()?, name, scopes, contact)?;
+    let (partner, secret) =
+        service::partners::create_partner(&mut pool.get()?, name, scopes, contact)?;
     println!("Created partner client for {}.", partner.name);
     println!("  client_id:     {}", partner.client_id);
     println!("  client_secret: {secret}");

@@ -134,7 +134,8 @@ pub fn update_endpoint(
 
 /// Deletes an endpoint with its deliveries and their log.
 pub fn delete_endpoint(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
-    let deleted = dispatch!(conn, c => diesel::delete(webhook_endpoints::table.find(id)).execute(c))?;
+    let deleted =
+        dispatch!(conn, c => diesel::delete(webhook_endpoints::table.find(id)).execute(c))?;
     Ok(deleted > 0)
 }
 
@@ -266,9 +267,17 @@ pub enum Next {
 
 /// Records an attempt in the log and moves the delivery on; `false` when
 /// the claim is no longer this worker's (nothing is written then).
-pub fn record(conn: &mut DbConn, claim: &Claimed, attempt: &Attempt, next: Next) -> QueryResult<bool> {
+pub fn record(
+    conn: &mut DbConn,
+    claim: &Claimed,
+    attempt: &Attempt,
+    next: Next,
+) -> QueryResult<bool> {
     use webhook_deliveries::dsl as d;
-    let error: Option<String> = attempt.error.as_ref().map(|e| e.chars().take(1000).collect());
+    let error: Option<String> = attempt
+        .error
+        .as_ref()
+        .map(|e| e.chars().take(1000).collect());
     let changed = dispatch!(conn, c => {
         let target = d::webhook_deliveries
             .filter(d::id.eq(claim.id))

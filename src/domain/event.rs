@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 
 use crate::domain::lesson::Publish;
 use crate::domain::organisation::OrganisationId;
-use crate::domain::webhook::EventType;
 use crate::domain::visit::{Closure, Obstacle, VisitId, VisitRole};
+use crate::domain::webhook::EventType;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -142,7 +142,10 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2027, 3, 2).unwrap(),
         };
         assert_eq!(accepted.webhook_type(), Some(EventType::VisitAccepted));
-        assert_eq!(Event::RequestOverdue { visit: VisitId(1) }.webhook_type(), None);
+        assert_eq!(
+            Event::RequestOverdue { visit: VisitId(1) }.webhook_type(),
+            None
+        );
         let updated = Event::OrganisationUpdated {
             organisation: OrganisationId(4),
             changed: vec!["name".into()],

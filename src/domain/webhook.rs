@@ -175,7 +175,11 @@ pub fn refusal(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], bits: u32) -> bool {
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
 }
 
@@ -204,7 +208,11 @@ fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn in_v6(ip: Ipv6Addr, net: [u16; 8], bits: u32) -> bool {
-    let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - bits)
+    };
     u128::from(ip) & mask == u128::from(Ipv6Addr::from(net)) & mask
 }
 
@@ -223,16 +231,48 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
     const RANGES: &[([u16; 8], u32, &str)] = &[
         ([0, 0, 0, 0, 0, 0, 0, 1], 128, "a loopback address"),
-        ([0, 0, 0, 0, 0, 0, 0, 0], 96, "a reserved address (unspecified or IPv4-compatible)"),
-        ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "a reserved address (local NAT64)"),
-        ([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "a reserved address (discard)"),
-        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "a documentation address"),
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, "a reserved address (IETF protocols)"),
+        (
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            96,
+            "a reserved address (unspecified or IPv4-compatible)",
+        ),
+        (
+            [0x64, 0xff9b, 1, 0, 0, 0, 0, 0],
+            48,
+            "a reserved address (local NAT64)",
+        ),
+        (
+            [0x100, 0, 0, 0, 0, 0, 0, 0],
+            64,
+            "a reserved address (discard)",
+        ),
+        (
+            [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0],
+            32,
+            "a documentation address",
+        ),
+        (
+            [0x2001, 0, 0, 0, 0, 0, 0, 0],
+            23,
+            "a reserved address (IETF protocols)",
+        ),
         ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "a documentation address"),
-        ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "a reserved address (segment routing)"),
-        ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "a private (unique local) address"),
+        (
+            [0x5f00, 0, 0, 0, 0, 0, 0, 0],
+            16,
+            "a reserved address (segment routing)",
+        ),
+        (
+            [0xfc00, 0, 0, 0, 0, 0, 0, 0],
+            7,
+            "a private (unique local) address",
+        ),
         ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "a link-local address"),
-        ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "a reserved address (site-local)"),
+        (
+            [0xfec0, 0, 0, 0, 0, 0, 0, 0],
+            10,
+            "a reserved address (site-local)",
+        ),
         ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "a multicast address"),
     ];
     if let Some((_, _, why)) = RANGES.iter().find(|(net, b, _)| in_v6(ip, *net, *b)) {
@@ -649,13 +689,28 @@ mod tests {
             .unwrap();
         let s = Schedule::default();
         assert_eq!(s.max_attempts(), 8);
-        assert_eq!(s.after_failure(1, now, 0.5), Some(now + Duration::seconds(5)));
-        assert_eq!(s.after_failure(2, now, 0.0), Some(now + Duration::seconds(240)));
-        assert_eq!(s.after_failure(2, now, 1.0), Some(now + Duration::seconds(360)));
-        assert_eq!(s.after_failure(7, now, 0.5), Some(now + Duration::hours(10)));
+        assert_eq!(
+            s.after_failure(1, now, 0.5),
+            Some(now + Duration::seconds(5))
+        );
+        assert_eq!(
+            s.after_failure(2, now, 0.0),
+            Some(now + Duration::seconds(240))
+        );
+        assert_eq!(
+            s.after_failure(2, now, 1.0),
+            Some(now + Duration::seconds(360))
+        );
+        assert_eq!(
+            s.after_failure(7, now, 0.5),
+            Some(now + Duration::hours(10))
+        );
         assert_eq!(s.after_failure(8, now, 0.5), None);
         let total: i64 = s.delays.iter().map(|d| d.num_seconds()).sum();
-        assert!(total > 86_400, "retries outlast the day after which endpoints are switched off");
+        assert!(
+            total > 86_400,
+            "retries outlast the day after which endpoints are switched off"
+        );
     }
 
     #[test]
@@ -669,15 +724,28 @@ mod tests {
         assert!(!should_disable(Some(now - Duration::hours(23)), now, day));
         assert!(should_disable(Some(now - day), now, day));
         assert_eq!(EndpointStatus::of(true, true, None), EndpointStatus::Held);
-        assert_eq!(EndpointStatus::of(true, false, Some(now)), EndpointStatus::Disabled);
-        assert_eq!(EndpointStatus::of(true, false, None), EndpointStatus::Paused);
-        assert_eq!(EndpointStatus::of(false, false, None), EndpointStatus::Active);
+        assert_eq!(
+            EndpointStatus::of(true, false, Some(now)),
+            EndpointStatus::Disabled
+        );
+        assert_eq!(
+            EndpointStatus::of(true, false, None),
+            EndpointStatus::Paused
+        );
+        assert_eq!(
+            EndpointStatus::of(false, false, None),
+            EndpointStatus::Active
+        );
     }
 
     #[test]
     fn event_types_are_sorted_and_known() {
-        let t = EventTypes::new(&["visit.accepted".into(), "lesson.published".into(), "visit.accepted".into()])
-            .unwrap();
+        let t = EventTypes::new(&[
+            "visit.accepted".into(),
+            "lesson.published".into(),
+            "visit.accepted".into(),
+        ])
+        .unwrap();
         assert_eq!(t.stored(), "lesson.published visit.accepted");
         assert_eq!(EventTypes::parse_stored(&t.stored()).unwrap(), t);
         assert!(EventTypes::new(&[]).is_err());

@@ -437,7 +437,7 @@ mod webhooks_catalogue {
     use utoipa::{PartialSchema, ToSchema};
 
     use crate::domain::webhook::{EventType, TEST_EVENT};
-    use crate::service::webhooks::{LessonData, OrganisationData, TestData, VisitData};
+    use crate::service::webhook_queue::{LessonData, OrganisationData, TestData, VisitData};
 
     fn add<T: ToSchema + PartialSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push((T::name().into_owned(), T::schema()));
@@ -473,7 +473,10 @@ mod webhooks_catalogue {
             })
         };
         let mut section = serde_json::Map::new();
-        let events = EventType::ALL.iter().map(|t| t.as_str()).chain([TEST_EVENT]);
+        let events = EventType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .chain([TEST_EVENT]);
         for event in events {
             let (data, summary, description) = about(event);
             let operation = json!({

@@ -111,3 +111,13 @@ pub fn positive_id(raw: &str) -> Result<i64, Invalid> {
         ))),
     }
 }
+
+/// A page cursor: the `nextBefore` of the previous page.
+pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
+    match raw.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::new(format!(
+            "before must be a positive whole number, not '{raw}'"
+        ))),
+    }
+}

@@ -10,13 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::admin::parse_before;
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
 use crate::domain::webhook::{AttemptLog, Delivery, DeliveryState, Endpoint, EventTypes};
 use crate::http::body::Body;
 use crate::http::extract::CurrentPartner;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::query::{path, positive_id};
+use crate::http::query::{parse_before, path, positive_id};
 use crate::http::responses::{BadId, JsonBody, WebhookManager};
 use crate::service::webhooks::{self, EndpointUpdate, Manager, NewEndpointInput};
 
@@ -88,7 +87,11 @@ impl WebhookEndpointView {
             id: e.id,
             url: e.url,
             description: e.description,
-            event_types: e.event_types.iter().map(|t| t.as_str().to_string()).collect(),
+            event_types: e
+                .event_types
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
             status: e.status.as_str().to_string(),
             paused: e.paused,
             paused_by_admin: e.status == crate::domain::webhook::EndpointStatus::Held,
@@ -246,8 +249,7 @@ pub(crate) async fn redeliver_one(
     call.no_query()?;
     let endpoint = path("id", &ids.0, positive_id)?;
     let delivery = path("deliveryId", &ids.1, positive_id)?;
-    let again =
-        webhooks::redeliver(call.ctx(), manager, call.client(), endpoint, delivery).await?;
+    let again = webhooks::redeliver(call.ctx(), manager, call.client(), endpoint, delivery).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Cache-Control", "no-store"))
         .json(DeliveryView::from(again)))
@@ -262,7 +264,11 @@ fn event_types(names: &[String]) -> Result<EventTypes, ApiError> {
 pub struct CreateWebhook {
     /// Where deliveries are posted. Its host must resolve to public
     /// addresses only (unless the operator allows it).
-    #[schema(max_length = 2000, pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$", example = "https://hooks.vng.example/meeloop")]
+    #[schema(
+        max_length = 2000,
+        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$",
+        example = "https://hooks.vng.example/meeloop"
+    )]
     pub url: String,
     #[schema(value_type = Vec<EventTypeName>, min_items = 1)]
     pub event_types: Vec<String>,
@@ -293,12 +299,14 @@ pub struct CreateWebhook {
 pub async fn list(call: Call, partner: CurrentPartner) -> ApiResult {
     call.no_query()?;
     let endpoints = webhooks::list(call.ctx(), Manager::Partner(partner.0)).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(
-        endpoints
-            .into_iter()
-            .map(|(e, _)| WebhookEndpointView::new(e, None))
-            .collect::<Vec<_>>(),
-    ))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(
+            endpoints
+                .into_iter()
+                .map(|(e, _)| WebhookEndpointView::new(e, None))
+                .collect::<Vec<_>>(),
+        ))
 }
 
 /// Register a webhook endpoint
@@ -324,7 +332,8 @@ pub async fn list(call: Call, partner: CurrentPartner) -> ApiResult {
 #[post("/partner/webhooks")]
 pub async fn create(call: Call, partner: CurrentPartner, body: Body<CreateWebhook>) -> ApiResult {
     call.no_query()?;
-    let body = body.admitted()?;
+    let allowed = std::future::ready(webhooks::may_manage(&partner.0));
+    let body = body.after(allowed).await?;
     let input = NewEndpointInput {
         event_types: event_types(&body.event_types)?,
         url: body.url,
@@ -334,7 +343,10 @@ pub async fn create(call: Call, partner: CurrentPartner, body: Body<CreateWebhoo
     let (endpoint, secret) = webhooks::create(call.ctx(), partner.0, call.client(), input).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header((LOCATION, format!("/api/v1/partner/webhooks/{}", endpoint.id)))
+        .insert_header((
+            LOCATION,
+            format!("/api/v1/partner/webhooks/{}", endpoint.id),
+        ))
         .json(WebhookEndpointWithSecret {
             endpoint: WebhookEndpointView::new(endpoint, None),
             secret,
@@ -391,7 +403,11 @@ pub async fn get(call: Call, id: web::Path<String>, partner: CurrentPartner) -> 
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WebhookPatch {
     #[serde(default, deserialize_with = "crate::http::body::present")]
-    #[schema(nullable = false, max_length = 2000, pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$")]
+    #[schema(
+        nullable = false,
+        max_length = 2000,
+        pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$"
+    )]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "crate::http::body::present")]
     #[schema(value_type = Vec<EventTypeName>, nullable = false, min_items = 1)]
@@ -436,7 +452,9 @@ pub async fn update(
 ) -> ApiResult {
     call.no_query()?;
     let id = path("id", &id, positive_id)?;
-    let body = body.admitted()?;
+    let body = body
+        .after(webhooks::may_change(call.ctx(), &partner.0, id))
+        .await?;
     let update = EndpointUpdate {
         event_types: body.event_types.as_deref().map(event_types).transpose()?,
         url: body.url,

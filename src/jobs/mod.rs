@@ -11,6 +11,8 @@
 //! in its own transaction (the host's row locked first), so only one
 //! instance finds work to do, and its emails carry idempotency keys.
 
+pub mod webhooks;
+
 use std::time::Duration;
 
 use chrono::NaiveDateTime;

@@ -12,21 +12,15 @@ use super::directory::{self, OrganisationQuery, Page};
 use super::{audit, user_ref, ServiceError};
 use crate::db::topics::NewTopic;
 use crate::db::{self};
-use crate::domain::account::{is_admin, User};
+use crate::domain::account::User;
 use crate::domain::audit::AuditEntry;
 use crate::domain::import::Stored;
 use crate::domain::organisation::{Organisation, OrganisationCode, OrganisationId};
-use crate::domain::refusal::{AccountRefusal, DirectoryRefusal};
+use crate::domain::refusal::DirectoryRefusal;
 pub use crate::domain::topic::TopicChanges;
 use crate::domain::topic::{Topic, TopicSlug};
 
-pub(crate) fn require_admin(user: &User) -> Result<(), ServiceError> {
-    if is_admin(user) {
-        Ok(())
-    } else {
-        Err(AccountRefusal::AdminsOnly.into())
-    }
-}
+pub(crate) use super::require_admin;
 
 /// A page of the audit log, newest first. Returns the entries and, when more
 /// follow, the cursor (`before`) for the next page.

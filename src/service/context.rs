@@ -61,7 +61,7 @@ fn two_step_limiter(rules: &TwoStepRules) -> LoginLimiter {
 fn standard_consumers() -> Consumers {
     Consumers::new(vec![
         Arc::new(notify::Mailer),
-        Arc::new(super::webhooks::Webhooks),
+        Arc::new(super::webhook_queue::Webhooks),
         Arc::new(events::Log),
     ])
 }

@@ -19,12 +19,14 @@ pub mod parties;
 pub mod partners;
 pub mod privacy;
 pub mod profile;
+pub mod published;
 pub mod reader;
 pub mod schedule;
 pub mod sign_in;
 pub mod sso;
 pub mod two_step;
 pub mod visits;
+pub mod webhook_queue;
 pub mod webhooks;
 
 use crate::db::DbError;
@@ -50,6 +52,32 @@ pub enum ServiceError {
     Unavailable(#[source] DbError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// Admins only: everyone else is refused with `admins_only`.
+pub(crate) fn require_admin(user: &crate::domain::account::User) -> Result<(), ServiceError> {
+    if crate::domain::account::is_admin(user) {
+        Ok(())
+    } else {
+        Err(crate::domain::refusal::AccountRefusal::AdminsOnly.into())
+    }
+}
+
+/// For partner routes: the token must carry `scope`. Otherwise 403, naming
+/// the scope needed and the ones the token has (OAuth2's insufficient_scope).
+pub fn require_scope(
+    partner: &crate::domain::partner::Partner,
+    scope: crate::domain::partner::Scope,
+) -> Result<(), ServiceError> {
+    if partner.may(scope) {
+        Ok(())
+    } else {
+        Err(crate::domain::refusal::PartnerRefusal::MissingScope {
+            needed: scope.to_string(),
+            has: partner.scopes.to_string(),
+        }
+        .into())
+    }
 }
 
 /// Appends a security event to the audit log, inside the caller's transaction.

@@ -18,7 +18,7 @@ use crate::db::partners::{NewPartner, PartnerChanges};
 use crate::db::{self, DbConn};
 use crate::domain::account::{Password, User};
 use crate::domain::organisation::parse_name;
-use crate::domain::partner::{Partner, Scope, Scopes};
+use crate::domain::partner::{Partner, Scopes};
 use crate::domain::refusal::PartnerRefusal;
 
 fn partner_ref(client_id: &str) -> String {
@@ -300,16 +300,4 @@ pub async fn authenticate(ctx: &Context, claims: PartnerClaims) -> Result<Partne
     }
 }
 
-/// For partner routes: the token must carry `scope`. Otherwise 403, naming
-/// the scope needed and the ones the token has (OAuth2's insufficient_scope).
-pub fn require_scope(partner: &Partner, scope: Scope) -> Result<(), ServiceError> {
-    if partner.may(scope) {
-        Ok(())
-    } else {
-        Err(PartnerRefusal::MissingScope {
-            needed: scope.to_string(),
-            has: partner.scopes.to_string(),
-        }
-        .into())
-    }
-}
+pub use super::require_scope;

@@ -12,8 +12,12 @@ const RULES: &[(&str, &[&str])] = &[
     ("db", &["domain", "config"]),
     ("auth", &["domain", "config"]),
     ("mail", &["domain", "db", "config"]),
-    ("service", &["domain", "db", "auth", "mail", "config"]),
-    ("jobs", &["service", "domain", "db", "config"]),
+    ("webhooks", &["domain", "db", "config"]),
+    (
+        "service",
+        &["domain", "db", "auth", "mail", "webhooks", "config"],
+    ),
+    ("jobs", &["service", "webhooks", "domain", "db", "config"]),
     ("state", &["service", "auth", "db", "domain", "config"]),
     ("http", &["service", "state", "auth", "domain", "config"]),
     (
@@ -23,20 +27,23 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "web", "http", "jobs", "state", "service", "mail", "auth", "db", "domain", "config",
+            "web", "http", "jobs", "state", "service", "mail", "webhooks", "auth", "db", "domain",
+            "config",
         ],
     ),
     (
         "cli",
         &[
-            "app", "web", "http", "jobs", "state", "service", "mail", "auth", "db", "domain",
-            "config",
+            "app", "web", "http", "jobs", "state", "service", "mail", "webhooks", "auth", "db",
+            "domain", "config",
         ],
     ),
 ];
 
 /// Layers whose modules must not import each other in a circle.
-const ACYCLIC: &[&str] = &["domain", "db", "auth", "mail", "service", "http", "web"];
+const ACYCLIC: &[&str] = &[
+    "domain", "db", "auth", "mail", "webhooks", "service", "http", "web",
+];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

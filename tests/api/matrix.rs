@@ -34,6 +34,8 @@ const CALLERS: [&str; 6] = [
 /// coordinators are logged in but not allowed (403).
 const ADMIN: Expect = [401, 403, 403, 401, 401, 200];
 const ADMIN_CREATES: Expect = [401, 403, 403, 401, 401, 201];
+/// For partners with a scope: login tokens are not partner tokens (401).
+const PARTNER: Expect = [401, 401, 401, 200, 403, 401];
 
 struct Row {
     method: Method,
@@ -238,6 +240,51 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/api/v1/admin/outbox", ADMIN),
         row(Method::POST, "/api/v1/admin/outbox/{id}/requeue", ADMIN),
+        // Webhooks: the endpoint of the partner with webhooks:manage. Login
+        // tokens are not partner tokens (401); the other partner lacks the
+        // scope (403); admins use their own routes.
+        row(Method::GET, "/api/v1/admin/webhooks", ADMIN),
+        row(Method::GET, "/api/v1/admin/webhooks/{id}", ADMIN),
+        row(Method::PATCH, "/api/v1/admin/webhooks/{id}", ADMIN),
+        row(Method::GET, "/api/v1/admin/webhooks/{id}/deliveries", ADMIN),
+        row(
+            Method::POST,
+            "/api/v1/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+            [401, 403, 403, 401, 401, 202],
+        ),
+        row(Method::GET, "/api/v1/partner/webhooks", PARTNER),
+        row(
+            Method::POST,
+            "/api/v1/partner/webhooks",
+            [401, 401, 401, 201, 403, 401],
+        ),
+        row(Method::GET, "/api/v1/partner/webhooks/{id}", PARTNER),
+        row(Method::PATCH, "/api/v1/partner/webhooks/{id}", PARTNER),
+        row(
+            Method::POST,
+            "/api/v1/partner/webhooks/{id}/secret",
+            PARTNER,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/partner/webhooks/{id}/test",
+            [401, 401, 401, 202, 403, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/partner/webhooks/{id}/deliveries",
+            PARTNER,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/partner/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+            [401, 401, 401, 202, 403, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/partner/webhooks/{id}",
+            [401, 401, 401, 204, 403, 401],
+        ),
         // Near the end: Amsterdam goes into Utrecht, then is erased; the
         // target user is erased too (their coordinators hold no token here).
         row(
@@ -293,11 +340,41 @@ fn dead_message(app: &TestApp) -> i64 {
     id
 }
 
+/// A delivery that has given up, straight into the queue of `endpoint`.
+fn dead_delivery(app: &TestApp, endpoint: i64) -> i64 {
+    use diesel::prelude::*;
+    use meeloop::db::schema::webhook_deliveries as d;
+    let mut conn = app.db.pool.get().unwrap();
+    let now = meeloop::db::now();
+    let id = meeloop::db::webhooks::enqueue(
+        &mut conn,
+        &meeloop::db::webhooks::NewDelivery {
+            endpoint_id: endpoint,
+            webhook_id: &format!("msg_matrix{}", rand::random::<u64>()),
+            event_type: "visit.accepted",
+            payload: "{}",
+            state: "dead",
+            attempts: 8,
+            next_attempt_at: now,
+            created_at: now,
+        },
+    )
+    .unwrap();
+    meeloop::dispatch!(&mut conn, c => diesel::update(d::table.find(id))
+        .set(d::given_up_at.eq(Some(now)))
+        .execute(c))
+    .unwrap();
+    id
+}
+
 async fn every_route_answers_every_caller_as_documented(backend: Backend) {
     // Login and token requests come from many callers here; lift their limit.
     let app = spawn_app_with(backend, |f| {
         f.merge(("auth.login_burst", 1000))
             .merge(("auth.reset_burst", 1000))
+            // Webhook endpoints on 127.0.0.1 (nothing listens: no worker runs).
+            .merge(("webhooks.allowed_hosts", ["127.0.0.1"]))
+            .merge(("webhooks.deliver", false))
         .merge((
             "auth.oidc",
             json!([{"id": "entra", "name": "Entra ID", "issuer": "https://login.example.invalid/tenant/v2.0",
@@ -318,7 +395,13 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
             app.coordinator_token("ander@sudwestfryslan.example", "GM1900")
                 .await,
         ),
-        Some(partner_token(&app, "organisations:read,lessons:read,stats:read").await),
+        Some(
+            partner_token(
+                &app,
+                "organisations:read,lessons:read,stats:read,webhooks:manage",
+            )
+            .await,
+        ),
         Some(partner_token(&app, "stats:read").await),
         Some(app.admin_token("beheer@meeloop.example").await),
     ];
@@ -378,6 +461,17 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
         tabled, documented,
         "every route needs a row in the authorisation matrix"
     );
+
+    let (status, endpoint) = app
+        .send(
+            Method::POST,
+            "/api/v1/partner/webhooks",
+            tokens[3].as_deref(),
+            Some(json!({"url": "http://127.0.0.1:9/matrix", "eventTypes": ["visit.accepted"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let endpoint = endpoint["endpoint"]["id"].as_i64().unwrap();
 
     let amsterdam = app.organisation_id("GM0363").await;
     let visit_body = json!({
@@ -448,6 +542,8 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
             to_zwolle[1]["id"].to_string()
         } else if row.template.starts_with("/api/v1/visits/") {
             zwolle_visit["id"].to_string()
+        } else if row.template.contains("/webhooks/{id}") {
+            endpoint.to_string()
         } else if row.template == "/api/v1/me/sessions/{id}" {
             // Nobody's session: every caller who may end sessions gets 404.
             "999999".to_string()
@@ -473,6 +569,8 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
             let path = if row.template.starts_with("/api/v1/admin/outbox/") {
                 row.template
                     .replace("{id}", &dead_message(&app).to_string())
+            } else if row.template.contains("{deliveryId}") {
+                path.replace("{deliveryId}", &dead_delivery(&app, endpoint).to_string())
             } else {
                 path.clone()
             };
@@ -492,6 +590,13 @@ async fn every_route_answers_every_caller_as_documented(backend: Backend) {
                 (Method::PATCH, "/api/v1/organisations/{id}") => {
                     Some(json!({"monthlyHostingCapacity": 3}))
                 }
+                (Method::PATCH, "/api/v1/partner/webhooks/{id}") => {
+                    Some(json!({"description": "Matrix"}))
+                }
+                (Method::PATCH, "/api/v1/admin/webhooks/{id}") => Some(json!({"paused": false})),
+                (Method::POST, "/api/v1/partner/webhooks") => Some(json!({
+                    "url": "http://127.0.0.1:9/other", "eventTypes": ["lesson.published"],
+                })),
                 (
                     Method::PATCH,
                     "/api/v1/admin/users/{id}" | "/api/v1/admin/partners/{clientId}",

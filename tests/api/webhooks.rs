@@ -36,8 +36,12 @@ backend_tests!(
 );
 
 fn python() -> std::path::PathBuf {
-    let tools = std::env::var("MEELOOP_TOOLS")
-        .unwrap_or_else(|_| format!("{}/.cache/meeloop", std::env::var("HOME").unwrap_or_default()));
+    let tools = std::env::var("MEELOOP_TOOLS").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/meeloop",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
     let python = Path::new(&tools).join("venv/bin/python");
     assert!(
         python.exists(),
@@ -103,7 +107,10 @@ impl Receiver {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("the webhook receiver exited: {status}");
             }
-            assert!(Instant::now() < deadline, "the webhook receiver did not start");
+            assert!(
+                Instant::now() < deadline,
+                "the webhook receiver did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -113,7 +120,11 @@ impl Receiver {
     }
 
     pub fn secrets(&self, secrets: &[&str]) {
-        std::fs::write(self.dir.path().join("secrets.json"), json!(secrets).to_string()).unwrap();
+        std::fs::write(
+            self.dir.path().join("secrets.json"),
+            json!(secrets).to_string(),
+        )
+        .unwrap();
     }
 
     pub fn answer(&self, status: u16, delay_ms: u64) {
@@ -254,7 +265,10 @@ async fn wait_for_log(
         if done(&log) {
             return log;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {log:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {log:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -284,7 +298,9 @@ async fn every_event_reaches_the_partner_verified_by_the_reference_library(backe
         .await
         .unwrap();
     let jobs = scheduler(&app);
-    jobs.run_at(dutch(days[0] + Days::days(1), 1)).await.unwrap();
+    jobs.run_at(dutch(days[0] + Days::days(1), 1))
+        .await
+        .unwrap();
     let draft = Draft {
         strengths: "Een exitplan per applicatie, met een vaste eigenaar.".into(),
         mistakes: "Licenties te laat geïnventariseerd.".into(),
@@ -300,9 +316,14 @@ async fn every_event_reaches_the_partner_verified_by_the_reference_library(backe
         .unwrap();
     // Declined, cancelled, expired.
     let declined = ask(&app, &anne, "cloud-migration", &days[1..2]).await;
-    answer_visit(&ctx, piet.clone(), declined.id, Answer::Decline(Some("Te druk, bel Piet op 06-12345678".into())))
-        .await
-        .unwrap();
+    answer_visit(
+        &ctx,
+        piet.clone(),
+        declined.id,
+        Answer::Decline(Some("Te druk, bel Piet op 06-12345678".into())),
+    )
+    .await
+    .unwrap();
     let cancelled = ask(&app, &anne, "cloud-migration", &days[1..2]).await;
     cancel_visit(&ctx, anne.clone(), cancelled.id, Some("Budget".into()))
         .await
@@ -317,28 +338,43 @@ async fn every_event_reaches_the_partner_verified_by_the_reference_library(backe
     let token = app.coordinator_token("kees@zwolle.example", "GM0193").await;
     rename_zwolle(&app, &token, "Gemeente Zwolle").await;
 
-    wait_until(SOON, "every event type at /reader and two at /plain", || {
-        let seen = receiver.seen();
-        let types: std::collections::HashSet<String> = seen
-            .iter()
-            .filter(|s| s.path == "/reader")
-            .map(|s| s.event_type.clone())
-            .collect();
-        ALL.iter().all(|t| types.contains(*t))
-            && seen.iter().filter(|s| s.path == "/plain").count() >= 2
-    })
+    wait_until(
+        SOON,
+        "every event type at /reader and two at /plain",
+        || {
+            let seen = receiver.seen();
+            let types: std::collections::HashSet<String> = seen
+                .iter()
+                .filter(|s| s.path == "/reader")
+                .map(|s| s.event_type.clone())
+                .collect();
+            ALL.iter().all(|t| types.contains(*t))
+                && seen.iter().filter(|s| s.path == "/plain").count() >= 2
+        },
+    )
     .await;
     let seen = receiver.seen();
     for s in &seen {
         let mine = if s.path == "/reader" { 0 } else { 1 };
         assert!(s.verified[mine], "the library verifies {s:?}");
-        assert!(!s.verified[1 - mine], "another endpoint's secret does not: {s:?}");
+        assert!(
+            !s.verified[1 - mine],
+            "another endpoint's secret does not: {s:?}"
+        );
         assert_eq!(s.status, 200);
         assert!(s.id.starts_with("msg_"), "{s:?}");
-        assert!(s.body["timestamp"].is_string() && s.body["data"].is_object(), "{s:?}");
+        assert!(
+            s.body["timestamp"].is_string() && s.body["data"].is_object(),
+            "{s:?}"
+        );
         // Public fields only: no addresses, no goals, no reasons.
         let text = s.body.to_string();
-        for private in ["@", "exit uit het eigen datacenter", "06-12345678", "Budget"] {
+        for private in [
+            "@",
+            "exit uit het eigen datacenter",
+            "06-12345678",
+            "Budget",
+        ] {
             assert!(!text.contains(private), "{private} in {text}");
         }
     }
@@ -448,7 +484,10 @@ async fn failing_deliveries_are_retried_then_dead_then_sent_again_by_hand(backen
     }
     let seen = receiver.seen();
     assert_eq!(seen.len(), 3);
-    assert!(seen.iter().all(|s| s.id == dead["webhookId"]), "the same webhook-id every time");
+    assert!(
+        seen.iter().all(|s| s.id == dead["webhookId"]),
+        "the same webhook-id every time"
+    );
 
     // Mended: sent again by hand, with the same webhook-id.
     receiver.answer(200, 0);
@@ -467,10 +506,16 @@ async fn failing_deliveries_are_retried_then_dead_then_sent_again_by_hand(backen
     assert_eq!(seen[3].id, dead["webhookId"]);
     let missing = format!("/api/v1/partner/webhooks/{endpoint}/deliveries/999999/redeliver");
     let (status, body) = app.send(Method::POST, &missing, Some(&partner), None).await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("unknown_delivery")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_delivery"))
+    );
     let admin = app.admin_token("audit-admin@meeloop.example").await;
     let audit = crate::helpers::audit_actions(&app, &admin).await;
-    assert!(audit.contains(&"webhook.redelivered".to_string()), "{audit:?}");
+    assert!(
+        audit.contains(&"webhook.redelivered".to_string()),
+        "{audit:?}"
+    );
 }
 
 async fn a_slow_receiver_times_out_and_is_tried_again(backend: Backend) {
@@ -493,7 +538,10 @@ async fn a_slow_receiver_times_out_and_is_tried_again(backend: Backend) {
     let first = &log[0]["log"][0];
     assert!(first["status"].is_null(), "{first}");
     let error = first["error"].as_str().unwrap();
-    assert!(error.contains("timed out") || error.contains("timeout"), "{error}");
+    assert!(
+        error.contains("timed out") || error.contains("timeout"),
+        "{error}"
+    );
     assert!(first["latencyMs"].as_i64().unwrap() >= 300, "{first}");
     receiver.answer(200, 0);
     wait_for_log(&app, &partner, endpoint, "delivered on a retry", |log| {
@@ -509,7 +557,9 @@ async fn an_endpoint_failing_for_a_day_is_switched_off_and_its_partner_told(back
     let partner = partner_token(&app, "webhooks:manage").await;
     // The partner's contact, set by an admin.
     let admin = app.admin_token("webhook-admin@meeloop.example").await;
-    let (_, clients) = app.send(Method::GET, "/api/v1/admin/partners", Some(&admin), None).await;
+    let (_, clients) = app
+        .send(Method::GET, "/api/v1/admin/partners", Some(&admin), None)
+        .await;
     let client_id = clients[0]["clientId"].as_str().unwrap().to_string();
     let (status, body) = app
         .send(
@@ -539,7 +589,9 @@ async fn an_endpoint_failing_for_a_day_is_switched_off_and_its_partner_told(back
     let endpoint_path = format!("/api/v1/partner/webhooks/{endpoint}");
     let deadline = Instant::now() + SOON;
     loop {
-        let (_, body) = app.send(Method::GET, &endpoint_path, Some(&partner), None).await;
+        let (_, body) = app
+            .send(Method::GET, &endpoint_path, Some(&partner), None)
+            .await;
         if body["endpoint"]["status"] == "disabled" {
             assert!(body["endpoint"]["disabledAt"].is_string());
             break;
@@ -562,7 +614,12 @@ async fn an_endpoint_failing_for_a_day_is_switched_off_and_its_partner_told(back
     // Mended and switched on again by the partner: everything arrives.
     receiver.answer(200, 0);
     let (status, body) = app
-        .send(Method::PATCH, &endpoint_path, Some(&partner), Some(json!({"paused": false})))
+        .send(
+            Method::PATCH,
+            &endpoint_path,
+            Some(&partner),
+            Some(json!({"paused": false})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "active");
@@ -592,7 +649,11 @@ async fn during_a_rotation_both_secrets_sign(backend: Backend) {
     wait_until(SOON, "a delivery", || !receiver.seen().is_empty()).await;
     let seen = receiver.seen();
     assert_eq!(seen[0].signatures, 2);
-    assert_eq!(seen[0].verified, [true, true], "both secrets verify during the overlap");
+    assert_eq!(
+        seen[0].verified,
+        [true, true],
+        "both secrets verify during the overlap"
+    );
     // After the overlap, only the new one signs.
     {
         use diesel::prelude::*;
@@ -619,9 +680,15 @@ async fn loopback_targets_are_refused_unless_the_operator_allows_them(backend: B
     let receiver = Receiver::start();
     for (url, why) in [
         (receiver.url("/hook"), "loopback"),
-        (format!("http://localhost:{}/hook", receiver.port), "loopback"),
+        (
+            format!("http://localhost:{}/hook", receiver.port),
+            "loopback",
+        ),
         ("http://10.1.2.3/hook".to_string(), "private"),
-        ("http://169.254.169.254/latest/meta-data".to_string(), "link-local"),
+        (
+            "http://169.254.169.254/latest/meta-data".to_string(),
+            "link-local",
+        ),
         ("http://[::1]:8080/hook".to_string(), "loopback"),
         ("http://0.0.0.0:8080/hook".to_string(), "reserved"),
         ("ftp://example.nl/hook".to_string(), "https"),
@@ -636,7 +703,10 @@ async fn loopback_targets_are_refused_unless_the_operator_allows_them(backend: B
             .await;
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["code"], "webhook_url_refused", "{url}");
-        assert!(body["detail"].as_str().unwrap().contains(why), "{url}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(why),
+            "{url}: {body}"
+        );
     }
 
     // Allowed by the operator: registered. No worker runs in this app;
@@ -652,23 +722,26 @@ async fn loopback_targets_are_refused_unless_the_operator_allows_them(backend: B
     let mut settings = app.db.settings.clone();
     settings.webhooks.allowed_hosts = Vec::new();
     let strict_worker =
-        meeloop::webhooks::worker::Deliverer::from_settings(&settings, &app.address).unwrap();
-    let round = meeloop::webhooks::worker::deliver_once(&app.db.pool, &strict_worker)
+        meeloop::jobs::webhooks::Deliverer::from_settings(&settings, &app.address).unwrap();
+    let round = meeloop::jobs::webhooks::deliver_once(&app.db.pool, &strict_worker)
         .await
         .unwrap();
     assert_eq!(round.retrying, 1, "{round:?}");
     let log = deliveries(&app, &partner, endpoint).await;
     let refused = &log[0]["log"][0];
     assert!(refused["status"].is_null(), "{refused}");
-    assert!(refused["error"].as_str().unwrap().contains("loopback"), "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("loopback"),
+        "{refused}"
+    );
     assert!(receiver.seen().is_empty(), "nothing reached the receiver");
     // The operator's worker, which allows 127.0.0.1, delivers on the retry.
     let allowing =
-        meeloop::webhooks::worker::Deliverer::from_settings(&app.db.settings, &app.address).unwrap();
+        meeloop::jobs::webhooks::Deliverer::from_settings(&app.db.settings, &app.address).unwrap();
     let deadline = Instant::now() + SOON;
     while receiver.seen().is_empty() {
         assert!(Instant::now() < deadline, "not delivered on the retry");
-        meeloop::webhooks::worker::deliver_once(&app.db.pool, &allowing)
+        meeloop::jobs::webhooks::deliver_once(&app.db.pool, &allowing)
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -686,8 +759,13 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
     let mine = format!("/api/v1/partner/webhooks/{endpoint}");
 
     // Without the scope: 403; another partner: 404; a coordinator: 401.
-    let (status, body) = app.send(Method::GET, "/api/v1/partner/webhooks", Some(&reader), None).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("missing_scope")));
+    let (status, body) = app
+        .send(Method::GET, "/api/v1/partner/webhooks", Some(&reader), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("missing_scope"))
+    );
     for (method, path) in [
         (Method::GET, mine.clone()),
         (Method::DELETE, mine.clone()),
@@ -695,12 +773,25 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
         (Method::GET, format!("{mine}/deliveries")),
     ] {
         let (status, body) = app.send(method.clone(), &path, Some(&two), None).await;
-        assert_eq!((status, body["code"].as_str()), (404, Some("unknown_endpoint")), "{method} {path}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("unknown_endpoint")),
+            "{method} {path}"
+        );
     }
-    let (status, list) = app.send(Method::GET, "/api/v1/partner/webhooks", Some(&two), None).await;
+    let (status, list) = app
+        .send(Method::GET, "/api/v1/partner/webhooks", Some(&two), None)
+        .await;
     assert_eq!((status, list), (200, json!([])));
     let coordinator = app.coordinator_token("kees@zwolle.example", "GM0193").await;
-    let (status, _) = app.send(Method::GET, "/api/v1/partner/webhooks", Some(&coordinator), None).await;
+    let (status, _) = app
+        .send(
+            Method::GET,
+            "/api/v1/partner/webhooks",
+            Some(&coordinator),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
 
     // A limit per partner.
@@ -713,7 +804,10 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
             Some(json!({"url": receiver.url("/three"), "eventTypes": ["visit.accepted"]})),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("too_many_endpoints")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("too_many_endpoints"))
+    );
     // Bad input names the field.
     let (status, body) = app
         .send(
@@ -724,26 +818,52 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
         )
         .await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().contains("eventTypes"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("eventTypes"),
+        "{body}"
+    );
 
     // Admins see all, pause any; the partner cannot resume an admin's pause.
     let admin = app.admin_token("webhook-admin@meeloop.example").await;
-    let (status, all) = app.send(Method::GET, "/api/v1/admin/webhooks", Some(&admin), None).await;
+    let (status, all) = app
+        .send(Method::GET, "/api/v1/admin/webhooks", Some(&admin), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(all.as_array().unwrap().len(), 2);
     assert_eq!(all[0]["partner"]["name"], "Onderzoeker");
-    assert!(all.to_string().find("whsec_").is_none(), "no secrets in lists");
+    assert!(
+        all.to_string().find("whsec_").is_none(),
+        "no secrets in lists"
+    );
     let admin_path = format!("/api/v1/admin/webhooks/{endpoint}");
     let (status, body) = app
-        .send(Method::PATCH, &admin_path, Some(&admin), Some(json!({"paused": true})))
+        .send(
+            Method::PATCH,
+            &admin_path,
+            Some(&admin),
+            Some(json!({"paused": true})),
+        )
         .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("held")));
     let (status, body) = app
-        .send(Method::PATCH, &mine, Some(&one), Some(json!({"paused": false})))
+        .send(
+            Method::PATCH,
+            &mine,
+            Some(&one),
+            Some(json!({"paused": false})),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("held_by_admin")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("held_by_admin"))
+    );
     let (status, body) = app
-        .send(Method::PATCH, &admin_path, Some(&admin), Some(json!({"paused": false})))
+        .send(
+            Method::PATCH,
+            &admin_path,
+            Some(&admin),
+            Some(json!({"paused": false})),
+        )
         .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("active")));
     // The partner changes and deletes its own.
@@ -756,14 +876,23 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["eventTypes"], json!(["lesson.published", "visit.accepted"]));
+    assert_eq!(
+        body["eventTypes"],
+        json!(["lesson.published", "visit.accepted"])
+    );
     assert_eq!(body["description"], "VNG monitor");
     let (status, _) = app.send(Method::DELETE, &mine, Some(&one), None).await;
     assert_eq!(status, 204);
     let (status, _) = app.send(Method::GET, &mine, Some(&one), None).await;
     assert_eq!(status, 404);
     let audit = crate::helpers::audit_actions(&app, &admin).await;
-    for action in ["webhook.created", "webhook.held", "webhook.resumed", "webhook.updated", "webhook.deleted"] {
+    for action in [
+        "webhook.created",
+        "webhook.held",
+        "webhook.resumed",
+        "webhook.updated",
+        "webhook.deleted",
+    ] {
         assert!(audit.contains(&action.to_string()), "{action} in {audit:?}");
     }
 }

@@ -7,15 +7,27 @@ use crate::domain::organisation::Language;
 #[strum(serialize_all = "snake_case")]
 pub enum WebhookRefusal {
     /// Does not exist, or belongs to another partner.
-    UnknownEndpoint { id: i64 },
-    UnknownDelivery { id: i64 },
-    TooManyEndpoints { max: i64 },
+    UnknownEndpoint {
+        id: i64,
+    },
+    UnknownDelivery {
+        id: i64,
+    },
+    TooManyEndpoints {
+        max: i64,
+    },
     /// The URL's text, or where its host points, is not allowed.
-    WebhookUrlRefused { reason: String },
+    WebhookUrlRefused {
+        reason: String,
+    },
     /// A delivery still on its way cannot be sent again yet.
-    StillOnItsWay { id: i64 },
+    StillOnItsWay {
+        id: i64,
+    },
     /// An admin paused the endpoint; only an admin resumes it.
-    HeldByAdmin { id: i64 },
+    HeldByAdmin {
+        id: i64,
+    },
 }
 
 area!(WebhookRefusal);

@@ -18,7 +18,6 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::pagination::{parse_limit, DEFAULT_LIMIT};
-use crate::domain::Invalid;
 use crate::http::extract::CurrentUser;
 use crate::http::responses::{AdminOnly, BadQuery};
 use crate::service::admin;
@@ -62,14 +61,7 @@ pub struct AuditParams {
     pub limit: Option<i64>,
 }
 
-pub(crate) fn parse_before(raw: &str) -> Result<i64, Invalid> {
-    match raw.parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::new(format!(
-            "before must be a positive whole number, not '{raw}'"
-        ))),
-    }
-}
+pub(crate) use crate::http::query::parse_before;
 
 /// The audit log
 ///

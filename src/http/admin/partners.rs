@@ -108,7 +108,12 @@ pub struct CreatePartner {
     /// Who is emailed when one of the partner's webhook endpoints is
     /// switched off. May be left out, but is never `null`.
     #[serde(default, deserialize_with = "crate::http::body::present")]
-    #[schema(nullable = false, max_length = 254, pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$", example = "api@vng.example")]
+    #[schema(
+        nullable = false,
+        max_length = 254,
+        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$",
+        example = "api@vng.example"
+    )]
     pub contact_email: Option<String>,
 }
 
@@ -186,7 +191,10 @@ pub struct PartnerPatch {
     pub active: Option<bool>,
     /// Who is emailed when an endpoint is switched off; `null` removes it.
     #[serde(default, deserialize_with = "crate::http::body::present")]
-    #[schema(max_length = 254, pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$")]
+    #[schema(
+        max_length = 254,
+        pattern = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?@[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?){1,3}$"
+    )]
     pub contact_email: Option<Option<String>>,
 }
 

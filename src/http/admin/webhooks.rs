@@ -36,12 +36,14 @@ use crate::service::webhooks::{self, Manager};
 pub async fn list(call: Call, admin: AdminUser) -> ApiResult {
     call.no_query()?;
     let endpoints = webhooks::list(call.ctx(), Manager::Admin(admin.0)).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(
-        endpoints
-            .into_iter()
-            .map(|(e, partner)| WebhookEndpointView::new(e, partner))
-            .collect::<Vec<_>>(),
-    ))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(
+            endpoints
+                .into_iter()
+                .map(|(e, partner)| WebhookEndpointView::new(e, partner))
+                .collect::<Vec<_>>(),
+        ))
 }
 
 /// One webhook endpoint

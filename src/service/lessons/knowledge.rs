@@ -2,17 +2,14 @@
 //! the page that shows them with a topic's leaders, and statistics.
 
 use crate::service::context::Context;
-use chrono::NaiveDateTime;
 
 use crate::db::lessons::{self as repo};
-use crate::db::visits as visit_repo;
 use crate::db::{self};
 use crate::domain::account::User;
-use crate::domain::lesson::{self, Lesson, LessonId, Publish};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::{DirectoryRefusal, Refusal};
 use crate::domain::search::fold;
-use crate::domain::visit::{VisitRole, VisitState};
+use crate::domain::visit::VisitState;
 use crate::domain::Invalid;
 use crate::service::ServiceError;
 
@@ -29,24 +26,7 @@ pub struct KnowledgeQuery {
     pub before: Option<i64>,
 }
 
-/// A published lesson as anyone allowed may read it: the author's name only
-/// when it chose so, otherwise its kind and size class; the host is left
-/// out when it is the pseudonymous author itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PublishedLesson {
-    pub id: LessonId,
-    pub topic: String,
-    pub topic_name: String,
-    /// The visit's month ("2027-03"): a day would say more than needed.
-    pub visit_month: String,
-    pub side: VisitRole,
-    pub author_name: Option<String>,
-    pub author_kind: crate::domain::organisation::OrganisationKind,
-    pub author_size_class: String,
-    pub host: Option<(i64, String)>,
-    pub lesson: Lesson,
-    pub submitted_at: NaiveDateTime,
-}
+pub use crate::service::published::PublishedLesson;
 
 /// The knowledge base: published lessons, newest first, `limit` per page
 /// (`None` for all, as the CSV export wants).
@@ -94,73 +74,10 @@ pub async fn knowledge_base(
             } else {
                 None
             };
-            let lessons = shape(conn, rows, language)?;
+            let lessons = crate::service::published::shape(conn, rows, language)?;
             Ok((lessons, next))
         })
         .await
-}
-
-/// Published lessons as the knowledge base shows them: each author named
-/// only when it chose so, the host left out when it is the unnamed author.
-pub(crate) fn shape(
-    conn: &mut crate::db::DbConn,
-    rows: Vec<repo::LessonRow>,
-    language: Language,
-) -> Result<Vec<PublishedLesson>, ServiceError> {
-    let mut ids: Vec<i64> = rows
-        .iter()
-        .flat_map(|r| [r.organisation_id, r.host_id])
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let organisations = repo::organisations(conn, &ids)?;
-    let mut topic_ids: Vec<i64> = rows.iter().map(|r| r.topic_id).collect();
-    topic_ids.sort_unstable();
-    topic_ids.dedup();
-    let topics = visit_repo::topic_names(conn, &topic_ids)?;
-    let corrupt = |what: String| ServiceError::Internal(anyhow::anyhow!(what));
-    rows.into_iter()
-        .map(|row| {
-            let author = organisations
-                .get(&row.organisation_id)
-                .cloned()
-                .ok_or_else(|| corrupt(format!("lesson {}: author vanished", row.id)))?;
-            let kind: crate::domain::organisation::OrganisationKind = author
-                .kind
-                .parse()
-                .map_err(|e: Invalid| corrupt(e.message))?;
-            let topic = topics
-                .get(&row.topic_id)
-                .cloned()
-                .ok_or_else(|| corrupt(format!("lesson {}: topic vanished", row.id)))?;
-            let (publish, side) = (row.publish, row.side);
-            let named = publish == Publish::Named;
-            // A host writing without a name must not be named as the host.
-            let host = (named || side == VisitRole::Requester)
-                .then(|| {
-                    organisations
-                        .get(&row.host_id)
-                        .map(|h| (row.host_id, h.name.clone()))
-                })
-                .flatten();
-            Ok(PublishedLesson {
-                id: row.id,
-                topic: topic.slug,
-                topic_name: match language {
-                    Language::Nl => topic.nl,
-                    Language::En => topic.en,
-                },
-                visit_month: row.visit_date.format("%Y-%m").to_string(),
-                side,
-                author_name: named.then_some(author.name),
-                author_kind: kind,
-                author_size_class: lesson::size_class(kind, author.size, language),
-                host,
-                lesson: row.lesson(),
-                submitted_at: row.submitted_at,
-            })
-        })
-        .collect()
 }
 
 /// Figures over the visits between the first day of `from` and the last of

@@ -2,7 +2,7 @@
 //! API (docs/lessons.md).
 
 mod followup;
-pub(crate) mod knowledge;
+mod knowledge;
 
 pub(crate) use followup::followup_due;
 pub use followup::{followup_link, submit_followup, FollowUpAnswer, FollowUpLink};

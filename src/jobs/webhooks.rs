@@ -1,20 +1,21 @@
-//! The delivery worker: claims due deliveries in a short transaction,
+//! The webhook delivery worker: claims due deliveries in a short transaction,
 //! posts them outside any transaction, signed, then records each attempt
 //! (`service::webhooks::record`). Several workers on one database never
 //! send the same claim: PostgreSQL skips rows another worker is claiming,
 //! SQLite lets one claimer in at a time, and a report must name its lease.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 
 use crate::config::Settings;
-use crate::db::webhooks::{self as repo, Attempt, Claimed, EndpointRow};
+use crate::db::webhooks::{self as repo, Attempt, EndpointRow};
 use crate::db::{DbError, DbPool};
-use crate::domain::webhook::{signature_header, snippet, AllowedHosts, Secret, SNIPPET_CHARS};
-use crate::service::webhooks::{record, Outcome, Recorded, Reporting};
+use crate::domain::webhook::AllowedHosts;
+use crate::service::webhook_queue::{record, Recorded, Reporting};
 use crate::service::ServiceError;
+use crate::webhooks::{post, Outcome};
 
 /// Who delivers, and how the worker paces itself.
 #[derive(Clone)]
@@ -36,7 +37,7 @@ impl Deliverer {
         w.validate()?;
         let allowed = AllowedHosts::new(&w.allowed_hosts);
         Ok(Deliverer {
-            client: super::client(&allowed, Duration::from_millis(w.timeout_ms))?,
+            client: crate::webhooks::client(&allowed, Duration::from_millis(w.timeout_ms))?,
             allowed,
             reporting: Reporting {
                 schedule: w.schedule(),
@@ -66,112 +67,6 @@ impl Round {
     }
 }
 
-fn failure(error: impl Into<String>, latency: Duration) -> Outcome {
-    Outcome {
-        attempt: Attempt {
-            at: crate::db::now(),
-            status: None,
-            latency_ms: millis(latency),
-            response: String::new(),
-            error: Some(error.into()),
-        },
-        delivered: false,
-    }
-}
-
-fn millis(d: Duration) -> i32 {
-    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
-}
-
-/// Posts one delivery, signed with the endpoint's secret (and, during a
-/// rotation's overlap, the previous one's too).
-async fn post(
-    client: &reqwest::Client,
-    allowed: &AllowedHosts,
-    endpoint: &EndpointRow,
-    claim: &Claimed,
-) -> Outcome {
-    let started = Instant::now();
-    // The URL's host is checked again here when it is an address; a name
-    // is checked by the client's resolver at every connection.
-    let target = match crate::domain::webhook::Target::parse(&endpoint.url, false) {
-        Ok(t) => t,
-        Err(e) => return failure(e.message, started.elapsed()),
-    };
-    if target.ip().is_some() {
-        // An address in the URL skips the resolver: checked here.
-        if let Err(e) = super::check_target(&target, allowed).await {
-            return failure(e.message, started.elapsed());
-        }
-    }
-    let now = crate::db::now();
-    let secret = match Secret::parse(&endpoint.secret) {
-        Ok(s) => s,
-        Err(e) => return failure(e.message, started.elapsed()),
-    };
-    let previous = endpoint
-        .previous_secret
-        .as_deref()
-        .filter(|_| endpoint.previous_until.is_some_and(|until| until > now))
-        .and_then(|s| Secret::parse(s).ok());
-    let timestamp = now.and_utc().timestamp();
-    let body = claim.payload.as_bytes();
-    let signature = signature_header(
-        &secret,
-        previous.as_ref(),
-        &claim.webhook_id,
-        timestamp,
-        body,
-    );
-    let sent = client
-        .post(target.as_str())
-        .header("content-type", "application/json")
-        .header("webhook-id", &claim.webhook_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(claim.payload.clone())
-        .send()
-        .await;
-    let mut response = match sent {
-        Ok(r) => r,
-        Err(e) => return failure(super::describe(&e), started.elapsed()),
-    };
-    let status = response.status();
-    // Only the start of the answer is kept; the rest is not read.
-    let mut head = Vec::new();
-    let mut read_error = None;
-    while head.len() < SNIPPET_CHARS * 4 {
-        match response.chunk().await {
-            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(e) => {
-                read_error = Some(super::describe(&e));
-                break;
-            }
-        }
-    }
-    let latency = started.elapsed();
-    let delivered = status.is_success() && read_error.is_none();
-    let error = match (&read_error, status.is_success()) {
-        (Some(e), _) => Some(e.clone()),
-        (None, true) => None,
-        (None, false) if status.is_redirection() => {
-            Some(format!("HTTP {status}: redirects are not followed"))
-        }
-        (None, false) => Some(format!("HTTP {status}")),
-    };
-    Outcome {
-        attempt: Attempt {
-            at: crate::db::now(),
-            status: Some(i32::from(status.as_u16())),
-            latency_ms: millis(latency),
-            response: snippet(&head),
-            error,
-        },
-        delivered,
-    }
-}
-
 /// One round: claim up to `batch` due deliveries and post them.
 pub async fn deliver_once(pool: &DbPool, deliverer: &Deliverer) -> Result<Round, ServiceError> {
     let now = crate::db::now();
@@ -195,8 +90,19 @@ pub async fn deliver_once(pool: &DbPool, deliverer: &Deliverer) -> Result<Round,
             let endpoint = endpoints.get(&claim.endpoint_id).cloned();
             async move {
                 let outcome = match &endpoint {
-                    Some(endpoint) => post(&deliverer.client, &deliverer.allowed, endpoint, &claim).await,
-                    None => failure("the endpoint was deleted", Duration::ZERO),
+                    Some(endpoint) => {
+                        post(&deliverer.client, &deliverer.allowed, endpoint, &claim).await
+                    }
+                    None => Outcome {
+                        attempt: Attempt {
+                            at: crate::db::now(),
+                            status: None,
+                            latency_ms: 0,
+                            response: String::new(),
+                            error: Some("the endpoint was deleted".into()),
+                        },
+                        delivered: false,
+                    },
                 };
                 if !outcome.delivered {
                     tracing::warn!(
@@ -246,7 +152,8 @@ pub async fn run(pool: DbPool, deliverer: Deliverer, mut stop: tokio::sync::watc
                         "webhook round"
                     );
                 }
-                let full = round.claimed() >= usize::try_from(deliverer.batch).unwrap_or(usize::MAX);
+                let full =
+                    round.claimed() >= usize::try_from(deliverer.batch).unwrap_or(usize::MAX);
                 if full {
                     Duration::ZERO
                 } else {
