@@ -50,7 +50,11 @@ fi
 echo "--- schemathesis on $backend"
 # The run logs in as the demo admin over the API with a password alone; the
 # two-step requirement for admins is the test suite's (tests/api/two_step.rs).
+# Webhook endpoints may point at 127.0.0.1 (nothing listens there), and no
+# delivery worker runs: schemathesis registers URLs of its own invention,
+# and nothing is ever sent anywhere.
 MEELOOP_SERVER__PORT="$port" MEELOOP_LOG__FILTER=warn MEELOOP_AUTH__TWO_STEP__REQUIRED_FOR_ADMINS=false \
+    MEELOOP_WEBHOOKS__DELIVER=false MEELOOP_WEBHOOKS__ALLOWED_HOSTS='["127.0.0.1"]' \
     "$bin" serve --demo >"$work/serve.log" 2>&1 &
 pid=$!
 
@@ -86,12 +90,16 @@ admin_token="$(login admin@meeloop.example)"
 
 # A partner program, created the way an operator would, with every scope.
 partner="$("$bin" partner create --name Schemathesis \
-    --scopes organisations:read,lessons:read,stats:read)"
+    --scopes organisations:read,lessons:read,stats:read,webhooks:manage)"
 client_id="$(awk '$1 == "client_id:" { print $2 }' <<<"$partner")"
 client_secret="$(awk '$1 == "client_secret:" { print $2 }' <<<"$partner")"
 partner_token="$(curl -fsS -d grant_type=client_credentials -d "client_id=$client_id" \
     -d "client_secret=$client_secret" "http://127.0.0.1:$port/api/v1/auth/token" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+# One endpoint of the partner's, so the routes under /partner/webhooks/{id} find something.
+curl -fsS -H "Authorization: Bearer $partner_token" -H 'Content-Type: application/json' \
+    -d '{"url": "http://127.0.0.1:9/hook", "eventTypes": ["visit.accepted"]}' \
+    "http://127.0.0.1:$port/api/v1/partner/webhooks" >/dev/null
 
 echo "--- anonymous caller"
 run_st "$@"

@@ -52,13 +52,16 @@ impl Subject {
 
 /// Columns never handed out: they hold secrets, whole emails, or a copy of
 /// other columns.
-pub const WITHHELD: [&str; 11] = [
+pub const WITHHELD: [&str; 13] = [
     "password_hash",
     "token_hash",
     "secret_hash",
     "code_hash",
     "totp_secret",
     "totp_pending",
+    // Webhook signing keys (stored as they are: signing needs them).
+    "secret",
+    "previous_secret",
     // A session's token id: not a credential alone, but never shown.
     "sid",
     "body_text",

@@ -296,6 +296,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
     }
     let admin = app.admin_token("admin@meeloop.example").await;
     let zwolle = app.organisation_id("GM0193").await;
+    let hook = crate::webhooks::seed_endpoint(&app);
     // An invitation to choose a password, and a password reset.
     let (status, invited) = app
         .post_as(
@@ -546,6 +547,8 @@ async fn every_page_passes_axe_core_in_both_languages() {
                     "/admin/sso",
                     "/admin/mail",
                     "/admin/audit",
+                    "/admin/webhooks",
+                    &format!("/admin/webhooks/{hook}"),
                 ] {
                     b.goto(path).await;
                     check(path.to_string(), b.axe().await);

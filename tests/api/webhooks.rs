@@ -33,6 +33,7 @@ backend_tests!(
     loopback_targets_are_refused_unless_the_operator_allows_them,
     partners_see_only_their_own_endpoints_and_admins_pause_any,
     two_instances_on_one_database_send_each_message_once,
+    admins_pause_resume_and_send_again_on_the_pages,
 );
 
 fn python() -> std::path::PathBuf {
@@ -930,4 +931,162 @@ async fn two_instances_on_one_database_send_each_message_once(backend: Backend) 
     assert_eq!(seen.len(), N, "no message twice");
     let log = deliveries(&app, &partner, endpoint).await;
     assert!(log.iter().all(|d| d["attempts"] == 1), "one attempt each");
+}
+
+/// A partner's endpoint with a dead delivery and its two failed attempts,
+/// written straight into the database (for the pages' tests).
+pub fn seed_endpoint(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use meeloop::db::schema::{webhook_attempts as a, webhook_deliveries as d};
+    let (partner, _) = meeloop::service::partners::create_partner(
+        &mut app.db.pool.get().unwrap(),
+        "VNG Realisatie",
+        meeloop::domain::partner::Scopes::parse("webhooks:manage").unwrap(),
+        Some("api@vng.example"),
+    )
+    .unwrap();
+    let mut conn = app.db.pool.get().unwrap();
+    let now = meeloop::db::now();
+    let endpoint = meeloop::db::webhooks::insert_endpoint(
+        &mut conn,
+        &meeloop::db::webhooks::NewEndpoint {
+            partner_id: partner.id,
+            url: "https://hooks.vng.example/meeloop",
+            description: "Kennismonitor",
+            event_types: "lesson.published visit.accepted".into(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            paused: false,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .unwrap()
+    .id;
+    let delivery = meeloop::db::webhooks::enqueue(
+        &mut conn,
+        &meeloop::db::webhooks::NewDelivery {
+            endpoint_id: endpoint,
+            webhook_id: "msg_seeded",
+            event_type: "visit.accepted",
+            payload: "{}",
+            state: "dead",
+            attempts: 2,
+            next_attempt_at: now,
+            created_at: now,
+        },
+    )
+    .unwrap();
+    for (status, response, error) in [
+        (
+            Some(503),
+            "<html>Service Unavailable</html>",
+            Some("HTTP 503 Service Unavailable"),
+        ),
+        (None, "", Some("error sending request: connection refused")),
+    ] {
+        meeloop::dispatch!(&mut conn, c => diesel::insert_into(a::table)
+            .values((
+                a::delivery_id.eq(delivery),
+                a::attempted_at.eq(now),
+                a::status.eq(status),
+                a::latency_ms.eq(120),
+                a::response.eq(response),
+                a::error.eq(error),
+            ))
+            .execute(c))
+        .unwrap();
+    }
+    meeloop::dispatch!(&mut conn, c => diesel::update(d::table.find(delivery))
+        .set(d::given_up_at.eq(Some(now)))
+        .execute(c))
+    .unwrap();
+    endpoint
+}
+
+async fn admins_pause_resume_and_send_again_on_the_pages(backend: Backend) {
+    use crate::pages::Web;
+    use reqwest::StatusCode;
+    let app = hooks_app(backend, |f| f.merge(("webhooks.deliver", false))).await;
+    let endpoint = seed_endpoint(&app);
+    app.admin_token("admin@meeloop.example").await;
+    app.coordinator_token("kees@zwolle.example", "GM0193").await;
+    let kees = Web::new(&app).logged_in("kees@zwolle.example").await;
+    assert_eq!(
+        kees.get("/admin/webhooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = Web::new(&app).logged_in("admin@meeloop.example").await;
+    let list = admin.get("/admin/webhooks").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body.contains("https://hooks.vng.example/meeloop"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("VNG Realisatie") && list.body.contains("actief"));
+    assert!(!list.body.contains("whsec_"), "no secrets on pages");
+    let csrf = admin.csrf_on("/admin/webhooks").await;
+    let pause = format!("/admin/webhooks/{endpoint}/pause");
+    let r = admin
+        .post(&pause, &[("csrf", csrf.clone()), ("paused", "true".into())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(admin
+        .get("/admin/webhooks")
+        .await
+        .body
+        .contains("stilgezet door beheer"));
+    let r = admin.post(&pause, &[("paused", "false".into())]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no change");
+    let r = admin
+        .post(
+            &pause,
+            &[("csrf", csrf.clone()), ("paused", "false".into())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(admin.get("/admin/webhooks").await.body.contains("actief"));
+
+    let log = admin.get(&format!("/admin/webhooks/{endpoint}")).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("msg_seeded") && log.body.contains("503"),
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("Service Unavailable"));
+    assert!(!log.body.contains("<html>Service"), "answers are escaped");
+    assert!(log.body.contains("connection refused"));
+    assert!(log.body.contains("Opnieuw versturen"));
+    let delivery = deliveries_of(&app, endpoint)[0];
+    let r = admin
+        .post(
+            &format!("/admin/webhooks/{endpoint}/deliveries/{delivery}/redeliver"),
+            &[("csrf", csrf.clone())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let log = admin
+        .get(&format!("/admin/webhooks/{endpoint}?state=pending"))
+        .await;
+    assert!(
+        log.body.contains("msg_seeded"),
+        "pending again: {}",
+        log.body
+    );
+    assert_eq!(
+        admin.get("/admin/webhooks/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+fn deliveries_of(app: &TestApp, endpoint: i64) -> Vec<i64> {
+    use diesel::prelude::*;
+    use meeloop::db::schema::webhook_deliveries as d;
+    let mut conn = app.db.pool.get().unwrap();
+    meeloop::dispatch!(&mut conn, c => d::table
+        .filter(d::endpoint_id.eq(endpoint))
+        .select(d::id)
+        .load::<i64>(c))
+    .unwrap()
 }

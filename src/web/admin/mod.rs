@@ -7,6 +7,7 @@ mod organisations;
 mod partners;
 mod sso;
 mod users;
+mod webhooks;
 
 pub use mail::{mail_queue, requeue};
 pub use organisations::{
@@ -15,6 +16,7 @@ pub use organisations::{
 pub use partners::{create_partner, partner_active, partners};
 pub use sso::{change as sso_change, show as sso_show};
 pub use users::{create_user, reset_password, user_active, users};
+pub use webhooks::{pause as webhook_pause, redeliver as webhook_redeliver, webhook, webhooks};
 
 use crate::web::PageResult;
 use actix_web::http::header;

@@ -85,13 +85,28 @@ pub async fn create_partner(session: Session, body: web::Bytes) -> PageResult {
             .into();
         return partners_page(&session, StatusCode::BAD_REQUEST, Some(msg), None).await;
     };
+    let contact = match get("contact").trim() {
+        "" => None,
+        raw => match crate::domain::organisation::ContactEmail::parse(raw) {
+            Ok(email) => Some(email),
+            Err(_) => {
+                let msg = c
+                    .t(
+                        "Het contactadres is geen geldig e-mailadres.",
+                        "The contact address is not a valid email address.",
+                    )
+                    .into();
+                return partners_page(&session, StatusCode::BAD_REQUEST, Some(msg), None).await;
+            }
+        },
+    };
     let (partner, secret) = partners::admin_create_partner(
         session.ctx(),
         session.user.clone(),
         session.client,
         name,
         scopes,
-        None,
+        contact,
     )
     .await
     .map_err(fail(lang))?;
