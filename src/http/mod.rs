@@ -437,7 +437,9 @@ mod webhooks_catalogue {
     use utoipa::{PartialSchema, ToSchema};
 
     use crate::domain::webhook::{EventType, TEST_EVENT};
-    use crate::service::webhook_queue::{LessonData, OrganisationData, TestData, VisitData};
+    use crate::service::webhook_queue::{
+        WebhookLessonData, WebhookOrganisationData, WebhookTestData, WebhookVisitData,
+    };
 
     fn add<T: ToSchema + PartialSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push((T::name().into_owned(), T::schema()));
@@ -445,23 +447,23 @@ mod webhooks_catalogue {
     }
 
     pub(super) fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        add::<VisitData>(schemas);
-        add::<LessonData>(schemas);
-        add::<OrganisationData>(schemas);
-        add::<TestData>(schemas);
+        add::<WebhookVisitData>(schemas);
+        add::<WebhookLessonData>(schemas);
+        add::<WebhookOrganisationData>(schemas);
+        add::<WebhookTestData>(schemas);
     }
 
     fn about(event: &str) -> (&'static str, &'static str, &'static str) {
         match event {
-            "visit.requested" => ("VisitData", "A visit was requested", "A coordinator asked a host for a shadow visit."),
-            "visit.accepted" => ("VisitData", "A visit was accepted", "The host took one of the proposed days (`date`)."),
-            "visit.declined" => ("VisitData", "A visit was declined", "The host said no (the reason stays private)."),
-            "visit.cancelled" => ("VisitData", "A visit was cancelled", "One side called the visit off (`cancelledBy`)."),
-            "visit.expired" => ("VisitData", "A request expired", "The host did not answer in time."),
-            "visit.completed" => ("VisitData", "A visit was held", "The visit's day has passed."),
-            "lesson.published" => ("LessonData", "A lesson was published", "A lesson entered the knowledge base; its text only for partners with `lessons:read`."),
-            "organisation.updated" => ("OrganisationData", "An organisation changed", "An organisation's public profile or expertise changed (`changed`)."),
-            _ => ("TestData", "A test message", "Sent on request (`POST /partner/webhooks/{id}/test`), whatever the endpoint subscribed to."),
+            "visit.requested" => ("WebhookVisitData", "A visit was requested", "A coordinator asked a host for a shadow visit."),
+            "visit.accepted" => ("WebhookVisitData", "A visit was accepted", "The host took one of the proposed days (`date`)."),
+            "visit.declined" => ("WebhookVisitData", "A visit was declined", "The host said no (the reason stays private)."),
+            "visit.cancelled" => ("WebhookVisitData", "A visit was cancelled", "One side called the visit off (`cancelledBy`)."),
+            "visit.expired" => ("WebhookVisitData", "A request expired", "The host did not answer in time."),
+            "visit.completed" => ("WebhookVisitData", "A visit was held", "The visit's day has passed."),
+            "lesson.published" => ("WebhookLessonData", "A lesson was published", "A lesson entered the knowledge base; its text only for partners with `lessons:read`."),
+            "organisation.updated" => ("WebhookOrganisationData", "An organisation changed", "An organisation's public profile or expertise changed (`changed`)."),
+            _ => ("WebhookTestData", "A test message", "Sent on request (`POST /partner/webhooks/{id}/test`), whatever the endpoint subscribed to."),
         }
     }
 
@@ -525,4 +527,29 @@ fn operation_id(method: &str, path: &str) -> String {
         }
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schemas are registered by name: two types with one name would make
+    /// the document describe one of them wrongly (as it once did a webhook
+    /// payload's lesson and the API's).
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut schemas = Vec::new();
+        let parts: [&dyn OpenApiFactory; 3] = [&health::healthz, &health::readyz, &api()];
+        for part in parts {
+            part.schemas(&mut schemas);
+        }
+        webhooks_catalogue::schemas(&mut schemas);
+        let mut seen = std::collections::HashMap::new();
+        for (name, schema) in schemas {
+            let text = serde_json::to_string(&schema).unwrap();
+            if let Some(before) = seen.insert(name.clone(), text.clone()) {
+                assert_eq!(before, text, "two schemas are named {name}");
+            }
+        }
+    }
 }

@@ -40,7 +40,7 @@ pub(crate) struct Message<T: Serialize> {
 /// who: visits are not public, so the two organisations are not named.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct VisitData {
+pub struct WebhookVisitData {
     #[schema(example = 12)]
     pub visit_id: i64,
     /// The visit's state after the event.
@@ -61,7 +61,7 @@ pub struct VisitData {
 /// with `lessons:read`, the lesson as the knowledge base shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct LessonData {
+pub struct WebhookLessonData {
     #[schema(example = 31)]
     pub lesson_id: i64,
     #[schema(example = 12)]
@@ -72,13 +72,13 @@ pub struct LessonData {
     #[schema(example = "cloud-migratie")]
     pub topic: String,
     /// Only for partners with `lessons:read`.
-    pub lesson: Option<LessonText>,
+    pub lesson: Option<WebhookLessonText>,
 }
 
 /// A published lesson, as the knowledge base shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct LessonText {
+pub struct WebhookLessonText {
     /// The visit's month, e.g. `2027-03`.
     pub visit_month: String,
     /// Only when the author published under its name.
@@ -101,7 +101,7 @@ pub struct LessonText {
 /// after the change, and which parts changed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganisationData {
+pub struct WebhookOrganisationData {
     #[schema(example = 4)]
     pub organisation_id: i64,
     #[schema(example = "GM0193")]
@@ -120,13 +120,13 @@ pub struct OrganisationData {
 /// `data` of `webhook.test`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TestData {
+pub struct WebhookTestData {
     pub endpoint_id: i64,
 }
 
-fn visit_data(scene: &Scene<'_>, event: &Event) -> Option<VisitData> {
+fn visit_data(scene: &Scene<'_>, event: &Event) -> Option<WebhookVisitData> {
     let v = &scene.parties?.visit;
-    Some(VisitData {
+    Some(WebhookVisitData {
         visit_id: v.id.0,
         state: v.state.to_string(),
         topic: v.topic.clone(),
@@ -144,7 +144,7 @@ fn lesson_data(
     scene: &Scene<'_>,
     side: VisitRole,
     full: bool,
-) -> Result<Option<LessonData>, ServiceError> {
+) -> Result<Option<WebhookLessonData>, ServiceError> {
     let Some(parties) = scene.parties else {
         return Ok(None);
     };
@@ -158,7 +158,7 @@ fn lesson_data(
     let text = if full {
         super::published::shape(conn, vec![row], Language::Nl)?
             .pop()
-            .map(|p| LessonText {
+            .map(|p| WebhookLessonText {
                 visit_month: p.visit_month,
                 author_name: p.author_name,
                 author_kind: p.author_kind,
@@ -175,7 +175,7 @@ fn lesson_data(
     } else {
         None
     };
-    Ok(Some(LessonData {
+    Ok(Some(WebhookLessonData {
         lesson_id,
         visit_id: parties.visit.id.0,
         side: side.to_string(),
@@ -188,9 +188,9 @@ fn organisation_data(
     conn: &mut DbConn,
     id: OrganisationId,
     changed: &[String],
-) -> Result<Option<OrganisationData>, ServiceError> {
+) -> Result<Option<WebhookOrganisationData>, ServiceError> {
     Ok(
-        db::organisations::find(conn, id)?.map(|o| OrganisationData {
+        db::organisations::find(conn, id)?.map(|o| WebhookOrganisationData {
             organisation_id: o.id.0,
             code: o.code,
             name: o.name,
