@@ -141,8 +141,8 @@ pub(super) fn privacy(settings: &Settings, command: PrivacyCommand) -> anyhow::R
                 .block_on(crate::service::privacy::purge(&ctx, "cli", now, dry_run))?;
             let r = &settings.privacy;
             println!(
-                "Retention (days): audit log {}, sent emails {}, emails that gave up {}, link tokens {}, mail files {}, free text {}.",
-                r.audit_log_days, r.sent_mail_days, r.dead_mail_days, r.link_tokens_days, r.mail_files_days, r.free_text_days
+                "Retention (days): audit log {}, sent emails {}, emails that gave up {}, link tokens {}, mail files {}, free text {}, webhook deliveries {}.",
+                r.audit_log_days, r.sent_mail_days, r.dead_mail_days, r.link_tokens_days, r.mail_files_days, r.free_text_days, r.webhook_log_days
             );
             println!(
                 "{}",

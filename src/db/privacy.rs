@@ -28,10 +28,12 @@ pub enum Expired {
     /// Unpublished lessons whose texts are still there.
     LessonTexts,
     FollowupTexts,
+    /// Webhook deliveries delivered or given up (their attempts go with them).
+    WebhookDeliveries,
 }
 
 impl Expired {
-    pub const ALL: [Expired; 9] = [
+    pub const ALL: [Expired; 10] = [
         Expired::AuditEntries,
         Expired::SentMessages,
         Expired::DeadMessages,
@@ -41,6 +43,7 @@ impl Expired {
         Expired::VisitTexts,
         Expired::LessonTexts,
         Expired::FollowupTexts,
+        Expired::WebhookDeliveries,
     ];
 }
 
@@ -110,6 +113,9 @@ pub fn expired_ids(
             .order(lessons::id)
             .limit(limit)
             .load(c)),
+        Expired::WebhookDeliveries => {
+            super::webhooks::finished_before(conn, cut.webhook_log, limit)
+        }
         Expired::FollowupTexts => dispatch!(conn, c => followups::table
             .filter(followups::answered_at.lt(cut.free_text))
             .filter(followups::changes.ne(PSEUDONYMISED))
@@ -161,6 +167,7 @@ pub fn purge(conn: &mut DbConn, kind: Expired, ids: &[i64]) -> QueryResult<usize
             lessons::author_id.eq(None::<i64>),
         ))
         .execute(c)),
+        Expired::WebhookDeliveries => super::webhooks::delete_deliveries(conn, ids),
         Expired::FollowupTexts => dispatch!(conn, c => diesel::update(
             followups::table.filter(followups::visit_id.eq_any(ids))
         )

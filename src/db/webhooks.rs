@@ -494,3 +494,29 @@ pub fn endpoints(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EndpointRow>
         .select(EndpointRow::as_select())
         .load(c))
 }
+
+/// Up to `limit` deliveries delivered or given up before `cut`, oldest first.
+pub fn finished_before(conn: &mut DbConn, cut: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    use webhook_deliveries::dsl as d;
+    dispatch!(conn, c => d::webhook_deliveries
+        .filter(
+            d::state
+                .eq(DeliveryState::Delivered.as_str())
+                .and(d::delivered_at.lt(cut))
+                .or(d::state.eq(DeliveryState::Dead.as_str()).and(d::given_up_at.lt(cut))),
+        )
+        .order(d::id)
+        .limit(limit)
+        .select(d::id)
+        .load(c))
+}
+
+/// Deletes these deliveries with their attempts.
+pub fn delete_deliveries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    dispatch!(conn, c => {
+        diesel::delete(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq_any(ids)))
+            .execute(c)?;
+        diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)))
+            .execute(c)
+    })
+}

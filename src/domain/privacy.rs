@@ -72,6 +72,9 @@ pub struct Retention {
     /// Free text of finished visits (goal, reasons, follow-up answers) and of
     /// unpublished lessons, replaced by [`PSEUDONYMISED`] after this many days.
     pub free_text_days: u32,
+    /// Webhook deliveries that were delivered or gave up, with their log
+    /// of attempts (receivers' answers included).
+    pub webhook_log_days: u32,
     /// Hours between two purges by the scheduler (one instance of several
     /// does each).
     pub purge_interval_hours: u32,
@@ -86,6 +89,7 @@ impl Default for Retention {
             link_tokens_days: 30,
             mail_files_days: 30,
             free_text_days: 5 * 365,
+            webhook_log_days: 30,
             purge_interval_hours: 24,
         }
     }
@@ -111,6 +115,8 @@ impl Retention {
         at_least("link_tokens_days", self.link_tokens_days, 1)?;
         at_least("mail_files_days", self.mail_files_days, 1)?;
         at_least("free_text_days", self.free_text_days, 365)?;
+        // A week to see, and send again, what a partner missed.
+        at_least("webhook_log_days", self.webhook_log_days, 7)?;
         if !(1..=24 * 7).contains(&self.purge_interval_hours) {
             return Err(format!(
                 "privacy.purge_interval_hours must be 1 to 168, not {}",
@@ -130,6 +136,7 @@ impl Retention {
             link_tokens: before(self.link_tokens_days),
             mail_files: before(self.mail_files_days),
             free_text: before(self.free_text_days),
+            webhook_log: before(self.webhook_log_days),
         }
     }
 
@@ -148,6 +155,7 @@ pub struct Cutoffs {
     pub link_tokens: NaiveDateTime,
     pub mail_files: NaiveDateTime,
     pub free_text: NaiveDateTime,
+    pub webhook_log: NaiveDateTime,
 }
 
 /// What an erasure changed.
@@ -181,6 +189,8 @@ pub struct Purged {
     pub lesson_texts: usize,
     /// Follow-up answers whose text was replaced.
     pub followup_texts: usize,
+    /// Webhook deliveries (delivered or given up) with their attempts.
+    pub webhook_deliveries: usize,
 }
 
 impl Purged {
@@ -194,10 +204,11 @@ impl Purged {
             + self.visit_texts
             + self.lesson_texts
             + self.followup_texts
+            + self.webhook_deliveries
     }
 
     /// `(what, how many)` in a fixed order, for the CLI and the audit entry.
-    pub fn rows(&self) -> [(&'static str, usize); 9] {
+    pub fn rows(&self) -> [(&'static str, usize); 10] {
         [
             ("audit log entries", self.audit_entries),
             ("sent emails", self.sent_messages),
@@ -208,6 +219,7 @@ impl Purged {
             ("visit texts pseudonymised", self.visit_texts),
             ("unpublished lesson texts pseudonymised", self.lesson_texts),
             ("follow-up answers pseudonymised", self.followup_texts),
+            ("webhook deliveries", self.webhook_deliveries),
         ]
     }
 }
@@ -288,8 +300,9 @@ mod tests {
             lesson_texts: 7,
             followup_texts: 8,
             sessions: 9,
+            webhook_deliveries: 10,
         };
-        assert_eq!(p.total(), 45);
-        assert_eq!(p.rows().iter().map(|(_, n)| n).sum::<usize>(), 45);
+        assert_eq!(p.total(), 55);
+        assert_eq!(p.rows().iter().map(|(_, n)| n).sum::<usize>(), 55);
     }
 }

@@ -35,7 +35,7 @@ fn retention_rows(r: &Retention, lang: Language) -> Vec<(&'static str, String)> 
             format!("{n} days")
         }
     };
-    let rows: [(&str, &str, String); 6] = [
+    let rows: [(&str, &str, String); 7] = [
         ("Beveiligingslog (met IP-adressen)", "Security log (with IP addresses)", days(r.audit_log_days)),
         (
             "Verstuurde e-mails: adres, onderwerp en tijd (de inhoud gaat weg zodra hij verstuurd is)",
@@ -50,6 +50,7 @@ fn retention_rows(r: &Retention, lang: Language) -> Vec<(&'static str, String)> 
             days(r.free_text_days),
         ),
         ("E-mails als bestand (alleen als deze installatie geen mailserver gebruikt)", "Emails as files (only when this installation uses no mail server)", days(r.mail_files_days)),
+        ("Webhooks aan partners die afgeleverd zijn of het opgaven, met hun pogingen", "Webhooks to partners that were delivered or gave up, with their attempts", days(r.webhook_log_days)),
     ];
     rows.into_iter()
         .map(|(n, e, period)| (if nl { n } else { e }, period))

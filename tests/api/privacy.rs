@@ -345,6 +345,44 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .unwrap();
     }
 
+    // Webhook deliveries: delivered or dead 31 days ago go, with their
+    // attempts; a day short, or still pending however old, stay.
+    let endpoint = crate::webhooks::seed_endpoint(&app);
+    for (n, state, age) in [
+        (1, "delivered", 31),
+        (2, "dead", 31),
+        (3, "delivered", 29),
+        (4, "pending", 400),
+    ] {
+        let at = now - days(age);
+        meeloop::db::webhooks::enqueue(
+            &mut conn,
+            &meeloop::db::webhooks::NewDelivery {
+                endpoint_id: endpoint,
+                webhook_id: &format!("msg_purge{n}"),
+                event_type: "visit.accepted",
+                payload: "{}",
+                state,
+                attempts: 1,
+                next_attempt_at: at,
+                created_at: at,
+            },
+        )
+        .unwrap();
+        let column = if state == "dead" {
+            "given_up_at"
+        } else {
+            "delivered_at"
+        };
+        set_time(
+            &mut conn,
+            "webhook_deliveries",
+            column,
+            &format!("webhook_id = 'msg_purge{n}'"),
+            at,
+        );
+    }
+
     // Mail files: an old one goes; a recent one and what is not an email stay.
     let old_file = eml(&app, "000001-iemand@zwolle.example.eml", now - days(31));
     let new_file = eml(&app, "000002-iemand@zwolle.example.eml", now - days(29));
@@ -361,6 +399,8 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         visit_texts: 1,
         lesson_texts: 1,
         followup_texts: 1,
+        // Two staged here, and the seeded endpoint's dead delivery (given up now) stays.
+        webhook_deliveries: 2,
     };
     let dry = meeloop::service::privacy::purge(&ctx, "test", now, true)
         .await
@@ -373,6 +413,15 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
     assert_eq!(done, expected);
 
     let mut conn = app.db.pool.get().unwrap();
+    let left: Vec<String> = {
+        use meeloop::db::schema::webhook_deliveries as d;
+        meeloop::dispatch!(&mut conn, c => d::table
+            .select(d::webhook_id)
+            .order(d::webhook_id)
+            .load(c))
+        .unwrap()
+    };
+    assert_eq!(left, ["msg_purge3", "msg_purge4", "msg_seeded"]);
     let actions: Vec<String> = meeloop::dispatch!(&mut conn, c => audit_log::table
         .select(audit_log::action)
         .filter(audit_log::action.like("test.%").or(audit_log::action.eq("privacy.purged")))

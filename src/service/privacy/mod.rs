@@ -129,5 +129,6 @@ fn count_of(p: &mut Purged, kind: Expired) -> &mut usize {
         Expired::VisitTexts => &mut p.visit_texts,
         Expired::LessonTexts => &mut p.lesson_texts,
         Expired::FollowupTexts => &mut p.followup_texts,
+        Expired::WebhookDeliveries => &mut p.webhook_deliveries,
     }
 }
