@@ -149,13 +149,14 @@ pub async fn create(
                         updated_at: now,
                     },
                 )?;
-                audit(
+                let details = json!({"url": row.url, "eventTypes": row.event_types});
+                audit_endpoint(
                     conn,
-                    manager.actor(),
-                    "webhook.created",
+                    &manager,
                     Some(address),
-                    Some(format!("webhook:{}", row.id)),
-                    json!({"url": row.url, "eventTypes": row.event_types}),
+                    row.id,
+                    "webhook.created",
+                    details,
                 )?;
                 endpoint_of(row)
             })
@@ -254,38 +255,69 @@ pub async fn update(
         .description
         .map(|d| description(Some(d)))
         .transpose()?;
+    let resume = update.paused == Some(false);
+    change_endpoint(ctx, manager, address, id, "webhook.updated", move |row| {
+        if resume && row.held_by_admin {
+            return Err(WebhookRefusal::HeldByAdmin { id }.into());
+        }
+        let event_types = update.event_types.as_ref().map(EventTypes::stored);
+        let details = json!({"url": url, "eventTypes": event_types, "paused": update.paused});
+        let changes = EndpointChanges {
+            url,
+            description,
+            event_types,
+            paused: update.paused,
+            disabled_at: resume.then_some(None),
+            failing_since: resume.then_some(None),
+            ..EndpointChanges::default()
+        };
+        Ok((changes, details))
+    })
+    .await
+}
+
+/// One change to one endpoint the manager may see, in one transaction,
+/// audited as `action`: `change` reads the stored row and says what to set
+/// and what the audit entry records (or refuses).
+async fn change_endpoint(
+    ctx: &Context,
+    manager: Manager,
+    address: IpAddr,
+    id: i64,
+    action: &'static str,
+    change: impl FnOnce(&EndpointRow) -> Result<(EndpointChanges, serde_json::Value), ServiceError>
+        + Send
+        + 'static,
+) -> Result<Endpoint, ServiceError> {
     let now = ctx.now();
     ctx.pool
         .run(move |conn| {
             conn.write(|conn| {
                 let row = find_row(conn, &manager, id)?;
-                if update.paused == Some(false) && row.held_by_admin {
-                    return Err(WebhookRefusal::HeldByAdmin { id }.into());
-                }
-                let resume = update.paused == Some(false);
+                let (changes, details) = change(&row)?;
                 let changes = EndpointChanges {
-                    url: url.clone(),
-                    description,
-                    event_types: update.event_types.as_ref().map(EventTypes::stored),
-                    paused: update.paused,
-                    disabled_at: resume.then_some(None),
-                    failing_since: resume.then_some(None),
                     updated_at: Some(now),
-                    ..EndpointChanges::default()
+                    ..changes
                 };
                 let row = repo::update_endpoint(conn, id, &changes)?;
-                audit(
-                    conn,
-                    manager.actor(),
-                    "webhook.updated",
-                    Some(address),
-                    Some(format!("webhook:{id}")),
-                    json!({"url": url, "eventTypes": changes.event_types, "paused": update.paused}),
-                )?;
+                audit_endpoint(conn, &manager, Some(address), id, action, details)?;
                 endpoint_of(row)
             })
         })
         .await
+}
+
+/// The audit entry of an action on endpoint `id`.
+fn audit_endpoint(
+    conn: &mut DbConn,
+    manager: &Manager,
+    address: Option<IpAddr>,
+    id: i64,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), ServiceError> {
+    let subject = Some(format!("webhook:{id}"));
+    audit(conn, manager.actor(), action, address, subject, details)
 }
 
 /// A partner deletes its endpoint, with its deliveries and their log.
@@ -302,12 +334,12 @@ pub async fn delete(
             conn.write(|conn| {
                 let row = find_row(conn, &manager, id)?;
                 repo::delete_endpoint(conn, id)?;
-                audit(
+                audit_endpoint(
                     conn,
-                    manager.actor(),
-                    "webhook.deleted",
+                    &manager,
                     Some(address),
-                    Some(format!("webhook:{id}")),
+                    id,
+                    "webhook.deleted",
                     json!({"url": row.url}),
                 )
             })
@@ -326,34 +358,20 @@ pub async fn rotate_secret(
 ) -> Result<(Endpoint, String), ServiceError> {
     let manager = Manager::Partner(partner);
     manager.check()?;
-    let (now, overlap) = (ctx.now(), ctx.webhooks.overlap);
+    let until = ctx.now() + ctx.webhooks.overlap;
     let secret = new_secret();
     let exposed = secret.expose();
-    let endpoint = ctx
-        .pool
-        .run(move |conn| {
-            conn.write(|conn| {
-                let row = find_row(conn, &manager, id)?;
-                let changes = EndpointChanges {
-                    secret: Some(exposed),
-                    previous_secret: Some(Some(row.secret)),
-                    previous_until: Some(Some(now + overlap)),
-                    updated_at: Some(now),
-                    ..EndpointChanges::default()
-                };
-                let row = repo::update_endpoint(conn, id, &changes)?;
-                audit(
-                    conn,
-                    manager.actor(),
-                    "webhook.secret_rotated",
-                    Some(address),
-                    Some(format!("webhook:{id}")),
-                    json!({"previousValidUntil": row.previous_until}),
-                )?;
-                endpoint_of(row)
-            })
-        })
-        .await?;
+    let action = "webhook.secret_rotated";
+    let endpoint = change_endpoint(ctx, manager, address, id, action, move |row| {
+        let changes = EndpointChanges {
+            secret: Some(exposed),
+            previous_secret: Some(Some(row.secret.clone())),
+            previous_until: Some(Some(until)),
+            ..EndpointChanges::default()
+        };
+        Ok((changes, json!({"previousValidUntil": until})))
+    })
+    .await?;
     Ok((endpoint, secret.expose()))
 }
 
@@ -378,12 +396,12 @@ pub async fn send_test(
                     data: json!({"endpointId": id}),
                 };
                 let delivery = queue(conn, id, &payload)?;
-                audit(
+                audit_endpoint(
                     conn,
-                    manager.actor(),
-                    "webhook.tested",
+                    &manager,
                     Some(address),
-                    Some(format!("webhook:{id}")),
+                    id,
+                    "webhook.tested",
                     json!({"delivery": delivery}),
                 )?;
                 one_delivery(conn, id, delivery)
@@ -482,12 +500,12 @@ pub async fn redeliver(
                 if !repo::redeliver(conn, id, db::now())? {
                     return Err(WebhookRefusal::StillOnItsWay { id }.into());
                 }
-                audit(
+                audit_endpoint(
                     conn,
-                    manager.actor(),
-                    "webhook.redelivered",
+                    &manager,
                     Some(address),
-                    Some(format!("webhook:{endpoint}")),
+                    endpoint,
+                    "webhook.redelivered",
                     json!({"delivery": id}),
                 )?;
                 one_delivery(conn, endpoint, id)
@@ -507,33 +525,19 @@ pub async fn hold(
 ) -> Result<Endpoint, ServiceError> {
     let manager = Manager::Admin(admin);
     manager.check()?;
-    let now = ctx.now();
-    ctx.pool
-        .run(move |conn| {
-            conn.write(|conn| {
-                find_row(conn, &manager, id)?;
-                let changes = EndpointChanges {
-                    held_by_admin: Some(held),
-                    disabled_at: (!held).then_some(None),
-                    failing_since: (!held).then_some(None),
-                    updated_at: Some(now),
-                    ..EndpointChanges::default()
-                };
-                let row = repo::update_endpoint(conn, id, &changes)?;
-                audit(
-                    conn,
-                    manager.actor(),
-                    if held {
-                        "webhook.held"
-                    } else {
-                        "webhook.resumed"
-                    },
-                    Some(address),
-                    Some(format!("webhook:{id}")),
-                    json!({}),
-                )?;
-                endpoint_of(row)
-            })
-        })
-        .await
+    let action = if held {
+        "webhook.held"
+    } else {
+        "webhook.resumed"
+    };
+    change_endpoint(ctx, manager, address, id, action, move |_| {
+        let changes = EndpointChanges {
+            held_by_admin: Some(held),
+            disabled_at: (!held).then_some(None),
+            failing_since: (!held).then_some(None),
+            ..EndpointChanges::default()
+        };
+        Ok((changes, json!({})))
+    })
+    .await
 }

@@ -748,6 +748,44 @@ async fn loopback_targets_are_refused_unless_the_operator_allows_them(backend: B
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(receiver.seen()[0].verified, [true]);
+
+    // In production only https is accepted, whatever the host.
+    let mut production = app.db.settings.clone();
+    production.environment = meeloop::config::Environment::Production;
+    let ctx = meeloop::service::context::Context::from_settings(
+        app.db.pool.clone(),
+        &production,
+        app.address.clone(),
+        std::time::Duration::ZERO,
+    );
+    let (owner, _) = meeloop::service::partners::create_partner(
+        &mut app.db.pool.get().unwrap(),
+        "Productie",
+        meeloop::domain::partner::Scopes::parse("webhooks:manage").unwrap(),
+        None,
+    )
+    .unwrap();
+    let register_in_production = |url: String| {
+        meeloop::service::webhooks::create(
+            &ctx,
+            owner.clone(),
+            "127.0.0.1".parse().unwrap(),
+            meeloop::service::webhooks::NewEndpointInput {
+                url,
+                event_types: meeloop::domain::webhook::EventTypes::new(&["visit.accepted".into()])
+                    .unwrap(),
+                description: None,
+                paused: false,
+            },
+        )
+    };
+    let refused = register_in_production(receiver.url("/hook"))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("https"), "{refused}");
+    let https = format!("https://127.0.0.1:{}/hook", receiver.port);
+    let (endpoint, _) = register_in_production(https.clone()).await.unwrap();
+    assert_eq!(endpoint.url, https);
 }
 
 async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Backend) {
