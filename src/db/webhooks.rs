@@ -184,7 +184,8 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries of endpoints that take deliveries
-/// (not paused, held or switched off) until `lease_until`: pending ones
+/// (not paused, held or switched off; their partner active with
+/// `webhooks:manage`) until `lease_until`: pending ones
 /// whose time has come, and ones whose worker's lease ran out.
 pub fn claim_due(
     conn: &mut DbConn,
@@ -199,10 +200,12 @@ pub fn claim_due(
             .filter(e::paused.eq(false))
             .filter(e::held_by_admin.eq(false))
             .filter(e::disabled_at.is_null())
+            // A partner revoked, or without the scope any more, is sent nothing.
             .filter(
                 e::partner_id.eq_any(
                     partner_clients::table
                         .filter(partner_clients::active.eq(true))
+                        .filter(partner_clients::scopes.like("%webhooks:manage%"))
                         .select(partner_clients::id),
                 ),
             )

@@ -920,6 +920,44 @@ async fn partners_see_only_their_own_endpoints_and_admins_pause_any(backend: Bac
         json!(["lesson.published", "visit.accepted"])
     );
     assert_eq!(body["description"], "VNG monitor");
+    // A partner whose scope is taken away hears of nothing more.
+    let two_endpoint = register(
+        &app,
+        &two,
+        &receiver.url("/two-b"),
+        &["organisation.updated"],
+    )
+    .await
+    .0;
+    let (_, clients) = app
+        .send(Method::GET, "/api/v1/admin/partners", Some(&admin), None)
+        .await;
+    let two_client = clients.as_array().unwrap()[1]["clientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/partners/{two_client}"),
+            Some(&admin),
+            Some(json!({"scopes": ["stats:read"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rename_zwolle(&app, &coordinator, "Zwolle").await;
+    let queued = {
+        use diesel::prelude::*;
+        use meeloop::db::schema::webhook_deliveries as d;
+        let mut conn = app.db.pool.get().unwrap();
+        meeloop::dispatch!(&mut conn, c => d::table
+            .filter(d::endpoint_id.eq(two_endpoint))
+            .count()
+            .get_result::<i64>(c))
+        .unwrap()
+    };
+    assert_eq!(queued, 0, "nothing queued for a partner without the scope");
+
     let (status, _) = app.send(Method::DELETE, &mine, Some(&one), None).await;
     assert_eq!(status, 204);
     let (status, _) = app.send(Method::GET, &mine, Some(&one), None).await;
