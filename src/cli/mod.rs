@@ -71,6 +71,13 @@ enum Command {
     /// Personal data: the retention purge (docs/privacy.md).
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// A consistent copy of the embedded SQLite database, taken while the
+    /// service runs (SQLite's online backup API), checked with
+    /// `PRAGMA integrity_check`. PostgreSQL: use `pg_dump` (docs/operations.md).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Print the OpenAPI document (JSON) that `serve` publishes at
     /// /api/v1/openapi.json, for code generators and linters.
     Openapi,
@@ -166,6 +173,7 @@ pub fn main() -> ExitCode {
     init_tracing(&settings, long_running);
     keep_files_private(&settings.data_dir);
     let result = match cli.command {
+        Command::Backup { file } => backup(&settings, &file),
         Command::Openapi => {
             let base = settings.base_url().unwrap_or_default();
             let doc = crate::http::openapi(&base, &settings.mail.from);
@@ -474,6 +482,33 @@ fn create_partner(
     println!("  scopes:        {}", partner.scopes);
     println!("Store the secret now: it is not kept and cannot be shown again.");
     Ok(ExitCode::SUCCESS)
+}
+
+fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match settings
+        .database_target()
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?
+    {
+        crate::config::DatabaseTarget::Sqlite(path) => {
+            let started = std::time::Instant::now();
+            let copied = db::backup::sqlite(&path, file).map_err(|e| anyhow::anyhow!(e))?;
+            println!(
+                "Backed up {} to {} ({} pages, {} bytes) in {:.1} s; its integrity check says ok.",
+                path.display(),
+                file.display(),
+                copied.pages,
+                copied.bytes,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::config::DatabaseTarget::Postgres(_) => {
+            eprintln!(
+                "The database is PostgreSQL: back it up with pg_dump (docs/operations.md, \"Backups\")."
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 fn revoke_partner(settings: &Settings, client_id: &str) -> anyhow::Result<ExitCode> {

@@ -6,6 +6,7 @@
 //! a generic multi-backend connection would hide (upserts, row locking).
 
 pub mod audit;
+pub mod backup;
 pub mod expertise;
 pub mod lessons;
 pub mod matching;

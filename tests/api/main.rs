@@ -13,6 +13,7 @@ mod admin;
 mod architecture;
 mod audit;
 mod auth;
+mod backup;
 mod cli;
 mod delivery;
 mod directory;
