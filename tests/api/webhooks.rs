@@ -638,6 +638,18 @@ async fn during_a_rotation_both_secrets_sign(backend: Backend) {
     let receiver = Receiver::start();
     let partner = partner_token(&app, "webhooks:manage").await;
     let (endpoint, old) = register(&app, &partner, &receiver.url("/hook"), &[]).await;
+    // A test message first, signed like any other.
+    receiver.secrets(&[&old]);
+    let test = format!("/api/v1/partner/webhooks/{endpoint}/test");
+    let (status, body) = app.send(Method::POST, &test, Some(&partner), None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["eventType"], "webhook.test");
+    wait_until(SOON, "the test message", || !receiver.seen().is_empty()).await;
+    let tested = receiver.seen().remove(0);
+    assert_eq!(tested.event_type, "webhook.test");
+    assert_eq!(tested.body["data"]["endpointId"], json!(endpoint));
+    assert_eq!(tested.verified, [true]);
+    assert_eq!(tested.id, body["webhookId"].as_str().unwrap());
     let path = format!("/api/v1/partner/webhooks/{endpoint}/secret");
     let (status, body) = app.send(Method::POST, &path, Some(&partner), None).await;
     assert_eq!(status, 200, "{body}");
@@ -647,11 +659,11 @@ async fn during_a_rotation_both_secrets_sign(backend: Backend) {
     receiver.secrets(&[&old, &new]);
     let token = app.coordinator_token("kees@zwolle.example", "GM0193").await;
     rename_zwolle(&app, &token, "Zwolle").await;
-    wait_until(SOON, "a delivery", || !receiver.seen().is_empty()).await;
+    wait_until(SOON, "a delivery", || receiver.seen().len() == 2).await;
     let seen = receiver.seen();
-    assert_eq!(seen[0].signatures, 2);
+    assert_eq!(seen[1].signatures, 2);
     assert_eq!(
-        seen[0].verified,
+        seen[1].verified,
         [true, true],
         "both secrets verify during the overlap"
     );
@@ -667,8 +679,8 @@ async fn during_a_rotation_both_secrets_sign(backend: Backend) {
         .unwrap();
     }
     rename_zwolle(&app, &token, "Gemeente Zwolle").await;
-    wait_until(SOON, "a second delivery", || receiver.seen().len() == 2).await;
-    let second = &receiver.seen()[1];
+    wait_until(SOON, "a third delivery", || receiver.seen().len() == 3).await;
+    let second = &receiver.seen()[2];
     assert_eq!(second.signatures, 1);
     assert_eq!(second.verified, [false, true]);
 }
