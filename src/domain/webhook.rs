@@ -68,6 +68,20 @@ impl EventTypes {
     }
 }
 
+/// The longest description an endpoint may have, in characters.
+pub const MAX_DESCRIPTION: usize = 500;
+
+/// What an endpoint is for, trimmed.
+pub fn parse_description(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(Invalid::new(format!(
+            "description: at most {MAX_DESCRIPTION} characters"
+        )));
+    }
+    Ok(text.to_string())
+}
+
 /// The longest URL an endpoint may have.
 pub const MAX_URL: usize = 2000;
 

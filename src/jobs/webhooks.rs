@@ -10,12 +10,12 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 
 use crate::config::Settings;
-use crate::db::webhooks::{self as repo, Attempt, EndpointRow};
+use crate::db::webhooks::{self as repo, EndpointRow};
 use crate::db::{DbError, DbPool};
 use crate::domain::webhook::AllowedHosts;
 use crate::service::webhook_queue::{record, Recorded, Reporting};
 use crate::service::ServiceError;
-use crate::webhooks::{post, Outcome};
+use crate::webhooks::{failure, post};
 
 /// Who delivers, and how the worker paces itself.
 #[derive(Clone)]
@@ -93,16 +93,7 @@ pub async fn deliver_once(pool: &DbPool, deliverer: &Deliverer) -> Result<Round,
                     Some(endpoint) => {
                         post(&deliverer.client, &deliverer.allowed, endpoint, &claim).await
                     }
-                    None => Outcome {
-                        attempt: Attempt {
-                            at: crate::db::now(),
-                            status: None,
-                            latency_ms: 0,
-                            response: String::new(),
-                            error: Some("the endpoint was deleted".into()),
-                        },
-                        delivered: false,
-                    },
+                    None => failure("the endpoint was deleted", Duration::ZERO),
                 };
                 if !outcome.delivered {
                     tracing::warn!(

@@ -96,11 +96,9 @@ async fn accept_url(ctx: &Context, raw: &str) -> Result<Target, ServiceError> {
 }
 
 fn description(raw: Option<String>) -> Result<String, ServiceError> {
-    let text = raw.unwrap_or_default().trim().to_string();
-    if text.chars().count() > 500 {
-        return Err(Invalid::new("description: at most 500 characters").into());
-    }
-    Ok(text)
+    Ok(crate::domain::webhook::parse_description(
+        &raw.unwrap_or_default(),
+    )?)
 }
 
 /// A new endpoint, as a partner registers it.

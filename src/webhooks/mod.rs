@@ -106,7 +106,8 @@ pub(crate) fn describe(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn failure(error: impl Into<String>, latency: Duration) -> Outcome {
+/// An attempt that got no answer from the receiver.
+pub fn failure(error: impl Into<String>, latency: Duration) -> Outcome {
     Outcome {
         attempt: Attempt {
             at: crate::db::now(),
