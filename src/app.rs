@@ -39,6 +39,17 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(settings.bind_address())?;
+        Self::build_on(settings, pool, listener)
+    }
+
+    /// Builds the application on a listener bound already (a test that must
+    /// tell another process the address before the application starts).
+    pub fn build_on(
+        settings: &Settings,
+        pool: DbPool,
+        listener: TcpListener,
+    ) -> std::io::Result<Application> {
         let jwt = Arc::new(JwtKeys::from_settings(settings).map_err(std::io::Error::other)?);
         settings
             .matching
@@ -51,7 +62,6 @@ impl Application {
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
         let mut mailer = Mailer::from_settings(settings)
             .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
-        let listener = TcpListener::bind(settings.bind_address())?;
         let port = listener.local_addr()?.port();
         if settings.server.public_url.is_none() {
             // Port 0 asked for any free port: links must carry the real one.

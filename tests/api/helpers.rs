@@ -145,19 +145,38 @@ pub async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(figment::Figment) -> figment::Figment,
 ) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    spawn_app_on(backend, listener, tweak).await
+}
+
+/// The app on a listener the test bound already (so another process can be
+/// told its address first, with no window for the port to be taken).
+pub async fn spawn_app_on(
+    backend: Backend,
+    listener: std::net::TcpListener,
+    tweak: impl FnOnce(figment::Figment) -> figment::Figment,
+) -> TestApp {
     let db = test_db_with(backend, tweak);
     db.migrate();
-    let app = Application::build(&db.settings, db.pool.clone()).expect("build app");
+    let app = Application::build_on(&db.settings, db.pool.clone(), listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: test_client(reqwest::Client::builder()),
         db,
     }
+}
+
+/// A client for tests: no redirects followed, and a deadline, so a request
+/// nobody answers fails the test with its name instead of hanging the suite.
+pub fn test_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(90))
+        .build()
+        .unwrap()
 }
 
 /// The demo app: spawned and loaded with the demo data set.

@@ -13,7 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{audit_actions, login, spawn_app_with, Backend, TestApp};
+use crate::helpers::{
+    audit_actions, login, spawn_app_on, spawn_app_with, test_client, Backend, TestApp,
+};
 use crate::pages::Web;
 
 backend_tests!(
@@ -98,10 +100,17 @@ pub fn start_provider(callback: &str) -> Provider {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("node runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // The READY line, or a failure after a minute (never a hang).
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the OpenID provider said READY within a minute");
     let issuer = line
         .trim()
         .strip_prefix("READY ")
@@ -116,33 +125,23 @@ pub fn start_provider(callback: &str) -> Provider {
     }
 }
 
-/// A port nobody listens on now, for the app (the provider must know the
-/// callback before the app starts).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The provider and an app configured with it (provider id `test`).
 async fn setup(backend: Backend, create_accounts: bool) -> (Provider, TestApp) {
-    let port = free_port();
+    // The app's port is bound before the provider hears of its callback.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     let callback = format!("http://127.0.0.1:{port}/login/sso/test/callback");
     let provider = start_provider(&callback);
     let issuer = provider.issuer.clone();
-    let app = spawn_app_with(backend, move |f| {
-        f.merge(("server.port", port))
-            .merge(("auth.login_burst", 100))
-            .merge((
-                "auth.oidc",
-                json!([{
-                    "id": "test", "name": "Testprovider", "issuer": issuer,
-                    "client_id": "meeloop", "client_secret": "test-secret-of-meeloop",
-                    "create_accounts": create_accounts,
-                }]),
-            ))
+    let app = spawn_app_on(backend, listener, move |f| {
+        f.merge(("auth.login_burst", 100)).merge((
+            "auth.oidc",
+            json!([{
+                "id": "test", "name": "Testprovider", "issuer": issuer,
+                "client_id": "meeloop", "client_secret": "test-secret-of-meeloop",
+                "create_accounts": create_accounts,
+            }]),
+        ))
     })
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
@@ -176,11 +175,7 @@ async fn sign_in(
     );
     assert!(authorize.contains("nonce="), "{authorize}");
     // The browser at the provider.
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = test_client(reqwest::Client::builder().cookie_store(true));
     let absolute = |location: &str| {
         if location.starts_with("http") {
             location.to_string()
@@ -212,7 +207,7 @@ async fn sign_in(
     let prefix = format!("{}/login/sso/test/callback?", app.address);
     assert!(back.starts_with(&prefix), "{back}");
     if let Some(tamper) = tamper {
-        let r = reqwest::Client::new()
+        let r = test_client(reqwest::Client::builder())
             .post(format!("{}/test/tamper", provider.issuer))
             .json(&tamper)
             .send()
@@ -273,7 +268,7 @@ async fn a_verified_address_of_a_mapped_domain_signs_in_and_stays_linked(backend
 
     // New keys at the provider (the old ones gone): the next sign-in reads
     // them and works.
-    let r = reqwest::Client::new()
+    let r = test_client(reqwest::Client::builder())
         .post(format!("{}/test/rotate?drop=1", provider.issuer))
         .send()
         .await
