@@ -8,7 +8,9 @@
 #                           for the browser tests headless Chromium with its
 #                           chromedriver (Debian) and axe-core (npm), and for
 #                           the login tests an OpenID Connect provider
-#                           (oidc-provider, npm; tests/oidc/provider.mjs)
+#                           (oidc-provider, npm; tests/oidc/provider.mjs), and
+#                           for the operations tests promtool, systemd-analyze
+#                           and bubblewrap (Debian)
 #   scripts/setup.sh --ci   also schemathesis (PyPI), Spectral (npm) and cargo-audit
 #
 # Tools that are not system packages go under $MEELOOP_TOOLS
@@ -56,6 +58,13 @@ if ! "$tools/venv/bin/python" -c "import standardwebhooks" 2>/dev/null; then
     say "installing standardwebhooks into $tools/venv"
     "$tools/venv/bin/pip" install -q --disable-pip-version-check "standardwebhooks==1.1.0"
 fi
+
+# Operations tests: promtool checks /metrics (Debian's prometheus package),
+# systemd-analyze checks the unit file, bubblewrap runs the binary the way
+# the container image does (read-only root, writes only under /data).
+command -v promtool >/dev/null || apt_install prometheus
+command -v systemd-analyze >/dev/null || apt_install systemd
+command -v bwrap >/dev/null || apt_install bubblewrap
 
 # Browser tests: headless Chromium driven through chromedriver, and axe-core
 # injected into each page for the accessibility checks.

@@ -10,4 +10,6 @@ export MEELOOP_REQUIRE_POSTGRES=1
 # scripts/setup.sh above).
 export MEELOOP_REQUIRE_BROWSER=1
 export MEELOOP_REQUIRE_OIDC=1
+# promtool (metrics), systemd-analyze and bubblewrap (packaging).
+export MEELOOP_REQUIRE_OPS_TOOLS=1
 cargo test "$@"

@@ -28,6 +28,8 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's server and port (`metrics.listen`).
+    metrics: Option<(Server, u16)>,
     /// The delivery worker to run beside the server (unless `mail.deliver` is off).
     worker: Option<(DbPool, Mailer)>,
     /// The webhook delivery worker (unless `webhooks.deliver` is off).
@@ -110,6 +112,12 @@ impl Application {
                 )));
             }
         }
+        settings
+            .metrics
+            .validate()
+            .map_err(|e| std::io::Error::other(format!("configuration: {e}")))?;
+        crate::observe::started_at();
+        let recorder = settings.metrics.enabled().then(crate::observe::install);
         if !(5..=480).contains(&settings.auth.idle_timeout_minutes) {
             return Err(std::io::Error::other(
                 "configuration: auth.idle_timeout_minutes must be 5 to 480",
@@ -154,9 +162,46 @@ impl Application {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
+        let metrics = match (&recorder, &settings.metrics.listen) {
+            (Some(handle), Some(listen)) => {
+                let open = web::Data::new(http::metrics::MetricsEndpoint::open(handle.clone()));
+                let state = state.clone();
+                let listener = TcpListener::bind(listen)?;
+                let port = listener.local_addr()?.port();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .app_data(open.clone())
+                        .route("/metrics", web::get().to(http::metrics::scrape))
+                        .default_service(web::to(crate::web::no_route))
+                })
+                .workers(1)
+                .shutdown_timeout(1)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+                tracing::info!(port, "metrics listener");
+                Some((server, port))
+            }
+            _ => None,
+        };
+        let on_main = match (&recorder, &settings.metrics.bearer_token) {
+            (Some(handle), Some(token)) => Some(web::Data::new(
+                http::metrics::MetricsEndpoint::bearer(handle.clone(), token),
+            )),
+            _ => None,
+        };
+        let measure = recorder.is_some();
         let server = HttpServer::new(move || {
+            let metrics_route = on_main.clone();
             App::new()
                 .app_data(state.clone())
+                .configure(move |cfg| {
+                    if let Some(endpoint) = metrics_route {
+                        cfg.app_data(endpoint)
+                            .route("/metrics", web::get().to(http::metrics::scrape));
+                    }
+                })
                 .app_data(web::PayloadConfig::new(http::body::MAX_BODY_BYTES))
                 .configure(crate::web::routes)
                 .configure(|cfg| http::routes(cfg, doc.clone()))
@@ -201,6 +246,28 @@ impl Application {
                     req.set_payload(body_deadline(payload, body_timeout));
                     srv.call(req)
                 })
+                // Outermost, so it sees every answer as the client gets it.
+                .wrap_fn(move |req, srv| {
+                    let started = measure.then(std::time::Instant::now);
+                    let method = req.method().clone();
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await;
+                        if let Some(started) = started {
+                            let (status, route) = match &response {
+                                Ok(r) => (r.status(), r.request().match_pattern()),
+                                Err(e) => (e.as_response_error().status_code(), None),
+                            };
+                            crate::observe::http_request(
+                                method.as_str(),
+                                route.as_deref(),
+                                status.as_u16(),
+                                started.elapsed(),
+                            );
+                        }
+                        response
+                    }
+                })
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10))
@@ -210,6 +277,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics,
             worker,
             webhooks,
             scheduler,
@@ -219,6 +287,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// Runs until SIGTERM or Ctrl-C, then finishes in-flight requests and
@@ -244,8 +317,16 @@ impl Application {
         let scheduler = self.scheduler.map(|(scheduler, interval)| {
             actix_web::rt::spawn(scheduler.run(interval, stop.subscribe()))
         });
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (actix_web::rt::spawn(server), handle)
+        });
         let result = self.server.await;
         let _ = stop.send(true);
+        if let Some((server, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = server.await;
+        }
         if let Some(worker) = worker {
             // Unfinished claims are taken over by another worker when their lease ends.
             let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;

@@ -14,7 +14,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 /// The configuration file read from the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "meeloop.toml";
 /// Top-level keys; other `MEELOOP_*` variables (test switches) are not settings.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "environment",
     "data_dir",
     "server",
@@ -27,6 +27,7 @@ const SECTIONS: [&str; 12] = [
     "jobs",
     "privacy",
     "webhooks",
+    "metrics",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +50,41 @@ pub struct Settings {
     pub privacy: crate::domain::privacy::Retention,
     /// Webhook deliveries (docs/webhooks.md).
     pub webhooks: WebhookSettings,
+    /// Prometheus metrics (docs/operations.md).
+    pub metrics: MetricsSettings,
+}
+
+/// Where `/metrics` is served: nowhere unless one of these is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listener of its own (`127.0.0.1:9464`) that serves `/metrics` and
+    /// nothing else, without credentials: bind it where only the collector
+    /// reaches it.
+    pub listen: Option<String>,
+    /// Or `/metrics` on the main listener for `Authorization: Bearer <this>`
+    /// (at least 32 characters).
+    pub bearer_token: Option<SecretString>,
+}
+
+impl MetricsSettings {
+    pub fn enabled(&self) -> bool {
+        self.listen.is_some() || self.bearer_token.is_some()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(listen) = &self.listen {
+            listen.parse::<std::net::SocketAddr>().map_err(|_| {
+                format!("metrics.listen must be an address and port such as 127.0.0.1:9464, not '{listen}'")
+            })?;
+        }
+        if let Some(token) = &self.bearer_token {
+            if token.expose_secret().chars().count() < 32 {
+                return Err("metrics.bearer_token must be at least 32 characters".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Webhook endpoints and their delivery worker (docs/webhooks.md).

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod observe;
 pub mod service;
 pub mod state;
 pub mod web;

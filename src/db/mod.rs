@@ -163,6 +163,29 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// Reports how long requests for a connection waited (docs/operations.md:
+/// pool waits are the first sign that `max_connections` is too small).
+#[derive(Debug)]
+struct PoolEvents;
+
+impl diesel::r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        crate::observe::pool_checkout(event.duration());
+    }
+
+    fn handle_timeout(&self, _event: diesel::r2d2::event::TimeoutEvent) {
+        crate::observe::pool_timeout();
+    }
+}
+
+/// The pool's state now.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 impl DatabaseSettings {
     /// Opens a pool on `target`, creating the SQLite file (and its folder) on
     /// first use. Fails fast when the database cannot be reached.
@@ -196,6 +219,7 @@ impl DatabaseSettings {
                         .connection_customizer(Box::new(SqlitePragmas {
                             busy_timeout_ms: self.busy_timeout_ms,
                         }))
+                        .event_handler(Box::new(PoolEvents))
                         .build(manager)?,
                 )
             }
@@ -205,6 +229,7 @@ impl DatabaseSettings {
                     Pool::builder()
                         .max_size(self.max_connections.max(1))
                         .connection_timeout(timeout)
+                        .event_handler(Box::new(PoolEvents))
                         .build(manager)?,
                 )
             }
@@ -213,6 +238,19 @@ impl DatabaseSettings {
 }
 
 impl DbPool {
+    /// Connections open and idle now, and the most there may be.
+    pub fn state(&self) -> PoolState {
+        let (state, max) = match self {
+            DbPool::Sqlite(p) => (p.state(), p.max_size()),
+            DbPool::Pg(p) => (p.state(), p.max_size()),
+        };
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max,
+        }
+    }
+
     pub fn get(&self) -> Result<DbConn, DbError> {
         Ok(match self {
             DbPool::Sqlite(p) => DbConn::Sqlite(p.get()?),

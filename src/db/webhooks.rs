@@ -523,3 +523,45 @@ pub fn delete_deliveries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
             .execute(c)
     })
 }
+
+/// Deliveries per state, over all endpoints.
+pub fn state_counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    dispatch!(conn, c => webhook_deliveries::table
+        .group_by(webhook_deliveries::state)
+        .select((webhook_deliveries::state, count_star()))
+        .order(webhook_deliveries::state.asc())
+        .load(c))
+}
+
+/// When the oldest delivery still to go out to an endpoint that takes
+/// deliveries was queued: messages held for a paused or switched-off
+/// endpoint wait on purpose, and are no sign of trouble.
+pub fn oldest_waiting(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    use diesel::dsl::min;
+    use webhook_deliveries::dsl as d;
+    use webhook_endpoints::dsl as e;
+    dispatch!(conn, c => d::webhook_deliveries
+        .inner_join(e::webhook_endpoints)
+        .filter(d::state.eq_any([DeliveryState::Pending.as_str(), DeliveryState::Sending.as_str()]))
+        .filter(e::paused.eq(false).and(e::held_by_admin.eq(false)).and(e::disabled_at.is_null()))
+        .select(min(d::created_at))
+        .first(c))
+}
+
+/// An endpoint's switches.
+#[derive(Debug, Clone, Queryable)]
+pub struct Switches {
+    pub paused: bool,
+    pub held: bool,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub failing: bool,
+}
+
+/// Every endpoint's switches (a handful per partner).
+pub fn endpoint_switches(conn: &mut DbConn) -> QueryResult<Vec<Switches>> {
+    use webhook_endpoints::dsl as e;
+    dispatch!(conn, c => e::webhook_endpoints
+        .select((e::paused, e::held_by_admin, e::disabled_at, e::failing_since.is_not_null()))
+        .load(c))
+}

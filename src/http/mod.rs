@@ -12,6 +12,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod lessons;
 pub mod matches;
+pub mod metrics;
 pub mod organisations;
 pub mod partners;
 pub mod privacy;

@@ -75,6 +75,12 @@ impl Scheduler {
 
     /// One round as if it were `now` (UTC). Tests move time with it.
     pub async fn run_at(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
+        let round = self.round(now).await;
+        crate::observe::scheduler_round(round.is_ok());
+        round
+    }
+
+    async fn round(&self, now: NaiveDateTime) -> Result<Report, ServiceError> {
         let due = schedule::due_jobs(&self.ctx, now).await?;
         let mut report = Report::default();
         if !due.is_empty() {
@@ -83,6 +89,7 @@ impl Scheduler {
         report.purged = crate::service::privacy::scheduled_purge(&self.ctx, now).await?;
         if let Some(purged) = &report.purged {
             tracing::info!(total = purged.total(), "retention purge done");
+            crate::observe::scheduler_job("purge", true);
         }
         Ok(report)
     }
@@ -99,6 +106,7 @@ impl Scheduler {
                 Ok(None) => {}
                 Ok(Some(done)) => {
                     tracing::info!(visit = %id, job = done.as_str(), "scheduled job done");
+                    crate::observe::scheduler_job(done.as_str(), true);
                     match done {
                         Job::Nudge => report.nudged += 1,
                         Job::Expire => report.expired += 1,
@@ -113,6 +121,7 @@ impl Scheduler {
                 Err(e) => {
                     // One broken visit must not hold up the others.
                     tracing::warn!(visit = %id, job = job.as_str(), error = %e, "scheduled job failed");
+                    crate::observe::scheduler_job(job.as_str(), false);
                     report.failed += 1;
                 }
             }

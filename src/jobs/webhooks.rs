@@ -115,9 +115,18 @@ pub async fn deliver_once(pool: &DbPool, deliverer: &Deliverer) -> Result<Round,
     let mut round = Round::default();
     for outcome in outcomes {
         match outcome? {
-            Recorded::Delivered => round.delivered += 1,
-            Recorded::Retrying => round.retrying += 1,
-            Recorded::Dead => round.dead += 1,
+            Recorded::Delivered => {
+                round.delivered += 1;
+                crate::observe::webhook_attempt(crate::observe::Attempt::Delivered);
+            }
+            Recorded::Retrying => {
+                round.retrying += 1;
+                crate::observe::webhook_attempt(crate::observe::Attempt::Retry);
+            }
+            Recorded::Dead => {
+                round.dead += 1;
+                crate::observe::webhook_attempt(crate::observe::Attempt::Dead);
+            }
             Recorded::LostClaim => round.lost_claims += 1,
         }
     }

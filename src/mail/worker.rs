@@ -68,9 +68,18 @@ pub async fn deliver_once(
     let mut round = Round::default();
     for outcome in outcomes {
         match outcome? {
-            Outcome::Sent => round.sent += 1,
-            Outcome::Retrying => round.retrying += 1,
-            Outcome::Dead => round.dead += 1,
+            Outcome::Sent => {
+                round.sent += 1;
+                crate::observe::mail_attempt(crate::observe::Attempt::Delivered);
+            }
+            Outcome::Retrying => {
+                round.retrying += 1;
+                crate::observe::mail_attempt(crate::observe::Attempt::Retry);
+            }
+            Outcome::Dead => {
+                round.dead += 1;
+                crate::observe::mail_attempt(crate::observe::Attempt::Dead);
+            }
             Outcome::LostClaim => round.lost_claims += 1,
         }
     }

@@ -427,6 +427,7 @@ pub async fn login(
     // Counted before any work, so a flood costs us nothing but this check.
     limiter.check(address, &email).map_err(|secs| {
         tracing::warn!(%address, "login rate limit reached");
+        crate::observe::login_failed(crate::observe::LoginFailure::RateLimited);
         ServiceError::RateLimited(secs)
     })?;
     let found = match LoginEmail::parse(&email) {
@@ -455,6 +456,7 @@ pub async fn login(
     .map_err(|e| ServiceError::Internal(e.into()))?;
     let Some((user, password_allowed)) = user else {
         tracing::info!("login failed");
+        crate::observe::login_failed(crate::observe::LoginFailure::Password);
         let attempted: String = email.trim().to_lowercase().chars().take(254).collect();
         audit_alone(
             &ctx.pool,

@@ -102,6 +102,7 @@ impl MatchIndex {
             }
         }
         let (horizon, rules) = (self.tuning.horizon_months, self.tuning.reputation);
+        let started = std::time::Instant::now();
         let loaded = pool
             .run(move |conn| {
                 let day = today;
@@ -114,6 +115,7 @@ impl MatchIndex {
                 })
             })
             .await?;
+        crate::observe::snapshot_rebuilt(started.elapsed());
         tracing::info!(
             version = loaded.snapshot.version,
             organisations = loaded.snapshot.len(),

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod matching;
 pub mod merger;
 pub mod notify;
+pub mod operations;
 pub mod parties;
 pub mod partners;
 pub mod privacy;

@@ -142,6 +142,7 @@ async fn fail(
     if e.kind().is_none() {
         return Ok(());
     }
+    crate::observe::login_failed(crate::observe::LoginFailure::Sso);
     audit_alone(
         &ctx.pool,
         "anonymous".into(),

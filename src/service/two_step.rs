@@ -160,6 +160,9 @@ async fn failed<T>(
     address: IpAddr,
     during: &'static str,
 ) -> Result<T, ServiceError> {
+    if during == "login" {
+        crate::observe::login_failed(crate::observe::LoginFailure::TwoStep);
+    }
     audit_alone(
         &ctx.pool,
         user_ref(user.id),

@@ -8,18 +8,28 @@ use std::path::{Path, PathBuf};
 /// Each layer and the layers it may use (besides itself).
 const RULES: &[(&str, &[&str])] = &[
     ("domain", &[]),
+    // Metric names and recording: used from every layer but the pure one.
+    ("observe", &[]),
     ("config", &["domain"]),
-    ("db", &["domain", "config"]),
+    ("db", &["domain", "config", "observe"]),
     ("auth", &["domain", "config"]),
-    ("mail", &["domain", "db", "config"]),
+    ("mail", &["domain", "db", "config", "observe"]),
     ("webhooks", &["domain", "db", "config"]),
     (
         "service",
-        &["domain", "db", "auth", "mail", "webhooks", "config"],
+        &[
+            "domain", "db", "auth", "mail", "webhooks", "config", "observe",
+        ],
     ),
-    ("jobs", &["service", "webhooks", "domain", "db", "config"]),
+    (
+        "jobs",
+        &["service", "webhooks", "domain", "db", "config", "observe"],
+    ),
     ("state", &["service", "auth", "db", "domain", "config"]),
-    ("http", &["service", "state", "auth", "domain", "config"]),
+    (
+        "http",
+        &["service", "state", "auth", "domain", "config", "observe"],
+    ),
     (
         "web",
         &["http", "service", "state", "auth", "domain", "config"],
@@ -28,14 +38,14 @@ const RULES: &[(&str, &[&str])] = &[
         "app",
         &[
             "web", "http", "jobs", "state", "service", "mail", "webhooks", "auth", "db", "domain",
-            "config",
+            "config", "observe",
         ],
     ),
     (
         "cli",
         &[
             "app", "web", "http", "jobs", "state", "service", "mail", "webhooks", "auth", "db",
-            "domain", "config",
+            "domain", "config", "observe",
         ],
     ),
 ];

@@ -132,6 +132,8 @@ impl TestDb {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when `metrics.listen` is set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub db: TestDb,
 }
@@ -160,9 +162,13 @@ pub async fn spawn_app_on(
     db.migrate();
     let app = Application::build_on(&db.settings, db.pool.clone(), listener).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: test_client(reqwest::Client::builder()),
         db,
     }

@@ -24,6 +24,7 @@ mod mail;
 mod matching;
 mod matrix;
 mod mergers;
+mod metrics;
 mod migrations;
 mod outbox;
 mod pages;
