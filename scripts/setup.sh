@@ -61,10 +61,13 @@ fi
 
 # Operations tests: promtool checks /metrics (Debian's prometheus package),
 # systemd-analyze checks the unit file, bubblewrap runs the binary the way
-# the container image does (read-only root, writes only under /data).
+# the container image does (read-only root, writes only under /data), and
+# nginx and Caddy check the reverse-proxy examples (deploy/).
 command -v promtool >/dev/null || apt_install prometheus
 command -v systemd-analyze >/dev/null || apt_install systemd
 command -v bwrap >/dev/null || apt_install bubblewrap
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_install nginx
+command -v caddy >/dev/null || apt_install caddy
 
 # Browser tests: headless Chromium driven through chromedriver, and axe-core
 # injected into each page for the accessibility checks.

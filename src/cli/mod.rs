@@ -81,6 +81,10 @@ enum Command {
     /// Print the OpenAPI document (JSON) that `serve` publishes at
     /// /api/v1/openapi.json, for code generators and linters.
     Openapi,
+    /// Ask the instance these settings describe whether it is ready
+    /// (`/readyz`): exit 0 if so, 1 if not. For a container's HEALTHCHECK,
+    /// where there is no curl.
+    Probe,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +178,7 @@ pub fn main() -> ExitCode {
     keep_files_private(&settings.data_dir);
     let result = match cli.command {
         Command::Backup { file } => backup(&settings, &file),
+        Command::Probe => Ok(probe(&settings)),
         Command::Openapi => {
             let base = settings.base_url().unwrap_or_default();
             let doc = crate::http::openapi(&base, &settings.mail.from);
@@ -568,4 +573,42 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One `GET /readyz` over plain HTTP/1.0 to this instance's port, two
+/// seconds at most; 200 is ready.
+fn probe(settings: &Settings) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    // Listening on every address: ask on loopback.
+    let host = match settings.server.host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Ok(ip) => ip,
+        Err(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let address = SocketAddr::new(host, settings.server.port);
+    let timeout = Duration::from_secs(2);
+    let answer = TcpStream::connect_timeout(&address, timeout).and_then(|mut stream| {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        write!(stream, "GET /readyz HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+        let mut head = [0_u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head)
+    });
+    match answer {
+        Ok(head) if head.starts_with(b"HTTP/1.") && &head[9..12] == b"200" => {
+            println!("ready");
+            ExitCode::SUCCESS
+        }
+        Ok(head) => {
+            eprintln!("not ready: {}", String::from_utf8_lossy(&head).trim());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("not ready: {address}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

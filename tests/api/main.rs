@@ -27,6 +27,7 @@ mod mergers;
 mod metrics;
 mod migrations;
 mod outbox;
+mod packaging;
 mod pages;
 mod partners;
 mod privacy;
