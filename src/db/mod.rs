@@ -88,28 +88,51 @@ pub use upsert_rows;
 /// from the database compare it to know whether this process changed
 /// anything since (see [`Freshness`]).
 static LOCAL_WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Those of them that may have changed an account, a session or whether an
+/// organisation is active: all but [`DbConn::write_outside_accounts`].
+static ACCOUNT_WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// When something was read from the database, to decide whether it may be
 /// used again without asking. Take it *before* reading.
 #[derive(Debug, Clone, Copy)]
 pub struct Freshness {
+    counter: &'static std::sync::atomic::AtomicU64,
     writes: u64,
     at: std::time::Instant,
 }
 
 impl Freshness {
+    /// For what any write may change.
     pub fn now() -> Freshness {
+        Self::counting(&LOCAL_WRITES)
+    }
+
+    /// For accounts and sessions: writes that cannot change them (a
+    /// profile edit, say) leave it good.
+    pub fn of_accounts() -> Freshness {
+        Self::counting(&ACCOUNT_WRITES)
+    }
+
+    fn counting(counter: &'static std::sync::atomic::AtomicU64) -> Freshness {
         Freshness {
-            writes: LOCAL_WRITES.load(std::sync::atomic::Ordering::Acquire),
+            counter,
+            writes: counter.load(std::sync::atomic::Ordering::Acquire),
             at: std::time::Instant::now(),
         }
     }
 
-    /// Still good: this process has committed no write since, and changes
-    /// by other processes (instances, CLI commands) may be `max_age` late.
+    /// Still good: this process has committed no write since that may
+    /// matter, and changes by other processes (instances, CLI commands) may
+    /// be `max_age` late.
     pub fn still_good(&self, max_age: Duration) -> bool {
-        self.writes == LOCAL_WRITES.load(std::sync::atomic::Ordering::Acquire)
+        self.writes == self.counter.load(std::sync::atomic::Ordering::Acquire)
             && self.at.elapsed() < max_age
+    }
+
+    /// Confirmed less than `age` ago: it holds every change committed
+    /// before then, by this process or any other.
+    pub fn younger_than(&self, age: Duration) -> bool {
+        self.at.elapsed() < age
     }
 }
 
@@ -283,6 +306,22 @@ impl DbConn {
     /// which takes the write lock up front: a deferred transaction that reads
     /// first and writes later can fail with SQLITE_BUSY without waiting.
     pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let result = self.write_outside_accounts(f);
+        if result.is_ok() {
+            ACCOUNT_WRITES.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        result
+    }
+
+    /// [`write`](Self::write) for a change that touches no account, session
+    /// or organisation's `active` flag (a profile edit, expertise): sessions
+    /// this process has cached stay good, so the next requests need not
+    /// read them again. Any doubt: use `write`.
+    pub fn write_outside_accounts<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,

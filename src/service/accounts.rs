@@ -600,7 +600,7 @@ pub async fn authenticate(
     let user = match cache.users.get(&id) {
         Some(user) => user,
         None => {
-            let fresh = Freshness::now();
+            let fresh = Freshness::of_accounts();
             // Only usable accounts are kept; a disabled one counts as gone.
             let user = ctx
                 .pool
@@ -618,7 +618,7 @@ pub async fn authenticate(
     let session = match cache.sessions.get(&sid) {
         Some(session) => session,
         None => {
-            let fresh = Freshness::now();
+            let fresh = Freshness::of_accounts();
             let key = sid.clone();
             let session = ctx
                 .pool
@@ -634,7 +634,7 @@ pub async fn authenticate(
         _ => return Err(revoked()),
     };
     if session.needs_touch(now) {
-        let fresh = Freshness::now();
+        let fresh = Freshness::of_accounts();
         let row = session.id;
         // One statement on its own, outside `write`: the last use changes
         // nothing another cache depends on, so it need not make them stale.

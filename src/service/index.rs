@@ -56,6 +56,13 @@ impl MatchIndex {
         &self.tuning
     }
 
+    /// How old a snapshot may be to answer while another request rebuilds:
+    /// never more than the staleness allowed for other processes' changes,
+    /// and 0 when that is 0 (always wait).
+    fn grace(&self) -> Duration {
+        self.max_staleness.min(REBUILD_GRACE)
+    }
+
     fn current(&self) -> Option<Current> {
         self.current
             .read()
@@ -82,7 +89,23 @@ impl MatchIndex {
                 return Ok(current.snapshot);
             }
         }
-        let _one_at_a_time = self.rebuild.lock().await;
+        let _one_at_a_time = match self.rebuild.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                // Another request is checking or rebuilding right now (a
+                // change was just committed). Rather than queue behind it,
+                // use the snapshot confirmed moments ago: it holds every
+                // change committed before then. Under a steady stream of
+                // profile edits this keeps matching from waiting in line.
+                if let Some(current) = self.current() {
+                    if current.confirmed.younger_than(self.grace()) && current.snapshot.day == today
+                    {
+                        return Ok(current.snapshot);
+                    }
+                }
+                self.rebuild.lock().await
+            }
+        };
         if let Some(current) = self.current() {
             if current.confirmed.still_good(self.max_staleness) && current.snapshot.day == today {
                 return Ok(current.snapshot);
@@ -129,6 +152,9 @@ impl MatchIndex {
         Ok(loaded)
     }
 }
+
+/// See [`MatchIndex::grace`].
+const REBUILD_GRACE: Duration = Duration::from_millis(100);
 
 /// How many other hosts a decline or expiry email proposes.
 pub const ALTERNATIVES: usize = 3;

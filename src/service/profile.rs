@@ -50,7 +50,8 @@ pub async fn update_organisation(
     let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool
         .run(move |conn| {
-            conn.write(|conn| {
+            // Profile fields only (never `active`): cached sessions stay good.
+            conn.write_outside_accounts(|conn| {
                 // Latitude and longitude are read, combined and written back:
                 // lock the row so a concurrent change of the other half lands.
                 db::organisations::lock(conn, id)?;
@@ -160,7 +161,8 @@ pub async fn put_expertise(
     }
     let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool.run(move |conn| {
-        conn.write(|conn| {
+        // Expertise only: cached sessions stay good.
+        conn.write_outside_accounts(|conn| {
             // Admins may prepare a deactivated organisation; its own
             // coordinators cannot log in to get here.
             if db::organisations::find(conn, id)?.is_none() {
@@ -213,7 +215,8 @@ pub async fn delete_expertise(
     let (fanout, now) = (ctx.plain_fanout(), ctx.now());
     ctx.pool
         .run(move |conn| {
-            conn.write(|conn| {
+            // Expertise only: cached sessions stay good.
+            conn.write_outside_accounts(|conn| {
                 let topic = db::topics::find_by_slug(conn, slug.as_str())?
                     .filter(|t| t.active)
                     .ok_or_else(|| unknown_topic(&slug))?;
