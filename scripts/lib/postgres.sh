@@ -3,7 +3,7 @@
 # when run as root, the `postgres` user (initdb refuses root).
 #
 #   start_postgres DIR PORT   # initdb in DIR/pg, start on PORT, create database "meeloop";
-#                             # sets PG_URL
+#                             # sets PG_URL and PG_PORT
 #   stop_postgres DIR
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -25,6 +25,7 @@ start_postgres() {
         start >/dev/null
     as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres meeloop
     PG_URL="postgres://postgres@127.0.0.1:$port/meeloop"
+    PG_PORT="$port"
 }
 
 stop_postgres() {
