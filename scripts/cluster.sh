@@ -71,6 +71,7 @@ export MEELOOP_DATABASE__URL="$PG_URL" MEELOOP_LOG__FILTER=info MEELOOP_LOG__FOR
     MEELOOP_MAIL__LEASE_SECS=10 MEELOOP_MAIL__POLL_INTERVAL_MS=200 \
     MEELOOP_JOBS__INTERVAL_SECS=5 \
     MEELOOP_AUTH__API_BURST=1000000000 MEELOOP_AUTH__API_REFILL_MS=1 \
+    MEELOOP_AUTH__LOGIN_BURST=40 \
     MEELOOP_AUTH__TWO_STEP__REQUIRED_FOR_ADMINS=false \
     MEELOOP_USER_PASSWORD="a benchmark password"
 
@@ -190,14 +191,17 @@ print(len(done), sum(1 for n in done.values() if n > 1))')"
 read -r job_count job_twice <<<"$jobs"
 check "no scheduled job twice" "$([[ "$job_twice" == 0 ]]; echo $?)" "$job_count jobs done by the two instances, $job_twice of them twice"
 
-# Rate limits per real client: 127.0.0.2 guesses a password until stopped;
-# 127.0.0.3 (another client, claiming to be 127.0.0.2) is not stopped.
+# Rate limits per real client: 127.0.0.2 tries a password on ever other
+# addresses until stopped (the burst is 40 per client address here, above
+# the 33 logins of the set-up); 127.0.0.3, another client that claims to be
+# 127.0.0.2, is not stopped.
 login() { # source address, email, extra header
     curl -s -o /dev/null -w '%{http_code}' --interface "$1" -H 'Content-Type: application/json' ${3:+-H "$3"} \
         -d "{\"email\": \"$2\", \"password\": \"not the password at all\"}" "$base/api/v1/auth/login"
 }
 codes_seen=""
-for _ in $(seq 1 12); do codes_seen+="$(login 127.0.0.2 guesser@bench.example) "; done
+for i in $(seq 1 42); do codes_seen+="$(login 127.0.0.2 "guess-$i@bench.example") "; done
+codes_seen="$(tr ' ' '\n' <<<"$codes_seen" | sort | uniq -c | awk '{ printf "%s×%s ", $1, $2 }')"
 other="$(login 127.0.0.3 someone.else@bench.example 'X-Forwarded-For: 127.0.0.2')"
 check "rate limits per real client" "$([[ "$codes_seen" == *429* && "$other" == 401 ]]; echo $?)" \
     "127.0.0.2: $codes_seen; 127.0.0.3 (claiming 127.0.0.2): $other"
