@@ -16,7 +16,7 @@ python="${MEELOOP_TOOLS:-$HOME/.cache/meeloop}/venv/bin/python"
 cargo build --release --quiet --bin meeloop
 bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/meeloop"
 work="$(mktemp -d)"
-chmod 755 "$work"
+chmod 755 "$work"   # the postgres user reaches its cluster inside
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 smtp_port="$(free_port)"
 "$python" tests/support/smtp_server.py --port "$smtp_port" --maildir "$work/box" &
@@ -37,7 +37,7 @@ measure() { # label, database url
     for c in "${concurrencies[@]}"; do
         local before after
         before=$(ls "$work/box/new" 2>/dev/null | wc -l)
-        out=$(MEELOOP_DATA_DIR="$work" MEELOOP_DATABASE__URL="$url" MEELOOP_MAIL__TRANSPORT=smtp \
+        out=$(MEELOOP_DATA_DIR="$work/data" MEELOOP_DATABASE__URL="$url" MEELOOP_MAIL__TRANSPORT=smtp \
             MEELOOP_MAIL__SMTP__HOST=127.0.0.1 MEELOOP_MAIL__SMTP__PORT="$smtp_port" MEELOOP_MAIL__SMTP__SECURITY=none \
             MEELOOP_MAIL__CONCURRENCY="$c" \
             "$bin" mail send-test --to bench@meeloop.example --count "$n")
@@ -46,7 +46,7 @@ measure() { # label, database url
     done
 }
 
-echo "messages: $n, batch: 50"
+echo "messages: $n, batch: ${MEELOOP_MAIL__BATCH_SIZE:-50}"
 measure sqlite "sqlite://$work/bench.db"
 pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 if [[ -n "$pgbin" && $(id -u) -eq 0 ]]; then

@@ -58,11 +58,12 @@ for _ in $(seq 1 600); do
 done
 python3 scripts/lib/mixed_setup.py "http://127.0.0.1:$port" "$work/serve.log" "$work/mixed.tsv" $codes
 
+idle_kb="$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")"
 MIXED_DATA="$work/mixed.tsv" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
     -s scripts/lib/mixed.lua "http://127.0.0.1:$port" | tee "$work/wrk.out" | grep -E "^RESULT|Latency|Req/Sec"
 rss_kb="$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")"
 hwm_kb="$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")"
-echo "backend=$backend connections=$connections seconds=$seconds rss_after_mb=$((rss_kb / 1024)) peak_rss_mb=$((hwm_kb / 1024))"
+echo "backend=$backend connections=$connections seconds=$seconds rss_idle_mb=$((idle_kb / 1024)) rss_after_mb=$((rss_kb / 1024)) peak_rss_mb=$((hwm_kb / 1024))"
 # Server time per route, from the service's own histograms (without the
 # load tool's share of the two cores and the network stack).
 curl -fsS "http://127.0.0.1:$metrics/metrics" > "$work/metrics.txt"
