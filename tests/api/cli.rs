@@ -151,6 +151,14 @@ fn start_demo(db: &crate::helpers::TestDb, port: u16) -> (std::process::Child, S
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let printed = demo_banner(&mut child);
+    (child, printed)
+}
+
+/// What `serve --demo` printed up to its "Open … in a browser" line (its
+/// accounts and passwords), printed once it listens; the rest of its
+/// output is read and dropped.
+pub(crate) fn demo_banner(child: &mut std::process::Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
     let mut printed = String::new();
@@ -164,7 +172,7 @@ fn start_demo(db: &crate::helpers::TestDb, port: u16) -> (std::process::Child, S
     }
     // Keep reading: with the pipe closed, the server's next line would fail.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, printed)
+    printed
 }
 
 fn stop(mut child: std::process::Child) {

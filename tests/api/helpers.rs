@@ -860,3 +860,18 @@ pub async fn audit_actions(app: &TestApp, admin: &str) -> Vec<String> {
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// An operations tool (promtool, systemd-analyze, bubblewrap, nginx, …,
+/// installed by scripts/setup.sh) at `path`, or `None` (the test skipped)
+/// where it is missing and `MEELOOP_REQUIRE_OPS_TOOLS` is not set.
+pub fn ops_tool(path: &str) -> Option<&str> {
+    if std::path::Path::new(path).exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("MEELOOP_REQUIRE_OPS_TOOLS").is_none(),
+        "{path} is missing: run scripts/setup.sh"
+    );
+    eprintln!("SKIPPED: {path} missing (run scripts/setup.sh)");
+    None
+}

@@ -18,16 +18,7 @@ const TOKEN: &str = "a-bearer-token-for-the-metrics-of-this-test";
 /// `promtool` from Debian's `prometheus` package (scripts/setup.sh), or
 /// `None` (the check skipped) where it is missing and not required.
 fn promtool() -> Option<&'static str> {
-    let path = "/usr/bin/promtool";
-    if std::path::Path::new(path).exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("MEELOOP_REQUIRE_OPS_TOOLS").is_none(),
-        "promtool is missing: run scripts/setup.sh"
-    );
-    eprintln!("SKIPPED: promtool missing (run scripts/setup.sh)");
-    None
+    crate::helpers::ops_tool("/usr/bin/promtool")
 }
 
 /// What `promtool check metrics` says about `text` (lint included): empty

@@ -18,19 +18,7 @@ fn deploy(file: &str) -> PathBuf {
         .join(file)
 }
 
-/// The tool at `path`, or `None` (the test skipped) where it is missing
-/// and not required.
-fn tool(path: &str) -> Option<&str> {
-    if Path::new(path).exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("MEELOOP_REQUIRE_OPS_TOOLS").is_none(),
-        "{path} is missing: run scripts/setup.sh"
-    );
-    eprintln!("SKIPPED: {path} missing (run scripts/setup.sh)");
-    None
-}
+use crate::helpers::ops_tool as tool;
 
 fn run(command: &mut Command) -> (bool, String) {
     let out = command.output().expect("the tool runs");
@@ -286,17 +274,7 @@ async fn the_image_runs_unprivileged_on_a_read_only_root_writing_only_to_data() 
             .map_while(Result::ok)
             .collect::<Vec<_>>()
     });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("Open ") {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
+    let printed = crate::cli::demo_banner(&mut child);
     assert!(
         printed.contains("Open "),
         "serve --demo did not start: {printed}"
