@@ -108,6 +108,49 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     issuer: String,
     ttl_secs: i64,
+    /// API tokens and session cookies verified already.
+    logins: Verified,
+    sessions: Verified,
+}
+
+/// Login claims of tokens verified already, by the token's exact text.
+/// Checking a token (base64, JSON, HMAC-SHA256, the claims) cost more than
+/// the rest of a small API request; a token's claims cannot change, so
+/// until it expires the same text needs no second check. Whether the
+/// session behind it is still good is asked separately on every request
+/// (`service::accounts::authenticate`). Past `VERIFIED_CACHE_SIZE` entries
+/// the cache starts over.
+struct Verified(std::sync::Mutex<std::collections::HashMap<Box<str>, LoginClaims>>);
+
+const VERIFIED_CACHE_SIZE: usize = 10_000;
+
+impl Verified {
+    fn new() -> Self {
+        Verified(std::sync::Mutex::new(std::collections::HashMap::new()))
+    }
+
+    fn get_or_verify(
+        &self,
+        token: &str,
+        verify: impl FnOnce() -> Result<LoginClaims, InvalidToken>,
+    ) -> Result<LoginClaims, InvalidToken> {
+        let now = Utc::now().timestamp();
+        {
+            let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            // Strictly before expiry (no leeway): a token in its leeway is
+            // checked in full.
+            if let Some(claims) = entries.get(token).filter(|c| c.exp > now) {
+                return Ok(claims.clone());
+            }
+        }
+        let claims = verify()?;
+        let mut entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= VERIFIED_CACHE_SIZE {
+            entries.clear();
+        }
+        entries.insert(token.into(), claims.clone());
+        Ok(claims)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +170,8 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
             issuer: issuer.to_string(),
             ttl_secs,
+            logins: Verified::new(),
+            sessions: Verified::new(),
         }
     }
 
@@ -202,21 +247,33 @@ impl JwtKeys {
     /// Checks signature, algorithm, issuer, audience and expiry; every
     /// registered claim must be present.
     pub fn verify_login(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
-        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &self.validation(LOGIN_AUDIENCE))
+        self.logins.get_or_verify(token, || {
+            jsonwebtoken::decode::<LoginClaims>(
+                token,
+                &self.decoding,
+                &self.validation(LOGIN_AUDIENCE),
+            )
             .map(|data| data.claims)
             .map_err(|e| InvalidToken(e.to_string()))
+        })
     }
 
     /// As [`Self::verify_login`], for browser session cookies; a session
     /// without its CSRF token is refused.
     pub fn verify_web(&self, token: &str) -> Result<LoginClaims, InvalidToken> {
-        jsonwebtoken::decode::<LoginClaims>(token, &self.decoding, &self.validation(WEB_AUDIENCE))
+        self.sessions.get_or_verify(token, || {
+            jsonwebtoken::decode::<LoginClaims>(
+                token,
+                &self.decoding,
+                &self.validation(WEB_AUDIENCE),
+            )
             .map(|data| data.claims)
             .map_err(|e| InvalidToken(e.to_string()))
             .and_then(|claims| match claims.csrf {
                 Some(_) => Ok(claims),
                 None => Err(InvalidToken("a session without a CSRF token".into())),
             })
+        })
     }
 
     /// As [`Self::verify_login`], for the token between password and code.
@@ -327,5 +384,66 @@ impl JwtKeys {
         };
         let ttl = settings.auth.token_ttl_secs.clamp(60, 24 * 3600);
         Ok(JwtKeys::new(&secret, &settings.auth.issuer, ttl))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::account::UserId;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"a test key of at least thirty-two bytes", "meeloop", 3600)
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId(7),
+            email: "anne@example.nl".into(),
+            name: "Anne".into(),
+            role: Role::Coordinator,
+            organisation_id: None,
+            active: true,
+            token_version: 1,
+            two_step: false,
+        }
+    }
+
+    #[test]
+    fn a_token_checked_once_is_known_again_for_its_own_purpose_only() {
+        let keys = keys();
+        let api = keys.issue(&user(), LoginKind::Api, "s1").unwrap().token;
+        let first = keys.verify_login(&api).unwrap();
+        let again = keys.verify_login(&api).unwrap();
+        assert_eq!((first.sub, first.jti), (again.sub, again.jti));
+        // Remembered as an API token, it is still no session cookie, and
+        // a cookie remembered as one is no API token.
+        assert!(keys.verify_web(&api).is_err());
+        let web = keys.issue(&user(), LoginKind::Web, "s2").unwrap().token;
+        assert!(keys.verify_web(&web).is_ok());
+        assert!(keys.verify_login(&web).is_err());
+        // One character changed is another text: checked in full, refused.
+        let mut tampered = api.clone();
+        tampered.pop();
+        tampered.push(if api.ends_with('A') { 'B' } else { 'A' });
+        assert!(keys.verify_login(&tampered).is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_past_its_expiry_is_checked_in_full_again() {
+        let keys = keys();
+        let api = keys.issue(&user(), LoginKind::Api, "s1").unwrap().token;
+        let mut claims = keys.verify_login(&api).unwrap();
+        // As if it had expired an hour ago (signature and all, long past
+        // the leeway): the remembered entry no longer answers.
+        claims.exp = Utc::now().timestamp() - 3600;
+        let expired = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &keys.encoding)
+            .expect("an expired token can still be made");
+        keys.logins
+            .0
+            .lock()
+            .unwrap()
+            .insert(expired.as_str().into(), claims);
+        assert!(keys.verify_login(&expired).is_err());
     }
 }

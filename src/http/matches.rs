@@ -315,20 +315,26 @@ pub async fn list(call: Call, user: CurrentUser) -> ApiResult {
     let params = call.query_named(&names)?;
     let request = request(&params)?;
     let language = call.lang();
-    let list = matching::find_matches(call.ctx(), user.0, request, language).await?;
-    Ok(localised(language).json(MatchListView {
-        topic: MatchTopic::from(&list.topic),
-        requester: MatchOrganisation::from(&list.requester),
-        language,
-        preference: list.preference.into(),
-        ordering: list.ordering.to_string(),
-        items: list
-            .matches
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| view(i + 1, m))
-            .collect(),
-    }))
+    let body = matching::find_matches(call.ctx(), user.0, request, language, |list| {
+        serde_json::to_vec(&MatchListView {
+            topic: MatchTopic::from(&list.topic),
+            requester: MatchOrganisation::from(&list.requester),
+            language,
+            preference: list.preference.into(),
+            ordering: list.ordering.to_string(),
+            items: list
+                .matches
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| view(i + 1, m))
+                .collect(),
+        })
+        .map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(localised(language)
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(actix_web::web::Bytes::copy_from_slice(&body)))
 }
 
 /// Why a candidate was excluded: the first hard filter it failed.

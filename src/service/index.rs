@@ -24,7 +24,23 @@ pub struct MatchIndex {
     current: RwLock<Option<Current>>,
     // One rebuild at a time; the others wait for it instead of repeating it.
     rebuild: tokio::sync::Mutex<()>,
+    /// Answers rendered on the current snapshot (see [`MatchIndex::answer`]).
+    answers: std::sync::Mutex<Answers>,
 }
+
+/// Rendered answers of one snapshot, by request.
+#[derive(Default)]
+struct Answers {
+    serial: u64,
+    by_request: std::collections::HashMap<String, Arc<[u8]>>,
+}
+
+/// Answers kept per snapshot at most; past that the cache starts over.
+const ANSWERS_KEPT: usize = 2_000;
+
+/// Numbers each snapshot built by this process, so answers cached for one
+/// are never taken for another's.
+static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A snapshot and when its version was last confirmed against the database.
 #[derive(Clone)]
@@ -35,6 +51,8 @@ struct Current {
 
 /// The directory and what is known about hosts, loaded together.
 pub struct Loaded {
+    /// Which snapshot of this process this is.
+    pub serial: u64,
     pub snapshot: Snapshot,
     pub context: Context,
     /// The Dutch day the context was computed for: "recent" and "ahead"
@@ -49,7 +67,41 @@ impl MatchIndex {
             max_staleness,
             current: RwLock::new(None),
             rebuild: tokio::sync::Mutex::new(()),
+            answers: std::sync::Mutex::new(Answers::default()),
         }
+    }
+
+    /// The answer to `request` (a request's every parameter, written out)
+    /// on snapshot `serial`: rendered by `render` the first time, the same
+    /// bytes after that, until the snapshot is replaced. An answer depends
+    /// on the snapshot and the request alone, and rendering it (reasons,
+    /// JSON) cost more than the rest of the request.
+    pub fn answer<E>(
+        &self,
+        serial: u64,
+        request: String,
+        render: impl FnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<Arc<[u8]>, E> {
+        {
+            let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+            if answers.serial == serial {
+                if let Some(answer) = answers.by_request.get(&request) {
+                    return Ok(answer.clone());
+                }
+            }
+        }
+        let answer: Arc<[u8]> = render()?.into();
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep answers of the newest snapshot only (a slow request may
+        // finish on one that was replaced meanwhile).
+        if serial > answers.serial || answers.by_request.len() >= ANSWERS_KEPT {
+            answers.serial = answers.serial.max(serial);
+            answers.by_request.clear();
+        }
+        if answers.serial == serial {
+            answers.by_request.insert(request, answer.clone());
+        }
+        Ok(answer)
     }
 
     pub fn tuning(&self) -> &Tuning {
@@ -132,6 +184,7 @@ impl MatchIndex {
                 let snapshot = db::matching::load_snapshot(conn)?;
                 let context = host_context(conn, day, horizon, &rules)?;
                 Ok::<_, ServiceError>(Loaded {
+                    serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     snapshot,
                     context,
                     day,
@@ -263,4 +316,47 @@ fn host_context(
         .collect::<Vec<_>>();
     context.add_lessons(&lessons, rules, today);
     Ok(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(n: &std::cell::Cell<u32>, text: &str) -> Result<Vec<u8>, ()> {
+        n.set(n.get() + 1);
+        Ok(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn an_answer_is_rendered_once_per_snapshot_and_request() {
+        let index = MatchIndex::new(Tuning::default(), Duration::from_secs(1));
+        let renders = std::cell::Cell::new(0);
+        let a = index
+            .answer(5, "q1".into(), || render(&renders, "one"))
+            .unwrap();
+        let again = index
+            .answer(5, "q1".into(), || render(&renders, "other"))
+            .unwrap();
+        assert_eq!((&*a, &*again, renders.get()), (&b"one"[..], &b"one"[..], 1));
+        // Another request on the same snapshot: its own answer.
+        let b = index
+            .answer(5, "q2".into(), || render(&renders, "two"))
+            .unwrap();
+        assert_eq!((&*b, renders.get()), (&b"two"[..], 2));
+        // A new snapshot: rendered afresh, and the old answers are gone.
+        let c = index
+            .answer(6, "q1".into(), || render(&renders, "new"))
+            .unwrap();
+        assert_eq!((&*c, renders.get()), (&b"new"[..], 3));
+        // A slow request finishing on the replaced snapshot gets its answer
+        // but leaves nothing behind for the new one.
+        let old = index
+            .answer(5, "q1".into(), || render(&renders, "late"))
+            .unwrap();
+        assert_eq!(&*old, &b"late"[..]);
+        let d = index
+            .answer(6, "q1".into(), || render(&renders, "unused"))
+            .unwrap();
+        assert_eq!((&*d, renders.get()), (&b"new"[..], 4));
+    }
 }

@@ -148,17 +148,26 @@ fn domain_error(e: MatchError) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("after prepare: {e}"))
 }
 
-/// The best peers to visit on a topic, best first, with reasons.
+/// The best peers to visit on a topic, best first, with reasons, as the
+/// caller renders them (the API's JSON): the same request on the same
+/// snapshot gets the same bytes, rendered once.
 #[instrument(skip_all, fields(user = %user.id, topic = request.topic.as_str()))]
 pub async fn find_matches(
     ctx: &Ctx,
     user: User,
     request: MatchRequest,
     lang: Language,
-) -> Result<MatchList, ServiceError> {
+    render: impl FnOnce(MatchList) -> Result<Vec<u8>, String>,
+) -> Result<Arc<[u8]>, ServiceError> {
     let index = &*ctx.matching;
     let p = prepare(ctx, &user, &request).await?;
-    ranked(&p, index.tuning(), lang)
+    // Everything the answer depends on besides the snapshot: the checked
+    // query (whose requester the user's rights decided) and the language.
+    let key = format!("{:?}|{}", p.query, lang.as_str());
+    index.answer(p.loaded.serial, key, || {
+        render(ranked(&p, index.tuning(), lang)?)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering matches: {e}")))
+    })
 }
 
 fn ranked(p: &Prepared, tuning: &Tuning, lang: Language) -> Result<MatchList, ServiceError> {

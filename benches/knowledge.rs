@@ -1,0 +1,252 @@
+//! The knowledge base with 100,000 published lessons: how long a search
+//! takes, by how often the words searched for occur.
+//!
+//!     cargo bench --bench knowledge [-- N] [postgres://…]
+//!
+//! N lessons (default 100,000; two per visit) of generated text over a
+//! vocabulary of 3,000 words, added to the demo data on SQLite in a
+//! temporary directory, or on the PostgreSQL database named (an empty one;
+//! scripts/bench-knowledge.sh makes a throwaway cluster). Each search runs
+//! through the use case the page and the API call
+//! (`service::lessons::knowledge_base`, 20 per page), 50 times per word;
+//! figures go to docs/performance.md.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use diesel::RunQueryDsl;
+
+use meeloop::config::Settings;
+use meeloop::db::lessons::LessonPlace;
+use meeloop::db::visits::NewVisit;
+use meeloop::domain::lesson::{Lesson, Publish};
+use meeloop::domain::organisation::Language;
+use meeloop::domain::visit::{VisitId, VisitRole, VisitState};
+use meeloop::service::lessons::{knowledge_base, KnowledgeQuery, Reader};
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// A small deterministic generator (no dependency, same text every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Word `i` of the vocabulary: pronounceable, lower case, unique.
+fn word(i: u64) -> String {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "ve", "lo", "mi", "ster", "dam", "wo", "ning", "be", "leid", "zorg", "wijk", "data",
+        "net", "plan", "raad",
+    ];
+    let mut w = String::new();
+    let mut n = i + 16;
+    while n > 0 {
+        w.push_str(SYLLABLES[(n % 16) as usize]);
+        n /= 16;
+    }
+    w
+}
+
+/// Text of `words` words; early words of the vocabulary are common (a
+/// Zipf-like skew), late ones rare.
+fn text(rng: &mut Lcg, words: usize) -> String {
+    (0..words)
+        .map(|_| {
+            let r = rng.below(3000 * 3000);
+            word((r as f64).sqrt() as u64 % 3000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let postgres = args.iter().find(|a| a.starts_with("postgres")).cloned();
+    actix_web::rt::System::new().block_on(run(n, postgres));
+}
+
+async fn run(n: usize, postgres: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let url =
+        postgres.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("kb.db").display()));
+    let settings: Settings = Settings::defaults()
+        .merge(("data_dir", dir.path()))
+        .merge(("database.url", url.as_str()))
+        .extract()
+        .unwrap();
+    let target = settings.database_target().unwrap();
+    let pool = settings.database.connect(&target).unwrap();
+    let mut conn = pool.get().unwrap();
+    meeloop::db::migrations::run_pending(&mut conn).unwrap();
+    meeloop::service::demo::load(&mut conn).unwrap();
+    let database = if url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+
+    let ids = |conn: &mut meeloop::db::DbConn, sql: &str| -> Vec<i64> {
+        meeloop::db::dispatch!(conn, c => diesel::sql_query(sql).load::<Id>(c))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    let organisations = ids(&mut conn, "SELECT id FROM organisations WHERE active");
+    let topics = ids(&mut conn, "SELECT id FROM topics");
+    let author = ids(&mut conn, "SELECT id FROM users ORDER BY id LIMIT 1")[0];
+
+    // N lessons: one visit per two, both sides writing.
+    let started = Instant::now();
+    let mut rng = Lcg(42);
+    let now = Utc::now().naive_utc();
+    let day = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+    let mut written = 0;
+    while written < n {
+        conn.write(|conn| {
+            for _ in 0..1000 {
+                if written >= n {
+                    break;
+                }
+                let pick =
+                    |rng: &mut Lcg, from: &[i64]| from[rng.below(from.len() as u64) as usize];
+                let (requester, host) = (
+                    pick(&mut rng, &organisations),
+                    pick(&mut rng, &organisations),
+                );
+                let topic = pick(&mut rng, &topics);
+                let visit = meeloop::db::visits::insert(
+                    conn,
+                    NewVisit {
+                        requester_id: requester,
+                        host_id: host,
+                        topic_id: topic,
+                        requested_by: author,
+                        state: VisitState::Completed,
+                        goal: "Leren van elkaar".into(),
+                        participants: 2,
+                        proposed_dates: String::new(),
+                        expires_at: now,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                for (side, organisation) in
+                    [(VisitRole::Requester, requester), (VisitRole::Host, host)]
+                {
+                    if written >= n {
+                        break;
+                    }
+                    meeloop::db::lessons::insert(
+                        conn,
+                        LessonPlace {
+                            visit_id: VisitId(visit.0),
+                            side,
+                            organisation_id: organisation,
+                            host_id: host,
+                            topic_id: topic,
+                            visit_date: day,
+                            author_id: Some(author),
+                            submitted_at: now,
+                        },
+                        Lesson {
+                            situation: text(&mut rng, 20),
+                            strengths: text(&mut rng, 30),
+                            mistakes: text(&mut rng, 30),
+                            recommendations: text(&mut rng, 20),
+                            hours_saved: rng.below(200) as i32,
+                            rating: 1 + rng.below(5) as i16,
+                            recommend: Some(true),
+                            publish: if rng.below(5) == 0 {
+                                Publish::Pseudonymous
+                            } else {
+                                Publish::Named
+                            },
+                        },
+                    )?;
+                    written += 1;
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    }
+    println!(
+        "{database}: {n} lessons written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(conn);
+
+    let ctx = meeloop::service::context::Context::from_settings(
+        pool.clone(),
+        &settings,
+        "http://127.0.0.1".into(),
+        Duration::from_secs(1),
+    );
+    let user = {
+        let mut conn = pool.get().unwrap();
+        meeloop::db::users::find_for_login(&mut conn, "coordinator@zwolle.example")
+            .unwrap()
+            .expect("the demo coordinator")
+            .user
+    };
+    // Words by how many lessons hold them: the vocabulary's first words are
+    // in most lessons, the last in a few, one in none.
+    let searches: [(&str, String); 5] = [
+        ("no words (newest first)", String::new()),
+        ("a common word", word(3)),
+        ("a rare word", word(2990)),
+        (
+            "two words, rare together",
+            format!("{} {}", word(40), word(2500)),
+        ),
+        ("a word in no lesson", "onvindbaarwoord".into()),
+    ];
+    println!(
+        "{:<28} {:>9} {:>9} {:>9}",
+        "search (20 per page)", "p50 ms", "p99 ms", "found"
+    );
+    for (label, q) in searches {
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..50 {
+            let query = KnowledgeQuery {
+                topic: None,
+                kind: None,
+                q: (!q.is_empty()).then(|| q.clone()),
+                before: None,
+            };
+            let t = Instant::now();
+            let (lessons, _) = knowledge_base(
+                &ctx,
+                Reader::User(user.clone()),
+                query,
+                Some(20),
+                Language::Nl,
+            )
+            .await
+            .unwrap();
+            times.push(t.elapsed());
+            found = lessons.len();
+        }
+        times.sort();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+        println!("{label:<28} {:>9.2} {:>9.2} {found:>9}", at(0.5), at(0.99));
+    }
+}
