@@ -67,8 +67,10 @@ fn word(i: u64) -> String {
 fn text(rng: &mut Lcg, words: usize) -> String {
     (0..words)
         .map(|_| {
+            // sqrt of a uniform draw leans to the top: turned round, the
+            // vocabulary's first words are common and its last rare.
             let r = rng.below(3000 * 3000);
-            word((r as f64).sqrt() as u64 % 3000)
+            word(2999 - ((r as f64).sqrt() as u64).min(2999))
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -110,7 +112,19 @@ async fn run(n: usize, postgres: Option<String>) {
     };
     let organisations = ids(&mut conn, "SELECT id FROM organisations WHERE active");
     let topics = ids(&mut conn, "SELECT id FROM topics");
-    let author = ids(&mut conn, "SELECT id FROM users ORDER BY id LIMIT 1")[0];
+    // The reader and the lessons' author: a coordinator of Zwolle.
+    let user = meeloop::service::accounts::create_user(
+        &mut conn,
+        &meeloop::service::accounts::NewAccount {
+            email: "lezer@zwolle.example".into(),
+            name: "Lezer".into(),
+            role: meeloop::domain::account::Role::Coordinator,
+            organisation: Some("GM0193".into()),
+            password: meeloop::domain::account::Password::parse("a benchmark password").unwrap(),
+        },
+    )
+    .unwrap();
+    let author = user.id.0;
 
     // N lessons: one visit per two, both sides writing.
     let started = Instant::now();
@@ -126,10 +140,11 @@ async fn run(n: usize, postgres: Option<String>) {
                 }
                 let pick =
                     |rng: &mut Lcg, from: &[i64]| from[rng.below(from.len() as u64) as usize];
-                let (requester, host) = (
-                    pick(&mut rng, &organisations),
-                    pick(&mut rng, &organisations),
-                );
+                let requester = pick(&mut rng, &organisations);
+                let mut host = pick(&mut rng, &organisations);
+                while host == requester {
+                    host = pick(&mut rng, &organisations);
+                }
                 let topic = pick(&mut rng, &topics);
                 let visit = meeloop::db::visits::insert(
                     conn,
@@ -138,7 +153,9 @@ async fn run(n: usize, postgres: Option<String>) {
                         host_id: host,
                         topic_id: topic,
                         requested_by: author,
-                        state: VisitState::Completed,
+                        // (The knowledge base reads lessons alone; a completed
+                        // visit would need its day set after insertion.)
+                        state: VisitState::Requested,
                         goal: "Leren van elkaar".into(),
                         participants: 2,
                         proposed_dates: String::new(),
@@ -191,6 +208,12 @@ async fn run(n: usize, postgres: Option<String>) {
         "{database}: {n} lessons written in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    if let meeloop::db::DbConn::Pg(c) = &mut conn {
+        // What autovacuum does after a change of this size: statistics for
+        // the planner (which words are common) before anyone searches.
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("ANALYZE lessons").unwrap();
+    }
     drop(conn);
 
     let ctx = meeloop::service::context::Context::from_settings(
@@ -199,13 +222,6 @@ async fn run(n: usize, postgres: Option<String>) {
         "http://127.0.0.1".into(),
         Duration::from_secs(1),
     );
-    let user = {
-        let mut conn = pool.get().unwrap();
-        meeloop::db::users::find_for_login(&mut conn, "coordinator@zwolle.example")
-            .unwrap()
-            .expect("the demo coordinator")
-            .user
-    };
     // Words by how many lessons hold them: the vocabulary's first words are
     // in most lessons, the last in a few, one in none.
     let searches: [(&str, String); 5] = [

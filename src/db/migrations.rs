@@ -76,16 +76,18 @@ pub fn columns(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>, DbError>
 
     let rows: Vec<Column> = match conn {
         DbConn::Sqlite(c) => sql_query(
+            // Ordinary tables only: not the full-text index (a virtual
+            // table) nor its shadow tables, which PostgreSQL has no use for.
             "SELECT m.name AS table_name, p.name AS column_name \
-             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             FROM pragma_table_list m JOIN pragma_table_info(m.name) p \
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
                AND m.name <> '__diesel_schema_migrations'",
         )
         .load(&mut **c)?,
         DbConn::Pg(c) => sql_query(
             "SELECT table_name::text AS table_name, column_name::text AS column_name \
              FROM information_schema.columns \
-             WHERE table_schema = current_schema() \
+             WHERE table_schema = current_schema() AND is_generated = 'NEVER' \
                AND table_name <> '__diesel_schema_migrations'",
         )
         .load(&mut **c)?,

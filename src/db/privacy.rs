@@ -166,7 +166,11 @@ pub fn purge(conn: &mut DbConn, kind: Expired, ids: &[i64]) -> QueryResult<usize
             lessons::search_text.eq(""),
             lessons::author_id.eq(None::<i64>),
         ))
-        .execute(c)),
+        .execute(c))
+        .and_then(|n| {
+            super::lessons::compact_search_index(conn)?;
+            Ok(n)
+        }),
         Expired::WebhookDeliveries => super::webhooks::delete_deliveries(conn, ids),
         Expired::FollowupTexts => dispatch!(conn, c => diesel::update(
             followups::table.filter(followups::visit_id.eq_any(ids))

@@ -123,15 +123,17 @@ struct JsonRow {
 pub fn tables(conn: &mut DbConn) -> QueryResult<Vec<Table>> {
     let rows: Vec<CatalogueRow> = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(
+            // Ordinary tables: the full-text index is a view of `lessons`.
             "SELECT m.name AS t, p.name AS c, upper(p.type) AS kind \
-             FROM sqlite_master m, pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
+             FROM pragma_table_list m, pragma_table_info(m.name) p \
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             ORDER BY m.name, p.cid",
         )
         .load(&mut **c)?,
         DbConn::Pg(c) => diesel::sql_query(
             "SELECT table_name::text AS t, column_name::text AS c, upper(data_type::text) AS kind \
              FROM information_schema.columns WHERE table_schema = current_schema() \
-             ORDER BY table_name, ordinal_position",
+             AND is_generated = 'NEVER' ORDER BY table_name, ordinal_position",
         )
         .load(&mut **c)?,
     };

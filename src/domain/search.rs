@@ -38,9 +38,61 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// Words (folded: `[a-z0-9]` only) as a full-text query in which every
+/// word must begin a word of the text: what `LIKE '% word%'` on the folded
+/// text meant, for an index. SQLite's FTS5 (`"word"* AND "word"*`) and
+/// PostgreSQL's `to_tsquery('simple', …)` (`word:* & word:*`). Anything but
+/// `[a-z0-9]` is dropped, so no query syntax can come from the words.
+pub fn prefix_queries(words: &[String]) -> Option<(String, String)> {
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let fts5 = words
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let tsquery = words
+        .iter()
+        .map(|w| format!("{w}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ");
+    Some((fts5, tsquery))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, prefix_queries};
+
+    #[test]
+    fn words_become_prefix_queries_and_nothing_else() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            prefix_queries(&words(&["cloud", "2024"])),
+            Some((
+                "\"cloud\"* AND \"2024\"*".to_string(),
+                "cloud:* & 2024:*".to_string()
+            ))
+        );
+        // Query syntax never passes: quotes, operators, columns, groups.
+        assert_eq!(
+            prefix_queries(&words(&["a\"b", "NEAR(", "x:*", "|!&"])),
+            Some((
+                "\"ab\"* AND \"NEAR\"* AND \"x\"*".to_string(),
+                "ab:* & NEAR:* & x:*".to_string()
+            ))
+        );
+        assert_eq!(prefix_queries(&words(&["", "--"])), None);
+    }
 
     #[test]
     fn folds_accents_case_and_punctuation() {

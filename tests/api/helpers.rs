@@ -707,8 +707,10 @@ pub fn dump_texts(conn: &mut db::DbConn) -> Vec<TextCell> {
         v: Option<String>,
     }
     let catalogue = match conn {
-        db::DbConn::Sqlite(_) => "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations' \
+        // Ordinary tables (the full-text index keeps no text of its own:
+        // its content is `lessons`).
+        db::DbConn::Sqlite(_) => "SELECT m.name AS t, p.name AS c FROM pragma_table_list m, pragma_table_info(m.name) p \
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations' \
              AND (upper(p.type) LIKE '%TEXT%' OR upper(p.type) LIKE '%CHAR%')",
         db::DbConn::Pg(_) => "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations' \

@@ -133,5 +133,9 @@ fn erase_in(conn: &mut DbConn, whose: Whose, subject: &Subject) -> Result<Erased
         let text = erasure.rewrite(&m.table, &m.column, &m.text);
         erased.texts += subject::rewrite(conn, m, text.as_deref())?;
     }
+    if mentions.iter().any(|m| m.table == "lessons") {
+        // The words taken out must leave the search index too.
+        crate::db::lessons::compact_search_index(conn)?;
+    }
     Ok(erased)
 }
