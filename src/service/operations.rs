@@ -24,27 +24,15 @@ pub async fn gauges(ctx: &Context) -> Result<Gauges, ServiceError> {
     ctx.pool
         .run(move |conn| {
             conn.read_consistent(|conn| {
-                // Every state, zero included: an alert on a series that is
-                // absent until the first dead message would never fire.
-                let counts = db::outbox::counts(conn)?;
-                let outbox = MessageState::ALL
+                let outbox: Vec<(String, i64)> = db::outbox::counts(conn)?
                     .into_iter()
-                    .map(|s| {
-                        let n = counts.iter().find(|c| c.state == s).map_or(0, |c| c.count);
-                        (s.as_str().to_string(), n)
-                    })
+                    .map(|c| (c.state.as_str().to_string(), c.count))
                     .collect();
-                let counts = db::webhooks::state_counts(conn)?;
-                let deliveries = DeliveryState::ALL
-                    .into_iter()
-                    .map(|s| {
-                        let n = counts
-                            .iter()
-                            .find(|(state, _)| state == s.as_str())
-                            .map_or(0, |(_, n)| *n);
-                        (s.as_str().to_string(), n)
-                    })
-                    .collect();
+                let outbox = every_state(MessageState::ALL.map(|s| s.as_str()), &outbox);
+                let deliveries = every_state(
+                    DeliveryState::ALL.map(|s| s.as_str()),
+                    &db::webhooks::state_counts(conn)?,
+                );
                 let oldest = db::outbox::oldest_waiting(conn)?.map(|w| w.queued_at);
                 let mut endpoints = ["active", "paused", "held", "disabled", "failing"]
                     .map(|status| (status.to_string(), 0_i64));
@@ -74,4 +62,22 @@ pub async fn gauges(ctx: &Context) -> Result<Gauges, ServiceError> {
             })
         })
         .await
+}
+
+/// Every state in `states` with its count, zero included: an alert on a
+/// series that is absent until the first dead message would never fire.
+fn every_state<'a>(
+    states: impl IntoIterator<Item = &'a str>,
+    counts: &[(String, i64)],
+) -> Vec<(String, i64)> {
+    states
+        .into_iter()
+        .map(|state| {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            (state.to_string(), n)
+        })
+        .collect()
 }
