@@ -224,9 +224,11 @@ async fn run(n: usize, postgres: Option<String>) {
     );
     // Words by how many lessons hold them: the vocabulary's first words are
     // in most lessons, the last in a few, one in none.
-    let searches: [(&str, String); 5] = [
+    let searches: [(&str, String); 7] = [
         ("no words (newest first)", String::new()),
         ("a common word", word(3)),
+        ("a word in 5 % of lessons", word(749)),
+        ("a word in 1 % of lessons", word(2549)),
         ("a rare word", word(2990)),
         (
             "two words, rare together",

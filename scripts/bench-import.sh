@@ -17,20 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-gen() { # $1 = file, $2 = size offset (changes every row when non-zero)
-    python3 - "$rows" "$1" "$2" <<'PY'
-import random, sys
-rows, path, offset = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-random.seed(42)
-provinces = ["Drenthe","Flevoland","Fryslân","Gelderland","Groningen","Limburg","Noord-Brabant","Noord-Holland","Overijssel","Utrecht","Zeeland","Zuid-Holland"]
-kinds = ["housing_corporation","water_board","other"]
-with open(path, "w", encoding="utf-8") as f:
-    f.write("code,kind,name,province,size,lat,lon,email,language\n")
-    for i in range(rows):
-        f.write(f"ORG{i:07d},{kinds[i % 3]},Organisatie {i} Ñoord-Oost,{random.choice(provinces)},{random.randint(100, 900000) + offset},"
-                f"{random.uniform(50.8, 53.5):.5f},{random.uniform(3.4, 7.2):.5f},info{i}@org{i}.example,{'nl' if i % 4 else 'en'}\n")
-PY
-}
+gen() { python3 scripts/lib/gen_organisations.py "$rows" "$1" "$2"; } # $1 = file, $2 = size offset
 gen "$work/orgs.csv" 0
 gen "$work/orgs-changed.csv" 1
 

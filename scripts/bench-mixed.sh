@@ -11,11 +11,17 @@
 #
 # The per-token request budget and the login limit are lifted for the run.
 # PostgreSQL: a throwaway cluster on a free port (scripts/lib/postgres.sh).
+#
+# BENCH_ORGANISATIONS=100000 adds that many generated organisations (housing
+# corporations, water boards, others; scripts/lib/gen_organisations.py), each
+# with expertise on about four topics, written straight into the database
+# once the demo's topics exist: memory and speed with a large directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 seconds="${2:-60}"
 connections="${3:-64}"
+extra="${BENCH_ORGANISATIONS:-0}"
 csv="tests/data/nl_municipalities.csv"
 source scripts/lib/postgres.sh
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -45,6 +51,10 @@ if [[ "$backend" == postgres ]]; then
 fi
 
 "$bin" import organisations "$csv" >/dev/null
+if (( extra > 0 )); then
+    python3 scripts/lib/gen_organisations.py "$extra" "$work/extra.csv"
+    "$bin" import organisations "$work/extra.csv" >/dev/null
+fi
 codes=$(awk -F, 'NR > 1 && $1 != "GM1900" { print $1 }' "$csv" | head -n 16)
 for code in $codes; do
     "$bin" user create --email "bench-${code,,}@bench.example" --name "Bench $code" \
@@ -56,6 +66,22 @@ for _ in $(seq 1 600); do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.1
 done
+if (( extra > 0 )); then
+    # About four topics each; the triggers move the directory version, so
+    # the running service sees them at its next request.
+    seed="INSERT INTO expertise (organisation_id, topic_id, level, summary, willing_to_host, created_at, updated_at)
+          SELECT o.id, t.id, 1 + (o.id * 7 + t.id) % 5, '', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+          FROM organisations o CROSS JOIN topics t
+          WHERE o.code LIKE 'ORG%' AND (o.id * 31 + t.id * 17) % (SELECT count(*) FROM topics) < 4"
+    if [[ "$backend" == postgres ]]; then
+        "$(pg_bin)/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres meeloop -c "$seed"
+    else
+        python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+c.execute(sys.argv[2])
+c.commit()' "$work/meeloop.db" "$seed"
+    fi
+fi
 python3 scripts/lib/mixed_setup.py "http://127.0.0.1:$port" "$work/serve.log" "$work/mixed.tsv" $codes
 
 idle_kb="$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")"
@@ -63,7 +89,7 @@ MIXED_DATA="$work/mixed.tsv" wrk -t2 -c"$connections" -d"${seconds}s" --latency 
     -s scripts/lib/mixed.lua "http://127.0.0.1:$port" | tee "$work/wrk.out" | grep -E "^RESULT|Latency|Req/Sec"
 rss_kb="$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")"
 hwm_kb="$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")"
-echo "backend=$backend connections=$connections seconds=$seconds rss_idle_mb=$((idle_kb / 1024)) rss_after_mb=$((rss_kb / 1024)) peak_rss_mb=$((hwm_kb / 1024))"
+echo "backend=$backend extra_organisations=$extra connections=$connections seconds=$seconds rss_idle_mb=$((idle_kb / 1024)) rss_after_mb=$((rss_kb / 1024)) peak_rss_mb=$((hwm_kb / 1024))"
 # Server time per route, from the service's own histograms (without the
 # load tool's share of the two cores and the network stack).
 curl -fsS "http://127.0.0.1:$metrics/metrics" > "$work/metrics.txt"

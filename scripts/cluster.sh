@@ -10,14 +10,17 @@
 #    nginx as their trusted proxy), and nginx with the proxy settings of
 #    deploy/nginx.conf (plain http here).
 # 2. The mixed load (scripts/lib/mixed.lua) through nginx for the whole run.
-#    At 45 % of it, 2,000 emails are queued; at half of it instance B is
-#    killed with SIGKILL (no chance to finish anything).
+#    At 40 % of it, 640 visits whose scheduled job is due are written
+#    (320 accepted visits whose day has passed: complete them and send the
+#    forms; 320 requests that ran out: expire them); at 45 %, 2,000 emails
+#    are queued; at half of it instance B is killed with SIGKILL (no chance
+#    to finish anything).
 # 3. Checks, each printed as PASS or FAIL (exit 1 on any FAIL):
 #    - no answer worse than 4xx beyond the requests in flight at the kill;
 #    - no lost write: every PATCH the load saw confirmed is in the audit log;
 #    - every email arrives, and only messages in flight at the kill may
 #      arrive twice (same Message-ID: at least once, never lost);
-#    - no scheduled job ran twice;
+#    - every due job done, none twice (both schedulers run every 5 s);
 #    - rate limits per real client: nginx passes the client's address in
 #      X-Forwarded-For, so one address that guesses passwords is stopped
 #      (429) while another address is not, whatever X-Forwarded-For a
@@ -58,6 +61,7 @@ smtp_port="$(free_port)"
 "$python" tests/support/smtp_server.py --port "$smtp_port" --maildir "$work/box" &
 pids+=($!)
 port_a="$(free_port)" port_b="$(free_port)" port_nginx="$(free_port)"
+metrics_a="$(free_port)"
 
 # What both instances share: the database, the signing key, the relay, the
 # proxy they trust. A short mail lease, so the killed instance's claims are
@@ -81,7 +85,7 @@ for code in $codes; do
     MEELOOP_DATA_DIR="$work/a" "$bin" user create --email "bench-${code,,}@bench.example" \
         --name "Bench $code" --role coordinator --organisation "$code" >/dev/null
 done
-MEELOOP_DATA_DIR="$work/a" MEELOOP_SERVER__PORT="$port_a" "$bin" serve --demo >"$work/a.log" 2>&1 &
+MEELOOP_DATA_DIR="$work/a" MEELOOP_SERVER__PORT="$port_a" MEELOOP_METRICS__LISTEN="127.0.0.1:$metrics_a" "$bin" serve --demo >"$work/a.log" 2>&1 &
 pid_a=$!
 pids+=("$pid_a")
 MEELOOP_DATA_DIR="$work/b" MEELOOP_SERVER__PORT="$port_b" "$bin" serve >"$work/b.log" 2>&1 &
@@ -95,7 +99,8 @@ pid $work/nginx.pid;
 error_log $work/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    log_format timing '\$msec|\$request_time|\$upstream_response_time|\$upstream_addr|\$status|\$request_method \$request_uri';
+    access_log $work/access.log timing buffer=256k flush=1s;
     client_body_temp_path $work/nginx-body;
     proxy_temp_path $work/nginx-proxy;
     fastcgi_temp_path $work/nginx-fastcgi;
@@ -138,17 +143,51 @@ python3 scripts/lib/mixed_setup.py "$base" "$work/a.log" "$work/mixed.tsv" $code
 psql_q() { "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tA -c "$1" meeloop; }
 audit_before="$(psql_q "SELECT count(*) FROM audit_log WHERE action = 'organisation.updated'")"
 
-echo "load: wrk -t2 -c$connections -d${seconds}s through nginx; emails queued at $((seconds * 45 / 100)) s, instance B killed at $((seconds / 2)) s"
+# Visits whose job is due, written as the service would have left them:
+# 16 requesters (the bench coordinators), hosts among the municipalities,
+# each pair of (host, day) and (requester, day) once. Accepted visits held
+# 1-20 days ago (due: complete; not yet the three-month follow-up) and
+# requests that expired an hour ago (due: expire).
+due_visits=640
+seed_due_visits() {
+    psql_q "WITH r AS (SELECT id, organisation_id, row_number() OVER (ORDER BY id) - 1 AS n
+                       FROM users WHERE email LIKE 'bench-%'),
+                 h AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n
+                       FROM organisations WHERE kind = 'municipality'),
+                 t AS (SELECT id FROM topics WHERE slug = 'cloud-migration'),
+                 g AS (SELECT g, g % 2 = 0 AS held FROM generate_series(0, $((due_visits - 1))) g)
+            INSERT INTO visits (requester_id, host_id, topic_id, requested_by, state, goal, participants,
+                                proposed_dates, visit_date, sequence, expires_at, answered_at, created_at, updated_at)
+            SELECT r.organisation_id, h.id, t.id, r.id,
+                   CASE WHEN held THEN 'accepted' ELSE 'requested' END, 'Clusterproef', 1,
+                   '[\"' || to_char(current_date + 30, 'YYYY-MM-DD') || '\"]',
+                   CASE WHEN held THEN current_date - 1 - g / 32 END, 0,
+                   CASE WHEN held THEN now() + interval '10 days' ELSE now() - interval '1 hour' END,
+                   CASE WHEN held THEN now() - interval '30 days' END,
+                   now() - interval '40 days', now() - interval '30 days'
+            FROM g CROSS JOIN t
+            JOIN r ON r.n = (g / 2) % 16
+            JOIN h ON h.n = (g * 7 + 1) % 300
+            WHERE h.id <> r.organisation_id" >/dev/null
+}
+
+echo "load: wrk -t2 -c$connections -d${seconds}s through nginx; due visits written at $((seconds * 40 / 100)) s, emails queued at $((seconds * 45 / 100)) s, instance B killed at $((seconds / 2)) s"
 MIXED_DATA="$work/mixed.tsv" wrk -t2 -c"$connections" -d"${seconds}s" --latency \
     -s scripts/lib/mixed.lua "$base" >"$work/wrk.out" &
 wrk_pid=$!
-sleep "$((seconds * 45 / 100))"
+python3 scripts/lib/probe.py "$base/healthz" "$seconds" >"$work/probe.out" &
+probe_pid=$!
+sleep "$((seconds * 40 / 100))"
+seed_due_visits
+seeded="$(psql_q "SELECT count(*) FROM visits WHERE goal = 'Clusterproef'")"
+sleep "$((seconds * 45 / 100 - seconds * 40 / 100))"
 MEELOOP_DATA_DIR="$work/a" "$bin" mail send-test --to cluster@meeloop.example --count "$emails" --queue-only >/dev/null
 sleep "$((seconds / 2 - seconds * 45 / 100))"
 kill -9 "$pid_b"
 echo "instance B killed"
-wait "$wrk_pid"
+wait "$wrk_pid" "$probe_pid"
 grep -E "^RESULT" "$work/wrk.out"
+cat "$work/probe.out"
 
 # Every email: wait until nothing waits any more (the killed instance's
 # claims come free after their 10 s lease).
@@ -176,6 +215,12 @@ written=$((audit_after - audit_before))
 check "no lost writes" "$([[ "$written" -ge "$patched" ]]; echo $?)" \
     "$patched profile changes confirmed to the load, $written in the audit log"
 
+# Every due visit: wait until the surviving scheduler has done the rest.
+for _ in $(seq 1 300); do
+    left="$(psql_q "SELECT count(*) FROM visits WHERE goal = 'Clusterproef' AND state IN ('accepted', 'requested')")"
+    [[ "$left" == 0 ]] && break
+    sleep 0.2
+done
 jobs="$(cat "$work/a.log" "$work/b.log" | python3 -c '
 import json, sys, collections
 done = collections.Counter()
@@ -189,7 +234,26 @@ for line in sys.stdin:
         done[(f.get("visit"), f.get("job"))] += 1
 print(len(done), sum(1 for n in done.values() if n > 1))')"
 read -r job_count job_twice <<<"$jobs"
-check "no scheduled job twice" "$([[ "$job_twice" == 0 ]]; echo $?)" "$job_count jobs done by the two instances, $job_twice of them twice"
+# Warnings and errors the instances logged, by message (a job that failed
+# is tried again next round; its cause is logged as an error just before).
+cat "$work/a.log" "$work/b.log" | python3 -c '
+import json, sys, collections
+seen = collections.Counter()
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("level") in ("WARN", "ERROR"):
+        f = dict(e.get("fields", {}))
+        message = f.pop("message", "")
+        f.pop("visit", None)
+        seen[(e["level"], message, json.dumps(f, sort_keys=True)[:300])] += 1
+for (level, message, fields), n in seen.most_common(12):
+    print(f"logged {n}x {level}: {message} {fields}")'
+
+check "every due job done, none twice" "$([[ "$job_twice" == 0 && "$left" == 0 && "$job_count" -ge "$seeded" ]]; echo $?)" \
+    "$seeded visits due, $left left undone; $job_count jobs done by the two instances, $job_twice of them twice"
 
 # Rate limits per real client: 127.0.0.2 tries a password on ever other
 # addresses until stopped (the burst is 40 per client address here, above
@@ -207,4 +271,12 @@ check "rate limits per real client" "$([[ "$codes_seen" == *429* && "$other" == 
     "127.0.0.2: $codes_seen; 127.0.0.3 (claiming 127.0.0.2): $other"
 
 echo "instance A: $(awk '/VmHWM/ { print $2 / 1024 " MB peak RSS" }' "/proc/$pid_a/status")"
+# Where instance A's time went, from its own histograms.
+curl -fsS "http://127.0.0.1:$metrics_a/metrics" >"$work/metrics-a.txt"
+python3 scripts/lib/route_latency.py <"$work/metrics-a.txt"
+grep -E "^meeloop_matching_snapshot_rebuild(s_total|_seconds_(sum|count))|^meeloop_db_pool_wait_seconds_(sum|count)|^meeloop_scheduler" "$work/metrics-a.txt" || true
+# Where the slowest answers came from (nginx's access log, flushed).
+kill -USR1 "$(cat "$work/nginx.pid")"
+sleep 1
+python3 scripts/lib/slow_requests.py "$work/access.log" || true
 exit "$failed"

@@ -272,6 +272,12 @@ impl Application {
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10))
         .workers(workers)
+        // Each worker's blocking pool (database work, password hashing) no
+        // larger than the connection pool and two more: beyond that a
+        // thread only waits for a connection, and every waiting thread
+        // keeps memory (docs/performance.md, "Memory"). Tokio's default
+        // allows 512 / cores each.
+        .worker_max_blocking_threads(settings.database.max_connections as usize + 2)
         .max_connections(settings.server.max_connections.div_ceil(workers));
         let server = server.listen(listener)?.run();
         Ok(Application {

@@ -170,6 +170,13 @@ pub struct Published<'a> {
     pub before: Option<i64>,
 }
 
+/// On PostgreSQL, how many matches a search collects before it stops
+/// sorting the whole match set and walks lessons newest first instead.
+/// Fewer than this: they are found through the index and sorted (a rare
+/// word). More: a page of 20 lies within the newest 20 × N / 1,000 lessons,
+/// tested at about 5 µs each (docs/performance.md).
+const PG_MATCH_SET_MAX: usize = 1000;
+
 /// Published lessons, newest first.
 pub fn published(
     conn: &mut DbConn,
@@ -177,53 +184,86 @@ pub fn published(
     limit: i64,
 ) -> QueryResult<Vec<LessonRow>> {
     use super::schema::organisations;
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
     // Every word must begin a word of the lesson: through the full-text
-    // index of each backend (migration 000018), never a scan.
-    let search = crate::domain::search::prefix_queries(&filter.words).map(|(fts5, tsquery)| {
-        match conn {
-            DbConn::Sqlite(_) => (
-                "lessons.id IN (SELECT rowid FROM lessons_fts WHERE lessons_fts MATCH ",
-                fts5,
-            ),
-            // Materialised, so the index finds the matches first: left to
-            // itself the planner walks lessons newest first, testing each
-            // (4.5 s for a word in none of 100,000 lessons).
-            DbConn::Pg(_) => (
-                "lessons.id IN (WITH found AS MATERIALIZED (SELECT id FROM lessons \
-                 WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', ",
-                tsquery,
-            ),
+    // index of each backend (migrations 000018 and 000019), never a scan.
+    let search = crate::domain::search::prefix_queries(&filter.words);
+    // The lessons the filter lets through, with their authors.
+    macro_rules! filtered {
+        ($selection:expr) => {{
+            let mut query = lessons::table
+                .inner_join(organisations::table.on(organisations::id.eq(lessons::organisation_id)))
+                .filter(lessons::publish.ne(Publish::No.as_str()))
+                .filter(lessons::id.lt(filter.before.unwrap_or(i64::MAX)))
+                .select($selection)
+                .into_boxed();
+            if let Some(topic) = filter.topic {
+                query = query.filter(lessons::topic_id.eq(topic));
+            }
+            if let Some(kind) = filter.kind {
+                query = query.filter(organisations::kind.eq(kind));
+            }
+            query
+        }};
+    }
+    match (conn, search) {
+        (DbConn::Sqlite(c), search) => {
+            let mut query = filtered!(LessonRow::as_select())
+                .order(lessons::id.desc())
+                .limit(limit);
+            if let Some((fts5, _)) = search {
+                query = query.filter(
+                    sql::<Bool>(
+                        "lessons.id IN (SELECT rowid FROM lessons_fts WHERE lessons_fts MATCH ",
+                    )
+                    .bind::<Text, _>(fts5)
+                    .sql(")"),
+                );
+            }
+            query.load(&mut **c)
         }
-    });
-    dispatch!(conn, c => {
-        let mut query = lessons::table
-            .inner_join(organisations::table.on(organisations::id.eq(lessons::organisation_id)))
-            .filter(lessons::publish.ne(Publish::No.as_str()))
-            .filter(lessons::id.lt(filter.before.unwrap_or(i64::MAX)))
+        (DbConn::Pg(c), None) => filtered!(LessonRow::as_select())
             .order(lessons::id.desc())
             .limit(limit)
-            .select(LessonRow::as_select())
-            .into_boxed();
-        if let Some(topic) = filter.topic {
-            query = query.filter(lessons::topic_id.eq(topic));
-        }
-        if let Some(kind) = filter.kind {
-            query = query.filter(organisations::kind.eq(kind));
-        }
-        if let Some((condition, words)) = &search {
-            let closing = if condition.contains("MATERIALIZED") {
-                ")) SELECT id FROM found)"
-            } else {
-                ")"
+            .load(&mut **c),
+        // The planner cannot tell a rare word from a common one well enough
+        // (every prefix search is guessed at 0.5 % of lessons): left to
+        // itself it walked all 100,000 lessons for a word in 19 of them.
+        // So first collect the matches through the index, in no order, up
+        // to a bound; only when there are more than that is a walk newest
+        // first sure to end soon.
+        (DbConn::Pg(c), Some((_, tsquery))) => {
+            let c: &mut diesel::PgConnection = c;
+            let matches = || {
+                sql::<Bool>("lessons.search_doc @@ to_tsquery('simple', ")
+                    .bind::<Text, _>(tsquery.clone())
+                    .sql(")")
             };
-            query = query.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(condition)
-                    .bind::<diesel::sql_types::Text, _>(words.clone())
-                    .sql(closing),
-            );
+            let mut ids: Vec<i64> = filtered!(lessons::id)
+                .filter(matches())
+                .limit(PG_MATCH_SET_MAX as i64 + 1)
+                .load(c)?;
+            if ids.len() <= PG_MATCH_SET_MAX {
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                ids.truncate(usize::try_from(limit).unwrap_or(0));
+                lessons::table
+                    .inner_join(
+                        organisations::table.on(organisations::id.eq(lessons::organisation_id)),
+                    )
+                    .filter(lessons::id.eq_any(ids))
+                    .order(lessons::id.desc())
+                    .select(LessonRow::as_select())
+                    .load(c)
+            } else {
+                filtered!(LessonRow::as_select())
+                    .filter(matches())
+                    .order(lessons::id.desc())
+                    .limit(limit)
+                    .load(c)
+            }
         }
-        query.load(c)
-    })
+    }
 }
 
 /// The organisations that wrote lessons, as the knowledge base shows them.

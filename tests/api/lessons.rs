@@ -18,6 +18,7 @@ backend_tests!(
     the_forms_reminder_goes_once_and_only_to_the_side_that_did_not_answer,
     a_visitors_rating_moves_the_hosts_proven_quality,
     the_knowledge_base_shows_published_lessons_only_and_finds_them_by_word,
+    a_common_word_pages_newest_first_as_a_rare_one_does,
     the_demo_starts_with_held_visits_and_published_lessons,
     three_months_on_the_requester_is_asked_what_came_of_it,
     csv_exports_cannot_carry_formulas,
@@ -808,6 +809,144 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
         )
         .await;
     assert_eq!(status, 401);
+}
+
+/// A search finds its lessons newest first, page after page, whether the
+/// word is in a few lessons or in more than a thousand (on PostgreSQL the two
+/// are found in different ways: db::lessons::published).
+async fn a_common_word_pages_newest_first_as_a_rare_one_does(backend: Backend) {
+    use meeloop::db::lessons::LessonPlace;
+    use meeloop::domain::lesson::{Lesson, Publish};
+    use meeloop::domain::visit::{VisitId, VisitRole};
+
+    let app = demo_app(backend).await;
+    let reader = crate::matrix::partner_token(&app, "lessons:read").await;
+    app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    // 1,600 lessons on one topic: every one says "gedeeld", every 70th also
+    // "zeldzaam", every 3rd is private; more than a thousand published ones
+    // match "gedeeld", so PostgreSQL walks the first pages and sorts the
+    // last ones.
+    let mut conn = app.db.pool.get().unwrap();
+    let (requester, host, topic, author): (i64, i64, i64, i64) = {
+        let mut id = |sql: &str| -> i64 {
+            #[derive(diesel::QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            meeloop::db::dispatch!(&mut conn, c => diesel::RunQueryDsl::get_result::<Id>(diesel::sql_query(sql), c))
+                .unwrap()
+                .id
+        };
+        (
+            id("SELECT id FROM organisations WHERE code = 'GM1900'"),
+            id("SELECT id FROM organisations WHERE code = 'GM0193'"),
+            id("SELECT id FROM topics WHERE slug = 'common-ground'"),
+            id("SELECT id FROM users WHERE email = 'piet@zwolle.example'"),
+        )
+    };
+    let mut common = Vec::new();
+    let mut rare = Vec::new();
+    conn.write(|conn| {
+        let now = chrono::Utc::now().naive_utc();
+        for i in 0..800 {
+            let visit = meeloop::db::visits::insert(
+                conn,
+                meeloop::db::visits::NewVisit {
+                    requester_id: requester,
+                    host_id: host,
+                    topic_id: topic,
+                    requested_by: author,
+                    state: VisitState::Requested,
+                    goal: "Leren".into(),
+                    participants: 1,
+                    proposed_dates: String::new(),
+                    expires_at: now,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            for (j, side) in [VisitRole::Requester, VisitRole::Host]
+                .into_iter()
+                .enumerate()
+            {
+                let n = i * 2 + j;
+                let published = n % 3 != 2;
+                let words = if n % 70 == 0 {
+                    "gedeeld zeldzaam"
+                } else {
+                    "gedeeld"
+                };
+                let id = meeloop::db::lessons::insert(
+                    conn,
+                    LessonPlace {
+                        visit_id: VisitId(visit.0),
+                        side,
+                        organisation_id: if j == 0 { requester } else { host },
+                        host_id: host,
+                        topic_id: topic,
+                        visit_date: now.date(),
+                        author_id: Some(author),
+                        submitted_at: now,
+                    },
+                    Lesson {
+                        situation: format!("Les {n}: {words}."),
+                        strengths: String::new(),
+                        mistakes: String::new(),
+                        recommendations: String::new(),
+                        hours_saved: 1,
+                        rating: 4,
+                        recommend: None,
+                        publish: if published {
+                            Publish::Named
+                        } else {
+                            Publish::No
+                        },
+                    },
+                )?
+                .unwrap();
+                if published {
+                    common.push(id);
+                    if n % 70 == 0 {
+                        rare.push(id);
+                    }
+                }
+            }
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .unwrap();
+    drop(conn);
+    common.reverse();
+    rare.reverse();
+    assert!(common.len() > 1000 && rare.len() > 5);
+
+    for (query, expected) in [
+        ("q=gedeeld", &common),
+        ("q=gedeeld&topic=common-ground&kind=municipality", &common),
+        ("q=zeldzaam", &rare),
+        ("q=zeldzaam+GEDEELD", &rare),
+        ("q=gedeeld&topic=cloud-migration", &Vec::new()),
+    ] {
+        let mut found: Vec<i64> = Vec::new();
+        let mut next: Option<i64> = None;
+        loop {
+            let page_query = match next {
+                Some(before) => format!("?{query}&limit=100&before={before}"),
+                None => format!("?{query}&limit=100"),
+            };
+            let (status, page) = kb(&app, &page_query, &reader).await;
+            assert_eq!(status, 200, "{page_query}: {page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 100);
+            found.extend(items.iter().map(|l| l["id"].as_i64().unwrap()));
+            match page["nextBefore"].as_i64() {
+                Some(before) => next = Some(before),
+                None => break,
+            }
+        }
+        assert_eq!(&found, expected, "{query}: every match, newest first, once");
+    }
 }
 
 async fn kb(app: &TestApp, query: &str, token: &str) -> (u16, serde_json::Value) {

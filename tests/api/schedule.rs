@@ -537,9 +537,23 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
 
     // At expiry: two instances at once, one expiry and one email.
     let expiry = asked + Duration::days(RULES.invitation_days) + Duration::minutes(1);
+    // An instance that found the job due just before another did it: its
+    // run does nothing and is no failure (no warning, no failed-job count
+    // for the operator's alert).
+    let ctx = app.ctx();
+    let seen = meeloop::service::schedule::due_jobs(&ctx, expiry)
+        .await
+        .unwrap();
+    assert!(seen.iter().any(|(id, _)| *id == visit.id), "{seen:?}");
     let (a, b) = tokio::join!(one.run_at(expiry), two.run_at(expiry));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!((a.expired + b.expired, a.nudged + b.nudged), (1, 0));
+    assert_eq!(a.failed + b.failed, 0, "{a:?} {b:?}");
+    let fanout = ctx.fanout().await.unwrap();
+    for (id, job) in seen.into_iter().filter(|(id, _)| *id == visit.id) {
+        let late = meeloop::service::schedule::run_job(&ctx, &fanout, id, job, expiry).await;
+        assert!(matches!(late, Ok(None)), "{job:?} done again: {late:?}");
+    }
     assert_eq!(visit_row(&app, visit.id).state, VisitState::Expired);
     assert_eq!(
         one.run_at(expiry + Duration::days(1))
