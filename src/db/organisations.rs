@@ -157,16 +157,21 @@ pub fn contacts(conn: &mut DbConn) -> QueryResult<Vec<Contact>> {
 }
 
 /// Locks the organisation's row until the transaction ends, for a
-/// read-modify-write (PostgreSQL: `SELECT … FOR UPDATE`, which at READ
+/// read-modify-write (PostgreSQL: `SELECT … FOR NO KEY UPDATE`, which at READ
 /// COMMITTED waits for a concurrent writer and then sees its change;
 /// SQLite's immediate transaction already lets one writer in at a time).
 /// Whether the row exists.
 pub fn lock(conn: &mut DbConn, id: OrganisationId) -> QueryResult<bool> {
     match conn {
+        // NO KEY UPDATE, the lock an UPDATE of the row takes anyway: it
+        // serialises changes of the organisation but lets rows that refer
+        // to it (link tokens, lessons, visits) be written meanwhile. FOR
+        // UPDATE blocked those, and a profile edit waiting for the
+        // directory's version row then deadlocked with a scheduled job.
         DbConn::Pg(c) => Ok(organisations::table
             .find(id.0)
             .select(organisations::id)
-            .for_update()
+            .for_no_key_update()
             .first::<i64>(&mut **c)
             .optional()?
             .is_some()),

@@ -41,13 +41,14 @@ impl UserRow {
 }
 
 /// Locks the account's row until the transaction ends, for a
-/// read-modify-write (see `organisations::lock`).
+/// read-modify-write (see `organisations::lock`: rows that refer to it may
+/// still be written meanwhile).
 pub fn lock(conn: &mut DbConn, id: UserId) -> QueryResult<()> {
     if let DbConn::Pg(c) = conn {
         users::table
             .find(id.0)
             .select(users::id)
-            .for_update()
+            .for_no_key_update()
             .first::<i64>(&mut **c)
             .optional()?;
     }

@@ -474,7 +474,7 @@ pub fn lock_partner(conn: &mut DbConn, partner_id: i64) -> QueryResult<()> {
         partner_clients::table
             .find(partner_id)
             .select(partner_clients::id)
-            .for_update()
+            .for_no_key_update()
             .first::<i64>(&mut **c)
             .optional()?;
     }

@@ -686,3 +686,58 @@ async fn operators_run_the_jobs_once_from_the_command_line(backend: Backend) {
         1
     );
 }
+
+/// PostgreSQL row locks: a profile edit locks its organisation's row for
+/// the rest of its transaction. The scheduler completing a visit that
+/// organisation asked for must not wait for that lock: it would hold the
+/// directory's version row meanwhile, which the edit needs next, and the
+/// two deadlock (seen under load in scripts/cluster.sh: 500s and failed
+/// jobs). SQLite has one writer at a time and no row locks.
+#[actix_web::test]
+async fn a_profile_edit_in_progress_does_not_hold_up_its_visits() {
+    if !crate::helpers::postgres_available() {
+        return;
+    }
+    let app = demo_app(Backend::Postgres).await;
+    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    let day = working_days_ahead(1)[0];
+    let visit = ask(&app, &anne, "cloud-migration", &[day]).await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/accept", visit.id),
+            Some(&host),
+            Some(json!({"date": day})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let requester = OrganisationId(visit_row(&app, visit.id).requester_id);
+
+    // Súdwest-Fryslân's edit, in progress, its row locked as the edit locks it.
+    let mut edit = app.db.pool.get().unwrap();
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        edit.write_outside_accounts(|conn| {
+            assert!(meeloop::db::organisations::lock(conn, requester)?);
+            locked.send(()).unwrap();
+            let _ = released.recv();
+            Ok::<_, diesel::result::Error>(())
+        })
+    });
+    is_locked.recv().unwrap();
+    // A guard against a hang, not a measurement: the job either finishes
+    // beside the edit or waits for it for ever.
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        scheduler(&app).run_at(dutch(day + Duration::days(1), 1)),
+    )
+    .await
+    .expect("completing the visit waited for the profile edit")
+    .unwrap();
+    assert_eq!(report.completed, 1, "{report:?}");
+    release.send(()).unwrap();
+    holder.join().unwrap().unwrap();
+    assert_eq!(visit_row(&app, visit.id).state, VisitState::Completed);
+}
