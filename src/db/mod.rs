@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod backup;
 pub mod expertise;
+pub mod follows;
 pub mod lessons;
 pub mod matching;
 pub mod merge;

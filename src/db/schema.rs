@@ -50,12 +50,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    topic_follows (user_id, topic_id) {
+        user_id -> BigInt,
+        topic_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(topic_follows -> topics (topic_id));
+
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     topics,
     expertise,
+    topic_follows,
     users,
     audit_log,
     partner_clients,

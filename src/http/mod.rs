@@ -7,6 +7,7 @@ pub mod body;
 pub mod call;
 pub mod client;
 pub mod extract;
+pub mod follows;
 pub mod health;
 pub mod knowledge;
 pub mod lang;
@@ -241,6 +242,9 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(auth::change_password)
         .service(auth::sessions)
         .service(auth::end_session)
+        .service(follows::list)
+        .service(follows::follow)
+        .service(follows::unfollow)
         .service(sign_in::forgot_password)
         .service(sign_in::invite_member)
         .service(partners::token)

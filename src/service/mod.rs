@@ -8,6 +8,7 @@ pub mod context;
 pub mod demo;
 pub mod directory;
 pub mod events;
+pub mod follows;
 pub mod import;
 pub mod index;
 pub mod lessons;

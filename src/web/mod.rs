@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod follows;
 pub mod followups;
 pub mod invitations;
 pub mod knowledge;
@@ -128,6 +129,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/admin/{kind}/{id}/export.{format}", get: privacy::admin_export))
         .service(page!("/admin/{kind}/{id}/erase", get: privacy::erase_show, post: privacy::erase))
         .service(page!("/account", get: privacy::show))
+        .service(page!("/account/topics", get: follows::show, post: follows::save))
         .service(page!("/account/sessions", get: sessions::show))
         .service(page!("/account/two-step", get: two_step::show, post: two_step::change))
         .service(page!("/account/sessions/end-others", post: sessions::end_others))

@@ -18,6 +18,7 @@ mod cli;
 mod delivery;
 mod directory;
 mod events;
+mod follows;
 mod hardening;
 mod import;
 mod mail;

@@ -101,6 +101,22 @@ fn rows() -> Vec<Row> {
             "/api/v1/me/sessions/{id}",
             [401, 404, 404, 401, 401, 404],
         ),
+        // Each caller's own follows: anyone signed in, nobody else's.
+        row(
+            Method::GET,
+            "/api/v1/me/topics",
+            [401, 200, 200, 401, 401, 200],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/me/topics/{topic}",
+            [401, 204, 204, 401, 401, 204],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/me/topics/{topic}",
+            [401, 204, 204, 401, 401, 204],
+        ),
         row(
             Method::GET,
             "/api/v1/partner",

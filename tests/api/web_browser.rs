@@ -468,6 +468,7 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/organisation".into(),
             "/account".into(),
             "/account/sessions".into(),
+            "/account/topics".into(),
             "/account/two-step".into(),
             "/knowledge?topic=cloud-migration".into(),
             "/knowledge?q=datacenter".into(),

@@ -157,9 +157,14 @@ pub(super) fn subject_of(
             let user = crate::db::users::find(conn, id)?
                 .ok_or(AccountRefusal::UnknownUser { id: id.0 })?;
             Ok(Subject {
-                refs: ["users.id", "requested_by", "author_id"]
-                    .map(|c| (c.to_string(), id.0))
-                    .to_vec(),
+                refs: [
+                    "users.id",
+                    "requested_by",
+                    "author_id",
+                    "topic_follows.user_id",
+                ]
+                .map(|c| (c.to_string(), id.0))
+                .to_vec(),
                 names: vec![whose.reference()],
                 needles: identifying([user.email.as_str(), user.name.as_str()]),
             })
@@ -177,11 +182,10 @@ pub(super) fn subject_of(
                 ]
                 .map(|c| (c.to_string(), id.0))
                 .into_iter()
-                .chain(
-                    members.iter().flat_map(|u| {
-                        ["requested_by", "author_id"].map(|c| (c.to_string(), u.id.0))
-                    }),
-                )
+                .chain(members.iter().flat_map(|u| {
+                    ["requested_by", "author_id", "topic_follows.user_id"]
+                        .map(|c| (c.to_string(), u.id.0))
+                }))
                 .collect(),
                 names: std::iter::once(whose.reference())
                     .chain(members.iter().map(|u| user_ref(u.id)))

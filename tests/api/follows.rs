@@ -1,0 +1,194 @@
+//! Following topics (issue 22): by the API and on the account page, each
+//! person their own; in their export, and gone with their erasure.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::pages::{hidden, Web};
+use crate::visits::{coordinator, demo_app};
+
+backend_tests!(
+    coordinators_follow_topics_and_see_only_their_own,
+    the_account_page_follows_the_checked_topics,
+    an_erasure_ends_what_a_person_followed,
+);
+
+async fn followed(app: &TestApp, token: &str) -> Vec<String> {
+    let (status, list) = app.json_as("/api/v1/me/topics", token).await;
+    assert_eq!(status, 200, "{list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["topic"]["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn put(app: &TestApp, token: &str, slug: &str) -> (u16, Value) {
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/me/topics/{slug}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+async fn coordinators_follow_topics_and_see_only_their_own(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = app
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
+        .await;
+    let piet = app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    assert!(followed(&app, &anne).await.is_empty());
+
+    for _ in 0..2 {
+        assert_eq!(
+            put(&app, &anne, "cloud-migration").await.0,
+            204,
+            "twice is once"
+        );
+    }
+    assert_eq!(put(&app, &anne, "privacy").await.0, 204);
+    assert_eq!(followed(&app, &anne).await, ["cloud-migration", "privacy"]);
+    let (_, list) = app.json_as("/api/v1/me/topics", &anne).await;
+    let first = &list["items"][0];
+    assert_eq!(first["topic"]["nameNl"], "Migratie naar de cloud");
+    assert!(first["since"].as_str().unwrap().ends_with('Z'), "{first}");
+    assert!(followed(&app, &piet).await.is_empty(), "nobody else's");
+
+    for _ in 0..2 {
+        let (status, _) = app
+            .send(
+                Method::DELETE,
+                "/api/v1/me/topics/privacy",
+                Some(&anne),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    assert_eq!(followed(&app, &anne).await, ["cloud-migration"]);
+
+    let (status, problem) = put(&app, &anne, "no-such-topic").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("unknown_topic")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-topic"),
+        "{problem}"
+    );
+    let (status, problem) = put(&app, &anne, "Not%20a%20slug").await;
+    assert_eq!(status, 400, "{problem}");
+    let anonymous = app
+        .client
+        .put(format!("{}/api/v1/me/topics/privacy", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        followed(&app, &anne).await,
+        ["cloud-migration"],
+        "nothing lost"
+    );
+}
+
+async fn the_account_page_follows_the_checked_topics(backend: Backend) {
+    let app = demo_app(backend).await;
+    coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
+    let anne = Web::new(&app)
+        .logged_in("anne@sudwestfryslan.example")
+        .await;
+    let account = anne.get("/account").await;
+    assert!(account.body.contains(r#"href="/account/topics""#));
+    let page = anne.get("/account/topics").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"value="cloud-migration">"#),
+        "unchecked at first"
+    );
+    let csrf = hidden(&page.body, "csrf");
+
+    let form = |topics: &[&str]| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(topics.iter().map(|t| ("topic", t.to_string())));
+        form
+    };
+    let saved = anne
+        .post("/account/topics", &form(&["cloud-migration", "privacy"]))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = anne.get("/account/topics?saved=1").await;
+    assert!(page.body.contains("Opgeslagen."));
+    assert!(
+        page.body.contains(r#"value="cloud-migration" checked>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"value="privacy" checked>"#));
+
+    // Unchecking one leaves the other; a made-up topic saves nothing.
+    let saved = anne.post("/account/topics", &form(&["privacy"])).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let bad = anne
+        .post("/account/topics", &form(&["no-such-topic"]))
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND, "{}", bad.body);
+    let page = anne.get("/account/topics").await;
+    assert!(page.body.contains(r#"value="cloud-migration">"#));
+    assert!(page.body.contains(r#"value="privacy" checked>"#));
+    // A form from elsewhere (no token of this session) changes nothing.
+    let forged = anne
+        .post("/account/topics", &[("csrf", "forged".to_string())])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(anne
+        .get("/account/topics")
+        .await
+        .body
+        .contains(r#"value="privacy" checked>"#));
+}
+
+async fn an_erasure_ends_what_a_person_followed(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = app
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
+        .await;
+    assert_eq!(put(&app, &anne, "cloud-migration").await.0, 204);
+    let (status, export) = app.json_as("/api/v1/me/export", &anne).await;
+    assert_eq!(status, 200);
+    let rows = export["tables"]["topic_follows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "in the person's own export: {rows:?}");
+
+    let (_, me) = app.json_as("/api/v1/me", &anne).await;
+    let admin = app.admin_token("beheer@meeloop.example").await;
+    let (status, erased) = app
+        .post_as(
+            &format!("/api/v1/admin/users/{}/erasure", me["id"]),
+            &admin,
+            json!({"confirm": "anne2@sudwestfryslan.example"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    let (status, export) = app
+        .json_as(&format!("/api/v1/admin/users/{}/export", me["id"]), &admin)
+        .await;
+    assert_eq!(status, 200, "{export}");
+    assert!(
+        export["tables"]["topic_follows"].is_null()
+            || export["tables"]["topic_follows"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+        "{}",
+        export["tables"]
+    );
+}
