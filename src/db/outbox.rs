@@ -23,6 +23,9 @@ pub struct NewMessage {
     pub body_html: String,
     /// JSON list of `{filename, contentType, base64}`.
     pub attachments: String,
+    /// For a mailing (the digest): the one-click unsubscribe link, sent as
+    /// `List-Unsubscribe` (RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }
 
 /// What queuing did.
@@ -96,6 +99,7 @@ pub struct Claimed {
     pub body_text: String,
     pub body_html: String,
     pub attachments: String,
+    pub list_unsubscribe: Option<String>,
     /// Including this one.
     pub attempts: i32,
     /// The claim: reports must name it, so a worker whose lease ran out
@@ -170,6 +174,7 @@ pub fn mark_sent(conn: &mut DbConn, claim: &Claimed, now: NaiveDateTime) -> Quer
         o::body_text.eq(""),
         o::body_html.eq(""),
         o::attachments.eq("[]"),
+        o::list_unsubscribe.eq(None::<String>),
         o::lease_until.eq(None::<NaiveDateTime>),
         o::last_error.eq(None::<String>),
     ))

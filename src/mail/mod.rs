@@ -141,6 +141,41 @@ impl Header for AutoSubmitted {
     }
 }
 
+/// `List-Unsubscribe: <https://…>` (RFC 2369): where the recipient's mail
+/// program unsubscribes.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.into()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the
+/// link unsubscribes by a POST with that body, with no page in between;
+/// a GET (a scanner) changes nothing.
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
+}
+
 /// The MIME message for a claimed outbox row: multipart/alternative with
 /// the text part first (what plain readers show), HTML second, then any
 /// attachments; the Message-ID derived from the outbox id.
@@ -179,13 +214,27 @@ pub fn build(claim: &Claimed, from: &Mailbox, domain: &str) -> Result<Message, S
         }
         mixed
     };
-    Message::builder()
+    let mut message = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(claim.subject.clone())
         .header(MessageId::from(message_id(claim.id, domain)))
         .header(ContentLanguage(claim.language.clone()))
-        .header(AutoSubmitted)
+        .header(AutoSubmitted);
+    if let Some(link) = &claim.list_unsubscribe {
+        // Only an https or http URL of our own making; never a line break.
+        if !(link.starts_with("https://") || link.starts_with("http://"))
+            || link.contains(['\r', '\n', '<', '>'])
+        {
+            return Err(SendFailure::Permanent(
+                "unsubscribe link is not a plain URL".into(),
+            ));
+        }
+        message = message
+            .header(ListUnsubscribe(format!("<{link}>")))
+            .header(ListUnsubscribePost);
+    }
+    message
         .multipart(body)
         .map_err(|e| permanent("message cannot be built", &e))
 }

@@ -88,6 +88,7 @@ pub fn compose<E: Email>(
         body_text: rendered.text,
         body_html: rendered.html,
         attachments: serde_json::to_string(&stored).map_err(|e| askama::Error::Custom(e.into()))?,
+        list_unsubscribe: None,
     })
 }
 

@@ -19,6 +19,7 @@ use crate::smtp::{free_port, wait_until, Options, SmtpServer};
 
 backend_tests!(
     a_451_is_retried_and_then_delivered_once,
+    a_mailing_carries_its_one_click_unsubscribe,
     a_550_is_dead_with_the_reason_and_can_be_requeued,
     nothing_is_lost_while_the_server_is_down,
     a_worker_killed_mid_batch_loses_nothing,
@@ -378,4 +379,71 @@ async fn tls_relays_are_verified() {
             "{security:?}"
         );
     }
+}
+
+/// A mailing's unsubscribe link (the monthly digest) travels as RFC 8058's
+/// two headers and leaves the outbox with the body once sent (it is
+/// single-use); a link that could smuggle in a header is refused for good.
+async fn a_mailing_carries_its_one_click_unsubscribe(backend: Backend) {
+    use diesel::prelude::*;
+    let server = SmtpServer::start();
+    let db = test_db(backend);
+    db.migrate();
+    let link = "https://meeloop.example/unsubscribe/abc123";
+    let mut good = message("digest:1", "anne@zwolle.example", "nl");
+    good.list_unsubscribe = Some(link.into());
+    let mut evil = message("digest:2", "piet@zwolle.example", "nl");
+    evil.list_unsubscribe = Some("https://x.example/\r\nBcc: all@example.org".into());
+    let mut conn = db.pool.get().unwrap();
+    let Enqueued::Queued(good_id) = outbox::enqueue(&mut conn, &good).unwrap() else {
+        panic!("queued once")
+    };
+    let Enqueued::Queued(evil_id) = outbox::enqueue(&mut conn, &evil).unwrap() else {
+        panic!("queued once")
+    };
+    drop(conn);
+    let transport = Transport::smtp(&server.settings()).unwrap();
+    deliver_until(&db, &transport, &quick_sender(), |c| {
+        c.get("sent") == Some(&1) && c.get("dead") == Some(&1)
+    })
+    .await;
+
+    let received = server.received();
+    assert_eq!(received.len(), 1, "only the good one went out");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&received[0])
+        .unwrap();
+    let header = |name: &str| {
+        parsed
+            .header_raw(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("List-Unsubscribe"), format!("<{link}>"));
+    assert_eq!(
+        header("List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(!String::from_utf8_lossy(&received[0]).contains("all@example.org"));
+
+    let stored = |id: i64| -> Option<String> {
+        use meeloop::db::schema::outbox::dsl as o;
+        meeloop::db::dispatch!(&mut db.pool.get().unwrap(), c => o::outbox
+            .find(id)
+            .select(o::list_unsubscribe)
+            .first::<Option<String>>(c))
+        .unwrap()
+    };
+    assert_eq!(stored(good_id), None, "a used link is not kept");
+    let dead = outbox::find(&mut db.pool.get().unwrap(), evil_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.state.as_str(), "dead");
+    assert!(
+        dead.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unsubscribe link"),
+        "{dead:?}"
+    );
 }

@@ -46,6 +46,7 @@ pub(crate) fn message(key: &str, to: &str, language: &str) -> NewMessage {
         body_text: text.into(),
         body_html: html.into(),
         attachments: "[]".into(),
+        list_unsubscribe: None,
     }
 }
 

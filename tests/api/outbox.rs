@@ -24,6 +24,7 @@ fn message(key: &str) -> NewMessage {
         body_text: "Hallo".into(),
         body_html: "<p>Hallo</p>".into(),
         attachments: "[]".into(),
+        list_unsubscribe: None,
     }
 }
 
