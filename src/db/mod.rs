@@ -24,6 +24,7 @@ pub mod sso;
 pub mod subject;
 pub mod topics;
 pub mod two_step;
+pub mod unsubscribe;
 pub mod users;
 pub mod visits;
 pub mod webhooks;

@@ -60,6 +60,16 @@ diesel::table! {
 
 diesel::joinable!(topic_follows -> topics (topic_id));
 
+diesel::table! {
+    unsubscribe_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -67,6 +77,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     topics,
     expertise,
     topic_follows,
+    unsubscribe_tokens,
     users,
     audit_log,
     partner_clients,

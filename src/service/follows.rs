@@ -125,3 +125,75 @@ fn unknown_topic(slug: &TopicSlug) -> ServiceError {
     }
     .into()
 }
+
+/// What an unsubscribe link is, as its page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsubscribeLink {
+    /// Not used yet: the page offers the button.
+    Open,
+    /// Used (by this POST or an earlier one): nothing followed any more by
+    /// it; the person may have followed topics again since.
+    Used,
+    Unknown,
+}
+
+/// A new one-click unsubscribe link for `user`'s digest, written in the
+/// transaction that queues the digest. Only the token's hash is kept.
+pub fn unsubscribe_link(
+    conn: &mut db::DbConn,
+    user: crate::domain::account::UserId,
+    base_url: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<String> {
+    let token = crate::auth::links::new_token();
+    db::unsubscribe::insert(conn, &token.hash, user, now)?;
+    Ok(format!(
+        "{}/unsubscribe/{}",
+        base_url.trim_end_matches('/'),
+        token.plain
+    ))
+}
+
+/// The link's state, read only: mail scanners fetch every link, and a GET
+/// must not unsubscribe anyone.
+pub async fn unsubscribe_state(
+    ctx: &Context,
+    plain: &str,
+) -> Result<UnsubscribeLink, ServiceError> {
+    let Some(hash) = crate::auth::links::hash(plain) else {
+        return Ok(UnsubscribeLink::Unknown);
+    };
+    ctx.pool
+        .run(move |conn| {
+            Ok(match db::unsubscribe::find(conn, &hash)? {
+                None => UnsubscribeLink::Unknown,
+                Some((_, _, Some(_))) => UnsubscribeLink::Used,
+                Some((_, _, None)) => UnsubscribeLink::Open,
+            })
+        })
+        .await
+}
+
+/// The one click (RFC 8058's POST, or the page's button): the person
+/// follows no topic any more, so no digest comes. Once per link; a second
+/// POST changes nothing (not even topics followed again since).
+pub async fn unsubscribe(ctx: &Context, plain: &str) -> Result<UnsubscribeLink, ServiceError> {
+    let Some(hash) = crate::auth::links::hash(plain) else {
+        return Ok(UnsubscribeLink::Unknown);
+    };
+    let now = ctx.now();
+    ctx.pool
+        .run(move |conn| {
+            conn.write_outside_accounts(|conn| {
+                let Some((id, user, _)) = db::unsubscribe::find(conn, &hash)? else {
+                    return Ok(UnsubscribeLink::Unknown);
+                };
+                if db::unsubscribe::use_once(conn, id, now)? {
+                    let ended = db::follows::forget(conn, user)?;
+                    tracing::info!(user = %user.0, topics = ended, "unsubscribed from the digest");
+                }
+                Ok(UnsubscribeLink::Used)
+            })
+        })
+        .await
+}

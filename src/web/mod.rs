@@ -21,6 +21,7 @@ pub mod sign_in;
 pub mod sso;
 pub mod statements;
 pub mod two_step;
+pub mod unsubscribe;
 pub mod visits;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -150,6 +151,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Behind email links: GET and HEAD never change anything.
         .service(page!("/invitations/{token}", get: invitations::show, post: invitations::answer))
         .service(page!("/lessons-forms/{token}", get: lessons::show, post: lessons::submit))
+        .service(page!("/unsubscribe/{token}", get: unsubscribe::show, post: unsubscribe::act))
         .service(page!("/welcome/{token}", get: sign_in::welcome_show, post: sign_in::welcome))
         .service(page!("/password/reset/{token}", get: sign_in::reset_show, post: sign_in::reset))
         .service(page!(

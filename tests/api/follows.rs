@@ -13,6 +13,7 @@ backend_tests!(
     coordinators_follow_topics_and_see_only_their_own,
     the_account_page_follows_the_checked_topics,
     an_erasure_ends_what_a_person_followed,
+    the_unsubscribe_link_acts_on_post_only_and_once,
 );
 
 async fn followed(app: &TestApp, token: &str) -> Vec<String> {
@@ -191,4 +192,81 @@ async fn an_erasure_ends_what_a_person_followed(backend: Backend) {
         "{}",
         export["tables"]
     );
+}
+
+/// The digest's one-click link (RFC 8058): what a mail scanner fetches
+/// changes nothing; the mail program's POST (or the page's button) ends
+/// every follow, once: a second POST leaves topics followed since alone.
+async fn the_unsubscribe_link_acts_on_post_only_and_once(backend: Backend) {
+    let app = demo_app(backend).await;
+    let anne = app
+        .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
+        .await;
+    assert_eq!(put(&app, &anne, "cloud-migration").await.0, 204);
+    assert_eq!(put(&app, &anne, "privacy").await.0, 204);
+    let (_, me) = app.json_as("/api/v1/me", &anne).await;
+    let user = meeloop::domain::account::UserId(me["id"].as_i64().unwrap());
+    let link = |app: &TestApp| {
+        let mut conn = app.db.pool.get().unwrap();
+        meeloop::service::follows::unsubscribe_link(
+            &mut conn,
+            user,
+            &app.address,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap()
+    };
+    let first = link(&app);
+    assert!(first.starts_with(&format!("{}/unsubscribe/", app.address)));
+
+    // Scanners: GET and HEAD, as often as they like.
+    for _ in 0..2 {
+        let page = app.client.get(&first).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        assert!(body.contains(r#"<form method="post""#), "{body}");
+        assert_eq!(app.client.head(&first).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        followed(&app, &anne).await.len(),
+        2,
+        "a GET changed nothing"
+    );
+
+    // The mail program's one click.
+    let click = |url: String| {
+        app.client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+    };
+    let done = click(first.clone()).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Afgemeld"));
+    assert!(followed(&app, &anne).await.is_empty());
+
+    // Following again later; the used link cannot undo that.
+    assert_eq!(put(&app, &anne, "privacy").await.0, 204);
+    assert_eq!(click(first.clone()).await.unwrap().status(), 200);
+    assert_eq!(followed(&app, &anne).await, ["privacy"], "used once only");
+    let page = app
+        .client
+        .get(&first)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Afgemeld") && !page.contains(r#"<form method="post""#));
+
+    // A fresh link from the next digest works; made-up and mangled ones do not.
+    assert_eq!(click(link(&app)).await.unwrap().status(), 200);
+    assert!(followed(&app, &anne).await.is_empty());
+    let made_up = format!("{}/unsubscribe/{}", app.address, "A".repeat(43));
+    assert_eq!(click(made_up.clone()).await.unwrap().status(), 404);
+    assert_eq!(app.client.get(&made_up).send().await.unwrap().status(), 404);
+    let mangled = format!("{}/unsubscribe/not-a-token", app.address);
+    assert_eq!(click(mangled).await.unwrap().status(), 404);
 }

@@ -448,6 +448,18 @@ async fn every_page_passes_axe_core_in_both_languages() {
         b.goto(&followup).await;
         b.go("main form button[type=submit]").await;
         check("follow-up by link, empty".into(), b.axe().await);
+        // The digest's unsubscribe link (one per language: it works once).
+        let unsubscribe = meeloop::service::follows::unsubscribe_link(
+            &mut app.db.pool.get().unwrap(),
+            anne.id,
+            &app.address,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
+        b.goto(&unsubscribe).await;
+        check("unsubscribe link".into(), b.axe().await);
+        b.go("main form button[type=submit]").await;
+        check("unsubscribed".into(), b.axe().await);
 
         // A coordinator of the requester.
         b.goto("/login").await;

@@ -126,6 +126,7 @@ fn erase_in(conn: &mut DbConn, whose: Whose, subject: &Subject) -> Result<Erased
         crate::db::sign_in::retire_all(conn, account, crate::db::now())?;
         // What they followed was theirs alone: no digest for nobody.
         crate::db::follows::forget(conn, account)?;
+        crate::db::unsubscribe::forget(conn, account)?;
         erased.accounts += 1;
     }
     erased.unsent_emails = crate::db::outbox::delete_unsent_to(conn, &subject.needles)?;

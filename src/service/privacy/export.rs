@@ -162,6 +162,7 @@ pub(super) fn subject_of(
                     "requested_by",
                     "author_id",
                     "topic_follows.user_id",
+                    "unsubscribe_tokens.user_id",
                 ]
                 .map(|c| (c.to_string(), id.0))
                 .to_vec(),
@@ -183,8 +184,13 @@ pub(super) fn subject_of(
                 .map(|c| (c.to_string(), id.0))
                 .into_iter()
                 .chain(members.iter().flat_map(|u| {
-                    ["requested_by", "author_id", "topic_follows.user_id"]
-                        .map(|c| (c.to_string(), u.id.0))
+                    [
+                        "requested_by",
+                        "author_id",
+                        "topic_follows.user_id",
+                        "unsubscribe_tokens.user_id",
+                    ]
+                    .map(|c| (c.to_string(), u.id.0))
                 }))
                 .collect(),
                 names: std::iter::once(whose.reference())
