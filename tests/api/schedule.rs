@@ -155,6 +155,24 @@ pub fn visit_row(
         .unwrap()
 }
 
+/// Súdwest-Fryslân's visit to Zwolle, accepted for the next working day.
+async fn accepted_next_working_day(app: &TestApp) -> (VisitView, NaiveDate) {
+    let anne = coordinator(app, "anne@sudwestfryslan.example", "GM1900");
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    let day = working_days_ahead(1)[0];
+    let visit = ask(app, &anne, "cloud-migration", &[day]).await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/visits/{}/accept", visit.id),
+            Some(&host),
+            Some(json!({"date": day})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    (visit, day)
+}
+
 /// Sets a visit's expiry, as if it had been asked long ago.
 fn set_expiry(app: &TestApp, id: meeloop::domain::visit::VisitId, at: NaiveDateTime) {
     use meeloop::db::schema::visits;
@@ -584,19 +602,7 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
 
 async fn reminders_come_two_working_days_before_and_completion_the_day_after(backend: Backend) {
     let app = demo_app(backend).await;
-    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
-    let day = working_days_ahead(1)[0];
-    let visit = ask(&app, &anne, "cloud-migration", &[day]).await;
-    let (status, _) = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/visits/{}/accept", visit.id),
-            Some(&host),
-            Some(json!({"date": day})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (visit, day) = accepted_next_working_day(&app).await;
     let jobs = scheduler(&app);
     let remind_on = reminder_day(day);
 
@@ -699,19 +705,7 @@ async fn a_profile_edit_in_progress_does_not_hold_up_its_visits() {
         return;
     }
     let app = demo_app(Backend::Postgres).await;
-    let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
-    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
-    let day = working_days_ahead(1)[0];
-    let visit = ask(&app, &anne, "cloud-migration", &[day]).await;
-    let (status, _) = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/visits/{}/accept", visit.id),
-            Some(&host),
-            Some(json!({"date": day})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (visit, day) = accepted_next_working_day(&app).await;
     let requester = OrganisationId(visit_row(&app, visit.id).requester_id);
 
     // Súdwest-Fryslân's edit, in progress, its row locked as the edit locks it.
