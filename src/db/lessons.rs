@@ -247,13 +247,9 @@ pub fn published(
             if ids.len() <= PG_MATCH_SET_MAX {
                 ids.sort_unstable_by(|a, b| b.cmp(a));
                 ids.truncate(usize::try_from(limit).unwrap_or(0));
-                lessons::table
-                    .inner_join(
-                        organisations::table.on(organisations::id.eq(lessons::organisation_id)),
-                    )
+                filtered!(LessonRow::as_select())
                     .filter(lessons::id.eq_any(ids))
                     .order(lessons::id.desc())
-                    .select(LessonRow::as_select())
                     .load(c)
             } else {
                 filtered!(LessonRow::as_select())

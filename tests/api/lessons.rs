@@ -36,18 +36,7 @@ fn link_in(message: &Claimed) -> String {
 /// Anne's visit to Zwolle, accepted by Zwolle's coordinator (`host`) and
 /// held: the scheduler completes it the day after.
 async fn held_visit(app: &TestApp, host: &str) -> VisitView {
-    let anne = coordinator(app, "anne@sudwestfryslan.example", "GM1900");
-    let day = working_days_ahead(1)[0];
-    let visit = ask(app, &anne, "cloud-migration", &[day]).await;
-    let (status, _) = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/visits/{}/accept", visit.id),
-            Some(host),
-            Some(json!({"date": day})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (visit, day) = crate::schedule::accepted_next_working_day(app, host).await;
     let report = scheduler(app)
         .run_at(dutch(day + Duration::days(1), 6))
         .await

@@ -155,17 +155,17 @@ pub fn visit_row(
         .unwrap()
 }
 
-/// Súdwest-Fryslân's visit to Zwolle, accepted for the next working day.
-async fn accepted_next_working_day(app: &TestApp) -> (VisitView, NaiveDate) {
+/// Súdwest-Fryslân's visit to Zwolle, accepted by Zwolle's coordinator
+/// (`host`, a token) for the next working day.
+pub async fn accepted_next_working_day(app: &TestApp, host: &str) -> (VisitView, NaiveDate) {
     let anne = coordinator(app, "anne@sudwestfryslan.example", "GM1900");
-    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
     let day = working_days_ahead(1)[0];
     let visit = ask(app, &anne, "cloud-migration", &[day]).await;
     let (status, _) = app
         .send(
             reqwest::Method::POST,
             &format!("/api/v1/visits/{}/accept", visit.id),
-            Some(&host),
+            Some(host),
             Some(json!({"date": day})),
         )
         .await;
@@ -602,7 +602,8 @@ async fn the_scheduler_nudges_once_then_expires_with_alternatives(backend: Backe
 
 async fn reminders_come_two_working_days_before_and_completion_the_day_after(backend: Backend) {
     let app = demo_app(backend).await;
-    let (visit, day) = accepted_next_working_day(&app).await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    let (visit, day) = accepted_next_working_day(&app, &host).await;
     let jobs = scheduler(&app);
     let remind_on = reminder_day(day);
 
@@ -705,7 +706,8 @@ async fn a_profile_edit_in_progress_does_not_hold_up_its_visits() {
         return;
     }
     let app = demo_app(Backend::Postgres).await;
-    let (visit, day) = accepted_next_working_day(&app).await;
+    let host = app.coordinator_token("piet@zwolle.example", "GM0193").await;
+    let (visit, day) = accepted_next_working_day(&app, &host).await;
     let requester = OrganisationId(visit_row(&app, visit.id).requester_id);
 
     // Súdwest-Fryslân's edit, in progress, its row locked as the edit locks it.
