@@ -174,8 +174,13 @@ pub fn scheduler_round(ok: bool) {
 }
 
 pub fn scheduler_job(job: &'static str, ok: bool) {
+    scheduler_jobs(job, ok, 1);
+}
+
+/// `n` jobs of one kind at once (the digests of a round).
+pub fn scheduler_jobs(job: &'static str, ok: bool, n: usize) {
     counter!(SCHEDULER_JOBS, "job" => job, "outcome" => if ok { "done" } else { "failed" })
-        .increment(1);
+        .increment(n as u64);
 }
 
 pub fn snapshot_rebuilt(took: Duration) {

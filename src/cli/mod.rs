@@ -298,6 +298,11 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         }
         let accounts = service::demo::create_accounts(&mut conn)?;
         service::demo::load_waiting_form(&mut conn)?;
+        if service::demo::follow_topics(&mut conn)? {
+            println!(
+                "Sietske de Vries (Súdwest-Fryslân) follows two topics: last month's digest is written to the outbox (data/mail/ with the default files transport)."
+            );
+        }
         for provider in &settings.auth.oidc {
             let domains = service::demo::map_sso_domains(&mut conn, &provider.id)?;
             println!(
@@ -561,6 +566,13 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
         report.nudged, report.expired, report.reminded, report.completed, report.lessons_reminded, report.followed_up,
         report.closed_undeliverable + report.closed_no_days_left, report.failed
     );
+    let d = report.digests;
+    if d.sent + d.nothing_new + d.failed > 0 {
+        println!(
+            "Monthly digest: {} queued, {} with nothing new (none sent), {} failed.",
+            d.sent, d.nothing_new, d.failed
+        );
+    }
     if let Some(purged) = report.purged {
         println!(
             "Retention purge: {} record(s) or file(s) past their period removed or pseudonymised.",
@@ -568,7 +580,7 @@ fn run_jobs_once(settings: &Settings) -> anyhow::Result<ExitCode> {
         );
     }
     println!("Emails are queued; `meeloop mail deliver --once` or `serve` sends them.");
-    Ok(if report.failed > 0 {
+    Ok(if report.failed + d.failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

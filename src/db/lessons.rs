@@ -119,6 +119,22 @@ pub fn insert(conn: &mut DbConn, at: LessonPlace, lesson: Lesson) -> QueryResult
         .optional())
 }
 
+/// The lessons published between `from` (inclusive) and `to` (UTC), newest
+/// first: what a month's digests tell about.
+pub fn published_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<LessonRow>> {
+    dispatch!(conn, c => lessons::table
+        .filter(lessons::submitted_at.ge(from))
+        .filter(lessons::submitted_at.lt(to))
+        .filter(lessons::publish.ne(Publish::No.as_str()))
+        .order(lessons::id.desc())
+        .select(LessonRow::as_select())
+        .load(c))
+}
+
 /// The lessons of one visit (none, one or both sides).
 pub fn for_visit(conn: &mut DbConn, visit: VisitId) -> QueryResult<Vec<LessonRow>> {
     dispatch!(conn, c => lessons::table
@@ -301,6 +317,31 @@ pub struct VisitStat {
     pub visit_date: Option<NaiveDate>,
     #[diesel(deserialize_as = String)]
     pub state: VisitState,
+}
+
+/// A request as the acceptance figures count it.
+#[derive(Debug, Clone, Queryable)]
+pub struct RequestStat {
+    pub topic: String,
+    #[diesel(deserialize_as = String)]
+    pub state: VisitState,
+    pub created_at: NaiveDateTime,
+    pub answered_at: Option<NaiveDateTime>,
+}
+
+/// Requests made between `from` (inclusive) and `to` (UTC).
+pub fn requests_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<RequestStat>> {
+    use super::schema::{topics, visits};
+    dispatch!(conn, c => visits::table
+        .inner_join(topics::table.on(topics::id.eq(visits::topic_id)))
+        .filter(visits::created_at.ge(from))
+        .filter(visits::created_at.lt(to))
+        .select((topics::slug, visits::state, visits::created_at, visits::answered_at))
+        .load(c))
 }
 
 /// Visits accepted or held between two days.

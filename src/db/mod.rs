@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod digests;
 pub mod expertise;
 pub mod follows;
 pub mod lessons;

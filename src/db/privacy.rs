@@ -21,6 +21,8 @@ pub enum Expired {
     LinkTokens,
     /// Used or expired invitation and reset links.
     AccountLinks,
+    /// Used or expired unsubscribe links of the digest.
+    UnsubscribeLinks,
     /// Ended or expired sessions.
     Sessions,
     /// Finished visits whose goal or reason is still there.
@@ -33,12 +35,13 @@ pub enum Expired {
 }
 
 impl Expired {
-    pub const ALL: [Expired; 10] = [
+    pub const ALL: [Expired; 11] = [
         Expired::AuditEntries,
         Expired::SentMessages,
         Expired::DeadMessages,
         Expired::LinkTokens,
         Expired::AccountLinks,
+        Expired::UnsubscribeLinks,
         Expired::Sessions,
         Expired::VisitTexts,
         Expired::LessonTexts,
@@ -96,6 +99,7 @@ pub fn expired_ids(
             .limit(limit)
             .load(c)),
         Expired::AccountLinks => super::sign_in::expired_ids(conn, cut.link_tokens, limit),
+        Expired::UnsubscribeLinks => super::unsubscribe::expired_ids(conn, cut.link_tokens, limit),
         Expired::Sessions => super::sessions::expired_ids(conn, cut.link_tokens, limit),
         Expired::VisitTexts => dispatch!(conn, c => visits::table
             .filter(visits::state.eq_any(final_states()))
@@ -144,6 +148,7 @@ pub fn purge(conn: &mut DbConn, kind: Expired, ids: &[i64]) -> QueryResult<usize
         )
         .execute(c)),
         Expired::AccountLinks => super::sign_in::delete(conn, ids),
+        Expired::UnsubscribeLinks => super::unsubscribe::delete(conn, ids),
         Expired::Sessions => super::sessions::delete(conn, ids),
         // The row stays (counts, ratings, reputation); the words go. Its
         // `updated_at` is left alone: it dates the visit, not the purge.

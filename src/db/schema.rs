@@ -70,6 +70,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    digests (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        month -> Text,
+        items -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digest_leaders (id) {
+        id -> BigInt,
+        topic_id -> BigInt,
+        month -> Text,
+        hosts -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(expertise -> organisations (organisation_id));
 diesel::joinable!(expertise -> topics (topic_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -78,6 +98,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     expertise,
     topic_follows,
     unsubscribe_tokens,
+    digests,
+    digest_leaders,
     users,
     audit_log,
     partner_clients,

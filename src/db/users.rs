@@ -64,8 +64,6 @@ pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
     row.map(UserRow::into_domain).transpose()
 }
 
-/// The user, and whether they may act at all: the account is active and so
-/// is their organisation (admins have none).
 /// The user, if the account and its organisation are active (a disabled
 /// account counts as gone).
 pub fn find_enabled(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {

@@ -530,6 +530,31 @@ pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactR
         .load(c))
 }
 
+/// Visits accepted between `from` (inclusive) and `to` (UTC) that are still
+/// to come on `today` or later: what a month's digests call planned.
+pub fn planned_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    today: NaiveDate,
+) -> QueryResult<Vec<FactRow>> {
+    dispatch!(conn, c => visits::table
+        .filter(visits::state.eq(ACCEPTED))
+        .filter(visits::answered_at.ge(from))
+        .filter(visits::answered_at.lt(to))
+        .filter(visits::visit_date.ge(today))
+        .order((visits::visit_date.asc(), visits::id.asc()))
+        .select((
+            visits::host_id,
+            visits::requester_id,
+            visits::topic_id,
+            visits::state,
+            visits::visit_date,
+            visits::answered_at,
+        ))
+        .load(c))
+}
+
 /// Records that the lessons reminder was dealt with; `false` if another
 /// instance did it first.
 pub fn set_lessons_reminded(

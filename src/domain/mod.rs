@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod calendar;
+pub mod digest;
 pub mod event;
 pub mod import;
 pub mod lesson;

@@ -3,7 +3,8 @@
 //! the day, completion the day after with the lessons forms, one
 //! reminder about the forms a week later, a follow-up to the requester
 //! three months after the visit, and closing requests nobody can answer
-//! any more), and the retention purge (docs/privacy.md) once every
+//! any more), the monthly digest to people who follow topics
+//! (docs/digests.md), and the retention purge (docs/privacy.md) once every
 //! `privacy.purge_interval_hours`. It runs inside `serve` and as
 //! `meeloop jobs run-once`.
 //!
@@ -40,6 +41,8 @@ pub struct Report {
     pub closed_no_days_left: usize,
     /// Jobs that failed this round; they are tried again next round.
     pub failed: usize,
+    /// Monthly digests: queued, empty (nothing new, no email) and failed.
+    pub digests: crate::service::digests::Round,
     /// What the retention purge removed, when this round did it.
     pub purged: Option<crate::domain::privacy::Purged>,
 }
@@ -85,6 +88,18 @@ impl Scheduler {
         let mut report = Report::default();
         if !due.is_empty() {
             self.run_jobs(due, now, &mut report).await?;
+        }
+        report.digests = crate::service::digests::send_due(&self.ctx, now).await?;
+        let d = report.digests;
+        if d.sent + d.nothing_new + d.failed > 0 {
+            tracing::info!(
+                sent = d.sent,
+                nothing_new = d.nothing_new,
+                failed = d.failed,
+                "monthly digests"
+            );
+            crate::observe::scheduler_jobs("digest", true, d.sent + d.nothing_new);
+            crate::observe::scheduler_jobs("digest", false, d.failed);
         }
         report.purged = crate::service::privacy::scheduled_purge(&self.ctx, now).await?;
         if let Some(purged) = &report.purged {

@@ -264,3 +264,56 @@ email!(WebhookDisabled, "webhook_disabled",
     subject: ["mail/webhook_disabled/nl/subject.txt", "mail/webhook_disabled/en/subject.txt"],
     text: ["mail/webhook_disabled/nl/body.txt", "mail/webhook_disabled/en/body.txt"],
     html: ["mail/webhook_disabled/nl/body.html", "mail/webhook_disabled/en/body.html"]);
+
+/// A lesson in the monthly digest.
+#[derive(Debug, Clone)]
+pub struct DigestLesson {
+    /// "Cloudmigratie bij Zwolle" (the host left out when it wrote unnamed).
+    pub heading: String,
+    /// Who wrote it, as the knowledge base names them.
+    pub byline: String,
+    /// What to copy, shortened.
+    pub strengths: String,
+    pub hours_saved: i32,
+    /// The lesson in the knowledge base.
+    pub link: String,
+}
+
+/// A visit planned nearby, in the monthly digest.
+#[derive(Debug, Clone)]
+pub struct DigestVisit {
+    pub requester: String,
+    pub host: String,
+    pub topic: String,
+    pub date: String,
+    /// Whole kilometres from the reader's organisation.
+    pub km: u32,
+}
+
+/// Once a month, to someone who follows topics: what was new on them.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub name: String,
+    /// "november 2026".
+    pub month: String,
+    /// The topics followed, by name.
+    pub topics: Vec<String>,
+    pub lessons: Vec<DigestLesson>,
+    /// Lessons beyond those listed.
+    pub more_lessons: usize,
+    /// The knowledge base, for the rest.
+    pub knowledge: String,
+    /// "Zwolle (Cloudmigratie)": new among the best in class.
+    pub leaders: Vec<(String, String)>,
+    pub visits: Vec<DigestVisit>,
+    pub more_visits: usize,
+    /// The account page's topics.
+    pub manage: String,
+    /// The one-click unsubscribe link (also in `List-Unsubscribe`).
+    pub unsubscribe: String,
+}
+
+email!(Digest, "digest",
+    subject: ["mail/digest/nl/subject.txt", "mail/digest/en/subject.txt"],
+    text: ["mail/digest/nl/body.txt", "mail/digest/en/body.txt"],
+    html: ["mail/digest/nl/body.html", "mail/digest/en/body.html"]);

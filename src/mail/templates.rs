@@ -357,6 +357,37 @@ mod tests {
                 .unwrap(),
             ),
             (
+                Digest::NAME,
+                Digest {
+                    name: "Anne de Boer".into(),
+                    month: "november 2026".into(),
+                    topics: vec!["Cloudmigratie".into(), "Hybride werken".into()],
+                    lessons: vec![DigestLesson {
+                        heading: "Cloudmigratie bij Zwolle".into(),
+                        byline: "Gemeente Súdwest-Fryslân, bezoeker, 2026-11".into(),
+                        strengths: "Een exitplan per applicatie.".into(),
+                        hours_saved: 40,
+                        link: "https://meeloop.example.nl/knowledge?topic=cloud-migration#lesson-4"
+                            .into(),
+                    }],
+                    more_lessons: 3,
+                    knowledge: "https://meeloop.example.nl/knowledge".into(),
+                    leaders: vec![("Gemeente Groningen".into(), "Cloudmigratie".into())],
+                    visits: vec![DigestVisit {
+                        requester: "Gemeente Leeuwarden".into(),
+                        host: "Gemeente Zwolle".into(),
+                        topic: "Cloudmigratie".into(),
+                        date: "dinsdag 12 januari 2027".into(),
+                        km: 23,
+                    }],
+                    more_visits: 0,
+                    manage: "https://meeloop.example.nl/account/topics".into(),
+                    unsubscribe: "https://meeloop.example.nl/unsubscribe/abc".into(),
+                }
+                .render(language, common)
+                .unwrap(),
+            ),
+            (
                 PasswordReset::NAME,
                 PasswordReset {
                     name: "Bert Jansen".into(),

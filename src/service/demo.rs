@@ -220,6 +220,29 @@ pub fn load_waiting_form(conn: &mut DbConn) -> Result<bool, ServiceError> {
     })
 }
 
+/// Súdwest-Fryslân's coordinator follows cloud migration and hybrid
+/// working since three months ago, so the scheduler's first round writes
+/// last month's digest (the demo's lessons are spread over the past
+/// weeks: some were published last month, whatever today's date).
+/// Idempotent; call after [`create_accounts`]. `false` when they did already.
+pub fn follow_topics(conn: &mut DbConn) -> Result<bool, ServiceError> {
+    conn.write_outside_accounts(|conn| {
+        let Some(coordinator) =
+            db::users::find_for_login(conn, "coordinator@sudwestfryslan.example")?.map(|l| l.user)
+        else {
+            return Ok(false);
+        };
+        let since = db::now() - chrono::Duration::days(91);
+        let mut added = false;
+        for slug in ["cloud-migration", "hybrid-working"] {
+            if let Some(topic) = db::topics::find_by_slug(conn, slug)? {
+                added |= db::follows::follow(conn, coordinator.id, topic.id, since)?;
+            }
+        }
+        Ok(added)
+    })
+}
+
 /// A visit asked three weeks before `date`, accepted, held on `date` and
 /// completed the next morning; returns its id and when it was completed.
 fn held_visit(

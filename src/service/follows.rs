@@ -8,6 +8,7 @@ use super::context::Context;
 use super::ServiceError;
 use crate::db;
 use crate::domain::account::User;
+use crate::domain::digest::unsubscribe_link_works;
 use crate::domain::refusal::DirectoryRefusal;
 use crate::domain::topic::{Topic, TopicSlug};
 
@@ -134,6 +135,7 @@ pub enum UnsubscribeLink {
     /// Used (by this POST or an earlier one): nothing followed any more by
     /// it; the person may have followed topics again since.
     Used,
+    /// Made up, mangled, or older than a year.
     Unknown,
 }
 
@@ -163,12 +165,14 @@ pub async fn unsubscribe_state(
     let Some(hash) = crate::auth::links::hash(plain) else {
         return Ok(UnsubscribeLink::Unknown);
     };
+    let now = ctx.now();
     ctx.pool
         .run(move |conn| {
             Ok(match db::unsubscribe::find(conn, &hash)? {
+                Some(t) if !unsubscribe_link_works(t.created_at, now) => UnsubscribeLink::Unknown,
                 None => UnsubscribeLink::Unknown,
-                Some((_, _, Some(_))) => UnsubscribeLink::Used,
-                Some((_, _, None)) => UnsubscribeLink::Open,
+                Some(t) if t.used_at.is_some() => UnsubscribeLink::Used,
+                Some(_) => UnsubscribeLink::Open,
             })
         })
         .await
@@ -185,12 +189,14 @@ pub async fn unsubscribe(ctx: &Context, plain: &str) -> Result<UnsubscribeLink, 
     ctx.pool
         .run(move |conn| {
             conn.write_outside_accounts(|conn| {
-                let Some((id, user, _)) = db::unsubscribe::find(conn, &hash)? else {
+                let Some(token) = db::unsubscribe::find(conn, &hash)?
+                    .filter(|t| unsubscribe_link_works(t.created_at, now))
+                else {
                     return Ok(UnsubscribeLink::Unknown);
                 };
-                if db::unsubscribe::use_once(conn, id, now)? {
-                    let ended = db::follows::forget(conn, user)?;
-                    tracing::info!(user = %user.0, topics = ended, "unsubscribed from the digest");
+                if db::unsubscribe::use_once(conn, token.id, now)? {
+                    let ended = db::follows::forget(conn, token.user)?;
+                    tracing::info!(user = %token.user.0, topics = ended, "unsubscribed from the digest");
                 }
                 Ok(UnsubscribeLink::Used)
             })

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod clock;
 pub mod context;
 pub mod demo;
+pub mod digests;
 pub mod directory;
 pub mod events;
 pub mod follows;

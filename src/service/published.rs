@@ -31,6 +31,44 @@ pub struct PublishedLesson {
     pub submitted_at: NaiveDateTime,
 }
 
+impl PublishedLesson {
+    /// "Cloudmigratie bij Zwolle": the topic, and the host when the author
+    /// was its visitor (and may name it).
+    pub fn heading(&self, lang: Language) -> String {
+        let at = self
+            .host
+            .as_ref()
+            .filter(|_| self.side == VisitRole::Requester)
+            .map(|(_, h)| match lang {
+                Language::Nl => format!(" bij {h}"),
+                Language::En => format!(" at {h}"),
+            })
+            .unwrap_or_default();
+        format!("{}{at}", self.topic_name)
+    }
+
+    /// "Gemeente Zwolle, bezoeker, 2027-03", or the kind and size class
+    /// for an author that did not give its name.
+    pub fn byline(&self, lang: Language) -> String {
+        use crate::domain::organisation::kind_name;
+        let author = match &self.author_name {
+            Some(n) => n.clone(),
+            None => format!(
+                "{} ({})",
+                kind_name(self.author_kind, lang),
+                self.author_size_class
+            ),
+        };
+        let role = match (self.side, lang) {
+            (VisitRole::Requester, Language::Nl) => "bezoeker",
+            (VisitRole::Requester, Language::En) => "visitor",
+            (VisitRole::Host, Language::Nl) => "gastorganisatie",
+            (VisitRole::Host, Language::En) => "host",
+        };
+        format!("{author}, {role}, {}", self.visit_month)
+    }
+}
+
 /// Published lessons as the knowledge base shows them: each author named
 /// only when it chose so, the host left out when it is the unnamed author.
 pub(crate) fn shape(

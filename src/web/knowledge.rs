@@ -11,13 +11,11 @@ use serde::Deserialize;
 use super::session::Nav;
 use super::{page, Chrome, Session};
 use crate::domain::lesson::Lesson;
-use crate::domain::matching::text::kind_name;
 use crate::domain::matching::{Host, Leader as Standing};
 use crate::domain::organisation::Language;
 use crate::domain::refusal::Explain;
 use crate::domain::search::{parse_query, MAX_QUERY_CHARS};
 use crate::domain::topic::TopicSlug;
-use crate::domain::visit::VisitRole;
 use crate::service::lessons::{self, KnowledgeQuery, PublishedLesson};
 
 /// A leader on a topic: its directory entry and standing.
@@ -118,37 +116,10 @@ impl Browse {
 
 impl From<(&PublishedLesson, Language)> for LessonItem {
     fn from((l, lang): (&PublishedLesson, Language)) -> Self {
-        let nl = lang == Language::Nl;
-        let author = match &l.author_name {
-            Some(n) => n.clone(),
-            None => format!(
-                "{} ({})",
-                kind_name(l.author_kind, lang),
-                l.author_size_class
-            ),
-        };
-        let role = match (l.side, nl) {
-            (VisitRole::Requester, true) => "bezoeker",
-            (VisitRole::Requester, false) => "visitor",
-            (VisitRole::Host, true) => "gastorganisatie",
-            (VisitRole::Host, false) => "host",
-        };
-        let at = l
-            .host
-            .as_ref()
-            .filter(|_| l.side == VisitRole::Requester)
-            .map(|(_, h)| {
-                if nl {
-                    format!(" bij {h}")
-                } else {
-                    format!(" at {h}")
-                }
-            })
-            .unwrap_or_default();
         LessonItem {
             id: l.id.0,
-            heading: format!("{}{at}", l.topic_name),
-            byline: format!("{author}, {role}, {}", l.visit_month),
+            heading: l.heading(lang),
+            byline: l.byline(lang),
             lesson: l.lesson.clone(),
         }
     }

@@ -275,6 +275,32 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         dashboard.contains("Lessen om in te vullen (1)"),
         "a form waits: {dashboard}"
     );
+    // The demo's coordinator follows two topics: the first scheduler round
+    // writes last month's digest (the demo's lessons are spread over the
+    // past weeks, so some were published last month whatever the date).
+    assert!(printed.contains("follows two topics"), "{printed}");
+    let mail = db.data_dir.path().join("mail");
+    let digests = || -> Vec<String> {
+        std::fs::read_dir(&mail)
+            .map(|dir| {
+                dir.filter_map(|f| std::fs::read_to_string(f.ok()?.path()).ok())
+                    .filter(|m| m.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    crate::smtp::wait_until(
+        std::time::Duration::from_secs(30),
+        "the demo's digest",
+        || !digests().is_empty(),
+    )
+    .await;
+    let digest = &digests()[0];
+    assert!(
+        digest.contains("To: coordinator@sudwestfryslan.example"),
+        "{digest}"
+    );
+    assert!(digest.contains("Subject: Nieuw in "), "{digest}");
     stop(child);
 
     // A restart: new passwords, the old ones no longer work, nothing doubles.
@@ -290,6 +316,7 @@ async fn serve_demo_answers_and_shuts_down_on_sigterm() {
         "{dashboard}"
     );
     stop(child);
+    assert_eq!(digests().len(), 1, "one digest a month, restarts or not");
 }
 
 #[test]

@@ -164,12 +164,27 @@ async fn an_erasure_ends_what_a_person_followed(backend: Backend) {
         .coordinator_token("anne2@sudwestfryslan.example", "GM1900")
         .await;
     assert_eq!(put(&app, &anne, "cloud-migration").await.0, 204);
+    let (_, me) = app.json_as("/api/v1/me", &anne).await;
+    // A digest she had last month.
+    let user = meeloop::domain::account::UserId(me["id"].as_i64().unwrap());
+    meeloop::db::digests::claim(
+        &mut app.db.pool.get().unwrap(),
+        user,
+        "2026-11",
+        meeloop::db::now(),
+    )
+    .unwrap();
     let (status, export) = app.json_as("/api/v1/me/export", &anne).await;
     assert_eq!(status, 200);
-    let rows = export["tables"]["topic_follows"].as_array().unwrap();
-    assert_eq!(rows.len(), 1, "in the person's own export: {rows:?}");
+    for table in ["topic_follows", "digests"] {
+        let rows = export["tables"][table].as_array().unwrap();
+        assert_eq!(
+            rows.len(),
+            1,
+            "in the person's own export: {table} {rows:?}"
+        );
+    }
 
-    let (_, me) = app.json_as("/api/v1/me", &anne).await;
     let admin = app.admin_token("beheer@meeloop.example").await;
     let (status, erased) = app
         .post_as(
@@ -183,15 +198,14 @@ async fn an_erasure_ends_what_a_person_followed(backend: Backend) {
         .json_as(&format!("/api/v1/admin/users/{}/export", me["id"]), &admin)
         .await;
     assert_eq!(status, 200, "{export}");
-    assert!(
-        export["tables"]["topic_follows"].is_null()
-            || export["tables"]["topic_follows"]
-                .as_array()
-                .unwrap()
-                .is_empty(),
-        "{}",
-        export["tables"]
-    );
+    for table in ["topic_follows", "digests"] {
+        assert!(
+            export["tables"][table].is_null()
+                || export["tables"][table].as_array().unwrap().is_empty(),
+            "{table}: {}",
+            export["tables"]
+        );
+    }
 }
 
 /// The digest's one-click link (RFC 8058): what a mail scanner fetches
@@ -206,16 +220,17 @@ async fn the_unsubscribe_link_acts_on_post_only_and_once(backend: Backend) {
     assert_eq!(put(&app, &anne, "privacy").await.0, 204);
     let (_, me) = app.json_as("/api/v1/me", &anne).await;
     let user = meeloop::domain::account::UserId(me["id"].as_i64().unwrap());
-    let link = |app: &TestApp| {
+    let link_made = |app: &TestApp, days_ago: i64| {
         let mut conn = app.db.pool.get().unwrap();
         meeloop::service::follows::unsubscribe_link(
             &mut conn,
             user,
             &app.address,
-            chrono::Utc::now().naive_utc(),
+            chrono::Utc::now().naive_utc() - chrono::Duration::days(days_ago),
         )
         .unwrap()
     };
+    let link = |app: &TestApp| link_made(app, 0);
     let first = link(&app);
     assert!(first.starts_with(&format!("{}/unsubscribe/", app.address)));
 
@@ -269,4 +284,13 @@ async fn the_unsubscribe_link_acts_on_post_only_and_once(backend: Backend) {
     assert_eq!(app.client.get(&made_up).send().await.unwrap().status(), 404);
     let mangled = format!("{}/unsubscribe/not-a-token", app.address);
     assert_eq!(click(mangled).await.unwrap().status(), 404);
+
+    // A link works for a year; then it is as good as unknown.
+    assert_eq!(put(&app, &anne, "privacy").await.0, 204);
+    let old = link_made(&app, 366);
+    assert_eq!(app.client.get(&old).send().await.unwrap().status(), 404);
+    assert_eq!(click(old).await.unwrap().status(), 404);
+    assert_eq!(followed(&app, &anne).await, ["privacy"]);
+    let nearly = link_made(&app, 364);
+    assert_eq!(app.client.get(&nearly).send().await.unwrap().status(), 200);
 }

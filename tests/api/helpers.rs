@@ -614,6 +614,7 @@ fn code_name(code: &str) -> &'static str {
         "GM1900" => "sudwest",
         "GM0363" => "amsterdam",
         "GM0344" => "utrecht",
+        "GM0014" => "groningen",
         other => panic!("add {other} to code_name"),
     }
 }

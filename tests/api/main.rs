@@ -16,6 +16,7 @@ mod auth;
 mod backup;
 mod cli;
 mod delivery;
+mod digests;
 mod directory;
 mod events;
 mod follows;

@@ -226,6 +226,33 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .unwrap();
     }
 
+    // The digest's unsubscribe links: used more than 30 days ago, or
+    // stopped working (after a year) more than 30 days ago, go.
+    for (hash, created, used) in [
+        ("unsub-used-old", -40, Some(-31)),
+        ("unsub-used-recent", -40, Some(-29)),
+        ("unsub-expired-old", -365 - 31, None),
+        ("unsub-expired-recent", -365 - 29, None),
+        ("unsub-live", -40, None),
+    ] {
+        meeloop::db::unsubscribe::insert(
+            &mut conn,
+            hash,
+            meeloop::domain::account::UserId(someone),
+            now + days(created),
+        )
+        .unwrap();
+        if let Some(used) = used {
+            set_time(
+                &mut conn,
+                "unsubscribe_tokens",
+                "used_at",
+                &format!("token_hash = '{hash}'"),
+                now + days(used),
+            );
+        }
+    }
+
     // Sessions: one that ended 31 days ago goes; an open one stays.
     for (sid, ended) in [("ended-old", Some(-31)), ("open", None)] {
         meeloop::db::sessions::insert(
@@ -393,7 +420,8 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         audit_entries: 1,
         sent_messages: 1,
         dead_messages: 1,
-        link_tokens: 3,
+        // Two of visits, one sign-in link, two unsubscribe links.
+        link_tokens: 5,
         sessions: 1,
         mail_files: 1,
         visit_texts: 1,
@@ -435,7 +463,17 @@ async fn the_purge_removes_exactly_what_is_past_its_period(backend: Backend) {
         .first(c))
     .unwrap();
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
-    assert_eq!(details["purged"]["link_tokens"], 3, "{details}");
+    assert_eq!(details["purged"]["link_tokens"], 5, "{details}");
+    let unsubscribe: Vec<String> =
+        meeloop::dispatch!(&mut conn, c => meeloop::db::schema::unsubscribe_tokens::table
+        .select(meeloop::db::schema::unsubscribe_tokens::token_hash)
+        .order(meeloop::db::schema::unsubscribe_tokens::token_hash)
+        .load(c))
+        .unwrap();
+    assert_eq!(
+        unsubscribe,
+        ["unsub-expired-recent", "unsub-live", "unsub-used-recent"]
+    );
     let account_links: Vec<String> =
         meeloop::dispatch!(&mut conn, c => meeloop::db::schema::account_links::table
         .select(meeloop::db::schema::account_links::token_hash)

@@ -127,6 +127,7 @@ fn erase_in(conn: &mut DbConn, whose: Whose, subject: &Subject) -> Result<Erased
         // What they followed was theirs alone: no digest for nobody.
         crate::db::follows::forget(conn, account)?;
         crate::db::unsubscribe::forget(conn, account)?;
+        crate::db::digests::forget(conn, account)?;
         erased.accounts += 1;
     }
     erased.unsent_emails = crate::db::outbox::delete_unsent_to(conn, &subject.needles)?;

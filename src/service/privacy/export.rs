@@ -163,6 +163,7 @@ pub(super) fn subject_of(
                     "author_id",
                     "topic_follows.user_id",
                     "unsubscribe_tokens.user_id",
+                    "digests.user_id",
                 ]
                 .map(|c| (c.to_string(), id.0))
                 .to_vec(),
@@ -189,6 +190,7 @@ pub(super) fn subject_of(
                         "author_id",
                         "topic_follows.user_id",
                         "unsubscribe_tokens.user_id",
+                        "digests.user_id",
                     ]
                     .map(|c| (c.to_string(), u.id.0))
                 }))

@@ -124,7 +124,9 @@ fn count_of(p: &mut Purged, kind: Expired) -> &mut usize {
         Expired::AuditEntries => &mut p.audit_entries,
         Expired::SentMessages => &mut p.sent_messages,
         Expired::DeadMessages => &mut p.dead_messages,
-        Expired::LinkTokens | Expired::AccountLinks => &mut p.link_tokens,
+        Expired::LinkTokens | Expired::AccountLinks | Expired::UnsubscribeLinks => {
+            &mut p.link_tokens
+        }
         Expired::Sessions => &mut p.sessions,
         Expired::VisitTexts => &mut p.visit_texts,
         Expired::LessonTexts => &mut p.lesson_texts,
