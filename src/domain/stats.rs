@@ -1,5 +1,6 @@
 //! Figures for partners and admins: visits per topic per month, how many
-//! lessons forms are answered, and the time saved per topic.
+//! lessons forms are answered, the time saved per topic, and how hosts
+//! answer requests (acceptance rate, time to answer).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -80,6 +81,99 @@ pub struct LessonFact {
     pub hours_saved: i64,
 }
 
+/// What became of a request, as the acceptance figures count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Declined,
+    /// The host let it run out.
+    Expired,
+    /// Still open, withdrawn by the requester, or closed by Meeloop: the
+    /// host had no say (not counted in the rate).
+    Other,
+}
+
+impl Outcome {
+    /// From a visit's state and whether the host answered it (a visit
+    /// cancelled after acceptance was accepted).
+    pub fn of(state: crate::domain::visit::VisitState, answered: bool) -> Outcome {
+        use crate::domain::visit::VisitState as S;
+        match state {
+            S::Accepted | S::Completed => Outcome::Accepted,
+            S::Cancelled if answered => Outcome::Accepted,
+            S::Declined => Outcome::Declined,
+            S::Expired => Outcome::Expired,
+            S::Requested | S::Cancelled => Outcome::Other,
+        }
+    }
+}
+
+/// A request made in the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestFact {
+    pub topic: String,
+    pub outcome: Outcome,
+    /// Hours from the request to the host's answer, when it answered.
+    pub hours_to_answer: Option<f64>,
+}
+
+/// How hosts answered the requests on one topic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers {
+    /// Every request made in the period.
+    pub requests: u32,
+    pub accepted: u32,
+    pub declined: u32,
+    pub expired: u32,
+    /// The median time to an answer (accepted or declined), in hours.
+    pub median_hours: Option<f64>,
+}
+
+impl Answers {
+    /// Accepted ÷ (accepted + declined + expired): of the requests the
+    /// host decided (or let run out), how many it took; `None` before any.
+    pub fn acceptance_rate(&self) -> Option<f64> {
+        let decided = self.accepted + self.declined + self.expired;
+        (decided > 0).then(|| f64::from(self.accepted) / f64::from(decided))
+    }
+}
+
+/// Per topic, how the period's requests were answered.
+pub fn answers(requests: &[RequestFact]) -> BTreeMap<String, Answers> {
+    let mut by_topic: BTreeMap<String, (Answers, Vec<f64>)> = BTreeMap::new();
+    for r in requests {
+        let (a, hours) = by_topic.entry(r.topic.clone()).or_default();
+        a.requests += 1;
+        match r.outcome {
+            Outcome::Accepted => a.accepted += 1,
+            Outcome::Declined => a.declined += 1,
+            Outcome::Expired => a.expired += 1,
+            Outcome::Other => {}
+        }
+        hours.extend(r.hours_to_answer.filter(|h| h.is_finite() && *h >= 0.0));
+    }
+    by_topic
+        .into_iter()
+        .map(|(topic, (mut a, mut hours))| {
+            a.median_hours = median(&mut hours);
+            (topic, a)
+        })
+        .collect()
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     /// (topic, month) → visits scheduled or held that month.
@@ -89,6 +183,8 @@ pub struct Stats {
     pub forms_answered: u32,
     /// topic → (hours saved, lessons).
     pub time_saved: BTreeMap<String, (i64, u32)>,
+    /// topic → how its requests were answered (requests made in the period).
+    pub answers: BTreeMap<String, Answers>,
 }
 
 impl Stats {
@@ -105,6 +201,7 @@ pub fn summarise(visits: &[VisitFact], lessons: &[LessonFact]) -> Stats {
         forms_sent: 0,
         forms_answered: 0,
         time_saved: BTreeMap::new(),
+        answers: BTreeMap::new(),
     };
     let mut topic_of: HashMap<i64, (&str, bool)> = HashMap::new();
     for v in visits {
@@ -202,5 +299,40 @@ mod tests {
         assert_eq!(s.time_saved["cloud"], (128, 3));
         assert!(!s.time_saved.contains_key("privacy"));
         assert_eq!(summarise(&[], &[]).response_rate(), None);
+    }
+
+    #[test]
+    fn acceptance_counts_what_the_host_decided_and_the_median_answer_time() {
+        use crate::domain::visit::VisitState as S;
+        let r = |topic: &str, state, hours: Option<f64>| RequestFact {
+            topic: topic.into(),
+            outcome: Outcome::of(state, hours.is_some()),
+            hours_to_answer: hours,
+        };
+        let requests = [
+            r("cloud", S::Completed, Some(10.0)),
+            r("cloud", S::Accepted, Some(30.0)),
+            r("cloud", S::Cancelled, Some(2.0)), // accepted, then called off
+            r("cloud", S::Declined, Some(50.0)),
+            r("cloud", S::Expired, None),
+            r("cloud", S::Requested, None),
+            r("cloud", S::Cancelled, None), // withdrawn: the host had no say
+            r("privacy", S::Requested, None),
+        ];
+        let a = answers(&requests);
+        let cloud = &a["cloud"];
+        assert_eq!(
+            (
+                cloud.requests,
+                cloud.accepted,
+                cloud.declined,
+                cloud.expired
+            ),
+            (7, 3, 1, 1)
+        );
+        assert_eq!(cloud.acceptance_rate(), Some(0.6));
+        assert_eq!(cloud.median_hours, Some(20.0), "of 2, 10, 30, 50");
+        assert_eq!(a["privacy"].acceptance_rate(), None);
+        assert_eq!(a["privacy"].median_hours, None);
     }
 }

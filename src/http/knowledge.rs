@@ -388,6 +388,26 @@ pub struct TopicTime {
     pub lessons: u32,
 }
 
+/// How hosts answered the requests on one topic made in the period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicAnswers {
+    #[schema(example = "cloud-migration")]
+    pub topic: String,
+    /// Requests made in the period (also those still open or withdrawn).
+    pub requests: u32,
+    pub accepted: u32,
+    pub declined: u32,
+    /// Left unanswered until they ran out.
+    pub expired: u32,
+    /// accepted ÷ (accepted + declined + expired); absent before any.
+    #[schema(example = 0.8)]
+    pub acceptance_rate: Option<f64>,
+    /// The median time from request to answer, in hours; absent without answers.
+    #[schema(example = 26.5)]
+    pub median_hours_to_answer: Option<f64>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsView {
@@ -399,6 +419,8 @@ pub struct StatsView {
     pub visits_per_topic_per_month: Vec<TopicMonth>,
     pub forms: FormFigures,
     pub time_saved_per_topic: Vec<TopicTime>,
+    /// Requests made in the period, by topic: acceptance and time to answer.
+    pub answers_per_topic: Vec<TopicAnswers>,
 }
 
 #[derive(IntoParams)]
@@ -414,8 +436,9 @@ pub struct StatsParams {
 
 /// Statistics
 ///
-/// Visits per topic per month, the response rate of the lessons forms and the
-/// hours saved per topic, for a range of months. For coordinators, admins and
+/// Visits per topic per month, the response rate of the lessons forms, the
+/// hours saved per topic, and per topic how hosts answered the requests made
+/// in those months (acceptance rate, median time to answer). For coordinators, admins and
 /// partners with `stats:read`.
 #[utoipa::path(
     get,
@@ -464,6 +487,19 @@ pub async fn stats(call: Call, reader: CurrentReader) -> ApiResult {
                     topic,
                     hours,
                     lessons,
+                })
+                .collect(),
+            answers_per_topic: stats
+                .answers
+                .into_iter()
+                .map(|(topic, a)| TopicAnswers {
+                    acceptance_rate: a.acceptance_rate().map(|r| round(r, 4)),
+                    median_hours_to_answer: a.median_hours.map(|h| round(h, 1)),
+                    topic,
+                    requests: a.requests,
+                    accepted: a.accepted,
+                    declined: a.declined,
+                    expired: a.expired,
                 })
                 .collect(),
         }))

@@ -767,6 +767,12 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
         stats["timeSavedPerTopic"],
         json!([{"topic": "cloud-migration", "hours": 264, "lessons": 4}])
     );
+    // The demo's hosts accepted each request a week after it was made.
+    assert_eq!(
+        stats["answersPerTopic"],
+        json!([{"topic": "cloud-migration", "requests": 4, "accepted": 4, "declined": 0,
+                "expired": 0, "acceptanceRate": 1.0, "medianHoursToAnswer": 168.0}])
+    );
     for (query, token, status) in [
         ("", &reader, 403),
         ("?from=2020-01&to=2020-12", &counter, 200),
@@ -784,6 +790,7 @@ async fn the_demo_starts_with_held_visits_and_published_lessons(backend: Backend
         assert_eq!(got, status, "{query}: {body}");
         if status == 200 {
             assert_eq!(body["visitsPerTopicPerMonth"], json!([]));
+            assert_eq!(body["answersPerTopic"], json!([]));
             assert_eq!(body["forms"]["responseRate"], serde_json::Value::Null);
         }
     }

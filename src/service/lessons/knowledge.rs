@@ -81,14 +81,14 @@ pub async fn knowledge_base(
 }
 
 /// Figures over the visits between the first day of `from` and the last of
-/// `to` (docs/lessons.md): for logged-in users and partners with `stats:read`.
+/// `to`, and the requests made in those months (docs/lessons.md): for logged-in users and partners with `stats:read`.
 pub async fn statistics(
     ctx: &Context,
     reader: Reader,
     from: crate::domain::stats::Month,
     to: crate::domain::stats::Month,
 ) -> Result<crate::domain::stats::Stats, ServiceError> {
-    use crate::domain::stats::{summarise, LessonFact, VisitFact};
+    use crate::domain::stats::{answers, summarise, LessonFact, Outcome, RequestFact, VisitFact};
     reader.require(crate::domain::partner::Scope::StatsRead)?;
     if from > to {
         return Err(Invalid::new("from: must not be after to").into());
@@ -116,7 +116,23 @@ pub async fn statistics(
                     hours_saved: i64::from(h.hours_saved),
                 })
                 .collect();
-            Ok(summarise(&visits, &lessons))
+            let (from_at, to_at) = (
+                crate::service::clock::utc_midnight(first),
+                crate::service::clock::utc_midnight(last + chrono::Duration::days(1)),
+            );
+            let requests: Vec<RequestFact> = repo::requests_between(conn, from_at, to_at)?
+                .into_iter()
+                .map(|r| RequestFact {
+                    topic: r.topic,
+                    outcome: Outcome::of(r.state, r.answered_at.is_some()),
+                    hours_to_answer: r
+                        .answered_at
+                        .map(|at| (at - r.created_at).num_seconds() as f64 / 3600.0),
+                })
+                .collect();
+            let mut stats = summarise(&visits, &lessons);
+            stats.answers = answers(&requests);
+            Ok(stats)
         })
         .await
 }
