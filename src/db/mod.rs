@@ -10,6 +10,7 @@ pub mod backup;
 pub mod digests;
 pub mod expertise;
 pub mod follows;
+pub mod insight;
 pub mod lessons;
 pub mod matching;
 pub mod merge;

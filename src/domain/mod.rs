@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod digest;
 pub mod event;
 pub mod import;
+pub mod insight;
 pub mod lesson;
 pub mod mail;
 pub mod matching;

@@ -281,6 +281,8 @@ pub struct LeaderView {
     /// Hours the visitors say the visits saved them.
     pub hours_saved: i64,
     pub published_lessons: u32,
+    /// What its visitors said three months on: did they apply it?
+    pub applied: crate::http::insight::AppliedView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -302,8 +304,9 @@ pub struct LeaderParams {
 ///
 /// The organisations with expertise on the topic ranked by mastery: level,
 /// recent experience and their visitors' ratings (docs/matching.md,
-/// docs/lessons.md). For coordinators, admins and partners with
-/// `organisations:read`.
+/// docs/lessons.md), with how often their visitors applied what they learnt
+/// (the three-month follow-ups). For coordinators, admins and partners with
+/// `lessons:read`.
 #[utoipa::path(
     get,
     tag = "lessons",
@@ -340,6 +343,12 @@ pub async fn leaders(call: Call, slug: web::Path<String>, reader: CurrentReader)
                 .into_iter()
                 .enumerate()
                 .map(|(i, (host, l))| LeaderView {
+                    applied: leaders
+                        .applied
+                        .get(&host.id)
+                        .copied()
+                        .unwrap_or_default()
+                        .into(),
                     rank: i + 1,
                     organisation: MatchOrganisation::from(&host),
                     level: l.level,

@@ -9,6 +9,7 @@ pub mod client;
 pub mod extract;
 pub mod follows;
 pub mod health;
+pub mod insight;
 pub mod knowledge;
 pub mod lang;
 pub mod lessons;
@@ -296,6 +297,9 @@ fn api() -> impl HttpServiceFactory + OpenApiFactory {
         .service(lessons::of_visit)
         .service(knowledge::list)
         .service(knowledge::leaders)
+        .service(insight::map)
+        .service(insight::network)
+        .service(insight::history)
         .service(knowledge::stats)
         .service(privacy::own_export)
         .service(privacy::user_export)

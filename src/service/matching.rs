@@ -413,6 +413,8 @@ pub struct LeaderList {
     pub topic: TopicLabel,
     /// Best first, with the host's directory entry.
     pub leaders: Vec<(Host, matching::Leader)>,
+    /// What their visitors said three months on: did they apply it?
+    pub applied: std::collections::HashMap<OrganisationId, crate::domain::insight::AppliedCounts>,
 }
 
 /// Who leads on a topic by their visitors' lessons: for logged-in users
@@ -443,8 +445,30 @@ pub async fn topic_leaders(
     .into_iter()
     .filter_map(|l| snapshot.host(l.host).map(|h| (h.clone(), l)))
     .collect();
+    let topic_id = label.id.0;
+    let answers = ctx
+        .pool
+        .run(move |conn| {
+            Ok::<_, ServiceError>(crate::db::insight::applied_on_topic(conn, topic_id)?)
+        })
+        .await?;
+    let mut by_host: std::collections::HashMap<OrganisationId, Vec<String>> = Default::default();
+    for (host, answer) in answers {
+        by_host
+            .entry(OrganisationId(host))
+            .or_default()
+            .push(answer);
+    }
     Ok(LeaderList {
         topic: TopicLabel::from(label),
         leaders,
+        applied: by_host
+            .into_iter()
+            .map(|(host, answers)| {
+                let counts =
+                    crate::domain::insight::AppliedCounts::of(answers.iter().map(String::as_str));
+                (host, counts)
+            })
+            .collect(),
     })
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod follows;
 pub mod import;
 pub mod index;
+pub mod insight;
 pub mod lessons;
 pub mod mail;
 pub mod matching;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::session::Nav;
 use super::{page, Chrome, Session};
+use crate::domain::insight::AppliedCounts;
 use crate::domain::lesson::Lesson;
 use crate::domain::matching::{Host, Leader as Standing};
 use crate::domain::organisation::Language;
@@ -36,6 +37,9 @@ pub struct LeaderItem {
     pub visits: u32,
     pub hours: i64,
     pub lessons: u32,
+    /// Its visitors three months on: "3 van 4 (75%)".
+    pub applied: String,
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -125,8 +129,8 @@ impl From<(&PublishedLesson, Language)> for LessonItem {
     }
 }
 
-impl From<(&Leader, Language)> for LeaderItem {
-    fn from(((host, leader), lang): (&Leader, Language)) -> Self {
+impl From<(&Leader, &AppliedCounts, Language)> for LeaderItem {
+    fn from(((host, leader), applied, lang): (&Leader, &AppliedCounts, Language)) -> Self {
         let nl = lang == Language::Nl;
         let score = format!("{:.1}", leader.reputation.score);
         LeaderItem {
@@ -140,6 +144,8 @@ impl From<(&Leader, Language)> for LeaderItem {
             visits: leader.reputation.visits,
             hours: leader.reputation.hours_saved,
             lessons: leader.reputation.published,
+            applied: super::insight::applied_text(applied, lang),
+            href: format!("/organisations/{}", host.id.0),
         }
     }
 }
@@ -156,7 +162,13 @@ pub async fn browse(req: HttpRequest, session: Session) -> PageResult {
     let (topic_name, leaders) = match &found.leaders {
         Some(list) => (
             list.topic.name(lang).to_string(),
-            list.leaders.iter().map(|l| (l, lang).into()).collect(),
+            list.leaders
+                .iter()
+                .map(|l| {
+                    let applied = list.applied.get(&l.0.id).copied().unwrap_or_default();
+                    (l, &applied, lang).into()
+                })
+                .collect(),
         ),
         None => (String::new(), vec![]),
     };

@@ -5,8 +5,10 @@
 
 pub mod account;
 pub mod admin;
+pub mod charts;
 pub mod follows;
 pub mod followups;
+pub mod insight;
 pub mod invitations;
 pub mod knowledge;
 pub mod lessons;
@@ -109,6 +111,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page!("/privacy", get: statements::privacy))
         .service(page!("/problems", get: statements::problems))
         .service(page!("/knowledge", get: knowledge::browse))
+        .service(page!("/statistics", get: insight::statistics))
+        .service(page!("/topics/{slug}", get: insight::topic))
+        .service(page!("/organisations/{id}", get: insight::organisation))
         .service(page!("/admin", get: admin::overview))
         .service(page!("/admin/organisations", get: admin::organisations))
         .service(page!("/admin/organisations/import", post: admin::import_organisations))
@@ -231,6 +236,7 @@ impl Chrome {
             Nav::Dashboard => "dashboard",
             Nav::Peers => "peers",
             Nav::Knowledge => "knowledge",
+            Nav::Statistics => "statistics",
             Nav::Organisation => "organisation",
             Nav::Admin => "admin",
             Nav::Account => "account",

@@ -148,6 +148,7 @@ pub enum Nav {
     Dashboard,
     Peers,
     Knowledge,
+    Statistics,
     Organisation,
     Admin,
     Account,

@@ -22,6 +22,7 @@ mod events;
 mod follows;
 mod hardening;
 mod import;
+mod insight;
 mod mail;
 mod matching;
 mod matrix;

@@ -237,6 +237,23 @@ fn rows() -> Vec<Row> {
             "/api/v1/topics/{slug}/leaders",
             [401, 200, 200, 200, 403, 200],
         ),
+        // The topic's map and learning network, as the leaders.
+        row(
+            Method::GET,
+            "/api/v1/topics/{slug}/map",
+            [401, 200, 200, 200, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/topics/{slug}/network",
+            [401, 200, 200, 200, 403, 200],
+        ),
+        // An organisation's learning history: figures, as the statistics.
+        row(
+            Method::GET,
+            "/api/v1/organisations/{id}/history",
+            [401, 200, 200, 200, 200, 200],
+        ),
         // Statistics: the "without scope" partner holds only stats:read, so
         // here both partners may.
         row(Method::GET, "/api/v1/stats", [401, 200, 200, 200, 200, 200]),

@@ -94,6 +94,9 @@ async fn pages_send_strangers_to_the_login_page_and_back() {
         "/dashboard",
         "/peers?topic=cloud-migration",
         "/knowledge",
+        "/statistics",
+        "/topics/cloud-migration",
+        "/organisations/1",
         "/visits/1",
         "/visits/new?host=1&topic=cloud-migration",
     ] {

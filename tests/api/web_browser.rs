@@ -286,6 +286,8 @@ async fn every_page_passes_axe_core_in_both_languages() {
     })
     .await;
     meeloop::service::demo::load(&mut app.db.pool.get().unwrap()).unwrap();
+    // Held visits of the past weeks: the charts and the network have data.
+    meeloop::service::demo::load_history(&mut app.db.pool.get().unwrap()).unwrap();
     let anne = coordinator(&app, "anne@sudwestfryslan.example", "GM1900");
     let bram = coordinator(&app, "bram@zwolle.example", "GM0193");
     let twee = coordinator(&app, "twee@zwolle.example", "GM0193");
@@ -484,6 +486,11 @@ async fn every_page_passes_axe_core_in_both_languages() {
             "/account/two-step".into(),
             "/knowledge?topic=cloud-migration".into(),
             "/knowledge?q=datacenter".into(),
+            "/statistics".into(),
+            "/statistics?from=2020-13".into(),
+            "/topics/cloud-migration".into(),
+            "/topics/privacy".into(),
+            format!("/organisations/{zwolle}"),
             "/toegankelijkheid".into(),
             "/privacy".into(),
             "/problems".into(),
@@ -492,6 +499,16 @@ async fn every_page_passes_axe_core_in_both_languages() {
         for path in &pages {
             b.goto(path).await;
             check(path.clone(), b.axe().await);
+        }
+        // The pictures, for docs/screenshots (MEELOOP_SCREENSHOTS).
+        if lang == "nl" {
+            b.goto("/statistics").await;
+            b.screenshot_at("statistics", "#visits-h").await;
+            b.goto("/topics/cloud-migration").await;
+            b.screenshot_at("topic-map", "#map-h").await;
+            b.screenshot_at("topic-network", "#network-h").await;
+            b.goto(&format!("/organisations/{zwolle}")).await;
+            b.screenshot("organisation-history").await;
         }
         // Setting up two-step verification: the QR code and its form.
         b.goto("/account/two-step").await;
