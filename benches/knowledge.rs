@@ -267,4 +267,98 @@ async fn run(n: usize, postgres: Option<String>) {
         let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
         println!("{label:<28} {:>9.2} {:>9.2} {found:>9}", at(0.5), at(0.99));
     }
+    insight(&pool, &ctx, user).await;
+}
+
+/// The pictures of issue 22 over the same data, with every visit held on a
+/// day in the last two years: a topic's map and network (the use case, and
+/// drawing the network as SVG), the statistics page's figures and an
+/// organisation's learning history.
+async fn insight(
+    pool: &meeloop::db::DbPool,
+    ctx: &meeloop::service::context::Context,
+    user: meeloop::domain::account::User,
+) {
+    use meeloop::service::insight;
+    let mut conn = pool.get().unwrap();
+    let held = match &conn {
+        meeloop::db::DbConn::Sqlite(_) => "UPDATE visits SET state = 'completed', visit_date = date('now', '-' || (id % 700) || ' days') WHERE goal = 'Leren van elkaar'",
+        meeloop::db::DbConn::Pg(_) => "UPDATE visits SET state = 'completed', visit_date = current_date - (id % 700)::int WHERE goal = 'Leren van elkaar'",
+    };
+    meeloop::db::dispatch!(&mut conn, c => diesel::sql_query(held).execute(c)).unwrap();
+    if let meeloop::db::DbConn::Pg(c) = &mut conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("ANALYZE visits").unwrap();
+    }
+    drop(conn);
+    let reader = Reader::User(user.clone());
+    let slug = meeloop::domain::topic::TopicSlug::parse("cloud-migration").unwrap();
+    let zwolle = ctx
+        .snapshot()
+        .await
+        .unwrap()
+        .snapshot
+        .find_by_name("GM0193")
+        .unwrap()
+        .id;
+    let to = meeloop::domain::stats::Month::of(ctx.today());
+    println!(
+        "{:<28} {:>9} {:>9} {:>9}",
+        "insight", "p50 ms", "p99 ms", "size"
+    );
+    let report = |label: &str, mut times: Vec<Duration>, size: String| {
+        times.sort();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+        println!("{label:<28} {:>9.2} {:>9.2} {size:>9}", at(0.5), at(0.99));
+    };
+    let (mut picture_times, mut draw_times, mut figures_times, mut history_times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut visits, mut bytes) = (0, 0);
+    for _ in 0..50 {
+        let t = Instant::now();
+        let picture = insight::topic_picture(ctx, &reader, &slug, Language::Nl)
+            .await
+            .unwrap();
+        picture_times.push(t.elapsed());
+        let t = Instant::now();
+        let nodes: Vec<meeloop::web::charts::NetNode> = picture
+            .network
+            .nodes
+            .iter()
+            .zip(&picture.labels)
+            .map(|(n, l)| meeloop::web::charts::NetNode {
+                label: l.label.clone(),
+                kind: l.kind,
+                standing: n.standing,
+                named: l.host.is_some(),
+                summary: l.label.clone(),
+            })
+            .collect();
+        let svg = meeloop::web::charts::network("n", "t", "d", &nodes, &picture.network.edges, "");
+        draw_times.push(t.elapsed());
+        visits = picture.network.edges.len();
+        bytes = svg.len();
+        let t = Instant::now();
+        insight::figures(ctx, reader.clone(), to.minus(11), to, Language::Nl)
+            .await
+            .unwrap();
+        figures_times.push(t.elapsed());
+        let t = Instant::now();
+        insight::learning_history(ctx, &reader, zwolle)
+            .await
+            .unwrap();
+        history_times.push(t.elapsed());
+    }
+    report(
+        "topic map and network",
+        picture_times,
+        format!("{visits} visits"),
+    );
+    report(
+        "network drawn as SVG",
+        draw_times,
+        format!("{} KB", bytes / 1024),
+    );
+    report("statistics, 12 months", figures_times, String::new());
+    report("learning history (Zwolle)", history_times, String::new());
 }

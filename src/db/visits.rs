@@ -500,8 +500,9 @@ pub fn open(conn: &mut DbConn) -> QueryResult<Vec<VisitRow>> {
         .load(c))
 }
 
-/// A visit as matching remembers it.
-#[derive(Debug, Clone, Queryable)]
+/// A visit as matching (and the digest) remembers it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = visits, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct FactRow {
     pub host_id: i64,
     pub requester_id: i64,
@@ -519,14 +520,7 @@ pub fn facts_since(conn: &mut DbConn, since: NaiveDate) -> QueryResult<Vec<FactR
     dispatch!(conn, c => visits::table
         .filter(visits::state.eq_any([ACCEPTED, COMPLETED, DECLINED]))
         .filter(visits::visit_date.ge(since).or(visits::answered_at.ge(since_at)))
-        .select((
-            visits::host_id,
-            visits::requester_id,
-            visits::topic_id,
-            visits::state,
-            visits::visit_date,
-            visits::answered_at,
-        ))
+        .select(FactRow::as_select())
         .load(c))
 }
 
@@ -544,14 +538,7 @@ pub fn planned_between(
         .filter(visits::answered_at.lt(to))
         .filter(visits::visit_date.ge(today))
         .order((visits::visit_date.asc(), visits::id.asc()))
-        .select((
-            visits::host_id,
-            visits::requester_id,
-            visits::topic_id,
-            visits::state,
-            visits::visit_date,
-            visits::answered_at,
-        ))
+        .select(FactRow::as_select())
         .load(c))
 }
 

@@ -247,16 +247,15 @@ fn history(conn: &mut db::DbConn, organisation: OrganisationId) -> Result<Histor
         hours_saved_for_others: db::insight::hours_saved_at(conn, id)?,
         ..History::default()
     };
-    for (day, hosted) in db::insight::held_by(conn, id)? {
-        let year = history.per_year.entry(day.year()).or_default();
-        if hosted {
-            history.visits_hosted += 1;
-            year.1 += 1;
-        } else {
-            history.visits_made += 1;
-            year.0 += 1;
-        }
+    let (made, hosted) = db::insight::held_by(conn, id)?;
+    for day in &made {
+        history.per_year.entry(day.year()).or_default().0 += 1;
     }
+    for day in &hosted {
+        history.per_year.entry(day.year()).or_default().1 += 1;
+    }
+    history.visits_made = u32::try_from(made.len()).unwrap_or(u32::MAX);
+    history.visits_hosted = u32::try_from(hosted.len()).unwrap_or(u32::MAX);
     history.applied = AppliedCounts::of(
         db::insight::applied_at(conn, id)?
             .iter()

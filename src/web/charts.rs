@@ -434,6 +434,9 @@ pub struct NetNode {
 }
 
 const NET_W: f64 = 900.0;
+/// Visits between the same two organisations drawn one arrow each; more
+/// are drawn as one thick arrow.
+pub const ARROWS_PER_PAIR: usize = 3;
 const NET_H: f64 = 560.0;
 
 /// Positions: best in class in the middle, other hosts on a ring around
@@ -507,7 +510,8 @@ fn node_radius(standing: Standing) -> f64 {
 
 /// Who visited whom: one node per organisation, one arrow per visit (from
 /// the visitor to the host; several visits between two organisations bend
-/// apart), the best in class in the middle.
+/// apart, and more than [`ARROWS_PER_PAIR`] are one arrow as thick as their
+/// number, with `data-visits`), the best in class in the middle.
 pub fn network(
     id: &str,
     title: &str,
@@ -530,13 +534,30 @@ pub fn network(
             esc(empty)
         );
     }
-    // Visits between the same two organisations, counted to bend them apart.
+    // One arrow per visit, up to [`ARROWS_PER_PAIR`] between the same two;
+    // more are one arrow as thick as their number says (the page stays
+    // readable, and small, when two organisations visit often).
+    let mut directed: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for &edge in edges {
+        *directed.entry(edge).or_default() += 1;
+    }
+    let arrows: Vec<(usize, usize, usize)> = directed
+        .into_iter()
+        .flat_map(|((from, to), count)| {
+            if count <= ARROWS_PER_PAIR {
+                vec![(from, to, 1); count]
+            } else {
+                vec![(from, to, count)]
+            }
+        })
+        .collect();
+    // Arrows between the same two organisations, counted to bend them apart.
     let mut pairs: BTreeMap<(usize, usize), (usize, usize)> = BTreeMap::new();
-    for &(a, b) in edges {
+    for &(a, b, _) in &arrows {
         pairs.entry((a.min(b), a.max(b))).or_default().1 += 1;
     }
     body.push_str(r#"<g class="visits">"#);
-    for &(from, to) in edges {
+    for &(from, to, visits) in &arrows {
         let (Some(&p1), Some(&p2)) = (at.get(from), at.get(to)) else {
             continue;
         };
@@ -561,16 +582,22 @@ pub fn network(
         );
         let _ = write!(
             body,
-            r#"<path class="visit" data-from="{from}" data-to="{to}" d="M{} {}Q{} {} {} {}" fill="none" stroke="{MUTED}" stroke-width="1.3" marker-end="url(#{}-arrow)"><title>{} → {}</title></path>"#,
+            r#"<path class="visit" data-from="{from}" data-to="{to}" data-visits="{visits}" d="M{} {}Q{} {} {} {}" fill="none" stroke="{MUTED}" stroke-width="{}" marker-end="url(#{}-arrow)"><title>{} → {}{}</title></path>"#,
             n(start.0),
             n(start.1),
             n(control.0),
             n(control.1),
             n(end.0),
             n(end.1),
+            n(1.3 + (visits as f64).log2()),
             esc(id),
             esc(&nodes[from].label),
             esc(&nodes[to].label),
+            if visits > 1 {
+                format!(" ({visits}×)")
+            } else {
+                String::new()
+            },
         );
     }
     body.push_str("</g>");
@@ -665,6 +692,36 @@ mod tests {
         assert!(!svg.contains("<co>"));
         let rates = bars("r", "t", "d", &rows[1..], Some(30.0));
         assert!(rates.contains(r#"width="170""#), "a fixed scale: {rates}");
+    }
+
+    #[test]
+    fn an_arrow_per_visit_and_one_thick_arrow_for_many() {
+        let node = |label: &str, standing| NetNode {
+            label: label.into(),
+            kind: OrganisationKind::Municipality,
+            standing,
+            named: true,
+            summary: label.into(),
+        };
+        let nodes = [
+            node("Zwolle", Standing::BestInClass),
+            node("Ede", Standing::Visitor),
+            node("Talis", Standing::Visitor),
+        ];
+        let mut edges = vec![(1, 0); 2];
+        edges.extend(vec![(2, 0); 7]);
+        let svg = network("n", "t", "d", &nodes, &edges, "");
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let arrows: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("visit"))
+            .collect();
+        let visits: Vec<&str> = arrows
+            .iter()
+            .map(|a| a.attribute("data-visits").unwrap())
+            .collect();
+        assert_eq!(visits, ["1", "1", "7"]);
+        assert!(svg.contains("Talis → Zwolle (7×)"));
     }
 
     #[test]

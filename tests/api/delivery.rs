@@ -413,12 +413,7 @@ async fn a_mailing_carries_its_one_click_unsubscribe(backend: Backend) {
     let parsed = mail_parser::MessageParser::default()
         .parse(&received[0])
         .unwrap();
-    let header = |name: &str| {
-        parsed
-            .header_raw(name)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| crate::mail::raw_header(&parsed, name);
     assert_eq!(header("List-Unsubscribe"), format!("<{link}>"));
     assert_eq!(
         header("List-Unsubscribe-Post"),

@@ -62,6 +62,24 @@ fn first_of_next_month(day: NaiveDate) -> NaiveDateTime {
     dutch(first + chrono::Months::new(1), 9)
 }
 
+/// As if last month's digests had found nobody best in class on cloud
+/// migration: everyone who is now is new.
+fn nobody_was_best_last_month(app: &TestApp) {
+    let mut conn = app.db.pool.get().unwrap();
+    let topic = meeloop::db::topics::find_by_slug(&mut conn, "cloud-migration")
+        .unwrap()
+        .unwrap();
+    let last_month = meeloop::domain::stats::Month::of(today()).minus(1);
+    meeloop::db::digests::remember_leaders(
+        &mut conn,
+        topic.id.0,
+        &last_month.to_string(),
+        "[]",
+        meeloop::db::now(),
+    )
+    .unwrap();
+}
+
 async fn follow(app: &TestApp, token: &str, slug: &str) {
     let (status, body) = app
         .send(
@@ -212,12 +230,7 @@ async fn a_digest_brings_last_months_lessons_and_visits_nearby_once(backend: Bac
         .find(|m| String::from_utf8_lossy(m).contains("lieke@leeuwarden.example"))
         .unwrap();
     let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
-    let header = |name: &str| {
-        parsed
-            .header_raw(name)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| crate::mail::raw_header(&parsed, name);
     assert_eq!(header("List-Unsubscribe"), format!("<{link}>"));
     assert_eq!(
         header("List-Unsubscribe-Post"),
@@ -279,21 +292,7 @@ async fn new_best_in_class_are_news_once_and_then_nothing_is(backend: Backend) {
 
     // The month before this one, nobody was best in class on the topic.
     let month_now = today();
-    let this_month = meeloop::domain::stats::Month::of(month_now);
-    {
-        let mut conn = app.db.pool.get().unwrap();
-        let topic = meeloop::db::topics::find_by_slug(&mut conn, "cloud-migration")
-            .unwrap()
-            .unwrap();
-        meeloop::db::digests::remember_leaders(
-            &mut conn,
-            topic.id.0,
-            &this_month.minus(1).to_string(),
-            "[]",
-            meeloop::db::now(),
-        )
-        .unwrap();
-    }
+    nobody_was_best_last_month(&app);
     let due = first_of_next_month(month_now);
     let report = scheduler(&app).run_at(due).await.unwrap();
     assert_eq!(report.digests.sent, 1, "{report:?}");
@@ -353,22 +352,7 @@ async fn two_schedulers_send_one_digest_per_person(backend: Backend) {
     }
     // Something new for everyone: last month nobody was best in class.
     let month_now = today();
-    {
-        let mut conn = app.db.pool.get().unwrap();
-        let topic = meeloop::db::topics::find_by_slug(&mut conn, "cloud-migration")
-            .unwrap()
-            .unwrap();
-        meeloop::db::digests::remember_leaders(
-            &mut conn,
-            topic.id.0,
-            &meeloop::domain::stats::Month::of(month_now)
-                .minus(1)
-                .to_string(),
-            "[]",
-            meeloop::db::now(),
-        )
-        .unwrap();
-    }
+    nobody_was_best_last_month(&app);
     let due = first_of_next_month(month_now);
     let (a, b) = (Scheduler::new(app.ctx()), Scheduler::new(app.ctx()));
     let (ra, rb) = tokio::join!(a.run_at(due), b.run_at(due));

@@ -145,6 +145,13 @@ async fn the_statistics_page_draws_the_figures_as_charts_with_tables(backend: Ba
         assert!(page.body.contains(figure), "{figure}");
     }
 
+    // An admin sees the same charts.
+    app.admin_token("beheer@meeloop.example").await;
+    let admin = Web::new(&app).logged_in("beheer@meeloop.example").await;
+    let page = admin.get("/statistics").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(svgs(&page.body).len(), 5);
+
     // In English, and with a period chosen; a bad one is said, not a 500.
     anne.get("/language/en?back=/statistics").await;
     let page = anne.get("/statistics?from=2020-01&to=2020-06").await;

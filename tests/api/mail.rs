@@ -50,6 +50,14 @@ pub(crate) fn message(key: &str, to: &str, language: &str) -> NewMessage {
     }
 }
 
+/// A header of a received message as it was sent, trimmed ("" when absent).
+pub(crate) fn raw_header(message: &mail_parser::Message, name: &str) -> String {
+    message
+        .header_raw(name)
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
 pub(crate) fn sender() -> Sender {
     Sender {
         from: "Meeloop <meeloop@meeloop.example>".parse().unwrap(),

@@ -1,1 +1,2 @@
+DROP INDEX lessons_organisation_idx;
 DROP INDEX visits_topic_idx;
