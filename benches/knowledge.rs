@@ -286,6 +286,9 @@ async fn insight(
         meeloop::db::DbConn::Pg(_) => "UPDATE visits SET state = 'completed', visit_date = current_date - (id % 700)::int WHERE goal = 'Leren van elkaar'",
     };
     meeloop::db::dispatch!(&mut conn, c => diesel::sql_query(held).execute(c)).unwrap();
+    // A lesson keeps its visit's day.
+    let days = "UPDATE lessons SET visit_date = (SELECT visit_date FROM visits WHERE visits.id = lessons.visit_id)";
+    meeloop::db::dispatch!(&mut conn, c => diesel::sql_query(days).execute(c)).unwrap();
     if let meeloop::db::DbConn::Pg(c) = &mut conn {
         use diesel::connection::SimpleConnection;
         c.batch_execute("ANALYZE visits").unwrap();
@@ -360,5 +363,31 @@ async fn insight(
         format!("{} KB", bytes / 1024),
     );
     report("statistics, 12 months", figures_times, String::new());
+    // Where the statistics' time goes: each read on its own.
+    let (first, last) = (to.minus(11).first_day().unwrap(), to.last_day().unwrap());
+    let mut parts: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..20 {
+        let mut conn = pool.get().unwrap();
+        let t = Instant::now();
+        meeloop::db::lessons::visit_counts(&mut conn, first, last).unwrap();
+        parts[0].push(t.elapsed());
+        let t = Instant::now();
+        meeloop::db::lessons::lesson_sums(&mut conn, first, last).unwrap();
+        parts[1].push(t.elapsed());
+        let t = Instant::now();
+        let from_at = first.and_hms_opt(0, 0, 0).unwrap();
+        let to_at = last.and_hms_opt(23, 59, 59).unwrap();
+        meeloop::db::lessons::requests_between(&mut conn, from_at, to_at).unwrap();
+        parts[2].push(t.elapsed());
+        drop(conn);
+        let t = Instant::now();
+        ctx.snapshot().await.unwrap();
+        parts[3].push(t.elapsed());
+    }
+    let [counts, sums, requests, snapshot] = parts;
+    report("  visits counted", counts, String::new());
+    report("  lessons summed", sums, String::new());
+    report("  requests read", requests, String::new());
+    report("  snapshot", snapshot, String::new());
     report("learning history (Zwolle)", history_times, String::new());
 }

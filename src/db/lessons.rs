@@ -308,21 +308,10 @@ pub struct SideAnswered {
     pub side: VisitRole,
 }
 
-/// (id, topic slug, day, state) of a visit, for the statistics.
-/// A visit as the statistics count it.
-#[derive(Debug, Clone, Queryable)]
-pub struct VisitStat {
-    pub id: i64,
-    pub topic: String,
-    pub visit_date: Option<NaiveDate>,
-    #[diesel(deserialize_as = String)]
-    pub state: VisitState,
-}
-
 /// A request as the acceptance figures count it.
 #[derive(Debug, Clone, Queryable)]
 pub struct RequestStat {
-    pub topic: String,
+    pub topic_id: i64,
     #[diesel(deserialize_as = String)]
     pub state: VisitState,
     pub created_at: NaiveDateTime,
@@ -335,47 +324,52 @@ pub fn requests_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<RequestStat>> {
-    use super::schema::{topics, visits};
+    use super::schema::visits;
     dispatch!(conn, c => visits::table
-        .inner_join(topics::table.on(topics::id.eq(visits::topic_id)))
         .filter(visits::created_at.ge(from))
         .filter(visits::created_at.lt(to))
-        .select((topics::slug, visits::state, visits::created_at, visits::answered_at))
+        .select((visits::topic_id, visits::state, visits::created_at, visits::answered_at))
         .load(c))
 }
 
-/// Visits accepted or held between two days.
-pub fn visits_between(
+/// (topic id, day, visit state, how many visits).
+pub type VisitCountRow = (i64, Option<NaiveDate>, String, i64);
+
+/// The visits accepted or held between two days, counted by the database:
+/// one row per topic, day and state.
+pub fn visit_counts(
     conn: &mut DbConn,
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<VisitStat>> {
-    use super::schema::{topics, visits};
+) -> QueryResult<Vec<VisitCountRow>> {
+    use super::schema::visits;
+    use diesel::dsl::count_star;
     dispatch!(conn, c => visits::table
-        .inner_join(topics::table.on(topics::id.eq(visits::topic_id)))
         .filter(visits::state.eq_any([VisitState::Accepted.as_str(), VisitState::Completed.as_str()]))
         .filter(visits::visit_date.between(from, to))
-        .select((visits::id, topics::slug, visits::visit_date, visits::state))
+        .group_by((visits::topic_id, visits::visit_date, visits::state))
+        .select((visits::topic_id, visits::visit_date, visits::state, count_star()))
         .load(c))
 }
 
-/// (visit, hours saved) of the lessons on visits between two days.
-pub fn hours_between(
+/// (topic id, lessons, hours saved).
+pub type LessonSumRow = (i64, i64, Option<i64>);
+
+/// The lessons on the visits held between two days, summed by the
+/// database: one row per topic. Only a held visit has lessons, and a lesson
+/// keeps its visit's day, so no join is needed (it cost 70 ms a year at
+/// 50,000 visits).
+pub fn lesson_sums(
     conn: &mut DbConn,
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<HoursSaved>> {
+) -> QueryResult<Vec<LessonSumRow>> {
+    use diesel::dsl::{count_star, sum};
     dispatch!(conn, c => lessons::table
         .filter(lessons::visit_date.between(from, to))
-        .select((lessons::visit_id, lessons::hours_saved))
+        .group_by(lessons::topic_id)
+        .select((lessons::topic_id, count_star(), sum(lessons::hours_saved)))
         .load(c))
-}
-
-/// What one side's lesson says the visit saved.
-#[derive(Debug, Clone, Queryable)]
-pub struct HoursSaved {
-    pub visit_id: i64,
-    pub hours_saved: i32,
 }
 
 /// The requester's answer to the three-month follow-up.

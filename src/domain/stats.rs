@@ -2,7 +2,7 @@
 //! lessons forms are answered, the time saved per topic, and how hosts
 //! answer requests (acceptance rate, time to answer).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -64,20 +64,23 @@ impl std::fmt::Display for Month {
     }
 }
 
-/// A visit with a day, as the statistics see it.
+/// How many visits on one topic had one day, held or only scheduled (the
+/// database counts them: a year is a few thousand rows, however many visits).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VisitFact {
-    pub id: i64,
+pub struct VisitCount {
     pub topic: String,
     pub date: NaiveDate,
     /// Held (completed) rather than only scheduled.
     pub held: bool,
+    pub visits: u32,
 }
 
-/// A lesson: which visit, and the hours it says it saved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LessonFact {
-    pub visit: i64,
+/// The lessons on one topic's visits of the period, summed (only a held
+/// visit has lessons: each is an answered form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonSum {
+    pub topic: String,
+    pub lessons: u32,
     pub hours_saved: i64,
 }
 
@@ -195,7 +198,7 @@ impl Stats {
 }
 
 /// The figures over the visits of a period and their lessons.
-pub fn summarise(visits: &[VisitFact], lessons: &[LessonFact]) -> Stats {
+pub fn summarise(visits: &[VisitCount], lessons: &[LessonSum]) -> Stats {
     let mut stats = Stats {
         visits: BTreeMap::new(),
         forms_sent: 0,
@@ -203,27 +206,21 @@ pub fn summarise(visits: &[VisitFact], lessons: &[LessonFact]) -> Stats {
         time_saved: BTreeMap::new(),
         answers: BTreeMap::new(),
     };
-    let mut topic_of: HashMap<i64, (&str, bool)> = HashMap::new();
     for v in visits {
         *stats
             .visits
             .entry((v.topic.clone(), Month::of(v.date)))
-            .or_default() += 1;
+            .or_default() += v.visits;
         if v.held {
-            stats.forms_sent += 2;
+            // One form per side.
+            stats.forms_sent += 2 * v.visits;
         }
-        topic_of.insert(v.id, (v.topic.as_str(), v.held));
     }
     for l in lessons {
-        let Some((topic, held)) = topic_of.get(&l.visit) else {
-            continue;
-        };
-        if *held {
-            stats.forms_answered += 1;
-        }
-        let entry = stats.time_saved.entry(topic.to_string()).or_default();
+        stats.forms_answered += l.lessons;
+        let entry = stats.time_saved.entry(l.topic.clone()).or_default();
         entry.0 += l.hours_saved;
-        entry.1 += 1;
+        entry.1 += l.lessons;
     }
     stats
 }
@@ -251,36 +248,23 @@ mod tests {
 
     #[test]
     fn visits_forms_and_hours_add_up() {
-        let visit = |id, topic: &str, date, held| VisitFact {
-            id,
+        let count = |topic: &str, date, held, visits| VisitCount {
             topic: topic.into(),
             date,
             held,
+            visits,
         };
         let visits = [
-            visit(1, "cloud", d(2027, 3, 2), true),
-            visit(2, "cloud", d(2027, 3, 9), true),
-            visit(3, "cloud", d(2027, 4, 6), false),
-            visit(4, "privacy", d(2027, 3, 4), true),
+            count("cloud", d(2027, 3, 2), true, 1),
+            count("cloud", d(2027, 3, 9), true, 1),
+            count("cloud", d(2027, 4, 6), false, 1),
+            count("privacy", d(2027, 3, 4), true, 1),
         ];
-        let lessons = [
-            LessonFact {
-                visit: 1,
-                hours_saved: 80,
-            },
-            LessonFact {
-                visit: 1,
-                hours_saved: 8,
-            },
-            LessonFact {
-                visit: 2,
-                hours_saved: 40,
-            },
-            LessonFact {
-                visit: 99,
-                hours_saved: 1000,
-            }, // outside the period
-        ];
+        let lessons = [LessonSum {
+            topic: "cloud".into(),
+            lessons: 3,
+            hours_saved: 128,
+        }];
         let s = summarise(&visits, &lessons);
         assert_eq!(
             s.visits[&("cloud".into(), Month::parse("2027-03").unwrap())],

@@ -88,7 +88,7 @@ pub async fn statistics(
     from: crate::domain::stats::Month,
     to: crate::domain::stats::Month,
 ) -> Result<crate::domain::stats::Stats, ServiceError> {
-    use crate::domain::stats::{answers, summarise, LessonFact, Outcome, RequestFact, VisitFact};
+    use crate::domain::stats::{answers, summarise, LessonSum, Outcome, RequestFact, VisitCount};
     reader.require(crate::domain::partner::Scope::StatsRead)?;
     if from > to {
         return Err(Invalid::new("from: must not be after to").into());
@@ -98,22 +98,29 @@ pub async fn statistics(
     };
     ctx.pool
         .run(move |conn| {
-            let visits: Vec<VisitFact> = repo::visits_between(conn, first, last)?
+            let slugs: std::collections::HashMap<i64, String> = db::topics::all(conn, true)?
                 .into_iter()
-                .filter_map(|v| {
-                    Some(VisitFact {
-                        id: v.id,
-                        topic: v.topic,
-                        date: v.visit_date?,
-                        held: v.state == VisitState::Completed,
+                .map(|t| (t.id.0, t.slug))
+                .collect();
+            let slug = |id: i64| slugs.get(&id).cloned().unwrap_or_default();
+            let held = |state: &str| state == VisitState::Completed.as_str();
+            let visits: Vec<VisitCount> = repo::visit_counts(conn, first, last)?
+                .into_iter()
+                .filter_map(|(topic, date, state, n)| {
+                    Some(VisitCount {
+                        topic: slug(topic),
+                        date: date?,
+                        held: held(&state),
+                        visits: u32::try_from(n).unwrap_or(u32::MAX),
                     })
                 })
                 .collect();
-            let lessons: Vec<LessonFact> = repo::hours_between(conn, first, last)?
+            let lessons: Vec<LessonSum> = repo::lesson_sums(conn, first, last)?
                 .into_iter()
-                .map(|h| LessonFact {
-                    visit: h.visit_id,
-                    hours_saved: i64::from(h.hours_saved),
+                .map(|(topic, n, hours)| LessonSum {
+                    topic: slug(topic),
+                    lessons: u32::try_from(n).unwrap_or(u32::MAX),
+                    hours_saved: hours.unwrap_or(0),
                 })
                 .collect();
             let (from_at, to_at) = (
@@ -123,7 +130,7 @@ pub async fn statistics(
             let requests: Vec<RequestFact> = repo::requests_between(conn, from_at, to_at)?
                 .into_iter()
                 .map(|r| RequestFact {
-                    topic: r.topic,
+                    topic: slug(r.topic_id),
                     outcome: Outcome::of(r.state, r.answered_at.is_some()),
                     hours_to_answer: r
                         .answered_at

@@ -1,0 +1,1 @@
+DROP INDEX lessons_period_idx;
