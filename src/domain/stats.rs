@@ -48,6 +48,22 @@ impl Month {
             .and_then(|d| d.pred_opt())
     }
 
+    /// The month after.
+    pub fn next(self) -> Month {
+        Month {
+            year: self.year + i32::from(self.month == 12),
+            month: self.month % 12 + 1,
+        }
+    }
+
+    /// Every month from `self` to `to`, both included (none when `to` is
+    /// earlier).
+    pub fn through(self, to: Month) -> Vec<Month> {
+        std::iter::successors(Some(self), |m| Some(m.next()))
+            .take_while(|m| *m <= to)
+            .collect()
+    }
+
     /// `n` months earlier.
     pub fn minus(self, n: u32) -> Month {
         let index = self.year * 12 + self.month as i32 - 1 - n as i32;
@@ -236,6 +252,16 @@ mod tests {
         assert_eq!(m.to_string(), "2027-03");
         assert_eq!(m.minus(3).to_string(), "2026-12");
         assert_eq!(m.minus(14).to_string(), "2026-01");
+        assert_eq!(m.minus(4).next().to_string(), "2026-12");
+        assert_eq!(m.minus(3).next().to_string(), "2027-01");
+        let months: Vec<String> = m
+            .minus(2)
+            .through(m)
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(months, ["2027-01", "2027-02", "2027-03"]);
+        assert!(m.through(m.minus(1)).is_empty());
         assert_eq!(m.last_day(), Some(d(2027, 3, 31)));
         assert_eq!(
             Month::parse("2028-02").unwrap().last_day(),

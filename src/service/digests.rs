@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::account::UserId;
 use crate::domain::calendar::{long_date, month_name};
 use crate::domain::digest::{self, LessonFact, PlannedFact, Reader};
-use crate::domain::matching::{self, Class};
+use crate::domain::matching;
 use crate::domain::organisation::{Language, OrganisationId};
 use crate::domain::stats::Month;
 use crate::domain::topic::TopicId;
@@ -113,7 +113,7 @@ async fn gather(
                 usize::MAX,
             )
             .into_iter()
-            .filter(|l| matches!(l.class, Class::Best | Class::AmongBest))
+            .filter(|l| l.best_in_class())
             .map(|l| l.host.0)
             .collect();
             best.sort_unstable();

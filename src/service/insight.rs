@@ -14,7 +14,7 @@ use super::ServiceError;
 use crate::db;
 use crate::domain::insight::{self, AppliedCounts, HeldVisit, History, Network, Party};
 use crate::domain::lesson::{size_class, Reputation};
-use crate::domain::matching::{self, Class, Host};
+use crate::domain::matching::{self, Host};
 use crate::domain::organisation::{kind_name, Language, OrganisationId, OrganisationKind};
 use crate::domain::partner::Scope;
 use crate::domain::refusal::DirectoryRefusal;
@@ -85,7 +85,7 @@ pub async fn topic_picture(
     );
     let best: Vec<OrganisationId> = leaders
         .iter()
-        .filter(|l| matches!(l.class, Class::Best | Class::AmongBest))
+        .filter(|l| l.best_in_class())
         .map(|l| l.host)
         .collect();
     let experts = leaders

@@ -164,15 +164,7 @@ fn statistics_figures(
             .find(|t| t.slug == slug)
             .map_or_else(|| slug.to_string(), |t| t.name(lang).to_string())
     };
-    let mut months = Vec::new();
-    let mut m = from;
-    while m <= to {
-        months.push(m);
-        m = Month {
-            year: m.year + i32::from(m.month == 12),
-            month: m.month % 12 + 1,
-        };
-    }
+    let months = from.through(to);
     let period = format!("{from} – {to}");
     let mut figures = Vec::new();
 

@@ -135,6 +135,14 @@ pub struct Leader {
     pub reputation: Reputation,
 }
 
+impl Leader {
+    /// Best or among the best in class: what the digest, the map and the
+    /// network call "best in class".
+    pub fn best_in_class(&self) -> bool {
+        matches!(self.class, Class::Best | Class::AmongBest)
+    }
+}
+
 /// Best in class on a topic: every active organisation with expertise on
 /// it, by mastery (level, recent experience and visitors' ratings: the
 /// order of `best` matches), then by reputation, rated visits and id.
